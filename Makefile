@@ -1,0 +1,30 @@
+# A fresh machine needs only `make run` and `make test`.
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+.PHONY: run test setup bench clean
+
+$(STAMP): pyproject.toml
+	test -x $(PY) || python3 -m venv $(VENV)
+	$(PY) -m pip install --quiet torch==2.13.0
+	$(PY) -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+setup: $(STAMP)
+
+## Train and evaluate the default CartPole experiment, with progress.
+run: $(STAMP)
+	$(VENV)/bin/mazedsl train experiments/cartpole_ppo.py
+	$(VENV)/bin/mazedsl eval latest --episodes 10
+
+## The whole test suite.
+test: $(STAMP)
+	$(PY) -m pytest -n 2 --dist loadfile
+
+bench: $(STAMP)
+	$(PY) -m pip install --quiet -e '.[bench]'
+	$(PY) benchmarks/learning.py
+
+clean:
+	rm -rf $(VENV) outputs .pytest_cache

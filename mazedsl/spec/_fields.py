@@ -1,0 +1,132 @@
+"""Field helpers for declarations: a default, a type check, a range and a docstring.
+
+``param(default, "doc", check)`` is ``attrs.field`` with the docstring kept in
+``metadata["doc"]`` (it becomes help text) and a validator that raises
+:class:`~mazedsl.errors.ConfigError` naming the field.
+"""
+
+from __future__ import annotations
+
+import copy
+import numbers
+from typing import Any, Callable, Sequence
+
+import attrs
+
+from mazedsl.errors import ConfigError
+
+Check = Callable[[Any], "str | None"]
+
+
+def param(default: Any, doc: str, *checks: Check) -> Any:
+    """An attrs field with a default, a one-line ``doc`` and value ``checks``.
+
+    Each check returns ``None`` when the value is fine, else what was expected
+    (``"must be > 0"``). Mutable defaults (lists, dicts) are copied per instance.
+    """
+
+    def validate(_inst: Any, attribute: attrs.Attribute, value: Any) -> None:
+        for check in checks:
+            problem = check(value)
+            if problem:
+                raise ConfigError(f"{problem}, got {value!r}", attribute.name)
+
+    if isinstance(default, (list, dict)):
+        frozen = copy.deepcopy(default)
+        return attrs.field(factory=lambda: copy.deepcopy(frozen), validator=validate,
+                           metadata={"doc": doc})
+    return attrs.field(default=default, validator=validate, metadata={"doc": doc})
+
+
+def component(factory: Callable[[], Any], doc: str) -> Any:
+    """A nested declaration field (built fresh per instance)."""
+    return attrs.field(factory=factory, metadata={"doc": doc})
+
+
+# --- checks ------------------------------------------------------------------
+
+def is_int(value: Any) -> str | None:
+    ok = isinstance(value, numbers.Integral) and not isinstance(value, bool)
+    return None if ok else "must be an integer"
+
+
+def is_float(value: Any) -> str | None:
+    ok = isinstance(value, numbers.Real) and not isinstance(value, bool)
+    return None if ok else "must be a number"
+
+
+def is_bool(value: Any) -> str | None:
+    return None if isinstance(value, bool) else "must be true or false"
+
+
+def is_str(value: Any) -> str | None:
+    return None if isinstance(value, str) else "must be a string"
+
+
+def optional(check: Check) -> Check:
+    """``check``, or ``None`` allowed."""
+    return lambda v: None if v is None else check(v)
+
+
+def gt(bound: float) -> Check:
+    return lambda v: None if is_float(v) is None and v > bound else f"must be > {bound}"
+
+
+def ge(bound: float) -> Check:
+    return lambda v: None if is_float(v) is None and v >= bound else f"must be >= {bound}"
+
+
+def le(bound: float) -> Check:
+    return lambda v: None if is_float(v) is None and v <= bound else f"must be <= {bound}"
+
+
+def one_of(*choices: Any) -> Check:
+    shown = ", ".join(repr(c) for c in choices)
+    return lambda v: None if v in choices else f"must be one of {shown}"
+
+
+def int_list(min_len: int = 0, positive: bool = True) -> Check:
+    """A list of (positive) integers of at least ``min_len`` items."""
+
+    def check(v: Any) -> str | None:
+        what = "a list of positive integers" if positive else "a list of integers"
+        if not isinstance(v, (list, tuple)) or len(v) < min_len:
+            return f"must be {what}" + (f" (at least {min_len})" if min_len else "")
+        if any(is_int(x) or (positive and x <= 0) for x in v):
+            return f"must be {what}"
+        return None
+
+    return check
+
+
+def str_dict(v: Any) -> str | None:
+    ok = isinstance(v, dict) and all(isinstance(k, str) for k in v)
+    return None if ok else "must be a mapping with string keys"
+
+
+def same_length(*fields: str) -> Callable[[Any], None]:
+    """A post-init check that several list fields have equal lengths."""
+
+    def check(inst: Any) -> None:
+        lengths = {f: len(getattr(inst, f)) for f in fields}
+        if len(set(lengths.values())) > 1:
+            shown = ", ".join(f"{k}={n}" for k, n in lengths.items())
+            raise ConfigError(f"must have equal lengths, got {shown}", fields[0])
+
+    return check
+
+
+def docs_of(cls: type) -> dict[str, str]:
+    """``{field: docstring}`` of a declaration class."""
+    return {f.name: f.metadata.get("doc", "") for f in attrs.fields(cls)}
+
+
+def all_checks(values: Sequence[Check]) -> Check:
+    def check(v: Any) -> str | None:
+        for c in values:
+            problem = c(v)
+            if problem:
+                return problem
+        return None
+
+    return check

@@ -1,0 +1,20 @@
+"""Environment declarations."""
+
+from __future__ import annotations
+
+from typing import Any, Optional
+
+import attrs
+
+from mazedsl.spec._fields import is_int, is_str, optional, param, str_dict, gt, all_checks
+
+
+@attrs.define(frozen=True, kw_only=True)
+class GymEnv:
+    """A gymnasium environment made with ``gymnasium.make(name, **kwargs)``."""
+
+    name: str = param("CartPole-v1", "gymnasium id of the environment, e.g. 'CartPole-v1'.", is_str)
+    kwargs: dict[str, Any] = param({}, "Keyword arguments passed to gymnasium.make.", str_dict)
+    max_episode_steps: Optional[int] = param(
+        None, "Episode step limit; None keeps the env's registered limit.",
+        optional(all_checks([is_int, gt(0)])))

@@ -1,0 +1,35 @@
+"""Runner declarations: how environments are stepped."""
+
+from __future__ import annotations
+
+import attrs
+
+from mazedsl.spec._fields import gt, is_bool, is_int, one_of, param
+
+VECTORIZATION = ("auto", "native", "sync", "async")
+
+
+@attrs.define(frozen=True, kw_only=True)
+class Runner:
+    """Vectorised training runner.
+
+    ``vectorization``: 'auto' uses gymnasium's native vector env when the env has one
+    and no per-env wrapper is declared, else 'sync'; 'async' steps envs in subprocesses.
+    """
+
+    n_envs: int = param(8, "Number of parallel training envs.", is_int, gt(0))
+    vectorization: str = param("auto", "'auto', 'native', 'sync' or 'async' (subprocesses).",
+                               one_of(*VECTORIZATION))
+    torch_threads: int = param(1, "torch intra-op threads (1 is fastest for small nets).",
+                               is_int, gt(0))
+    n_eval_envs: int = param(4, "Parallel envs used for evaluation episodes.", is_int, gt(0))
+
+
+@attrs.define(frozen=True, kw_only=True)
+class RolloutRunner:
+    """Settings of a rollout (``conf_rollout``): how many episodes and how to act."""
+
+    n_episodes: int = param(1, "Episodes to play.", is_int, gt(0))
+    deterministic: bool = param(True, "Take the most likely action instead of sampling.", is_bool)
+    render: bool = param(False, "Draw each step in the terminal.", is_bool)
+    record: bool = param(True, "Save the episodes to the run directory as .npz.", is_bool)
