@@ -38,9 +38,30 @@ def param(default: Any, doc: str, *checks: Check) -> Any:
     return attrs.field(default=default, validator=validate, metadata={"doc": doc})
 
 
-def component(factory: Callable[[], Any], doc: str) -> Any:
-    """A nested declaration field (built fresh per instance)."""
-    return attrs.field(factory=factory, metadata={"doc": doc})
+def component(factory: Callable[[], Any], doc: str, types: tuple[type, ...] = ()) -> Any:
+    """A nested declaration field (built fresh per instance), checked to be one of ``types``."""
+    types = types or (factory,)  # type: ignore[assignment]
+
+    def validate(_inst: Any, attribute: attrs.Attribute, value: Any) -> None:
+        if not isinstance(value, types):
+            names = " or ".join(t.__name__ for t in types)
+            raise ConfigError(f"must be a {names} declaration, got {value!r}", attribute.name)
+
+    return attrs.field(factory=factory, validator=validate, metadata={"doc": doc})
+
+
+def list_of(types: tuple[type, ...], doc: str) -> Any:
+    """A list field of declarations of ``types`` (defaults to empty)."""
+
+    def validate(_inst: Any, attribute: attrs.Attribute, value: Any) -> None:
+        if not isinstance(value, list):
+            raise ConfigError(f"must be a list, got {value!r}", attribute.name)
+        for i, item in enumerate(value):
+            if not isinstance(item, types):
+                names = ", ".join(t.__name__ for t in types)
+                raise ConfigError(f"must be one of {names}, got {item!r}", f"{attribute.name}[{i}]")
+
+    return attrs.field(factory=list, validator=validate, metadata={"doc": doc})
 
 
 # --- checks ------------------------------------------------------------------

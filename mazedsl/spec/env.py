@@ -18,3 +18,6 @@ class GymEnv:
     max_episode_steps: Optional[int] = param(
         None, "Episode step limit; None keeps the env's registered limit.",
         optional(all_checks([is_int, gt(0)])))
+    factory: Optional[str] = param(
+        None, "Set when the env came from a Python factory: its import path and repr (recorded "
+        "for the log; 'module:function' paths can be rebuilt).", optional(is_str))

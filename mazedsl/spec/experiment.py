@@ -6,13 +6,13 @@ from typing import Any, Mapping, Optional, Sequence
 
 import attrs
 
-from mazedsl.spec._fields import (all_checks, component, ge, gt, is_bool, is_float, is_int,
+from mazedsl.spec._fields import (all_checks, component, list_of, ge, gt, is_bool, is_float, is_int,
                                   is_str, optional, param)
-from mazedsl.spec.algorithms import PPO, Algorithm
+from mazedsl.spec.algorithms import A2C, PPO, Algorithm
 from mazedsl.spec.env import GymEnv
-from mazedsl.spec.models import Model, StateCritic, VectorObs
+from mazedsl.spec.models import Model, PixelObs, StateCritic, VectorObs
 from mazedsl.spec.runner import RolloutRunner, Runner
-from mazedsl.spec.wrappers import Wrapper
+from mazedsl.spec.wrappers import WRAPPER_TYPES, Wrapper
 
 
 def _name(value: Any) -> str | None:
@@ -31,10 +31,10 @@ class Experiment:
 
     name: str = param("experiment", "Experiment name; names the output folder.", _name)
     env: GymEnv = component(GymEnv, "The environment.")
-    wrappers: list[Wrapper] = attrs.field(factory=list, metadata={"doc": "Wrappers, in order."})
-    model: Model = component(VectorObs, "The policy network.")
+    wrappers: list[Wrapper] = list_of(WRAPPER_TYPES, "Wrappers, applied in order.")
+    model: Model = component(VectorObs, "The policy network.", (VectorObs, PixelObs))
     critic: StateCritic = component(StateCritic, "The value network.")
-    algorithm: Algorithm = component(PPO, "The training algorithm.")
+    algorithm: Algorithm = component(PPO, "The training algorithm.", (PPO, A2C))
     runner: Runner = component(Runner, "How environments are stepped.")
     seed: int = param(0, "Master seed; env, torch and numpy seeds derive from it.", is_int, ge(0))
     total_steps: int = param(100_000, "Training budget in env steps.", is_int, gt(0))
@@ -76,7 +76,9 @@ class RolloutConfig:
                         "must be one of 'trained', 'random'")
     checkpoint: str = param("best", "'best' or 'last' checkpoint.", is_str,
                             lambda v: None if v in ("best", "last") else "must be one of 'best', 'last'")
-    env: Optional[GymEnv] = attrs.field(default=None, metadata={"doc": "Env (random policy only)."})
+    env: Optional[GymEnv] = attrs.field(
+        default=None, metadata={"doc": "Env to play in (random policy; or replaces the run's env)."},
+        validator=attrs.validators.optional(attrs.validators.instance_of(GymEnv)))
     runner: RolloutRunner = component(RolloutRunner, "Episodes and how to act.")
     seed: int = param(0, "Seed of the rollout envs.", is_int, ge(0))
     quiet: bool = param(False, "Print only the final statistics.", is_bool)

@@ -1,0 +1,54 @@
+"""mazedsl: declare, run, compare and watch reinforcement-learning experiments.
+
+Public names are imported lazily, so ``import mazedsl`` stays fast (torch loads only
+when the engine is used).
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Experiment", "RunContext", "to_config", "from_config", "load_experiment", "diff",
+    "GymEnv", "A2C", "PPO", "VectorObs", "PixelObs", "StateCritic",
+    "MazeError", "ConfigError",
+]
+
+_LOCATIONS = {
+    "Experiment": "mazedsl.spec",
+    "GymEnv": "mazedsl.spec",
+    "A2C": "mazedsl.spec",
+    "PPO": "mazedsl.spec",
+    "VectorObs": "mazedsl.spec",
+    "PixelObs": "mazedsl.spec",
+    "StateCritic": "mazedsl.spec",
+    "to_config": "mazedsl.config",
+    "from_config": "mazedsl.config",
+    "load_experiment": "mazedsl.config",
+    "diff": "mazedsl.config",
+    "RunContext": "mazedsl.context",
+    "MazeError": "mazedsl.errors",
+    "ConfigError": "mazedsl.errors",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LOCATIONS:
+        value = getattr(importlib.import_module(_LOCATIONS[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'mazedsl' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(list(globals()) + __all__)
+
+
+if TYPE_CHECKING:  # pragma: no cover
+    from mazedsl.config import diff, from_config, load_experiment, to_config
+    from mazedsl.context import RunContext
+    from mazedsl.errors import ConfigError, MazeError
+    from mazedsl.spec import A2C, PPO, Experiment, GymEnv, PixelObs, StateCritic, VectorObs

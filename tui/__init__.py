@@ -1,0 +1,1 @@
+"""mazedsl_tui: the Textual app (the top-level tui/ folder)."""
