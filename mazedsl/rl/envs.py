@@ -1,0 +1,110 @@
+"""Building environments from declarations: single envs, vector envs, per-env wrappers."""
+
+from __future__ import annotations
+
+import difflib
+from typing import Any, Callable, Sequence
+
+import gymnasium as gym
+
+from mazedsl.errors import ConfigError, EnvError
+from mazedsl.rl import pixel
+from mazedsl.spec import (FrameStack, Grayscale, GymEnv, NormalizeObservation, NormalizeReward,
+                          Resize, ScaleObservation)
+
+EnvFactory = Callable[[], gym.Env]
+VECTOR_LEVEL = (NormalizeObservation, NormalizeReward)
+
+pixel.register_envs()
+
+
+def check_env_id(name: str) -> None:
+    """Raise a ConfigError at ``env.name`` with suggestions unless ``name`` is registered."""
+    if name in gym.envs.registry:
+        return
+    close = difflib.get_close_matches(name, list(gym.envs.registry), n=3, cutoff=0.5)
+    hint = f"; did you mean {', '.join(repr(c) for c in close)}?" if close else ""
+    raise ConfigError(f"unknown gymnasium environment {name!r}{hint}", "env.name")
+
+
+def env_wrappers(wrappers: Sequence[Any]) -> list[Any]:
+    """The per-env wrapper declarations (normalisation works on the whole vector env)."""
+    return [w for w in wrappers if not isinstance(w, VECTOR_LEVEL)]
+
+
+def _apply_wrapper(env: gym.Env, decl: Any) -> gym.Env:
+    space = env.observation_space
+    if isinstance(decl, (Grayscale, Resize)) and not (
+            isinstance(space, gym.spaces.Box) and len(space.shape) in (2, 3)):
+        raise EnvError(f"{type(decl).__name__} needs image observations, got {space}")
+    if isinstance(decl, Grayscale):
+        return pixel.GrayscaleObservation(env, decl.keep_dim)
+    if isinstance(decl, Resize):
+        return pixel.ResizeObservation(env, decl.height, decl.width)
+    if isinstance(decl, FrameStack):
+        return pixel.FrameStackObservation(env, decl.n_frames)
+    if isinstance(decl, ScaleObservation):
+        return pixel.ScaleObservation(env, decl.scale)
+    raise EnvError(f"unknown wrapper declaration {decl!r}")  # pragma: no cover
+
+
+def make_env_fn(env: GymEnv, wrappers: Sequence[Any], factory: EnvFactory | None = None,
+                render_mode: str | None = None) -> EnvFactory:
+    """A thunk that builds one env (from ``factory`` or ``gymnasium.make``) with its wrappers."""
+    per_env = env_wrappers(wrappers)
+    if factory is None:
+        check_env_id(env.name)
+
+    def build() -> gym.Env:
+        if factory is not None:
+            made = factory()
+            if not isinstance(made, gym.Env):
+                raise EnvError(f"the env factory returned {type(made).__name__}, not a gymnasium.Env")
+        else:
+            kwargs = dict(env.kwargs)
+            if env.max_episode_steps is not None:
+                kwargs["max_episode_steps"] = env.max_episode_steps
+            if render_mode is not None:
+                kwargs["render_mode"] = render_mode
+            try:
+                made = gym.make(env.name, disable_env_checker=True, **kwargs)
+            except gym.error.Error as exc:
+                raise EnvError(f"env.name: cannot make {env.name!r}: {exc}") from None
+            except TypeError as exc:
+                raise ConfigError(f"bad kwargs for {env.name!r}: {exc}", "env.kwargs") from None
+        for decl in per_env:
+            made = _apply_wrapper(made, decl)
+        return made
+
+    return build
+
+
+def has_native_vector(env: GymEnv) -> bool:
+    spec = gym.envs.registry.get(env.name)
+    return bool(spec and spec.vector_entry_point)
+
+
+def make_vector_env(env: GymEnv, wrappers: Sequence[Any], n_envs: int, vectorization: str = "auto",
+                    factory: EnvFactory | None = None) -> gym.vector.VectorEnv:
+    """A gymnasium vector env of ``n_envs`` copies; next-step autoreset semantics.
+
+    'auto' picks gymnasium's native vectorised env when one exists and nothing per-env
+    is declared (no factory, no pixel wrappers), else in-process 'sync'.
+    """
+    native_ok = factory is None and not env_wrappers(wrappers) and has_native_vector(env)
+    mode = vectorization
+    if mode == "auto":
+        mode = "native" if native_ok else "sync"
+    if mode == "native":
+        if not native_ok:
+            raise ConfigError(f"{env.name!r} has no native vector env here (or per-env wrappers "
+                              "or a factory are used); use 'sync' or 'async'", "runner.vectorization")
+        kwargs = dict(env.kwargs)
+        if env.max_episode_steps is not None:
+            kwargs["max_episode_steps"] = env.max_episode_steps
+        return gym.make_vec(env.name, num_envs=n_envs, vectorization_mode="vector_entry_point",
+                            **kwargs)
+    fns = [make_env_fn(env, wrappers, factory) for _ in range(n_envs)]
+    if mode == "async":
+        return gym.vector.AsyncVectorEnv(fns, autoreset_mode=gym.vector.AutoresetMode.NEXT_STEP)
+    return gym.vector.SyncVectorEnv(fns, autoreset_mode=gym.vector.AutoresetMode.NEXT_STEP)
