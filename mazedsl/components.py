@@ -1,0 +1,158 @@
+"""Turning RunContext's arguments (names, dicts, declarations, factories) into one Experiment."""
+
+from __future__ import annotations
+
+import inspect
+from typing import Any, Callable, Mapping
+
+import attrs
+
+from mazedsl.errors import ConfigError
+
+GROUPS = ("env", "wrappers", "model", "critic", "algorithm", "runner")
+
+
+def describe_callable(fn: Callable[..., Any]) -> str:
+    """``module:qualname`` of a factory when importable, else its repr, for the log."""
+    module = getattr(fn, "__module__", None)
+    qualname = getattr(fn, "__qualname__", None)
+    if module and qualname and "<" not in qualname:
+        return f"{module}:{qualname}"
+    return repr(fn)
+
+
+def import_callable(path: str) -> Callable[..., Any] | None:
+    """The callable named ``module:qualname``, or None."""
+    import importlib
+
+    if ":" not in path or path.startswith("<"):
+        return None
+    module, _, qualname = path.partition(":")
+    try:
+        obj: Any = importlib.import_module(module)
+        for part in qualname.split("."):
+            obj = getattr(obj, part)
+    except (ImportError, AttributeError, ValueError):
+        return None
+    return obj if callable(obj) else None
+
+
+def _is_env_instance(value: Any) -> bool:
+    try:
+        import gymnasium as gym
+    except ImportError:  # pragma: no cover
+        return False
+    return isinstance(value, (gym.Env, gym.vector.VectorEnv))
+
+
+def env_factory_from(value: Any) -> Callable[[], Any] | None:
+    """The env factory when ``env`` was given as a callable; errors for env instances."""
+    if _is_env_instance(value):
+        raise ConfigError(
+            f"got an environment instance ({type(value).__name__}); pass a factory instead, "
+            "e.g. env=lambda: gymnasium.make('CartPole-v1')", "env")
+    if callable(value) and not inspect.isclass(value) and not attrs.has(type(value)):
+        return value
+    if inspect.isclass(value) and not attrs.has(value):
+        return value  # an env class is a factory too
+    return None
+
+
+def factory_env_decl(factory: Callable[[], Any]) -> Any:
+    """A GymEnv declaration recording a factory: its env id (if registered) and import path."""
+    from mazedsl.spec import GymEnv
+
+    env = factory()
+    try:
+        spec = getattr(env, "spec", None)
+        name = spec.id if spec is not None else type(getattr(env, "unwrapped", env)).__name__
+    finally:
+        try:
+            env.close()
+        except Exception:  # noqa: BLE001 - closing a probe env must not fail construction
+            pass
+    return GymEnv(name=name, factory=describe_callable(factory))
+
+
+def _override_string(key: str, value: Any) -> str | None:
+    """A Hydra override string for a plain value, or None if it is not a plain value."""
+    if isinstance(value, bool):
+        return f"{key}={'true' if value else 'false'}"
+    if isinstance(value, (int, float)):
+        return f"{key}={value!r}"
+    if value is None:
+        return f"{key}=null"
+    if isinstance(value, str):
+        escaped = value.replace("\\", "\\\\").replace("'", "\\'")
+        return f"{key}='{escaped}'"
+    return None
+
+
+def resolve_experiment(experiment: Any, components: Mapping[str, Any],
+                       overrides: Mapping[str, Any] | list[str] | None, seed: int | None
+                       ) -> tuple[Any, Callable[[], Any] | None, list[Any]]:
+    """The experiment a RunContext runs, the env factory (if any) and the raw overrides.
+
+    With no ``experiment``, config-module names and plain values go through Hydra's compose
+    API on ``conf_train`` (exactly as the CLI); declarations and dicts are applied after.
+    """
+    from mazedsl.config import apply_overrides, compose_experiment, load_experiment
+    from mazedsl.spec import Experiment
+
+    factory = None
+    given = {k: v for k, v in components.items() if v is not None}
+    if "env" in given:
+        factory = env_factory_from(given["env"])
+        if factory is not None:
+            given["env"] = factory_env_decl(factory)
+    items: list[tuple[str, Any]] = list(given.items())
+    raw: list[Any] = []
+    if isinstance(overrides, Mapping):
+        items += list(overrides.items())
+        raw.append({k: _raw(v) for k, v in overrides.items()})
+    elif overrides:
+        raw += list(overrides)
+    if seed is not None:
+        items.append(("seed", seed))
+
+    strings = [o for o in overrides] if isinstance(overrides, list) else []
+    if experiment is None:
+        hydra_overrides = []
+        rest: list[tuple[str, Any]] = []
+        for key, value in items:
+            text = _override_string(key, value)
+            if text is not None and not (key in GROUPS and not isinstance(value, str)):
+                hydra_overrides.append(text if key not in GROUPS else f"{key}={value}")
+            else:
+                rest.append((key, value))
+        exp = compose_experiment(hydra_overrides + strings)
+        if rest:
+            exp = apply_overrides(exp, dict(rest))
+        return exp, factory, raw
+    if isinstance(experiment, Experiment):
+        base = experiment
+    elif isinstance(experiment, str) or hasattr(experiment, "__fspath__"):
+        base = load_experiment(str(experiment))
+    else:
+        raise ConfigError(f"must be an Experiment, an experiment file path or a module name, "
+                          f"got {type(experiment).__name__}", "experiment")
+    exp = apply_overrides(base, dict(items)) if items else base
+    if strings:
+        exp = apply_overrides(exp, strings)
+    return exp, factory, raw
+
+
+def _raw(value: Any) -> Any:
+    """A loggable form of an override value (declarations as their config)."""
+    if attrs.has(type(value)):
+        from mazedsl.config import to_config
+        from omegaconf import OmegaConf
+
+        return OmegaConf.to_container(to_config(value))
+    if isinstance(value, (str, int, float, bool)) or value is None:
+        return value
+    if isinstance(value, Mapping):
+        return {str(k): _raw(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_raw(v) for v in value]
+    return repr(value)

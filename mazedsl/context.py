@@ -1,0 +1,415 @@
+"""RunContext: train, evaluate, roll out and query a policy from plain Python."""
+
+from __future__ import annotations
+
+import contextlib
+import signal
+import threading
+import time
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Callable, Iterator, Mapping
+
+import numpy as np
+
+from mazedsl.components import import_callable, resolve_experiment
+from mazedsl.errors import ConfigError, EnvError, RunDirError
+from mazedsl.rollout import Episode, RolloutStep, play_episode
+from mazedsl.run.directory import RunDirectory, new_run_path
+from mazedsl.run.listing import resolve_run
+
+
+class RunContext:
+    """The high-level API: one experiment, one run directory, and the trained policy.
+
+    Each component may be a config-module name (``algorithm="a2c"``), a dict or DictConfig,
+    an attrs declaration (``algorithm=A2C(lr=1e-3)``); ``env`` may also be a factory
+    callable. ``overrides`` takes dotted keys as on the command line. The resolved config
+    is written to the run directory at construction.
+    """
+
+    def __init__(self, experiment: Any = None, *, env: Any = None, wrappers: Any = None,
+                 model: Any = None, critic: Any = None, algorithm: Any = None, runner: Any = None,
+                 overrides: Mapping[str, Any] | list[str] | None = None,
+                 run_dir: str | Path | None = None, silent: bool = False, seed: int | None = None,
+                 _loaded: tuple[Any, RunDirectory, Any] | None = None) -> None:
+        self.silent = silent
+        self._trainer: Any = None
+        self._agent: Any = None
+        self._resume_state: dict[str, Any] | None = None
+        if _loaded is not None:
+            self._exp, self._run, self._factory = _loaded
+            return
+        components = {"env": env, "wrappers": wrappers, "model": model, "critic": critic,
+                      "algorithm": algorithm, "runner": runner}
+        self._exp, self._factory, raw_overrides = resolve_experiment(experiment, components,
+                                                                     overrides, seed)
+        if self._factory is None:
+            from mazedsl.rl.envs import check_env_id
+
+            check_env_id(self._exp.env.name)
+        path = Path(run_dir) if run_dir is not None else new_run_path(self._exp.output_dir,
+                                                                     self._exp.name)
+        self._run = RunDirectory.create(path)
+        self._write_config(raw_overrides)
+
+    # -- construction helpers ----------------------------------------------------
+    def _write_config(self, raw_overrides: list[Any]) -> None:
+        from omegaconf import OmegaConf
+
+        from mazedsl.config import to_yaml
+        from mazedsl.rl.trainer import Seeds
+
+        self._run.write_text("config.yaml", to_yaml(self._exp))
+        self._run.write_text("overrides.yaml", OmegaConf.to_yaml(OmegaConf.create(
+            {"overrides": raw_overrides})))
+        seeds = Seeds.derive(self._exp.seed)
+        self._run.start_info(self._exp, {"master": seeds.master, "env": seeds.env,
+                                         "eval": seeds.eval, "torch": seeds.torch}, None)
+
+    @classmethod
+    def load(cls, run_dir: str | Path, *, checkpoint: str = "best", env: Callable[[], Any] | None = None,
+             silent: bool = False, runs_root: str | Path = "outputs") -> "RunContext":
+        """Rebuild a run from its directory (``path``, ``latest`` or ``EXPERIMENT:latest``):
+        config, spaces, weights and normalisation statistics, without re-declaring anything.
+
+        ``train()`` on it resumes from ``checkpoints/last.pt``.
+        """
+        from omegaconf import OmegaConf
+
+        from mazedsl.config import from_config
+
+        path = resolve_run(run_dir, runs_root)
+        run = RunDirectory.open(path)
+        try:
+            cfg = OmegaConf.load(path / "config.yaml")
+        except Exception as exc:  # noqa: BLE001 - malformed YAML of any kind
+            raise RunDirError(f"{path / 'config.yaml'}: unreadable ({str(exc).splitlines()[0]})") from None
+        exp = from_config(cfg, source=str(path / "config.yaml"))
+        factory = env
+        if factory is None and exp.env.factory:
+            factory = import_callable(exp.env.factory)
+            if factory is None:
+                raise EnvError(f"{path}: the run's env came from a factory ({exp.env.factory}) that "
+                               "cannot be imported; pass it again: RunContext.load(run, env=factory)")
+        ctx = cls(silent=silent, _loaded=(exp, run, factory))
+        ctx._checkpoint_kind = checkpoint
+        return ctx
+
+    # -- properties -------------------------------------------------------------------
+    @property
+    def config(self) -> Any:
+        """The resolved config (a DictConfig, as written to config.yaml)."""
+        from mazedsl.config import to_config
+
+        return to_config(self._exp)
+
+    @property
+    def experiment(self) -> Any:
+        return self._exp
+
+    @property
+    def run_dir(self) -> Path:
+        return self._run.path
+
+    @property
+    def env_factory(self) -> Callable[[], Any]:
+        """A callable that makes one (wrapped) env as the policy sees it."""
+        from mazedsl.rl.envs import make_env_fn
+
+        return make_env_fn(self._exp.env, self._exp.wrappers, self._factory)
+
+    @property
+    def policy(self) -> Any:
+        """The torch ActorCritic module."""
+        return self._get_agent().policy
+
+    # -- the policy (trained, loaded or fresh) -----------------------------------------
+    def _get_agent(self) -> Any:
+        if self._trainer is not None:
+            return self._trainer
+        if self._agent is None:
+            if getattr(self, "_checkpoint_kind", None) is not None:
+                self._agent = _LoadedAgent(self._exp, self._run, self._checkpoint_kind)
+            else:
+                self._agent = self._make_trainer()
+                self._trainer = self._agent
+        return self._agent
+
+    def _make_trainer(self) -> Any:
+        from mazedsl.rl.spaces import space_to_json
+        from mazedsl.rl.trainer import Trainer
+
+        trainer = Trainer(self._exp, self._factory, sink=_RunSink(self._run))
+        self._run.write_json("spaces.json", {"observation": space_to_json(trainer.obs_space),
+                                             "action": space_to_json(trainer.action_space)})
+        return trainer
+
+    # -- training ----------------------------------------------------------------
+    def train(self, n_epochs: int | None = None, total_steps: int | None = None,
+              **trainer_kwargs: Any) -> Any:
+        """Train (resuming from the last checkpoint of a loaded run).
+
+        ``total_steps``: train until this many env steps in all (default: the experiment's
+        budget); ``n_epochs``: at most this many update iterations. Returns a TrainSummary.
+        Ctrl-C or SIGTERM finish the current update, checkpoint, and return with
+        ``stopped == "interrupted"``.
+        """
+        if trainer_kwargs:
+            raise ConfigError(f"unknown train() arguments: {', '.join(sorted(trainer_kwargs))}; "
+                              "valid: n_epochs, total_steps")
+        if self._trainer is None:
+            resuming = getattr(self, "_checkpoint_kind", None) is not None
+            self._trainer = self._make_trainer()
+            if resuming:
+                state = self._run.load_checkpoint("last")
+                exact = self._trainer.load_state_dict(state)
+                self._checkpoint_kind = None
+                self._agent = None
+                if not exact and not self.silent:
+                    print("note: env state not restorable; resumed with fresh episodes")
+        trainer = self._trainer
+        sink: _RunSink = trainer.sink
+        logger = self._run.open_logger()
+        started = self._run.run_info().get("started") or datetime.now().isoformat(timespec="seconds")
+        self._run.update_info(status="running", started=started, ended=None, error=None)
+        logger.info("training %s on %s (%s) in %s", self._exp.name, self._exp.env.name,
+                    type(self._exp.algorithm).__name__, self._run.path)
+        budget = total_steps if total_steps is not None else self._exp.total_steps
+        sink.progress_bar = None if self.silent else _progress_bar(budget, trainer.steps)
+        status, error = "failed", None
+        try:
+            with _stop_on_signals(trainer), (sink.progress_bar or contextlib.nullcontext()):
+                summary = trainer.train(total_steps, n_epochs, start_time=trainer.train_time)
+            status = "interrupted" if summary.stopped == "interrupted" else "finished"
+            return summary
+        except KeyboardInterrupt:
+            status = "interrupted"
+            raise
+        except BaseException as exc:
+            error = f"{type(exc).__name__}: {exc}"
+            logger.error("training failed: %s", error)
+            raise
+        finally:
+            sink.progress_bar = None
+            self._run.update_info(status=status, ended=datetime.now().isoformat(timespec="seconds"),
+                                  steps=trainer.steps, best_eval=trainer.best_eval, error=error,
+                                  stopped=status)
+            logger.info("training %s at step %d (best eval %s)", status, trainer.steps, trainer.best_eval)
+            self._run.close()
+
+    # -- evaluation and rollouts ------------------------------------------------------
+    def evaluate(self, n_episodes: int = 10, deterministic: bool = True, seed: int | None = None) -> Any:
+        """Play ``n_episodes`` episodes; returns an EvalResult (mean/std/min/max return, mean
+        length, per-episode returns) and writes it to eval.json."""
+        from mazedsl.rl.envs import make_vector_env
+        from mazedsl.rl.evaluation import evaluate_policy
+
+        if n_episodes <= 0:
+            raise ConfigError(f"must be > 0, got {n_episodes}", "n_episodes")
+        agent = self._get_agent()
+        exp = self._exp
+        mode = "sync" if exp.runner.vectorization == "async" else exp.runner.vectorization
+        venv = make_vector_env(exp.env, exp.wrappers, min(exp.runner.n_eval_envs, n_episodes), mode,
+                               self._factory)
+        try:
+            result = evaluate_policy(agent.policy, venv, lambda o: agent.prep(o, update=False),
+                                     n_episodes, deterministic,
+                                     exp.seed + 1_000_003 if seed is None else seed)
+        finally:
+            venv.close()
+        self._run.write_json("eval.json", {**result.summary(), "deterministic": deterministic,
+                                           "checkpoint": getattr(agent, "kind", "current"),
+                                           "time": datetime.now().isoformat(timespec="seconds")})
+        return result
+
+    def iter_rollout(self, deterministic: bool = True, seed: int | None = None,
+                     render_mode: str | None = None) -> Iterator[RolloutStep]:
+        """Play one episode step by step (for live viewers); ``render_mode='rgb_array'``
+        adds frames where the env can render."""
+        from mazedsl.rl.envs import make_env_fn
+
+        agent = self._get_agent()
+        env = make_env_fn(self._exp.env, self._exp.wrappers, self._factory, render_mode)()
+        try:
+            yield from play_episode(env, lambda o: self.compute_action(o, deterministic),
+                                    self._exp.env.name, seed, render=render_mode is not None)
+        finally:
+            env.close()
+
+    def rollout(self, n_episodes: int = 1, deterministic: bool = True, record: bool = True,
+                render: bool = False, seed: int | None = None) -> list[Episode]:
+        """Play ``n_episodes`` episodes and return them; with ``record``, save each to
+        ``rollouts/episode_NNN.npz``; with ``render``, draw each step in the terminal."""
+        episodes = []
+        base = self._exp.seed + 2_000_003 if seed is None else seed
+        out = self._run.path / "rollouts"
+        first = len(list(out.glob("episode_*.npz"))) if out.is_dir() else 0
+        for i in range(n_episodes):
+            ep = Episode([], [], [], [])
+            steps = self.iter_rollout(deterministic, base + i, "rgb_array" if render else None)
+            for step in steps:
+                if step.action is None:
+                    ep.observations.append(step.observation)
+                    ep.infos.append(step.info)
+                    if render:
+                        _draw(step)
+                    continue
+                ep.observations.append(step.observation)
+                ep.actions.append(step.action)
+                ep.rewards.append(step.reward)
+                ep.infos.append(step.info)
+                if render:
+                    _draw(step)
+            episodes.append(ep)
+            if record:
+                out.mkdir(exist_ok=True)
+                ep.save(out / f"episode_{first + i:03d}.npz")
+        return episodes
+
+    def compute_action(self, observation: Any, deterministic: bool = True) -> Any:
+        """The policy's action for one observation, or actions for a batch."""
+        import torch
+
+        from mazedsl.rl.evaluation import env_actions
+
+        agent = self._get_agent()
+        batch = agent.prep.is_batch(observation)
+        obs_in = agent.prep(observation) if batch else agent.prep.single(observation)
+        with torch.inference_mode():
+            actions, _, _ = agent.policy.act(torch.from_numpy(obs_in), deterministic)
+        out = env_actions(actions, agent.action_space)
+        if batch:
+            return out
+        return out[0].item() if out.ndim == 1 else out[0]
+
+    def compute_action_distribution(self, observation: Any) -> dict[str, np.ndarray]:
+        """The action distribution's parameters for one observation or a batch:
+        ``probs``/``logits`` (discrete) or ``mean``/``std`` (continuous)."""
+        import torch
+
+        agent = self._get_agent()
+        batch = agent.prep.is_batch(observation)
+        obs_in = agent.prep(observation) if batch else agent.prep.single(observation)
+        with torch.inference_mode():
+            dist = agent.policy.distribution(torch.from_numpy(obs_in))
+        return {k: (v.numpy() if batch else v.numpy()[0]) for k, v in dist.items()}
+
+    def close(self) -> None:
+        if self._trainer is not None:
+            self._trainer.close()
+        self._run.close()
+
+    def __repr__(self) -> str:
+        return f"RunContext({self._exp.name!r}, run_dir='{self._run.path}')"
+
+
+class _LoadedAgent:
+    """A policy rebuilt from a run directory's spaces.json, config and a checkpoint."""
+
+    def __init__(self, exp: Any, run: RunDirectory, kind: str) -> None:
+        from mazedsl.rl.models import ActorCritic
+        from mazedsl.rl.observations import ObsPipeline
+        from mazedsl.rl.spaces import space_from_json
+        from mazedsl.errors import CheckpointError
+
+        spaces = run.read_json("spaces.json")
+        self.obs_space = space_from_json(spaces["observation"])
+        self.action_space = space_from_json(spaces["action"])
+        self.prep = ObsPipeline(self.obs_space, exp.wrappers)
+        self.policy = ActorCritic(self.obs_space, self.action_space, exp.model, exp.critic)
+        state = run.load_checkpoint(kind)
+        self.kind = kind
+        try:
+            self.policy.load_state_dict(state["policy"])
+        except RuntimeError as exc:
+            raise CheckpointError(f"{run.checkpoint_path(kind)}: does not fit this run's model and "
+                                  f"spaces ({str(exc).splitlines()[0]})") from None
+        if self.prep.normalizer is not None and state.get("obs_norm") is not None:
+            self.prep.normalizer.load_state_dict(state["obs_norm"])
+        self.policy.eval()
+
+
+class _RunSink:
+    """Trainer output to the run directory: metrics lines, checkpoints, progress bar."""
+
+    def __init__(self, run: RunDirectory) -> None:
+        self.run = run
+        self.progress_bar: Any = None
+        self._tb: Any = _tensorboard_writer(run.path)
+        self._last_info_write = 0.0
+
+    def record(self, record: dict[str, Any]) -> None:
+        self.run.metrics.write(record)
+        if self._tb is not None:
+            for key, value in record.items():
+                if isinstance(value, (int, float)) and not isinstance(value, bool) and key != "step":
+                    self._tb.add_scalar(f"{record['phase']}/{key}", value, record["step"])
+        if self.run.logger is not None:
+            shown = ", ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}"
+                              for k, v in record.items())
+            self.run.logger.info(shown)
+        if record["phase"] == "eval" and self.progress_bar is not None:
+            self.progress_bar.note_eval(record["mean_return"])
+
+    def checkpoint(self, kind: str, state: dict[str, Any]) -> None:
+        self.run.save_checkpoint(kind, state)
+        counters = state["counters"]
+        self.run.update_info(steps=counters["steps"], best_eval=counters["best_eval"])
+
+    def progress(self, steps: int, total: int, info: dict[str, Any]) -> None:
+        if self.progress_bar is not None:
+            self.progress_bar.update(steps, info)
+        now = time.monotonic()
+        if now - self._last_info_write > 2.0:  # keep run.json's step count fresh for the run table
+            self._last_info_write = now
+            self.run.update_info(steps=steps, best_eval=info.get("best_eval"))
+
+
+def _tensorboard_writer(path: Path) -> Any:
+    try:
+        import tensorboard  # noqa: F401
+        from torch.utils.tensorboard import SummaryWriter
+    except ImportError:
+        return None
+    return SummaryWriter(str(path / "tensorboard"))
+
+
+def _progress_bar(total: int, start: int) -> Any:
+    from mazedsl.progress import TrainingProgress
+
+    return TrainingProgress(total, start)
+
+
+def _draw(step: RolloutStep) -> None:
+    from mazedsl.render import describe_step, frame_for, half_blocks
+
+    frame = frame_for(step)
+    text = (half_blocks(frame, 60) + "\n") if frame is not None else ""
+    print("\x1b[H\x1b[2J" + text + describe_step(step), flush=True)
+    time.sleep(0.02)
+
+
+@contextlib.contextmanager
+def _stop_on_signals(trainer: Any) -> Iterator[None]:
+    """SIGINT/SIGTERM ask the trainer to stop after the current update (main thread only);
+    a second Ctrl-C stops at once."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
+    hits = {"n": 0}
+
+    def handler(signum: int, frame: Any) -> None:
+        hits["n"] += 1
+        if hits["n"] > 1 and signum == signal.SIGINT:
+            raise KeyboardInterrupt
+        trainer.request_stop()
+
+    for sig in previous:
+        signal.signal(sig, handler)
+    try:
+        yield
+    finally:
+        for sig, old in previous.items():
+            signal.signal(sig, old)

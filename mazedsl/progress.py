@@ -1,0 +1,39 @@
+"""The training progress bar (rich): steps, steps/s, latest returns and best evaluation."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+
+class TrainingProgress:
+    """A rich progress bar on stderr; use as a context manager."""
+
+    def __init__(self, total: int, start: int = 0) -> None:
+        self._progress = Progress(
+            TextColumn("[bold]train[/]"), BarColumn(), MofNCompleteColumn(),
+            TextColumn("{task.fields[speed]:>7} steps/s  return {task.fields[ret]:>7}  "
+                       "best eval {task.fields[best]:>7}"),
+            TimeRemainingColumn(), console=Console(stderr=True), refresh_per_second=4)
+        self._task = self._progress.add_task("train", total=total, completed=start, speed="-",
+                                             ret="-", best="-")
+
+    def update(self, steps: int, info: dict[str, Any]) -> None:
+        fields: dict[str, Any] = {"speed": f"{info.get('steps_per_s', 0):.0f}"}
+        if "ep_return_mean" in info:
+            fields["ret"] = f"{info['ep_return_mean']:.1f}"
+        if info.get("best_eval") is not None:
+            fields["best"] = f"{info['best_eval']:.1f}"
+        self._progress.update(self._task, completed=steps, **fields)
+
+    def note_eval(self, mean_return: float) -> None:
+        self._progress.console.log(f"eval: mean return {mean_return:.1f}")
+
+    def __enter__(self) -> "TrainingProgress":
+        self._progress.start()
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self._progress.stop()

@@ -1,0 +1,184 @@
+"""One run directory: creating it, its files, its status, and its checkpoints.
+
+Layout (docs/architecture.md): config.yaml, overrides.yaml, run.json, metrics.jsonl,
+spaces.json, eval.json, checkpoints/{last,best}.pt, rollouts/, train.log.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+import os
+import platform
+import secrets
+import subprocess
+import sys
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from mazedsl.errors import CheckpointError, RunDirError
+from mazedsl.run.files import MetricsWriter, atomic_write_bytes, atomic_write_json, atomic_write_text
+
+CHECKPOINTS = ("last", "best")
+
+
+def new_run_path(output_dir: str | os.PathLike[str], experiment: str) -> Path:
+    """``<output_dir>/<experiment>/<YYYYmmdd-HHMMSS>_<6 hex>``."""
+    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+    return Path(output_dir) / experiment / f"{stamp}_{secrets.token_hex(3)}"
+
+
+def versions() -> dict[str, str]:
+    """Versions of Python and the libraries a run depends on."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    out = {"python": platform.python_version()}
+    for pkg in ("mazedsl", "torch", "gymnasium", "numpy", "hydra-core", "omegaconf"):
+        try:
+            out[pkg] = version(pkg)
+        except PackageNotFoundError:
+            pass
+    return out
+
+
+def git_state(cwd: str | os.PathLike[str] | None = None) -> dict[str, Any] | None:
+    """The git commit (and whether the tree is dirty) of ``cwd``, if it is a git checkout."""
+    try:
+        commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=cwd, capture_output=True,
+                                text=True, timeout=5)
+        if commit.returncode != 0:
+            return None
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=cwd,
+                               capture_output=True, text=True, timeout=5)
+        return {"commit": commit.stdout.strip(), "dirty": bool(dirty.stdout.strip())}
+    except (OSError, subprocess.SubprocessError):
+        return None
+
+
+class RunDirectory:
+    """Reads and writes the files of one run directory; every write is atomic."""
+
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        self.path = Path(path)
+        self._metrics: MetricsWriter | None = None
+        self.logger: logging.Logger | None = None
+
+    # -- creating ------------------------------------------------------------------
+    @classmethod
+    def create(cls, path: str | os.PathLike[str]) -> "RunDirectory":
+        path = Path(path)
+        try:
+            (path / "checkpoints").mkdir(parents=True, exist_ok=True)
+            probe = path / ".write-test"
+            probe.write_bytes(b"")
+            probe.unlink()
+        except OSError as exc:
+            raise RunDirError(f"{path}: cannot create the run directory ({exc.strerror or exc})") from None
+        return cls(path)
+
+    @classmethod
+    def open(cls, path: str | os.PathLike[str]) -> "RunDirectory":
+        path = Path(path)
+        if not path.is_dir():
+            raise RunDirError(f"{path}: run directory does not exist")
+        if not (path / "run.json").is_file() or not (path / "config.yaml").is_file():
+            raise RunDirError(f"{path}: not a run directory (needs run.json and config.yaml)")
+        return cls(path)
+
+    # -- files ---------------------------------------------------------------------
+    def write_text(self, name: str, text: str) -> None:
+        atomic_write_text(self.path / name, text)
+
+    def write_json(self, name: str, obj: Any) -> None:
+        atomic_write_json(self.path / name, obj)
+
+    def read_json(self, name: str) -> Any:
+        try:
+            return json.loads((self.path / name).read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise RunDirError(f"{self.path}: no {name}") from None
+        except (OSError, json.JSONDecodeError) as exc:
+            raise RunDirError(f"{self.path / name}: unreadable ({exc})") from None
+
+    def run_info(self) -> dict[str, Any]:
+        try:
+            return self.read_json("run.json")
+        except RunDirError:
+            return {}
+
+    def update_info(self, **fields: Any) -> dict[str, Any]:
+        """Merge ``fields`` into run.json (atomically) and return the result."""
+        info = self.run_info()
+        info.update(fields)
+        self.write_json("run.json", info)
+        return info
+
+    def start_info(self, experiment: Any, seeds: dict[str, int], command: list[str] | None) -> None:
+        self.update_info(status="created", experiment=experiment.name,
+                         algorithm=type(experiment.algorithm).__name__, env=experiment.env.name,
+                         total_steps=experiment.total_steps, steps=0, best_eval=None,
+                         created=datetime.now().isoformat(timespec="seconds"), seeds=seeds,
+                         versions=versions(), git=git_state(), command=command or sys.argv,
+                         cwd=os.getcwd())
+
+    # -- metrics and log -----------------------------------------------------------
+    @property
+    def metrics(self) -> MetricsWriter:
+        if self._metrics is None:
+            self._metrics = MetricsWriter(self.path / "metrics.jsonl")
+        return self._metrics
+
+    def open_logger(self) -> logging.Logger:
+        """A logger of this run alone, writing train.log (no global logging state is touched)."""
+        if self.logger is None:
+            logger = logging.getLogger(f"mazedsl.run.{id(self)}.{self.path.name}")
+            logger.propagate = False
+            logger.setLevel(logging.INFO)
+            handler = logging.FileHandler(self.path / "train.log", encoding="utf-8")
+            handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
+            logger.addHandler(handler)
+            self.logger = logger
+        return self.logger
+
+    def close(self) -> None:
+        if self._metrics is not None:
+            self._metrics.close()
+            self._metrics = None
+        if self.logger is not None:
+            for handler in list(self.logger.handlers):
+                handler.close()
+                self.logger.removeHandler(handler)
+            self.logger = None
+
+    # -- checkpoints ---------------------------------------------------------------
+    def checkpoint_path(self, kind: str) -> Path:
+        if kind not in CHECKPOINTS:
+            raise CheckpointError(f"checkpoint must be one of {', '.join(CHECKPOINTS)}, got {kind!r}")
+        return self.path / "checkpoints" / f"{kind}.pt"
+
+    def save_checkpoint(self, kind: str, state: dict[str, Any]) -> None:
+        import torch
+
+        buffer = io.BytesIO()
+        torch.save(state, buffer)
+        atomic_write_bytes(self.checkpoint_path(kind), buffer.getvalue())
+
+    def load_checkpoint(self, kind: str) -> dict[str, Any]:
+        """A checkpoint, loaded with ``weights_only=True`` (no arbitrary pickles)."""
+        import torch
+
+        path = self.checkpoint_path(kind)
+        if not path.is_file():
+            other = [k for k in CHECKPOINTS if k != kind and self.checkpoint_path(k).is_file()]
+            hint = f"; '{other[0]}' exists" if other else ""
+            raise CheckpointError(f"{path}: no '{kind}' checkpoint in this run{hint}")
+        try:
+            state = torch.load(path, map_location="cpu", weights_only=True)
+        except Exception as exc:  # truncated, corrupt, or not a tensors-only file
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise CheckpointError(f"{path}: cannot load checkpoint ({first[:200]})") from None
+        if not isinstance(state, dict) or "policy" not in state:
+            raise CheckpointError(f"{path}: not a mazedsl checkpoint")
+        return state
