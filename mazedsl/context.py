@@ -295,6 +295,16 @@ class RunContext:
             dist = agent.policy.distribution(torch.from_numpy(obs_in))
         return {k: (v.numpy() if batch else v.numpy()[0]) for k, v in dist.items()}
 
+    @staticmethod
+    def sweep(experiment: str, sweep: list[str] | tuple[str, ...] = (), seeds: int | None = None,
+              overrides: list[str] | tuple[str, ...] = (), jobs: int = 1, quiet: bool = True) -> Any:
+        """Run every combination of ``sweep`` overrides (e.g. ``["algorithm.lr=1e-3,3e-4"]``)
+        and ``seeds`` of an experiment file, each job in its own process and run directory;
+        returns a SweepResult with per-job status and evaluation returns."""
+        from mazedsl.sweep import run_sweep
+
+        return run_sweep(experiment, sweep, seeds, overrides, jobs, quiet)
+
     def close(self) -> None:
         if self._trainer is not None:
             self._trainer.close()

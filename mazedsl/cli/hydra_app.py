@@ -1,0 +1,154 @@
+"""``mazedsl-run``: the Hydra application over ``conf/`` (``-cn conf_train`` / ``-cn conf_rollout``).
+
+Training jobs write their run directory into Hydra's output directory; in multirun every
+job gets its own, and :class:`mazedsl.cli.hydra_callbacks.SweepSummary` prints the table.
+A failed job is recorded as failed (and returns NaN to sweepers), never scored silently.
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import hydra
+from omegaconf import DictConfig, OmegaConf
+
+from mazedsl.cli.output import error, print_eval
+
+
+def _register_resolvers() -> None:
+    if not OmegaConf.has_resolver("mazedsl.shortid"):
+        import secrets
+
+        OmegaConf.register_new_resolver("mazedsl.shortid", lambda: secrets.token_hex(3),
+                                        use_cache=True)
+
+
+_register_resolvers()
+
+
+def _is_multirun() -> bool:
+    from hydra.core.hydra_config import HydraConfig
+    from hydra.types import RunMode
+
+    return HydraConfig.get().mode == RunMode.MULTIRUN
+
+
+def _train(cfg: DictConfig) -> float:
+    from hydra.core.hydra_config import HydraConfig
+
+    from mazedsl.config import from_config
+    from mazedsl.context import RunContext
+
+    hc = HydraConfig.get()
+    run_dir = Path(hc.runtime.output_dir)
+    plain = OmegaConf.to_container(cfg, resolve=True)
+    try:
+        exp = from_config(plain, source="mazedsl-run")
+        ctx = RunContext(exp, run_dir=run_dir, silent=_is_multirun())
+    except Exception as exc:
+        _record_failure(run_dir, exc)
+        raise
+    ctx._run.write_text("overrides.yaml", OmegaConf.to_yaml(OmegaConf.create(
+        {"overrides": list(hc.overrides.task)})))
+    ctx._run.update_info(command=["mazedsl-run", *sys.argv[1:]])
+    print(f"run directory: {run_dir}", flush=True)
+    summary = ctx.train()
+    print(f"trained {summary.steps} steps in {summary.wall_time:.1f} s ({summary.stopped}); "
+          f"best eval {summary.best_eval}", flush=True)
+    if summary.stopped == "interrupted":
+        sys.exit(130)
+    return float(summary.best_eval) if summary.best_eval is not None else math.nan
+
+
+def _record_failure(run_dir: Path, exc: BaseException) -> None:
+    from mazedsl.run.files import atomic_write_json
+
+    atomic_write_json(run_dir / "run.json", {
+        "status": "failed", "error": f"{type(exc).__name__}: {exc}",
+        "started": datetime.now().isoformat(timespec="seconds"), "steps": 0, "best_eval": None})
+
+
+def _rollout(cfg: DictConfig) -> None:
+    import numpy as np
+
+    from mazedsl.config import from_config
+    from mazedsl.context import RunContext
+    from mazedsl.errors import ConfigError
+
+    rc = from_config(OmegaConf.to_container(cfg, resolve=True), cls=_rollout_cls(), source="mazedsl-run")
+    runner = rc.runner
+    if rc.policy == "random":
+        returns, lengths = _random_rollout(rc)
+    else:
+        if not rc.input_dir:
+            raise ConfigError("give the run to roll out: input_dir=RUN_DIR (or policy=random env=gym_env)",
+                              "input_dir")
+        ctx = RunContext.load(rc.input_dir, checkpoint=rc.checkpoint, silent=True)
+        if rc.env is not None:
+            ctx._exp = ctx._exp.override({"env": rc.env})
+        episodes = ctx.rollout(runner.n_episodes, runner.deterministic, runner.record, runner.render,
+                               seed=rc.seed)
+        returns = [e.episode_return for e in episodes]
+        lengths = [e.length for e in episodes]
+    print_eval("rollout", {"mean_return": float(np.mean(returns)), "std_return": float(np.std(returns)),
+                           "min_return": float(np.min(returns)), "max_return": float(np.max(returns)),
+                           "mean_length": float(np.mean(lengths)), "returns": returns})
+
+
+def _rollout_cls() -> type:
+    from mazedsl.spec import RolloutConfig
+
+    return RolloutConfig
+
+
+def _random_rollout(rc: Any) -> tuple[list[float], list[int]]:
+    from mazedsl.errors import ConfigError
+    from mazedsl.rl.envs import make_env_fn
+
+    if rc.env is None:
+        raise ConfigError("policy=random needs an env: add env=gym_env env.name=ENV_ID", "env")
+    env = make_env_fn(rc.env, [])()
+    env.action_space.seed(rc.seed)
+    returns, lengths = [], []
+    for i in range(rc.runner.n_episodes):
+        env.reset(seed=rc.seed + i)
+        total, n, done = 0.0, 0, False
+        while not done:
+            _, reward, terminated, truncated, _ = env.step(env.action_space.sample())
+            total += float(reward)
+            n += 1
+            done = terminated or truncated
+        returns.append(total)
+        lengths.append(n)
+    env.close()
+    return returns, lengths
+
+
+@hydra.main(version_base="1.3", config_path="pkg://mazedsl.conf", config_name="conf_train")
+def _app(cfg: DictConfig) -> float | None:
+    from mazedsl.errors import MazeError
+
+    try:
+        if cfg.get("_target_") == "mazedsl.spec.RolloutConfig":
+            _rollout(cfg)
+            return None
+        return _train(cfg)
+    except MazeError as exc:
+        if _is_multirun():
+            error(str(exc))
+            return math.nan
+        error(str(exc))
+        sys.exit(2)
+
+
+def run() -> None:
+    """Console entry point of ``mazedsl-run``."""
+    _app()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    run()

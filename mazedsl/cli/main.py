@@ -1,0 +1,127 @@
+"""``mazedsl``: everyday subcommands (train, eval, rollout, runs, show, diff, tui).
+
+Imports stay inside the commands so ``mazedsl --help`` is fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any, Sequence
+
+from mazedsl.cli.output import error
+
+EXIT_USAGE = 2
+EXIT_INTERRUPTED = 130
+
+EPILOG = """examples:
+  mazedsl train experiments/cartpole_ppo.py algorithm.lr=1e-3
+  mazedsl train experiments/cartpole_ppo.py --sweep "algorithm.lr=1e-3,3e-4" --seeds 3
+  mazedsl eval latest --episodes 10
+  mazedsl rollout cartpole_ppo:latest --render
+  mazedsl runs
+  mazedsl show experiments/cartpole_ppo.py --explain algorithm.lr
+  mazedsl diff experiments/cartpole_ppo.py experiments/cartpole_a2c.py
+  mazedsl tui
+
+RUN is a run directory, 'latest', or 'EXPERIMENT:latest'."""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="mazedsl", description="Declare, run, compare and watch RL experiments.",
+        epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--debug", action="store_true", help="show tracebacks on errors")
+    parser.add_argument("--runs-root", default="outputs", metavar="DIR",
+                        help="where run directories live (default: outputs)")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    p = sub.add_parser("train", help="train an experiment file (or resume a run)",
+                       description="Train EXPERIMENT (a file like experiments/cartpole_ppo.py, "
+                       "'file.py:name', or a bare name found in ./experiments) with Hydra-style "
+                       "OVERRIDES such as algorithm.lr=1e-3 or algorithm=a2c.")
+    p.add_argument("experiment", nargs="?", help="experiment file, file.py:name, or name")
+    p.add_argument("overrides", nargs="*", help="overrides: key=value, group=module, +key=v, ~key")
+    p.add_argument("--resume", metavar="RUN", help="continue RUN from its last checkpoint")
+    p.add_argument("--run-dir", metavar="DIR", help="write the run here (default: "
+                   "<output_dir>/<experiment>/<timestamp>_<id>)")
+    p.add_argument("--sweep", action="append", default=[], metavar="OVERRIDE",
+                   help="sweep override, e.g. 'algorithm.lr=1e-3,3e-4' (repeatable)")
+    p.add_argument("--seeds", type=int, metavar="N", help="run each sweep point with seeds 0..N-1")
+    p.add_argument("--jobs", type=int, default=1, metavar="N", help="parallel sweep jobs (processes)")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument("--json", action="store_true", help="machine-readable summary on stdout")
+
+    p = sub.add_parser("eval", help="evaluate a trained run",
+                       description="Evaluate RUN's policy with deterministic episodes; writes eval.json.")
+    p.add_argument("run", help="run directory, 'latest' or 'EXPERIMENT:latest'")
+    p.add_argument("--episodes", type=int, default=10, metavar="N", help="episodes (default 10)")
+    p.add_argument("--checkpoint", choices=("best", "last"), default="best")
+    p.add_argument("--stochastic", action="store_true", help="sample actions instead of the mode")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+
+    p = sub.add_parser("rollout", help="play a trained policy",
+                       description="Play RUN's policy for N episodes, save them to RUN/rollouts/.")
+    p.add_argument("run", help="run directory, 'latest' or 'EXPERIMENT:latest'")
+    p.add_argument("--episodes", type=int, default=1, metavar="N", help="episodes (default 1)")
+    p.add_argument("--checkpoint", choices=("best", "last"), default="best")
+    p.add_argument("--render", action="store_true", help="draw each step in the terminal")
+    p.add_argument("--no-record", action="store_true", help="do not save the episodes")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+
+    p = sub.add_parser("runs", help="table of past runs",
+                       description="List runs under --runs-root, newest first.")
+    p.add_argument("experiment", nargs="?", help="only runs of this experiment")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+
+    p = sub.add_parser("show", help="print an experiment's compiled YAML",
+                       description="Print EXPERIMENT (file, run directory or config name such as "
+                       "conf_train) compiled to YAML, after OVERRIDES.")
+    p.add_argument("experiment")
+    p.add_argument("overrides", nargs="*")
+    p.add_argument("--explain", metavar="PATH", action="append", default=[],
+                   help="say where the value at PATH (e.g. algorithm.lr) was set")
+
+    p = sub.add_parser("diff", help="differences of two experiments or runs",
+                       description="Print the config paths whose values differ between A and B "
+                       "(experiment files or run directories).")
+    p.add_argument("a")
+    p.add_argument("b")
+    p.add_argument("--json", action="store_true")
+
+    p = sub.add_parser("tui", help="open the terminal UI")
+    p.add_argument("--experiments", default="experiments", metavar="DIR")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return 0
+    from mazedsl.cli import commands
+
+    try:
+        return int(getattr(commands, f"cmd_{args.command}")(args) or 0)
+    except KeyboardInterrupt:
+        error("interrupted")
+        return EXIT_INTERRUPTED
+    except Exception as exc:  # noqa: BLE001 - the one place errors become exit codes
+        from mazedsl.errors import MazeError
+
+        if args.debug:
+            raise
+        if isinstance(exc, MazeError):
+            error(str(exc))
+        else:
+            error(f"{type(exc).__name__}: {exc} (run with --debug for the traceback)")
+        return EXIT_USAGE
+
+
+def run() -> None:
+    sys.exit(main())
+
+
+if __name__ == "__main__":  # pragma: no cover
+    run()

@@ -1,0 +1,61 @@
+"""Shared CLI output: one-line errors, tables and JSON."""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Any, Sequence
+
+
+def error(message: str) -> None:
+    """Print a one-line (two at most) error to stderr."""
+    lines = str(message).strip().splitlines() or ["unknown error"]
+    print(f"error: {lines[0]}", file=sys.stderr)
+    if len(lines) > 1:
+        print(f"  {lines[1]}", file=sys.stderr)
+
+
+def print_json(obj: Any) -> None:
+    print(json.dumps(obj, indent=2, default=str))
+
+
+def print_table(title: str | None, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+    """A rich table on stdout (plain text when not a terminal)."""
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=title, show_lines=False)
+    for col in columns:
+        table.add_column(col, overflow="fold")
+    for row in rows:
+        table.add_row(*("-" if v is None else str(v) for v in row))
+    Console(width=max(100, Console().width)).print(table)
+
+
+def fmt(value: Any, digits: int = 1) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, float):
+        return f"{value:.{digits}f}"
+    return str(value)
+
+
+def age(seconds: float | None) -> str:
+    if seconds is None:
+        return "-"
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds >= size:
+            return f"{seconds / size:.0f}{unit} ago"
+    return f"{seconds:.0f}s ago"
+
+
+def eval_summary(result: Any) -> dict[str, Any]:
+    return {"mean_return": result.mean_return, "std_return": result.std_return,
+            "min_return": result.min_return, "max_return": result.max_return,
+            "mean_length": result.mean_length, "returns": list(result.returns)}
+
+
+def print_eval(title: str, summary: dict[str, Any]) -> None:
+    print(f"{title}: mean return {summary['mean_return']:.2f} ± {summary['std_return']:.2f} "
+          f"(min {summary['min_return']:.2f}, max {summary['max_return']:.2f}), "
+          f"mean length {summary['mean_length']:.1f} over {len(summary['returns'])} episodes")
