@@ -35,9 +35,9 @@ def space_from_json(data: dict[str, Any]) -> spaces.Space:
     kind = data["type"]
     if kind == "Box":
         dtype = np.dtype(data["dtype"])
-        low = np.asarray(_unfinite(data["low"]), dtype=dtype)
-        high = np.asarray(_unfinite(data["high"]), dtype=dtype)
-        return spaces.Box(low=low, high=high, shape=tuple(data["shape"]), dtype=dtype)
+        shape = tuple(data["shape"])
+        low, high = (_bound(data[k], shape) for k in ("low", "high"))
+        return spaces.Box(low=low.astype(dtype), high=high.astype(dtype), shape=shape, dtype=dtype)
     if kind == "Discrete":
         return spaces.Discrete(data["n"], start=data.get("start", 0))
     if kind == "MultiDiscrete":
@@ -66,9 +66,14 @@ def _num(x: float) -> Any:
     return float(x)
 
 
+def _bound(value: Any, shape: tuple[int, ...]) -> np.ndarray:
+    arr = np.asarray(_unfinite(value), dtype=np.float64)
+    return arr.reshape(shape) if arr.ndim else np.full(shape, float(arr))
+
+
 def _unfinite(value: Any) -> Any:
     if isinstance(value, list):
-        return [float(v) for v in value]
+        return np.reshape([float(v) for v in value], -1)
     return float(value)
 
 

@@ -1,0 +1,197 @@
+"""The torch engine: learning updates, spaces, GAE, seeding, exact resume, NaN detection."""
+
+from __future__ import annotations
+
+import gymnasium as gym
+import numpy as np
+import pytest
+import torch
+
+from mazedsl.errors import EnvError, TrainingError
+from mazedsl.rl.buffer import RolloutBuffer
+from mazedsl.rl.spaces import flatten_batch, space_from_json, space_to_json
+from mazedsl.rl.trainer import Trainer
+from mazedsl.spec import (A2C, PPO, Experiment, FrameStack, Grayscale, GymEnv, NormalizeObservation,
+                          NormalizeReward, PixelObs, Resize, Runner, ScaleObservation, StateCritic)
+
+TIMING = {"time", "steps_per_s"}
+
+
+class ListSink:
+    def __init__(self) -> None:
+        self.records: list[dict] = []
+        self.checkpoints: dict[str, dict] = {}
+
+    def record(self, record: dict) -> None:
+        self.records.append(record)
+
+    def checkpoint(self, kind: str, state: dict) -> None:
+        self.checkpoints[kind] = state
+
+    def progress(self, steps: int, total: int, info: dict) -> None:
+        pass
+
+
+def small(**kw) -> Experiment:
+    base = dict(algorithm=PPO(n_steps=16, batch_size=64, n_epochs=2), runner=Runner(n_envs=4),
+                total_steps=640, eval_every_steps=320, eval_episodes=2, log_every_steps=64,
+                checkpoint_every_steps=320)
+    base.update(kw)
+    return Experiment(**base)
+
+
+def untimed(records: list[dict]) -> list[dict]:
+    return [{k: v for k, v in r.items() if k not in TIMING} for r in records]
+
+
+@pytest.mark.parametrize("algo", [PPO(n_steps=16, batch_size=64, n_epochs=2), A2C(n_steps=5)])
+@pytest.mark.parametrize("env", ["CartPole-v1", "Pendulum-v1"])
+def test_trains_discrete_and_continuous(algo, env):
+    sink = ListSink()
+    trainer = Trainer(small(env=GymEnv(name=env), algorithm=algo), sink=sink)
+    summary = trainer.train()
+    assert summary.steps >= 640 and summary.stopped == "budget"
+    train = [r for r in sink.records if r["phase"] == "train"]
+    evals = [r for r in sink.records if r["phase"] == "eval"]
+    assert len(evals) == 2 and all(e["n_episodes"] == 2 for e in evals)
+    for rec in train:
+        for key in ("policy_loss", "value_loss", "entropy", "approx_kl", "lr"):
+            assert np.isfinite(rec[key]), key
+    assert {"last", "best"} <= set(sink.checkpoints)
+    assert trainer.best_eval == max(e["mean_return"] for e in evals)
+
+
+def test_same_seed_same_metrics_different_seed_differs():
+    runs = []
+    for seed in (3, 3, 4):
+        sink = ListSink()
+        Trainer(small(seed=seed), sink=sink).train()
+        runs.append(untimed(sink.records))
+    assert runs[0] == runs[1]
+    assert runs[0] != runs[2]
+
+
+@pytest.mark.parametrize("wrappers", [[], [NormalizeObservation(), NormalizeReward()]])
+def test_resume_from_state_gives_identical_metrics(wrappers):
+    full = ListSink()
+    Trainer(small(wrappers=wrappers, total_steps=1280), sink=full).train()
+
+    first = ListSink()
+    t1 = Trainer(small(wrappers=wrappers, total_steps=1280), sink=first)
+    t1.train(total_steps=640)
+    state = t1.state_dict()
+    second = ListSink()
+    t2 = Trainer(small(wrappers=wrappers, total_steps=1280), sink=second)
+    assert t2.load_state_dict(state) is True
+    t2.train()
+    assert untimed(first.records + second.records) == untimed(full.records)
+
+
+def test_non_finite_loss_stops_with_step_named():
+    class NanReward(gym.Wrapper):
+        def step(self, action):
+            obs, _, term, trunc, info = self.env.step(action)
+            return obs, float("nan"), term, trunc, info
+
+    trainer = Trainer(small(), env_factory=lambda: NanReward(gym.make("CartPole-v1")))
+    with pytest.raises(TrainingError, match=r"non-finite loss at step \d+"):
+        trainer.train()
+
+
+def test_pixel_observations_with_cnn():
+    exp = small(env=GymEnv(name="mazedsl/PixelCartPole-v1"),
+                wrappers=[Grayscale(), Resize(height=24, width=24), FrameStack(n_frames=2),
+                          ScaleObservation()],
+                model=PixelObs(channels=[8, 8], kernel_sizes=[4, 3], strides=[2, 1], hidden_units=[32]),
+                critic=StateCritic(shared=True), runner=Runner(n_envs=2), total_steps=128,
+                eval_every_steps=0)
+    trainer = Trainer(exp)
+    assert trainer.obs_space.shape == (2, 24, 24)
+    summary = trainer.train()
+    assert summary.steps == 128 and summary.evaluations == 1
+
+
+def test_pixel_model_rejects_vector_observations():
+    with pytest.raises(EnvError, match="PixelObs.*image"):
+        Trainer(small(model=PixelObs()))
+
+
+def test_unsupported_action_space_is_named():
+    env = lambda: gym.make("CartPole-v1")  # noqa: E731
+    class MultiBin(gym.ActionWrapper):
+        def __init__(self, e):
+            super().__init__(e)
+            self.action_space = gym.spaces.MultiBinary(3)
+
+        def action(self, a):
+            return int(a[0])
+
+    with pytest.raises(EnvError, match="action space .* not supported"):
+        Trainer(small(runner=Runner(n_envs=2, vectorization="sync")), env_factory=lambda: MultiBin(env()))
+
+
+def test_gae_matches_hand_computation():
+    buf = RolloutBuffer(3, 1, (1,), np.float32, (), np.int64)
+    buf.rewards[:, 0] = [1.0, 1.0, 1.0]
+    buf.values[:, 0] = [0.5, 0.4, 0.3]
+    buf.terminated[:, 0] = [False, True, False]
+    buf.done[:, 0] = [False, True, False]
+    buf.compute_gae(np.array([0.2]), gamma=0.9, lam=0.8)
+    d2 = 1.0 + 0.9 * 0.2 - 0.3
+    d1 = 1.0 - 0.4  # terminated: no bootstrap
+    d0 = 1.0 + 0.9 * 0.4 - 0.5
+    expected = [d0 + 0.9 * 0.8 * d1, d1, d2]
+    np.testing.assert_allclose(buf.advantages[:, 0], expected, rtol=1e-6)
+
+
+def test_truncation_bootstraps_from_final_observation_value():
+    buf = RolloutBuffer(2, 1, (1,), np.float32, (), np.int64)
+    buf.rewards[:, 0] = [1.0, 0.0]
+    buf.values[:, 0] = [0.5, 2.0]  # row 1 is the reset step: its value is V(final obs)
+    buf.done[:, 0] = [True, False]
+    buf.valid[:, 0] = [True, False]
+    buf.compute_gae(np.array([0.0]), gamma=0.5, lam=1.0)
+    assert buf.advantages[0, 0] == pytest.approx(1.0 + 0.5 * 2.0 - 0.5)
+    assert buf.batch()["obs"].shape[0] == 1  # the reset step is left out
+
+
+def test_spaces_round_trip_and_flatten():
+    space = gym.spaces.Dict({"a": gym.spaces.Box(-1, 1, (2,)), "b": gym.spaces.Discrete(3),
+                             "c": gym.spaces.Tuple([gym.spaces.Discrete(2), gym.spaces.Box(0, np.inf, (1,))])})
+    back = space_from_json(space_to_json(space))
+    assert back == space
+    batch = {"a": np.array([[0.5, -0.5]]), "b": np.array([2]),
+             "c": (np.array([1]), np.array([[3.0]]))}
+    np.testing.assert_allclose(flatten_batch(space, batch), [[0.5, -0.5, 0, 0, 1, 0, 1, 3.0]])
+
+
+def test_dict_observations_train():
+    class DictObs(gym.ObservationWrapper):
+        def __init__(self, e):
+            super().__init__(e)
+            self.observation_space = gym.spaces.Dict({"pos": gym.spaces.Box(-np.inf, np.inf, (2,)),
+                                                      "vel": gym.spaces.Box(-np.inf, np.inf, (2,))})
+
+        def observation(self, o):
+            return {"pos": o[[0, 2]], "vel": o[[1, 3]]}
+
+    trainer = Trainer(small(total_steps=128, eval_every_steps=0),
+                      env_factory=lambda: DictObs(gym.make("CartPole-v1")))
+    assert trainer.train().steps == 128
+    assert trainer.prep.shape == (4,)
+
+
+def test_linear_schedule_decays_learning_rate():
+    sink = ListSink()
+    exp = small(algorithm=PPO(n_steps=16, batch_size=64, n_epochs=1, lr=1e-3, lr_schedule="linear"))
+    Trainer(exp, sink=sink).train()
+    lrs = [r["lr"] for r in sink.records if r["phase"] == "train"]
+    assert lrs[0] == pytest.approx(1e-3) and all(b < a for a, b in zip(lrs, lrs[1:]))
+
+
+def test_eval_spreads_episodes_and_is_deterministic():
+    trainer = Trainer(small())
+    a = trainer.evaluate(5, True, seed=1)
+    b = trainer.evaluate(5, True, seed=1)
+    assert len(a.returns) == 5 and a.returns == b.returns
+    assert torch.get_num_threads() == 1
