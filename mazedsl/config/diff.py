@@ -1,0 +1,75 @@
+"""Differences between two experiments or configs, leaf by leaf."""
+
+from __future__ import annotations
+
+from typing import Any, Mapping
+
+from omegaconf import DictConfig, ListConfig, OmegaConf
+from omegaconf.errors import OmegaConfBaseException
+
+from mazedsl.config import _paths
+from mazedsl.config.convert import unstructure
+from mazedsl.config.targets import is_declaration
+from mazedsl.errors import ConfigError
+
+
+class _Missing:
+    """The value on the side of a diff where a path does not exist."""
+
+    _instance: "_Missing | None" = None
+
+    def __new__(cls) -> "_Missing":
+        if cls._instance is None:
+            cls._instance = super().__new__(cls)
+        return cls._instance
+
+    def __repr__(self) -> str:
+        return "<missing>"
+
+    __str__ = __repr__
+
+    def __reduce__(self) -> str:
+        return "MISSING"
+
+
+MISSING: Any = _Missing()
+
+
+def _tree(value: Any) -> Any:
+    if isinstance(value, (DictConfig, ListConfig)):
+        try:
+            return OmegaConf.to_container(value, resolve=True, throw_on_missing=False)
+        except OmegaConfBaseException:
+            return OmegaConf.to_container(value, resolve=False)
+    if is_declaration(value) or isinstance(value, (Mapping, list, tuple)):
+        return unstructure(value)
+    raise ConfigError(f"diff() compares declarations or configs, got {type(value).__name__}")
+
+
+def _same(a: Any, b: Any) -> bool:
+    if isinstance(a, bool) or isinstance(b, bool):
+        return type(a) is type(b) and a == b
+    if isinstance(a, list) and isinstance(b, list):
+        return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b))
+    return bool(a == b)
+
+
+def _sort_key(path: str) -> tuple[tuple[int, Any], ...]:
+    return tuple((0, s) if isinstance(s, int) else (1, s) for s in _paths.split(path))
+
+
+def diff(a: Any, b: Any) -> list[tuple[str, Any, Any]]:
+    """``[(path, value in a, value in b)]`` for every leaf that differs, sorted by path.
+
+    ``a`` and ``b`` are declarations, DictConfigs or dicts; ``_target_`` leaves are
+    compared too (a swapped algorithm shows as ``algorithm._target_``). A path present on
+    one side only has :data:`MISSING` (shown ``<missing>``) on the other.
+    """
+    left = _paths.leaves(_tree(a), targets=True)
+    right = _paths.leaves(_tree(b), targets=True)
+    out = []
+    for path in sorted(set(left) | set(right), key=_sort_key):
+        x, y = left.get(path, MISSING), right.get(path, MISSING)
+        if x is MISSING or y is MISSING or not _same(x, y):
+            out.append((path, x, y))
+    return out

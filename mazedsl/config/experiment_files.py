@@ -1,0 +1,255 @@
+"""Experiment files: Python files defining ``experiment = Experiment(...)``.
+
+:func:`load_experiment` imports a file under a unique, temporary module name and records
+where each value was written by walking the file's AST: keyword arguments of nested
+declaration calls give dotted paths (``Experiment(algorithm=PPO(lr=1e-3))`` ->
+``algorithm.lr`` at that line), list items give ``[i]``, module-level names are followed,
+and ``.override(...)`` literals in the file count as written at their line.
+"""
+
+from __future__ import annotations
+
+import ast
+import importlib
+import importlib.util
+import itertools
+import os
+import sys
+import traceback
+from typing import Any
+
+from mazedsl.config import _paths
+from mazedsl.config.overrides import _parse
+from mazedsl.config.provenance import is_location, record, recorded
+from mazedsl.config.targets import DECLARATIONS
+from mazedsl.errors import ConfigError
+from mazedsl.spec import Experiment
+
+EXPERIMENTS_DIR = "experiments"
+_counter = itertools.count()
+_DECLARATION_NAMES = {cls.__name__ for cls in DECLARATIONS}
+
+
+def display_path(path: str) -> str:
+    """``path`` relative to the working directory when it lies below it."""
+    relative = os.path.relpath(os.path.abspath(path))
+    return os.path.abspath(path) if relative.startswith("..") else relative
+
+
+def _available() -> list[str]:
+    if not os.path.isdir(EXPERIMENTS_DIR):
+        return []
+    return sorted(f[:-3] for f in os.listdir(EXPERIMENTS_DIR)
+                  if f.endswith(".py") and not f.startswith("_"))
+
+
+def _resolve(ref: str) -> tuple[str | None, str | None, str | None]:
+    """``(file, module, name)`` that ``ref`` designates."""
+    text, name = ref, None
+    head, sep, tail = ref.rpartition(":")
+    if sep and head and tail.isidentifier():
+        text, name = head, tail
+    if text.endswith(".py") or "/" in text or os.sep in text or os.path.isfile(text):
+        if not os.path.isfile(text):
+            raise ConfigError(f"experiment file {text!r} not found")
+        return text, None, name
+    candidate = os.path.join(EXPERIMENTS_DIR, f"{text}.py")
+    if os.path.isfile(candidate):
+        return candidate, None, name
+    try:
+        found = importlib.util.find_spec(text) is not None
+    except (ImportError, ValueError):
+        found = False
+    if not found:
+        listing = ", ".join(_available()) or "none"
+        raise ConfigError(f"no experiment file or module {text!r} (looked for {candidate} and "
+                          f"module {text}; in {EXPERIMENTS_DIR}/: {listing})")
+    return None, text, name
+
+
+def _line_in(exc: BaseException, file: str) -> int | None:
+    target = os.path.abspath(file)
+    line = None
+    for frame in traceback.extract_tb(exc.__traceback__):
+        if os.path.abspath(frame.filename) == target:
+            line = frame.lineno
+    return line
+
+
+def _exec_file(file: str) -> dict[str, Any]:
+    """The namespace of ``file`` run as a module; sys.modules/sys.path are restored after."""
+    shown = display_path(file)
+    stem = "".join(c if c.isalnum() else "_" for c in os.path.basename(file)[:-3])
+    name = f"_mazedsl_experiment_{next(_counter)}_{stem}"
+    spec = importlib.util.spec_from_file_location(name, os.path.abspath(file))
+    if spec is None or spec.loader is None:
+        raise ConfigError(f"{shown}: cannot be imported (not a Python file?)")
+    module = importlib.util.module_from_spec(spec)
+    folder = os.path.dirname(os.path.abspath(file))
+    sys.modules[name] = module
+    sys.path.insert(0, folder)
+    try:
+        spec.loader.exec_module(module)
+    except SyntaxError as exc:
+        raise ConfigError(f"{shown}:{exc.lineno}: syntax error: {exc.msg}") from None
+    except ConfigError as exc:
+        where = f"{shown}:{_line_in(exc, file)}"
+        raise exc.with_source(f"{exc.source} in {where}" if exc.source else where) from None
+    except Exception as exc:  # noqa: BLE001 - any failure of the file is a ConfigError
+        line = _line_in(exc, file)
+        at = f":{line}" if line else ""
+        what = "importing it failed" if isinstance(exc, ImportError) else "running it failed"
+        raise ConfigError(f"{shown}{at}: {what}: {type(exc).__name__}: {exc}") from None
+    finally:
+        sys.modules.pop(name, None)
+        if folder in sys.path:
+            sys.path.remove(folder)
+    return dict(vars(module))
+
+
+def _pick(namespace: dict[str, Any], name: str | None, shown: str) -> tuple[Experiment, str]:
+    found = {k: v for k, v in namespace.items()
+             if isinstance(v, Experiment) and not k.startswith("_")}
+    if name is not None:
+        if name not in namespace:
+            raise ConfigError(f"{shown}: no experiment named {name!r} (defined: "
+                              f"{', '.join(found) or 'none'})")
+        if not isinstance(namespace[name], Experiment):
+            raise ConfigError(f"{shown}: {name!r} is a {type(namespace[name]).__name__}, "
+                              f"not an Experiment")
+        return namespace[name], name
+    if "experiment" in namespace:
+        if not isinstance(namespace["experiment"], Experiment):
+            raise ConfigError(f"{shown}: `experiment` is a {type(namespace['experiment']).__name__}"
+                              f", not an Experiment")
+        return namespace["experiment"], "experiment"
+    if len(found) == 1:
+        return next(iter(found.values())), next(iter(found))
+    if not found:
+        raise ConfigError(f"{shown}: defines no experiment (expected a module-level "
+                          f"`experiment = Experiment(...)`)")
+    raise ConfigError(f"{shown}: defines several experiments ({', '.join(found)}); pick one "
+                      f"with '{shown}:<name>'")
+
+
+# --- provenance from the AST ---------------------------------------------------------
+
+def _func_name(func: ast.expr) -> str:
+    if isinstance(func, ast.Name):
+        return func.id
+    if isinstance(func, ast.Attribute):
+        return func.attr
+    return ""
+
+
+class _Locator:
+    """Walks the expression that built an experiment and records ``{path: file:line}``."""
+
+    def __init__(self, tree: ast.Module, shown: str) -> None:
+        self.shown = shown
+        self.table: dict[str, str] = {}
+        self.assigns: dict[str, ast.expr] = {}
+        for stmt in tree.body:
+            if isinstance(stmt, ast.Assign):
+                for target in stmt.targets:
+                    if isinstance(target, ast.Name):
+                        self.assigns[target.id] = stmt.value
+            elif isinstance(stmt, ast.AnnAssign) and stmt.value is not None \
+                    and isinstance(stmt.target, ast.Name):
+                self.assigns[stmt.target.id] = stmt.value
+
+    def _mark(self, path: str, line: int) -> None:
+        _paths.forget(self.table, path) if path else None
+        self.table[path] = f"{self.shown}:{line}"
+
+    def visit(self, node: ast.expr, path: str, line: int, seen: frozenset[str] = frozenset()
+              ) -> None:
+        if isinstance(node, ast.Name) and node.id in self.assigns and node.id not in seen:
+            self.visit(self.assigns[node.id], path, line, seen | {node.id})
+        elif isinstance(node, ast.Call) and _func_name(node.func) in _DECLARATION_NAMES:
+            if node.args:
+                self._mark(path, node.lineno)
+            for kw in node.keywords:
+                if kw.arg is None:
+                    continue
+                self.visit(kw.value, _paths.join(path, kw.arg), kw.lineno, seen)
+        elif isinstance(node, ast.Call) and _func_name(node.func) == "override" \
+                and isinstance(node.func, ast.Attribute):
+            self.visit(node.func.value, path, line, seen)
+            for arg in node.args:
+                self._visit_override(arg, path)
+        elif isinstance(node, ast.Call) and _func_name(node.func) == "evolve" and node.args:
+            self.visit(node.args[0], path, line, seen)
+            for kw in node.keywords:
+                if kw.arg is not None:
+                    self.visit(kw.value, _paths.join(path, kw.arg), kw.lineno, seen)
+        elif isinstance(node, (ast.List, ast.Tuple)) and not all(
+                isinstance(e, ast.Constant) for e in node.elts):
+            for i, item in enumerate(node.elts):
+                self.visit(item, _paths.join(path, i), getattr(item, "lineno", line), seen)
+        elif isinstance(node, ast.Dict) and node.keys and all(
+                isinstance(k, ast.Constant) and isinstance(k.value, str) for k in node.keys):
+            for key, value in zip(node.keys, node.values):
+                self.visit(value, _paths.join(path, key.value), key.lineno, seen)  # type: ignore
+        else:
+            self._mark(path, line)
+
+    def _visit_override(self, arg: ast.expr, path: str) -> None:
+        if isinstance(arg, ast.Constant) and isinstance(arg.value, str):
+            try:
+                key = _parse(arg.value).key_or_group
+            except ConfigError:
+                return
+            self._mark(_paths.join(path, _paths.build(_paths.split(key))) if path
+                       else _paths.build(_paths.split(key)), arg.lineno)
+        elif isinstance(arg, (ast.List, ast.Tuple)):
+            for item in arg.elts:
+                self._visit_override(item, path)
+        elif isinstance(arg, ast.Dict):
+            for key, value in zip(arg.keys, arg.values):
+                if isinstance(key, ast.Constant) and isinstance(key.value, str):
+                    self._mark(_paths.build(_paths.split(key.value)), value.lineno)
+
+
+def locate(file: str, variable: str) -> dict[str, str]:
+    """``{path: "file:line"}`` for the values written in ``file`` for module-level ``variable``."""
+    shown = display_path(file)
+    try:
+        with open(file, encoding="utf-8") as handle:
+            tree = ast.parse(handle.read(), filename=file)
+    except (OSError, SyntaxError, ValueError):
+        return {}
+    locator = _Locator(tree, shown)
+    if variable in locator.assigns:
+        expr = locator.assigns[variable]
+        locator.visit(expr, "", expr.lineno)
+    return locator.table
+
+
+def load_experiment(ref: str | os.PathLike[str]) -> Experiment:
+    """The Experiment an experiment reference names.
+
+    ``ref`` is a file (``experiments/cartpole_ppo.py``), ``file.py:name`` (a named Experiment
+    in it), a dotted module name, or a bare stem found in ``./experiments/``. The file
+    defines ``experiment``, or exactly one Experiment, or several (then ``:name`` picks).
+    """
+    file, module_name, name = _resolve(os.fspath(ref))
+    if file is not None:
+        namespace = _exec_file(file)
+    else:
+        try:
+            module = importlib.import_module(module_name)  # type: ignore[arg-type]
+        except Exception as exc:  # noqa: BLE001
+            raise ConfigError(f"module {module_name}: importing it failed: "
+                              f"{type(exc).__name__}: {exc}") from None
+        namespace = dict(vars(module))
+        file = getattr(module, "__file__", None)
+    shown = display_path(file) if file else str(module_name)
+    experiment, variable = _pick(namespace, name, shown)
+    table = locate(file, variable) if file else {}
+    for path, label in (recorded(experiment) or {}).items():
+        if is_location(label) and path not in table:
+            table[path] = label
+    table.setdefault("", shown)
+    record(experiment, table)
+    return experiment

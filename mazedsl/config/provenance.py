@@ -1,0 +1,136 @@
+"""Where each value of a declaration was set: class default, config module, file line, override.
+
+Declarations are frozen attrs objects, so the record lives in a side table keyed by
+``id()``, dropped by a weakref finalizer when the object dies. A record maps paths to
+labels; a leaf takes the label of its own path or of its nearest recorded enclosing path
+(a whole node swapped by an override covers everything below it). Leaves nobody recorded
+read ``PPO.lr default`` when they hold the class default, else ``set in Python``.
+"""
+
+from __future__ import annotations
+
+import weakref
+from typing import Any, Iterator, Mapping
+
+import attrs
+
+from mazedsl.config import _paths
+from mazedsl.config.targets import is_declaration
+from mazedsl.errors import ConfigError
+
+SET_IN_PYTHON = "set in Python"
+DEFAULT_SUFFIX = " default"
+
+_TABLE: dict[int, dict[str, str]] = {}
+
+
+def record(obj: Any, table: Mapping[str, str]) -> None:
+    """Attach provenance ``table`` (``{path: label}``) to ``obj``."""
+    key = id(obj)
+    if key not in _TABLE:
+        weakref.finalize(obj, _TABLE.pop, key, None)
+    _TABLE[key] = dict(table)
+
+
+def recorded(obj: Any) -> dict[str, str] | None:
+    """The table attached to ``obj``, if any."""
+    table = _TABLE.get(id(obj))
+    return dict(table) if table is not None else None
+
+
+def is_location(label: str | None) -> bool:
+    """True for a label naming where a value was written (not a default / plain Python)."""
+    return bool(label) and label != SET_IN_PYTHON and not label.endswith(DEFAULT_SUFFIX)
+
+
+def _field_default(field: attrs.Attribute) -> Any:
+    default = field.default
+    if isinstance(default, attrs.Factory):  # type: ignore[arg-type]
+        return default.factory()
+    return default
+
+
+def walk(obj: Any, prefix: str = "") -> Iterator[tuple[str, Any, str]]:
+    """``(path, value, default label or SET_IN_PYTHON)`` for each leaf of a declaration."""
+    cls = type(obj)
+    for field in attrs.fields(cls):
+        value = getattr(obj, field.name)
+        path = _paths.join(prefix, field.name)
+        if is_declaration(value):
+            yield from walk(value, path)
+        elif isinstance(value, list) and value and all(is_declaration(v) for v in value):
+            for i, item in enumerate(value):
+                yield from walk(item, _paths.join(path, i))
+        else:
+            label = (f"{cls.__name__}.{field.name}{DEFAULT_SUFFIX}"
+                     if value == _field_default(field) else SET_IN_PYTHON)
+            for leaf, leaf_value in (_paths.leaves(value, path) or {path: value}).items():
+                yield leaf, leaf_value, label
+
+
+def provenance(obj: Any) -> dict[str, str]:
+    """``{leaf path: where it was set}`` for every leaf of a declaration, in field order.
+
+    A leaf no recorded path covers reads ``Cls.field default`` when it holds the class
+    default, else the record's root label (``""``: e.g. the experiment file), else
+    ``set in Python``.
+    """
+    if not is_declaration(obj):
+        raise ConfigError(f"provenance() takes a declaration, got {type(obj).__name__}")
+    table = _TABLE.get(id(obj)) or {}
+    out = {}
+    for path, _value, fallback in walk(obj):
+        label = _paths.lookup(table, path)
+        if label is None:
+            label = table.get("", SET_IN_PYTHON) if fallback == SET_IN_PYTHON else fallback
+        out[path] = label
+    return out
+
+
+def values(obj: Any) -> dict[str, Any]:
+    """``{leaf path: value}`` of a declaration."""
+    return {path: value for path, value, _label in walk(obj)}
+
+
+def _show(value: Any) -> str:
+    if is_declaration(value):
+        return f"{type(value).__name__}(...)"
+    if isinstance(value, list) and value and all(is_declaration(v) for v in value):
+        return "[" + ", ".join(f"{type(v).__name__}(...)" for v in value) + "]"
+    return repr(value)
+
+
+def _node(obj: Any, path: str) -> Any:
+    node = obj
+    for seg in _paths.split(path):
+        if isinstance(node, list):
+            node = node[int(seg)]
+        elif isinstance(node, dict):
+            node = node[seg]
+        elif is_declaration(node) and isinstance(seg, str) and seg in attrs.fields_dict(
+                type(node)):
+            node = getattr(node, seg)
+        else:
+            raise KeyError(seg)
+    return node
+
+
+def explain(obj: Any, path: str) -> str:
+    """One line: ``algorithm.lr = 0.001  (experiments/cartpole_ppo.py:14)``."""
+    labels = provenance(obj)
+    try:
+        canonical = _paths.build(_paths.split(path))
+        value = _node(obj, canonical)
+    except (KeyError, IndexError, ValueError):
+        import difflib
+        close = difflib.get_close_matches(path, list(labels), n=1)
+        hint = f"; did you mean {close[0]!r}?" if close else ""
+        raise ConfigError(f"no such config path{hint}", path) from None
+    if canonical in labels:
+        where = labels[canonical]
+    else:
+        below = list(dict.fromkeys(v for k, v in labels.items() if _paths.is_within(k, canonical)))
+        table = _TABLE.get(id(obj)) or {}
+        where = _paths.lookup(table, canonical) or "; ".join(below[:3]) + (
+            "; ..." if len(below) > 3 else "")
+    return f"{canonical} = {_show(value)}  ({where})"
