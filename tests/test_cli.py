@@ -1,0 +1,203 @@
+"""The command line, run as real subprocesses on tiny budgets."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+BIN = Path(sys.executable).parent
+CARTPOLE = str(ROOT / "experiments" / "cartpole_ppo.py")
+TINY = ["total_steps=512", "eval_every_steps=256", "eval_episodes=2", "runner.n_envs=2",
+        "algorithm.n_steps=32", "algorithm.n_epochs=2"]
+
+
+def run(cmd: list[str], cwd: Path, check: bool = True, **kw) -> subprocess.CompletedProcess:
+    env = {**os.environ, "PYTHONUNBUFFERED": "1", "COLUMNS": "200"}
+    proc = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, env=env, timeout=240, **kw)
+    if check and proc.returncode != 0:
+        raise AssertionError(f"{cmd} exited {proc.returncode}\n{proc.stdout}\n{proc.stderr}")
+    return proc
+
+
+def mazedsl(*args: str, cwd: Path, check: bool = True) -> subprocess.CompletedProcess:
+    return run([str(BIN / "mazedsl"), *args], cwd, check)
+
+
+@pytest.fixture(scope="module")
+def trained_run(tmp_path_factory):
+    cwd = tmp_path_factory.mktemp("cli")
+    proc = mazedsl("train", CARTPOLE, *TINY, "--json", cwd=cwd)
+    result = json.loads(proc.stdout)
+    return cwd, Path(result["run_dir"]), result
+
+
+def test_train_json_summary_and_run_dir(trained_run):
+    cwd, run_dir, result = trained_run
+    assert result["steps"] == 512 and result["stopped"] == "budget"
+    assert (cwd / run_dir / "checkpoints" / "best.pt").is_file()
+    assert json.loads((cwd / run_dir / "run.json").read_text())["status"] == "finished"
+
+
+def test_eval_latest_and_experiment_latest(trained_run):
+    cwd, run_dir, _ = trained_run
+    out = json.loads(mazedsl("eval", "latest", "--episodes", "3", "--json", cwd=cwd).stdout)
+    assert len(out["returns"]) == 3 and out["min_return"] <= out["mean_return"] <= out["max_return"]
+    text = mazedsl("eval", "cartpole_ppo:latest", "--episodes", "2", "--checkpoint", "last", cwd=cwd).stdout
+    assert "mean return" in text and "over 2 episodes" in text
+
+
+def test_rollout_saves_episodes_and_renders(trained_run):
+    cwd, run_dir, _ = trained_run
+    out = json.loads(mazedsl("rollout", str(run_dir), "--episodes", "2", "--json", cwd=cwd).stdout)
+    assert len(out["returns"]) == 2
+    assert len(list((cwd / run_dir / "rollouts").glob("*.npz"))) >= 2
+    rendered = mazedsl("rollout", str(run_dir), "--render", "--no-record", cwd=cwd).stdout
+    assert "▀" in rendered and "return" in rendered
+
+
+def test_runs_table(trained_run):
+    cwd, run_dir, _ = trained_run
+    rows = json.loads(mazedsl("runs", "--json", cwd=cwd).stdout)
+    assert rows[0]["experiment"] == "cartpole_ppo" and rows[0]["status"] == "finished"
+    assert rows[0]["algorithm"] == "PPO" and rows[0]["env"] == "CartPole-v1"
+    table = mazedsl("runs", "cartpole_ppo", cwd=cwd).stdout
+    assert "cartpole_ppo" in table and "finished" in table
+    assert "no runs" in mazedsl("runs", "nothing_here", cwd=cwd).stdout
+
+
+def test_show_explain_and_diff(tmp_path):
+    shown = mazedsl("show", CARTPOLE, "algorithm.lr=0.002", cwd=tmp_path).stdout
+    assert "lr: 0.002" in shown and "_target_: mazedsl.spec.PPO" in shown
+    explained = mazedsl("show", CARTPOLE, "--explain", "algorithm.lr", cwd=tmp_path).stdout
+    assert "cartpole_ppo.py:" in explained
+    explained = mazedsl("show", CARTPOLE, "algorithm.lr=0.002", "--explain", "algorithm.lr",
+                        cwd=tmp_path).stdout
+    assert "algorithm.lr=0.002" in explained
+    diff = json.loads(mazedsl("diff", CARTPOLE, str(ROOT / "experiments" / "cartpole_a2c.py"), "--json",
+                              cwd=tmp_path).stdout)
+    paths = {d["path"] for d in diff}
+    assert "algorithm._target_" in paths or "algorithm" in {p.split(".")[0] for p in paths}
+
+
+@pytest.mark.parametrize("args, expected", [
+    (["train", CARTPOLE, "algorithm.lr=-1"], "algorithm.lr: must be > 0"),
+    (["train", CARTPOLE, "algorithm.lrr=1"], "did you mean 'lr'"),
+    (["train", CARTPOLE, "algorithm=nope"], "nope"),
+    (["train", CARTPOLE, "env.name=CartPol-v1", "total_steps=64"], "did you mean 'CartPole-v1'"),
+    (["train", "no_such_file.py"], "no_such_file"),
+    (["eval", "does/not/exist"], "does/not/exist"),
+    (["eval", "latest"], "no run"),
+])
+def test_bad_input_is_one_line_exit_2(tmp_path, args, expected):
+    proc = mazedsl(*args, cwd=tmp_path, check=False)
+    assert proc.returncode == 2, proc.stderr
+    assert expected in proc.stderr
+    assert "Traceback" not in proc.stderr and len(proc.stderr.strip().splitlines()) <= 2
+
+
+def test_help_of_every_command(tmp_path):
+    top = mazedsl("--help", cwd=tmp_path).stdout
+    for cmd in ("train", "eval", "rollout", "runs", "show", "diff", "tui"):
+        assert cmd in top
+        assert "usage: mazedsl " + cmd in mazedsl(cmd, "--help", cwd=tmp_path).stdout
+
+
+def test_sweep_with_seeds_and_parallel_jobs(tmp_path):
+    proc = mazedsl("train", CARTPOLE, *TINY, "--sweep", "algorithm.lr=1e-3,3e-4", "--seeds", "2",
+                   "--jobs", "2", "--json", cwd=tmp_path)
+    result = json.loads(proc.stdout)
+    assert len(result["jobs"]) == 4 and all(j["status"] == "finished" for j in result["jobs"])
+    evals = [j["best_eval"] for j in result["jobs"]]
+    assert evals == sorted(evals, reverse=True)
+    assert (Path(result["sweep_dir"]) if Path(result["sweep_dir"]).is_absolute()
+            else tmp_path / result["sweep_dir"]).joinpath("sweep.json").is_file()
+
+
+def test_sweep_reports_a_failing_job(tmp_path):
+    proc = mazedsl("train", CARTPOLE, *TINY, "--sweep", "env.max_episode_steps=10,null",
+                   "--sweep", "algorithm.n_steps=32", "--json", cwd=tmp_path, check=False)
+    assert proc.returncode in (0, 1)
+    # a crash inside one job: an env id that only fails when the job builds it
+    bad = tmp_path / "bad.py"
+    bad.write_text("from mazedsl import Experiment, GymEnv\n"
+                   "experiment = Experiment(name='bad', env=GymEnv(name='CartPole-v1', kwargs={'nope': 1}),"
+                   " total_steps=64)\n")
+    proc = mazedsl("train", str(bad), "--sweep", "seed=0,1", "--json", cwd=tmp_path, check=False)
+    assert proc.returncode == 1
+    jobs = json.loads(proc.stdout)["jobs"]
+    assert [j["status"] for j in jobs] == ["failed", "failed"]
+    assert all(j["best_eval"] is None and "nope" in j["error"] for j in jobs)
+
+
+def hydra_run(*args: str, cwd: Path, check: bool = True) -> subprocess.CompletedProcess:
+    return run([str(BIN / "mazedsl-run"), *args], cwd, check)
+
+
+HYDRA_TINY = ["total_steps=256", "eval_every_steps=128", "eval_episodes=2", "runner.n_envs=2",
+              "algorithm.n_steps=16", "log_every_steps=64"]
+
+
+def test_mazedsl_run_trains_then_rolls_out(tmp_path):
+    proc = hydra_run("-cn", "conf_train", "env.name=CartPole-v1", "algorithm=a2c", "model=vector_obs",
+                     "critic=template_state", *HYDRA_TINY, cwd=tmp_path)
+    run_dir = Path(proc.stdout.split("run directory: ")[1].split()[0])
+    run_dir = run_dir if run_dir.is_absolute() else tmp_path / run_dir
+    assert json.loads((run_dir / "run.json").read_text())["status"] == "finished"
+    cfg = (run_dir / "config.yaml").read_text()
+    assert "mazedsl.spec.A2C" in cfg
+    out = hydra_run("-cn", "conf_rollout", f"input_dir={run_dir}", "runner.n_episodes=3", cwd=tmp_path).stdout
+    assert "over 3 episodes" in out and "mean return" in out
+    rnd = hydra_run("-cn", "conf_rollout", "policy=random", "env=gym_env", "env.name=CartPole-v1",
+                    "runner.n_episodes=2", cwd=tmp_path).stdout
+    assert "over 2 episodes" in rnd
+
+
+def test_mazedsl_run_matches_run_context(tmp_path):
+    from mazedsl import RunContext
+    from mazedsl.run import iter_metrics
+
+    proc = hydra_run("-cn", "conf_train", "env.name=CartPole-v1", "algorithm=a2c", "model=vector_obs",
+                     "critic=template_state", *HYDRA_TINY, cwd=tmp_path)
+    cli_dir = Path(proc.stdout.split("run directory: ")[1].split()[0])
+    cli_dir = cli_dir if cli_dir.is_absolute() else tmp_path / cli_dir
+    overrides = {"env.name": "CartPole-v1", "total_steps": 256, "eval_every_steps": 128,
+                 "eval_episodes": 2, "runner.n_envs": 2, "algorithm.n_steps": 16, "log_every_steps": 64}
+    ctx = RunContext(algorithm="a2c", overrides=overrides, model="vector_obs", critic="template_state",
+                     run_dir=tmp_path / "py", silent=True)
+    assert (tmp_path / "py" / "config.yaml").read_text() == (cli_dir / "config.yaml").read_text()
+    ctx.train()
+
+    def strip(d):
+        return [{k: v for k, v in r.items() if k not in ("time", "steps_per_s")}
+                for r in iter_metrics(d / "metrics.jsonl")]
+
+    assert strip(tmp_path / "py") == strip(cli_dir)
+
+
+def test_mazedsl_run_help_lists_groups(tmp_path):
+    out = hydra_run("--help", cwd=tmp_path).stdout
+    for group in ("algorithm: a2c, ppo", "model: pixel_obs, vector_obs", "runner:"):
+        assert group in out
+    cfg = hydra_run("-cn", "conf_train", "algorithm=a2c", "--cfg", "job", cwd=tmp_path).stdout
+    assert "mazedsl.spec.A2C" in cfg
+
+
+def test_mazedsl_run_multirun_with_failure_and_joblib(tmp_path):
+    proc = hydra_run("-cn", "conf_train", "-m", "algorithm=a2c,ppo", "seed=0,1", *HYDRA_TINY,
+                     "hydra/launcher=joblib", "hydra.launcher.n_jobs=2", cwd=tmp_path)
+    sweeps = list(tmp_path.glob("outputs/**/sweep.json"))
+    assert len(sweeps) == 1
+    jobs = json.loads(sweeps[0].read_text())["jobs"]
+    assert len(jobs) == 4 and all(j["status"] == "finished" for j in jobs)
+    assert "4 jobs, 0 failed" in proc.stdout.replace("\n", " ")
+    bad = hydra_run("-cn", "conf_train", "-m", "algorithm.lr=1e-3,-1", *HYDRA_TINY, cwd=tmp_path,
+                    check=False)
+    assert bad.returncode == 1
+    assert "1 failed" in bad.stdout.replace("\n", " ")
+    assert "algorithm.lr: must be > 0" in bad.stdout + bad.stderr

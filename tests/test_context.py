@@ -1,0 +1,189 @@
+"""RunContext: every constructor form, every method, load, the run directory, isolation."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import sys
+
+import gymnasium as gym
+import numpy as np
+import pytest
+import yaml
+
+from mazedsl import A2C, PPO, ConfigError, Experiment, GymEnv, RunContext, VectorObs
+from mazedsl.run import iter_metrics
+from mazedsl.spec import Runner
+
+TINY = {"total_steps": 256, "eval_every_steps": 128, "eval_episodes": 2, "log_every_steps": 64,
+        "runner.n_envs": 2, "algorithm.n_steps": 16}
+
+
+def tiny_exp(**kw) -> Experiment:
+    base = dict(name="tiny", algorithm=PPO(n_steps=16, batch_size=32, n_epochs=2),
+                runner=Runner(n_envs=2), total_steps=256, eval_every_steps=128, eval_episodes=2,
+                log_every_steps=64)
+    base.update(kw)
+    return Experiment(**base)
+
+
+def make_cartpole():
+    return gym.make("CartPole-v1")
+
+
+def test_names_compose_like_the_cli(tmp_path):
+    ctx = RunContext(algorithm="a2c", model="vector_obs", critic="template_state",
+                     overrides={"env.name": "Acrobot-v1", "algorithm.lr": 1e-3}, run_dir=tmp_path / "r",
+                     silent=True)
+    exp = ctx.experiment
+    assert isinstance(exp.algorithm, A2C) and exp.algorithm.lr == 1e-3
+    assert exp.env.name == "Acrobot-v1"
+    assert ctx.config.algorithm._target_ == "mazedsl.spec.A2C"
+    written = yaml.safe_load((tmp_path / "r" / "config.yaml").read_text())
+    assert written["algorithm"]["lr"] == 1e-3 and written["env"]["name"] == "Acrobot-v1"
+
+
+def test_dicts_declarations_and_module_names_in_overrides(tmp_path):
+    ctx = RunContext(algorithm={"_target_": "mazedsl.spec.A2C", "lr": 5e-4},
+                     model=VectorObs(hidden_units=[32]),
+                     overrides={"runner": "dev", "critic": {"hidden_units": [16]}},
+                     run_dir=tmp_path / "r", silent=True)
+    exp = ctx.experiment
+    assert exp.algorithm == A2C(lr=5e-4)
+    assert exp.model.hidden_units == [32] and exp.critic.hidden_units == [16]
+    assert exp.runner.n_envs == 2 and exp.runner.vectorization == "sync"
+
+
+def test_experiment_as_object_file_and_name(tmp_path):
+    a = RunContext(tiny_exp(), run_dir=tmp_path / "a", silent=True)
+    assert a.experiment.name == "tiny"
+    b = RunContext("experiments/cartpole_a2c.py", run_dir=tmp_path / "b", silent=True)
+    assert isinstance(b.experiment.algorithm, A2C)
+    c = RunContext("cartpole_ppo", overrides={"seed": 7}, run_dir=tmp_path / "c", silent=True)
+    assert c.experiment.seed == 7 and c.experiment.name == "cartpole_ppo"
+
+
+def test_bad_value_names_path_and_source(tmp_path):
+    with pytest.raises(ConfigError, match=r"algorithm\.lr: must be > 0, got -1"):
+        RunContext(overrides={"algorithm.lr": -1}, run_dir=tmp_path / "r", silent=True)
+
+
+def test_env_factory_is_recorded_and_instance_is_refused(tmp_path):
+    ctx = RunContext(tiny_exp(), env=make_cartpole, run_dir=tmp_path / "r", silent=True)
+    cfg = yaml.safe_load((tmp_path / "r" / "config.yaml").read_text())
+    assert cfg["env"]["name"] == "CartPole-v1"
+    assert cfg["env"]["factory"] == "tests.test_context:make_cartpole" or cfg["env"]["factory"].endswith(
+        ":make_cartpole")
+    ctx.train()
+    lam = RunContext(tiny_exp(), env=lambda: gym.make("CartPole-v1"), run_dir=tmp_path / "l", silent=True)
+    assert "lambda" in lam.config.env.factory
+    with pytest.raises(ConfigError, match="pass a factory"):
+        RunContext(env=gym.make("CartPole-v1"), run_dir=tmp_path / "x", silent=True)
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    run_dir = tmp_path_factory.mktemp("runs") / "trained"
+    ctx = RunContext(tiny_exp(), run_dir=run_dir, silent=True)
+    summary = ctx.train()
+    return ctx, summary
+
+
+def test_train_writes_the_run_directory(trained):
+    ctx, summary = trained
+    d = ctx.run_dir
+    assert summary.steps >= 256 and summary.best_eval is not None
+    for name in ("config.yaml", "overrides.yaml", "run.json", "metrics.jsonl", "spaces.json",
+                 "checkpoints/last.pt", "checkpoints/best.pt", "train.log"):
+        assert (d / name).is_file(), name
+    info = json.loads((d / "run.json").read_text())
+    assert info["status"] == "finished" and info["steps"] == summary.steps
+    assert set(info["seeds"]) == {"master", "env", "eval", "torch"}
+    assert "torch" in info["versions"] and info["started"] and info["ended"]
+    train = list(iter_metrics(d / "metrics.jsonl", "train"))
+    evals = list(iter_metrics(d / "metrics.jsonl", "eval"))
+    assert train and len(evals) == 2
+    for key in ("step", "time", "steps_per_s", "policy_loss", "value_loss", "entropy", "approx_kl", "lr"):
+        assert key in train[-1], key
+    assert max(e["mean_return"] for e in evals) == pytest.approx(info["best_eval"])
+
+
+def test_evaluate_and_rollout(trained):
+    ctx, _ = trained
+    result = ctx.evaluate(n_episodes=3)
+    assert len(result.returns) == 3
+    assert result.min_return <= result.mean_return <= result.max_return
+    saved = json.loads((ctx.run_dir / "eval.json").read_text())
+    assert saved["mean_return"] == pytest.approx(result.mean_return) and saved["returns"] == result.returns
+    episodes = ctx.rollout(n_episodes=2)
+    assert len(episodes) == 2
+    assert len(episodes[0].observations) == len(episodes[0].actions) + 1
+    files = sorted((ctx.run_dir / "rollouts").glob("episode_*.npz"))
+    assert len(files) == 2
+    data = np.load(files[0])
+    assert data["rewards"].sum() == pytest.approx(episodes[0].episode_return)
+
+
+def test_compute_action_single_batch_and_distribution(trained):
+    ctx, _ = trained
+    obs = np.zeros(4, dtype=np.float32)
+    action = ctx.compute_action(obs)
+    assert action in (0, 1)
+    batch = ctx.compute_action(np.zeros((5, 4), dtype=np.float32))
+    assert batch.shape == (5,)
+    dist = ctx.compute_action_distribution(obs)
+    assert dist["probs"].shape == (2,) and dist["probs"].sum() == pytest.approx(1.0, abs=1e-5)
+    assert action == int(np.argmax(dist["probs"]))
+
+
+def test_load_rebuilds_the_policy_without_redeclaring(trained):
+    ctx, _ = trained
+    loaded = RunContext.load(ctx.run_dir, checkpoint="last")
+    obs = np.random.default_rng(0).normal(size=(16, 4)).astype(np.float32)
+    np.testing.assert_array_equal(loaded.compute_action(obs), ctx.compute_action(obs))
+    best = RunContext.load(ctx.run_dir)
+    assert len(best.evaluate(2).returns) == 2
+
+
+def test_compute_action_before_train_works(tmp_path):
+    ctx = RunContext(tiny_exp(env=GymEnv(name="Pendulum-v1")), run_dir=tmp_path / "r", silent=True)
+    action = ctx.compute_action(np.zeros(3, dtype=np.float32))
+    assert action.shape == (1,) and -2.0 <= action[0] <= 2.0
+    dist = ctx.compute_action_distribution(np.zeros(3, dtype=np.float32))
+    assert set(dist) == {"mean", "std"}
+
+
+def test_two_contexts_are_independent_and_global_state_untouched(tmp_path):
+    cwd, argv, root_handlers = os.getcwd(), list(sys.argv), list(logging.getLogger().handlers)
+    a = RunContext(tiny_exp(seed=1), run_dir=tmp_path / "a", silent=True)
+    b = RunContext(tiny_exp(seed=1, algorithm=A2C(n_steps=8)), run_dir=tmp_path / "b", silent=True)
+    a.train()
+    b.train()
+    assert os.getcwd() == cwd and sys.argv == argv and logging.getLogger().handlers == root_handlers
+    assert isinstance(a.experiment.algorithm, PPO) and isinstance(b.experiment.algorithm, A2C)
+    assert (tmp_path / "a" / "train.log").read_text().count("training") >= 1
+    assert "A2C" not in (tmp_path / "a" / "train.log").read_text()
+
+
+def test_same_seed_same_metrics(tmp_path):
+    def metrics(name):
+        RunContext(tiny_exp(seed=5), run_dir=tmp_path / name, silent=True).train()
+        return [{k: v for k, v in r.items() if k not in ("time", "steps_per_s")}
+                for r in iter_metrics(tmp_path / name / "metrics.jsonl")]
+
+    assert metrics("x") == metrics("y")
+
+
+def test_default_run_dir_layout(tmp_path):
+    ctx = RunContext(tiny_exp(output_dir=str(tmp_path / "out")), silent=True)
+    rel = ctx.run_dir.relative_to(tmp_path / "out")
+    assert rel.parts[0] == "tiny" and len(rel.parts[1].split("_")) == 2
+
+
+def test_train_arguments(tmp_path):
+    ctx = RunContext(tiny_exp(), run_dir=tmp_path / "r", silent=True)
+    summary = ctx.train(n_epochs=2)
+    assert summary.steps == 2 * 16 * 2 and summary.stopped == "epochs"
+    with pytest.raises(ConfigError, match="unknown train"):
+        ctx.train(bogus=1)
