@@ -1,0 +1,73 @@
+"""The command palette: train, evaluate, roll out, open run, diff, and navigation."""
+
+from __future__ import annotations
+
+import asyncio
+from functools import partial
+from itertools import permutations
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Callable
+
+from textual.command import DiscoveryHit, Hit, Hits, Provider
+
+from mazedsl_tui.formatting import short_path
+from mazedsl_tui.library import experiment_files
+
+if TYPE_CHECKING:  # pragma: no cover
+    from mazedsl_tui.app import MazeApp
+
+MAX_DIFF_PAIRS = 200
+
+
+class MazeCommands(Provider):
+    """Commands over the experiment files and runs found when the palette opens."""
+
+    async def startup(self) -> None:
+        app: MazeApp = self.app  # type: ignore[assignment]
+        self._commands = await asyncio.to_thread(self._collect, app)
+
+    def _collect(self, app: "MazeApp") -> list[tuple[str, Callable[[], Any], str]]:
+        commands: list[tuple[str, Callable[[], Any], str]] = [
+            ("Go to runs", partial(app.go, "runs"), "The table of all runs"),
+            ("Go to experiments", partial(app.go, "experiments"), "Experiment files and config modules"),
+            ("Help", app.action_help, "Keys and screens"),
+        ]
+        root = Path(app.experiments_dir)
+        files = experiment_files(root)
+        for path in files:
+            rel = str(path.relative_to(root))
+            commands.append((f"Train {rel}", partial(app.open_launch, path),
+                             "Edit overrides, seed and budget, then start training"))
+        for a, b in list(permutations(files, 2))[:MAX_DIFF_PAIRS]:
+            commands.append((f"Diff {a.stem} against {b.stem}", partial(app.open_diff, a, b),
+                             "Config differences between two experiments"))
+        try:
+            runs = app.library.list_runs(app.runs_root)
+        except Exception:  # noqa: BLE001 - no runs, no run commands
+            runs = []
+        for info in runs:
+            label = short_path(info.path, app.runs_root)
+            status = app.effective_status(info)
+            commands.append((f"Open run {label}", partial(app.open_run, info.path),
+                             f"{info.algorithm} · {info.env} · {status}"))
+            commands.append((f"Evaluate {label}", partial(app.open_run, info.path, "evaluation", True),
+                             "Evaluate the best checkpoint (10 episodes)"))
+            commands.append((f"Roll out {label}", partial(app.open_rollout, info.path),
+                             "Watch the trained policy play"))
+        for training in app.trainings.running():
+            label = short_path(training.run_dir, app.runs_root)
+            commands.append((f"Stop training {label}", partial(app.stop_training, training.run_dir),
+                             "SIGINT: finish the update, checkpoint, exit"))
+        return commands
+
+    async def discover(self) -> Hits:
+        for text, command, help_text in self._commands:
+            if not text.startswith(("Diff ", "Evaluate ", "Roll out ")):
+                yield DiscoveryHit(text, command, help=help_text)
+
+    async def search(self, query: str) -> Hits:
+        matcher = self.matcher(query)
+        for text, command, help_text in self._commands:
+            score = matcher.match(text)
+            if score > 0:
+                yield Hit(score, matcher.highlight(text), command, text=text, help=help_text)

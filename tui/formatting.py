@@ -1,0 +1,95 @@
+"""Formatting of run values for tables and summaries (one place, so every screen agrees)."""
+
+from __future__ import annotations
+
+import math
+from datetime import datetime
+from typing import Any
+
+from rich.text import Text
+
+STATUS_STYLES = {
+    "running": "bold #e5c07b",
+    "finished": "#98c379",
+    "failed": "bold #e06c75",
+    "crashed": "bold #e06c75",
+    "interrupted": "#c678dd",
+    "starting": "#61afef",
+}
+STATUS_ICONS = {
+    "running": "▶",
+    "finished": "✔",
+    "failed": "✘",
+    "crashed": "✘",
+    "interrupted": "■",
+    "starting": "…",
+}
+
+MISSING = "—"
+
+
+def status_text(status: str) -> Text:
+    """A run status with its icon and colour (``✔ finished``)."""
+    icon = STATUS_ICONS.get(status, "?")
+    return Text(f"{icon} {status}", style=STATUS_STYLES.get(status, "dim"))
+
+
+def fmt_int(value: Any) -> str:
+    try:
+        return f"{int(value):,}"
+    except (TypeError, ValueError):
+        return MISSING
+
+
+def fmt_float(value: Any, digits: int = 1) -> str:
+    """A number with ``digits`` decimals, or an em dash for a missing / non-finite value."""
+    if value is None:
+        return MISSING
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return MISSING
+    if math.isnan(number):
+        return "nan"
+    if math.isinf(number):
+        return "inf" if number > 0 else "-inf"
+    return f"{number:,.{digits}f}"
+
+
+def fmt_metric(value: Any) -> str:
+    """A loss-like value: 4 significant digits, scientific when tiny or huge."""
+    if value is None:
+        return MISSING
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return str(value)
+    if number != 0 and (abs(number) < 1e-3 or abs(number) >= 1e5):
+        return f"{number:.3e}"
+    return f"{number:.4g}"
+
+
+def fmt_started(started: datetime | None, long: bool = True) -> str:
+    if started is None:
+        return MISSING
+    return started.strftime("%Y-%m-%d %H:%M" if long else "%m-%d %H:%M")
+
+
+def fmt_duration(seconds: Any) -> str:
+    try:
+        total = int(float(seconds))
+    except (TypeError, ValueError):
+        return MISSING
+    hours, rest = divmod(total, 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
+
+
+def short_path(path: Any, root: Any) -> str:
+    """``path`` relative to ``root`` when it lies below it (screens never show tmp paths)."""
+    from pathlib import Path
+
+    try:
+        return str(Path(path).resolve().relative_to(Path(root).resolve()))
+    except (ValueError, OSError):
+        return str(path)

@@ -1,0 +1,169 @@
+"""The parts of mazedsl the UI uses, behind one object.
+
+Everything is imported lazily inside the methods: the app paints its first screen
+without importing torch, gymnasium or Hydra, and a screen whose part of the library
+is missing says so instead of failing. Tests and the README screenshot swap in
+:class:`mazedsl_tui.demo.DemoLibrary`, which answers the config questions from
+canned data.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Iterable
+
+if TYPE_CHECKING:  # pragma: no cover
+    from mazedsl.run import RunInfo
+
+    from mazedsl_tui.rollout import RolloutSource
+
+EXPERIMENT_SUFFIXES = (".py", ".yaml", ".yml")
+
+
+def experiment_files(directory: str | os.PathLike[str]) -> list[Path]:
+    """The experiment files under ``directory`` (recursively), sorted; private files skipped."""
+    root = Path(directory)
+    if not root.is_dir():
+        return []
+    found = []
+    for path in root.rglob("*"):
+        rel = path.relative_to(root)
+        if any(part.startswith(("_", ".")) for part in rel.parts):
+            continue
+        if path.is_file() and path.suffix in EXPERIMENT_SUFFIXES:
+            found.append(path)
+    return sorted(found, key=lambda p: p.relative_to(root).parts)
+
+
+def describe_error(exc: BaseException) -> str:
+    """One line for an error: the package's own message, else ``Type: message``."""
+    try:
+        from mazedsl.errors import MazeError
+    except ImportError:  # pragma: no cover
+        MazeError = ()  # type: ignore[assignment]
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+    if isinstance(exc, MazeError):  # type: ignore[arg-type]
+        return text or type(exc).__name__
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+class Library:
+    """Lazy adapter over ``mazedsl.run``, ``mazedsl.config``, ``mazedsl.context`` and the CLI."""
+
+    # -- runs ---------------------------------------------------------------------------
+    def list_runs(self, root: str | os.PathLike[str]) -> list["RunInfo"]:
+        from mazedsl.run import list_runs
+
+        return list_runs(root)
+
+    def read_run_info(self, path: str | os.PathLike[str]) -> "RunInfo":
+        from mazedsl.run import read_run_info
+
+        return read_run_info(path)
+
+    def read_metrics(self, path: str | os.PathLike[str], offset: int = 0) -> tuple[list[dict], int]:
+        from mazedsl.run import read_metrics
+
+        return read_metrics(path, offset)
+
+    # -- config -------------------------------------------------------------------------
+    def _config(self) -> Any:
+        import mazedsl.config as config
+
+        if not hasattr(config, "load_experiment"):
+            raise ImportError("mazedsl.config has no load_experiment yet")
+        return config
+
+    def config_problem(self) -> str | None:
+        """None when the config API is usable, else why not (shown instead of content)."""
+        try:
+            self._config()
+        except Exception as exc:  # noqa: BLE001 - any import failure is reported the same way
+            return f"The config API is not available: {describe_error(exc)}"
+        return None
+
+    def load_experiment(self, path: str | os.PathLike[str]) -> Any:
+        return self._config().load_experiment(path)
+
+    def experiment_name(self, experiment: Any, path: str | os.PathLike[str] | None = None) -> str:
+        name = getattr(experiment, "name", None)
+        if isinstance(name, str) and name:
+            return name
+        return Path(path).stem if path is not None else "experiment"
+
+    def to_yaml(self, experiment: Any) -> str:
+        return self._config().to_yaml(experiment)
+
+    def provenance(self, experiment: Any) -> dict[str, str]:
+        return dict(self._config().provenance(experiment))
+
+    def explain(self, experiment: Any, path: str) -> str:
+        return self._config().explain(experiment, path)
+
+    def diff(self, a: Any, b: Any) -> list[tuple[str, Any, Any]]:
+        return [tuple(row) for row in self._config().diff(a, b)]  # type: ignore[misc]
+
+    def apply_overrides(self, experiment: Any, overrides: list[str]) -> Any:
+        return self._config().apply_overrides(experiment, list(overrides))
+
+    def conf_dir(self) -> Path | None:
+        spec = importlib.util.find_spec("mazedsl.conf")
+        if spec is None or not spec.submodule_search_locations:
+            return None
+        return Path(list(spec.submodule_search_locations)[0])
+
+    def groups(self) -> list[str]:
+        try:
+            return list(self._config().GROUPS)
+        except Exception:  # noqa: BLE001 - fall back to the folders of conf/
+            conf = self.conf_dir()
+            if conf is None:
+                return []
+            return sorted(p.name for p in conf.iterdir() if p.is_dir() and not p.name.startswith(("_", ".")))
+
+    def list_modules(self, group: str) -> list[str]:
+        try:
+            return list(self._config().list_modules(group))
+        except Exception:  # noqa: BLE001 - fall back to the YAML files of the group folder
+            conf = self.conf_dir()
+            folder = conf / group if conf else None
+            if folder is None or not folder.is_dir():
+                return []
+            return sorted(p.stem for p in folder.glob("*.yaml"))
+
+    def module_source(self, group: str, name: str) -> str:
+        """The YAML text of config module ``group/name``."""
+        conf = self.conf_dir()
+        if conf is not None:
+            path = conf / group / f"{name}.yaml"
+            if path.is_file():
+                return path.read_text(encoding="utf-8")
+        return f"# {group}/{name}: no YAML file found under conf/{group}/\n"
+
+    # -- engine and CLI -------------------------------------------------------------------
+    def train_command(self, experiment_file: str | os.PathLike[str], overrides: Iterable[str],
+                      run_dir: str | os.PathLike[str]) -> list[str]:
+        return [sys.executable, "-m", "mazedsl", "train", str(experiment_file), *overrides,
+                "--run-dir", str(run_dir), "--quiet"]
+
+    def engine_problem(self) -> str | None:
+        if importlib.util.find_spec("mazedsl.context") is None:
+            return "The engine (mazedsl.context) is not available yet."
+        return None
+
+    def evaluate(self, run_dir: str | os.PathLike[str], episodes: int = 10) -> dict[str, Any]:
+        """Evaluate the best checkpoint (writes eval.json) and return the summary as a dict."""
+        from mazedsl.context import RunContext
+
+        result = RunContext.load(run_dir, checkpoint="best").evaluate(n_episodes=episodes)
+        keys = ("mean_return", "std_return", "min_return", "max_return", "mean_length", "returns",
+                "lengths")
+        return {key: getattr(result, key, None) for key in keys}
+
+    def rollout_source(self, run_dir: str | os.PathLike[str], checkpoint: str = "best") -> "RolloutSource":
+        from mazedsl_tui.rollout import RolloutSource
+
+        return RolloutSource.from_run(run_dir, checkpoint=checkpoint)

@@ -1,0 +1,165 @@
+"""Typed messages: what workers and screens tell each other.
+
+Workers run in threads and only ever ``post_message`` one of these (thread-safe); the
+handlers run on the UI thread. Tests watch this stream with ``run_test(message_hook=...)``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from textual.message import Message
+
+
+class RunsUpdated(Message):
+    """A fresh listing of every run under the runs root (from the polling worker)."""
+
+    def __init__(self, runs: list[Any]) -> None:
+        super().__init__()
+        self.runs = runs
+
+    def can_replace(self, message: Message) -> bool:
+        return isinstance(message, RunsUpdated)
+
+
+class MetricsUpdated(Message):
+    """All metrics records of a run read so far (a newer one replaces a queued one)."""
+
+    def __init__(self, run_dir: Path, records: list[dict[str, Any]], offset: int, new: int) -> None:
+        super().__init__()
+        self.run_dir = run_dir
+        self.records = records
+        self.offset = offset
+        self.new = new
+
+    def can_replace(self, message: Message) -> bool:
+        return isinstance(message, MetricsUpdated) and message.run_dir == self.run_dir
+
+
+class RunInfoUpdated(Message):
+    """The run.json of a run changed (status, steps, best eval)."""
+
+    def __init__(self, run_dir: Path, info: Any) -> None:
+        super().__init__()
+        self.run_dir = run_dir
+        self.info = info
+
+    def can_replace(self, message: Message) -> bool:
+        return isinstance(message, RunInfoUpdated) and message.run_dir == self.run_dir
+
+
+class LogAppended(Message):
+    """New text at the end of a run's log."""
+
+    def __init__(self, run_dir: Path, text: str, reset: bool = False) -> None:
+        super().__init__()
+        self.run_dir = run_dir
+        self.text = text
+        self.reset = reset
+
+
+class EvalFileLoaded(Message):
+    """The run's eval.json (None when it has none)."""
+
+    def __init__(self, run_dir: Path, summary: dict[str, Any] | None) -> None:
+        super().__init__()
+        self.run_dir = run_dir
+        self.summary = summary
+
+
+class EvaluationFinished(Message):
+    """An evaluation started from the UI ended (summary, or the error)."""
+
+    def __init__(self, run_dir: Path, summary: dict[str, Any] | None, error: str | None) -> None:
+        super().__init__()
+        self.run_dir = run_dir
+        self.summary = summary
+        self.error = error
+
+
+class ExperimentLoaded(Message):
+    """An experiment file was compiled (or failed to)."""
+
+    def __init__(self, path: Path, name: str, yaml: str, provenance: dict[str, str],
+                 error: str | None = None, experiment: Any = None) -> None:
+        super().__init__()
+        self.path = path
+        self.experiment = experiment
+        self.name = name
+        self.yaml = yaml
+        self.provenance = provenance
+        self.error = error
+
+
+class ExperimentDiffed(Message):
+    """The differences between two experiments."""
+
+    def __init__(self, a: Path, b: Path, rows: list[tuple[str, Any, Any]], error: str | None) -> None:
+        super().__init__()
+        self.a = a
+        self.b = b
+        self.rows = rows
+        self.error = error
+
+
+class OverridesValidated(Message):
+    """The launch form's overrides applied to the experiment: error (one line) or None.
+
+    ``note`` says why nothing could be checked; ``generation`` tells stale answers apart.
+    """
+
+    def __init__(self, overrides: list[str], error: str | None, experiment_name: str | None,
+                 note: str | None = None, generation: int = 0) -> None:
+        super().__init__()
+        self.overrides = overrides
+        self.error = error
+        self.experiment_name = experiment_name
+        self.note = note
+        self.generation = generation
+
+
+class TrainingStarted(Message):
+    def __init__(self, run_dir: Path, pid: int) -> None:
+        super().__init__()
+        self.run_dir = run_dir
+        self.pid = pid
+
+
+class TrainingExited(Message):
+    """A training process started from this UI ended."""
+
+    def __init__(self, run_dir: Path, returncode: int) -> None:
+        super().__init__()
+        self.run_dir = run_dir
+        self.returncode = returncode
+
+
+class EpisodeOpened(Message):
+    """A rollout episode is ready with its first step (opened in a worker), or failed: error."""
+
+    def __init__(self, iterator: Any, first: Any, seed: int | None, error: str | None = None) -> None:
+        super().__init__()
+        self.iterator = iterator
+        self.first = first
+        self.seed = seed
+        self.error = error
+
+
+class RunFileRead(Message):
+    """A whole small file of a run directory was read (config.yaml)."""
+
+    def __init__(self, run_dir: Path, name: str, text: str | None) -> None:
+        super().__init__()
+        self.run_dir = run_dir
+        self.name = name
+        self.text = text
+
+
+class ModulesListed(Message):
+    """The config modules of every group of conf/ (group -> names), or why not."""
+
+    def __init__(self, modules: dict[str, list[str]], error: str | None = None) -> None:
+        super().__init__()
+        self.modules = modules
+        self.error = error

@@ -1,0 +1,290 @@
+"""The Experiments screen: experiment files and config modules; compiled YAML, provenance, diff."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from rich.syntax import Syntax
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Header, Select, Static, TabbedContent, TabPane, Tree
+
+from mazedsl_tui.library import describe_error, experiment_files
+from mazedsl_tui.messages import ExperimentDiffed, ExperimentLoaded, ModulesListed
+from mazedsl_tui.widgets.experiments.tree import ExperimentEntry, ExperimentTree, ModuleEntry
+
+TABS = ("yaml", "provenance", "diff")
+
+
+def _yaml_view(text: str) -> Syntax:
+    return Syntax(text, "yaml", theme="monokai", line_numbers=True, background_color="default")
+
+
+def _flatten(value: Any, prefix: str = "") -> dict[str, Any]:
+    if isinstance(value, dict) and value:
+        out: dict[str, Any] = {}
+        for key, item in value.items():
+            out.update(_flatten(item, f"{prefix}.{key}" if prefix else str(key)))
+        return out
+    return {prefix: value}
+
+
+def _value_text(value: Any) -> str:
+    if value is None:
+        return "null"
+    return str(value)
+
+
+class ExperimentsScreen(Screen):
+    """Tree on the left; YAML / provenance / diff of the highlighted experiment on the right."""
+
+    BINDINGS = [
+        Binding("t", "train", "Train"),
+        Binding("d", "diff", "Diff"),
+        Binding("left_square_bracket", "tab(-1)", "Prev tab", show=False),
+        Binding("right_square_bracket", "tab(1)", "Tabs", key_display="[ ]"),
+        Binding("f5", "reload", "Reload", show=False),
+        Binding("1", "app.go('runs')", "Runs"),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.current: Path | None = None
+        self.current_module: ModuleEntry | None = None
+        self.experiment: Any = None
+        self._cache: dict[Path, tuple[float, Any]] = {}
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        with Horizontal(id="exp-body"):
+            yield ExperimentTree(id="exp-tree")
+            with Vertical(id="exp-main"):
+                yield Static("Select an experiment file or a config module.", id="exp-title")
+                with TabbedContent(id="exp-tabs"):
+                    with TabPane("Config", id="yaml"):
+                        with VerticalScroll(id="exp-yaml-scroll"):
+                            yield Static("", id="exp-yaml")
+                    with TabPane("Provenance", id="provenance"):
+                        yield DataTable(id="exp-provenance", cursor_type="row", zebra_stripes=True)
+                        yield Static("", id="exp-explain")
+                    with TabPane("Diff", id="diff"):
+                        yield Select([], prompt="Compare with…", id="diff-other")
+                        yield Static("", id="diff-status")
+                        yield DataTable(id="diff-table", cursor_type="row", zebra_stripes=True)
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.sub_title = "Experiments"
+        provenance = self.query_one("#exp-provenance", DataTable)
+        provenance.add_column("Path", key="path")
+        provenance.add_column("Value", key="value")
+        provenance.add_column("Set by", key="source")
+        self.reload()
+
+    def reload(self) -> None:
+        root = Path(self.app.experiments_dir)
+        files = experiment_files(root)
+        tree = self.query_one(ExperimentTree)
+        tree.populate(files, root)
+        select = self.query_one("#diff-other", Select)
+        select.set_options([(str(p.relative_to(root)), str(p)) for p in files])
+        self.list_modules()
+        if files:
+            self.call_after_refresh(tree.select_path, files[0])
+        else:
+            self.query_one("#exp-title", Static).update(Text.from_markup(
+                f"No experiment files in [b]{root}[/b]. Copy one from the project's experiments/ folder."))
+
+    def action_reload(self) -> None:
+        self._cache.clear()
+        self.reload()
+
+    # -- config modules (listing may import Hydra: a worker) --------------------------------------
+    @work(thread=True, exclusive=True, group="exp-modules")
+    def list_modules(self) -> None:
+        lib = self.app.library
+        try:
+            modules = {group: lib.list_modules(group) for group in lib.groups()}
+        except Exception as exc:  # noqa: BLE001 - shown in the tree
+            self.post_message(ModulesListed({}, describe_error(exc)))
+            return
+        self.post_message(ModulesListed(modules))
+
+    def on_modules_listed(self, message: ModulesListed) -> None:
+        self.query_one(ExperimentTree).set_modules(message.modules, message.error)
+
+    # -- selecting ------------------------------------------------------------------------------
+    @on(Tree.NodeHighlighted, "#exp-tree")
+    def _highlighted(self, event: Tree.NodeHighlighted) -> None:
+        data = event.node.data
+        if isinstance(data, ExperimentEntry) and data.path != self.current:
+            self.current = data.path
+            self.current_module = None
+            self.experiment = None
+            self.query_one("#exp-title", Static).update(Text.assemble(
+                (data.label, "bold"), ("  compiling…", "dim")))
+            self.load_experiment(data.path)
+        elif isinstance(data, ModuleEntry):
+            self.current = None
+            self.current_module = data
+            self.experiment = None
+            self._show_module(data)
+
+    def _load(self, path: Path) -> Any:
+        """Load (cached by mtime) an experiment file. Called from worker threads."""
+        mtime = path.stat().st_mtime
+        cached = self._cache.get(path)
+        if cached is not None and cached[0] == mtime:
+            return cached[1]
+        experiment = self.app.library.load_experiment(path)
+        self._cache[path] = (mtime, experiment)
+        return experiment
+
+    @work(thread=True, exclusive=True, group="exp-load")
+    def load_experiment(self, path: Path) -> None:
+        lib = self.app.library
+        problem = lib.config_problem()
+        if problem:
+            self.post_message(ExperimentLoaded(path, path.stem, "", {}, problem))
+            return
+        try:
+            experiment = self._load(path)
+            yaml_text = lib.to_yaml(experiment)
+            provenance = lib.provenance(experiment)
+            name = lib.experiment_name(experiment, path)
+        except Exception as exc:  # noqa: BLE001 - a broken experiment file is shown, not raised
+            self.post_message(ExperimentLoaded(path, path.stem, "", {}, describe_error(exc)))
+            return
+        self.post_message(ExperimentLoaded(path, name, yaml_text, provenance, experiment=experiment))
+
+    def on_experiment_loaded(self, message: ExperimentLoaded) -> None:
+        if message.path != self.current:
+            return
+        self.experiment = message.experiment
+        root = Path(self.app.experiments_dir)
+        rel = str(message.path.relative_to(root)) if message.path.is_relative_to(root) else str(message.path)
+        title = Text.assemble((message.name, "bold"), "  ", (rel, "dim"))
+        yaml_static = self.query_one("#exp-yaml", Static)
+        table = self.query_one("#exp-provenance", DataTable)
+        table.clear()
+        self.query_one("#exp-explain", Static).update("")
+        if message.error:
+            title.append(f"\n{message.error}", style="#e06c75")
+            self.query_one("#exp-title", Static).update(title)
+            yaml_static.update(Text(message.error, style="#e06c75"))
+            return
+        title.append("   t train · d diff", style="dim")
+        self.query_one("#exp-title", Static).update(title)
+        yaml_static.update(_yaml_view(message.yaml))
+        values = {}
+        try:
+            import yaml
+
+            values = _flatten(yaml.safe_load(message.yaml))
+        except Exception:  # noqa: BLE001 - values are a convenience
+            pass
+        for path, source in message.provenance.items():
+            style = "#e5c07b" if source.startswith("override") else ("dim" if source == "default" else "")
+            table.add_row(path, _value_text(values.get(path, "")), Text(source, style=style), key=path)
+        self._refresh_diff()
+
+    def _show_module(self, entry: ModuleEntry) -> None:
+        text = self.app.library.module_source(entry.group, entry.name)
+        self.query_one("#exp-title", Static).update(Text.assemble(
+            (f"{entry.group}/{entry.name}", "bold"), ("  config module · use it with the override ", "dim"),
+            (f"{entry.group}={entry.name}", "#e5c07b")))
+        self.query_one("#exp-yaml", Static).update(_yaml_view(text))
+        self.query_one("#exp-provenance", DataTable).clear()
+        self.query_one("#exp-explain", Static).update("Provenance is shown for experiments.")
+        self.query_one("#diff-status", Static).update("Diff compares experiment files.")
+        self.query_one("#diff-table", DataTable).clear(columns=True)
+
+    @on(DataTable.RowHighlighted, "#exp-provenance")
+    def _explain(self, event: DataTable.RowHighlighted) -> None:
+        if self.experiment is None or event.row_key.value is None:
+            return
+        try:
+            text = self.app.library.explain(self.experiment, event.row_key.value)
+        except Exception as exc:  # noqa: BLE001 - explanations are best effort
+            text = describe_error(exc)
+        self.query_one("#exp-explain", Static).update(Text(text))
+
+    # -- diff ----------------------------------------------------------------------------------------
+    @on(Select.Changed, "#diff-other")
+    def _other_changed(self) -> None:
+        self._refresh_diff()
+
+    def _refresh_diff(self) -> None:
+        select = self.query_one("#diff-other", Select)
+        status = self.query_one("#diff-status", Static)
+        if self.current is None:
+            return
+        if select.value is Select.NULL:
+            status.update(Text("Pick another experiment to compare with.", style="dim"))
+            self.query_one("#diff-table", DataTable).clear(columns=True)
+            return
+        other = Path(str(select.value))
+        status.update(Text("comparing…", style="dim"))
+        self.compute_diff(self.current, other)
+
+    @work(thread=True, exclusive=True, group="exp-diff")
+    def compute_diff(self, a: Path, b: Path) -> None:
+        lib = self.app.library
+        try:
+            problem = lib.config_problem()
+            if problem:
+                raise RuntimeError(problem)
+            rows = lib.diff(self._load(a), self._load(b))
+        except Exception as exc:  # noqa: BLE001 - shown under the picker
+            self.post_message(ExperimentDiffed(a, b, [], describe_error(exc)))
+            return
+        self.post_message(ExperimentDiffed(a, b, rows, None))
+
+    def on_experiment_diffed(self, message: ExperimentDiffed) -> None:
+        if message.a != self.current:
+            return
+        status = self.query_one("#diff-status", Static)
+        table = self.query_one("#diff-table", DataTable)
+        table.clear(columns=True)
+        if message.error:
+            status.update(Text(message.error, style="#e06c75"))
+            return
+        if message.a == message.b:
+            status.update(Text("Same file.", style="dim"))
+        else:
+            status.update(Text.assemble((f"{len(message.rows)} differences", "bold"), " between ",
+                                        (message.a.stem, "#61afef"), " and ", (message.b.stem, "#e5c07b")))
+        table.add_column("Path", key="path")
+        table.add_column(message.a.stem, key="a")
+        table.add_column(message.b.stem, key="b")
+        for path, va, vb in message.rows:
+            table.add_row(path, Text(_value_text(va), style="#61afef"), Text(_value_text(vb), style="#e5c07b"),
+                          key=path)
+
+    # -- actions -------------------------------------------------------------------------------------
+    def action_tab(self, delta: int) -> None:
+        tabs = self.query_one("#exp-tabs", TabbedContent)
+        tabs.active = TABS[(TABS.index(tabs.active) + delta) % len(TABS)]
+
+    def action_diff(self) -> None:
+        self.query_one("#exp-tabs", TabbedContent).active = "diff"
+        self.query_one("#diff-other", Select).focus()
+
+    def action_train(self) -> None:
+        if self.current is None:
+            self.notify("Select an experiment file first.", severity="warning")
+            return
+        self.app.open_launch(self.current)
+
+    def show_experiment(self, path: Path, tab: str | None = None, other: Path | None = None) -> None:
+        """Select ``path`` in the tree (the command palette's diff uses this)."""
+        self.query_one(ExperimentTree).select_path(Path(path))
+        if other is not None:
+            self.query_one("#diff-other", Select).value = str(other)
+        if tab:
+            self.query_one("#exp-tabs", TabbedContent).active = tab

@@ -1,0 +1,196 @@
+"""Launch a training run: overrides (checked as you type), seed and budget, then start."""
+
+from __future__ import annotations
+
+import shlex
+from pathlib import Path
+from typing import Any
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Grid, Horizontal, Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Button, Input, Label, Static
+
+from mazedsl_tui.library import describe_error
+from mazedsl_tui.messages import OverridesValidated
+
+FIELDS = ("overrides", "seed", "budget")
+
+
+def build_overrides(text: str, seed: str, budget: str) -> tuple[list[str], str | None, str]:
+    """The override list from the form, or (partial list, error, field at fault)."""
+    try:
+        overrides = shlex.split(text)
+    except ValueError as exc:
+        return [], f"overrides: {exc}", "overrides"
+    for item in overrides:
+        if "=" not in item and not item.startswith("~"):
+            return overrides, f"'{item}': expected KEY=VALUE (e.g. algorithm.lr=1e-3)", "overrides"
+    seed, budget = seed.strip(), budget.strip().replace(",", "").replace("_", "")
+    if seed:
+        if not seed.isdigit():
+            return overrides, f"seed: expected a whole number >= 0, got {seed!r}", "seed"
+        overrides.append(f"seed={int(seed)}")
+    if budget:
+        if not budget.isdigit() or int(budget) <= 0:
+            return overrides, f"budget: expected a whole number of steps > 0, got {budget!r}", "budget"
+        overrides.append(f"total_steps={int(budget)}")
+    return overrides, None, ""
+
+
+class LaunchScreen(ModalScreen[Path | None]):
+    """A dialog over the current screen; dismissed with the new run directory, or None."""
+
+    BINDINGS = [
+        Binding("escape", "cancel", "Cancel"),
+        Binding("ctrl+s", "start", "Start training", priority=True),
+    ]
+
+    def __init__(self, experiment_file: Path, overrides: str = "") -> None:
+        super().__init__()
+        self.experiment_file = Path(experiment_file)
+        self.initial_overrides = overrides
+        self.overrides: list[str] = []
+        self.error: str | None = None
+        self.error_field = ""
+        self.experiment_name = self.experiment_file.stem
+        self.validating = False
+        self._experiment: Any = None
+        self._generation = 0
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="launch-dialog"):
+            yield Static("", id="launch-title")
+            yield Label("Overrides", classes="launch-label")
+            yield Input(self.initial_overrides, placeholder="algorithm.lr=1e-3 runner.n_envs=4",
+                        id="launch-overrides")
+            with Grid(id="launch-numbers"):
+                yield Label("Seed", classes="launch-label")
+                yield Label("Budget (env steps)", classes="launch-label")
+                yield Input(placeholder="from the experiment", id="launch-seed", type="integer")
+                yield Input(placeholder="from the experiment", id="launch-budget")
+            yield Static("", id="launch-error")
+            yield Static("", id="launch-preview")
+            with Horizontal(id="launch-buttons"):
+                yield Button("Start training  ^s", variant="success", id="launch-start")
+                yield Button("Cancel  esc", id="launch-cancel")
+
+    def on_mount(self) -> None:
+        dialog = self.query_one("#launch-dialog")
+        dialog.border_title = "Train"
+        dialog.border_subtitle = "checked as you type"
+        self.query_one("#launch-title", Static).update(Text.assemble(
+            ("Experiment  ", "dim"), (self.experiment_file.name, "bold")))
+        self.query_one("#launch-overrides", Input).focus()
+        self.validate_form()
+
+    # -- validation --------------------------------------------------------------------------------
+    @on(Input.Changed)
+    def _changed(self) -> None:
+        self.validate_form()
+
+    def form(self) -> tuple[str, str, str]:
+        return (self.query_one("#launch-overrides", Input).value, self.query_one("#launch-seed", Input).value,
+                self.query_one("#launch-budget", Input).value)
+
+    def validate_form(self) -> None:
+        overrides, error, field = build_overrides(*self.form())
+        self._generation += 1
+        if error:
+            self._show_result(overrides, error, field, None)
+            return
+        self.validating = True
+        self._update_start()
+        self.check_overrides(overrides, self._generation)
+
+    @work(thread=True, exclusive=True, group="launch-validate")
+    def check_overrides(self, overrides: list[str], generation: int) -> None:
+        lib = self.app.library
+        problem = lib.config_problem()
+        if problem:
+            self.post_message(OverridesValidated(
+                overrides, None, None, note=f"{problem} Overrides are checked when training starts.",
+                generation=generation))
+            return
+        try:
+            if self._experiment is None:
+                self._experiment = lib.load_experiment(self.experiment_file)
+            experiment = lib.apply_overrides(self._experiment, overrides)
+            name = lib.experiment_name(experiment, self.experiment_file)
+            message = OverridesValidated(overrides, None, name, generation=generation)
+        except Exception as exc:  # noqa: BLE001 - every error is shown inline
+            message = OverridesValidated(overrides, describe_error(exc), None, generation=generation)
+        self.post_message(message)
+
+    def on_overrides_validated(self, message: OverridesValidated) -> None:
+        if message.generation != self._generation:
+            return  # the form changed since
+        field = ""
+        if message.error:
+            field = "overrides"
+            for name, prefix in (("seed", "seed="), ("budget", "total_steps=")):
+                if any(o.startswith(prefix) and f"'{o}'" in message.error for o in message.overrides):
+                    field = name
+        self._show_result(message.overrides, message.error, field, message.experiment_name,
+                          message.note)
+
+    def _show_result(self, overrides: list[str], error: str | None, field: str, name: str | None,
+                     note: str | None = None) -> None:
+        self.validating = False
+        self.overrides = overrides
+        self.error = error
+        self.error_field = field if error else ""
+        if name:
+            self.experiment_name = name
+        for each in FIELDS:
+            self.query_one(f"#launch-{each}", Input).set_class(each == self.error_field, "-invalid-field")
+        error_static = self.query_one("#launch-error", Static)
+        if error:
+            error_static.update(Text(f"✘ {error}", style="bold #e06c75"))
+        elif note:
+            error_static.update(Text(note, style="#e5c07b"))
+        else:
+            error_static.update(Text("✔ valid", style="#98c379"))
+        from mazedsl_tui.training import new_run_dir
+
+        preview = Text()
+        preview.append("run dir  ", style="dim")
+        target = new_run_dir(self.app.runs_root, self.experiment_name, token="xxxxxx")
+        preview.append(str(target.parent / "<time>_<id>"))
+        preview.append("\ncommand  ", style="dim")
+        preview.append(shlex.join(["mazedsl", "train", self.experiment_file.name, *overrides]))
+        self.query_one("#launch-preview", Static).update(preview)
+        self._update_start()
+
+    def _update_start(self) -> None:
+        self.query_one("#launch-start", Button).disabled = bool(self.error) or self.validating
+
+    # -- starting ------------------------------------------------------------------------------------
+    @on(Input.Submitted)
+    def _submitted(self) -> None:
+        self.action_start()
+
+    @on(Button.Pressed, "#launch-start")
+    def _start_pressed(self) -> None:
+        self.action_start()
+
+    @on(Button.Pressed, "#launch-cancel")
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+    def action_start(self) -> None:
+        if self.validating:
+            self.notify("Still checking the overrides…")
+            return
+        if self.error:
+            self.notify(self.error, title="Fix the overrides first", severity="error")
+            return
+        try:
+            run_dir = self.app.start_training(self.experiment_file, self.overrides, self.experiment_name)
+        except Exception as exc:  # noqa: BLE001 - e.g. the interpreter cannot be started
+            self.notify(describe_error(exc), title="Cannot start training", severity="error")
+            return
+        self.dismiss(run_dir)

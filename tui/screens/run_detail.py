@@ -1,0 +1,277 @@
+"""One run: live curves, evaluation results, its config and its log."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from rich.syntax import Syntax
+from rich.text import Text
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Grid, VerticalScroll
+from textual.screen import Screen
+from textual.widgets import Footer, Header, Log, Static, TabbedContent, TabPane
+from textual.worker import get_current_worker
+
+from mazedsl_tui.formatting import fmt_duration, fmt_float, fmt_int, fmt_started, short_path, status_text
+from mazedsl_tui.library import describe_error
+from mazedsl_tui.messages import (EvalFileLoaded, EvaluationFinished, LogAppended, MetricsUpdated,
+                                  RunFileRead, RunInfoUpdated)
+from mazedsl_tui.polling import FileTail, sleep_unless_cancelled
+from mazedsl_tui.training import console_log_path
+from mazedsl_tui.widgets.detail.curves import MetricsPlot, eval_plot, loss_plot, return_plot, speed_plot
+from mazedsl_tui.widgets.detail.evaluation import EvaluationPanel
+
+TABS = ("curves", "evaluation", "config", "log")
+
+
+class RunDetailScreen(Screen):
+    """Tabs for one run directory; a worker tails metrics.jsonl, run.json, eval.json and the log."""
+
+    BINDINGS = [
+        Binding("escape", "back", "Back"),
+        Binding("e", "evaluate", "Evaluate"),
+        Binding("o", "rollout", "Roll out"),
+        Binding("s", "stop", "Stop"),
+        Binding("left_square_bracket", "tab(-1)", "Prev tab", show=False),
+        Binding("right_square_bracket", "tab(1)", "Tabs", key_display="[ ]"),
+    ]
+
+    def __init__(self, run_dir: str | Path, tab: str = "curves", evaluate: bool = False) -> None:
+        super().__init__()
+        self.run_dir = Path(run_dir)
+        self.initial_tab = tab if tab in TABS else "curves"
+        self.evaluate_on_mount = evaluate
+        self.info: Any = None
+        self.records: list[dict[str, Any]] = []
+        self.eval_summary: dict[str, Any] | None = None
+        self.evaluating = False
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        yield Static("", id="run-summary")
+        with TabbedContent(initial=self.initial_tab, id="run-tabs"):
+            with TabPane("Curves", id="curves"):
+                with Grid(id="curves-grid"):
+                    yield return_plot()
+                    yield eval_plot()
+                    yield loss_plot()
+                    yield speed_plot()
+            with TabPane("Evaluation", id="evaluation"):
+                yield EvaluationPanel(id="eval-panel")
+            with TabPane("Config", id="config"):
+                with VerticalScroll(id="config-scroll"):
+                    yield Static("config.yaml not written yet.", id="config-yaml")
+            with TabPane("Log", id="log"):
+                yield Log(id="run-log", max_lines=5000)
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.sub_title = short_path(self.run_dir, self.app.runs_root)
+        self._render_summary()
+        for plot in self.query(MetricsPlot):
+            plot.replot()
+        self.tail()
+        if self.evaluate_on_mount:
+            self.call_after_refresh(self.action_evaluate)
+
+    # -- the tailing worker ---------------------------------------------------------------------
+    @work(thread=True, exclusive=True, group="run-tail", name="tail run")
+    def tail(self) -> None:
+        worker = get_current_worker()
+        app = self.app
+        lib = app.library
+        run_dir = self.run_dir
+        offset = 0
+        records: list[dict[str, Any]] = []
+        last_raw: Any = None
+        eval_stamp: Any = None
+        config_sent = False
+        log_tail: FileTail | None = None
+        console = console_log_path(run_dir.resolve())
+        console_sent = False
+        while not worker.is_cancelled:
+            try:
+                info = lib.read_run_info(run_dir)
+            except Exception:  # noqa: BLE001 - not created yet, or mid-write
+                info = None
+            if info is not None and info.raw != last_raw:
+                last_raw = info.raw
+                self.post_message(RunInfoUpdated(run_dir, info))
+            new, offset = lib.read_metrics(run_dir / "metrics.jsonl", offset)
+            if new:
+                records.extend(new)
+                self.post_message(MetricsUpdated(run_dir, list(records), offset, len(new)))
+            if not config_sent and (run_dir / "config.yaml").is_file():
+                config_sent = True
+                self.post_message(RunFileRead(run_dir, "config.yaml",
+                                              (run_dir / "config.yaml").read_text(encoding="utf-8")))
+            stamp = _stamp(run_dir / "eval.json")
+            if stamp != eval_stamp:
+                eval_stamp = stamp
+                self.post_message(EvalFileLoaded(run_dir, _read_json(run_dir / "eval.json")))
+            train_log = run_dir / "train.log"
+            wanted = train_log if train_log.is_file() or not console.is_file() else console
+            if log_tail is None or log_tail.path != wanted:
+                log_tail = FileTail(wanted)  # a new file (or a restarted worker): start over
+                self.post_message(LogAppended(run_dir, log_tail.read(), reset=True))
+            else:
+                text = log_tail.read()
+                if text:
+                    self.post_message(LogAppended(run_dir, text))
+            training = app.trainings.get(run_dir)
+            process_alive = training is not None and training.running
+            ended = not process_alive and (info is None or info.status != "running"
+                                           or (training is not None and not training.running))
+            if ended:
+                if (training is not None and training.returncode not in (0, None) and not console_sent
+                        and wanted != console and console.is_file()):
+                    console_sent = True
+                    extra = console.read_text(encoding="utf-8", errors="replace").strip()
+                    if extra:
+                        self.post_message(LogAppended(run_dir, f"── console output ──\n{extra}\n"))
+                if not self.evaluating:
+                    return
+            if not sleep_unless_cancelled(worker, app.poll_interval):
+                return
+
+    # -- message handlers ------------------------------------------------------------------------
+    def on_run_info_updated(self, message: RunInfoUpdated) -> None:
+        self.info = message.info
+        self._render_summary()
+
+    def on_metrics_updated(self, message: MetricsUpdated) -> None:
+        self.records = message.records
+        for plot in self.query(MetricsPlot):
+            plot.set_records(message.records)
+        self.query_one(EvaluationPanel).set_history(message.records)
+
+    def on_run_file_read(self, message: RunFileRead) -> None:
+        if message.name == "config.yaml" and message.text is not None:
+            self.query_one("#config-yaml", Static).update(
+                Syntax(message.text, "yaml", theme="monokai", line_numbers=True, word_wrap=False,
+                       background_color="default"))
+
+    def on_eval_file_loaded(self, message: EvalFileLoaded) -> None:
+        self.eval_summary = message.summary
+        self.query_one(EvaluationPanel).set_summary(message.summary, running=self.evaluating)
+
+    def on_log_appended(self, message: LogAppended) -> None:
+        log = self.query_one("#run-log", Log)
+        if message.reset:
+            log.clear()
+        if message.text:
+            log.write(message.text)
+
+    # -- summary ------------------------------------------------------------------------------------
+    def status(self) -> str:
+        if self.info is None:
+            training = self.app.trainings.get(self.run_dir)
+            if training is not None:
+                return "starting" if training.running else "crashed"
+            return "unknown"
+        return self.app.effective_status(self.info)
+
+    def _render_summary(self) -> None:
+        info = self.info
+        text = Text()
+        text.append(short_path(self.run_dir, self.app.runs_root), style="bold")
+        text.append("  ")
+        text.append_text(status_text(self.status()))
+        if info is None:
+            training = self.app.trainings.get(self.run_dir)
+            text.append("\nwaiting for the run directory…" if training is not None and training.running
+                        else "\nno run.json here", style="dim")
+            self.query_one("#run-summary", Static).update(text)
+            return
+        text.append(f"  {info.algorithm} · {info.env}", style="")
+        text.append(f"  {fmt_int(info.steps)} steps", style="")
+        text.append("  best eval ", style="dim")
+        text.append(fmt_float(info.best_eval), style="bold")
+        text.append(f"\nstarted {fmt_started(info.started)}", style="dim")
+        ended = _parse_time(info.raw.get("ended"))
+        if ended is not None and info.started is not None:
+            text.append(f" · took {fmt_duration((ended - info.started).total_seconds())}", style="dim")
+        if info.raw.get("error"):
+            text.append(f"  {info.raw['error']}", style="#e06c75")
+        self.query_one("#run-summary", Static).update(text)
+
+    def refresh_status(self) -> None:
+        self._render_summary()
+        if self.app.trainings.get(self.run_dir) is not None:
+            self.tail()  # pick up the final lines and the console output
+
+    # -- actions -------------------------------------------------------------------------------------
+    def action_back(self) -> None:
+        self.app.pop_screen()
+
+    def action_tab(self, delta: int) -> None:
+        tabs = self.query_one(TabbedContent)
+        tabs.active = TABS[(TABS.index(tabs.active) + delta) % len(TABS)]
+
+    def action_rollout(self) -> None:
+        self.app.open_rollout(self.run_dir)
+
+    def action_stop(self) -> None:
+        self.app.stop_training(self.run_dir)
+
+    def action_evaluate(self) -> None:
+        problem = self.app.library.engine_problem()
+        if problem:
+            self.notify(problem, title="Cannot evaluate", severity="error")
+            return
+        if self.evaluating:
+            self.notify("An evaluation is already running.")
+            return
+        self.evaluating = True
+        self.query_one(TabbedContent).active = "evaluation"
+        self.query_one(EvaluationPanel).set_summary(self.eval_summary, running=True)
+        self.run_evaluation()
+
+    @work(thread=True, exclusive=True, group="run-evaluate", name="evaluate")
+    def run_evaluation(self) -> None:
+        try:
+            summary = self.app.library.evaluate(self.run_dir, episodes=10)
+        except Exception as exc:  # noqa: BLE001 - shown to the user
+            self.post_message(EvaluationFinished(self.run_dir, None, describe_error(exc)))
+            return
+        on_disk = _read_json(self.run_dir / "eval.json")
+        self.post_message(EvaluationFinished(self.run_dir, on_disk or summary, None))
+
+    def on_evaluation_finished(self, message: EvaluationFinished) -> None:
+        self.evaluating = False
+        panel = self.query_one(EvaluationPanel)
+        if message.error:
+            panel.set_summary(self.eval_summary)
+            self.notify(message.error, title="Evaluation failed", severity="error")
+            return
+        self.eval_summary = message.summary
+        panel.set_summary(message.summary)
+        mean = (message.summary or {}).get("mean_return")
+        self.notify(f"Mean return {fmt_float(mean, 2)}", title="Evaluation finished")
+
+
+def _stamp(path: Path) -> Any:
+    try:
+        st = path.stat()
+    except OSError:
+        return None
+    return (st.st_mtime_ns, st.st_size)
+
+
+def _read_json(path: Path) -> Any:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+
+
+def _parse_time(value: Any) -> datetime | None:
+    try:
+        return datetime.fromisoformat(value) if value else None
+    except (TypeError, ValueError):
+        return None

@@ -1,0 +1,178 @@
+"""The Runs screen: every run under the runs root, live."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Header, Sparkline, Static
+from textual.worker import get_current_worker
+
+from mazedsl_tui.formatting import fmt_float, fmt_int, fmt_started, short_path, status_text
+from mazedsl_tui.messages import MetricsUpdated, RunsUpdated
+from mazedsl_tui.polling import sleep_unless_cancelled
+from mazedsl_tui.widgets.runs.table import RunsTable
+
+WIDE = 120
+
+
+class RunsScreen(Screen):
+    """All runs: table (live), and on wide terminals a preview of the highlighted run."""
+
+    BINDINGS = [
+        Binding("enter", "open", "Open", show=True, priority=False),
+        Binding("o", "rollout", "Roll out"),
+        Binding("e", "evaluate", "Evaluate"),
+        Binding("s", "stop", "Stop"),
+        Binding("n", "new", "New run"),
+        Binding("2", "app.go('experiments')", "Experiments"),
+    ]
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        with Horizontal(id="runs-body"):
+            with Vertical(id="runs-main"):
+                yield RunsTable(id="runs-table")
+                yield Static("", id="runs-empty")
+            with Vertical(id="run-preview"):
+                yield Static("", id="preview-summary")
+                yield Static("Episode return", classes="preview-label")
+                yield Sparkline([], id="preview-return")
+                yield Static("Evaluation return", classes="preview-label")
+                yield Sparkline([], id="preview-eval")
+                yield Static("", id="preview-evals")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.sub_title = "Runs"
+        self._runs: list[Any] = []
+        self._preview_dir: Path | None = None
+        self.query_one("#runs-empty").display = False
+        self.poll_runs()
+
+    def on_resize(self) -> None:
+        self.query_one(RunsTable).set_long(self.size.width >= WIDE)
+
+    # -- polling ------------------------------------------------------------------------------
+    @work(thread=True, exclusive=True, group="runs-poll", name="poll runs")
+    def poll_runs(self) -> None:
+        worker = get_current_worker()
+        app = self.app
+        last = None
+        while not worker.is_cancelled:
+            try:
+                runs = app.library.list_runs(app.runs_root)
+            except Exception:  # noqa: BLE001 - an unreadable root shows as empty
+                runs = []
+            signature = [(str(r.path), r.raw) for r in runs]
+            if signature != last:
+                last = signature
+                self.post_message(RunsUpdated(runs))
+            if not sleep_unless_cancelled(worker, app.poll_interval, app.runs_wake):
+                return
+
+    def on_runs_updated(self, message: RunsUpdated) -> None:
+        self._runs = message.runs
+        table = self.query_one(RunsTable)
+        table.status_of = self.app.effective_status
+        table.update_runs(message.runs)
+        empty = self.query_one("#runs-empty", Static)
+        empty.display = not message.runs
+        if not message.runs:
+            empty.update(Text.from_markup(
+                f"No runs under [b]{self.app.runs_root}[/b] yet.\n\n"
+                "Press [b]2[/b] for the experiments, pick one and press [b]t[/b] to train it."))
+        self._update_preview()
+
+    def refresh_statuses(self) -> None:
+        """Re-derive status cells (a training process of this UI ended)."""
+        table = self.query_one(RunsTable)
+        table.update_runs(self._runs)
+
+    # -- preview --------------------------------------------------------------------------------
+    @on(DataTable.RowHighlighted, "#runs-table")
+    def _highlighted(self) -> None:
+        self._update_preview()
+
+    def _update_preview(self) -> None:
+        info = self.selected_run()
+        summary = self.query_one("#preview-summary", Static)
+        if info is None:
+            summary.update("")
+            return
+        text = Text()
+        text.append(f"{info.experiment}\n", style="bold")
+        text.append(f"{info.path.name}\n", style="dim")
+        text.append_text(status_text(self.app.effective_status(info)))
+        text.append(f"\n{info.algorithm} · {info.env}\n")
+        text.append(f"{fmt_int(info.steps)} steps · best {fmt_float(info.best_eval)}\n")
+        text.append(f"started {fmt_started(info.started)}", style="dim")
+        if info.raw.get("error"):
+            text.append(f"\n{info.raw['error']}", style="#e06c75")
+        summary.update(text)
+        if self.size.width >= WIDE and info.path != self._preview_dir:
+            self._preview_dir = info.path
+            self.load_preview(info.path)
+
+    @work(thread=True, exclusive=True, group="runs-preview")
+    def load_preview(self, run_dir: Path) -> None:
+        records, offset = self.app.library.read_metrics(run_dir / "metrics.jsonl", 0)
+        self.post_message(MetricsUpdated(run_dir, records, offset, len(records)))
+
+    def on_metrics_updated(self, message: MetricsUpdated) -> None:
+        if message.run_dir != self._preview_dir:
+            return
+        train = [r["ep_return_mean"] for r in message.records
+                 if r.get("phase") == "train" and isinstance(r.get("ep_return_mean"), (int, float))]
+        evals = [r for r in message.records if r.get("phase") == "eval"]
+        self.query_one("#preview-return", Sparkline).data = train[-200:] or [0.0]
+        self.query_one("#preview-eval", Sparkline).data = [r.get("mean_return", 0.0) for r in evals] or [0.0]
+        lines = Text()
+        for rec in evals[-6:]:
+            lines.append(f"{fmt_int(rec.get('step')):>9}  {fmt_float(rec.get('mean_return')):>8}")
+            lines.append("  ★\n" if rec.get("best") else "\n", style="#e5c07b")
+        self.query_one("#preview-evals", Static).update(lines)
+
+    # -- actions ----------------------------------------------------------------------------------
+    def selected_run(self) -> Any:
+        key = self.query_one(RunsTable).selected_key()
+        return next((r for r in self._runs if str(r.path) == key), None)
+
+    def _selected_dir(self) -> Path | None:
+        info = self.selected_run()
+        if info is None:
+            self.notify("No run selected.", severity="warning")
+            return None
+        return info.path
+
+    @on(DataTable.RowSelected, "#runs-table")
+    def _row_selected(self) -> None:
+        self.action_open()
+
+    def action_open(self) -> None:
+        if (path := self._selected_dir()) is not None:
+            self.app.open_run(path)
+
+    def action_rollout(self) -> None:
+        if (path := self._selected_dir()) is not None:
+            self.app.open_rollout(path)
+
+    def action_evaluate(self) -> None:
+        if (path := self._selected_dir()) is not None:
+            self.app.open_run(path, tab="evaluation", evaluate=True)
+
+    def action_stop(self) -> None:
+        if (path := self._selected_dir()) is not None:
+            self.app.stop_training(path)
+
+    def action_new(self) -> None:
+        self.app.switch_mode("experiments")
+
+    def run_label(self, info: Any) -> str:
+        return short_path(info.path, self.app.runs_root)

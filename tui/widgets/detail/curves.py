@@ -1,0 +1,145 @@
+"""Live training curves: one plotext plot per quantity, fed with metrics records."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any, Iterable
+
+from textual_plotext import PlotextPlot
+
+
+@dataclass(frozen=True)
+class Series:
+    key: str
+    label: str
+    color: tuple[int, int, int]
+    yside: str = "left"
+    marker: str = "braille"
+    main: bool = False  # the series counted by ``point_count``
+
+
+BLUE, ORANGE, GREEN, RED, GREY, PURPLE = ((97, 175, 239), (229, 192, 123), (152, 195, 121),
+                                          (224, 108, 117), (110, 118, 129), (198, 120, 221))
+
+
+def nice_ticks(lo: float, hi: float, count: int = 4) -> list[float]:
+    """Round tick positions (1, 2, 2.5, 5 x 10^k apart) covering [lo, hi]."""
+    span = hi - lo
+    if span <= 0 or not math.isfinite(span):
+        return [lo]
+    magnitude = 10 ** math.floor(math.log10(span / max(count, 1)))
+    step = magnitude
+    for mult in (1, 2, 2.5, 5, 10):
+        step = mult * magnitude
+        if span / step <= count:
+            break
+    first = math.ceil(lo / step) * step
+    return [first + i * step for i in range(int((hi - first) / step + 1e-9) + 1)]
+
+
+def fmt_steps(value: float) -> str:
+    """Axis label for a step count: 500, 25k, 1.5M."""
+    for div, suffix in ((1e6, "M"), (1e3, "k")):
+        if abs(value) >= div:
+            return f"{value / div:g}{suffix}"
+    return f"{value:g}"
+
+
+class MetricsPlot(PlotextPlot):
+    """A plot of some keys of the records of one phase (``train`` or ``eval``) against ``step``."""
+
+    def __init__(self, title: str, phase: str, series: Iterable[Series], *, empty: str,
+                 id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.plot_title = title
+        self.phase = phase
+        self.series = tuple(series)
+        self.empty = empty
+        self._data: dict[str, tuple[list[float], list[float]]] = {}
+        self.border_title = title
+        legend: dict[str, tuple[int, int, int]] = {}
+        for s in self.series:
+            legend.setdefault(s.label, s.color)
+        self.border_subtitle = "  ".join(f"[rgb({r},{g},{b})]━ {label}[/]"
+                                         for label, (r, g, b) in legend.items())
+
+    @property
+    def point_count(self) -> int:
+        """Points of the main series drawn so far."""
+        for s in self.series:
+            if s.main:
+                return len(self._data.get(s.key, ([], []))[0])
+        return 0
+
+    def values(self, key: str) -> list[float]:
+        return list(self._data.get(key, ([], []))[1])
+
+    def set_records(self, records: Iterable[dict[str, Any]]) -> None:
+        data: dict[str, tuple[list[float], list[float]]] = {s.key: ([], []) for s in self.series}
+        for rec in records:
+            if rec.get("phase") != self.phase or "step" not in rec:
+                continue
+            for s in self.series:
+                value = rec.get(s.key)
+                if isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value):
+                    data[s.key][0].append(float(rec["step"]))
+                    data[s.key][1].append(float(value))
+        if data != self._data:
+            self._data = data
+            self.replot()
+
+    def on_resize(self) -> None:
+        self.replot()
+
+    def replot(self) -> None:
+        plt = self.plt
+        plt.clear_data()
+        plt.clear_figure()
+        plt.xlabel("step")
+        if not any(xs for xs, _ in self._data.values()):
+            plt.title(self.empty)
+            self.refresh()
+            return
+        all_x = [x for xs, _ in self._data.values() for x in xs]
+        ticks = nice_ticks(min(all_x), max(all_x), max(2, self.size.width // 14 or 4))
+        plt.xticks(ticks, [fmt_steps(t) for t in ticks])
+        for s in self.series:
+            xs, ys = self._data.get(s.key, ([], []))
+            if not xs:
+                continue
+            if len(xs) == 1:
+                plt.scatter(xs, ys, color=s.color, yside=s.yside, marker="dot")
+            else:
+                plt.plot(xs, ys, color=s.color, yside=s.yside, marker=s.marker)
+        self.refresh()
+
+
+def return_plot() -> MetricsPlot:
+    return MetricsPlot("Episode return", "train", [
+        Series("ep_return_max", "min/max", GREY),
+        Series("ep_return_min", "min/max", GREY),
+        Series("ep_return_mean", "mean", BLUE, main=True),
+    ], empty="no training episodes yet", id="plot-return")
+
+
+def eval_plot() -> MetricsPlot:
+    return MetricsPlot("Evaluation return", "eval", [
+        Series("max_return", "min/max", GREY),
+        Series("min_return", "min/max", GREY),
+        Series("mean_return", "mean", GREEN, main=True),
+    ], empty="no evaluation yet", id="plot-eval")
+
+
+def loss_plot() -> MetricsPlot:
+    return MetricsPlot("Losses", "train", [
+        Series("policy_loss", "policy", ORANGE, main=True),
+        Series("entropy", "entropy", PURPLE),
+        Series("value_loss", "value →", RED, yside="right"),
+    ], empty="no updates yet", id="plot-loss")
+
+
+def speed_plot() -> MetricsPlot:
+    return MetricsPlot("Steps/s", "train", [
+        Series("steps_per_s", "steps/s", BLUE, main=True),
+    ], empty="no training lines yet", id="plot-speed")

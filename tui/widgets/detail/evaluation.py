@@ -1,0 +1,87 @@
+"""Evaluation results: the last eval.json (summary + per-episode table) and the eval history."""
+
+from __future__ import annotations
+
+from typing import Any, Iterable
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.containers import Horizontal, Vertical
+from textual.widgets import DataTable, Static
+
+from mazedsl_tui.formatting import MISSING, fmt_float, fmt_int
+
+
+class EvaluationPanel(Vertical):
+    """Summary line, the episodes of the last evaluation, and every evaluation during training."""
+
+    def compose(self) -> ComposeResult:
+        yield Static("No evaluation yet — press [b]e[/b] to evaluate the best checkpoint.",
+                     id="eval-summary")
+        with Horizontal(id="eval-tables"):
+            episodes = DataTable(id="eval-episodes", cursor_type="row", zebra_stripes=True)
+            episodes.border_title = "Last evaluation"
+            yield episodes
+            history = DataTable(id="eval-history", cursor_type="row", zebra_stripes=True)
+            history.border_title = "During training"
+            yield history
+
+    def on_mount(self) -> None:
+        episodes = self.query_one("#eval-episodes", DataTable)
+        episodes.add_column("#", key="episode")
+        episodes.add_column("Return", key="return")
+        episodes.add_column("Length", key="length")
+        history = self.query_one("#eval-history", DataTable)
+        for label, key in (("Step", "step"), ("Mean", "mean"), ("± Std", "std"), ("Min", "min"),
+                           ("Max", "max"), ("Length", "length"), ("", "best")):
+            history.add_column(label, key=key)
+        self._history_len = 0
+
+    def set_summary(self, summary: dict[str, Any] | None, running: bool = False) -> None:
+        static = self.query_one("#eval-summary", Static)
+        table = self.query_one("#eval-episodes", DataTable)
+        table.clear()
+        if running:
+            static.update(Text("Evaluating the best checkpoint…", style="bold"))
+        if summary is None:
+            if not running:
+                static.update("No eval.json yet — press [b]e[/b] to evaluate the best checkpoint.")
+            return
+        returns = list(summary.get("returns") or [])
+        lengths = list(summary.get("lengths") or [])
+        for i, ret in enumerate(returns):
+            length = lengths[i] if i < len(lengths) else None
+            table.add_row(Text(str(i + 1), justify="right"), Text(fmt_float(ret, 1), justify="right"),
+                          Text(fmt_int(length) if length is not None else MISSING, justify="right"),
+                          key=str(i))
+        if running:
+            return
+        text = Text()
+        text.append("Mean return ", style="dim")
+        text.append(fmt_float(summary.get("mean_return"), 2), style="bold")
+        text.append(f" ± {fmt_float(summary.get('std_return'), 2)}")
+        text.append("   min ", style="dim")
+        text.append(fmt_float(summary.get("min_return"), 1))
+        text.append("  max ", style="dim")
+        text.append(fmt_float(summary.get("max_return"), 1))
+        text.append("   mean length ", style="dim")
+        text.append(fmt_float(summary.get("mean_length"), 1))
+        text.append(f"   {len(returns)} episodes", style="dim")
+        if summary.get("checkpoint"):
+            text.append(f" · {summary['checkpoint']} checkpoint", style="dim")
+        static.update(text)
+
+    def set_history(self, records: Iterable[dict[str, Any]]) -> None:
+        evals = [r for r in records if r.get("phase") == "eval"]
+        if len(evals) == self._history_len:
+            return
+        table = self.query_one("#eval-history", DataTable)
+        for i, rec in enumerate(evals[self._history_len:], start=self._history_len):
+            def cell(value: Any, digits: int = 1) -> Text:
+                return Text(fmt_float(value, digits), justify="right")
+
+            table.add_row(Text(fmt_int(rec.get("step")), justify="right"), cell(rec.get("mean_return")),
+                          cell(rec.get("std_return")), cell(rec.get("min_return")),
+                          cell(rec.get("max_return")), cell(rec.get("mean_length")),
+                          Text("★ best" if rec.get("best") else "", style="#e5c07b"), key=str(i))
+        self._history_len = len(evals)

@@ -1,0 +1,94 @@
+"""The tree of experiment files and config modules."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from rich.text import Text
+from textual.widgets import Tree
+from textual.widgets.tree import TreeNode
+
+
+@dataclass(frozen=True)
+class ExperimentEntry:
+    path: Path
+    label: str
+
+
+@dataclass(frozen=True)
+class ModuleEntry:
+    group: str
+    name: str
+
+
+class ExperimentTree(Tree):
+    """``experiments/`` (files, nested by folder) and ``conf/`` (groups and their modules)."""
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__("mazedsl", id=id)
+        self.show_root = False
+        self.guide_depth = 3
+        self._experiments_node: TreeNode | None = None
+        self._conf_node: TreeNode | None = None
+
+    def populate(self, files: list[Path], root: Path) -> None:
+        self.clear()
+        self._experiments_node = self.root.add(Text(f"{root.name or root}/", style="bold"), expand=True)
+        folders: dict[tuple[str, ...], TreeNode] = {(): self._experiments_node}
+        for path in files:
+            rel = path.relative_to(root)
+            for depth in range(1, len(rel.parts)):
+                key = rel.parts[:depth]
+                if key not in folders:
+                    folders[key] = folders[key[:-1]].add(f"{key[-1]}/", expand=True)
+            folders[rel.parts[:-1]].add_leaf(rel.stem, data=ExperimentEntry(path, str(rel)))
+        if not files:
+            self._experiments_node.add_leaf(Text("(no experiment files)", style="dim"))
+        self._conf_node = self.root.add(Text("conf/", style="bold"), expand=False)
+        self._conf_node.add_leaf(Text("loading…", style="dim"))
+
+    def set_modules(self, modules: dict[str, list[str]], error: str | None = None) -> None:
+        node = self._conf_node
+        if node is None:
+            return
+        node.remove_children()
+        if error:
+            node.add_leaf(Text(error, style="#e06c75"))
+            return
+        for group, names in modules.items():
+            group_node = node.add(f"{group}/", expand=False)
+            for name in names:
+                group_node.add_leaf(name, data=ModuleEntry(group, name))
+            if not names:
+                group_node.add_leaf(Text("(none)", style="dim"))
+
+    def experiment_entries(self) -> list[ExperimentEntry]:
+        out: list[ExperimentEntry] = []
+
+        def walk(node: TreeNode) -> None:
+            if isinstance(node.data, ExperimentEntry):
+                out.append(node.data)
+            for child in node.children:
+                walk(child)
+
+        if self._experiments_node is not None:
+            walk(self._experiments_node)
+        return out
+
+    def select_path(self, path: Path) -> bool:
+        """Move the cursor to the experiment file ``path``."""
+        def walk(node: TreeNode) -> TreeNode | None:
+            if isinstance(node.data, ExperimentEntry) and node.data.path == path:
+                return node
+            for child in node.children:
+                found = walk(child)
+                if found is not None:
+                    return found
+            return None
+
+        node = walk(self.root)
+        if node is None:
+            return False
+        self.move_cursor(node)
+        return True
