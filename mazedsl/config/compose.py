@@ -14,9 +14,9 @@ from typing import Any, Iterable
 from hydra.core.override_parser.types import OverrideType
 from omegaconf import DictConfig, OmegaConf
 
-from mazedsl.config.convert import from_config
+from mazedsl.config.convert import from_config, sourced
 from mazedsl.config.groups import GROUPS, unknown_module_error
-from mazedsl.config.hydra_session import (compose as hydra_compose, composition_sources,
+from mazedsl.config.hydra_session import (compose_with_choices, composition_sources,
                                           config_names, group_options, session)
 from mazedsl.config.overrides import Overrider, _flatten, error_sources, parse_override
 from mazedsl.config.provenance import record
@@ -53,15 +53,15 @@ def _compose_tree(config_name: str, overrides: Iterable[Any]) -> Overrider:
                 if override.value() not in available:
                     raise unknown_module_error(group, override.value(), available).with_source(
                         f"override {text!r}")
-        cfg = hydra_compose(config_name, choices)
-        table = composition_sources(loader, config_name, choices)
+        cfg, chosen = compose_with_choices(config_name, choices)
+        table = composition_sources(loader, config_name, cfg, chosen, GROUPS)
     tree = OmegaConf.to_container(cfg, resolve=False)
     root: type = Experiment
     if isinstance(tree, dict) and "_target_" in tree:
         try:
             root = resolve_target(tree["_target_"], DECLARATIONS)
         except ConfigError as exc:
-            raise exc.with_source(f"config {config_name!r}") from None
+            raise sourced(exc, f"config {config_name!r}") from None
     overrider = Overrider(tree, root, table)
     for item in rest:
         overrider.apply(item)

@@ -75,6 +75,24 @@ def to_yaml(obj: Any) -> str:
     return OmegaConf.to_yaml(to_config(obj))
 
 
+# --- errors -------------------------------------------------------------------
+
+def _retyped(original: ConfigError, new: ConfigError) -> ConfigError:
+    if type(original) is ConfigError:
+        return new
+    return type(original)(new.message, new.path, new.source)
+
+
+def prefixed(exc: ConfigError, segment: str | int) -> ConfigError:
+    """``exc.prefixed(segment)``, keeping the error's subclass."""
+    return _retyped(exc, exc.prefixed(segment))
+
+
+def sourced(exc: ConfigError, source: str | None) -> ConfigError:
+    """``exc.with_source(source)``, keeping the error's subclass."""
+    return _retyped(exc, exc.with_source(source))
+
+
 # --- structure ----------------------------------------------------------------
 
 def _got(problem: str, value: Any) -> ConfigError:
@@ -116,7 +134,7 @@ def _structure_declaration(value: Any, cls: type) -> Any:
             try:
                 kwargs[name] = structure(value[name], field.type)
             except ConfigError as exc:
-                raise exc.prefixed(name) from None
+                raise prefixed(exc, name) from None
     return cls(**kwargs)
 
 
@@ -156,7 +174,7 @@ def _structure_list(value: Any, tp: Any) -> list[Any]:
         try:
             out.append(structure(item, item_type))
         except ConfigError as exc:
-            raise exc.prefixed(i) from None
+            raise prefixed(exc, i) from None
     return out
 
 
@@ -169,7 +187,7 @@ def _structure_dict(value: Any, tp: Any) -> dict[str, Any]:
         try:
             out[key] = structure(item, item_type)
         except ConfigError as exc:
-            raise exc.prefixed(key) from None
+            raise prefixed(exc, key) from None
     return out
 
 
@@ -258,7 +276,7 @@ def from_config(cfg: Any, cls: Any = Experiment, source: Source = None) -> Any:
             cls = resolve_target(data["_target_"], DECLARATIONS)
         return structure(data, cls)
     except ConfigError as exc:
-        raise exc.with_source(source_of(source, exc.path)) from None
+        raise sourced(exc, source_of(source, exc.path)) from None
     except Exception as exc:  # noqa: BLE001 - every failure becomes a ConfigError
         raise ConfigError(f"invalid config ({type(exc).__name__}: {_first_line(exc)})",
                           source=source_of(source, "")) from exc

@@ -19,6 +19,7 @@ import traceback
 from typing import Any
 
 from mazedsl.config import _paths
+from mazedsl.config.convert import sourced
 from mazedsl.config.overrides import _parse
 from mazedsl.config.provenance import is_location, record, recorded
 from mazedsl.config.targets import DECLARATIONS
@@ -94,7 +95,7 @@ def _exec_file(file: str) -> dict[str, Any]:
         raise ConfigError(f"{shown}:{exc.lineno}: syntax error: {exc.msg}") from None
     except ConfigError as exc:
         where = f"{shown}:{_line_in(exc, file)}"
-        raise exc.with_source(f"{exc.source} in {where}" if exc.source else where) from None
+        raise sourced(exc, f"{exc.source} in {where}" if exc.source else where) from None
     except Exception as exc:  # noqa: BLE001 - any failure of the file is a ConfigError
         line = _line_in(exc, file)
         at = f":{line}" if line else ""

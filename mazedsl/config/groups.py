@@ -9,9 +9,9 @@ from hydra.core.config_store import ConfigStore
 from omegaconf import OmegaConf
 
 from mazedsl import spec
-from mazedsl.config.convert import from_config, unstructure
-from mazedsl.config.hydra_session import (compose, config_names, group_options, module_source,
-                                          session)
+from mazedsl.config.convert import from_config, prefixed, unstructure
+from mazedsl.config.hydra_session import (compose, config_names, find_source, group_options,
+                                          module_source, session)
 from mazedsl.errors import ConfigError
 
 #: Group name -> what its config modules hold.
@@ -86,7 +86,7 @@ def load_group_module(group: str, name: str) -> Any:
     try:
         return from_config(node, group_type(group), source=source)
     except ConfigError as exc:
-        raise exc.prefixed(group) from None
+        raise prefixed(exc, group) from None
 
 
 def register(group: str, name: str, declaration: Any) -> None:
@@ -104,10 +104,10 @@ def register(group: str, name: str, declaration: Any) -> None:
         value = from_config(declaration, group_type(group), source=f"register({group!r}, "
                                                                        f"{name!r})")
     except ConfigError as exc:
-        raise exc.prefixed(group) from None
+        raise prefixed(exc, group) from None
     with session() as loader:
-        existing = loader.repository.load_config(f"{group}/{name}")
-        if existing is not None and not existing.is_schema_source:
+        existing = find_source(loader, f"{group}/{name}")
+        if existing is not None and existing.scheme() != "structured":
             raise ConfigError(f"{group}/{name} is already a config module "
                               f"({module_source(loader, f'{group}/{name}')}); pick another name",
                               group)

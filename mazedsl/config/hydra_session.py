@@ -20,8 +20,6 @@ from hydra.core.global_hydra import GlobalHydra
 from hydra.core.singleton import Singleton
 from hydra.core.utils import JobRuntime
 from hydra.errors import HydraException, MissingConfigException
-from hydra.plugins.config_source import ConfigResult
-from hydra.types import RunMode
 from hydra.version import VersionBase
 from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
@@ -80,55 +78,87 @@ def group_options(loader: Any, group: str) -> list[str]:
     return sorted(set(loader.get_group_options(group)))
 
 
-def compose(config_name: str | None, overrides: list[str]) -> DictConfig:
-    """Hydra's compose API (inside :func:`session`); Hydra errors become ConfigErrors."""
+def compose_with_choices(config_name: str | None, overrides: list[str]
+                         ) -> tuple[DictConfig, dict[str, str]]:
+    """Hydra's compose API (inside :func:`session`) and the chosen module of each group.
+
+    The ``hydra`` node is dropped; Hydra errors become ConfigErrors.
+    """
     try:
-        cfg = hydra_compose(config_name=config_name, overrides=list(overrides))
+        cfg = hydra_compose(config_name=config_name, overrides=list(overrides),
+                            return_hydra_config=True)
     except MissingConfigException as exc:
         raise hydra_error(exc) from None
     except (HydraException, OmegaConfBaseException) as exc:
         cause = exc.__cause__ if isinstance(exc.__cause__, OmegaConfBaseException) else exc
         raise hydra_error(cause, f"composing {config_name or 'config'}") from None
     OmegaConf.set_struct(cfg, False)
-    return cfg
+    choices = OmegaConf.to_container(cfg.hydra.runtime.choices, resolve=False)
+    del cfg["hydra"]
+    return cfg, {k: v for k, v in choices.items() if isinstance(v, str)}  # type: ignore[union-attr]
 
 
-def describe(config_path: str, result: ConfigResult | None) -> str:
+def compose(config_name: str | None, overrides: list[str]) -> DictConfig:
+    """:func:`compose_with_choices` without the choices."""
+    return compose_with_choices(config_name, overrides)[0]
+
+
+def describe(config_path: str, source_path: str | None) -> str:
     """Where a config module lives: ``conf/algorithm/ppo.yaml``, ``my_conf/...``, ``registered ...``."""
-    if result is None:
+    if source_path is None:
         return config_path
-    if result.path == f"pkg://{CONF_MODULE}":
+    if source_path == f"pkg://{CONF_MODULE}":
         return f"conf/{config_path}.yaml"
-    if result.path.startswith("file://"):
-        file = os.path.join(result.path[len("file://"):], f"{config_path}.yaml")
+    if source_path.startswith("file://"):
+        file = os.path.join(source_path[len("file://"):], f"{config_path}.yaml")
         relative = os.path.relpath(file)
         return file if relative.startswith("..") else relative
-    if result.path.startswith("structured://"):
+    if source_path.startswith("structured://"):
         return f"registered {config_path}"
-    return f"{result.path}/{config_path}.yaml"
+    return f"{source_path}/{config_path}.yaml"
+
+
+def find_source(loader: Any, config_path: str) -> Any:
+    """The config source Hydra loads ``config_path`` from (first in search order), or None."""
+    for source in loader.repository.get_sources():
+        if source.is_config(config_path):
+            return source
+    return None
 
 
 def module_source(loader: Any, config_path: str) -> str:
     """:func:`describe` of the module Hydra would load for ``config_path``."""
-    return describe(config_path, loader.repository.load_config(config_path))
+    source = find_source(loader, config_path)
+    return describe(config_path, source.full_path() if source is not None else None)
 
 
-def composition_sources(loader: Any, config_name: str, overrides: list[str]) -> dict[str, str]:
-    """``{leaf path: module}`` for a composition: which module set each value, last one wins."""
+def composition_sources(loader: Any, config_name: str, cfg: DictConfig,
+                        choices: dict[str, str], groups: Any) -> dict[str, str]:
+    """``{leaf path: module}`` for a composition of ``config_name``: which module set each value.
+
+    Group modules and the primary config's own values are applied in the primary
+    defaults-list order (``_self_`` position), later ones winning, as Hydra merges them.
+    """
+    primary = loader.repository.load_config(config_name)
+    order: list[str] = []
+    if primary is not None:
+        for default in primary.defaults_list or []:
+            order.append("_self_" if default.is_self() else str(
+                getattr(default, "group", None) or getattr(default, "path", "")))
+    if "_self_" not in order:
+        order.insert(0, "_self_")
+    order += [g for g in choices if g not in order]
+    tree = OmegaConf.to_container(cfg, resolve=False)
     table: dict[str, str] = {}
-    defaults = loader.compute_defaults_list(config_name, list(overrides), RunMode.RUN)
-    for default in defaults.defaults:
-        path = default.config_path
-        if path is None or path == "hydra/config" or path.startswith("hydra/"):
-            continue
-        result = loader.repository.load_config(path)
-        if result is None:
-            continue
-        node = OmegaConf.to_container(result.config, resolve=False)
-        if isinstance(node, dict):
-            node.pop("defaults", None)
-        prefix = _paths.build(default.package.split(".")) if default.package else ""
-        label = describe(path, result)
-        for leaf in _paths.leaves(node, prefix):
-            table[leaf] = label
+    for item in order:
+        if item == "_self_" and primary is not None:
+            raw = OmegaConf.to_container(primary.config, resolve=False)
+            raw.pop("defaults", None)  # type: ignore[union-attr]
+            raw.pop("hydra", None)  # type: ignore[union-attr]
+            label = module_source(loader, config_name)
+            table.update({leaf: label for leaf in _paths.leaves(raw)})
+        elif item in groups and item in choices and isinstance(tree, dict) and item in tree:
+            label = module_source(loader, f"{item}/{choices[item]}")
+            _paths.forget(table, item)
+            table.update({leaf: label for leaf in _paths.leaves(tree[item], item)})
     return table

@@ -23,7 +23,7 @@ from hydra.errors import HydraException
 from omegaconf import DictConfig, ListConfig, OmegaConf
 
 from mazedsl.config import _paths
-from mazedsl.config.convert import from_config, unknown_key_error, unstructure
+from mazedsl.config.convert import from_config, sourced, unknown_key_error, unstructure
 from mazedsl.config.groups import GROUPS, load_group_node
 from mazedsl.config.provenance import is_location, provenance, record
 from mazedsl.config.targets import DECLARATIONS, is_declaration, resolve_target
@@ -202,13 +202,14 @@ class Overrider:
                 if exc.message.startswith("unknown config module"):
                     exc = ConfigError(f"{exc.message}; to change one value inside it use "
                                       f"'{seg}.<field>=...'", exc.path)
-                raise exc.with_source(label) from None
+                raise sourced(exc, label) from None
             container[seg] = node
             self._mark(path, f"{where} via {label}")
             return
+        mergeable = isinstance(value, (Mapping, DictConfig))
         value = _prepare(value)
         old = container[seg] if exists else None
-        if isinstance(old, dict) and isinstance(value, dict) and not _other_target(old, value):
+        if mergeable and isinstance(old, dict) and not _other_target(old, value):
             _merge(old, value)
             for leaf in _paths.leaves(value, path) or {path: value}:
                 self._mark(leaf, label)
@@ -275,9 +276,17 @@ def _merge(old: dict[str, Any], new: dict[str, Any]) -> None:
 
 def error_sources(table: Mapping[str, str]) -> Any:
     """A ``source`` for :func:`from_config`: the location label of a path, if it has one."""
+    plain = dict(table)
+
     def source(path: str) -> str | None:
-        label = _paths.lookup(dict(table), path) if path else None
-        return label if is_location(label) else None
+        label = _paths.lookup(plain, path) if path else None
+        if label is not None:
+            return label if is_location(label) else None
+        for candidate in _paths.ancestors(path):  # e.g. "runner._target_": what set "runner"
+            below = {v for k, v in plain.items() if _paths.is_within(k, candidate)}
+            if below:
+                return below.pop() if len(below) == 1 and is_location(next(iter(below))) else None
+        return None
     return source
 
 
