@@ -48,6 +48,9 @@ class RunContext:
             from mazedsl.rl.envs import check_env_id
 
             check_env_id(self._exp.env.name)
+        from mazedsl.config.instantiate import check_targets
+
+        check_targets(self._exp.env.kwargs, "env.kwargs")
         path = Path(run_dir) if run_dir is not None else new_run_path(self._exp.output_dir,
                                                                      self._exp.name)
         self._run = RunDirectory.create(path)

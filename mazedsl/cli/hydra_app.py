@@ -145,9 +145,61 @@ def _app(cfg: DictConfig) -> float | None:
         sys.exit(2)
 
 
+_VALUE_FLAGS = {"-cn", "--config-name", "-cp", "--config-path", "-cd", "--config-dir", "--cfg", "-c",
+                "-p", "--package", "--info", "-i", "-sc", "--shell-completion", "--experimental-rerun"}
+_SKIP_PREFLIGHT = {"-h", "--help", "--hydra-help", "--version", "--info", "-i", "-sc",
+                   "--shell-completion", "-cp", "--config-path", "-cd", "--config-dir"}
+
+
+def preflight(argv: list[str]) -> None:
+    """Validate the overrides with mazedsl's own compose before Hydra runs, so a mistake gets
+    one clear line (path, value, expectation, source) instead of Hydra's report. Sweeps are
+    checked for grammar only: a bad sweep point fails as its own job."""
+    from mazedsl.config import compose_experiment, split_sweep
+
+    if any(a.split("=")[0] in _SKIP_PREFLIGHT for a in argv):
+        return
+    config_name, overrides, multirun, i = "conf_train", [], False, 0
+    while i < len(argv):
+        arg = argv[i]
+        if arg in ("-m", "--multirun"):
+            multirun = True
+        elif arg in ("-cn", "--config-name"):
+            config_name = argv[i + 1] if i + 1 < len(argv) else config_name
+            i += 1
+        elif arg.startswith("--config-name="):
+            config_name = arg.split("=", 1)[1]
+        elif arg in _VALUE_FLAGS:
+            i += 1
+        elif not arg.startswith("-") and not arg.startswith(("hydra.", "hydra/", "+hydra", "~hydra")):
+            overrides.append(arg)
+        i += 1
+    if config_name not in ("conf_train",):
+        return
+    if multirun:
+        split_sweep(overrides)
+    else:
+        compose_experiment(overrides, config_name=config_name)
+
+
 def run() -> None:
-    """Console entry point of ``mazedsl-run``."""
-    _app()
+    """Console entry point of ``mazedsl-run``: exit 2 with one line on bad input."""
+    from mazedsl.cli import hydra_callbacks
+    from mazedsl.errors import MazeError
+
+    try:
+        preflight(sys.argv[1:])
+    except MazeError as exc:
+        if "--debug" in sys.argv:
+            raise
+        error(str(exc))
+        sys.exit(2)
+    try:
+        _app()
+    except SystemExit as exc:
+        if exc.code == 1 and not hydra_callbacks.SWEEP_FAILED:
+            sys.exit(2)  # Hydra's own report of a usage error
+        raise
 
 
 if __name__ == "__main__":  # pragma: no cover

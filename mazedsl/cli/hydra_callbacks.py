@@ -10,6 +10,9 @@ from hydra.experimental.callback import Callback
 from omegaconf import DictConfig
 
 
+SWEEP_FAILED = False
+
+
 class SweepSummary(Callback):
     """After a multirun: a table of all jobs sorted by evaluation return, and sweep.json.
 
@@ -47,4 +50,6 @@ class SweepSummary(Callback):
                     [[j["job"], " ".join(j["overrides"]), j["status"], fmt(j["best_eval"]),
                       j["steps"], j["error"] or ""] for j in jobs])
         if failed:
+            global SWEEP_FAILED
+            SWEEP_FAILED = True
             raise SystemExit(1)

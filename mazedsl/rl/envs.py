@@ -7,6 +7,7 @@ from typing import Any, Callable, Sequence
 
 import gymnasium as gym
 
+from mazedsl.config.instantiate import check_targets, safe_instantiate
 from mazedsl.errors import ConfigError, EnvError
 from mazedsl.rl import pixel
 from mazedsl.spec import (FrameStack, Grayscale, GymEnv, NormalizeObservation, NormalizeReward,
@@ -54,6 +55,7 @@ def make_env_fn(env: GymEnv, wrappers: Sequence[Any], factory: EnvFactory | None
     per_env = env_wrappers(wrappers)
     if factory is None:
         check_env_id(env.name)
+    check_targets(env.kwargs, "env.kwargs")
 
     def build() -> gym.Env:
         if factory is not None:
@@ -61,7 +63,7 @@ def make_env_fn(env: GymEnv, wrappers: Sequence[Any], factory: EnvFactory | None
             if not isinstance(made, gym.Env):
                 raise EnvError(f"the env factory returned {type(made).__name__}, not a gymnasium.Env")
         else:
-            kwargs = dict(env.kwargs)
+            kwargs = safe_instantiate(dict(env.kwargs), "env.kwargs")
             if env.max_episode_steps is not None:
                 kwargs["max_episode_steps"] = env.max_episode_steps
             if render_mode is not None:
@@ -99,7 +101,7 @@ def make_vector_env(env: GymEnv, wrappers: Sequence[Any], n_envs: int, vectoriza
         if not native_ok:
             raise ConfigError(f"{env.name!r} has no native vector env here (or per-env wrappers "
                               "or a factory are used); use 'sync' or 'async'", "runner.vectorization")
-        kwargs = dict(env.kwargs)
+        kwargs = safe_instantiate(dict(env.kwargs), "env.kwargs")
         if env.max_episode_steps is not None:
             kwargs["max_episode_steps"] = env.max_episode_steps
         return gym.make_vec(env.name, num_envs=n_envs, vectorization_mode="vector_entry_point",

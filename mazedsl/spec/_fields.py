@@ -34,8 +34,20 @@ def param(default: Any, doc: str, *checks: Check) -> Any:
     if isinstance(default, (list, dict)):
         frozen = copy.deepcopy(default)
         return attrs.field(factory=lambda: copy.deepcopy(frozen), validator=validate,
-                           metadata={"doc": doc})
+                           converter=plain_container, metadata={"doc": doc})
     return attrs.field(default=default, validator=validate, metadata={"doc": doc})
+
+
+def plain_container(value: Any) -> Any:
+    """OmegaConf containers (e.g. from ``hydra.utils.instantiate``) and tuples as plain
+    lists and dicts; anything else unchanged."""
+    if type(value).__module__.startswith("omegaconf"):
+        from omegaconf import OmegaConf
+
+        return OmegaConf.to_container(value, resolve=True)
+    if isinstance(value, tuple):
+        return list(value)
+    return value
 
 
 def component(factory: Callable[[], Any], doc: str, types: tuple[type, ...] = ()) -> Any:
@@ -61,7 +73,14 @@ def list_of(types: tuple[type, ...], doc: str) -> Any:
                 names = ", ".join(t.__name__ for t in types)
                 raise ConfigError(f"must be one of {names}, got {item!r}", f"{attribute.name}[{i}]")
 
-    return attrs.field(factory=list, validator=validate, metadata={"doc": doc})
+    return attrs.field(factory=list, validator=validate, converter=plain_list, metadata={"doc": doc})
+
+
+def plain_list(value: Any) -> Any:
+    """An OmegaConf ListConfig or tuple of declarations as a plain list (items kept)."""
+    if isinstance(value, tuple) or type(value).__module__.startswith("omegaconf"):
+        return list(value)
+    return value
 
 
 # --- checks ------------------------------------------------------------------
