@@ -1,0 +1,254 @@
+"""Robustness: signals, resume, SIGKILL, bad checkpoints, unwritable dirs, unsafe targets,
+random inputs to the config loader."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+import yaml
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from mazedsl import ConfigError, Experiment, MazeError, RunContext
+from mazedsl.errors import CheckpointError, RunDirError, TrainingError, UnsafeTargetError
+from mazedsl.run import iter_metrics
+from mazedsl.spec import PPO, GymEnv, Runner
+
+BIN = Path(sys.executable).parent
+ROOT = Path(__file__).resolve().parents[1]
+LONG = ["total_steps=60000", "eval_every_steps=4096", "eval_episodes=2", "runner.n_envs=4",
+        "log_every_steps=512", "checkpoint_every_steps=1024", "algorithm.n_steps=32",
+        "algorithm.n_epochs=4"]
+TIMING = ("time", "steps_per_s")
+
+
+def untimed(run_dir: Path) -> list[dict]:
+    return [{k: v for k, v in r.items() if k not in TIMING} for r in iter_metrics(run_dir / "metrics.jsonl")]
+
+
+def start_training(run_dir: Path, extra: list[str] = ()) -> subprocess.Popen:
+    cmd = [str(BIN / "mazedsl"), "train", str(ROOT / "experiments" / "cartpole_ppo.py"), *LONG, *extra,
+           "--run-dir", str(run_dir), "--quiet"]
+    return subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def wait_for_lines(path: Path, n: int, proc: subprocess.Popen, timeout: float = 120) -> None:
+    end = time.time() + timeout
+    while time.time() < end:
+        if path.is_file() and path.read_text().count("\n") >= n:
+            return
+        if proc.poll() is not None:
+            raise AssertionError(f"training ended early: {proc.communicate()}")
+        time.sleep(0.05)
+    raise AssertionError("no metrics in time")
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+def test_signal_checkpoints_and_resume_matches_uninterrupted(tmp_path, sig):
+    short = ["total_steps=8192"]
+    ref = tmp_path / "ref"
+    subprocess.run([str(BIN / "mazedsl"), "train", str(ROOT / "experiments" / "cartpole_ppo.py"), *LONG,
+                    *short, "--run-dir", str(ref), "--quiet"], check=True, capture_output=True)
+
+    run = tmp_path / "run"
+    proc = start_training(run, short)
+    wait_for_lines(run / "metrics.jsonl", 3, proc)
+    proc.send_signal(sig)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    info = json.loads((run / "run.json").read_text())
+    assert info["status"] == "interrupted" and 0 < info["steps"] < 8192
+    assert (run / "checkpoints" / "last.pt").is_file()
+
+    resumed = subprocess.run([str(BIN / "mazedsl"), "train", "--resume", str(run), "--quiet"],
+                             capture_output=True, text=True)
+    assert resumed.returncode == 0, resumed.stderr
+    assert json.loads((run / "run.json").read_text())["status"] == "finished"
+    assert untimed(run) == untimed(ref)
+
+
+def test_sigkill_leaves_last_checkpoint_loadable(tmp_path):
+    run = tmp_path / "run"
+    proc = start_training(run)
+    deadline = time.time() + 120
+    while not (run / "checkpoints" / "last.pt").is_file():
+        assert time.time() < deadline and proc.poll() is None
+        time.sleep(0.02)
+    time.sleep(0.3)
+    proc.kill()
+    proc.wait()
+    ctx = RunContext.load(run, checkpoint="last")
+    assert ctx.compute_action(np.zeros(4, dtype=np.float32)) in (0, 1)
+    assert not list((run / "checkpoints").glob("*.tmp"))
+
+
+def test_python_resume_with_load_then_train(tmp_path):
+    exp = Experiment(name="r", algorithm=PPO(n_steps=16, batch_size=32, n_epochs=2), runner=Runner(n_envs=2),
+                     total_steps=512, eval_every_steps=256, eval_episodes=2, log_every_steps=64,
+                     checkpoint_every_steps=128)
+    RunContext(exp, run_dir=tmp_path / "full", silent=True).train()
+    part = RunContext(exp, run_dir=tmp_path / "part", silent=True)
+    part.train(total_steps=256)
+    RunContext.load(tmp_path / "part").train()
+    assert untimed(tmp_path / "part") == untimed(tmp_path / "full")
+
+
+@pytest.fixture(scope="module")
+def small_run(tmp_path_factory):
+    d = tmp_path_factory.mktemp("small") / "run"
+    exp = Experiment(name="small", algorithm=PPO(n_steps=16, batch_size=32, n_epochs=1),
+                     runner=Runner(n_envs=2), total_steps=64, eval_every_steps=0, eval_episodes=1)
+    RunContext(exp, run_dir=d, silent=True).train()
+    return d
+
+
+def test_truncated_checkpoint_is_a_clear_error(small_run, tmp_path):
+    import shutil
+
+    bad = tmp_path / "bad"
+    shutil.copytree(small_run, bad)
+    data = (bad / "checkpoints" / "best.pt").read_bytes()
+    (bad / "checkpoints" / "best.pt").write_bytes(data[: len(data) // 2])
+    with pytest.raises(CheckpointError, match="best.pt: cannot load checkpoint"):
+        RunContext.load(bad).evaluate(1)
+    proc = subprocess.run([str(BIN / "mazedsl"), "eval", str(bad)], capture_output=True, text=True)
+    assert proc.returncode == 2 and "cannot load checkpoint" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_checkpoint_of_other_spaces_is_refused(small_run, tmp_path):
+    exp = Experiment(name="pend", env=GymEnv(name="Pendulum-v1"), total_steps=64, eval_every_steps=0,
+                     eval_episodes=1, algorithm=PPO(n_steps=16, batch_size=32, n_epochs=1), runner=Runner(n_envs=2))
+    other = tmp_path / "pend"
+    RunContext(exp, run_dir=other, silent=True).train()
+    (other / "checkpoints" / "best.pt").write_bytes((small_run / "checkpoints" / "best.pt").read_bytes())
+    with pytest.raises(CheckpointError, match="does not fit this run's model and spaces"):
+        RunContext.load(other).compute_action(np.zeros(3, dtype=np.float32))
+
+
+def test_pickled_payload_is_never_loaded(small_run, tmp_path):
+    import pickle
+    import shutil
+
+    class Evil:
+        def __reduce__(self):
+            return (os.system, ("touch " + str(tmp_path / "pwned"),))
+
+    bad = tmp_path / "evil"
+    shutil.copytree(small_run, bad)
+    (bad / "checkpoints" / "best.pt").write_bytes(pickle.dumps({"policy": Evil()}))
+    with pytest.raises(CheckpointError):
+        RunContext.load(bad).compute_action(np.zeros(4, dtype=np.float32))
+    assert not (tmp_path / "pwned").exists()
+
+
+def test_missing_and_non_run_directories(tmp_path):
+    with pytest.raises(RunDirError, match="does not exist"):
+        RunContext.load(tmp_path / "nope")
+    with pytest.raises(RunDirError, match="not a run directory"):
+        RunContext.load(tmp_path)
+
+
+def test_malformed_config_yaml_in_run_dir(small_run, tmp_path):
+    import shutil
+
+    bad = tmp_path / "badyaml"
+    shutil.copytree(small_run, bad)
+    (bad / "config.yaml").write_text("algorithm: [unclosed\n")
+    with pytest.raises(MazeError, match="config.yaml"):
+        RunContext.load(bad)
+
+
+def test_unwritable_output_directory(tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    with pytest.raises(RunDirError, match="cannot create the run directory"):
+        RunContext(Experiment(output_dir=str(blocker / "out")), silent=True)
+
+
+def test_unsafe_target_refused_before_anything_runs(tmp_path):
+    marker = tmp_path / "ran"
+    cfg = {"env": {"name": "CartPole-v1",
+                   "kwargs": {"x": {"_target_": "os.system", "command": f"touch {marker}"}}}}
+    with pytest.raises(UnsafeTargetError, match=r"env\.kwargs\.x\._target_: _target_ 'os.system' is not allowed"):
+        RunContext(overrides=cfg, run_dir=tmp_path / "r", silent=True)
+    cfg_file = tmp_path / "run"
+    bad = {"_target_": "os.system", "command": f"touch {marker}"}
+    from mazedsl.config import from_config
+
+    with pytest.raises(UnsafeTargetError):
+        from_config({"algorithm": bad})
+    assert not marker.exists() and not cfg_file.exists()
+
+
+def test_nan_loss_marks_run_failed_and_keeps_last_checkpoint(tmp_path):
+    import gymnasium as gym
+
+    class LateNan(gym.Wrapper):
+        steps = 0
+
+        def step(self, action):
+            obs, r, term, trunc, info = self.env.step(action)
+            LateNan.steps += 1
+            return obs, (float("nan") if LateNan.steps > 300 else r), term, trunc, info
+
+    exp = Experiment(name="nan", algorithm=PPO(n_steps=16, batch_size=32, n_epochs=1),
+                     runner=Runner(n_envs=2, vectorization="sync"), total_steps=2048,
+                     eval_every_steps=0, checkpoint_every_steps=64)
+    ctx = RunContext(exp, env=lambda: LateNan(gym.make("CartPole-v1")), run_dir=tmp_path / "r", silent=True)
+    with pytest.raises(TrainingError, match=r"non-finite loss at step \d+"):
+        ctx.train()
+    info = json.loads((tmp_path / "r" / "run.json").read_text())
+    assert info["status"] == "failed" and "non-finite loss" in info["error"]
+    import torch
+
+    state = torch.load(tmp_path / "r" / "checkpoints" / "last.pt", weights_only=True)
+    assert all(torch.isfinite(v).all() for v in state["policy"].values())
+
+
+OVERRIDE_KEYS = st.sampled_from(["algorithm.lr", "algorithm", "env.name", "seed", "runner.n_envs",
+                                 "wrappers", "model.hidden_units", "algorithm.nope", "+env.kwargs.a",
+                                 "~wrappers", "total_steps", "critic.shared", "", "algorithm.gamma"])
+OVERRIDE_VALUES = st.one_of(st.sampled_from(["a2c", "ppo", "-1", "1e-3", "[64,64]", "true", "null",
+                                             "vector_obs", "x y", "'q'", "[1", "{a:1}", "1,2", "0.5"]),
+                            st.text(max_size=8))
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.tuples(OVERRIDE_KEYS, OVERRIDE_VALUES, st.booleans()), max_size=4))
+def test_random_override_strings_give_valid_config_or_package_error(items):
+    base = Experiment()
+    overrides = [key if (drop and key.startswith("~")) else f"{key}={value}" for key, value, drop in items]
+    try:
+        exp = base.override(overrides)
+    except MazeError:
+        return
+    assert isinstance(exp, Experiment)
+
+
+LEAF = st.one_of(st.none(), st.booleans(), st.integers(-5, 10**6), st.floats(allow_nan=True),
+                 st.text(max_size=6), st.sampled_from(["mazedsl.spec.PPO", "mazedsl.spec.A2C", "os.system"]))
+TREE = st.recursive(LEAF, lambda children: st.one_of(
+    st.lists(children, max_size=3),
+    st.dictionaries(st.sampled_from(["_target_", "lr", "name", "algorithm", "env", "model", "wrappers",
+                                     "hidden_units", "kwargs", "seed", "n_envs", "runner", "x"]),
+                    children, max_size=4)), max_leaves=12)
+
+
+@settings(max_examples=200, deadline=None)
+@given(TREE)
+def test_random_config_trees_give_valid_experiment_or_package_error(tree):
+    from mazedsl.config import from_config
+
+    try:
+        exp = from_config(tree)
+    except MazeError:
+        return
+    assert isinstance(exp, Experiment)
