@@ -11,6 +11,7 @@ import pytest
 from hydra import compose as hydra_compose
 from hydra import initialize_config_dir
 from hydra.core.global_hydra import GlobalHydra
+from hydra.core.utils import JobRuntime
 from omegaconf import DictConfig, OmegaConf
 
 import mazedsl.conf
@@ -170,10 +171,12 @@ def test_global_hydra_is_left_uninitialised() -> None:
 
 def test_works_inside_an_initialised_hydra_and_restores_it(tmp_path: Path) -> None:
     (tmp_path / "app.yaml").write_text("x: 1\n")
-    with initialize_config_dir(str(tmp_path), version_base="1.3"):
+    with initialize_config_dir(str(tmp_path), version_base="1.3", job_name="outer_app"):
         before = GlobalHydra.instance().hydra
         assert compose_experiment(["runner=dev"]).runner.n_envs == 2
+        assert list_modules("runner") == ["dev", "local", "rollout"]
         assert GlobalHydra.instance().hydra is before
+        assert JobRuntime.instance().get("name") == "outer_app"
         assert hydra_compose("app").x == 1
     assert not GlobalHydra.instance().is_initialized()
 

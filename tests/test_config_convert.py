@@ -186,6 +186,13 @@ def test_nothing_but_config_errors_escape(cfg: Any) -> None:
     _error(cfg)
 
 
+def test_values_a_config_cannot_hold_are_config_errors() -> None:
+    with pytest.raises(ConfigError) as info:
+        to_config(Experiment(env=GymEnv(kwargs={"f": object()})))
+    assert info.value.path == "env.kwargs.f"
+    assert info.value.message.startswith("cannot be written to a config: ")
+
+
 def test_rollout_config_optional_env() -> None:
     rc = from_config({"runner": {"n_episodes": 3}, "env": None}, RolloutConfig)
     assert rc.env is None and rc.runner == RolloutRunner(n_episodes=3)

@@ -13,6 +13,7 @@ from mazedsl.config.diff import MISSING, diff
 from mazedsl.config.experiment_files import load_experiment
 from mazedsl.config.groups import (GROUPS, list_configs, list_modules, load_group_module,
                                    register, unregister)
+from mazedsl.config.instantiate import allow_target
 from mazedsl.config.overrides import apply_overrides, split_sweep
 from mazedsl.config.provenance import explain, provenance
 from mazedsl.config.searchpath import ENV_VAR, add_search_path, remove_search_path
@@ -22,5 +23,5 @@ __all__ = [
     "to_config", "to_yaml", "from_config", "compose", "compose_experiment", "register",
     "unregister", "add_search_path", "remove_search_path", "ENV_VAR", "list_modules",
     "list_configs", "GROUPS", "load_group_module", "apply_overrides", "split_sweep",
-    "load_experiment", "explain", "provenance", "diff", "MISSING", "show_yaml",
+    "load_experiment", "explain", "provenance", "diff", "MISSING", "show_yaml", "allow_target",
 ]
