@@ -363,7 +363,7 @@ class _RunSink:
                               for k, v in record.items())
             self.run.logger.info(shown)
         if record["phase"] == "eval" and self.progress_bar is not None:
-            self.progress_bar.note_eval(record["mean_return"])
+            self.progress_bar.note_eval(record["step"], record["mean_return"])
 
     def checkpoint(self, kind: str, state: dict[str, Any]) -> None:
         self.run.save_checkpoint(kind, state)

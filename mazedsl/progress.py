@@ -28,8 +28,8 @@ class TrainingProgress:
             fields["best"] = f"{info['best_eval']:.1f}"
         self._progress.update(self._task, completed=steps, **fields)
 
-    def note_eval(self, mean_return: float) -> None:
-        self._progress.console.print(f"eval at step {self._progress.tasks[0].completed:,.0f}: mean return {mean_return:.1f}")
+    def note_eval(self, step: int, mean_return: float) -> None:
+        self._progress.console.print(f"eval at step {step:,}: mean return {mean_return:.1f}")
 
     def __enter__(self) -> "TrainingProgress":
         self._progress.start()
