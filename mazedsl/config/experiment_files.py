@@ -160,7 +160,8 @@ class _Locator:
                 self.assigns[stmt.target.id] = stmt.value
 
     def _mark(self, path: str, line: int) -> None:
-        _paths.forget(self.table, path) if path else None
+        if path:
+            _paths.forget(self.table, path)
         self.table[path] = f"{self.shown}:{line}"
 
     def visit(self, node: ast.expr, path: str, line: int, seen: frozenset[str] = frozenset()
