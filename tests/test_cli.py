@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import subprocess
@@ -9,6 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
@@ -201,3 +203,27 @@ def test_mazedsl_run_multirun_with_failure_and_joblib(tmp_path):
     assert bad.returncode == 1
     assert "1 failed" in bad.stdout.replace("\n", " ")
     assert "algorithm.lr: must be > 0" in bad.stdout + bad.stderr
+
+
+def test_mazedsl_run_finds_user_config_modules(tmp_path):
+    (tmp_path / "myconf" / "algorithm").mkdir(parents=True)
+    (tmp_path / "myconf" / "algorithm" / "fast_ppo.yaml").write_text(
+        "_target_: mazedsl.spec.PPO\nlr: 0.005\nn_steps: 16\n")
+    env = {**os.environ, "MAZEDSL_CONFIG_PATH": str(tmp_path / "myconf")}
+    proc = subprocess.run([str(BIN / "mazedsl-run"), "-cn", "conf_train", "algorithm=fast_ppo", "--cfg", "job"],
+                          cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    cfg = yaml.safe_load(proc.stdout)
+    assert cfg["algorithm"]["lr"] == 0.005 and cfg["algorithm"]["n_steps"] == 16
+
+
+@pytest.mark.skipif(importlib.util.find_spec("hydra_plugins.hydra_optuna_sweeper") is None,
+                    reason="the 'tune' extra (hydra-optuna-sweeper) is not installed")
+def test_optuna_sweep_uses_final_eval_as_objective(tmp_path):
+    proc = hydra_run("--config-dir", str(ROOT / "experiments"), "-cn", "optuna_cartpole", "-m",
+                     "hydra.sweeper.n_trials=2", "total_steps=512", "eval_every_steps=256",
+                     "eval_episodes=2", "runner.n_envs=2", cwd=tmp_path)
+    sweep = json.loads(next(tmp_path.glob("outputs/optuna_cartpole/*/sweep.json")).read_text())
+    finals = [j["final_eval"] for j in sweep["jobs"]]
+    assert len(finals) == 2 and all(isinstance(f, float) for f in finals)
+    assert f"Best value: {max(finals)}" in proc.stdout + proc.stderr

@@ -30,6 +30,18 @@ def _register_resolvers() -> None:
 _register_resolvers()
 
 
+def _register_search_path_plugin() -> None:
+    """User config folders (MAZEDSL_CONFIG_PATH) join Hydra's search path in this app."""
+    from hydra.core.plugins import Plugins
+
+    from mazedsl.config.searchpath import MazedslSearchPathPlugin
+
+    Plugins.instance().register(MazedslSearchPathPlugin)
+
+
+_register_search_path_plugin()
+
+
 def _is_multirun() -> bool:
     from hydra.core.hydra_config import HydraConfig
     from hydra.types import RunMode
@@ -61,7 +73,15 @@ def _train(cfg: DictConfig) -> float:
           f"best eval {summary.best_eval}", flush=True)
     if summary.stopped == "interrupted":
         sys.exit(130)
-    return float(summary.best_eval) if summary.best_eval is not None else math.nan
+    return final_eval(run_dir)
+
+
+def final_eval(run_dir: Path) -> float:
+    """The mean return of the run's last evaluation (a sweeper's objective); NaN if none."""
+    from mazedsl.run.files import iter_metrics
+
+    evals = list(iter_metrics(run_dir / "metrics.jsonl", "eval"))
+    return float(evals[-1]["mean_return"]) if evals else math.nan
 
 
 def _record_failure(run_dir: Path, exc: BaseException) -> None:
@@ -155,7 +175,8 @@ def preflight(argv: list[str]) -> None:
     """Validate the overrides with mazedsl's own compose before Hydra runs, so a mistake gets
     one clear line (path, value, expectation, source) instead of Hydra's report. Sweeps are
     checked for grammar only: a bad sweep point fails as its own job."""
-    from mazedsl.config import compose_experiment, split_sweep
+    from mazedsl.config import compose_experiment
+    from mazedsl.config.overrides import _parse
 
     if any(a.split("=")[0] in _SKIP_PREFLIGHT for a in argv):
         return
@@ -177,7 +198,8 @@ def preflight(argv: list[str]) -> None:
     if config_name not in ("conf_train",):
         return
     if multirun:
-        split_sweep(overrides)
+        for text in overrides:  # grammar only: sweepers give sweeps their own meaning
+            _parse(text)
     else:
         compose_experiment(overrides, config_name=config_name)
 

@@ -35,8 +35,12 @@ class SweepSummary(Callback):
                 from omegaconf import OmegaConf
 
                 overrides = list(OmegaConf.load(ov))
+            from mazedsl.cli.hydra_app import final_eval
+
+            final = final_eval(run_json.parent)
             jobs.append({"job": run_json.parent.name, "overrides": overrides,
                          "status": info.get("status", "unknown"), "best_eval": info.get("best_eval"),
+                         "final_eval": None if final != final else final,
                          "steps": info.get("steps"), "error": info.get("error"),
                          "run_dir": str(run_json.parent)})
         jobs.sort(key=lambda j: (j["status"] != "finished",
@@ -46,9 +50,9 @@ class SweepSummary(Callback):
         atomic_write_json(sweep_dir / "sweep.json", {"sweep_dir": str(sweep_dir), "jobs": jobs})
         failed = [j for j in jobs if j["status"] != "finished"]
         print_table(f"sweep {sweep_dir} ({len(jobs)} jobs, {len(failed)} failed)",
-                    ["job", "overrides", "status", "best eval", "steps", "error"],
+                    ["job", "overrides", "status", "best eval", "final eval", "steps", "error"],
                     [[j["job"], " ".join(j["overrides"]), j["status"], fmt(j["best_eval"]),
-                      j["steps"], j["error"] or ""] for j in jobs])
+                      fmt(j["final_eval"]), j["steps"], j["error"] or ""] for j in jobs])
         if failed:
             global SWEEP_FAILED
             SWEEP_FAILED = True
