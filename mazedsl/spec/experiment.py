@@ -17,7 +17,7 @@ from mazedsl.spec.wrappers import WRAPPER_TYPES, Wrapper
 
 def _name(value: Any) -> str | None:
     if not isinstance(value, str) or not value or any(c in value for c in "/\\: "):
-        return "must be a non-empty name without '/', '\\\\', ':' or spaces"
+        return "must be a non-empty name without '/', '\\', ':' or spaces"
     return None
 
 
