@@ -24,3 +24,22 @@ def test_console_scripts_and_readme_commands():
     assert set(meta["scripts"]) == {"mazedsl", "mazedsl-run"}
     readme = (ROOT / "README.md").read_text()
     assert readme.index("make run") < readme.index("make test") < 400
+
+
+def test_wheel_ships_conf_tree_tui_and_entry_points(tmp_path):
+    import subprocess
+    import sys
+    import zipfile
+
+    subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q",
+                    "-w", str(tmp_path), str(ROOT)], check=True, capture_output=True)
+    wheel = next(tmp_path.glob("mazedsl-*.whl"))
+    names = set(zipfile.ZipFile(wheel).namelist())
+    for yaml_file in (ROOT / "conf").rglob("*.yaml"):
+        assert "mazedsl/conf/" + yaml_file.relative_to(ROOT / "conf").as_posix() in names
+    assert "mazedsl_tui/app.tcss" in names or any(n.startswith("mazedsl_tui/") and n.endswith(".tcss")
+                                                  for n in names)
+    assert "mazedsl/cli/hydra_app.py" in names
+    entry_points = next(n for n in names if n.endswith("entry_points.txt"))
+    text = zipfile.ZipFile(wheel).read(entry_points).decode()
+    assert "mazedsl = mazedsl.cli.main:run" in text and "mazedsl-run = mazedsl.cli.hydra_app:run" in text
