@@ -227,3 +227,15 @@ def test_optuna_sweep_uses_final_eval_as_objective(tmp_path):
     finals = [j["final_eval"] for j in sweep["jobs"]]
     assert len(finals) == 2 and all(isinstance(f, float) for f in finals)
     assert f"Best value: {max(finals)}" in proc.stdout + proc.stderr
+
+
+def test_mazedsl_run_shell_completion_info_and_grammar(tmp_path):
+    assert "hydra_bash_completion" in hydra_run("-sc", "install=bash", cwd=tmp_path).stdout
+    assert "Defaults List" in hydra_run("--info", "defaults", cwd=tmp_path).stdout
+    out = hydra_run("-cn", "conf_train", "+env.kwargs.sutton_barto_reward=true", "~wrappers", *HYDRA_TINY,
+                    cwd=tmp_path).stdout
+    run_dir = Path(out.split("run directory: ")[1].split()[0])
+    cfg = yaml.safe_load((run_dir / "config.yaml").read_text())
+    assert cfg["env"]["kwargs"] == {"sutton_barto_reward": True} and cfg["wrappers"] == []
+    bad = hydra_run("-cn", "conf_train", "algorithm.lr=range(1,3)", cwd=tmp_path, check=False)
+    assert bad.returncode == 2 and "is a sweep" in bad.stderr and "Traceback" not in bad.stderr

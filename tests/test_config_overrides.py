@@ -188,7 +188,7 @@ def test_malformed_override_strings(override: str, reason: str) -> None:
 def test_sweeps_are_refused_in_single_overrides(override: str) -> None:
     assert _error(override).startswith(
         f"override {override!r} is a sweep (several values); one override takes one value: "
-        f"run a sweep (mazedsl train --sweep) or expand it with split_sweep()")
+        f"run it as a sweep (mazedsl-run -m, mazedsl train --sweep)")
 
 
 def test_other_bad_arguments() -> None:

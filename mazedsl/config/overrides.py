@@ -67,7 +67,7 @@ def parse_override(text: str) -> Override:
     if override.is_sweep_override():
         raise ConfigError(
             f"override {text!r} is a sweep (several values); one override takes one value: run "
-            f"a sweep (mazedsl train --sweep) or expand it with split_sweep(). For a string "
+            f"it as a sweep (mazedsl-run -m, mazedsl train --sweep). For a string "
             f"with commas, quote it: key='a,b'")
     return override
 
