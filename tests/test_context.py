@@ -187,3 +187,60 @@ def test_train_arguments(tmp_path):
     assert summary.steps == 2 * 16 * 2 and summary.stopped == "epochs"
     with pytest.raises(ConfigError, match="unknown train"):
         ctx.train(bogus=1)
+
+
+class FixedLength(gym.Env):
+    """Five steps, reward 1 each, whatever the policy does: every evaluation returns 5."""
+
+    observation_space = gym.spaces.Box(-1, 1, (2,), np.float32)
+    action_space = gym.spaces.Discrete(2)
+
+    def reset(self, *, seed=None, options=None):
+        super().reset(seed=seed)
+        self.t = 0
+        return np.zeros(2, np.float32), {}
+
+    def step(self, action):
+        self.t += 1
+        return np.zeros(2, np.float32), 1.0, self.t >= 5, False, {}
+
+
+def test_early_stopping_after_patience(tmp_path):
+    exp = tiny_exp(total_steps=10_000, eval_every_steps=64, patience=2)
+    ctx = RunContext(exp, env=FixedLength, run_dir=tmp_path / "r", silent=True)
+    summary = ctx.train()
+    evals = list(iter_metrics(tmp_path / "r" / "metrics.jsonl", "eval"))
+    assert summary.stopped == "early_stopping" and len(evals) == 3
+    assert [e["best"] for e in evals] == [True, False, False]
+    assert all(e["mean_return"] == 5.0 for e in evals)
+
+
+def test_target_return_stops_training(tmp_path):
+    ctx = RunContext(tiny_exp(total_steps=10_000, eval_every_steps=64, target_return=5.0), env=FixedLength,
+                     run_dir=tmp_path / "r", silent=True)
+    summary = ctx.train()
+    assert summary.stopped == "target_return" and summary.steps < 200
+
+
+def test_async_vectorization_trains(tmp_path):
+    ctx = RunContext(tiny_exp(runner=Runner(n_envs=2, vectorization="async"), total_steps=64,
+                              eval_every_steps=0), run_dir=tmp_path / "r", silent=True)
+    assert ctx.train().steps == 64
+    assert json.loads((tmp_path / "r" / "run.json").read_text())["status"] == "finished"
+
+
+def test_tensorboard_events_when_installed(tmp_path):
+    pytest.importorskip("tensorboard")
+    RunContext(tiny_exp(), run_dir=tmp_path / "r", silent=True).train()
+    assert list((tmp_path / "r" / "tensorboard").glob("events.out.tfevents.*"))
+
+
+def test_observation_normalisation_statistics_are_saved_and_reloaded(tmp_path):
+    from mazedsl.spec import NormalizeObservation
+
+    ctx = RunContext(tiny_exp(wrappers=[NormalizeObservation()]), run_dir=tmp_path / "r", silent=True)
+    ctx.train()
+    loaded = RunContext.load(tmp_path / "r", checkpoint="last")
+    mean = loaded._get_agent().prep.normalizer.rms.mean
+    np.testing.assert_allclose(mean, ctx._trainer.prep.normalizer.rms.mean)
+    assert np.abs(mean).sum() > 0
