@@ -45,12 +45,36 @@ class EvalResult:
                 "returns": list(self.returns), "lengths": list(self.lengths)}
 
 
-def env_actions(actions: torch.Tensor, action_space: Any) -> np.ndarray:
+def env_actions(actions: torch.Tensor | np.ndarray, action_space: Any) -> np.ndarray:
     """Policy actions as the env takes them (continuous actions clipped to the bounds)."""
-    arr = actions.numpy()
+    arr = actions.numpy() if isinstance(actions, torch.Tensor) else actions
     if hasattr(action_space, "low") and hasattr(action_space, "high"):
         return np.clip(arr, action_space.low, action_space.high).astype(action_space.dtype)
     return arr
+
+
+def policy_actions(policy: ActorCritic, deterministic: bool
+                   ) -> Callable[[np.ndarray], np.ndarray]:
+    """A function from prepared observation batches to actions, for fixed weights.
+
+    Uses the policy's numpy forward for float MLP inputs (deterministic actions need no
+    torch call at all), else :meth:`ActorCritic.act`; sampling always uses torch's generator.
+    """
+    with torch.inference_mode():
+        np_forward = policy.numpy_inference_fn()
+
+    def act(obs_in: np.ndarray) -> np.ndarray:
+        if np_forward is not None and obs_in.ndim == 2 and obs_in.dtype == np.float32:
+            out, _ = np_forward(obs_in)
+            if deterministic:
+                return out.argmax(axis=1) if policy.discrete else out.copy()
+            with torch.inference_mode():
+                return policy.sample(torch.from_numpy(out.copy())).numpy()
+        with torch.inference_mode():
+            actions, _, _ = policy.act(torch.from_numpy(obs_in), deterministic)
+        return actions.numpy()
+
+    return act
 
 
 def evaluate_policy(policy: ActorCritic, venv: Any, prep: Callable[[Any], np.ndarray],
@@ -67,10 +91,9 @@ def evaluate_policy(policy: ActorCritic, venv: Any, prep: Callable[[Any], np.nda
     obs, _ = venv.reset(seed=seed)
     prev_done = np.zeros(n_envs, dtype=bool)
     space = venv.single_action_space
+    act = policy_actions(policy, deterministic)
     while (counts < targets).any():
-        with torch.inference_mode():
-            actions, _, _ = policy.act(torch.from_numpy(prep(obs)), deterministic)
-        obs, reward, term, trunc, _ = venv.step(env_actions(actions, space))
+        obs, reward, term, trunc, _ = venv.step(env_actions(act(prep(obs)), space))
         live = ~prev_done
         ep_ret += np.where(live, reward, 0.0)
         ep_len += live

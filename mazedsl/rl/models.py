@@ -2,17 +2,23 @@
 
 Distributions are computed directly (log-softmax / diagonal Gaussian) rather than through
 ``torch.distributions``: the same maths with far fewer Python calls per step.
+
+MLP torsos (the common case) run through a functional fast path that calls ``F.linear``
+and the activation directly on the layers' parameters, skipping ``nn.Module.__call__``;
+:meth:`ActorCritic.inference_fn` goes further for rollouts: policy and value MLPs are merged
+into one block-diagonal MLP, one matrix product per layer for both.
 """
 
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 import torch
 from gymnasium import spaces
 from torch import nn
+from torch.nn import functional as F
 
 from mazedsl.errors import EnvError
 from mazedsl.rl.spaces import check_action_space, flat_dim, is_image_space
@@ -21,6 +27,54 @@ from mazedsl.spec import PixelObs, StateCritic, VectorObs
 _ACTIVATIONS: dict[str, type[nn.Module]] = {
     "tanh": nn.Tanh, "relu": nn.ReLU, "elu": nn.ELU, "gelu": nn.GELU, "silu": nn.SiLU}
 _LOG_2PI = math.log(2 * math.pi)
+_ACT_FNS: dict[type[nn.Module], Callable[[torch.Tensor], torch.Tensor]] = {
+    nn.Tanh: torch.tanh, nn.ReLU: torch.relu, nn.ELU: F.elu, nn.GELU: F.gelu, nn.SiLU: F.silu}
+
+Layer = tuple[torch.Tensor, torch.Tensor, Callable[[torch.Tensor], torch.Tensor]]
+
+
+def _mlp_plan(torso: nn.Module) -> list[Layer] | None:
+    """The ``(weight, bias, activation)`` layers of a plain MLP torso, or None if it is not one."""
+    if not isinstance(torso, nn.Sequential):
+        return None
+    mods = list(torso)
+    if len(mods) % 2:
+        return None
+    plan: list[Layer] = []
+    for lin, act in zip(mods[::2], mods[1::2]):
+        fn = _ACT_FNS.get(type(act))
+        if type(lin) is not nn.Linear or lin.bias is None or fn is None:
+            return None
+        if isinstance(act, nn.ELU) and act.alpha != 1.0 or isinstance(act, nn.GELU) and act.approximate != "none":
+            return None
+        plan.append((lin.weight, lin.bias, fn))
+    return plan
+
+
+def _np_tanh(x: np.ndarray) -> None:
+    np.tanh(x, out=x)
+
+
+def _np_relu(x: np.ndarray) -> None:
+    np.maximum(x, 0.0, out=x)
+
+
+def _np_silu(x: np.ndarray) -> None:
+    x *= 0.5 * (1.0 + np.tanh(0.5 * x))  # x * sigmoid(x), without overflow
+
+
+def _np_elu(x: np.ndarray) -> None:
+    np.copyto(x, np.expm1(np.minimum(x, 0.0)), where=x <= 0.0)
+
+
+_NP_ACTS: dict[Any, Callable[[np.ndarray], None]] = {
+    torch.tanh: _np_tanh, torch.relu: _np_relu, F.silu: _np_silu, F.elu: _np_elu}
+
+
+def _run(layers: list[Layer], x: torch.Tensor) -> torch.Tensor:
+    for w, b, fn in layers:
+        x = fn(F.linear(x, w, b))
+    return x
 
 
 def _init(layer: nn.Module, gain: float, ortho: bool) -> nn.Module:
@@ -115,32 +169,154 @@ class ActorCritic(nn.Module):
             self.vf_torso, vf_dim = _torso(obs_space, model, critic.hidden_units, critic.activation)
         self.vf_head = _init(nn.Linear(vf_dim, 1), 1.0, model.ortho_init)
 
+    # -- the functional fast path ----------------------------------------------
+    @property
+    def _fast(self) -> Any:
+        plan = self.__dict__.get("_plan", False)
+        if plan is False:
+            plan = self._build_plan()
+            self.__dict__["_plan"] = plan
+        return plan
+
+    def _build_plan(self) -> Any:
+        pi = _mlp_plan(self.pi_torso)
+        vf = None if self.vf_torso is None else _mlp_plan(self.vf_torso)
+        if pi is None or (self.vf_torso is not None and vf is None):
+            return None
+        return (pi, vf, (self.pi_head.weight, self.pi_head.bias),
+                (self.vf_head.weight, self.vf_head.bias))
+
+    def _apply(self, fn: Any, *args: Any, **kwargs: Any) -> Any:
+        self.__dict__["_plan"] = False  # parameters may be new tensors now
+        return super()._apply(fn, *args, **kwargs)
+
     def forward(self, obs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Policy output (logits, or Gaussian mean) and state values ``(N,)``."""
-        pi_features = self.pi_torso(obs)
-        vf_features = pi_features if self.vf_torso is None else self.vf_torso(obs)
-        return self.pi_head(pi_features), self.vf_head(vf_features).squeeze(-1)
+        plan = self._fast
+        if plan is None:
+            pi_features = self.pi_torso(obs)
+            vf_features = pi_features if self.vf_torso is None else self.vf_torso(obs)
+            return self.pi_head(pi_features), self.vf_head(vf_features).squeeze(-1)
+        pi, vf, (pw, pb), (vw, vb) = plan
+        h = _run(pi, obs)
+        g = h if vf is None else _run(vf, obs)
+        return F.linear(h, pw, pb), F.linear(g, vw, vb).squeeze(-1)
 
     def value(self, obs: torch.Tensor) -> torch.Tensor:
-        features = self.pi_torso(obs) if self.vf_torso is None else self.vf_torso(obs)
-        return self.vf_head(features).squeeze(-1)
+        plan = self._fast
+        if plan is None:
+            features = self.pi_torso(obs) if self.vf_torso is None else self.vf_torso(obs)
+            return self.vf_head(features).squeeze(-1)
+        pi, vf, _, (vw, vb) = plan
+        return F.linear(_run(pi if vf is None else vf, obs), vw, vb).squeeze(-1)
+
+    def load_state_dict(self, state_dict: Any, strict: bool = True, assign: bool = False) -> Any:
+        result = super().load_state_dict(state_dict, strict=strict, assign=assign)
+        self.__dict__["_plan"] = False  # assign=True puts new parameter objects in place
+        return result
+
+    def _merged(self) -> Any:
+        """Policy and value MLPs as one: ``(layers, head_w, head_b, n_out)`` with the hidden
+        layers' weights stacked block-diagonally (the value net's blocks after the policy's),
+        or None when the two nets differ in depth or activations, or are not MLPs."""
+        plan = self._fast
+        if plan is None:
+            return None
+        pi, vf, (pw, pb), (vw, vb) = plan
+        with torch.no_grad():
+            if vf is None:
+                layers = [(w.detach(), b.detach(), fn) for w, b, fn in pi]
+                head_w, head_b = torch.cat([pw, vw]), torch.cat([pb, vb])
+            elif len(pi) == len(vf) and all(a[2] is b[2] for a, b in zip(pi, vf)):
+                layers = []
+                for i, ((w1, b1, fn), (w2, b2, _)) in enumerate(zip(pi, vf)):
+                    w = torch.cat([w1, w2]) if i == 0 else torch.block_diag(w1, w2)
+                    layers.append((w, torch.cat([b1, b2]), fn))
+                head_w = torch.cat([pw, vw]) if not pi else torch.block_diag(pw, vw)
+                head_b = torch.cat([pb, vb])
+            else:
+                return None
+        return layers, head_w, head_b, pw.shape[0]
+
+    def inference_fn(self) -> Callable[[torch.Tensor], tuple[torch.Tensor, torch.Tensor]]:
+        """A forward pass for the current weights, for use without gradients until the
+        parameters next change (one rollout). MLP policy and value nets of equal depth and
+        activations are merged into one block-diagonal MLP: one product per layer for both."""
+        merged = self._merged()
+        if merged is None:
+            return self.forward
+        layers, head_w, head_b, n_out = merged
+
+        def forward(obs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+            out = F.linear(_run(layers, obs), head_w, head_b)
+            return out[:, :n_out], out[:, n_out]
+
+        return forward
+
+    def numpy_inference_fn(self) -> Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]] | None:
+        """Like :meth:`inference_fn`, in numpy on float32 arrays ``(N, obs_dim)``: for the small
+        batches of a rollout step numpy's per-call cost is a fraction of torch's. None unless
+        the nets merge and their activation is tanh, relu, silu or elu. Agrees with the torch
+        forward to float32 rounding."""
+        merged = self._merged()
+        if merged is None:
+            return None
+        layers, head_w, head_b, n_out = merged
+        if head_w.dtype != torch.float32 or any(fn not in _NP_ACTS for _, _, fn in layers):
+            return None
+        np_layers = [(w.t().contiguous().numpy(), b.numpy(), _NP_ACTS[fn]) for w, b, fn in layers]
+        hw, hb = head_w.t().contiguous().numpy(), head_b.numpy()
+
+        def forward(obs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+            x = obs
+            for w, b, act in np_layers:
+                x = x @ w
+                x += b
+                act(x)
+            out = x @ hw
+            out += hb
+            return out[:, :n_out], out[:, n_out]
+
+        return forward
 
     def act(self, obs: torch.Tensor, deterministic: bool = False
             ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """Actions, their log-probabilities and the state values."""
         out, values = self(obs)
+        actions = self.sample(out, deterministic)
+        return actions, self.log_prob(out, actions), values
+
+    def sample(self, out: torch.Tensor, deterministic: bool = False,
+               noise: torch.Tensor | None = None) -> torch.Tensor:
+        """Actions from policy outputs. Discrete: the Gumbel-max trick, ``argmax(logits - log E)``
+        with ``E ~ Exp(1)`` (a categorical sample); Gaussian: ``mean + std * N(0, 1)``. ``noise``
+        (``log E``, or the standard normal draw) may be drawn ahead, for a whole rollout."""
+        if self.discrete:
+            if deterministic:
+                return out.argmax(dim=-1)
+            if noise is None:
+                noise = torch.empty_like(out).exponential_().log_()
+            return torch.argmax(out - noise, dim=-1)
+        if deterministic:
+            return out
+        if noise is None:
+            noise = torch.randn_like(out)
+        return out + noise * self.log_std.exp()
+
+    def log_prob(self, out: torch.Tensor, actions: torch.Tensor) -> torch.Tensor:
+        """Log-probabilities of ``actions`` under the policy outputs ``out``."""
         if self.discrete:
             logp_all = torch.log_softmax(out, dim=-1)
-            if deterministic:
-                actions = out.argmax(dim=-1)
-            else:
-                actions = torch.multinomial(logp_all.exp(), 1).squeeze(-1)
-            return actions, logp_all.gather(-1, actions.unsqueeze(-1)).squeeze(-1), values
-        if deterministic:
-            actions = out
-        else:
-            actions = out + torch.randn_like(out) * self.log_std.exp()
-        return actions, self._gauss_logp(out, actions), values
+            return logp_all.gather(-1, actions.long().unsqueeze(-1)).squeeze(-1)
+        return self._gauss_logp(out, actions)
+
+    def entropy(self, out: torch.Tensor, logp_all: torch.Tensor | None = None) -> torch.Tensor:
+        """Per-sample policy entropy (``logp_all``: the log-softmax, if already computed)."""
+        if self.discrete:
+            if logp_all is None:
+                logp_all = torch.log_softmax(out, dim=-1)
+            return -(logp_all.exp() * logp_all).sum(-1)
+        return (0.5 + 0.5 * _LOG_2PI + self.log_std).sum().expand(out.shape[0])
 
     def evaluate_actions(self, obs: torch.Tensor, actions: torch.Tensor
                          ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
@@ -149,10 +325,8 @@ class ActorCritic(nn.Module):
         if self.discrete:
             logp_all = torch.log_softmax(out, dim=-1)
             logp = logp_all.gather(-1, actions.long().unsqueeze(-1)).squeeze(-1)
-            entropy = -(logp_all.exp() * logp_all).sum(-1)
-            return logp, entropy, values
-        entropy = (0.5 + 0.5 * _LOG_2PI + self.log_std).sum().expand(out.shape[0])
-        return self._gauss_logp(out, actions), entropy, values
+            return logp, self.entropy(out, logp_all), values
+        return self._gauss_logp(out, actions), self.entropy(out), values
 
     def distribution(self, obs: torch.Tensor) -> dict[str, torch.Tensor]:
         """The action distribution's parameters: ``probs`` (discrete) or ``mean``/``std``."""

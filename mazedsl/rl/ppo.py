@@ -1,51 +1,130 @@
-"""The PPO update (clipped surrogate, optional value clipping, entropy bonus)."""
+"""The PPO update (clipped surrogate, optional value clipping, entropy bonus).
+
+The maths is CleanRL's/SB3's; the loop is arranged for small CPU batches, where each torch
+call costs more than its arithmetic: minibatches are slices of a once-per-epoch shuffled
+copy (no shuffle, and advantages normalised once, when one minibatch holds the whole
+rollout: the same sums in another order), the action indices are prepared once, and the
+logged statistics (entropy, approximate KL, clip fraction) are computed for all gradient
+steps together at the end of the update.
+"""
 
 from __future__ import annotations
 
 import torch
-from torch import nn
+from torch.nn import functional as F
 
 from mazedsl.rl.models import ActorCritic
-from mazedsl.rl.updates import UpdateStats, check_finite
+from mazedsl.rl.updates import LeanStep, UpdateStats, check_finite, clip_grad_norm
 from mazedsl.spec import PPO
 
 
+def _normalized(adv: torch.Tensor) -> torch.Tensor:
+    return (adv - adv.mean()) / (adv.std() + 1e-8)
+
+
 def ppo_update(policy: ActorCritic, optimizer: torch.optim.Optimizer, batch: dict[str, torch.Tensor],
-               algo: PPO, clip_range: float, step: int) -> UpdateStats:
+               algo: PPO, clip_range: float, step: int, lean: LeanStep | None = None) -> UpdateStats:
     """``n_epochs`` passes of minibatch gradient steps over one rollout."""
     obs, actions, old_logp = batch["obs"], batch["actions"], batch["logp"]
     old_values, advantages, returns = batch["values"], batch["advantages"], batch["returns"]
+    if policy.discrete:
+        actions = actions.long().unsqueeze(-1)  # gather indices, prepared once
     n = obs.shape[0]
+    bs = algo.batch_size
+    lean = lean or LeanStep(optimizer)
+    norm_adv = algo.normalize_advantage
+    whole = n <= bs  # one minibatch per epoch: no shuffling needed, advantages fixed
+    if whole and norm_adv and n > 1:
+        advantages = _normalized(advantages)
+    lo, hi = 1.0 - clip_range, 1.0 + clip_range
+    vf_clip, ent_coef, vf_coef = algo.clip_range_vf, algo.ent_coef, algo.vf_coef
+    max_grad_norm, target_kl = algo.max_grad_norm, algo.target_kl
+    fields = [obs, actions, old_logp, advantages, returns]
+    if vf_clip is not None:
+        fields.append(old_values)
+    # what the statistics need, per gradient step
+    outs: list[torch.Tensor] = []
+    log_ratios: list[torch.Tensor] = []
+    policy_losses: list[torch.Tensor] = []
+    value_losses: list[torch.Tensor] = []
     stats = UpdateStats()
+    stop = False
     for _ in range(algo.n_epochs):
-        perm = torch.randperm(n)
-        for start in range(0, n, algo.batch_size):
-            idx = perm[start:start + algo.batch_size]
-            logp, entropy, values = policy.evaluate_actions(obs[idx], actions[idx])
-            adv = advantages[idx]
-            if algo.normalize_advantage and adv.numel() > 1:
-                adv = (adv - adv.mean()) / (adv.std() + 1e-8)
-            log_ratio = logp - old_logp[idx]
-            ratio = log_ratio.exp()
-            policy_loss = -torch.min(adv * ratio, adv * ratio.clamp(1 - clip_range, 1 + clip_range)).mean()
-            if algo.clip_range_vf is None:
-                value_loss = (returns[idx] - values).pow(2).mean()
+        if whole:
+            shuffled = fields
+        else:
+            perm = torch.randperm(n)
+            shuffled = [f[perm] for f in fields]
+        for start in range(0, n, bs):
+            mb = shuffled if whole else [f[start:start + bs] for f in shuffled]
+            mb_obs, mb_act, mb_old_logp, adv, ret = mb[:5]
+            if norm_adv and not whole and adv.shape[0] > 1:
+                adv = _normalized(adv)
+            out, values = policy(mb_obs)
+            if policy.discrete:
+                logp_all = torch.log_softmax(out, dim=-1)
+                logp = logp_all.gather(-1, mb_act).squeeze(-1)
             else:
-                old_v = old_values[idx]
-                clipped = old_v + (values - old_v).clamp(-algo.clip_range_vf, algo.clip_range_vf)
-                value_loss = torch.max((returns[idx] - values).pow(2),
-                                       (returns[idx] - clipped).pow(2)).mean()
-            entropy_mean = entropy.mean()
-            loss = policy_loss - algo.ent_coef * entropy_mean + algo.vf_coef * value_loss
+                logp_all = None
+                logp = policy.log_prob(out, mb_act)
+            log_ratio = logp - mb_old_logp
+            ratio = log_ratio.exp()
+            policy_loss = -torch.min(adv * ratio, adv * ratio.clamp(lo, hi)).mean()
+            if vf_clip is None:
+                value_loss = F.mse_loss(values, ret)
+            else:
+                old_v = mb[5]
+                clipped = old_v + (values - old_v).clamp(-vf_clip, vf_clip)
+                value_loss = torch.max((ret - values).pow(2), (ret - clipped).pow(2)).mean()
+            loss = torch.add(policy_loss, value_loss, alpha=vf_coef)
+            if ent_coef:
+                entropy_mean = policy.entropy(out, logp_all).mean()
+                loss = torch.sub(loss, entropy_mean, alpha=ent_coef)
             check_finite(loss, policy_loss, value_loss, step)
-            optimizer.zero_grad(set_to_none=True)
+            for p in optimizer.param_groups[0]["params"]:
+                p.grad = None
             loss.backward()
-            nn.utils.clip_grad_norm_(policy.parameters(), algo.max_grad_norm)
-            optimizer.step()
-            with torch.no_grad():
-                approx_kl = ((ratio - 1) - log_ratio).mean()
-                clip_frac = ((ratio - 1).abs() > clip_range).float().mean()
-            stats.add(policy_loss, value_loss, entropy_mean, approx_kl, clip_frac)
-            if algo.target_kl is not None and approx_kl.item() > 1.5 * algo.target_kl:
-                return stats
+            params, grads = lean.grads()
+            clip_grad_norm(grads, max_grad_norm)
+            lean(params, grads)
+            outs.append(out if policy.discrete else policy.entropy(out[:1]).detach())
+            log_ratios.append(log_ratio)
+            policy_losses.append(policy_loss)
+            value_losses.append(value_loss)
+            if target_kl is not None:
+                with torch.no_grad():
+                    approx_kl = ((ratio - 1) - log_ratio).mean()
+                if approx_kl.item() > 1.5 * target_kl:
+                    stop = True
+                    break
+        if stop:
+            break
+    with torch.no_grad():
+        _add_stats(stats, policy, outs, log_ratios, policy_losses, value_losses, clip_range)
     return stats
+
+
+def _add_stats(stats: UpdateStats, policy: ActorCritic, outs: list[torch.Tensor],
+               log_ratios: list[torch.Tensor], policy_losses: list[torch.Tensor],
+               value_losses: list[torch.Tensor], clip_range: float) -> None:
+    """Per-gradient-step means of the loss terms, entropy, approximate KL and clip fraction.
+
+    ``outs``: each step's logits (discrete), or its entropy (Gaussian: it depends only on the
+    log std of that step)."""
+    if len({lr.shape[0] for lr in log_ratios}) == 1:  # equal minibatches: all steps at once
+        log_ratio = torch.stack(log_ratios)
+        if policy.discrete:
+            out = torch.stack(outs)
+            entropy = policy.entropy(out.flatten(0, 1)).view(out.shape[:2]).mean(1)
+        else:
+            entropy = torch.cat(outs)
+        ratio = log_ratio.exp()
+        approx_kl = ((ratio - 1) - log_ratio).mean(1)
+        clip_frac = ((ratio - 1).abs() > clip_range).float().mean(1)
+    else:
+        entropy = torch.stack([policy.entropy(o).mean() if policy.discrete else o[0] for o in outs])
+        ratios = [lr.exp() for lr in log_ratios]
+        approx_kl = torch.stack([((r - 1) - lr).mean() for r, lr in zip(ratios, log_ratios)])
+        clip_frac = torch.stack([((r - 1).abs() > clip_range).float().mean() for r in ratios])
+    stats.add_many(torch.stack(policy_losses), torch.stack(value_losses), entropy, approx_kl,
+                   clip_frac)

@@ -24,7 +24,7 @@ from mazedsl.rl.models import ActorCritic
 from mazedsl.rl.normalize import RewardNormalizer
 from mazedsl.rl.observations import ObsPipeline
 from mazedsl.rl.ppo import ppo_update
-from mazedsl.rl.updates import make_optimizer, scheduled
+from mazedsl.rl.updates import LeanStep, make_optimizer, scheduled
 from mazedsl.spec import PPO, Experiment, NormalizeReward
 
 
@@ -100,6 +100,15 @@ class Trainer:
         self.buffer = RolloutBuffer(self.algo.n_steps, n_envs, self.prep.shape, self.prep.dtype,
                                     () if discrete else self.action_space.shape,
                                     np.int64 if discrete else np.float32)
+        # torch views of the buffer, written in place during rollouts
+        self._logp_t = torch.from_numpy(self.buffer.logp)
+        self._actions_t = torch.from_numpy(self.buffer.actions)
+        n_out = int(self.action_space.n) if discrete else int(self.action_space.shape[0])
+        self._out = np.zeros((self.algo.n_steps, n_envs, n_out), dtype=np.float32)
+        self._action_clip = (None if discrete else (self.action_space.low, self.action_space.high,
+                                                    self.action_space.dtype))
+        self._lean = LeanStep(self.optimizer)
+        self._last_values = np.zeros(n_envs, dtype=np.float32)
         self._eval_venv: Any = None
         # progress state (all saved in checkpoints)
         self.steps = 0
@@ -190,18 +199,56 @@ class Trainer:
         lr = scheduled(algo.lr, algo.lr_schedule, progress)
         for group in self.optimizer.param_groups:
             group["lr"] = lr
-        space = self.action_space
+        self._collect(algo.n_steps)
+        buf.compute_gae(self._last_values, algo.gamma, algo.gae_lambda)
+        self.steps += algo.n_steps * self.venv.num_envs
+        batch = buf.batch()
+        if isinstance(algo, PPO):
+            clip = scheduled(algo.clip_range, algo.clip_schedule, progress)
+            stats = ppo_update(policy, self.optimizer, batch, algo, clip, self.steps,
+                               self._lean).as_dict()
+            stats["clip_range"] = clip
+        else:
+            stats = a2c_update(policy, self.optimizer, batch, algo, self.steps, self._lean).as_dict()
+        stats["lr"] = lr
+        self.updates += 1
+        return stats
+
+    def _collect(self, n_steps: int) -> None:
+        """One rollout of ``n_steps`` vector steps into the buffer.
+
+        The weights are fixed during a rollout, so the policy's merged inference forward
+        (in numpy for MLPs: a fraction of torch's per-call cost at these batch sizes) is built
+        once, the sampling noise for all steps is drawn from torch's generator in one call,
+        and the log-probabilities of the taken actions are computed for all steps together.
+        """
+        buf, policy, prep = self.buffer, self.policy, self.prep
+        step_env, clip = self.venv.step, self._action_clip
         reward_norm = self.reward_norm
+        out_buf = self._out
+        discrete = policy.discrete
         with torch.inference_mode():
-            for t in range(algo.n_steps):
-                obs_in = self.prep(self.obs, update=True)
+            np_forward = None if prep.image else policy.numpy_inference_fn()
+            forward = policy.inference_fn() if np_forward is None else None
+            if discrete:  # log E, E ~ Exp(1): argmax(logits - log E) samples the categorical
+                noise = torch.empty(out_buf.shape).exponential_().log_().numpy()
+            else:
+                noise = (torch.randn(out_buf.shape) * policy.log_std.exp()).numpy()
+            for t in range(n_steps):
+                obs_in = prep(self.obs, update=True)
                 buf.obs[t] = obs_in
-                actions, logp, values = policy.act(torch.from_numpy(obs_in))
-                a = actions.numpy()
+                if np_forward is not None:
+                    out, values = np_forward(obs_in)
+                else:
+                    out_, values_ = forward(torch.from_numpy(obs_in))
+                    out, values = out_.numpy(), values_.numpy()
+                out_buf[t] = out
+                buf.values[t] = values
+                a = np.argmax(out - noise[t], axis=1) if discrete else out + noise[t]
                 buf.actions[t] = a
-                buf.logp[t] = logp.numpy()
-                buf.values[t] = values.numpy()
-                self.obs, reward, term, trunc, _ = self.venv.step(env_actions(actions, space))
+                if clip is not None:
+                    a = np.clip(a, clip[0], clip[1]).astype(clip[2])
+                self.obs, reward, term, trunc, _ = step_env(a)
                 live = ~self.prev_done
                 done = term | trunc
                 buf.valid[t] = live
@@ -217,19 +264,12 @@ class Trainer:
                     self.ep_ret[done] = 0.0
                     self.ep_len[done] = 0
                 self.prev_done = done
-            last_values = policy.value(torch.from_numpy(self.prep(self.obs, update=False))).numpy()
-        buf.compute_gae(last_values, algo.gamma, algo.gae_lambda)
-        self.steps += algo.n_steps * self.venv.num_envs
-        batch = buf.batch()
-        if isinstance(algo, PPO):
-            clip = scheduled(algo.clip_range, algo.clip_schedule, progress)
-            stats = ppo_update(policy, self.optimizer, batch, algo, clip, self.steps).as_dict()
-            stats["clip_range"] = clip
-        else:
-            stats = a2c_update(policy, self.optimizer, batch, algo, self.steps).as_dict()
-        stats["lr"] = lr
-        self.updates += 1
-        return stats
+            self._logp_t.copy_(policy.log_prob(torch.from_numpy(out_buf), self._actions_t))
+            obs_in = prep(self.obs, update=False)
+            if np_forward is not None:
+                self._last_values = np_forward(obs_in)[1].copy()
+            else:
+                self._last_values = forward(torch.from_numpy(obs_in))[1].numpy().copy()
 
     def _log(self, stats: dict[str, float], wall0: float) -> None:
         last_steps, last_time = self._last_log
