@@ -158,7 +158,7 @@ class Library:
         """Evaluate the best checkpoint (writes eval.json) and return the summary as a dict."""
         from mazedsl.context import RunContext
 
-        result = RunContext.load(run_dir, checkpoint="best").evaluate(n_episodes=episodes)
+        result = RunContext.load(run_dir, checkpoint="best", silent=True).evaluate(n_episodes=episodes)
         keys = ("mean_return", "std_return", "min_return", "max_return", "mean_length", "returns",
                 "lengths")
         return {key: getattr(result, key, None) for key in keys}

@@ -49,14 +49,19 @@ class RolloutSource:
     @classmethod
     def from_run(cls, run_dir: str | os.PathLike[str], checkpoint: str = "best",
                  deterministic: bool = True) -> "RolloutSource":
-        """The trained policy of a run directory (loaded by :meth:`prepare`, in a worker thread)."""
+        """The trained policy of a run directory (loaded by :meth:`prepare`, in a worker thread).
+
+        Envs the viewer draws from their ``state`` are played without rendering frames.
+        """
+        from mazedsl_tui.widgets.rollout.scenes import scene_for
+
         run_dir = Path(run_dir)
         holder: dict[str, Any] = {}
 
         def prepare() -> None:
             from mazedsl.context import RunContext
 
-            holder["ctx"] = RunContext.load(run_dir, checkpoint=checkpoint)
+            holder["ctx"] = RunContext.load(run_dir, checkpoint=checkpoint, silent=True)
 
         def factory(seed: int | None, render_mode: str | None) -> Iterator[Any]:
             return holder["ctx"].iter_rollout(deterministic=deterministic, seed=seed,
@@ -70,7 +75,7 @@ class RolloutSource:
         except Exception:  # noqa: BLE001 - the title is cosmetic
             pass
         return cls(factory, env_id=env_id, title=f"{run_dir.parent.name}/{run_dir.name} ({checkpoint})",
-                   prepare=prepare)
+                   prepare=prepare, render_mode=None if scene_for(env_id) else "rgb_array")
 
     @classmethod
     def random_policy(cls, env_id: str = "CartPole-v1", render_mode: str | None = None) -> "RolloutSource":
@@ -113,22 +118,29 @@ def _random_episode(env_id: str, seed: int | None, render_mode: str | None) -> I
     import numpy as np
 
     env = gym.make(env_id, render_mode=render_mode)
+
+    def state() -> Any:
+        value = getattr(env.unwrapped, "state", None)
+        return None if value is None else np.array(value, dtype=float)
+
+    def frame() -> Any:
+        return env.render() if render_mode == "rgb_array" else None
+
     try:
         observation, _ = env.reset(seed=seed)
         env.action_space.seed(seed)
+        yield Step(t=0, observation=observation, action=None, reward=0.0, terminated=False,
+                   truncated=False, episode_return=0.0, frame=frame(), state=state(), env_id=env_id)
         total = 0.0
         t = 0
         while True:
             action = env.action_space.sample()
             observation, reward, terminated, truncated, _ = env.step(action)
             total += float(reward)
-            state = getattr(env.unwrapped, "state", None)
-            frame = env.render() if render_mode == "rgb_array" else None
+            t += 1
             yield Step(t=t, observation=observation, action=action, reward=float(reward),
                        terminated=bool(terminated), truncated=bool(truncated), episode_return=total,
-                       frame=frame, state=None if state is None else np.array(state, dtype=float),
-                       env_id=env_id)
-            t += 1
+                       frame=frame(), state=state(), env_id=env_id)
             if terminated or truncated:
                 return
     finally:

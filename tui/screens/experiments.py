@@ -26,17 +26,22 @@ def _yaml_view(text: str) -> Syntax:
 
 
 def _flatten(value: Any, prefix: str = "") -> dict[str, Any]:
-    if isinstance(value, dict) and value:
-        out: dict[str, Any] = {}
+    """Dotted paths of a YAML tree (``a.b``, ``wrappers[0].clip``); lists of scalars are leaves."""
+    out: dict[str, Any] = {prefix: value} if prefix else {}
+    if isinstance(value, dict):
         for key, item in value.items():
             out.update(_flatten(item, f"{prefix}.{key}" if prefix else str(key)))
-        return out
-    return {prefix: value}
+    elif isinstance(value, list) and any(isinstance(item, (dict, list)) for item in value):
+        for i, item in enumerate(value):
+            out.update(_flatten(item, f"{prefix}[{i}]"))
+    return out
 
 
 def _value_text(value: Any) -> str:
     if value is None:
         return "null"
+    if type(value).__name__ == "_Missing":  # mazedsl.config.MISSING: absent on that side
+        return "—"
     return str(value)
 
 
@@ -58,6 +63,8 @@ class ExperimentsScreen(Screen):
         self.current_module: ModuleEntry | None = None
         self.experiment: Any = None
         self._cache: dict[Path, tuple[float, Any]] = {}
+        self._wanted: tuple[Path, str | None, Path | None] | None = None
+        self._ready = False
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -94,11 +101,17 @@ class ExperimentsScreen(Screen):
         select = self.query_one("#diff-other", Select)
         select.set_options([(str(p.relative_to(root)), str(p)) for p in files])
         self.list_modules()
-        if files:
-            self.call_after_refresh(tree.select_path, files[0])
-        else:
+        self.call_after_refresh(self._select_initial, files)
+        if not files:
             self.query_one("#exp-title", Static).update(Text.from_markup(
                 f"No experiment files in [b]{root}[/b]. Copy one from the project's experiments/ folder."))
+
+    def _select_initial(self, files: list[Path]) -> None:
+        self._ready = True
+        if self._wanted is not None:
+            self._apply_wanted()
+        elif files:
+            self.query_one(ExperimentTree).select_path(files[0])
 
     def action_reload(self) -> None:
         self._cache.clear()
@@ -188,8 +201,11 @@ class ExperimentsScreen(Screen):
             values = _flatten(yaml.safe_load(message.yaml))
         except Exception:  # noqa: BLE001 - values are a convenience
             pass
+        prefix = f"{self.app.experiments_dir.as_posix().rstrip('/')}/"
         for path, source in message.provenance.items():
-            style = "#e5c07b" if source.startswith("override") else ("dim" if source == "default" else "")
+            source = source[len(prefix):] if source.startswith(prefix) else source
+            style = ("#e5c07b" if source.startswith("override")
+                     else "dim" if source == "default" or source.endswith(" default") else "")
             table.add_row(path, _value_text(values.get(path, "")), Text(source, style=style), key=path)
         self._refresh_diff()
 
@@ -282,8 +298,17 @@ class ExperimentsScreen(Screen):
         self.app.open_launch(self.current)
 
     def show_experiment(self, path: Path, tab: str | None = None, other: Path | None = None) -> None:
-        """Select ``path`` in the tree (the command palette's diff uses this)."""
-        self.query_one(ExperimentTree).select_path(Path(path))
+        """Select ``path`` in the tree, optionally a tab and the experiment to diff against
+        (the command palette's diff); waits for the tree if the screen is still being built."""
+        self._wanted = (Path(path), tab, None if other is None else Path(other))
+        if self._ready:
+            self._apply_wanted()
+
+    def _apply_wanted(self) -> None:
+        assert self._wanted is not None
+        path, tab, other = self._wanted
+        self._wanted = None
+        self.query_one(ExperimentTree).select_path(path)
         if other is not None:
             self.query_one("#diff-other", Select).value = str(other)
         if tab:

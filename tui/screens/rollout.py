@@ -24,6 +24,8 @@ SPEEDS = (1, 2, 5, 10, 20, 30, 60)
 
 
 def fmt_action(action: Any) -> str:
+    if action is None:
+        return "— (reset)"
     try:
         import numpy as np
 
@@ -173,7 +175,7 @@ class RolloutScreen(Screen):
         table.add_column(no_wrap=True)
         seed = self._seed()
         table.add_row("Episode", f"{self.episode_index + 1}" + (f"  seed {seed}" if seed is not None else ""))
-        table.add_row("Step", str(self.steps_taken))
+        table.add_row("Step", str(getattr(step, "t", self.steps_taken)) if step is not None else "—")
         table.add_row("Action", fmt_action(step.action) if step is not None else "—")
         table.add_row("Reward", f"{float(step.reward):+.3f}" if step is not None else "—")
         table.add_row("Return", Text(fmt_float(getattr(step, "episode_return", None), 2), style="bold"))
@@ -198,7 +200,7 @@ class RolloutScreen(Screen):
         if self.done:
             episodes.append("Episode over — r replays, n plays the next one.\n", style="italic")
         for i, ret in enumerate(self.episode_returns[-8:], start=max(1, len(self.episode_returns) - 7)):
-            episodes.append(f"episode {i:>3}  return {ret:9.2f}\n")
+            episodes.append(f"ep {i:>3}  return {ret:>9.2f}\n")
         self.query_one("#rollout-episodes", Static).update(episodes)
 
     # -- actions ----------------------------------------------------------------------------------------
