@@ -6,14 +6,13 @@ import torch
 from torch.nn import functional as F
 
 from mazedsl.rl.models import ActorCritic
-from mazedsl.rl.updates import LeanStep, UpdateStats, check_finite, clip_grad_norm
+from mazedsl.rl.updates import UpdateStats, check_finite, clip_grad_norm, step_fn, with_grads
 from mazedsl.spec import A2C
 
 
 def a2c_update(policy: ActorCritic, optimizer: torch.optim.Optimizer, batch: dict[str, torch.Tensor],
-               algo: A2C, step: int, lean: LeanStep | None = None) -> UpdateStats:
+               algo: A2C, step: int) -> UpdateStats:
     """Policy-gradient plus value regression plus entropy bonus, one optimiser step."""
-    lean = lean or LeanStep(optimizer)
     out, values = policy(batch["obs"])
     if policy.discrete:
         logp_all = torch.log_softmax(out, dim=-1)
@@ -34,12 +33,13 @@ def a2c_update(policy: ActorCritic, optimizer: torch.optim.Optimizer, batch: dic
         with torch.no_grad():  # logged only; before the step (a Gaussian's uses the log std)
             entropy_mean = policy.entropy(out, logp_all).mean()
     check_finite(loss, policy_loss, value_loss, step)
-    for p in optimizer.param_groups[0]["params"]:
+    all_params = optimizer.param_groups[0]["params"]
+    for p in all_params:
         p.grad = None
     loss.backward()
-    params, grads = lean.grads()
+    params, grads = with_grads(all_params)
     clip_grad_norm(grads, algo.max_grad_norm)
-    lean(params, grads)
+    step_fn(optimizer)(params, grads)
     stats = UpdateStats()
     with torch.no_grad():
         approx_kl = (batch["logp"] - logp).mean()

@@ -14,7 +14,7 @@ import torch
 from torch.nn import functional as F
 
 from mazedsl.rl.models import ActorCritic
-from mazedsl.rl.updates import LeanStep, UpdateStats, check_finite, clip_grad_norm
+from mazedsl.rl.updates import UpdateStats, check_finite, clip_grad_norm, step_fn, with_grads
 from mazedsl.spec import PPO
 
 
@@ -23,7 +23,7 @@ def _normalized(adv: torch.Tensor) -> torch.Tensor:
 
 
 def ppo_update(policy: ActorCritic, optimizer: torch.optim.Optimizer, batch: dict[str, torch.Tensor],
-               algo: PPO, clip_range: float, step: int, lean: LeanStep | None = None) -> UpdateStats:
+               algo: PPO, clip_range: float, step: int) -> UpdateStats:
     """``n_epochs`` passes of minibatch gradient steps over one rollout."""
     obs, actions, old_logp = batch["obs"], batch["actions"], batch["logp"]
     old_values, advantages, returns = batch["values"], batch["advantages"], batch["returns"]
@@ -31,7 +31,8 @@ def ppo_update(policy: ActorCritic, optimizer: torch.optim.Optimizer, batch: dic
         actions = actions.long().unsqueeze(-1)  # gather indices, prepared once
     n = obs.shape[0]
     bs = algo.batch_size
-    lean = lean or LeanStep(optimizer)
+    all_params = optimizer.param_groups[0]["params"]
+    optimizer_step = step_fn(optimizer)
     norm_adv = algo.normalize_advantage
     whole = n <= bs  # one minibatch per epoch: no shuffling needed, advantages fixed
     if whole and norm_adv and n > 1:
@@ -81,12 +82,12 @@ def ppo_update(policy: ActorCritic, optimizer: torch.optim.Optimizer, batch: dic
                 entropy_mean = policy.entropy(out, logp_all).mean()
                 loss = torch.sub(loss, entropy_mean, alpha=ent_coef)
             check_finite(loss, policy_loss, value_loss, step)
-            for p in optimizer.param_groups[0]["params"]:
+            for p in all_params:
                 p.grad = None
             loss.backward()
-            params, grads = lean.grads()
+            params, grads = with_grads(all_params)
             clip_grad_norm(grads, max_grad_norm)
-            lean(params, grads)
+            optimizer_step(params, grads)
             outs.append(out if policy.discrete else policy.entropy(out[:1]).detach())
             log_ratios.append(log_ratio)
             policy_losses.append(policy_loss)

@@ -24,7 +24,7 @@ from mazedsl.rl.models import ActorCritic
 from mazedsl.rl.normalize import RewardNormalizer
 from mazedsl.rl.observations import ObsPipeline
 from mazedsl.rl.ppo import ppo_update
-from mazedsl.rl.updates import LeanStep, make_optimizer, scheduled
+from mazedsl.rl.updates import make_optimizer, scheduled
 from mazedsl.spec import PPO, Experiment, NormalizeReward
 
 
@@ -107,7 +107,6 @@ class Trainer:
         self._out = np.zeros((self.algo.n_steps, n_envs, n_out), dtype=np.float32)
         self._action_clip = (None if discrete else (self.action_space.low, self.action_space.high,
                                                     self.action_space.dtype))
-        self._lean = LeanStep(self.optimizer)
         self._last_values = np.zeros(n_envs, dtype=np.float32)
         self._eval_venv: Any = None
         # progress state (all saved in checkpoints)
@@ -205,11 +204,10 @@ class Trainer:
         batch = buf.batch()
         if isinstance(algo, PPO):
             clip = scheduled(algo.clip_range, algo.clip_schedule, progress)
-            stats = ppo_update(policy, self.optimizer, batch, algo, clip, self.steps,
-                               self._lean).as_dict()
+            stats = ppo_update(policy, self.optimizer, batch, algo, clip, self.steps).as_dict()
             stats["clip_range"] = clip
         else:
-            stats = a2c_update(policy, self.optimizer, batch, algo, self.steps, self._lean).as_dict()
+            stats = a2c_update(policy, self.optimizer, batch, algo, self.steps).as_dict()
         stats["lr"] = lr
         self.updates += 1
         return stats

@@ -1,33 +1,52 @@
 """What PPO and A2C updates share: optimisers, schedules, loss statistics, NaN checks.
 
-The update loops run thousands of small gradient steps, where torch's Python-level
-optimiser machinery (hooks, grouping by device, per-parameter loops) costs more than the
-arithmetic. :class:`LeanStep` calls the very kernels ``optimizer.step()`` would (fused Adam,
-foreach RMSprop) directly, on the optimiser's own state, so ``state_dict()`` and exact resume
-are unchanged; :func:`clip_grad_norm` is ``nn.utils.clip_grad_norm_``'s foreach maths.
+The update loops run thousands of small gradient steps, where Python around the arithmetic
+costs more than the arithmetic: the optimisers are :mod:`mazedsl.rl.optim`'s (torch's
+fused Adam / foreach RMSprop kernels, called directly), and :func:`clip_grad_norm` is
+``nn.utils.clip_grad_norm_``'s foreach maths without its per-call grouping.
 """
 
 from __future__ import annotations
 
 import math
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 import torch
 
 from mazedsl.errors import TrainingError
+from mazedsl.rl import optim
 from mazedsl.spec import A2C, PPO
 
+_FUSED_ADAM: list[bool] = []
 
-def make_optimizer(params: list[torch.nn.Parameter], algo: PPO | A2C) -> torch.optim.Optimizer:
-    """RMSprop (foreach) or Adam (fused where this torch supports it on the params' device)."""
+
+def make_optimizer(params: list[torch.nn.Parameter], algo: PPO | A2C) -> Any:
+    """RMSprop or Adam over ``params`` (torch.optim's Adam where this torch lacks the fused
+    CPU kernel, or for parameters that are not float32 CPU tensors)."""
+    plain = all(p.device.type == "cpu" and p.dtype == torch.float32 for p in params)
     if isinstance(algo, A2C) and algo.optimizer == "rmsprop":
-        return torch.optim.RMSprop(params, lr=algo.lr, alpha=algo.rms_alpha, eps=algo.eps,
-                                   foreach=True)
+        if plain:
+            return optim.RMSprop(params, lr=algo.lr, alpha=algo.rms_alpha, eps=algo.eps)
+        return torch.optim.RMSprop(params, lr=algo.lr, alpha=algo.rms_alpha, eps=algo.eps)
     eps = algo.adam_eps if isinstance(algo, PPO) else algo.eps
-    try:
-        return torch.optim.Adam(params, lr=algo.lr, eps=eps, fused=True)
-    except (RuntimeError, ValueError, TypeError):  # older torch: no fused Adam on CPU
-        return torch.optim.Adam(params, lr=algo.lr, eps=eps, foreach=True)
+    if not _FUSED_ADAM:
+        _FUSED_ADAM.append(optim.fused_adam_available())
+    if plain and _FUSED_ADAM[0]:
+        return optim.Adam(params, lr=algo.lr, eps=eps)
+    return torch.optim.Adam(params, lr=algo.lr, eps=eps)
+
+
+def step_fn(optimizer: Any) -> Callable[[list[torch.Tensor], list[torch.Tensor]], None]:
+    """``step(params, grads)``: one optimiser step for the listed parameters with gradients."""
+    if isinstance(optimizer, optim.LeanOptimizer):
+        return optimizer.step_with
+    return lambda params, grads: optimizer.step()
+
+
+def with_grads(all_params: Sequence[torch.Tensor]) -> tuple[list[torch.Tensor], list[torch.Tensor]]:
+    """The parameters that have gradients, and those gradients."""
+    params = [p for p in all_params if p.grad is not None]
+    return params, [p.grad for p in params]  # type: ignore[misc]
 
 
 def scheduled(value: float, schedule: str, progress: float) -> float:
@@ -50,81 +69,6 @@ def clip_grad_norm(grads: Sequence[torch.Tensor], max_norm: float) -> None:
     total = torch.linalg.vector_norm(torch.stack(norms), 2.0)
     coef = torch.clamp(max_norm / (total + 1e-6), max=1.0)
     torch._foreach_mul_(grads, coef)
-
-
-class LeanStep:
-    """``optimizer.step()`` with less Python around the same kernels.
-
-    Covers single-group fused Adam and foreach RMSprop without momentum, centering, weight
-    decay or maximisation, once the optimiser's state exists (the first step, or any other
-    configuration, goes through ``optimizer.step()`` itself).
-    """
-
-    def __init__(self, optimizer: torch.optim.Optimizer) -> None:
-        self.optimizer = optimizer
-        self.kind = self._kind(optimizer)
-
-    @staticmethod
-    def _kind(opt: torch.optim.Optimizer) -> str | None:
-        if len(opt.param_groups) != 1:
-            return None
-        g = opt.param_groups[0]
-        if not isinstance(g["lr"], float) or g.get("differentiable") or g.get("capturable") \
-                or g.get("maximize") or g.get("weight_decay", 0) != 0:
-            return None
-        if any(p.device.type != "cpu" or p.dtype != torch.float32 or p.is_complex()
-               for p in g["params"]):
-            return None
-        if type(opt) is torch.optim.Adam and g.get("fused") and not g.get("amsgrad") \
-                and not g.get("decoupled_weight_decay", False) and hasattr(torch, "_fused_adam_"):
-            return "adam"
-        if type(opt) is torch.optim.RMSprop and g.get("foreach") and not g.get("centered") \
-                and g.get("momentum", 0) == 0:
-            return "rmsprop"
-        return None
-
-    def grads(self) -> tuple[list[torch.Tensor], list[torch.Tensor]]:
-        params = [p for p in self.optimizer.param_groups[0]["params"] if p.grad is not None]
-        return params, [p.grad for p in params]  # type: ignore[misc]
-
-    def __call__(self, params: list[torch.Tensor] | None = None,
-                 grads: list[torch.Tensor] | None = None) -> None:
-        opt = self.optimizer
-        kind = self.kind
-        if kind is None:
-            opt.step()
-            return
-        if params is None or grads is None:
-            params, grads = self.grads()
-        if not params:
-            return
-        state = opt.state
-        try:
-            states = [state[p] for p in params] if state else None
-        except KeyError:
-            states = None
-        if not states or not states[0] or not states[-1]:
-            opt.step()  # creates the state
-            return
-        g: dict[str, Any] = opt.param_groups[0]
-        steps = [s["step"] for s in states]
-        with torch.no_grad():
-            if kind == "adam":
-                beta1, beta2 = g["betas"]
-                torch._foreach_add_(steps, 1)
-                torch._fused_adam_(params, grads, [s["exp_avg"] for s in states],
-                                   [s["exp_avg_sq"] for s in states], [], steps, amsgrad=False,
-                                   lr=g["lr"], beta1=beta1, beta2=beta2, weight_decay=0.0,
-                                   eps=g["eps"], maximize=False, grad_scale=None, found_inf=None)
-                return
-            alpha = g["alpha"]
-            square_avgs = [s["square_avg"] for s in states]
-            torch._foreach_add_(steps, 1.0)
-            torch._foreach_mul_(square_avgs, alpha)
-            torch._foreach_addcmul_(square_avgs, grads, grads, value=1 - alpha)
-            avg = torch._foreach_sqrt(square_avgs)
-            torch._foreach_add_(avg, g["eps"])
-            torch._foreach_addcdiv_(params, grads, avg, value=-g["lr"])
 
 
 class UpdateStats:
