@@ -1,0 +1,229 @@
+"""mazedsl vs Stable-Baselines3 on CartPole-v1: training speed and time to solve.
+
+    .venv/bin/pip install -e '.[bench]'      # Stable-Baselines3 2.9.2 (optional)
+    .venv/bin/python benchmarks/vs_sb3.py     # 3 seeds, PPO and A2C (a few minutes)
+    .venv/bin/python benchmarks/vs_sb3.py --quick   # tiny budgets, to check it runs
+
+Both tools train the shipped experiments' hyperparameters (experiments/cartpole_ppo.py,
+the rl-baselines3-zoo PPO values, and experiments/cartpole_a2c.py, SB3's A2C defaults with
+the zoo's 8 envs) with one torch thread, interleaved seed by seed in this one process. Every
+5k env steps (after the update that crosses it) both run a deterministic 10-episode
+evaluation on 4 separate envs; a run stops at the first evaluation with mean return >= 475.
+
+Printed per algorithm, medians over seeds: training env steps/s (evaluation time excluded),
+env steps and wall seconds (evaluations included) to the first evaluation >= 475, and
+mazedsl's figures divided by SB3's. Each tool uses its own env stepping: mazedsl gymnasium's
+native vector CartPole (its 'auto' choice), SB3 its DummyVecEnv of Monitor-wrapped envs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from typing import Any
+
+from _common import EvalSink, evolve, fmt, load_note, median, shipped, table, versions
+
+ALGOS = {"ppo": "cartpole_ppo", "a2c": "cartpole_a2c"}
+
+
+def sb3_available() -> bool:
+    try:
+        import stable_baselines3  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+# -- mazedsl -------------------------------------------------------------------------------
+def run_mazedsl(exp: Any, seed: int, target: float, budget: int, eval_every: int,
+                eval_episodes: int) -> dict[str, Any]:
+    from mazedsl.rl.trainer import Trainer
+
+    exp = evolve(exp, seed=seed, eval_every_steps=eval_every, eval_episodes=eval_episodes,
+                 target_return=target, patience=None)
+    sink = EvalSink()
+    trainer = Trainer(exp, sink=sink)
+    sink.t0 = time.perf_counter()
+    trainer.train(total_steps=budget)
+    solved = sink.first_reaching(target)
+    trainer.close()
+    return {"steps_per_s": trainer.steps / trainer.train_time, "steps": trainer.steps,
+            "solve_steps": solved[0] if solved else None, "solve_wall": solved[1] if solved else None}
+
+
+# -- Stable-Baselines3 ---------------------------------------------------------------------
+def _schedule(value: float, kind: str) -> Any:
+    if kind == "linear":
+        return lambda progress_remaining: value * progress_remaining
+    return value
+
+
+def _sb3_model(exp: Any, seed: int) -> Any:
+    import torch
+    from stable_baselines3 import A2C as SB3A2C
+    from stable_baselines3 import PPO as SB3PPO
+    from stable_baselines3.common.env_util import make_vec_env
+
+    from mazedsl.spec import PPO
+
+    algo, model, critic = exp.algorithm, exp.model, exp.critic
+    activations = {"tanh": torch.nn.Tanh, "relu": torch.nn.ReLU, "elu": torch.nn.ELU,
+                   "gelu": torch.nn.GELU, "silu": torch.nn.SiLU}
+    policy_kwargs: dict[str, Any] = {
+        "net_arch": {"pi": list(model.hidden_units), "vf": list(critic.hidden_units)},
+        "activation_fn": activations[model.activation], "ortho_init": model.ortho_init}
+    env = make_vec_env(exp.env.name, n_envs=exp.runner.n_envs, seed=seed)
+    common = dict(gamma=algo.gamma, gae_lambda=algo.gae_lambda, ent_coef=algo.ent_coef,
+                  vf_coef=algo.vf_coef, max_grad_norm=algo.max_grad_norm, n_steps=algo.n_steps,
+                  normalize_advantage=algo.normalize_advantage, seed=seed, device="cpu", verbose=0,
+                  learning_rate=_schedule(algo.lr, algo.lr_schedule))
+    if isinstance(algo, PPO):
+        policy_kwargs["optimizer_kwargs"] = {"eps": algo.adam_eps}
+        return SB3PPO("MlpPolicy", env, batch_size=algo.batch_size, n_epochs=algo.n_epochs,
+                      clip_range=_schedule(algo.clip_range, algo.clip_schedule),
+                      clip_range_vf=algo.clip_range_vf, target_kl=algo.target_kl,
+                      policy_kwargs=policy_kwargs, **common)
+    return SB3A2C("MlpPolicy", env, use_rms_prop=algo.optimizer == "rmsprop", rms_prop_eps=algo.eps,
+                  policy_kwargs=policy_kwargs, **common)
+
+
+def run_sb3(exp: Any, seed: int, target: float, budget: int, eval_every: int,
+            eval_episodes: int) -> dict[str, Any]:
+    from stable_baselines3.common.callbacks import BaseCallback
+    from stable_baselines3.common.env_util import make_vec_env
+    from stable_baselines3.common.evaluation import evaluate_policy
+
+    model = _sb3_model(exp, seed)
+    eval_env = make_vec_env(exp.env.name, n_envs=exp.runner.n_eval_envs, seed=seed + 10_000)
+
+    class EvalStop(BaseCallback):
+        """Evaluates after the update that crosses each ``eval_every`` (as mazedsl), and
+        stops at the first mean return >= target; keeps the evaluation time."""
+
+        def __init__(self) -> None:
+            super().__init__()
+            self.next_eval = eval_every
+            self.eval_time = 0.0
+            self.solved: tuple[int, float] | None = None
+            self.t0 = 0.0
+
+        def _evaluate(self) -> None:
+            t = time.perf_counter()
+            mean, _ = evaluate_policy(self.model, eval_env, n_eval_episodes=eval_episodes,
+                                      deterministic=True)
+            now = time.perf_counter()
+            self.eval_time += now - t
+            while self.next_eval <= self.num_timesteps:
+                self.next_eval += eval_every
+            if self.solved is None and mean >= target:
+                self.solved = (self.num_timesteps, now - self.t0)
+
+        def _on_rollout_start(self) -> None:
+            if self.solved is None and self.num_timesteps >= self.next_eval:
+                self._evaluate()
+
+        def _on_step(self) -> bool:
+            return self.solved is None and self.num_timesteps < budget
+
+        def _on_training_end(self) -> None:
+            if self.solved is None and self.num_timesteps >= self.next_eval:
+                self._evaluate()
+
+    cb = EvalStop()
+    cb.t0 = t0 = time.perf_counter()
+    model.learn(total_timesteps=exp.total_steps, callback=cb)  # the schedules' horizon
+    wall = time.perf_counter() - t0
+    model.get_env().close()
+    eval_env.close()
+    return {"steps_per_s": model.num_timesteps / (wall - cb.eval_time), "steps": model.num_timesteps,
+            "solve_steps": cb.solved[0] if cb.solved else None,
+            "solve_wall": cb.solved[1] if cb.solved else None}
+
+
+# -- driver --------------------------------------------------------------------------------
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--seeds", type=int, default=3, help="seeds 0..N-1 (default 3)")
+    parser.add_argument("--algos", default="ppo,a2c", help="comma-separated: ppo, a2c")
+    parser.add_argument("--target", type=float, default=475.0, help="solve threshold (475)")
+    parser.add_argument("--eval-every", type=int, default=5_000, help="env steps between evaluations")
+    parser.add_argument("--eval-episodes", type=int, default=10)
+    parser.add_argument("--budget", type=int, default=None,
+                        help="env step cap per run (default: the experiment's total_steps, which "
+                             "also sets the linear schedules)")
+    parser.add_argument("--no-sb3", action="store_true", help="mazedsl only")
+    parser.add_argument("--quick", action="store_true",
+                        help="tiny budgets (1 seed, 2k steps, evaluation every 1k, target 0): "
+                             "checks that the script runs, measures nothing useful")
+    args = parser.parse_args(argv)
+    if args.quick:
+        args.seeds, args.target, args.eval_every, args.eval_episodes = 1, 0.0, 1_000, 2
+        args.budget = args.budget or 2_000
+
+    import torch
+
+    torch.set_num_threads(1)
+    use_sb3 = not args.no_sb3 and sb3_available()
+    algos = [a.strip().lower() for a in args.algos.split(",") if a.strip()]
+    results: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    print(f"mazedsl vs Stable-Baselines3, CartPole-v1; {versions()}", flush=True)
+    print(f"{load_note()} at start", flush=True)
+    for seed in range(args.seeds):
+        for algo in algos:
+            exp = shipped(ALGOS[algo])
+            budget = args.budget or exp.total_steps
+            order = ["mazedsl", "sb3"] if seed % 2 == 0 else ["sb3", "mazedsl"]
+            for tool in order:
+                if tool == "sb3" and not use_sb3:
+                    continue
+                run = run_mazedsl if tool == "mazedsl" else run_sb3
+                res = run(exp, seed, args.target, budget, args.eval_every, args.eval_episodes)
+                results.setdefault((algo, tool), []).append(res)
+                print(f"  {algo.upper()} {tool:7s} seed {seed}: {res['steps_per_s']:8,.0f} steps/s, "
+                      f"reached {args.target:g} at {fmt(res['solve_steps'])} steps / "
+                      f"{fmt(res['solve_wall'], 1)} s", file=sys.stderr, flush=True)
+
+    rows = []
+    verdicts = []
+    for algo in algos:
+        med: dict[str, dict[str, Any]] = {}
+        for tool in ("mazedsl", "sb3"):
+            runs = results.get((algo, tool))
+            label = f"{algo.upper()} {'mazedsl' if tool == 'mazedsl' else 'SB3'}"
+            if not runs:
+                rows.append([label, "not installed", "n/a", "n/a", "n/a"])
+                continue
+            med[tool] = {k: median(r[k] for r in runs) for k in ("steps_per_s", "solve_steps", "solve_wall")}
+            solved = sum(r["solve_steps"] is not None for r in runs)
+            rows.append([label, fmt(med[tool]["steps_per_s"]), fmt(med[tool]["solve_steps"]),
+                         fmt(med[tool]["solve_wall"], 2), f"{solved}/{len(runs)}"])
+        if len(med) == 2:
+            def ratio(key: str) -> float | None:
+                a, b = med["mazedsl"][key], med["sb3"][key]
+                return None if a is None or b is None or b == 0 else a / b
+            r_speed, r_steps, r_wall = ratio("steps_per_s"), ratio("solve_steps"), ratio("solve_wall")
+            rows.append([f"{algo.upper()} mazedsl/SB3", fmt(r_speed, 2, "x"), fmt(r_steps, 2, "x"),
+                         fmt(r_wall, 2, "x"), ""])
+            verdicts.append(f"{algo.upper()}: training speed {fmt(r_speed, 2, 'x')} SB3's (target >= 3x): "
+                            f"{'PASS' if r_speed is not None and r_speed >= 3 else 'MISS'}")
+            if algo == "ppo":
+                verdicts.append(f"PPO: wall time to solve {fmt(r_wall, 2, 'x')} SB3's "
+                                "(target <= 0.33x): "
+                                f"{'PASS' if r_wall is not None and r_wall <= 1 / 3 else 'MISS'}")
+    print()
+    print(f"Medians over {args.seeds} seed(s); target: deterministic {args.eval_episodes}-episode "
+          f"evaluation >= {args.target:g}, evaluated every {args.eval_every:,} env steps")
+    print(table(["run", "train steps/s", f"steps to {args.target:g}", f"wall s to {args.target:g}",
+                 "solved"], rows))
+    if not use_sb3 and not args.no_sb3:
+        print("Stable-Baselines3 is not installed: pip install -e '.[bench]' for the comparison")
+    for v in verdicts:
+        print(v)
+    print(f"{load_note()} at end")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
