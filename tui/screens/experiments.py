@@ -83,7 +83,7 @@ class ExperimentsScreen(Screen):
                         yield Select([], prompt="Compare with…", id="diff-other")
                         yield Static("", id="diff-status")
                         yield DataTable(id="diff-table", cursor_type="row", zebra_stripes=True)
-        yield Footer()
+        yield Footer(compact=True)
 
     def on_mount(self) -> None:
         self.sub_title = "Experiments"

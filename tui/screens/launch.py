@@ -154,12 +154,11 @@ class LaunchScreen(ModalScreen[Path | None]):
             error_static.update(Text(note, style="#e5c07b"))
         else:
             error_static.update(Text("✔ valid", style="#98c379"))
-        from mazedsl_tui.training import new_run_dir
-
         preview = Text()
         preview.append("run dir  ", style="dim")
-        target = new_run_dir(self.app.runs_root, self.experiment_name, token="xxxxxx")
-        preview.append(str(target.parent / "<time>_<id>"))
+        root = self.app.runs_root
+        shown_root = str(root) if not root.is_absolute() else f"…/{root.name}"
+        preview.append(f"{shown_root}/{self.experiment_name}/<YYYYmmdd-HHMMSS>_<id>")
         preview.append("\ncommand  ", style="dim")
         preview.append(shlex.join(["mazedsl", "train", self.experiment_file.name, *overrides]))
         self.query_one("#launch-preview", Static).update(preview)

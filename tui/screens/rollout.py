@@ -78,7 +78,7 @@ class RolloutScreen(Screen):
                 yield Static("Reward per step", classes="preview-label")
                 yield Sparkline([], id="rollout-rewards")
                 yield Static("", id="rollout-episodes")
-        yield Footer()
+        yield Footer(compact=True)
 
     def on_mount(self) -> None:
         self.sub_title = f"Rollout · {self.source.title}"

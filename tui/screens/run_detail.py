@@ -68,7 +68,7 @@ class RunDetailScreen(Screen):
                     yield Static("config.yaml not written yet.", id="config-yaml")
             with TabPane("Log", id="log"):
                 yield Log(id="run-log", max_lines=5000)
-        yield Footer()
+        yield Footer(compact=True)
 
     def on_mount(self) -> None:
         self.sub_title = short_path(self.run_dir, self.app.runs_root)
@@ -188,16 +188,15 @@ class RunDetailScreen(Screen):
                         else "\nno run.json here", style="dim")
             self.query_one("#run-summary", Static).update(text)
             return
-        text.append(f"  {info.algorithm} · {info.env}", style="")
-        text.append(f"  {fmt_int(info.steps)} steps", style="")
-        text.append("  best eval ", style="dim")
+        text.append(f"\n{info.algorithm} · {info.env} · {fmt_int(info.steps)} steps · ")
+        text.append("best eval ", style="dim")
         text.append(fmt_float(info.best_eval), style="bold")
-        text.append(f"\nstarted {fmt_started(info.started)}", style="dim")
+        text.append(f" · started {fmt_started(info.started)}", style="dim")
         ended = _parse_time(info.raw.get("ended"))
         if ended is not None and info.started is not None:
             text.append(f" · took {fmt_duration((ended - info.started).total_seconds())}", style="dim")
         if info.raw.get("error"):
-            text.append(f"  {info.raw['error']}", style="#e06c75")
+            text.append(f"\n{info.raw['error']}", style="#e06c75")
         self.query_one("#run-summary", Static).update(text)
 
     def refresh_status(self) -> None:

@@ -26,7 +26,6 @@ class RunsScreen(Screen):
     """All runs: table (live), and on wide terminals a preview of the highlighted run."""
 
     BINDINGS = [
-        Binding("enter", "open", "Open", show=True, priority=False),
         Binding("o", "rollout", "Roll out"),
         Binding("e", "evaluate", "Evaluate"),
         Binding("s", "stop", "Stop"),
@@ -47,7 +46,7 @@ class RunsScreen(Screen):
                 yield Static("Evaluation return", classes="preview-label")
                 yield Sparkline([], id="preview-eval")
                 yield Static("", id="preview-evals")
-        yield Footer()
+        yield Footer(compact=True)
 
     def on_mount(self) -> None:
         self.sub_title = "Runs"

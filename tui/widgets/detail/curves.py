@@ -24,18 +24,19 @@ BLUE, ORANGE, GREEN, RED, GREY, PURPLE = ((97, 175, 239), (229, 192, 123), (152,
 
 
 def nice_ticks(lo: float, hi: float, count: int = 4) -> list[float]:
-    """Round tick positions (1, 2, 2.5, 5 x 10^k apart) covering [lo, hi]."""
+    """At most ``count`` round tick positions (1, 2, 2.5, 5 x 10^k apart) within [lo, hi]."""
     span = hi - lo
     if span <= 0 or not math.isfinite(span):
         return [lo]
     magnitude = 10 ** math.floor(math.log10(span / max(count, 1)))
-    step = magnitude
-    for mult in (1, 2, 2.5, 5, 10):
+    ticks: list[float] = [lo]
+    for mult in (1, 2, 2.5, 5, 10, 20):
         step = mult * magnitude
-        if span / step <= count:
+        first = math.ceil(lo / step - 1e-9) * step
+        ticks = [first + i * step for i in range(int((hi - first) / step + 1e-9) + 1)]
+        if len(ticks) <= count:
             break
-    first = math.ceil(lo / step) * step
-    return [first + i * step for i in range(int((hi - first) / step + 1e-9) + 1)]
+    return ticks
 
 
 def fmt_steps(value: float) -> str:

@@ -84,6 +84,11 @@ class BrailleCanvas:
             if 0 <= col + i < self.cols:
                 self._labels[row * self.cols + col + i] = (ch, style)
 
+    def cells(self, color: str | None = None) -> list[tuple[int, int]]:
+        """(col, row) of the cells with dots (of ``color``, if given)."""
+        return [(i % self.cols, i // self.cols) for i, bits in enumerate(self._bits)
+                if bits and (color is None or self._colors[i] == color)]
+
     # -- output -------------------------------------------------------------------------------
     def lines(self) -> list[Text]:
         out = []

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any, Callable
 
 from rich.text import Text
+from textual.binding import Binding
 from textual.widgets import DataTable
 
 from mazedsl_tui.formatting import fmt_float, fmt_int, fmt_started, status_text
@@ -16,6 +17,8 @@ NARROW_HIDDEN = {"run"}
 
 class RunsTable(DataTable):
     """Runs, newest first. ``update_runs`` adds, removes and updates rows by key (the run path)."""
+
+    BINDINGS = [Binding("enter", "select_cursor", "Open")]
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id, cursor_type="row", zebra_stripes=True)

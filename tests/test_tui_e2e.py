@@ -1,0 +1,109 @@
+"""End to end: launch a tiny training from the UI (real CLI, real engine), watch it, roll it out."""
+
+from __future__ import annotations
+
+import asyncio
+import importlib.util
+import time
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.skipif(importlib.util.find_spec("mazedsl.context") is None,
+                                reason="the engine (mazedsl.context) is not available")
+
+EXPERIMENT = '''"""A tiny CartPole PPO run for the TUI end-to-end test."""
+
+from mazedsl.spec import PPO, Experiment, GymEnv, Runner
+
+experiment = Experiment(
+    name="tiny_cartpole",
+    env=GymEnv(name="CartPole-v1"),
+    algorithm=PPO(n_steps=64, batch_size=128, n_epochs=2),
+    runner=Runner(n_envs=4),
+    total_steps=20_000,
+    eval_every_steps=1024,
+    eval_episodes=2,
+    checkpoint_every_steps=1024,
+)
+'''
+
+
+async def wait_for(pilot, predicate, timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        await pilot.pause(0.05)
+
+
+def test_train_watch_and_roll_out_from_the_ui(tmp_path):
+    from mazedsl_tui.app import MazeApp
+    from mazedsl_tui.screens.launch import LaunchScreen
+    from mazedsl_tui.screens.rollout import RolloutScreen
+    from mazedsl_tui.screens.run_detail import RunDetailScreen
+    from mazedsl_tui.widgets.detail.curves import MetricsPlot
+    from mazedsl_tui.widgets.runs.table import RunsTable
+
+    experiments = tmp_path / "experiments"
+    experiments.mkdir()
+    (experiments / "tiny_cartpole.py").write_text(EXPERIMENT)
+    app = MazeApp(experiments, tmp_path / "outputs", poll_interval=0.1, mode="experiments")
+
+    async def scenario() -> None:
+        async with app.run_test(size=(100, 32)) as pilot:
+            await wait_for(pilot, lambda: app.screen.experiment is not None, 60, "the experiment")
+            await pilot.press("t")
+            await wait_for(pilot, lambda: isinstance(app.screen, LaunchScreen) and app.screen.is_mounted,
+                           10, "the launch screen")
+            launch = app.screen
+            launch.query_one("#launch-overrides").value = "log_every_steps=256 eval_episodes=2"
+            launch.query_one("#launch-budget").value = "2048"
+            await wait_for(pilot, lambda: launch.overrides[-1:] == ["total_steps=2048"]
+                           and not launch.validating, 30, "validation")
+            assert launch.error is None
+            await pilot.press("ctrl+s")
+            await wait_for(pilot, lambda: isinstance(app.screen, RunDetailScreen) and app.screen.is_mounted,
+                           10, "the run screen")
+            detail = app.screen
+            run_dir = detail.run_dir
+            assert run_dir.parent == (tmp_path / "outputs" / "tiny_cartpole").resolve()
+            plot = detail.query_one("#plot-return", MetricsPlot)
+            counts: list[int] = []
+
+            def finished() -> bool:
+                counts.append(plot.point_count)
+                training = app.trainings.get(run_dir)
+                return training is not None and training.returncode is not None
+
+            await wait_for(pilot, finished, 180, "training to finish")
+            assert app.trainings.get(run_dir).returncode == 0, (
+                run_dir.parent / f".{run_dir.name}.console.log").read_text()
+            await wait_for(pilot, lambda: plot.point_count == 2048 // 256, 10, "every training line")
+            assert len(set(counts)) > 2  # the curve grew while training ran
+            await wait_for(pilot, lambda: "finished" in str(detail.query_one("#run-summary").render()),
+                           10, "finished in the summary")
+
+            await pilot.press("1")
+            table = app.screen.query_one(RunsTable)
+            key = str(run_dir)
+            await wait_for(pilot, lambda: key in [r.key.value for r in table.ordered_rows], 10, "the row")
+            await wait_for(pilot, lambda: table.cell_text(key, "status") == "✔ finished", 10, "finished")
+            assert table.cell_text(key, "steps") == "2,048"
+            assert table.cell_text(key, "experiment") == "tiny_cartpole"
+
+            table.move_cursor(row=table.get_row_index(key))
+            await pilot.press("o")
+            await wait_for(pilot, lambda: isinstance(app.screen, RolloutScreen) and app.screen.is_mounted,
+                           10, "the rollout viewer")
+            viewer = app.screen
+            await wait_for(pilot, lambda: viewer.steps_taken > 3, 60, "the policy playing")
+            assert viewer.error is None
+            assert viewer.query_one("#env-view").drawn_as() == "shapes"
+            await pilot.press("space")
+            paused_at = viewer.steps_taken
+            await pilot.pause(0.3)
+            assert viewer.steps_taken == paused_at
+
+    asyncio.run(scenario())
+    assert (Path(app.runs_root) / "tiny_cartpole").is_dir()

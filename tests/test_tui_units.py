@@ -1,0 +1,241 @@
+"""Unit tests of the TUI's non-screen parts: drawing, formatting, overrides, files, processes."""
+
+from __future__ import annotations
+
+import math
+import re
+import subprocess
+import sys
+import time
+from datetime import datetime
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from mazedsl_tui.formatting import fmt_float, fmt_int, fmt_metric, fmt_started, short_path, status_text
+from mazedsl_tui.library import Library, experiment_files
+from mazedsl_tui.polling import FileTail
+from mazedsl_tui.rollout import RolloutSource, Step
+from mazedsl_tui.screens.launch import build_overrides
+from mazedsl_tui.training import TrainingManager, console_log_path, new_run_dir
+from mazedsl_tui.widgets.detail.curves import fmt_steps, nice_ticks
+from mazedsl_tui.widgets.rollout.canvas import BrailleCanvas, halfblock
+from mazedsl_tui.widgets.rollout.scenes import (BODY, JOINT, POLE, SCENES, draw_scene, observation_bars,
+                                                scene_for)
+
+
+# -- overrides form --------------------------------------------------------------------------------
+
+def test_build_overrides_maps_seed_and_budget():
+    assert build_overrides("algorithm.lr=1e-3 'env.kwargs={a: 1}'", "3", "20_000") == (
+        ["algorithm.lr=1e-3", "env.kwargs={a: 1}", "seed=3", "total_steps=20000"], None, "")
+    assert build_overrides("", "", "1,000")[0] == ["total_steps=1000"]
+    assert build_overrides("~wrappers", "", "")[0] == ["~wrappers"]
+
+
+@pytest.mark.parametrize("text, seed, budget, field, message", [
+    ("algorithm.lr", "", "", "overrides", "expected KEY=VALUE"),
+    ("name='open", "", "", "overrides", "No closing quotation"),
+    ("", "-1", "", "seed", "seed: expected a whole number"),
+    ("", "", "0", "budget", "budget: expected a whole number of steps > 0"),
+    ("", "", "many", "budget", "got 'many'"),
+])
+def test_build_overrides_errors_name_the_field(text, seed, budget, field, message):
+    _, error, at = build_overrides(text, seed, budget)
+    assert at == field and message in error
+
+
+# -- formatting ---------------------------------------------------------------------------------------
+
+def test_formatting():
+    assert fmt_int(50000) == "50,000" and fmt_int(None) == "—"
+    assert fmt_float(494.39) == "494.4" and fmt_float(None) == "—" and fmt_float(float("nan")) == "nan"
+    assert fmt_metric(0.00001234) == "1.234e-05" and fmt_metric(0.5) == "0.5"
+    assert fmt_started(datetime(2026, 1, 5, 9, 30)) == "2026-01-05 09:30"
+    assert fmt_started(datetime(2026, 1, 5, 9, 30), long=False) == "01-05 09:30"
+    assert status_text("finished").plain == "✔ finished" and status_text("weird").plain == "? weird"
+    assert short_path("/a/b/c", "/a") == "b/c" and short_path("/x/y", "/a") == "/x/y"
+
+
+def test_nice_ticks_and_step_labels():
+    assert nice_ticks(2048, 49152, 4) == [10000, 20000, 30000, 40000]
+    assert nice_ticks(0, 1, 4) == [0, 0.5, 1.0]
+    assert nice_ticks(0, 1, 5) == [0, 0.25, 0.5, 0.75, 1.0]
+    assert nice_ticks(5, 5) == [5]
+    assert [fmt_steps(v) for v in (500, 25000, 1_500_000)] == ["500", "25k", "1.5M"]
+
+
+# -- drawing --------------------------------------------------------------------------------------------
+
+def test_braille_canvas_packs_2x4_dots_per_cell():
+    canvas = BrailleCanvas(2, 1)
+    canvas.dot(0, 0, "red")
+    canvas.dot(1, 3, "red")
+    canvas.dot(2, 1, "blue")
+    canvas.dot(99, 99, "blue")  # outside: ignored
+    line = canvas.lines()[0]
+    assert line.plain == chr(0x2800 + 0x01 + 0x80) + chr(0x2800 + 0x02)
+    assert [span.style for span in line.spans] == ["red", "blue"]
+    canvas.label(0, 0, "x", "bold")
+    assert canvas.lines()[0].plain[0] == "x"
+
+
+def centre(cells):
+    return (sum(c for c, _ in cells) / len(cells), sum(r for _, r in cells) / len(cells))
+
+
+def scene(env_id, state, cols=60, rows=24):
+    canvas = BrailleCanvas(cols, rows)
+    scene_for(env_id)(canvas, np.asarray(state, dtype=float))
+    return canvas
+
+
+@pytest.mark.parametrize("env_id", ["CartPole-v1", "Pendulum-v1", "Acrobot-v1", "MountainCar-v0",
+                                    "MountainCarContinuous-v0"])
+def test_every_classic_control_env_has_a_scene(env_id):
+    state = [0.1, 0.0, 0.1, 0.0][: 2 if env_id.startswith(("Pendulum", "Mountain")) else 4]
+    lines = draw_scene(env_id, state, 50, 16)
+    assert len(lines) == 16 and all(len(line.plain) == 50 for line in lines)
+    assert sum(ch != " " for line in lines for ch in line.plain) > 20
+    assert set(SCENES) == {"CartPole", "Pendulum", "Acrobot", "MountainCar"}
+    assert draw_scene("LunarLander-v3", [0.0], 10, 5) is None
+
+
+def test_cartpole_pole_leans_with_theta_and_cart_moves_with_x():
+    left, right = scene("CartPole-v1", [0, 0, -0.4, 0]), scene("CartPole-v1", [0, 0, 0.4, 0])
+    cart = centre(left.cells(BODY))[0]
+    assert centre(left.cells(POLE))[0] < cart < centre(right.cells(POLE))[0]
+    assert centre(left.cells(POLE))[1] < centre(left.cells(BODY))[1]  # the pole is above the cart
+    moved = scene("CartPole-v1", [1.5, 0, 0, 0], cols=120, rows=20)  # the whole track fits: no following
+    still = scene("CartPole-v1", [0, 0, 0, 0], cols=120, rows=20)
+    assert centre(moved.cells(BODY))[0] > centre(still.cells(BODY))[0] + 10
+
+
+def test_pendulum_upright_at_zero_and_down_at_pi():
+    up, down = scene("Pendulum-v1", [0.0, 0.0]), scene("Pendulum-v1", [math.pi, 0.0])
+    pivot_row = centre(up.cells(BODY))[1]
+    assert centre(up.cells(JOINT))[1] < pivot_row < centre(down.cells(JOINT))[1]
+
+
+def test_acrobot_hangs_down_at_rest():
+    canvas = scene("Acrobot-v1", [0.0, 0.0, 0.0, 0.0])
+    assert centre(canvas.cells(POLE))[1] > centre(canvas.cells(BODY))[1]  # second link below the first
+
+
+def test_mountain_car_moves_along_the_hill():
+    left, right = scene("MountainCar-v0", [-1.0, 0.0]), scene("MountainCar-v0", [0.4, 0.0])
+    assert centre(left.cells(BODY))[0] < centre(right.cells(BODY))[0]
+
+
+def test_halfblock_shows_two_pixels_per_cell():
+    image = np.zeros((4, 2, 3), dtype=np.uint8)
+    image[0, :] = (255, 0, 0)
+    image[1, :] = (0, 0, 255)
+    image[2, :] = (0, 255, 0)
+    lines = halfblock(image, 2, 2)
+    assert [line.plain for line in lines] == ["▀▀", "▀▀"]
+    style = lines[0].spans[0].style
+    assert style.color.triplet == (255, 0, 0) and style.bgcolor.triplet == (0, 0, 255)
+    assert lines[1].spans[0].style.color.triplet == (0, 255, 0)
+    wide = halfblock(np.zeros((10, 100, 3), dtype=np.uint8), 20, 10)  # aspect kept: 20 x 1 cells
+    assert len(wide) == 1 and len(wide[0].plain) == 20
+
+
+def test_observation_bars():
+    lines = observation_bars([0.5, -1.0, float("nan")], 40, 10)
+    assert [line.plain.split()[0] for line in lines] == ["obs[0]", "obs[1]", "obs[2]"]
+    assert "-1.000" in lines[1].plain
+    assert len(observation_bars(np.arange(20), 40, 5)) == 5
+
+
+# -- files, run dirs and processes -------------------------------------------------------------------------
+
+def test_new_run_dir_format(tmp_path):
+    path = new_run_dir(tmp_path, "cartpole_ppo", now=datetime(2026, 1, 5, 9, 30, 12))
+    assert path.parent == tmp_path / "cartpole_ppo"
+    assert re.fullmatch(r"20260105-093012_[0-9a-f]{6}", path.name)
+    assert console_log_path(path) == path.parent / f".{path.name}.console.log"
+
+
+def test_file_tail_returns_whole_new_lines(tmp_path):
+    path = tmp_path / "train.log"
+    tail = FileTail(path)
+    assert tail.read() == ""
+    path.write_text("one\ntw")
+    assert tail.read() == "one\n"
+    with open(path, "a") as fh:
+        fh.write("o\nthree\n")
+    assert tail.read() == "two\nthree\n"
+    path.write_text("new\n")  # replaced by a shorter file: start over
+    assert tail.read() == "new\n"
+
+
+def test_experiment_files_skips_private_files(tmp_path):
+    for name in ("b.py", "a.py", "_helpers.py", "sub/c.py", ".hidden/d.py", "notes.txt", "e.yaml"):
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text("")
+    assert [p.relative_to(tmp_path).as_posix() for p in experiment_files(tmp_path)] == [
+        "a.py", "b.py", "e.yaml", "sub/c.py"]
+    assert experiment_files(tmp_path / "missing") == []
+
+
+def test_training_manager_runs_processes_in_their_own_session(tmp_path):
+    manager = TrainingManager()
+    run = tmp_path / "exp" / "run"
+    script = "import os, time; print(os.getsid(0) == os.getpid(), flush=True); time.sleep(30)"
+    training = manager.start([sys.executable, "-c", script], run)
+    deadline = time.monotonic() + 10
+    while "True" not in training.console_log.read_text() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert training.running and manager.running() == [training]
+    assert training.stop() == "interrupting"  # SIGINT: python raises KeyboardInterrupt
+    training.process.wait(10)
+    assert [t.run_dir for t in manager.poll()] == [run.resolve()]
+    assert training.returncode != 0 and not manager.running() and manager.poll() == []
+    assert training.stop() == "not running"
+
+
+def test_library_train_command_uses_the_cli():
+    command = Library().train_command("experiments/x.py", ["seed=1"], "outputs/x/run")
+    assert command == [sys.executable, "-m", "mazedsl", "train", "experiments/x.py", "seed=1",
+                       "--run-dir", "outputs/x/run", "--quiet"]
+
+
+# -- rollout source ----------------------------------------------------------------------------------------
+
+def test_rollout_source_falls_back_to_no_rendering():
+    modes = []
+
+    def factory(seed, render_mode):
+        modes.append(render_mode)
+        if render_mode == "rgb_array":
+            raise RuntimeError("pygame is not installed")
+        yield Step(0, [0.0], None, 0.0, False, False, 0.0, env_id="Foo-v0")
+
+    source = RolloutSource(factory)
+    steps = list(source.episode(seed=1))
+    assert modes == ["rgb_array", None] and source.render_mode is None
+    assert len(steps) == 1 and source.env_id == "Foo-v0"
+
+
+def test_random_policy_source_plays_cartpole_deterministically():
+    source = RolloutSource.random_policy("CartPole-v1")
+    first = [(s.t, s.action, s.episode_return) for s in source.episode(seed=3)]
+    again = [(s.t, s.action, s.episode_return) for s in source.episode(seed=3)]
+    assert first == again and first[0] == (0, None, 0.0)
+    last = list(source.episode(seed=3))[-1]
+    assert last.terminated or last.truncated
+    assert last.state.shape == (4,) and last.env_id == "CartPole-v1"
+
+
+# -- start-up ---------------------------------------------------------------------------------------------
+
+def test_app_import_is_light():
+    code = ("import sys, time; t = time.perf_counter(); import mazedsl_tui.app; "
+            "print(time.perf_counter() - t, [m for m in ('torch', 'gymnasium', 'hydra', 'textual_plotext') "
+            "if m in sys.modules])")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    seconds, heavy = out.split(" ", 1)
+    assert heavy.strip() == "[]"
+    assert float(seconds) < 1.5
