@@ -155,6 +155,18 @@ async def test_runs_screen_uses_wide_terminals(demo):
 
 
 @run_async
+async def test_runs_at_120_columns_show_run_names_without_scrolling(demo):
+    app = make_app(demo)
+    async with app.run_test(size=(120, 34)) as pilot:
+        table = app.screen.query_one(RunsTable)
+        await wait_for(pilot, lambda: table.row_count == 4)
+        await pilot.pause()
+        assert "run" in [c.value for c in table.columns]
+        assert not app.screen.query_one("#run-preview").display
+        assert table.virtual_size.width <= table.size.width
+
+
+@run_async
 async def test_runs_layout_fits_80x24(demo):
     app = make_app(demo)
     async with app.run_test(size=(80, 24)) as pilot:

@@ -34,7 +34,7 @@ class MazeApp(App[None]):
     COMMANDS = App.COMMANDS | {MazeCommands}
     MODES = {"runs": RunsScreen, "experiments": ExperimentsScreen}
     DEFAULT_MODE = "runs"
-    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (120, "-wide")]
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (120, "-wide"), (160, "-xwide")]
     BINDINGS = [
         Binding("1", "go('runs')", "Runs", show=False),
         Binding("2", "go('experiments')", "Experiments", show=False),

@@ -65,7 +65,7 @@ class RolloutScreen(Screen):
         self.opening = True
         self.error: str | None = None
         self.episode_returns: list[float] = []
-        self.rewards: list[float] = []
+        self.returns: list[float] = []
         self._iterator: Iterator[Any] | None = None
         self._timer: Timer | None = None
 
@@ -75,8 +75,8 @@ class RolloutScreen(Screen):
             yield EnvView(id="env-view")
             with Vertical(id="rollout-side"):
                 yield Static("", id="rollout-info")
-                yield Static("Reward per step", classes="preview-label")
-                yield Sparkline([], id="rollout-rewards")
+                yield Static("Return so far", classes="preview-label")
+                yield Sparkline([], id="rollout-returns")
                 yield Static("", id="rollout-episodes")
         yield Footer(compact=True)
 
@@ -114,7 +114,7 @@ class RolloutScreen(Screen):
         self._iterator = message.iterator
         self.done = False
         self.steps_taken = 0
-        self.rewards = []
+        self.returns = []
         self._show(message.first)
         self._restart_timer()
 
@@ -149,7 +149,7 @@ class RolloutScreen(Screen):
     def _show(self, step: Any) -> None:
         self.step = step
         self.steps_taken += 1
-        self.rewards.append(float(getattr(step, "reward", 0.0)))
+        self.returns.append(float(getattr(step, "episode_return", 0.0)))
         view = self.query_one(EnvView)
         view.show(step, env_id=getattr(step, "env_id", "") or self.source.env_id)
         if getattr(step, "env_id", ""):
@@ -195,7 +195,7 @@ class RolloutScreen(Screen):
         view = self.query_one(EnvView)
         table.add_row("View", f"{view.mode} ({view.drawn_as()})")
         self.query_one("#rollout-info", Static).update(table)
-        self.query_one("#rollout-rewards", Sparkline).data = self.rewards[-120:] or [0.0]
+        self.query_one("#rollout-returns", Sparkline).data = self.returns[-200:] or [0.0]
         episodes = Text()
         if self.done:
             episodes.append("Episode over — r replays, n plays the next one.\n", style="italic")

@@ -19,7 +19,9 @@ from mazedsl_tui.messages import MetricsUpdated, RunsUpdated
 from mazedsl_tui.polling import sleep_unless_cancelled
 from mazedsl_tui.widgets.runs.table import RunsTable
 
-WIDE = 120
+PREVIEW_FROM = 160  # columns from which the preview panel shows (CSS: Screen.-xwide)
+PREVIEW_WIDTH = 42
+LONG_TABLE = 108  # table width from which the run name and full dates fit
 
 
 class RunsScreen(Screen):
@@ -56,7 +58,8 @@ class RunsScreen(Screen):
         self.poll_runs()
 
     def on_resize(self) -> None:
-        self.query_one(RunsTable).set_long(self.size.width >= WIDE)
+        width = self.size.width - (PREVIEW_WIDTH if self.size.width >= PREVIEW_FROM else 0)
+        self.query_one(RunsTable).set_long(width >= LONG_TABLE)
 
     # -- polling ------------------------------------------------------------------------------
     @work(thread=True, exclusive=True, group="runs-poll", name="poll runs")
@@ -115,7 +118,7 @@ class RunsScreen(Screen):
         if info.raw.get("error"):
             text.append(f"\n{info.raw['error']}", style="#e06c75")
         summary.update(text)
-        if self.size.width >= WIDE and info.path != self._preview_dir:
+        if self.size.width >= PREVIEW_FROM and info.path != self._preview_dir:
             self._preview_dir = info.path
             self.load_preview(info.path)
 
