@@ -135,7 +135,7 @@ class MazeApp(App[None]):
     def effective_status(self, info: Any) -> str:
         """run.json's status, or 'crashed' when our process died leaving it 'running'."""
         training = self.trainings.get(info.path)
-        if info.status == "running" and training is not None and training.returncode is not None:
+        if info.status == "running" and training is not None and not training.running:
             return "crashed"
         return info.status
 
@@ -153,19 +153,6 @@ class MazeApp(App[None]):
             self.notify(f"{label}: exit code {message.returncode} — see its Log tab",
                         title="Training failed", severity="error")
         self.runs_wake.set()
-        from mazedsl_tui.screens.run_detail import RunDetailScreen
-
-        for screen in self._all_screens():
-            if isinstance(screen, RunsScreen):
-                screen.refresh_statuses()
-            elif isinstance(screen, RunDetailScreen) and screen.run_dir.resolve() == message.run_dir:
-                screen.refresh_status()
-
-    def _all_screens(self) -> list[Any]:
-        screens: list[Any] = []
-        for stack in self._screen_stacks.values():
-            screens.extend(stack)
-        return screens
 
 
 def main(argv: list[str] | None = None) -> int:

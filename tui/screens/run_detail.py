@@ -93,7 +93,7 @@ class RunDetailScreen(Screen):
         config_sent = False
         log_tail: FileTail | None = None
         console = console_log_path(run_dir.resolve())
-        console_sent = False
+        final_sent = False
         while not worker.is_cancelled:
             try:
                 info = lib.read_run_info(run_dir)
@@ -124,18 +124,20 @@ class RunDetailScreen(Screen):
                 if text:
                     self.post_message(LogAppended(run_dir, text))
             training = app.trainings.get(run_dir)
-            process_alive = training is not None and training.running
-            ended = not process_alive and (info is None or info.status != "running"
-                                           or (training is not None and not training.running))
-            if ended:
-                if (training is not None and training.returncode not in (0, None) and not console_sent
-                        and wanted != console and console.is_file()):
-                    console_sent = True
+            alive = training is not None and training.running
+            # ours: until the process exits; others': while run.json says running
+            ended = not alive and (training is not None or info is None or info.status != "running")
+            if ended and not final_sent:
+                final_sent = True
+                if info is not None:  # once more: the status shown may be derived ('crashed')
+                    self.post_message(RunInfoUpdated(run_dir, info))
+                code = training.process.returncode if training is not None else None
+                if code not in (0, 130, None) and wanted != console and console.is_file():
                     extra = console.read_text(encoding="utf-8", errors="replace").strip()
                     if extra:
                         self.post_message(LogAppended(run_dir, f"── console output ──\n{extra}\n"))
-                if not self.evaluating:
-                    return
+            if ended and not self.evaluating:
+                return
             if not sleep_unless_cancelled(worker, app.poll_interval):
                 return
 
@@ -198,11 +200,6 @@ class RunDetailScreen(Screen):
         if info.raw.get("error"):
             text.append(f"\n{info.raw['error']}", style="#e06c75")
         self.query_one("#run-summary", Static).update(text)
-
-    def refresh_status(self) -> None:
-        self._render_summary()
-        if self.app.trainings.get(self.run_dir) is not None:
-            self.tail()  # pick up the final lines and the console output
 
     # -- actions -------------------------------------------------------------------------------------
     def action_back(self) -> None:

@@ -14,7 +14,7 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Sparkline, Static
 from textual.worker import get_current_worker
 
-from mazedsl_tui.formatting import fmt_float, fmt_int, fmt_started, short_path, status_text
+from mazedsl_tui.formatting import fmt_float, fmt_int, fmt_started, status_text
 from mazedsl_tui.messages import MetricsUpdated, RunsUpdated
 from mazedsl_tui.polling import sleep_unless_cancelled
 from mazedsl_tui.widgets.runs.table import RunsTable
@@ -72,7 +72,8 @@ class RunsScreen(Screen):
                 runs = app.library.list_runs(app.runs_root)
             except Exception:  # noqa: BLE001 - an unreadable root shows as empty
                 runs = []
-            signature = [(str(r.path), r.raw) for r in runs]
+            # the derived status too: a training of ours that died leaves run.json 'running'
+            signature = [(str(r.path), r.raw, app.effective_status(r)) for r in runs]
             if signature != last:
                 last = signature
                 self.post_message(RunsUpdated(runs))
@@ -91,11 +92,6 @@ class RunsScreen(Screen):
                 f"No runs under [b]{self.app.runs_root}[/b] yet.\n\n"
                 "Press [b]2[/b] for the experiments, pick one and press [b]t[/b] to train it."))
         self._update_preview()
-
-    def refresh_statuses(self) -> None:
-        """Re-derive status cells (a training process of this UI ended)."""
-        table = self.query_one(RunsTable)
-        table.update_runs(self._runs)
 
     # -- preview --------------------------------------------------------------------------------
     @on(DataTable.RowHighlighted, "#runs-table")
@@ -175,6 +171,3 @@ class RunsScreen(Screen):
 
     def action_new(self) -> None:
         self.app.switch_mode("experiments")
-
-    def run_label(self, info: Any) -> str:
-        return short_path(info.path, self.app.runs_root)
