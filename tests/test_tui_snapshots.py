@@ -7,7 +7,6 @@ and look at the SVGs under tests/__snapshots__/test_tui_snapshots/.
 from __future__ import annotations
 
 import time
-from pathlib import Path
 from typing import Any, Callable
 
 import numpy as np

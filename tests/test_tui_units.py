@@ -8,7 +8,6 @@ import subprocess
 import sys
 import time
 from datetime import datetime
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -239,3 +238,19 @@ def test_app_import_is_light():
     seconds, heavy = out.split(" ", 1)
     assert heavy.strip() == "[]"
     assert float(seconds) < 1.5
+
+
+def test_metrics_plot_counts_every_point_and_draws_a_thinned_curve():
+    from mazedsl_tui.widgets.detail.curves import return_plot, thin
+
+    plot = return_plot()
+    records = [{"phase": "train", "step": i, "ep_return_mean": float(i)} for i in range(1, 10001)]
+    records.insert(5, {"phase": "eval", "step": 3, "mean_return": 1.0})
+    records.append({"phase": "train", "step": 10001, "ep_return_mean": float("nan")})
+    plot.set_records(records)
+    assert plot.point_count == 10000
+    assert plot.values("ep_return_mean")[-1] == 10000.0
+    xs, ys = thin(list(range(10000)), list(range(10000)), 800)
+    assert len(xs) <= 800 and xs[-1] == 9999 and ys == xs
+    assert xs[1] - xs[0] == 13
+    assert thin([1, 2], [3, 4], 800) == ([1, 2], [3, 4])

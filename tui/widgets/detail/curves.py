@@ -47,6 +47,14 @@ def fmt_steps(value: float) -> str:
     return f"{value:g}"
 
 
+def thin(xs: list[float], ys: list[float], limit: int) -> tuple[list[float], list[float]]:
+    """At most ``limit`` evenly strided points, always keeping the latest one."""
+    if len(xs) <= limit:
+        return xs, ys
+    stride = -(-len(xs) // limit)
+    return xs[::-stride][::-1], ys[::-stride][::-1]
+
+
 class MetricsPlot(PlotextPlot):
     """A plot of some keys of the records of one phase (``train`` or ``eval``) against ``step``."""
 
@@ -105,10 +113,12 @@ class MetricsPlot(PlotextPlot):
         all_x = [x for xs, _ in self._data.values() for x in xs]
         ticks = nice_ticks(min(all_x), max(all_x), max(2, self.size.width // 14 or 4))
         plt.xticks(ticks, [fmt_steps(t) for t in ticks])
+        limit = max(200, 4 * self.size.width)  # braille: 2 dots a cell; more points only cost time
         for s in self.series:
             xs, ys = self._data.get(s.key, ([], []))
             if not xs:
                 continue
+            xs, ys = thin(xs, ys, limit)
             if len(xs) == 1:
                 plt.scatter(xs, ys, color=s.color, yside=s.yside, marker="dot")
             else:
