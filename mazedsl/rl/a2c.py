@@ -2,44 +2,59 @@
 
 from __future__ import annotations
 
+import contextlib
+
 import torch
 from torch.nn import functional as F
 
+from mazedsl.rl.manual_grad import ManualGrad
 from mazedsl.rl.models import ActorCritic
-from mazedsl.rl.updates import UpdateStats, check_finite, clip_grad_norm, step_fn, with_grads
+from mazedsl.rl.updates import UpdateStats, apply_grads, check_finite, clip_grad_norm, with_grads
 from mazedsl.spec import A2C
 
 
 def a2c_update(policy: ActorCritic, optimizer: torch.optim.Optimizer, batch: dict[str, torch.Tensor],
-               algo: A2C, step: int) -> UpdateStats:
-    """Policy-gradient plus value regression plus entropy bonus, one optimiser step."""
-    out, values = policy(batch["obs"])
+               algo: A2C, step: int, manual_grad: bool = True) -> UpdateStats:
+    """Policy-gradient plus value regression plus entropy bonus, one optimiser step
+    (gradients by :class:`ManualGrad` where it covers the network, else autograd)."""
+    manual = ManualGrad.for_policy(policy) if manual_grad else None
+    actions = batch["actions"]
     if policy.discrete:
-        logp_all = torch.log_softmax(out, dim=-1)
-        logp = logp_all.gather(-1, batch["actions"].long().unsqueeze(-1)).squeeze(-1)
-    else:
-        logp_all = None
-        logp = policy.log_prob(out, batch["actions"])
-    adv = batch["advantages"]
-    if algo.normalize_advantage and adv.numel() > 1:
+        actions = actions.long().unsqueeze(-1)
+    adv, returns = batch["advantages"], batch["returns"]
+    n = adv.shape[0]
+    if algo.normalize_advantage and n > 1:
         adv = (adv - adv.mean()) / (adv.std() + 1e-8)
-    policy_loss = -(adv * logp).mean()
-    value_loss = F.mse_loss(values, batch["returns"])
-    loss = torch.add(policy_loss, value_loss, alpha=algo.vf_coef)
-    if algo.ent_coef:
-        entropy_mean = policy.entropy(out, logp_all).mean()
-        loss = torch.sub(loss, entropy_mean, alpha=algo.ent_coef)
-    else:
-        with torch.no_grad():  # logged only; before the step (a Gaussian's uses the log std)
+    with torch.no_grad() if manual is not None else contextlib.nullcontext():
+        if manual is not None:
+            out, values, cache = manual.forward(batch["obs"])
+            logp, aux = manual.log_prob(out, actions)
+            logp_all = aux[0] if policy.discrete else None
+        else:
+            out, values = policy(batch["obs"])
+            logp_all = torch.log_softmax(out, dim=-1) if policy.discrete else None
+            logp = (logp_all.gather(-1, actions).squeeze(-1) if logp_all is not None
+                    else policy.log_prob(out, actions))
+        policy_loss = -(adv * logp).mean()
+        value_loss = F.mse_loss(values, returns)
+        loss = torch.add(policy_loss, value_loss, alpha=algo.vf_coef)
+        with torch.no_grad():  # logged; before the step (a Gaussian's uses the log std)
             entropy_mean = policy.entropy(out, logp_all).mean()
-    check_finite(loss, policy_loss, value_loss, step)
-    all_params = optimizer.param_groups[0]["params"]
-    for p in all_params:
-        p.grad = None
-    loss.backward()
-    params, grads = with_grads(all_params)
-    clip_grad_norm(grads, algo.max_grad_norm)
-    step_fn(optimizer)(params, grads)
+        if algo.ent_coef and manual is None:
+            loss = torch.sub(loss, policy.entropy(out, logp_all).mean(), alpha=algo.ent_coef)
+        check_finite(loss, policy_loss, value_loss, step)
+        if manual is not None:
+            g_out, g_log_std = manual.out_grad(aux, adv * (-1.0 / n), algo.ent_coef, n)
+            g_values = (values - returns).mul_(2.0 * algo.vf_coef / n)
+            params, grads = manual.params, manual.backward(cache, g_out, g_values, g_log_std)
+        else:
+            all_params = optimizer.param_groups[0]["params"]
+            for p in all_params:
+                p.grad = None
+            loss.backward()
+            params, grads = with_grads(all_params)
+        clip_grad_norm(grads, algo.max_grad_norm)
+        apply_grads(optimizer, params, grads)
     stats = UpdateStats()
     with torch.no_grad():
         approx_kl = (batch["logp"] - logp).mean()

@@ -9,7 +9,7 @@ fused Adam / foreach RMSprop kernels, called directly), and :func:`clip_grad_nor
 from __future__ import annotations
 
 import math
-from typing import Any, Callable, Sequence
+from typing import Any, Sequence
 
 import torch
 
@@ -36,11 +36,14 @@ def make_optimizer(params: list[torch.nn.Parameter], algo: PPO | A2C) -> Any:
     return torch.optim.Adam(params, lr=algo.lr, eps=eps)
 
 
-def step_fn(optimizer: Any) -> Callable[[list[torch.Tensor], list[torch.Tensor]], None]:
-    """``step(params, grads)``: one optimiser step for the listed parameters with gradients."""
+def apply_grads(optimizer: Any, params: list[torch.Tensor], grads: list[torch.Tensor]) -> None:
+    """One optimiser step with ``grads`` for ``params`` (given, not read from ``.grad``)."""
     if isinstance(optimizer, optim.LeanOptimizer):
-        return optimizer.step_with
-    return lambda params, grads: optimizer.step()
+        optimizer.step_with(params, grads)
+        return
+    for p, g in zip(params, grads):
+        p.grad = g
+    optimizer.step()
 
 
 def with_grads(all_params: Sequence[torch.Tensor]) -> tuple[list[torch.Tensor], list[torch.Tensor]]:
