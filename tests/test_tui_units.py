@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import re
+import signal
 import subprocess
 import sys
 import time
@@ -190,9 +191,17 @@ def test_training_manager_runs_processes_in_their_own_session(tmp_path):
     assert training.running and manager.running() == [training]
     assert training.stop() == "interrupting"  # SIGINT: python raises KeyboardInterrupt
     training.process.wait(10)
+    assert training.process.returncode == -signal.SIGINT  # it got SIGINT (KeyboardInterrupt)
     assert [t.run_dir for t in manager.poll()] == [run.resolve()]
     assert training.returncode != 0 and not manager.running() and manager.poll() == []
     assert training.stop() == "not running"
+    stubborn = manager.start([sys.executable, "-c", "import signal, time; signal.signal(signal.SIGINT, "
+                              "signal.SIG_IGN); signal.signal(signal.SIGTERM, signal.SIG_IGN); "
+                              "print('ready', flush=True); time.sleep(60)"], tmp_path / "exp" / "stubborn")
+    while "ready" not in stubborn.console_log.read_text() and time.monotonic() < deadline + 10:
+        time.sleep(0.05)
+    assert [stubborn.stop() for _ in range(3)] == ["interrupting", "terminating", "killing"]
+    assert stubborn.process.wait(10) == -9
 
 
 def test_library_train_command_uses_the_cli():

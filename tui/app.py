@@ -128,9 +128,9 @@ class MazeApp(App[None]):
                         severity="warning")
             return
         what = training.stop()
-        self.notify(f"{short_path(training.run_dir, self.runs_root)}: {what}"
-                    + (" — press s again to terminate" if what == "interrupting" else ""),
-                    title="Stopping training")
+        hint = {"interrupting": " (checkpoint kept) — s again: terminate",
+                "terminating": " — s again: kill"}.get(what, "")
+        self.notify(f"{short_path(training.run_dir, self.runs_root)}: {what}{hint}", title="Stopping training")
 
     def effective_status(self, info: Any) -> str:
         """run.json's status, or 'crashed' when our process died leaving it 'running'."""

@@ -46,16 +46,18 @@ class Training:
         return self.returncode is None and self.process.poll() is None
 
     def stop(self) -> str:
-        """Interrupt cleanly (SIGINT: finish the update, checkpoint, exit); a second call terminates."""
+        """Stop cleanly: SIGINT (the CLI finishes the update, checkpoints, exits 130); a second
+        call sends SIGTERM (handled the same way), a third SIGKILL for a training that hangs."""
         if not self.running:
             return "not running"
-        sig = signal.SIGINT if self.stop_requests == 0 else signal.SIGTERM
+        signals = (signal.SIGINT, signal.SIGTERM, signal.SIGKILL)
+        sig = signals[min(self.stop_requests, len(signals) - 1)]
         self.stop_requests += 1
         try:
             self.process.send_signal(sig)
         except ProcessLookupError:
             return "not running"
-        return "interrupting" if sig == signal.SIGINT else "terminating"
+        return {signal.SIGINT: "interrupting", signal.SIGTERM: "terminating"}.get(sig, "killing")
 
 
 class TrainingManager:

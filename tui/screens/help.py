@@ -21,7 +21,7 @@ SECTIONS: list[tuple[str, list[tuple[str, str]]]] = [
         ("enter", "open the run"),
         ("o", "roll out its policy"),
         ("e", "evaluate its best checkpoint"),
-        ("s", "stop a training started here (SIGINT: checkpoint kept; again: terminate)"),
+        ("s", "stop a training started here: SIGINT, checkpoint kept (again: SIGTERM, then SIGKILL)"),
         ("n", "new run: go to the experiments"),
     ]),
     ("Run", [
