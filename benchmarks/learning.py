@@ -1,0 +1,142 @@
+"""Do the shipped experiments learn? Steps to target and final evaluation, over seeds.
+
+    .venv/bin/python benchmarks/learning.py            # 4 experiments x 3 seeds (~5-10 minutes)
+    .venv/bin/python benchmarks/learning.py --jobs 2   # two runs at a time (on 2+ free cores)
+    .venv/bin/python benchmarks/learning.py --quick    # tiny budgets, to check it runs
+
+Each shipped experiment (experiments/*.py, loaded with ``mazedsl.load_experiment``) is
+trained for its own budget and evaluation schedule with ``mazedsl.RunContext`` (writing
+run directories into a temporary folder), once per seed. Printed per run: the env steps
+at the first evaluation (deterministic, ``eval_episodes`` episodes) whose mean return
+reaches the target, and a final deterministic 10-episode evaluation of the trained policy;
+then whether each target is met on every seed:
+
+- cartpole_ppo: mean return >= 475 within 100k env steps;
+- cartpole_a2c: >= 475 within 500k;
+- pendulum_ppo: >= -300 within 200k;
+- acrobot_ppo:  >= -100 within 200k.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+import time
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+from typing import Any
+
+from _common import evolve, fmt, load_note, median, shipped, table, versions
+
+TARGETS: dict[str, tuple[float, int]] = {  # name: (mean return, within env steps)
+    "cartpole_ppo": (475.0, 100_000),
+    "cartpole_a2c": (475.0, 500_000),
+    "pendulum_ppo": (-300.0, 200_000),
+    "acrobot_ppo": (-100.0, 200_000),
+}
+
+
+def run_one(name: str, seed: int, quick: bool, out_dir: str) -> dict[str, Any]:
+    """Train one shipped experiment for one seed; steps to target and final evaluation."""
+    import torch
+
+    torch.set_num_threads(1)
+    target, within = TARGETS[name]
+    exp = shipped(name)
+    changes: dict[str, Any] = {"seed": seed, "target_return": None, "patience": None}
+    if quick:
+        changes.update(total_steps=2_000, eval_every_steps=1_000, eval_episodes=2)
+    exp = evolve(exp, **changes)
+    budget = exp.total_steps
+    t0 = time.perf_counter()
+    evals: list[tuple[int, float]] = []
+    try:
+        from mazedsl import RunContext
+
+        run_dir = Path(out_dir) / f"{name}_seed{seed}"
+        ctx = RunContext(exp, run_dir=run_dir, silent=True)
+        ctx.train()
+        for line in (run_dir / "metrics.jsonl").read_text().splitlines():
+            rec = json.loads(line)
+            if rec.get("phase") == "eval":
+                evals.append((rec["step"], rec["mean_return"]))
+        final = ctx.evaluate(n_episodes=10, deterministic=True).mean_return
+    except ImportError:  # RunContext not available yet: the engine directly
+        from _common import EvalSink
+
+        from mazedsl.rl.trainer import Trainer
+
+        sink = EvalSink()
+        trainer = Trainer(exp, sink=sink)
+        trainer.train()
+        evals = [(s, m) for s, m, _ in sink.evals]
+        final = trainer.evaluate(10, True, seed + 1_000_003).mean_return
+        trainer.close()
+    reached = next((s for s, m in evals if m >= target), None)
+    return {"name": name, "seed": seed, "target": target, "within": within, "budget": budget,
+            "reached": reached, "best": max((m for _, m in evals), default=None), "final": final,
+            "seconds": time.perf_counter() - t0}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--experiments", default=",".join(TARGETS),
+                        help="comma-separated shipped experiment names")
+    parser.add_argument("--seeds", type=int, default=3, help="seeds 0..N-1 (default 3)")
+    parser.add_argument("--jobs", type=int, default=1, help="runs in parallel processes")
+    parser.add_argument("--quick", action="store_true",
+                        help="tiny budgets (1 seed, 2k steps): checks that it runs, nothing more")
+    args = parser.parse_args(argv)
+    if args.quick:
+        args.seeds = 1
+    import torch
+
+    torch.set_num_threads(1)
+    names = [n.strip() for n in args.experiments.split(",") if n.strip()]
+    unknown = [n for n in names if n not in TARGETS]
+    if unknown:
+        parser.error(f"unknown experiment(s) {', '.join(unknown)}; known: {', '.join(TARGETS)}")
+    print(f"Shipped experiments, {args.seeds} seed(s){' (quick: tiny budgets)' if args.quick else ''}; "
+          f"{versions()}", flush=True)
+    print(f"{load_note()} at start", flush=True)
+    jobs = [(n, s) for n in names for s in range(args.seeds)]
+    with tempfile.TemporaryDirectory() as tmp:
+        if args.jobs > 1:
+            with ProcessPoolExecutor(args.jobs) as pool:
+                futures = [pool.submit(run_one, n, s, args.quick, tmp) for n, s in jobs]
+                results = [f.result() for f in futures]
+        else:
+            results = []
+            for n, s in jobs:
+                results.append(run_one(n, s, args.quick, tmp))
+                r = results[-1]
+                print(f"  {n} seed {s}: target at {fmt(r['reached'])} steps, final {r['final']:.1f} "
+                      f"({r['seconds']:.0f} s)", file=sys.stderr, flush=True)
+    rows = []
+    verdicts = []
+    for name in names:
+        runs = [r for r in results if r["name"] == name]
+        target, within = TARGETS[name]
+        for r in runs:
+            rows.append([name, str(r["seed"]), f"{target:g}", fmt(r["reached"]) if r["reached"] else "not reached",
+                         fmt(r["best"], 1), fmt(r["final"], 1), fmt(r["seconds"], 1)])
+        ok = sum(r["reached"] is not None and r["reached"] <= within for r in runs)
+        rows.append([f"{name} median", "", "", fmt(median(r["reached"] for r in runs)),
+                     fmt(median(r["best"] for r in runs), 1), fmt(median(r["final"] for r in runs), 1),
+                     fmt(median(r["seconds"] for r in runs), 1)])
+        verdicts.append(f"{name}: eval >= {target:g} within {within:,} env steps on {ok}/{len(runs)} "
+                        f"seed(s): {'PASS' if ok == len(runs) else 'MISS'}"
+                        + (" (quick budgets: not a real check)" if args.quick else ""))
+    print()
+    print(table(["experiment", "seed", "target", "steps to target", "best eval", "final eval (10 ep)",
+                 "seconds"], rows))
+    for v in verdicts:
+        print(v)
+    print(f"{load_note()} at end")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
