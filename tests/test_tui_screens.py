@@ -19,7 +19,7 @@ from textual.widgets import DataTable, Log, Static
 from mazedsl.run import iter_metrics
 from mazedsl_tui.app import MazeApp, main
 from mazedsl_tui.demo import DEMO_RUNS, DemoLibrary, build_demo
-from mazedsl_tui.messages import MetricsUpdated, RunsUpdated
+from mazedsl_tui.messages import MetricsUpdated, RunsUpdated, TrainingExited, TrainingStarted
 from mazedsl_tui.rollout import RolloutSource, Step
 from mazedsl_tui.screens.experiments import ExperimentsScreen
 from mazedsl_tui.screens.launch import LaunchScreen
@@ -433,7 +433,13 @@ class FakeTrainLibrary(DemoLibrary):
 @run_async
 async def test_launch_starts_a_training_process_and_follows_it(demo):
     app = make_app(demo, library=FakeTrainLibrary(), mode="experiments")
-    async with app.run_test(size=(100, 32)) as pilot:
+    lifecycle: list[Any] = []
+
+    def hook(message):
+        if isinstance(message, (TrainingStarted, TrainingExited)):
+            lifecycle.append(message)
+
+    async with app.run_test(size=(100, 32), message_hook=hook) as pilot:
         await wait_for(pilot, lambda: app.screen.experiment is not None)
         app.open_launch(demo.experiments / "cartpole_ppo.py", "fake_delay=0.01")
         await wait_for_screen(pilot, app, LaunchScreen)
@@ -455,6 +461,9 @@ async def test_launch_starts_a_training_process_and_follows_it(demo):
         await wait_for(pilot, lambda: key in [r.key.value for r in table.ordered_rows], what="new row")
         await wait_for(pilot, lambda: table.cell_text(key, "status") == "✔ finished")
         assert table.cell_text(key, "steps") == "4,096"
+    started, exited = lifecycle
+    assert isinstance(started, TrainingStarted) and started.run_dir == detail.run_dir
+    assert isinstance(exited, TrainingExited) and exited.returncode == 0
 
 
 @run_async
