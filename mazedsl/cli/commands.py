@@ -68,18 +68,13 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
 
 def cmd_rollout(args: argparse.Namespace) -> int:
-    import numpy as np
-
     from mazedsl.context import RunContext
+    from mazedsl.rl.evaluation import EvalResult
 
     ctx = RunContext.load(args.run, checkpoint=args.checkpoint, silent=True, runs_root=args.runs_root)
     episodes = ctx.rollout(args.episodes, record=not args.no_record, render=args.render)
-    returns = [ep.episode_return for ep in episodes]
-    lengths = [ep.length for ep in episodes]
-    summary = {"mean_return": float(np.mean(returns)), "std_return": float(np.std(returns)),
-               "min_return": float(np.min(returns)), "max_return": float(np.max(returns)),
-               "mean_length": float(np.mean(lengths)), "returns": returns, "lengths": lengths,
-               "run_dir": str(ctx.run_dir),
+    stats = EvalResult([ep.episode_return for ep in episodes], [ep.length for ep in episodes])
+    summary = {**eval_summary(stats), "lengths": stats.lengths, "run_dir": str(ctx.run_dir),
                "saved_to": None if args.no_record else str(ctx.run_dir / "rollouts")}
     if args.json:
         print_json(summary)

@@ -93,11 +93,10 @@ def _record_failure(run_dir: Path, exc: BaseException) -> None:
 
 
 def _rollout(cfg: DictConfig) -> None:
-    import numpy as np
-
     from mazedsl.config import from_config
     from mazedsl.context import RunContext
     from mazedsl.errors import ConfigError
+    from mazedsl.rl.evaluation import EvalResult
 
     rc = from_config(OmegaConf.to_container(cfg, resolve=True), cls=_rollout_cls(), source="mazedsl-run")
     runner = rc.runner
@@ -114,9 +113,7 @@ def _rollout(cfg: DictConfig) -> None:
                                seed=rc.seed)
         returns = [e.episode_return for e in episodes]
         lengths = [e.length for e in episodes]
-    print_eval("rollout", {"mean_return": float(np.mean(returns)), "std_return": float(np.std(returns)),
-                           "min_return": float(np.min(returns)), "max_return": float(np.max(returns)),
-                           "mean_length": float(np.mean(lengths)), "returns": returns})
+    print_eval("rollout", EvalResult(returns, lengths).summary())
 
 
 def _rollout_cls() -> type:
