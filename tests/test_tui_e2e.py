@@ -48,7 +48,8 @@ def test_train_watch_and_roll_out_from_the_ui(tmp_path):
     experiments = tmp_path / "experiments"
     experiments.mkdir()
     (experiments / "tiny_cartpole.py").write_text(EXPERIMENT)
-    app = MazeApp(experiments, tmp_path / "outputs", poll_interval=0.1, mode="experiments")
+    app = MazeApp(experiments, tmp_path / "outputs", poll_interval=0.05, mode="experiments")
+    budget, log_every = 30720, 512  # a second or two of training: long enough to watch it grow
 
     async def scenario() -> None:
         async with app.run_test(size=(100, 32)) as pilot:
@@ -57,9 +58,9 @@ def test_train_watch_and_roll_out_from_the_ui(tmp_path):
             await wait_for(pilot, lambda: isinstance(app.screen, LaunchScreen) and app.screen.is_mounted,
                            10, "the launch screen")
             launch = app.screen
-            launch.query_one("#launch-overrides").value = "log_every_steps=256 eval_episodes=2"
-            launch.query_one("#launch-budget").value = "2048"
-            await wait_for(pilot, lambda: launch.overrides[-1:] == ["total_steps=2048"]
+            launch.query_one("#launch-overrides").value = f"log_every_steps={log_every} eval_every_steps=5120"
+            launch.query_one("#launch-budget").value = str(budget)
+            await wait_for(pilot, lambda: launch.overrides[-1:] == [f"total_steps={budget}"]
                            and not launch.validating, 30, "validation")
             assert launch.error is None
             await pilot.press("ctrl+s")
@@ -79,8 +80,8 @@ def test_train_watch_and_roll_out_from_the_ui(tmp_path):
             await wait_for(pilot, finished, 180, "training to finish")
             assert app.trainings.get(run_dir).returncode == 0, (
                 run_dir.parent / f".{run_dir.name}.console.log").read_text()
-            await wait_for(pilot, lambda: plot.point_count == 2048 // 256, 10, "every training line")
-            assert len(set(counts)) > 2  # the curve grew while training ran
+            await wait_for(pilot, lambda: plot.point_count == budget // log_every, 10, "every training line")
+            assert len(set(counts)) > 2  # the curve grew while training ran, not only at the end
             await wait_for(pilot, lambda: "finished" in str(detail.query_one("#run-summary").render()),
                            10, "finished in the summary")
 
@@ -89,7 +90,7 @@ def test_train_watch_and_roll_out_from_the_ui(tmp_path):
             key = str(run_dir)
             await wait_for(pilot, lambda: key in [r.key.value for r in table.ordered_rows], 10, "the row")
             await wait_for(pilot, lambda: table.cell_text(key, "status") == "✔ finished", 10, "finished")
-            assert table.cell_text(key, "steps") == "2,048"
+            assert table.cell_text(key, "steps") == f"{budget:,}"
             assert table.cell_text(key, "experiment") == "tiny_cartpole"
 
             table.move_cursor(row=table.get_row_index(key))

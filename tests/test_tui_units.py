@@ -263,3 +263,17 @@ def test_metrics_plot_counts_every_point_and_draws_a_thinned_curve():
     assert len(xs) <= 800 and xs[-1] == 9999 and ys == xs
     assert xs[1] - xs[0] == 13
     assert thin([1, 2], [3, 4], 800) == ([1, 2], [3, 4])
+
+
+def test_crashed_only_when_the_process_ended_before_run_json_was_read(tmp_path):
+    from types import SimpleNamespace
+
+    from mazedsl_tui.app import MazeApp
+
+    app = MazeApp(tmp_path, tmp_path)
+    run = tmp_path / "exp" / "run"
+    running = SimpleNamespace(path=run, status="running")
+    assert app.effective_status(running, exited=set()) == "running"
+    assert app.effective_status(running, exited={run.resolve()}) == "crashed"
+    assert app.effective_status(SimpleNamespace(path=run, status="finished"), exited={run.resolve()}) == "finished"
+    assert app.effective_status(running) == "running"  # not a training of this UI

@@ -132,12 +132,17 @@ class MazeApp(App[None]):
                 "terminating": " — s again: kill"}.get(what, "")
         self.notify(f"{short_path(training.run_dir, self.runs_root)}: {what}{hint}", title="Stopping training")
 
-    def effective_status(self, info: Any) -> str:
-        """run.json's status, or 'crashed' when our process died leaving it 'running'."""
-        training = self.trainings.get(info.path)
-        if info.status == "running" and training is not None and not training.running:
-            return "crashed"
-        return info.status
+    def effective_status(self, info: Any, exited: set[Path] | None = None) -> str:
+        """run.json's status, or 'crashed' when our process died leaving it 'running'.
+
+        ``exited``: :meth:`TrainingManager.exited` taken before ``info`` was read (a process
+        that ends after its run.json was read is not a crash).
+        """
+        if info.status != "running":
+            return info.status
+        if exited is None:
+            exited = self.trainings.exited()
+        return "crashed" if Path(info.path).resolve() in exited else info.status
 
     def _check_trainings(self) -> None:
         for training in self.trainings.poll():

@@ -13,11 +13,16 @@ from textual.message import Message
 
 
 class RunsUpdated(Message):
-    """A fresh listing of every run under the runs root (from the polling worker)."""
+    """A fresh listing of every run under the runs root (from the polling worker).
 
-    def __init__(self, runs: list[Any]) -> None:
+    ``statuses``: run path -> status to show (run.json's, or 'crashed' for a training of
+    this UI that died leaving it 'running').
+    """
+
+    def __init__(self, runs: list[Any], statuses: dict[str, str]) -> None:
         super().__init__()
         self.runs = runs
+        self.statuses = statuses
 
     def can_replace(self, message: Message) -> bool:
         return isinstance(message, RunsUpdated)
@@ -38,12 +43,13 @@ class MetricsUpdated(Message):
 
 
 class RunInfoUpdated(Message):
-    """The run.json of a run changed (status, steps, best eval)."""
+    """The run.json of a run changed (status, steps, best eval); ``status`` is the one to show."""
 
-    def __init__(self, run_dir: Path, info: Any) -> None:
+    def __init__(self, run_dir: Path, info: Any, status: str) -> None:
         super().__init__()
         self.run_dir = run_dir
         self.info = info
+        self.status = status
 
     def can_replace(self, message: Message) -> bool:
         return isinstance(message, RunInfoUpdated) and message.run_dir == self.run_dir

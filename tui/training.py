@@ -85,6 +85,10 @@ class TrainingManager:
     def running(self) -> list[Training]:
         return [t for t in self._trainings.values() if t.running]
 
+    def exited(self) -> set[Path]:
+        """Run directories whose process has ended (take this *before* reading their files)."""
+        return {path for path, t in self._trainings.items() if not t.running}
+
     def poll(self) -> list[Training]:
         """The trainings that ended since the last call (their returncode now set)."""
         ended = []

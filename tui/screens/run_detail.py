@@ -47,6 +47,7 @@ class RunDetailScreen(Screen):
         self.initial_tab = tab if tab in TABS else "curves"
         self.evaluate_on_mount = evaluate
         self.info: Any = None
+        self.info_status = "unknown"
         self.records: list[dict[str, Any]] = []
         self.eval_summary: dict[str, Any] | None = None
         self.evaluating = False
@@ -95,13 +96,16 @@ class RunDetailScreen(Screen):
         console = console_log_path(run_dir.resolve())
         final_sent = False
         while not worker.is_cancelled:
+            training = app.trainings.get(run_dir)
+            exited = app.trainings.exited()  # before reading: then what we read is final
+            alive = training is not None and training.running
             try:
                 info = lib.read_run_info(run_dir)
             except Exception:  # noqa: BLE001 - not created yet, or mid-write
                 info = None
             if info is not None and info.raw != last_raw:
                 last_raw = info.raw
-                self.post_message(RunInfoUpdated(run_dir, info))
+                self.post_message(RunInfoUpdated(run_dir, info, app.effective_status(info, exited)))
             new, offset = lib.read_metrics(run_dir / "metrics.jsonl", offset)
             if new:
                 records.extend(new)
@@ -123,14 +127,12 @@ class RunDetailScreen(Screen):
                 text = log_tail.read()
                 if text:
                     self.post_message(LogAppended(run_dir, text))
-            training = app.trainings.get(run_dir)
-            alive = training is not None and training.running
             # ours: until the process exits; others': while run.json says running
             ended = not alive and (training is not None or info is None or info.status != "running")
             if ended and not final_sent:
                 final_sent = True
                 if info is not None:  # once more: the status shown may be derived ('crashed')
-                    self.post_message(RunInfoUpdated(run_dir, info))
+                    self.post_message(RunInfoUpdated(run_dir, info, app.effective_status(info, exited)))
                 code = training.process.returncode if training is not None else None
                 if code not in (0, 130, None) and wanted != console and console.is_file():
                     extra = console.read_text(encoding="utf-8", errors="replace").strip()
@@ -144,6 +146,7 @@ class RunDetailScreen(Screen):
     # -- message handlers ------------------------------------------------------------------------
     def on_run_info_updated(self, message: RunInfoUpdated) -> None:
         self.info = message.info
+        self.info_status = message.status
         self._render_summary()
 
     def on_metrics_updated(self, message: MetricsUpdated) -> None:
@@ -176,7 +179,7 @@ class RunDetailScreen(Screen):
             if training is not None:
                 return "starting" if training.running else "crashed"
             return "unknown"
-        return self.app.effective_status(self.info)
+        return self.info_status
 
     def _render_summary(self) -> None:
         info = self.info

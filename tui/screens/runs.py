@@ -53,6 +53,7 @@ class RunsScreen(Screen):
     def on_mount(self) -> None:
         self.sub_title = "Runs"
         self._runs: list[Any] = []
+        self._statuses: dict[str, str] = {}
         self._preview_dir: Path | None = None
         self.query_one("#runs-empty").display = False
         self.poll_runs()
@@ -68,23 +69,24 @@ class RunsScreen(Screen):
         app = self.app
         last = None
         while not worker.is_cancelled:
+            exited = app.trainings.exited()
             try:
                 runs = app.library.list_runs(app.runs_root)
             except Exception:  # noqa: BLE001 - an unreadable root shows as empty
                 runs = []
             # the derived status too: a training of ours that died leaves run.json 'running'
-            signature = [(str(r.path), r.raw, app.effective_status(r)) for r in runs]
+            statuses = {str(r.path): app.effective_status(r, exited) for r in runs}
+            signature = [(str(r.path), r.raw, statuses[str(r.path)]) for r in runs]
             if signature != last:
                 last = signature
-                self.post_message(RunsUpdated(runs))
+                self.post_message(RunsUpdated(runs, statuses))
             if not sleep_unless_cancelled(worker, app.poll_interval, app.runs_wake):
                 return
 
     def on_runs_updated(self, message: RunsUpdated) -> None:
         self._runs = message.runs
-        table = self.query_one(RunsTable)
-        table.status_of = self.app.effective_status
-        table.update_runs(message.runs)
+        self._statuses = message.statuses
+        self.query_one(RunsTable).update_runs(message.runs, message.statuses)
         empty = self.query_one("#runs-empty", Static)
         empty.display = not message.runs
         if not message.runs:
@@ -107,7 +109,7 @@ class RunsScreen(Screen):
         text = Text()
         text.append(f"{info.experiment}\n", style="bold")
         text.append(f"{info.path.name}\n", style="dim")
-        text.append_text(status_text(self.app.effective_status(info)))
+        text.append_text(status_text(self._statuses.get(str(info.path), info.status)))
         text.append(f"\n{info.algorithm} · {info.env}\n")
         text.append(f"{fmt_int(info.steps)} steps · best {fmt_float(info.best_eval)}\n")
         text.append(f"started {fmt_started(info.started)}", style="dim")

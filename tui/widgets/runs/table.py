@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from typing import Any
 
 from rich.text import Text
 from textual.binding import Binding
@@ -25,7 +25,7 @@ class RunsTable(DataTable):
         self.long = False
         self._rows: dict[str, tuple[str, ...]] = {}
         self._order: list[str] = []
-        self.status_of: Callable[[Any], str] = lambda info: info.status
+        self._statuses: dict[str, str] = {}
 
     def on_mount(self) -> None:
         self._add_columns()
@@ -41,7 +41,7 @@ class RunsTable(DataTable):
             "run": info.path.name,
             "algorithm": info.algorithm,
             "env": info.env,
-            "status": status_text(self.status_of(info)),
+            "status": status_text(self._statuses.get(str(info.path), info.status)),
             "steps": Text(fmt_int(info.steps), justify="right"),
             "best_eval": Text(fmt_float(info.best_eval, 1), justify="right"),
             "started": fmt_started(info.started, long=self.long),
@@ -56,10 +56,12 @@ class RunsTable(DataTable):
             self._rows.clear()
             self._order = []
             self._add_columns()
-            self.update_runs(runs)
+            self.update_runs(runs, self._statuses)
 
-    def update_runs(self, runs: list[Any]) -> None:
+    def update_runs(self, runs: list[Any], statuses: dict[str, str] | None = None) -> None:
+        """Show ``runs``; ``statuses`` (path -> status) overrides run.json's where given."""
         self._last_runs = runs
+        self._statuses = dict(statuses or {})
         keys = [str(info.path) for info in runs]
         visible = [key for _, key in COLUMNS if self.long or key not in NARROW_HIDDEN]
         if keys != self._order:
