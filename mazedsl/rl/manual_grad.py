@@ -42,17 +42,16 @@ _FORWARD: dict[Any, Callable[[Tensor], Tensor]] = {torch.tanh: _tanh_, torch.rel
 
 
 def _torso_backward(layers: list[tuple[Tensor, Tensor, Any, Any]], acts: list[Tensor],
-                    grad: Tensor) -> list[Tensor]:
-    """Weight and bias gradients of an MLP torso, given the gradient at its output."""
-    grads: list[Tensor] = [grad] * (2 * len(layers))
+                    grad: Tensor, out: list[Tensor]) -> None:
+    """Weight and bias gradients of an MLP torso into ``out`` (weight, bias, weight, ...),
+    given the gradient at the torso's output."""
     for i in range(len(layers) - 1, -1, -1):
         w, _, _, backward = layers[i]
         grad = backward(grad, acts[i + 1])
-        grads[2 * i] = torch.mm(grad.t(), acts[i])
-        grads[2 * i + 1] = grad.sum(0)
+        torch.mm(grad.t(), acts[i], out=out[2 * i])
+        torch.sum(grad, 0, out=out[2 * i + 1])
         if i:
             grad = torch.mm(grad, w)
-    return grads
 
 
 class ManualGrad:
@@ -76,6 +75,12 @@ class ManualGrad:
         if self.log_std is not None:
             params.append(self.log_std)
         self.params = params
+        self.flat = torch.zeros(sum(p.numel() for p in params), dtype=pw.dtype)
+        self.grads: list[Tensor] = []
+        offset = 0
+        for p in params:
+            self.grads.append(self.flat[offset:offset + p.numel()].view_as(p))
+            offset += p.numel()
 
     @classmethod
     def for_policy(cls, policy: ActorCritic) -> "ManualGrad | None":
@@ -147,25 +152,43 @@ class ManualGrad:
 
     def backward(self, cache: tuple[list[Tensor], list[Tensor] | None], g_out: Tensor, g_values: Tensor,
                  g_log_std: Tensor | None = None) -> list[Tensor]:
-        """Gradients of all :attr:`params`, from those of the policy output and the values."""
+        """Gradients of all :attr:`params`, from those of the policy output and the values,
+        written into :attr:`grads` (views of one flat buffer, overwritten by the next call)."""
         acts_p, acts_v = cache
         g_v = g_values.unsqueeze(1)
+        grads = self.grads
+        n_pi = 2 * len(self.pi)
+        pi_grads, (g_pw, g_pb) = grads[:n_pi], grads[n_pi:n_pi + 2]
+        torch.mm(g_out.t(), acts_p[-1], out=g_pw)
+        torch.sum(g_out, 0, out=g_pb)
         if self.vf is None:  # shared torso: both heads feed it
-            feat = acts_p[-1]
-            head = [torch.mm(g_out.t(), feat), g_out.sum(0)]
-            vhead = [torch.mm(g_v.t(), feat), g_v.sum(0)]
-            torso = (_torso_backward(self.pi, acts_p, torch.addmm(torch.mm(g_out, self.pw), g_v, self.vw))
-                     if self.pi else [])
-            grads = torso + head + vhead
+            g_vw, g_vb = grads[n_pi + 2:n_pi + 4]
+            torch.mm(g_v.t(), acts_p[-1], out=g_vw)
+            torch.sum(g_v, 0, out=g_vb)
+            if self.pi:
+                _torso_backward(self.pi, acts_p, torch.addmm(torch.mm(g_out, self.pw), g_v, self.vw),
+                                pi_grads)
         else:
             assert acts_v is not None
-            grads = (_torso_backward(self.pi, acts_p, torch.mm(g_out, self.pw)) if self.pi else [])
-            grads += [torch.mm(g_out.t(), acts_p[-1]), g_out.sum(0)]
+            n_vf = 2 * len(self.vf)
+            vf_grads = grads[n_pi + 2:n_pi + 2 + n_vf]
+            g_vw, g_vb = grads[n_pi + 2 + n_vf:n_pi + 4 + n_vf]
+            torch.mm(g_v.t(), acts_v[-1], out=g_vw)
+            torch.sum(g_v, 0, out=g_vb)
+            if self.pi:
+                _torso_backward(self.pi, acts_p, torch.mm(g_out, self.pw), pi_grads)
             if self.vf:
-                grads += _torso_backward(self.vf, acts_v, torch.mm(g_v, self.vw))
-            grads += [torch.mm(g_v.t(), acts_v[-1]), g_v.sum(0)]
+                _torso_backward(self.vf, acts_v, torch.mm(g_v, self.vw), vf_grads)
         if self.log_std is not None:
             assert g_log_std is not None
-            grads.append(g_log_std)
+            grads[-1].copy_(g_log_std)
         return grads
 
+    def clip_grad_norm(self, max_norm: float) -> float:
+        """Scale :attr:`grads` to a global 2-norm of at most ``max_norm`` (as
+        ``nn.utils.clip_grad_norm_``); returns the norm before clipping."""
+        total = float(torch.linalg.vector_norm(self.flat))
+        coef = max_norm / (total + 1e-6)
+        if coef < 1.0:
+            self.flat.mul_(coef)
+        return total
