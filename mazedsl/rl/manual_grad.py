@@ -84,15 +84,21 @@ class ManualGrad:
 
     @classmethod
     def for_policy(cls, policy: ActorCritic) -> "ManualGrad | None":
+        """The policy's ManualGrad (kept on the policy while its parameters stay the same
+        objects), or None for networks it does not cover."""
         plan = policy._fast
         if plan is None:
             return None
+        cached = policy.__dict__.get("_manual_grad")
+        if cached is not None and cached[0] is plan:
+            return cached[1]
         pi, vf, _, _ = plan
-        if any(fn not in _BACKWARD for _, _, fn in pi + (vf or [])):
-            return None
-        manual = cls(policy, plan)
-        if {id(p) for p in policy.parameters()} != {id(p) for p in manual.params}:
-            return None  # parameters the plan does not know about
+        manual = None
+        if all(fn in _BACKWARD for _, _, fn in pi + (vf or [])):
+            manual = cls(policy, plan)
+            if {id(p) for p in policy.parameters()} != {id(p) for p in manual.params}:
+                manual = None  # parameters the plan does not know about
+        policy.__dict__["_manual_grad"] = (plan, manual)
         return manual
 
     # -- forward -----------------------------------------------------------------------------

@@ -186,6 +186,12 @@ class ActorCritic(nn.Module):
         return (pi, vf, (self.pi_head.weight, self.pi_head.bias),
                 (self.vf_head.weight, self.vf_head.bias))
 
+    _CACHES = ("_plan", "_np_merged", "_manual_grad")
+
+    def __getstate__(self) -> dict[str, Any]:
+        """Copies and pickles leave the fast-path caches behind (they hold parameter views)."""
+        return {k: v for k, v in self.__dict__.items() if k not in self._CACHES}
+
     def _apply(self, fn: Any, *args: Any, **kwargs: Any) -> Any:
         self.__dict__["_plan"] = False  # parameters may be new tensors now
         return super()._apply(fn, *args, **kwargs)
@@ -257,27 +263,81 @@ class ActorCritic(nn.Module):
         """Like :meth:`inference_fn`, in numpy on float32 arrays ``(N, obs_dim)``: for the small
         batches of a rollout step numpy's per-call cost is a fraction of torch's. None unless
         the nets merge and their activation is tanh, relu, silu or elu. Agrees with the torch
-        forward to float32 rounding."""
-        merged = self._merged()
-        if merged is None:
+        forward to float32 rounding.
+
+        The merged (transposed, block-diagonal) weights live in numpy buffers kept on the
+        module; each call copies the current parameters into their blocks, so every forward
+        returned so far computes with the weights of the latest call."""
+        merged = self.__dict__.get("_np_merged")
+        plan = self._fast
+        if merged is None or merged[0] is not plan or any(
+                p.data_ptr() != ptr for p, ptr in merged[3]):
+            merged = self._np_merged_buffers(plan)
+            self.__dict__["_np_merged"] = merged
+        _, forward, copies, _ = merged
+        if forward is None:
             return None
-        layers, head_w, head_b, n_out = merged
-        if head_w.dtype != torch.float32 or any(fn not in _NP_ACTS for _, _, fn in layers):
-            return None
-        np_layers = [(w.t().contiguous().numpy(), b.numpy(), _NP_ACTS[fn]) for w, b, fn in layers]
-        hw, hb = head_w.t().contiguous().numpy(), head_b.numpy()
+        for dst, src in copies:
+            dst[...] = src
+        return forward
+
+    def _np_merged_buffers(self, plan: Any) -> tuple[Any, Any, list[tuple[np.ndarray, np.ndarray]],
+                                                     list[tuple[torch.Tensor, int]]]:
+        """(plan, forward, [(buffer block, parameter array)], [(parameter, data_ptr)])."""
+        if plan is None:
+            return plan, None, [], []
+        pi, vf, (pw, pb), (vw, vb) = plan
+        params = [t for w, b, _ in pi + (vf or []) for t in (w, b)] + [pw, pb, vw, vb]
+        if vf is not None and (len(pi) != len(vf) or any(a[2] is not b[2] for a, b in zip(pi, vf))) \
+                or any(fn not in _NP_ACTS for _, _, fn in pi) \
+                or any(p.dtype != torch.float32 or p.device.type != "cpu" for p in params):
+            return plan, None, [], []
+        copies: list[tuple[np.ndarray, np.ndarray]] = []
+
+        def arr(t: torch.Tensor) -> np.ndarray:
+            return t.detach().numpy()
+
+        layers = []
+        in_p = in_v = pi[0][0].shape[1] if pi else pw.shape[1]
+        for i, (w1, b1, fn) in enumerate(pi):
+            if vf is None:
+                wt = np.zeros((w1.shape[1], w1.shape[0]), np.float32)
+                b = np.zeros(w1.shape[0], np.float32)
+                copies += [(wt, arr(w1).T), (b, arr(b1))]
+            else:
+                w2, b2, _ = vf[i]
+                o1, o2 = w1.shape[0], w2.shape[0]
+                rows = in_p if i == 0 else in_p + in_v
+                wt = np.zeros((rows, o1 + o2), np.float32)
+                b = np.zeros(o1 + o2, np.float32)
+                if i == 0:  # both nets read the observation
+                    copies += [(wt[:, :o1], arr(w1).T), (wt[:, o1:], arr(w2).T)]
+                else:
+                    copies += [(wt[:in_p, :o1], arr(w1).T), (wt[in_p:, o1:], arr(w2).T)]
+                copies += [(b[:o1], arr(b1)), (b[o1:], arr(b2))]
+                in_p, in_v = o1, o2
+            layers.append((wt, b, _NP_ACTS[fn]))
+        n_out = pw.shape[0]
+        if vf is None or not pi:
+            ht = np.zeros((pw.shape[1], n_out + 1), np.float32)
+            copies += [(ht[:, :n_out], arr(pw).T), (ht[:, n_out:], arr(vw).T)]
+        else:
+            ht = np.zeros((in_p + in_v, n_out + 1), np.float32)
+            copies += [(ht[:in_p, :n_out], arr(pw).T), (ht[in_p:, n_out:], arr(vw).T)]
+        hb = np.zeros(n_out + 1, np.float32)
+        copies += [(hb[:n_out], arr(pb)), (hb[n_out:], arr(vb))]
 
         def forward(obs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
             x = obs
-            for w, b, act in np_layers:
+            for w, b, act in layers:
                 x = x @ w
                 x += b
                 act(x)
-            out = x @ hw
+            out = x @ ht
             out += hb
             return out[:, :n_out], out[:, n_out]
 
-        return forward
+        return plan, forward, copies, [(p, p.data_ptr()) for p in params]
 
     def act(self, obs: torch.Tensor, deterministic: bool = False
             ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
