@@ -214,3 +214,22 @@ def test_show_yaml_of_a_file_and_of_an_entry_config(workdir: Path) -> None:
     assert "name: conf_train\n" in show_yaml("conf_train", ["runner=dev"])
     assert "  n_envs: 2\n" in show_yaml("conf_train", ["runner=dev"])
     assert "_target_: mazedsl.spec.RolloutConfig" in show_yaml("conf_rollout")
+
+
+def test_yaml_experiment_files(tmp_path) -> None:
+    from mazedsl.config import load_experiment, to_yaml
+    from mazedsl.errors import ConfigError
+    from mazedsl.spec import A2C, Experiment
+
+    exp = Experiment(name="from_yaml", algorithm=A2C(lr=1e-3))
+    (tmp_path / "exp.yaml").write_text(to_yaml(exp))
+    assert load_experiment(str(tmp_path / "exp.yaml")) == exp
+    (tmp_path / "hydra.yaml").write_text("defaults:\n  - conf_train\n")
+    with pytest.raises(ConfigError, match="a Hydra config with a defaults list; run it with mazedsl-run"):
+        load_experiment(str(tmp_path / "hydra.yaml"))
+    (tmp_path / "bad.yaml").write_text("a: [1\n")
+    with pytest.raises(ConfigError, match="bad.yaml: malformed YAML"):
+        load_experiment(str(tmp_path / "bad.yaml"))
+    (tmp_path / "typo.yaml").write_text("algorithm:\n  lrr: 1\n")
+    with pytest.raises(ConfigError, match=r"algorithm\.lrr: unknown key; did you mean 'lr'"):
+        load_experiment(str(tmp_path / "typo.yaml"))

@@ -234,8 +234,12 @@ def load_experiment(ref: str | os.PathLike[str]) -> Experiment:
     ``ref`` is a file (``experiments/cartpole_ppo.py``), ``file.py:name`` (a named Experiment
     in it), a dotted module name, or a bare stem found in ``./experiments/``. The file
     defines ``experiment``, or exactly one Experiment, or several (then ``:name`` picks).
+    A ``.yaml`` file holding a whole compiled experiment (such as a run's ``config.yaml``)
+    is loaded too.
     """
     file, module_name, name = _resolve(os.fspath(ref))
+    if file is not None and file.endswith((".yaml", ".yml")):
+        return _load_yaml(file)
     if file is not None:
         namespace = _exec_file(file)
     else:
@@ -255,3 +259,24 @@ def load_experiment(ref: str | os.PathLike[str]) -> Experiment:
     table.setdefault("", shown)
     record(experiment, table)
     return experiment
+
+
+def _load_yaml(file: str) -> Experiment:
+    """A compiled experiment written as YAML (``to_yaml`` output, a run's config.yaml)."""
+    from omegaconf import OmegaConf
+
+    from mazedsl.config.convert import from_config
+
+    shown = display_path(file)
+    try:
+        cfg = OmegaConf.load(file)
+    except Exception as exc:  # noqa: BLE001 - any YAML or OmegaConf parse error
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise ConfigError(f"{shown}: malformed YAML: {first}") from None
+    if not OmegaConf.is_dict(cfg):
+        raise ConfigError(f"{shown}: expected a mapping of experiment fields, got a list")
+    if "defaults" in cfg:
+        folder, stem = os.path.dirname(file) or ".", os.path.splitext(os.path.basename(file))[0]
+        raise ConfigError(f"{shown}: a Hydra config with a defaults list; run it with "
+                          f"mazedsl-run --config-dir {folder} -cn {stem}")
+    return from_config(cfg, source=shown)
