@@ -230,6 +230,6 @@ def test_yaml_experiment_files(tmp_path) -> None:
     (tmp_path / "bad.yaml").write_text("a: [1\n")
     with pytest.raises(ConfigError, match="bad.yaml: malformed YAML"):
         load_experiment(str(tmp_path / "bad.yaml"))
-    (tmp_path / "typo.yaml").write_text("algorithm:\n  lrr: 1\n")
-    with pytest.raises(ConfigError, match=r"algorithm\.lrr: unknown key; did you mean 'lr'"):
+    (tmp_path / "typo.yaml").write_text("runner:\n  n_env: 1\n")
+    with pytest.raises(ConfigError, match=r"runner\.n_env: unknown key; did you mean 'n_envs'"):
         load_experiment(str(tmp_path / "typo.yaml"))
