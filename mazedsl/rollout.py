@@ -20,9 +20,9 @@ class RolloutStep:
     terminated: bool
     truncated: bool
     episode_return: float
-    frame: np.ndarray | None
-    state: np.ndarray | None
-    env_id: str
+    frame: np.ndarray | None = None
+    state: np.ndarray | None = None
+    env_id: str = ""
     info: dict[str, Any] = attrs.field(factory=dict)
 
 

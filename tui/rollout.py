@@ -10,28 +10,13 @@ A step is any object with the fields of the engine's ``RolloutStep``: ``t``, ``o
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
+from mazedsl.rollout import RolloutStep as Step
+
 EpisodeFactory = Callable[[int | None, str | None], Iterator[Any]]
 """``factory(seed, render_mode)`` -> an iterator over the steps of one episode."""
-
-
-@dataclass(frozen=True)
-class Step:
-    """The fields the viewer reads from a rollout step (the engine's ``RolloutStep`` has them too)."""
-
-    t: int
-    observation: Any
-    action: Any
-    reward: float
-    terminated: bool
-    truncated: bool
-    episode_return: float
-    frame: Any = None
-    state: Any = None
-    env_id: str = ""
 
 
 class RolloutSource:
@@ -115,33 +100,13 @@ class RolloutSource:
 
 def _random_episode(env_id: str, seed: int | None, render_mode: str | None) -> Iterator[Step]:
     import gymnasium as gym
-    import numpy as np
+
+    from mazedsl.rollout import play_episode
 
     env = gym.make(env_id, render_mode=render_mode)
-
-    def state() -> Any:
-        value = getattr(env.unwrapped, "state", None)
-        return None if value is None else np.array(value, dtype=float)
-
-    def frame() -> Any:
-        return env.render() if render_mode == "rgb_array" else None
-
+    env.action_space.seed(seed)
     try:
-        observation, _ = env.reset(seed=seed)
-        env.action_space.seed(seed)
-        yield Step(t=0, observation=observation, action=None, reward=0.0, terminated=False,
-                   truncated=False, episode_return=0.0, frame=frame(), state=state(), env_id=env_id)
-        total = 0.0
-        t = 0
-        while True:
-            action = env.action_space.sample()
-            observation, reward, terminated, truncated, _ = env.step(action)
-            total += float(reward)
-            t += 1
-            yield Step(t=t, observation=observation, action=action, reward=float(reward),
-                       terminated=bool(terminated), truncated=bool(truncated), episode_return=total,
-                       frame=frame(), state=state(), env_id=env_id)
-            if terminated or truncated:
-                return
+        yield from play_episode(env, lambda _obs: env.action_space.sample(), env_id, seed,
+                                render=render_mode is not None)
     finally:
         env.close()
