@@ -20,7 +20,7 @@ run: $(STAMP)
 
 ## The whole test suite.
 test: $(STAMP)
-	$(PY) -m pytest -n 2 --dist loadfile
+	$(PY) -m pytest -q -n 2 --dist loadfile
 
 bench: $(STAMP)
 	$(PY) -m pip install --quiet -e '.[bench]'
