@@ -24,7 +24,7 @@ import json
 import sys
 import tempfile
 import time
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 from typing import Any
 
@@ -103,17 +103,22 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{load_note()} at start", flush=True)
     jobs = [(n, s) for n in names for s in range(args.seeds)]
     with tempfile.TemporaryDirectory() as tmp:
+        def report(r: dict[str, Any]) -> None:
+            print(f"  {r['name']} seed {r['seed']}: target at {fmt(r['reached'])} steps, "
+                  f"final {r['final']:.1f} ({r['seconds']:.0f} s)", file=sys.stderr, flush=True)
+
+        results = []
         if args.jobs > 1:
             with ProcessPoolExecutor(args.jobs) as pool:
                 futures = [pool.submit(run_one, n, s, args.quick, tmp) for n, s in jobs]
-                results = [f.result() for f in futures]
+                for future in as_completed(futures):
+                    results.append(future.result())
+                    report(results[-1])
         else:
-            results = []
             for n, s in jobs:
                 results.append(run_one(n, s, args.quick, tmp))
-                r = results[-1]
-                print(f"  {n} seed {s}: target at {fmt(r['reached'])} steps, final {r['final']:.1f} "
-                      f"({r['seconds']:.0f} s)", file=sys.stderr, flush=True)
+                report(results[-1])
+        results.sort(key=lambda r: (names.index(r["name"]), r["seed"]))
     rows = []
     verdicts = []
     for name in names:
