@@ -22,8 +22,12 @@ run: $(STAMP)
 test: $(STAMP)
 	$(PY) -m pytest -q -n 2 --dist loadfile
 
+## Speed and learning benchmarks (minutes; figures in the README).
 bench: $(STAMP)
 	$(PY) -m pip install --quiet -e '.[bench]'
+	$(PY) benchmarks/vs_sb3.py
+	$(PY) benchmarks/limits.py
+	$(PY) benchmarks/overheads.py
 	$(PY) benchmarks/learning.py
 
 clean:
