@@ -8,7 +8,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from omegaconf import OmegaConf
 
-from mazedsl.config import apply_overrides, diff, from_config, to_config
+from mazedsl.config import apply_overrides, diff, from_config, to_config, to_yaml
 from mazedsl.spec import (A2C, PPO, Experiment, FrameStack, Grayscale, GymEnv,
                           NormalizeObservation, NormalizeReward, PixelObs, Resize, RolloutConfig,
                           RolloutRunner, Runner, ScaleObservation, StateCritic, VectorObs)
@@ -87,7 +87,7 @@ rollouts = build(RolloutConfig, input_dir=optional(texts),
 @SETTINGS
 @given(experiments)
 def test_experiment_round_trips_through_yaml(exp: Experiment) -> None:
-    text = OmegaConf.to_yaml(to_config(exp))
+    text = to_yaml(exp)
     back = from_config(OmegaConf.create(text))
     assert back == exp
     assert diff(back, exp) == []
@@ -96,7 +96,7 @@ def test_experiment_round_trips_through_yaml(exp: Experiment) -> None:
 @SETTINGS
 @given(rollouts)
 def test_rollout_config_round_trips_through_yaml(rc: RolloutConfig) -> None:
-    text = OmegaConf.to_yaml(to_config(rc))
+    text = to_yaml(rc)
     assert from_config(OmegaConf.create(text), RolloutConfig) == rc
 
 
@@ -109,3 +109,9 @@ def test_overriding_with_a_whole_config_gives_that_experiment(a: Experiment, b: 
     for f in fields:
         assert getattr(changed, f) == getattr(b, f)
     assert changed.total_steps == a.total_steps
+
+
+def test_yaml_round_trip_of_strings_yaml_reads_differently() -> None:
+    rc = RolloutConfig(input_dir="runs/\x85\u2028é")
+    assert from_config(OmegaConf.create(to_yaml(rc)), RolloutConfig) == rc
+    assert "é" in to_yaml(Experiment(name="café"))  # plain unicode stays readable

@@ -71,8 +71,19 @@ def to_config(obj: Any) -> DictConfig | ListConfig:
 
 
 def to_yaml(obj: Any) -> str:
-    """The YAML text of :func:`to_config`."""
-    return OmegaConf.to_yaml(to_config(obj))
+    """The YAML text of :func:`to_config`.
+
+    Unicode is written as is, unless a string holds a character YAML reads back differently
+    (such as U+0085, a line break to YAML): then non-ASCII text is escaped, losslessly."""
+    import yaml
+    from omegaconf._utils import get_omega_conf_dumper
+
+    cfg = to_config(obj)
+    text = OmegaConf.to_yaml(cfg)
+    if OmegaConf.create(text) == cfg:
+        return text
+    return yaml.dump(OmegaConf.to_container(cfg), Dumper=get_omega_conf_dumper(),
+                     default_flow_style=False, allow_unicode=False, sort_keys=False)
 
 
 # --- errors -------------------------------------------------------------------
