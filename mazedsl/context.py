@@ -232,7 +232,7 @@ class RunContext:
         adds frames where the env can render."""
         from mazedsl.rl.envs import make_env_fn
 
-        agent = self._get_agent()
+        self._get_agent()  # load the policy before the env is made
         env = make_env_fn(self._exp.env, self._exp.wrappers, self._factory, render_mode)()
         try:
             yield from play_episode(env, lambda o: self.compute_action(o, deterministic),

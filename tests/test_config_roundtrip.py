@@ -8,7 +8,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from omegaconf import OmegaConf
 
-from mazedsl.config import apply_overrides, diff, from_config, to_config, to_yaml
+from mazedsl.config import apply_overrides, diff, from_config, to_yaml
 from mazedsl.spec import (A2C, PPO, Experiment, FrameStack, Grayscale, GymEnv,
                           NormalizeObservation, NormalizeReward, PixelObs, Resize, RolloutConfig,
                           RolloutRunner, Runner, ScaleObservation, StateCritic, VectorObs)

@@ -13,11 +13,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from mazedsl import ConfigError, Experiment, MazeError, RunContext
+from mazedsl import Experiment, MazeError, RunContext
 from mazedsl.errors import CheckpointError, RunDirError, TrainingError, UnsafeTargetError
 from mazedsl.run import iter_metrics
 from mazedsl.spec import PPO, GymEnv, Runner

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import attrs
 
-from mazedsl.spec._fields import int_list, is_bool, is_float, one_of, param, same_length, gt
+from mazedsl.spec._fields import int_list, is_bool, is_float, one_of, param, same_length
 
 ACTIVATIONS = ("tanh", "relu", "elu", "gelu", "silu")
 

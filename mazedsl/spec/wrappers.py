@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import attrs
 
-from mazedsl.spec._fields import all_checks, gt, is_bool, is_float, is_int, le, param
+from mazedsl.spec._fields import gt, is_bool, is_float, is_int, le, param
 
 
 @attrs.define(frozen=True, kw_only=True)
