@@ -36,7 +36,7 @@ class RunContext:
         self.silent = silent
         self._trainer: Any = None
         self._agent: Any = None
-        self._resume_state: dict[str, Any] | None = None
+        self._checkpoint_kind: str | None = None  # set by load(): where the policy comes from
         if _loaded is not None:
             self._exp, self._run, self._factory = _loaded
             return
@@ -132,7 +132,7 @@ class RunContext:
         if self._trainer is not None:
             return self._trainer
         if self._agent is None:
-            if getattr(self, "_checkpoint_kind", None) is not None:
+            if self._checkpoint_kind is not None:
                 self._agent = _LoadedAgent(self._exp, self._run, self._checkpoint_kind)
             else:
                 self._agent = self._make_trainer()
@@ -162,7 +162,7 @@ class RunContext:
             raise ConfigError(f"unknown train() arguments: {', '.join(sorted(trainer_kwargs))}; "
                               "valid: n_epochs, total_steps")
         if self._trainer is None:
-            resuming = getattr(self, "_checkpoint_kind", None) is not None
+            resuming = self._checkpoint_kind is not None
             self._trainer = self._make_trainer()
             if resuming:
                 state = self._run.load_checkpoint("last")
