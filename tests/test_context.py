@@ -6,6 +6,7 @@ import json
 import logging
 import os
 import sys
+from pathlib import Path
 
 import gymnasium as gym
 import numpy as np
@@ -15,6 +16,8 @@ import yaml
 from mazedsl import A2C, PPO, ConfigError, Experiment, GymEnv, RunContext, VectorObs
 from mazedsl.run import iter_metrics
 from mazedsl.spec import Runner
+
+ROOT = Path(__file__).resolve().parents[1]
 
 TINY = {"total_steps": 256, "eval_every_steps": 128, "eval_episodes": 2, "log_every_steps": 64,
         "runner.n_envs": 2, "algorithm.n_steps": 16}
@@ -244,3 +247,27 @@ def test_observation_normalisation_statistics_are_saved_and_reloaded(tmp_path):
     mean = loaded._get_agent().prep.normalizer.rms.mean
     np.testing.assert_allclose(mean, ctx._trainer.prep.normalizer.rms.mean)
     assert np.abs(mean).sum() > 0
+
+
+def test_pixel_experiment_file_trains_and_acts_on_images(tmp_path):
+    ctx = RunContext("experiments/pixel_cartpole_ppo.py",
+                     overrides={"total_steps": 256, "eval_every_steps": 0, "eval_episodes": 1,
+                                "runner.n_envs": 2, "algorithm.n_steps": 16, "algorithm.n_epochs": 1},
+                     run_dir=tmp_path / "r", silent=True)
+    assert ctx.train().steps == 256
+    spaces = json.loads((tmp_path / "r" / "spaces.json").read_text())
+    assert spaces["observation"]["shape"] == [2, 42, 42]
+    frames = np.zeros((2, 42, 42), dtype=np.float32)
+    assert RunContext.load(tmp_path / "r").compute_action(frames) in (0, 1)
+
+
+def test_sweep_from_python_returns_per_job_results(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    result = RunContext.sweep(str(ROOT / "experiments" / "cartpole_a2c.py"), ["algorithm.lr=1e-3,7e-4"],
+                              seeds=1, overrides=["total_steps=200", "eval_every_steps=100",
+                                                  "eval_episodes=1", "runner.n_envs=2"], jobs=2)
+    assert len(result.jobs) == 2 and not result.failed
+    assert {tuple(j.overrides) for j in result.jobs} == {("algorithm.lr=0.001", "seed=0"),
+                                                         ("algorithm.lr=0.0007", "seed=0")}
+    assert all(j.best_eval is not None and j.steps == 200 for j in result.jobs)
+    assert (result.sweep_dir / "sweep.json").is_file()
