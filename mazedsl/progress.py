@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
 
 class TrainingProgress:
@@ -13,8 +13,9 @@ class TrainingProgress:
 
     def __init__(self, total: int, start: int = 0) -> None:
         self._progress = Progress(
-            TextColumn("[bold]train[/]"), BarColumn(), MofNCompleteColumn(),
-            TextColumn("{task.fields[speed]:>7} steps/s  return {task.fields[ret]:>7}  "
+            TextColumn("[bold]train[/]"), BarColumn(bar_width=30),
+            TextColumn("{task.completed:>9,.0f}/{task.total:,.0f} steps"),
+            TextColumn("{task.fields[speed]:>7}/s  return {task.fields[ret]:>7}  "
                        "best eval {task.fields[best]:>7}"),
             TimeRemainingColumn(), console=Console(stderr=True), refresh_per_second=4)
         self._task = self._progress.add_task("train", total=total, completed=start, speed="-",
