@@ -49,8 +49,9 @@ def test_other_shipped_experiments() -> None:
     pend = load_experiment(REPO / "experiments" / "pendulum_ppo.py")
     assert pend.env.name == "Pendulum-v1" and pend.runner.n_envs == 4
     assert pend.wrappers == [NormalizeObservation(), NormalizeReward(gamma=0.9)]
-    assert pend.algorithm == PPO(n_steps=1024, batch_size=64, gae_lambda=0.95, gamma=0.9,
-                                 n_epochs=10, ent_coef=0.0, lr=1e-3, clip_range=0.2)
+    assert pend.algorithm == PPO(n_steps=1024, batch_size=256, gae_lambda=0.95, gamma=0.9,
+                                 n_epochs=10, ent_coef=0.0, lr=1e-3, lr_schedule="linear",
+                                 clip_range=0.2, target_kl=0.02)
     assert pend.model == VectorObs(hidden_units=[64, 64], activation="tanh")
     assert (pend.total_steps, pend.eval_every_steps) == (200_000, 10_000)
     acro = load_experiment(REPO / "experiments" / "acrobot_ppo.py")
