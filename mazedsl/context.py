@@ -14,7 +14,7 @@ import numpy as np
 
 from mazedsl.components import import_callable, resolve_experiment
 from mazedsl.errors import ConfigError, EnvError, RunDirError
-from mazedsl.rollout import Episode, RolloutStep, play_episode
+from mazedsl.rollout import Episode, Rollout, RolloutStep, play_episode
 from mazedsl.run.directory import RunDirectory, new_run_path
 from mazedsl.run.listing import resolve_run
 
@@ -241,10 +241,11 @@ class RunContext:
             env.close()
 
     def rollout(self, n_episodes: int = 1, deterministic: bool = True, record: bool = True,
-                render: bool = False, seed: int | None = None) -> list[Episode]:
-        """Play ``n_episodes`` episodes and return them; with ``record``, save each to
-        ``rollouts/episode_NNN.npz``; with ``render``, draw each step in the terminal."""
-        episodes = []
+                render: bool = False, seed: int | None = None) -> Rollout:
+        """Play ``n_episodes`` episodes and return them (a list of Episode with observations,
+        actions, rewards, infos; ``.returns`` and ``.lengths`` of all); with ``record``, save
+        each to ``rollouts/episode_NNN.npz``; with ``render``, draw each step in the terminal."""
+        episodes = Rollout()
         base = self._exp.seed + 2_000_003 if seed is None else seed
         out = self._run.path / "rollouts"
         first = len(list(out.glob("episode_*.npz"))) if out.is_dir() else 0

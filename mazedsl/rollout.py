@@ -62,6 +62,18 @@ class Episode:
         atomic_write_bytes(path, buffer.getvalue())
 
 
+class Rollout(list):
+    """The episodes of :meth:`RunContext.rollout` (a list), with their returns and lengths."""
+
+    @property
+    def returns(self) -> list[float]:
+        return [ep.episode_return for ep in self]
+
+    @property
+    def lengths(self) -> list[int]:
+        return [ep.length for ep in self]
+
+
 def env_state(env: Any) -> np.ndarray | None:
     """The unwrapped env's ``state`` array (classic control), if it has one."""
     state = getattr(getattr(env, "unwrapped", env), "state", None)

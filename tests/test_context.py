@@ -121,6 +121,8 @@ def test_evaluate_and_rollout(trained):
     assert saved["mean_return"] == pytest.approx(result.mean_return) and saved["returns"] == result.returns
     episodes = ctx.rollout(n_episodes=2)
     assert len(episodes) == 2
+    assert episodes.returns == [sum(ep.rewards) for ep in episodes]
+    assert episodes.lengths == [len(ep.actions) for ep in episodes]
     assert len(episodes[0].observations) == len(episodes[0].actions) + 1
     files = sorted((ctx.run_dir / "rollouts").glob("episode_*.npz"))
     assert len(files) == 2

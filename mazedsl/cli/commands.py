@@ -73,7 +73,7 @@ def cmd_rollout(args: argparse.Namespace) -> int:
 
     ctx = RunContext.load(args.run, checkpoint=args.checkpoint, silent=True, runs_root=args.runs_root)
     episodes = ctx.rollout(args.episodes, record=not args.no_record, render=args.render)
-    stats = EvalResult([ep.episode_return for ep in episodes], [ep.length for ep in episodes])
+    stats = EvalResult(episodes.returns, episodes.lengths)
     summary = {**eval_summary(stats), "lengths": stats.lengths, "run_dir": str(ctx.run_dir),
                "saved_to": None if args.no_record else str(ctx.run_dir / "rollouts")}
     if args.json:

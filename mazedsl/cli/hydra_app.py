@@ -111,8 +111,7 @@ def _rollout(cfg: DictConfig) -> None:
             ctx._exp = ctx._exp.override({"env": rc.env})
         episodes = ctx.rollout(runner.n_episodes, runner.deterministic, runner.record, runner.render,
                                seed=rc.seed)
-        returns = [e.episode_return for e in episodes]
-        lengths = [e.length for e in episodes]
+        returns, lengths = episodes.returns, episodes.lengths
     print_eval("rollout", EvalResult(returns, lengths).summary())
 
 
