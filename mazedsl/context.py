@@ -37,6 +37,7 @@ class RunContext:
         self._trainer: Any = None
         self._agent: Any = None
         self._checkpoint_kind: str | None = None  # set by load(): where the policy comes from
+        self._missing_factory: str | None = None
         if _loaded is not None:
             self._exp, self._run, self._factory = _loaded
             return
@@ -90,14 +91,22 @@ class RunContext:
             raise RunDirError(f"{path / 'config.yaml'}: unreadable ({str(exc).splitlines()[0]})") from None
         exp = from_config(cfg, source=str(path / "config.yaml"))
         factory = env
+        missing = None
         if factory is None and exp.env.factory:
             factory = import_callable(exp.env.factory)
-            if factory is None:
-                raise EnvError(f"{path}: the run's env came from a factory ({exp.env.factory}) that "
-                               "cannot be imported; pass it again: RunContext.load(run, env=factory)")
+            if factory is None:  # compute_action still works; envs need the factory again
+                missing = (f"{path}: the run's env came from a factory ({exp.env.factory}) that "
+                           "cannot be imported; pass it again: RunContext.load(run, env=factory)")
         ctx = cls(silent=silent, _loaded=(exp, run, factory))
         ctx._checkpoint_kind = checkpoint
+        ctx._missing_factory = missing
         return ctx
+
+    def _env_factory(self) -> Callable[[], Any] | None:
+        """The env factory (None: gymnasium.make); errors if a loaded run's factory is lost."""
+        if self._missing_factory:
+            raise EnvError(self._missing_factory)
+        return self._factory
 
     # -- properties -------------------------------------------------------------------
     @property
@@ -120,7 +129,7 @@ class RunContext:
         """A callable that makes one (wrapped) env as the policy sees it."""
         from mazedsl.rl.envs import make_env_fn
 
-        return make_env_fn(self._exp.env, self._exp.wrappers, self._factory)
+        return make_env_fn(self._exp.env, self._exp.wrappers, self._env_factory())
 
     @property
     def policy(self) -> Any:
@@ -143,7 +152,7 @@ class RunContext:
         from mazedsl.rl.spaces import space_to_json
         from mazedsl.rl.trainer import Trainer
 
-        trainer = Trainer(self._exp, self._factory, sink=_RunSink(self._run))
+        trainer = Trainer(self._exp, self._env_factory(), sink=_RunSink(self._run))
         self._run.write_json("spaces.json", {"observation": space_to_json(trainer.obs_space),
                                              "action": space_to_json(trainer.action_space)})
         return trainer
@@ -214,7 +223,7 @@ class RunContext:
         exp = self._exp
         mode = "sync" if exp.runner.vectorization == "async" else exp.runner.vectorization
         venv = make_vector_env(exp.env, exp.wrappers, min(exp.runner.n_eval_envs, n_episodes), mode,
-                               self._factory)
+                               self._env_factory())
         try:
             result = evaluate_policy(agent.policy, venv, lambda o: agent.prep(o, update=False),
                                      n_episodes, deterministic,
@@ -233,7 +242,7 @@ class RunContext:
         from mazedsl.rl.envs import make_env_fn
 
         self._get_agent()  # load the policy before the env is made
-        env = make_env_fn(self._exp.env, self._exp.wrappers, self._factory, render_mode)()
+        env = make_env_fn(self._exp.env, self._exp.wrappers, self._env_factory(), render_mode)()
         try:
             yield from play_episode(env, lambda o: self.compute_action(o, deterministic),
                                     self._exp.env.name, seed, render=render_mode is not None)

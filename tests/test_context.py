@@ -273,3 +273,15 @@ def test_sweep_from_python_returns_per_job_results(tmp_path, monkeypatch):
                                                          ("algorithm.lr=0.0007", "seed=0")}
     assert all(j.best_eval is not None and j.steps == 200 for j in result.jobs)
     assert (result.sweep_dir / "sweep.json").is_file()
+
+
+def test_loaded_run_of_a_lambda_factory_acts_but_needs_the_factory_for_envs(tmp_path):
+    from mazedsl.errors import EnvError
+
+    RunContext(tiny_exp(), env=lambda: gym.make("CartPole-v1"), run_dir=tmp_path / "r", silent=True).train()
+    loaded = RunContext.load(tmp_path / "r")
+    assert loaded.compute_action(np.zeros(4, dtype=np.float32)) in (0, 1)
+    with pytest.raises(EnvError, match=r"pass it again: RunContext.load\(run, env=factory\)"):
+        loaded.evaluate(1)
+    again = RunContext.load(tmp_path / "r", env=lambda: gym.make("CartPole-v1"))
+    assert len(again.evaluate(2).returns) == 2
