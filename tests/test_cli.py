@@ -70,6 +70,9 @@ def test_runs_table(trained_run):
     assert rows[0]["algorithm"] == "PPO" and rows[0]["env"] == "CartPole-v1"
     table = mazedsl("runs", "cartpole_ppo", cwd=cwd).stdout
     assert "cartpole_ppo" in table and "finished" in table
+    name = str(Path(rows[0]["path"]).relative_to("outputs"))
+    assert name.startswith("cartpole_ppo/") and name.split("/")[1] in table
+    assert "over 2 episodes" in mazedsl("eval", name, "--episodes", "2", cwd=cwd).stdout
     assert "no runs" in mazedsl("runs", "nothing_here", cwd=cwd).stdout
 
 

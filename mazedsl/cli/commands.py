@@ -98,9 +98,17 @@ def cmd_runs(args: argparse.Namespace) -> int:
         return 0
     print_table(f"runs under {args.runs_root}/", ["run", "experiment", "algorithm", "env", "steps",
                                                  "best eval", "status", "age"],
-                [[str(r.path), r.experiment, r.algorithm, r.env, r.steps, fmt(r.best_eval),
-                  r.status, age(r.age_seconds)] for r in runs])
+                [[_under(r.path, args.runs_root), r.experiment, r.algorithm, r.env, r.steps,
+                  fmt(r.best_eval), r.status, age(r.age_seconds)] for r in runs])
     return 0
+
+
+def _under(path: Path, root: str) -> str:
+    """``path`` relative to the runs root (what ``RUN`` arguments accept), else as is."""
+    try:
+        return str(Path(path).relative_to(root))
+    except ValueError:
+        return str(path)
 
 
 def _load_any(ref: str, overrides: list[str] | None = None) -> Any:

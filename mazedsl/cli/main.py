@@ -24,7 +24,8 @@ EPILOG = """examples:
   mazedsl diff experiments/cartpole_ppo.py experiments/cartpole_a2c.py
   mazedsl tui
 
-RUN is a run directory, 'latest', or 'EXPERIMENT:latest'."""
+RUN is a run directory, a run name as `mazedsl runs` shows it, 'latest', or
+'EXPERIMENT:latest'."""
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -77,7 +77,7 @@ def list_runs(root: str | os.PathLike[str] = DEFAULT_ROOT, experiment: str | Non
 
 
 def resolve_run(ref: str | os.PathLike[str], root: str | os.PathLike[str] = DEFAULT_ROOT) -> Path:
-    """A run directory from a path, ``latest`` or ``EXPERIMENT:latest``."""
+    """A run directory from a path, a path under ``root``, ``latest`` or ``EXPERIMENT:latest``."""
     text = str(ref)
     if text == "latest" or text.endswith(":latest"):
         experiment = None if text == "latest" else text[: -len(":latest")]
@@ -87,6 +87,8 @@ def resolve_run(ref: str | os.PathLike[str], root: str | os.PathLike[str] = DEFA
             raise RunDirError(f"{text}: no run of {where} under '{root}'")
         return runs[0].path
     path = Path(text)
+    if not path.exists() and (Path(root) / path).exists():
+        path = Path(root) / path  # a name as `mazedsl runs` shows it
     if not path.exists():
         raise RunDirError(f"{path}: run directory does not exist")
     if not is_run_dir(path):
