@@ -24,10 +24,6 @@ def allow_target(prefix: str) -> None:
             _ALLOWED.append(entry)
 
 
-def allowed_targets() -> list[str]:
-    return list(_ALLOWED)
-
-
 def is_allowed(target: str) -> bool:
     return any(target == p or (p.endswith(".") and target.startswith(p)) for p in _ALLOWED)
 

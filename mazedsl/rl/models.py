@@ -208,14 +208,6 @@ class ActorCritic(nn.Module):
         g = h if vf is None else _run(vf, obs)
         return F.linear(h, pw, pb), F.linear(g, vw, vb).squeeze(-1)
 
-    def value(self, obs: torch.Tensor) -> torch.Tensor:
-        plan = self._fast
-        if plan is None:
-            features = self.pi_torso(obs) if self.vf_torso is None else self.vf_torso(obs)
-            return self.vf_head(features).squeeze(-1)
-        pi, vf, _, (vw, vb) = plan
-        return F.linear(_run(pi if vf is None else vf, obs), vw, vb).squeeze(-1)
-
     def load_state_dict(self, state_dict: Any, strict: bool = True, assign: bool = False) -> Any:
         result = super().load_state_dict(state_dict, strict=strict, assign=assign)
         self.__dict__["_plan"] = False  # assign=True puts new parameter objects in place
@@ -377,16 +369,6 @@ class ActorCritic(nn.Module):
                 logp_all = torch.log_softmax(out, dim=-1)
             return -(logp_all.exp() * logp_all).sum(-1)
         return (0.5 + 0.5 * _LOG_2PI + self.log_std).sum().expand(out.shape[0])
-
-    def evaluate_actions(self, obs: torch.Tensor, actions: torch.Tensor
-                         ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """Log-probabilities of ``actions``, the policy entropy, and state values."""
-        out, values = self(obs)
-        if self.discrete:
-            logp_all = torch.log_softmax(out, dim=-1)
-            logp = logp_all.gather(-1, actions.long().unsqueeze(-1)).squeeze(-1)
-            return logp, self.entropy(out, logp_all), values
-        return self._gauss_logp(out, actions), self.entropy(out), values
 
     def distribution(self, obs: torch.Tensor) -> dict[str, torch.Tensor]:
         """The action distribution's parameters: ``probs`` (discrete) or ``mean``/``std``."""

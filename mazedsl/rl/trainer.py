@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import time
 from collections import deque
-from typing import Any, Callable, Protocol
+from typing import Any, Protocol
 
 import attrs
 import numpy as np
@@ -19,7 +19,7 @@ from mazedsl.rl.a2c import a2c_update
 from mazedsl.rl.buffer import RolloutBuffer
 from mazedsl.rl.envs import EnvFactory, make_vector_env
 from mazedsl.rl.envstate import restore_env, snapshot_env
-from mazedsl.rl.evaluation import EvalResult, env_actions, evaluate_policy
+from mazedsl.rl.evaluation import EvalResult, evaluate_policy
 from mazedsl.rl.models import ActorCritic
 from mazedsl.rl.normalize import RewardNormalizer
 from mazedsl.rl.observations import ObsPipeline
@@ -186,8 +186,9 @@ class Trainer:
             if self._stop_requested:
                 stopped = "interrupted"
                 break
-        if stopped in ("budget", "epochs") and self.evaluations == 0 or (
-                stopped == "budget" and self.exp.eval_every_steps == 0):
+        never_evaluated = stopped in ("budget", "epochs") and self.evaluations == 0
+        evaluate_at_end = stopped == "budget" and self.exp.eval_every_steps == 0
+        if never_evaluated or evaluate_at_end:
             self._evaluate_and_select(wall0)
         self.sink.checkpoint("last", self.state_dict())
         return TrainSummary(steps=self.steps, wall_time=time.perf_counter() - wall0,
@@ -379,11 +380,3 @@ class Trainer:
         self.ep_ret = env["ep_ret"].numpy().copy()
         self.ep_len = env["ep_len"].numpy().copy()
         return True
-
-
-def actions_for_env(policy: ActorCritic, prep: Callable[[Any], np.ndarray], obs: Any,
-                    action_space: spaces.Space, deterministic: bool) -> np.ndarray:
-    """One batch of env-ready actions for raw observations."""
-    with torch.inference_mode():
-        actions, _, _ = policy.act(torch.from_numpy(prep(obs)), deterministic)
-    return env_actions(actions, action_space)

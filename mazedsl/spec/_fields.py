@@ -156,11 +156,6 @@ def same_length(*fields: str) -> Callable[[Any], None]:
     return check
 
 
-def docs_of(cls: type) -> dict[str, str]:
-    """``{field: docstring}`` of a declaration class."""
-    return {f.name: f.metadata.get("doc", "") for f in attrs.fields(cls)}
-
-
 def all_checks(values: Sequence[Check]) -> Check:
     def check(v: Any) -> str | None:
         for c in values:
