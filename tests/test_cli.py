@@ -125,10 +125,7 @@ def test_sweep_with_seeds_and_parallel_jobs(tmp_path):
 
 
 def test_sweep_reports_a_failing_job(tmp_path):
-    proc = mazedsl("train", CARTPOLE, *TINY, "--sweep", "env.max_episode_steps=10,null",
-                   "--sweep", "algorithm.n_steps=32", "--json", cwd=tmp_path, check=False)
-    assert proc.returncode in (0, 1)
-    # a crash inside one job: an env id that only fails when the job builds it
+    # a crash inside each job: env kwargs that only fail when the job builds the env
     bad = tmp_path / "bad.py"
     bad.write_text("from mazedsl import Experiment, GymEnv\n"
                    "experiment = Experiment(name='bad', env=GymEnv(name='CartPole-v1', kwargs={'nope': 1}),"
