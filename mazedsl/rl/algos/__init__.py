@@ -1,0 +1,1 @@
+"""Algorithm packages: one per algorithm (declaration, learner, registration)."""

@@ -1,0 +1,107 @@
+"""Pieces DQN and SAC (and BC) share: MLPs, target-network updates, schedules, gradient
+clipping and a lean Adam.
+
+Everything here works on lists of tensors with torch's ``_foreach`` kernels: one call per
+operation for all parameters, instead of a Python loop over them.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any, Iterable, Sequence
+
+import torch
+from torch import nn
+
+Tensor = torch.Tensor
+
+ACTIVATIONS: dict[str, type[nn.Module]] = {
+    "tanh": nn.Tanh, "relu": nn.ReLU, "elu": nn.ELU, "gelu": nn.GELU, "silu": nn.SiLU}
+
+
+def mlp(in_dim: int, hidden: Sequence[int], activation: str, out_dim: int | None = None) -> nn.Sequential:
+    """A plain MLP with torch's default init (as SB3's off-policy nets), ``activation``
+    after each hidden layer and an optional linear output layer."""
+    layers: list[nn.Module] = []
+    for width in hidden:
+        layers += [nn.Linear(in_dim, width), ACTIVATIONS[activation]()]
+        in_dim = width
+    if out_dim is not None:
+        layers.append(nn.Linear(in_dim, out_dim))
+    return nn.Sequential(*layers)
+
+
+@torch.no_grad()
+def polyak_update(params: Sequence[Tensor], targets: Sequence[Tensor], tau: float) -> None:
+    """``target <- (1 - tau) * target + tau * param`` for each pair; ``tau == 1`` copies."""
+    params, targets = list(params), list(targets)
+    if tau >= 1.0:
+        torch._foreach_copy_(targets, params)
+    else:
+        torch._foreach_lerp_(targets, params, tau)
+
+
+def linear_schedule(start: float, end: float, fraction: float, progress: float) -> float:
+    """SB3's ``get_linear_fn``: from ``start`` to ``end`` over the first ``fraction`` of the
+    budget (``progress`` in [0, 1]), then ``end``."""
+    if fraction <= 0 or progress >= fraction:
+        return end
+    return start + (end - start) * progress / fraction
+
+
+def scheduled(value: float, schedule: str, progress: float) -> float:
+    """``value`` at ``progress``: constant, or linear decay to 0."""
+    return value * (1.0 - progress) if schedule == "linear" else value
+
+
+def clip_grad_norm(grads: Sequence[Tensor], max_norm: float) -> Tensor:
+    """Scale ``grads`` in place so their global L2 norm is at most ``max_norm`` (as
+    ``nn.utils.clip_grad_norm_``); returns the norm before clipping."""
+    grads = list(grads)
+    total = torch.linalg.vector_norm(torch.stack(torch._foreach_norm(grads)))
+    coef = (max_norm / (total + 1e-6)).clamp(max=1.0)
+    torch._foreach_mul_(grads, coef)
+    return total
+
+
+_FUSED: list[bool] = []
+
+
+def make_adam(params: Iterable[Tensor], lr: float, eps: float) -> Any:
+    """Adam over ``params``: mazedsl's lean fused Adam for float32 CPU tensors (bit-identical
+    to ``torch.optim.Adam(fused=True)``), else ``torch.optim.Adam``."""
+    from mazedsl.rl import optim
+
+    params = list(params)
+    if not _FUSED:
+        _FUSED.append(optim.fused_adam_available())
+    if _FUSED[0] and all(p.device.type == "cpu" and p.dtype == torch.float32 for p in params):
+        return optim.Adam(params, lr=lr, eps=eps)
+    return torch.optim.Adam(params, lr=lr, eps=eps)
+
+
+def step(optimizer: Any, params: list[Tensor], grads: list[Tensor], lr: float) -> None:
+    """One optimiser step of ``params`` with ``grads`` at learning rate ``lr``."""
+    optimizer.param_groups[0]["lr"] = lr
+    step_with = getattr(optimizer, "step_with", None)
+    if step_with is not None:
+        step_with(params, grads)
+        return
+    for p, g in zip(params, grads):
+        p.grad = g
+    optimizer.step()
+
+
+def grads_of(loss: Tensor, params: list[Tensor]) -> list[Tensor]:
+    """d loss / d params (zeros for parameters the loss does not depend on)."""
+    grads = torch.autograd.grad(loss, params, allow_unused=True)
+    return [torch.zeros_like(p) if g is None else g for p, g in zip(params, grads)]
+
+
+def check_finite(value: float, what: str, step_count: int) -> None:
+    """A :class:`~mazedsl.errors.TrainingError` naming the step when ``value`` is NaN/inf."""
+    if not math.isfinite(value):
+        from mazedsl.errors import TrainingError
+
+        raise TrainingError(f"{what} is {value} at env step {step_count}; stopping "
+                            "(lower the learning rate or check the rewards)")

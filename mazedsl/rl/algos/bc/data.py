@@ -1,0 +1,173 @@
+"""Recorded episodes as a behaviour-cloning dataset.
+
+Reads the ``.npz`` files :meth:`mazedsl.rollout.Episode.save` writes (``observations``
+``(T+1, ...)`` including the first and last, or ``observations.<key>`` per Dict key;
+``actions`` ``(T, ...)``; ``rewards`` ``(T,)``; ``episode_return``), checks them against
+the env's spaces, pairs each observation with the action taken after it, and splits whole
+episodes into training and validation sets.
+"""
+
+from __future__ import annotations
+
+import glob
+from pathlib import Path
+from typing import Any, Sequence
+
+import attrs
+import numpy as np
+from gymnasium import spaces
+
+from mazedsl.errors import ConfigError, MazeError
+
+WHERE = "algorithm.episodes"
+_GLOB = set("*?[")
+
+
+@attrs.define
+class EpisodeData:
+    """Transitions of several episodes: ``observations`` ``(N, ...)`` (a dict of arrays for
+    Dict spaces), ``actions`` ``(N, ...)``, ``episode`` ``(N,)`` (index into ``files``)."""
+
+    observations: Any
+    actions: np.ndarray
+    episode: np.ndarray
+    files: list[Path]
+    returns: list[float]
+
+    def __len__(self) -> int:
+        return int(self.actions.shape[0])
+
+    def subset(self, rows: np.ndarray) -> "EpisodeData":
+        obs = ({k: v[rows] for k, v in self.observations.items()}
+               if isinstance(self.observations, dict) else self.observations[rows])
+        return EpisodeData(obs, self.actions[rows], self.episode[rows], self.files, self.returns)
+
+
+def _in_dir(path: Path) -> list[Path]:
+    folder = path / "rollouts" if (path / "rollouts").is_dir() else path
+    return sorted(folder.glob("*.npz"))
+
+
+def find_episode_files(refs: Sequence[str], runs_root: str | Path = "outputs") -> list[Path]:
+    """The ``.npz`` files named by ``refs``: files, run directories (their ``rollouts/``),
+    ``rollouts`` folders, run names (``latest``, ``cartpole_ppo:latest``, a name under
+    ``runs_root``) or globs of any of these. A ConfigError when none is found."""
+    if not refs:
+        raise ConfigError("no recorded episodes given: set it to run directories, rollouts "
+                          "folders, .npz files or globs (e.g. algorithm.episodes=[outputs/"
+                          "cartpole_ppo/<run>])", WHERE)
+    files: list[Path] = []
+    for ref in refs:
+        if _GLOB & set(ref):
+            matches = [Path(m) for m in sorted(glob.glob(ref, recursive=True))]
+        else:
+            path = Path(ref)
+            if not path.exists():
+                from mazedsl.run.listing import resolve_run
+
+                try:
+                    path = resolve_run(ref, runs_root)
+                except MazeError as exc:
+                    raise ConfigError(f"{ref!r}: {exc}", WHERE) from None
+            matches = [path]
+        for m in matches:
+            found = [m] if m.is_file() and m.suffix == ".npz" else _in_dir(m) if m.is_dir() else []
+            files += [f for f in found if f not in files]
+    if not files:
+        shown = ", ".join(repr(r) for r in refs)
+        raise ConfigError(f"no recorded episodes (rollouts/*.npz) found in {shown}; record some "
+                          "with `mazedsl rollout RUN --episodes N`", WHERE)
+    return files
+
+
+def _load(path: Path) -> dict[str, np.ndarray]:
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            return {k: data[k] for k in data.files}
+    except (OSError, ValueError) as exc:
+        raise ConfigError(f"{path}: not a readable recorded episode ({exc})", WHERE) from None
+
+
+def _check_obs(path: Path, arrays: dict[str, np.ndarray], space: spaces.Space, n: int) -> Any:
+    if isinstance(space, spaces.Dict):
+        obs = {}
+        for key, sub in space.spaces.items():
+            arr = arrays.get(f"observations.{key}")
+            if arr is None:
+                raise ConfigError(f"{path}: observations have no key {key!r} of the env's "
+                                  f"observation space {space}", WHERE)
+            obs[key] = _check_box_like(path, arr, sub, n, f"observations.{key}")
+        return obs
+    arr = arrays.get("observations")
+    if arr is None:
+        raise ConfigError(f"{path}: no 'observations' array (Dict observations?) for the env's "
+                          f"observation space {space}", WHERE)
+    return _check_box_like(path, arr, space, n, "observations")
+
+
+def _check_box_like(path: Path, arr: np.ndarray, space: spaces.Space, n: int, name: str) -> np.ndarray:
+    shape = tuple(space.shape or ())
+    if arr.shape != (n + 1, *shape):
+        raise ConfigError(f"{path}: {name} have shape {arr.shape[1:]} per step, the env's "
+                          f"observation space {space} has {shape}", WHERE)
+    return arr[:-1]  # the observation each action was taken in
+
+
+def _check_actions(path: Path, actions: np.ndarray, space: spaces.Space) -> np.ndarray:
+    if isinstance(space, spaces.Discrete):
+        ok = (actions.ndim == 1 and np.issubdtype(actions.dtype, np.integer)
+              and (actions.size == 0 or (actions.min() >= space.start
+                                         and actions.max() < space.start + space.n)))
+    else:
+        shape = tuple(space.shape or ())
+        ok = actions.shape[1:] == shape and (
+            np.issubdtype(actions.dtype, np.floating) if isinstance(space, spaces.Box)
+            else np.issubdtype(actions.dtype, np.integer) or actions.dtype == bool)
+    if not ok:
+        raise ConfigError(f"{path}: recorded actions (shape {actions.shape[1:]} per step, dtype "
+                          f"{actions.dtype}) do not fit the env's action space {space}", WHERE)
+    return actions
+
+
+def load_episodes(files: Sequence[Path], obs_space: spaces.Space,
+                  action_space: spaces.Space) -> EpisodeData:
+    """All transitions of ``files``, checked against the env's spaces (ConfigError naming
+    the file on a mismatch)."""
+    obs_parts: list[Any] = []
+    act_parts: list[np.ndarray] = []
+    ep_parts: list[np.ndarray] = []
+    returns: list[float] = []
+    for i, path in enumerate(files):
+        arrays = _load(path)
+        if "actions" not in arrays:
+            raise ConfigError(f"{path}: no 'actions' array: not a recorded episode", WHERE)
+        actions = arrays["actions"]
+        n = int(actions.shape[0]) if actions.ndim else 0
+        obs_parts.append(_check_obs(path, arrays, obs_space, n))
+        act_parts.append(_check_actions(path, actions, action_space))
+        ep_parts.append(np.full(n, i, dtype=np.int64))
+        returns.append(float(arrays.get("episode_return", np.sum(arrays.get("rewards", 0.0)))))
+    if isinstance(obs_space, spaces.Dict):
+        observations: Any = {k: np.concatenate([o[k] for o in obs_parts]) for k in obs_space.spaces}
+    else:
+        observations = np.concatenate(obs_parts)
+    data = EpisodeData(observations, np.concatenate(act_parts), np.concatenate(ep_parts),
+                       list(files), returns)
+    if len(data) == 0:
+        raise ConfigError("the recorded episodes hold no steps", WHERE)
+    return data
+
+
+def split_episodes(data: EpisodeData, fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Row indices of the training and validation sets: ``round(fraction * episodes)`` whole
+    episodes (at least one when ``fraction > 0`` and there are two or more) are held out,
+    chosen by ``seed``."""
+    n_eps = len(data.files)
+    n_val = 0
+    if fraction > 0 and n_eps >= 2:
+        n_val = min(n_eps - 1, max(1, round(fraction * n_eps)))
+    order = np.random.default_rng(seed).permutation(n_eps)
+    val_eps = np.zeros(n_eps, dtype=bool)
+    val_eps[order[:n_val]] = True
+    is_val = val_eps[data.episode]
+    return np.flatnonzero(~is_val), np.flatnonzero(is_val)

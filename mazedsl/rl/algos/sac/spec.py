@@ -1,0 +1,59 @@
+"""The SAC declaration: every hyperparameter documented where declared."""
+
+from __future__ import annotations
+
+from typing import Optional
+
+import attrs
+
+from mazedsl.spec._fields import ge, gt, is_bool, is_float, is_int, le, one_of, optional, param
+
+SCHEDULES = ("constant", "linear")
+
+
+def _grad_steps(value: object) -> str | None:
+    ok = isinstance(value, int) and not isinstance(value, bool) and (value > 0 or value == -1)
+    return None if ok else "must be a positive integer or -1 (as many as env steps collected)"
+
+
+@attrs.define(frozen=True, kw_only=True)
+class SAC:
+    """Soft Actor-Critic (Haarnoja et al. 2018) for Box action spaces: twin Q critics, a
+    tanh-squashed Gaussian policy and automatic entropy tuning.
+
+    Defaults are Stable-Baselines3 2.x's SAC defaults. The actor is the experiment's
+    ``model`` torso with mean and log-std heads (SB3: 2x256 ReLU), each critic Q(s, a) an MLP
+    of ``critic.hidden_units`` / ``critic.activation`` (SB3: 2x256 ReLU) on the concatenated
+    observation and action. Counts are in env steps of the whole vector env.
+    """
+
+    lr: float = param(3e-4, "Adam learning rate of actor, critics and entropy coefficient "
+                      "(SB3 default 3e-4).", is_float, gt(0))
+    lr_schedule: str = param("constant", "'constant' or 'linear' decay to 0 over the budget.",
+                             one_of(*SCHEDULES))
+    buffer_size: int = param(1_000_000, "Replay buffer capacity in transitions (SB3: 1e6).",
+                             is_int, gt(0))
+    learning_starts: int = param(100, "Env steps of uniformly random actions before learning "
+                                 "starts (SB3 2.x: 100).", is_int, ge(0))
+    batch_size: int = param(256, "Minibatch size of each gradient step (SB3: 256).", is_int, gt(0))
+    tau: float = param(0.005, "Polyak coefficient of the target critics (SB3: 0.005).",
+                       is_float, gt(0), le(1))
+    gamma: float = param(0.99, "Discount factor (SB3: 0.99).", is_float, ge(0), le(1))
+    train_freq: int = param(1, "Vector env steps collected between training phases (SB3: 1).",
+                            is_int, gt(0))
+    gradient_steps: int = param(1, "Gradient steps per training phase; -1: as many as transitions "
+                                "collected in the phase (SB3: 1).", _grad_steps)
+    target_update_interval: int = param(1, "Gradient steps between target-critic updates "
+                                        "(SB3: 1).", is_int, gt(0))
+    ent_coef: Optional[float] = param(None, "Fixed entropy coefficient alpha; None tunes it "
+                                      "automatically (SB3's 'auto').", optional(is_float),
+                                      optional(gt(0)))
+    ent_coef_init: float = param(1.0, "Initial alpha when tuned (SB3 'auto': 1.0).", is_float, gt(0))
+    target_entropy: Optional[float] = param(None, "Entropy target of the tuning; None: -dim(A) "
+                                            "(SB3's 'auto').", optional(is_float))
+    log_std_min: float = param(-20.0, "Lower clamp of the policy's log std (SB3: -20).", is_float)
+    log_std_max: float = param(2.0, "Upper clamp of the policy's log std (SB3: 2).", is_float)
+    adam_eps: float = param(1e-8, "Adam epsilon (torch/SB3 default 1e-8).", is_float, gt(0))
+    save_replay: bool = param(True, "Save the replay buffer beside last.pt "
+                              "(checkpoints/replay.pt) for an exact resume; off: a resume refills "
+                              "it from scratch.", is_bool)
