@@ -303,3 +303,23 @@ def test_validation_split_holds_out_whole_episodes(tmp_path: Path) -> None:
     one.files = one.files[:1]
     one.episode = np.zeros_like(one.episode)
     assert len(split_episodes(one, 0.5, seed=0)[1]) == 0  # a single episode trains
+
+
+# -- TUI curves ------------------------------------------------------------------------------
+def test_loss_plot_shows_offpolicy_metrics_and_keeps_the_ppo_legend() -> None:
+    from mazedsl_tui.widgets.detail.curves import loss_plot
+
+    ppo = loss_plot()
+    legend = ppo.border_subtitle
+    ppo.set_records([{"phase": "train", "step": 1, "policy_loss": 0.1, "entropy": 0.6,
+                      "value_loss": 2.0}])
+    assert ppo.border_subtitle == legend and "Q loss" not in legend and ppo.point_count == 1
+    dqn = loss_plot()
+    dqn.set_records([{"phase": "train", "step": s, "q_loss": 0.5, "epsilon": 0.1}
+                     for s in (1, 2, 3)])
+    assert dqn.point_count == 3 and dqn.values("epsilon") == [0.1] * 3
+    assert "Q loss" in dqn.border_subtitle and "ε" in dqn.border_subtitle
+    assert "α" not in dqn.border_subtitle
+    bc = loss_plot()
+    bc.set_records([{"phase": "train", "step": 1, "bc_loss": 0.3, "bc_val_loss": 0.4}])
+    assert bc.values("bc_val_loss") == [0.4] and "BC val loss" in bc.border_subtitle

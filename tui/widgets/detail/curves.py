@@ -17,6 +17,7 @@ class Series:
     yside: str = "left"
     marker: str = "braille"
     main: bool = False  # the series counted by ``point_count``
+    optional: bool = False  # in the legend (and counted) only once it has data: other algorithms'
 
 
 BLUE, ORANGE, GREEN, RED, GREY, PURPLE = ((97, 175, 239), (229, 192, 123), (152, 195, 121),
@@ -67,19 +68,28 @@ class MetricsPlot(PlotextPlot):
         self.empty = empty
         self._data: dict[str, tuple[list[float], list[float]]] = {}
         self.border_title = title
+        self._set_legend()
+
+    def _set_legend(self) -> None:
         legend: dict[str, tuple[int, int, int]] = {}
         for s in self.series:
-            legend.setdefault(s.label, s.color)
+            if not s.optional or self._data.get(s.key, ([], []))[0]:
+                legend.setdefault(s.label, s.color)
         self.border_subtitle = "  ".join(f"[rgb({r},{g},{b})]━ {label}[/]"
                                          for label, (r, g, b) in legend.items())
 
     @property
     def point_count(self) -> int:
-        """Points of the main series drawn so far."""
+        """Points of the main series drawn so far (or, while it has none, of the fullest
+        optional series: the metrics of another algorithm)."""
+        count = 0
         for s in self.series:
             if s.main:
-                return len(self._data.get(s.key, ([], []))[0])
-        return 0
+                count = len(self._data.get(s.key, ([], []))[0])
+        if count:
+            return count
+        return max((len(self._data.get(s.key, ([], []))[0]) for s in self.series if s.optional),
+                   default=0)
 
     def values(self, key: str) -> list[float]:
         return list(self._data.get(key, ([], []))[1])
@@ -96,6 +106,8 @@ class MetricsPlot(PlotextPlot):
                     data[s.key][1].append(float(value))
         if data != self._data:
             self._data = data
+            if any(s.optional for s in self.series):
+                self._set_legend()
             self.replot()
 
     def on_resize(self) -> None:
@@ -147,6 +159,12 @@ def loss_plot() -> MetricsPlot:
         Series("policy_loss", "policy", ORANGE, main=True),
         Series("entropy", "entropy", PURPLE),
         Series("value_loss", "value →", RED, yside="right"),
+        # off-policy and imitation learners (DQN, SAC, BC)
+        Series("q_loss", "Q loss", RED, optional=True),
+        Series("bc_loss", "BC loss", ORANGE, optional=True),
+        Series("bc_val_loss", "BC val loss", RED, optional=True),
+        Series("epsilon", "ε →", GREY, yside="right", optional=True),
+        Series("ent_coef", "α →", GREEN, yside="right", optional=True),
     ], empty="no updates yet", id="plot-loss")
 
 
