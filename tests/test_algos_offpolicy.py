@@ -208,15 +208,16 @@ def test_twin_q_equals_two_separate_mlps() -> None:
     out = twin(x)
     assert out.shape == (2, 7)
     for i in range(2):
-        h = x
-        for layer, (w, b) in enumerate(zip(twin.weights, twin.biases)):
-            h = h @ w[i] + b[i]
-            if layer < 2:
-                h = torch.relu(h)
-        assert torch.allclose(out[i], h.squeeze(-1), atol=1e-6)
-    assert not torch.equal(twin.weights[0][0], twin.weights[0][1])  # independent inits
+        assert torch.allclose(out[i], twin.nets[i](x).squeeze(-1), atol=1e-6)
+    assert not torch.equal(twin.nets[0][0].weight, twin.nets[1][0].weight)  # independent inits
     bound = 1 / math.sqrt(5)
-    assert twin.weights[0].abs().max() <= bound and twin.biases[0].abs().max() <= bound
+    assert twin.nets[0][0].weight.abs().max() <= bound
+    assert len(twin.params()) == 12 and twin.params()[0] is twin.nets[0][0].weight
+    import copy
+
+    target = copy.deepcopy(twin)
+    polyak_update(twin.params(), target.params(), 0.5)  # the target's list follows its own weights
+    assert target.params()[0] is target.nets[0][0].weight
 
 
 def test_twin_q_detached_records_no_weight_gradients() -> None:

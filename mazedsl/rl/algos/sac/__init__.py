@@ -1,5 +1,9 @@
-"""SAC: the declaration (spec), losses and networks; the learner registers as 'sac'."""
+"""SAC: declaration (:class:`SAC`), losses, networks and learner; registered as 'sac'."""
 
 from mazedsl.rl.algos.sac.spec import SAC
+from mazedsl.rl.registry import register_algorithm
+
+register_algorithm("sac", SAC, "mazedsl.rl.algos.sac.learner:SACLearner",
+                   action_spaces=("Box",), public_path="mazedsl.rl.algos.sac.SAC")
 
 __all__ = ["SAC"]

@@ -1,0 +1,120 @@
+"""What the DQN and SAC learners share: collecting ``train_freq`` vector steps into the
+replay buffer, the sampling generator, and the replay's checkpoint handling.
+
+Collection keeps the steps of one phase in numpy arrays and adds them to the replay in one
+call. The transition of each step is (prepared obs, action, reward, prepared next obs,
+terminated); with next-step autoreset the step that only resets an env is not live and is
+left out, and an episode cut by a time limit keeps its last observation (no bootstrap cut).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+import numpy as np
+import torch
+
+from mazedsl.errors import ConfigError
+from mazedsl.rl.algos.base import Learner
+from mazedsl.rl.replay import ReplayBuffer
+
+_TORCH_DTYPES = {np.dtype(np.float32): torch.float32, np.dtype(np.uint8): torch.uint8,
+                 np.dtype(np.float64): torch.float32}
+
+
+class OffPolicyLearner(Learner):
+    """Base of DQN and SAC: a replay buffer filled by :meth:`collect`.
+
+    Subclasses set ``self.replay`` (via :meth:`make_replay`) and implement :meth:`act`
+    (prepared observations -> (actions to store, actions for the env)).
+    """
+
+    def __init__(self, decl: Any, built: Any) -> None:
+        super().__init__(decl, built)
+        self.loop = built.env_loop
+        self.prep = built.prep
+        self.device = built.device
+        self.n_envs = self.loop.n_envs
+        # acting noise on the CPU, replay sampling on the device: both saved for exact resume
+        self.act_gen = torch.Generator().manual_seed(built.seeds.torch + 1)
+        self.sample_gen = torch.Generator(device=self.device).manual_seed(built.seeds.torch + 2)
+        self.n_calls = 0  # vector env steps taken (SB3's _n_calls)
+        self.updates = 0  # gradient steps taken
+        self.replay: ReplayBuffer | None = None
+        self.replay_restored = True
+
+    @staticmethod
+    def check_common(decl: Any, experiment: Any) -> None:
+        from mazedsl.spec import NormalizeReward
+
+        if any(isinstance(w, NormalizeReward) for w in experiment.wrappers):
+            raise ConfigError("NormalizeReward is for on-policy algorithms; off-policy learners "
+                              "store raw rewards in the replay buffer: remove it", "wrappers")
+
+    def make_replay(self, action_shape: tuple[int, ...], action_dtype: torch.dtype) -> ReplayBuffer:
+        obs_dtype = _TORCH_DTYPES.get(np.dtype(self.prep.dtype), torch.float32)
+        return ReplayBuffer(self.decl.buffer_size, self.prep.shape, action_shape,
+                            obs_dtype=obs_dtype, action_dtype=action_dtype, device=self.device)
+
+    # -- collection ------------------------------------------------------------------------
+    def collect(self, n_steps: int, act: Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]]) -> int:
+        """``n_steps`` vector steps with ``act``; the live transitions go to the replay.
+        Returns the number of vector steps taken."""
+        loop, prep = self.loop, self.prep
+        n = self.n_envs
+        obs_b = np.empty((n_steps, n, *prep.shape), dtype=prep.dtype)
+        next_b = np.empty_like(obs_b)
+        rew_b = np.empty((n_steps, n), dtype=np.float32)
+        term_b = np.empty((n_steps, n), dtype=bool)
+        live_b = np.empty((n_steps, n), dtype=bool)
+        acts: list[np.ndarray] = []
+        same = prep.normalizer is None
+        obs_in = prep(loop.obs, update=True)
+        for t in range(n_steps):
+            obs_b[t] = obs_in
+            stored, to_env = act(obs_in)
+            acts.append(stored)
+            step = loop.step(to_env)
+            next_in = prep(step.obs, update=False)
+            next_b[t] = next_in
+            rew_b[t] = step.rewards
+            term_b[t] = step.terminated
+            live_b[t] = step.live
+            obs_in = next_in if same else prep(loop.obs, update=True)
+        self.n_calls += n_steps
+        act_b = np.stack(acts)
+        assert self.replay is not None
+        self.replay.add(obs_b.reshape(-1, *prep.shape), act_b.reshape(-1, *act_b.shape[2:]),
+                        rew_b.reshape(-1), next_b.reshape(-1, *prep.shape), term_b.reshape(-1),
+                        valid=live_b.reshape(-1))
+        return n_steps
+
+    def gradient_steps_now(self) -> int:
+        """Gradient steps for the phase just collected (0 while ``learning_starts`` holds)."""
+        decl = self.decl
+        if self.loop.steps <= decl.learning_starts or len(self.replay or ()) == 0:
+            return 0
+        return decl.gradient_steps if decl.gradient_steps > 0 else decl.train_freq * self.n_envs
+
+    # -- checkpoints -----------------------------------------------------------------------
+    def base_state(self) -> dict[str, Any]:
+        state: dict[str, Any] = {"n_calls": self.n_calls, "updates": self.updates,
+                                 "act_gen": self.act_gen.get_state(),
+                                 "sample_gen": self.sample_gen.get_state(),
+                                 "steps": self.loop.steps}
+        if self.decl.save_replay and self.replay is not None:
+            replay = self.replay.state_dict()
+            replay["steps"] = self.loop.steps
+            # the run directory writes this beside last.pt (checkpoints/replay.pt), not in it
+            state["beside"] = {"replay": replay}
+        return state
+
+    def load_base_state(self, state: dict[str, Any]) -> None:
+        self.n_calls, self.updates = int(state["n_calls"]), int(state["updates"])
+        self.act_gen.set_state(state["act_gen"].cpu())
+        self.sample_gen.set_state(state["sample_gen"].cpu())
+        replay = (state.get("beside") or {}).get("replay")
+        self.replay_restored = False
+        if replay is not None and self.replay is not None and int(replay["steps"]) == int(state["steps"]):
+            self.replay.load_state_dict(replay)
+            self.replay_restored = True

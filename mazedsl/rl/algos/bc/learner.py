@@ -1,0 +1,180 @@
+"""The behaviour-cloning learner: minibatches of recorded (observation, action) pairs, the
+policy's negative log-likelihood, and a validation loss on held-out episodes.
+
+BC steps no env: each iteration advances the env loop's step counter by the training
+samples it used, so ``total_steps``, logging, evaluation and checkpoint schedules count
+samples seen."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from gymnasium import spaces
+
+from mazedsl.errors import ConfigError
+from mazedsl.rl.algos._offpolicy import (check_finite, clip_grad_norm, make_adam, scheduled, step)
+from mazedsl.rl.algos.base import Learner
+from mazedsl.rl.algos.bc.data import (WHERE, EpisodeData, find_episode_files, load_episodes,
+                                      split_episodes)
+from mazedsl.rl.algos.bc.losses import bc_loss
+from mazedsl.rl.algos.bc.spec import BC
+
+
+def _check_recorded_spaces(files: list[Path], obs_space: spaces.Space, action_space: spaces.Space) -> None:
+    """The recording runs' spaces.json (when present) must equal the env's spaces."""
+    from mazedsl.rl.spaces import space_to_json
+
+    want = {"observation": space_to_json(obs_space), "action": space_to_json(action_space)}
+    seen: set[Path] = set()
+    for f in files:
+        run = f.parent.parent if f.parent.name == "rollouts" else f.parent
+        if run in seen or not (run / "spaces.json").is_file():
+            continue
+        seen.add(run)
+        try:
+            got = json.loads((run / "spaces.json").read_text())
+        except (OSError, ValueError):
+            continue
+        for kind in ("observation", "action"):
+            if kind in got and got[kind] != want[kind]:
+                raise ConfigError(f"episodes of {run} were recorded with the {kind} space "
+                                  f"{got[kind]}, this env's is {want[kind]}", WHERE)
+
+
+def load_dataset(decl: BC, experiment: Any, obs_space: spaces.Space,
+                 action_space: spaces.Space) -> EpisodeData:
+    """The recorded episodes ``decl.episodes`` names, checked against the env's spaces."""
+    files = find_episode_files(decl.episodes, experiment.output_dir)
+    _check_recorded_spaces(files, obs_space, action_space)
+    return load_episodes(files, obs_space, action_space)
+
+
+class BCLearner(Learner):
+    """Behaviour cloning into the experiment's policy (``built.policy``)."""
+
+    def __init__(self, decl: BC, built: Any) -> None:
+        super().__init__(decl, built)
+        self.policy = built.policy
+        self.device = built.device
+        data = load_dataset(decl, built.experiment, built.obs_space, built.action_space)
+        train_rows, val_rows = split_episodes(data, decl.validation_fraction, built.seeds.torch)
+        prep = built.prep
+        if prep.normalizer is not None:  # statistics of the training observations
+            prep(self._obs_rows(data, train_rows), update=True)
+        self.x_train, self.a_train = self._tensors(data, train_rows)
+        self.x_val, self.a_val = self._tensors(data, val_rows)
+        self.n_episodes = len(data.files)
+        self.n_val_episodes = int(len(np.unique(data.episode[val_rows]))) if len(val_rows) else 0
+        self.params = [p for p in self._pi_params()]
+        self.optimizer = make_adam(self.params, decl.lr, decl.adam_eps)
+        self.gen = torch.Generator(device=self.device).manual_seed(built.seeds.torch + 3)
+        self.updates = 0
+
+    @classmethod
+    def check(cls, decl: BC, experiment: Any, obs_space: Any, action_space: Any) -> None:
+        load_dataset(decl, experiment, obs_space, action_space)  # refuse before anything is written
+
+    # -- data ------------------------------------------------------------------------------
+    @staticmethod
+    def _obs_rows(data: EpisodeData, rows: np.ndarray) -> Any:
+        if isinstance(data.observations, dict):
+            return {k: v[rows] for k, v in data.observations.items()}
+        return data.observations[rows]
+
+    def _tensors(self, data: EpisodeData, rows: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
+        prep, space = self.built.prep, self.built.action_space
+        if len(rows) == 0:
+            return (torch.zeros((0, *prep.shape), device=self.device),
+                    torch.zeros((0,), device=self.device))
+        x = torch.as_tensor(prep(self._obs_rows(data, rows), update=False), device=self.device)
+        actions = data.actions[rows]
+        start = getattr(space, "start", None)
+        if isinstance(space, (spaces.Discrete, spaces.MultiDiscrete)) and start is not None:
+            actions = actions - np.asarray(start)  # policy actions count from 0
+        dtype = torch.float32 if isinstance(space, spaces.Box) else torch.int64
+        return x, torch.as_tensor(np.asarray(actions), dtype=dtype, device=self.device)
+
+    def _pi_params(self) -> list[torch.nn.Parameter]:
+        """The policy's parameters without the value function's (BC does not train it)."""
+        skip = {id(p) for name in ("vf_torso", "vf_head")
+                for mod in [getattr(self.policy, name, None)] if mod is not None
+                for p in mod.parameters()}
+        return [p for p in self.policy.parameters() if id(p) not in skip and p.requires_grad]
+
+    def _pi_out(self, obs: torch.Tensor) -> torch.Tensor:
+        pol = self.policy
+        head = getattr(pol, "pi_head", None)
+        torso = getattr(pol, "pi_torso", None)
+        if torso is None:
+            return pol(obs)[0]
+        h = torso(obs)
+        return head(h) if head is not None else h
+
+    def _loss(self, obs: torch.Tensor, actions: torch.Tensor) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        out = self._pi_out(obs)
+        logp = self.policy.log_prob(out, actions)
+        entropy = self.policy.entropy(out)
+        loss, parts = bc_loss(logp, entropy, self.params, self.decl.ent_weight, self.decl.l2_weight)
+        if getattr(self.policy, "discrete", False):
+            parts["accuracy"] = (out.argmax(-1) == actions).float().mean().detach()
+        return loss, parts
+
+    # -- one iteration ---------------------------------------------------------------------
+    def iteration(self, progress: float) -> dict[str, float]:
+        decl = self.decl
+        lr = scheduled(decl.lr, "constant", progress)
+        n_steps = max(1, decl.steps_per_iteration // decl.batch_size)
+        idx = torch.randint(0, self.x_train.shape[0], (n_steps, decl.batch_size),
+                            generator=self.gen, device=self.device)
+        totals = torch.zeros(3, device=self.device)
+        for g in range(n_steps):
+            rows = idx[g]
+            loss, parts = self._loss(self.x_train[rows], self.a_train[rows])
+            grads = list(torch.autograd.grad(loss, self.params, allow_unused=True))
+            grads = [torch.zeros_like(p) if gr is None else gr for p, gr in zip(self.params, grads)]
+            clip_grad_norm(grads, decl.max_grad_norm)
+            step(self.optimizer, self.params, grads, lr)
+            totals += torch.stack([loss.detach(), parts["neglogp"], parts["entropy"]])
+        self.updates += n_steps
+        self.built.env_loop.steps += n_steps * decl.batch_size  # BC counts samples seen
+        bc, neglogp, ent = (totals / n_steps).tolist()
+        check_finite(bc, "the BC loss", self.built.env_loop.steps)
+        stats = {"bc_loss": bc, "bc_neglogp": neglogp, "entropy": ent, "lr": lr,
+                 "n_updates": float(self.updates)}
+        stats.update(self.validate())
+        return stats
+
+    @torch.no_grad()
+    def validate(self) -> dict[str, float]:
+        """The loss (and, for discrete actions, accuracy) on the held-out episodes."""
+        if self.x_val.shape[0] == 0:
+            return {}
+        out: dict[str, float] = {}
+        chunk = 65_536
+        total, correct = 0.0, 0.0
+        n = self.x_val.shape[0]
+        for s in range(0, n, chunk):
+            _, parts = self._loss(self.x_val[s:s + chunk], self.a_val[s:s + chunk])
+            rows = min(chunk, n - s)
+            total += float(parts["neglogp"]) * rows
+            correct += float(parts.get("accuracy", torch.zeros(()))) * rows
+        out["bc_val_loss"] = total / n
+        if getattr(self.policy, "discrete", False):
+            out["bc_val_accuracy"] = correct / n
+        return out
+
+    # -- checkpoints -----------------------------------------------------------------------
+    def state_dict(self) -> dict[str, Any]:
+        return {"optimizer": self.optimizer.state_dict(), "gen": self.gen.get_state(),
+                "updates": self.updates}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        if not state:
+            return
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.gen.set_state(state["gen"].cpu())
+        self.updates = int(state["updates"])

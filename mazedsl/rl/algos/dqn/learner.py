@@ -1,0 +1,173 @@
+"""The DQN learner: epsilon-greedy collection into the replay buffer, target network, and
+vectorised gradient steps (all minibatches of a phase sampled at once; without double-DQN
+their TD targets come from one target-network forward)."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from mazedsl.errors import ConfigError
+from mazedsl.rl.algos._offpolicy import (check_finite, clip_grad_norm, linear_schedule, make_adam,
+                                         polyak_update, scheduled, step)
+from mazedsl.rl.algos._offpolicy_learner import OffPolicyLearner
+from mazedsl.rl.algos.dqn.losses import q_targets, td_loss
+from mazedsl.rl.algos.dqn.networks import check_discrete
+from mazedsl.rl.algos.dqn.spec import DQN
+
+
+class QPolicy(nn.Module):
+    """The acting policy of DQN: greedy in Q (deterministic), else epsilon-greedy with the
+    final exploration rate (as SB3's ``DQN.predict``)."""
+
+    def __init__(self, q_net: nn.Module, action_space: Any, explore_eps: float) -> None:
+        super().__init__()
+        from mazedsl.rl.distributions import make_dist
+
+        self.q = q_net
+        self.dist = make_dist(action_space)  # to_env: the Discrete space's start offset
+        self.n_actions = int(action_space.n)
+        self.explore_eps = float(explore_eps)
+
+    def forward(self, obs: torch.Tensor) -> torch.Tensor:
+        return self.q(obs)
+
+    def predict(self, obs: torch.Tensor, deterministic: bool = True) -> torch.Tensor:
+        greedy = self.q(obs).argmax(-1)
+        if deterministic or self.explore_eps <= 0:
+            return greedy
+        n = greedy.shape[0]
+        explore = torch.rand(n, device=greedy.device) < self.explore_eps
+        return torch.where(explore, torch.randint(self.n_actions, (n,), device=greedy.device), greedy)
+
+    def distribution(self, obs: torch.Tensor) -> dict[str, torch.Tensor]:
+        """Q-values and the greedy action's one-hot ``probs``."""
+        q = self.q(obs)
+        return {"q_values": q, "probs": nn.functional.one_hot(q.argmax(-1), self.n_actions).float()}
+
+
+def build_q_net(experiment: Any, obs_space: Any, n_actions: int) -> nn.Module:
+    """The experiment's model torso with a linear Q head (torch's default init, as SB3), or
+    the user's own module (``TorchModel``) with ``n_actions`` outputs."""
+    from mazedsl.rl.models import _torso, build_torch_model
+    from mazedsl.spec.models import TorchModel
+
+    model = experiment.model
+    if isinstance(model, TorchModel):
+        return build_torch_model(model, obs_space, None, n_actions, "model")
+    torso, dim = _torso(obs_space, model, model.hidden_units, model.activation)
+    return nn.Sequential(torso, nn.Linear(dim, n_actions))
+
+
+class DQNLearner(OffPolicyLearner):
+    """Deep Q-learning over the experiment's Q-network (``built.policy.q``)."""
+
+    def __init__(self, decl: DQN, built: Any) -> None:
+        super().__init__(decl, built)
+        self.policy: QPolicy = built.policy
+        self.q = self.policy.q
+        self.target = copy.deepcopy(self.q).requires_grad_(False)
+        self.params = [p for p in self.q.parameters() if p.requires_grad]
+        self.target_params = list(self.target.parameters())
+        self.optimizer = make_adam(self.params, decl.lr, decl.adam_eps)
+        self.n_actions = self.policy.n_actions
+        self.replay = self.make_replay((), torch.int64)
+        self.epsilon = decl.exploration_initial_eps
+        self._start = int(getattr(built.action_space, "start", 0))
+        self._target_every = max(decl.target_update_interval // self.n_envs, 1)
+
+    @classmethod
+    def check(cls, decl: DQN, experiment: Any, obs_space: Any, action_space: Any) -> None:
+        check_discrete(action_space)
+        cls.check_common(decl, experiment)
+
+    @classmethod
+    def make_policy(cls, decl: DQN, experiment: Any, obs_space: Any, action_space: Any) -> nn.Module:
+        n = check_discrete(action_space)
+        return QPolicy(build_q_net(experiment, obs_space, n), action_space, decl.exploration_final_eps)
+
+    # -- acting ----------------------------------------------------------------------------
+    def _act(self, obs_in: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        n, gen = obs_in.shape[0], self.act_gen
+        random_actions = torch.randint(self.n_actions, (n,), generator=gen)
+        if self.loop.steps < self.decl.learning_starts:
+            a = random_actions.numpy()
+        else:
+            uniform = torch.rand(n, generator=gen)
+            with torch.inference_mode():
+                q = self.q(torch.as_tensor(obs_in, device=self.device))
+            greedy = q.argmax(-1).cpu()
+            a = torch.where(uniform < self.epsilon, random_actions, greedy).numpy()
+        return a, a + self._start if self._start else a
+
+    # -- one phase -------------------------------------------------------------------------
+    def iteration(self, progress: float) -> dict[str, float]:
+        decl = self.decl
+        self.epsilon = linear_schedule(decl.exploration_initial_eps, decl.exploration_final_eps,
+                                       decl.exploration_fraction, progress)
+        calls_before = self.n_calls
+        self.collect(decl.train_freq, self._act)
+        # SB3 updates the target every target_update_interval // n_envs vector steps; the
+        # online net is constant while collecting, so those updates can be applied now
+        crossings = self.n_calls // self._target_every - calls_before // self._target_every
+        if crossings:
+            tau = 1.0 - (1.0 - decl.tau) ** crossings
+            polyak_update(self.params, self.target_params, tau)
+        lr = scheduled(decl.lr, decl.lr_schedule, progress)
+        stats: dict[str, float] = {"epsilon": self.epsilon, "lr": lr,
+                                   "replay_size": float(len(self.replay))}
+        n_grad = self.gradient_steps_now()
+        if n_grad:
+            stats.update(self.train(n_grad, lr))
+        stats["n_updates"] = float(self.updates)
+        return stats
+
+    def train(self, n_grad: int, lr: float) -> dict[str, float]:
+        decl = self.decl
+        batch = self.replay.sample(decl.batch_size, n_grad, generator=self.sample_gen)
+        obs_shape = batch.obs.shape[2:]
+        targets = None
+        if not decl.double_q:
+            with torch.no_grad():
+                next_q = self.target(batch.next_obs.reshape(-1, *obs_shape)).reshape(
+                    n_grad, decl.batch_size, -1)
+                targets = q_targets(next_q, batch.rewards, batch.terminated, decl.gamma)
+        losses = torch.empty(n_grad, device=self.device)
+        q_means = torch.empty(n_grad, device=self.device)
+        params, q_net = self.params, self.q
+        for g in range(n_grad):
+            if targets is None:
+                with torch.no_grad():
+                    nxt = batch.next_obs[g]
+                    target_g = q_targets(self.target(nxt), batch.rewards[g], batch.terminated[g],
+                                         decl.gamma, q_net(nxt))
+            else:
+                target_g = targets[g]
+            q = q_net(batch.obs[g])
+            loss = td_loss(q, batch.actions[g], target_g, decl.loss)
+            grads = list(torch.autograd.grad(loss, params))
+            clip_grad_norm(grads, decl.max_grad_norm)
+            step(self.optimizer, params, grads, lr)
+            losses[g] = loss.detach()
+            q_means[g] = q.detach().mean()
+        self.updates += n_grad
+        q_loss = float(losses.mean())
+        check_finite(q_loss, "the Q loss", self.loop.steps)
+        return {"q_loss": q_loss, "q_mean": float(q_means.mean())}
+
+    # -- checkpoints -----------------------------------------------------------------------
+    def state_dict(self) -> dict[str, Any]:
+        return {**self.base_state(), "target": self.target.state_dict(),
+                "optimizer": self.optimizer.state_dict(), "epsilon": self.epsilon}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        if not state:
+            return
+        self.load_base_state(state)
+        self.target.load_state_dict(state["target"])
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.epsilon = float(state["epsilon"])
