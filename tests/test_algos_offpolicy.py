@@ -324,3 +324,32 @@ def test_loss_plot_shows_offpolicy_metrics_and_keeps_the_ppo_legend() -> None:
     bc = loss_plot()
     bc.set_records([{"phase": "train", "step": 1, "bc_loss": 0.3, "bc_val_loss": 0.4}])
     assert bc.values("bc_val_loss") == [0.4] and "BC val loss" in bc.border_subtitle
+
+
+# -- the hand-written MLP backward -----------------------------------------------------------
+@pytest.mark.parametrize("act", ["relu", "tanh"])
+def test_mlp_grad_equals_autograd(act: str) -> None:
+    from mazedsl.rl.algos._mlpgrad import MLPGrad
+
+    torch.manual_seed(0)
+    net = torch.nn.Sequential(mlp(4, [16, 8], act), torch.nn.Linear(8, 3))
+    mg = MLPGrad.for_module(net)
+    assert mg is not None
+    x, w = torch.randn(32, 4), torch.randn(32, 3)
+    out, saved = mg.forward(x)
+    assert torch.allclose(out, net(x), atol=1e-6)
+    ours = mg.backward(saved, w)
+    theirs = torch.autograd.grad((net(x) * w).sum(), list(net.parameters()))
+    for a, b in zip(ours, theirs):
+        assert torch.allclose(a, b, atol=1e-5)
+    np_fwd = mg.numpy_forward()
+    assert np.allclose(np_fwd(x.numpy()), out.numpy(), atol=1e-5)
+
+
+def test_mlp_grad_refuses_other_modules() -> None:
+    from mazedsl.rl.algos._mlpgrad import MLPGrad
+
+    assert MLPGrad.for_module(torch.nn.Sequential(torch.nn.Linear(2, 2), torch.nn.ELU(),
+                                                  torch.nn.Linear(2, 1))) is None
+    assert MLPGrad.for_module(torch.nn.Sequential(torch.nn.Linear(2, 2), torch.nn.ReLU())) is None
+    assert MLPGrad.for_module(torch.nn.Conv2d(1, 1, 1)) is None

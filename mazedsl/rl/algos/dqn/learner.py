@@ -14,6 +14,7 @@ from torch import nn
 from mazedsl.errors import ConfigError
 from mazedsl.rl.algos._offpolicy import (check_finite, clip_grad_norm, linear_schedule, make_adam,
                                          polyak_update, scheduled, step)
+from mazedsl.rl.algos._mlpgrad import MLPGrad
 from mazedsl.rl.algos._offpolicy_learner import OffPolicyLearner
 from mazedsl.rl.algos.dqn.losses import q_targets, td_loss
 from mazedsl.rl.algos.dqn.networks import check_discrete
@@ -79,6 +80,9 @@ class DQNLearner(OffPolicyLearner):
         self.epsilon = decl.exploration_initial_eps
         self._start = int(getattr(built.action_space, "start", 0))
         self._target_every = max(decl.target_update_interval // self.n_envs, 1)
+        # the hand-written backward and numpy acting for plain MLPs (autograd otherwise)
+        self.mlp = MLPGrad.for_module(self.q)
+        self._np_q = self.mlp.numpy_forward() if self.mlp is not None else None
 
     @classmethod
     def check(cls, decl: DQN, experiment: Any, obs_space: Any, action_space: Any) -> None:
@@ -97,11 +101,13 @@ class DQNLearner(OffPolicyLearner):
         if self.loop.steps < self.decl.learning_starts:
             a = random_actions.numpy()
         else:
-            uniform = torch.rand(n, generator=gen)
-            with torch.inference_mode():
-                q = self.q(torch.as_tensor(obs_in, device=self.device))
-            greedy = q.argmax(-1).cpu()
-            a = torch.where(uniform < self.epsilon, random_actions, greedy).numpy()
+            uniform = torch.rand(n, generator=gen).numpy()
+            if self._np_q is not None:
+                greedy = self._np_q(obs_in).argmax(-1)
+            else:
+                with torch.inference_mode():
+                    greedy = self.q(torch.as_tensor(obs_in, device=self.device)).argmax(-1).cpu().numpy()
+            a = np.where(uniform < self.epsilon, random_actions.numpy(), greedy)
         return a, a + self._start if self._start else a
 
     # -- one phase -------------------------------------------------------------------------
@@ -147,9 +153,12 @@ class DQNLearner(OffPolicyLearner):
                                          decl.gamma, q_net(nxt))
             else:
                 target_g = targets[g]
-            q = q_net(batch.obs[g])
-            loss = td_loss(q, batch.actions[g], target_g, decl.loss)
-            grads = list(torch.autograd.grad(loss, params))
+            if self.mlp is not None:
+                q, loss, grads = self._manual_step(batch.obs[g], batch.actions[g], target_g)
+            else:
+                q = q_net(batch.obs[g])
+                loss = td_loss(q, batch.actions[g], target_g, decl.loss)
+                grads = list(torch.autograd.grad(loss, params))
             clip_grad_norm(grads, decl.max_grad_norm)
             step(self.optimizer, params, grads, lr)
             losses[g] = loss.detach()
@@ -158,6 +167,26 @@ class DQNLearner(OffPolicyLearner):
         q_loss = float(losses.mean())
         check_finite(q_loss, "the Q loss", self.loop.steps)
         return {"q_loss": q_loss, "q_mean": float(q_means.mean())}
+
+    @torch.no_grad()
+    def _manual_step(self, obs: torch.Tensor, actions: torch.Tensor, targets: torch.Tensor
+                     ) -> tuple[torch.Tensor, torch.Tensor, list[torch.Tensor]]:
+        """Q-values, the TD loss and its parameter gradients by the hand-written backward
+        (equal to :func:`td_loss` + autograd)."""
+        assert self.mlp is not None
+        q, saved = self.mlp.forward(obs)
+        idx = actions.unsqueeze(1)
+        diff = q.gather(1, idx).squeeze(1) - targets
+        n = diff.shape[0]
+        if self.decl.loss == "huber":
+            absd = diff.abs()
+            loss = torch.where(absd < 1.0, 0.5 * diff * diff, absd - 0.5).mean()
+            dq = diff.clamp(-1.0, 1.0).div_(n)
+        else:
+            loss = diff.square().mean()
+            dq = diff.mul(2.0 / n)
+        grad_out = torch.zeros_like(q).scatter_(1, idx, dq.unsqueeze(1))
+        return q, loss, self.mlp.backward(saved, grad_out)
 
     # -- checkpoints -----------------------------------------------------------------------
     def state_dict(self) -> dict[str, Any]:
