@@ -15,6 +15,7 @@ import numpy as np
 import torch
 
 from mazedsl.errors import ConfigError
+from mazedsl.rl.algos._offpolicy import tune_malloc
 from mazedsl.rl.algos.base import Learner
 from mazedsl.rl.replay import ReplayBuffer
 
@@ -31,6 +32,7 @@ class OffPolicyLearner(Learner):
 
     def __init__(self, decl: Any, built: Any) -> None:
         super().__init__(decl, built)
+        tune_malloc()
         self.loop = built.env_loop
         self.prep = built.prep
         self.device = built.device

@@ -1,0 +1,240 @@
+"""DQN, SAC and BC end to end: RunContext, `mazedsl train`, `mazedsl-run algorithm=...`,
+exact resume with the replay buffer beside the checkpoint, and bad input refused."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from mazedsl import Experiment, RunContext
+from mazedsl.errors import ConfigError, MazeError
+from mazedsl.rl.algos.bc import BC
+from mazedsl.rl.algos.dqn import DQN
+from mazedsl.rl.algos.sac import SAC
+from mazedsl.run import iter_metrics
+from mazedsl import PPO
+from mazedsl.spec import GymEnv, Runner, StateCritic, VectorObs
+
+BIN = Path(sys.executable).parent
+ROOT = Path(__file__).resolve().parents[1]
+TIMING = ("time", "steps_per_s")
+SMALL_NET = VectorObs(hidden_units=[32, 32], activation="relu", ortho_init=False)
+
+
+def untimed(run_dir: Path) -> list[dict]:
+    return [{k: v for k, v in r.items() if k not in TIMING} for r in iter_metrics(run_dir / "metrics.jsonl")]
+
+
+def dqn_exp(**changes) -> Experiment:
+    base = dict(name="dqn_tiny", env=GymEnv(name="CartPole-v1"), model=SMALL_NET,
+                algorithm=DQN(lr=1e-3, buffer_size=300, learning_starts=64, batch_size=32,
+                              target_update_interval=40, train_freq=8, gradient_steps=4,
+                              exploration_fraction=0.5),
+                runner=Runner(n_envs=2), total_steps=512, eval_every_steps=256, eval_episodes=2,
+                log_every_steps=64, checkpoint_every_steps=128)
+    base.update(changes)
+    return Experiment(**base)
+
+
+def sac_exp(**changes) -> Experiment:
+    base = dict(name="sac_tiny", env=GymEnv(name="Pendulum-v1"), model=SMALL_NET,
+                critic=StateCritic(hidden_units=[32, 32], activation="relu"),
+                algorithm=SAC(buffer_size=1000, learning_starts=64, batch_size=32, train_freq=4,
+                              gradient_steps=2),
+                runner=Runner(n_envs=1), total_steps=384, eval_every_steps=192, eval_episodes=1,
+                log_every_steps=64, checkpoint_every_steps=128)
+    base.update(changes)
+    return Experiment(**base)
+
+
+MAKERS = {"dqn": dqn_exp, "sac": sac_exp}
+
+
+@pytest.mark.parametrize("algo", ["dqn", "sac"])
+def test_run_directory_contract_and_exact_resume(tmp_path: Path, algo: str) -> None:
+    exp = MAKERS[algo]()
+    full = tmp_path / "full"
+    RunContext(exp, run_dir=full, silent=True).train()
+    records = list(iter_metrics(full / "metrics.jsonl"))
+    train = [r for r in records if r["phase"] == "train"]
+    evals = [r for r in records if r["phase"] == "eval"]
+    assert len(evals) == 2 and train
+    key = "epsilon" if algo == "dqn" else "ent_coef"
+    assert all(np.isfinite(r[key]) for r in train)
+    learned = [r for r in train if "q_loss" in r]
+    assert learned and all(np.isfinite(r["q_loss"]) for r in learned)
+    if algo == "dqn":
+        assert train[0]["epsilon"] > train[-1]["epsilon"] == pytest.approx(0.05)
+    else:
+        assert train[-1]["ent_coef"] < 1.0  # tuned down from its initial 1.0
+    ckpt = full / "checkpoints"
+    assert (ckpt / "last.pt").is_file() and (ckpt / "best.pt").is_file()
+    replay = torch.load(ckpt / "replay.pt", weights_only=True)
+    capacity = exp.algorithm.buffer_size
+    assert replay["size"] == min(capacity, replay["added"]) and replay["obs"].shape[0] == replay["size"]
+    assert replay["steps"] == exp.total_steps
+    last = torch.load(ckpt / "last.pt", weights_only=True)
+    assert "beside" not in last["learner"] and last["learner"]["beside_files"] == ["replay"]
+    best = torch.load(ckpt / "best.pt", weights_only=True)
+    assert "beside" not in best["learner"] and "beside_files" not in best["learner"]
+
+    part = tmp_path / "part"
+    RunContext(exp, run_dir=part, silent=True).train(total_steps=256)
+    RunContext.load(part).train()
+    assert untimed(part) == untimed(full)
+
+    loaded = RunContext.load(full)
+    result = loaded.evaluate(n_episodes=2)
+    assert json.loads((full / "eval.json").read_text())["n_episodes"] == 2
+    assert np.isfinite(result.mean_return)
+    obs = np.zeros(4 if algo == "dqn" else 3, dtype=np.float32)
+    action = loaded.compute_action(obs)
+    if algo == "dqn":
+        assert action in (0, 1)
+        assert loaded.compute_action_distribution(obs)["q_values"].shape == (2,)
+    else:
+        assert np.asarray(action).shape == (1,) and -2.0 <= float(np.asarray(action)[0]) <= 2.0
+
+
+def test_replay_can_be_left_out(tmp_path: Path) -> None:
+    exp = dqn_exp(algorithm=DQN(buffer_size=300, learning_starts=64, batch_size=32, train_freq=8,
+                                gradient_steps=4, save_replay=False), total_steps=256)
+    RunContext(exp, run_dir=tmp_path / "r", silent=True).train(total_steps=128)
+    assert not (tmp_path / "r" / "checkpoints" / "replay.pt").exists()
+    RunContext.load(tmp_path / "r").train()  # resumes with an empty buffer
+    assert json.loads((tmp_path / "r" / "run.json").read_text())["status"] == "finished"
+
+
+def test_double_dqn_mse_trains(tmp_path: Path) -> None:
+    exp = dqn_exp(algorithm=DQN(buffer_size=300, learning_starts=32, batch_size=16, train_freq=4,
+                                gradient_steps=2, double_q=True, loss="mse", tau=0.1,
+                                target_update_interval=4), total_steps=128, eval_every_steps=0)
+    RunContext(exp, run_dir=tmp_path / "d", silent=True).train()
+    losses = [r["q_loss"] for r in iter_metrics(tmp_path / "d" / "metrics.jsonl") if "q_loss" in r]
+    assert losses and all(np.isfinite(losses))
+
+
+# -- behaviour cloning -------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def expert(tmp_path_factory) -> Path:
+    """A (barely trained) PPO CartPole run with 4 recorded episodes."""
+    d = tmp_path_factory.mktemp("expert") / "ppo"
+    exp = Experiment(name="ppo_expert", algorithm=PPO(n_steps=16, batch_size=32, n_epochs=1),
+                     runner=Runner(n_envs=2), total_steps=64, eval_every_steps=0, eval_episodes=1)
+    ctx = RunContext(exp, run_dir=d, silent=True)
+    ctx.train()
+    ctx.rollout(n_episodes=4)
+    return d
+
+
+def bc_exp(expert: Path, **changes) -> Experiment:
+    base = dict(name="bc_tiny", env=GymEnv(name="CartPole-v1"),
+                algorithm=BC(episodes=[str(expert)], batch_size=16, steps_per_iteration=64,
+                             validation_fraction=0.25),
+                runner=Runner(n_envs=1), total_steps=512, eval_every_steps=256, eval_episodes=2,
+                log_every_steps=64, checkpoint_every_steps=128)
+    base.update(changes)
+    return Experiment(**base)
+
+
+def test_bc_learns_from_recorded_episodes_and_resumes(tmp_path: Path, expert: Path) -> None:
+    exp = bc_exp(expert)
+    full = tmp_path / "full"
+    RunContext(exp, run_dir=full, silent=True).train()
+    train = [r for r in iter_metrics(full / "metrics.jsonl") if r["phase"] == "train"]
+    assert train and all("bc_val_loss" in r and np.isfinite(r["bc_val_loss"]) for r in train)
+    assert train[-1]["bc_loss"] < train[0]["bc_loss"]  # the expert is deterministic: it learns
+    assert train[-1]["step"] == 512
+    assert (full / "checkpoints" / "best.pt").is_file()
+    part = tmp_path / "part"
+    RunContext(exp, run_dir=part, silent=True).train(total_steps=256)
+    RunContext.load(part).train()
+    assert untimed(part) == untimed(full)
+    # a glob of episode files works as well
+    exp2 = bc_exp(expert, algorithm=BC(episodes=[str(expert / "rollouts" / "*.npz")],
+                                       steps_per_iteration=64), total_steps=64)
+    RunContext(exp2, run_dir=tmp_path / "glob", silent=True).train()
+
+
+# -- bad input ---------------------------------------------------------------------------------
+def _refused(tmp_path: Path, exp: Experiment, match: str) -> None:
+    run = tmp_path / "refused"
+    with pytest.raises(MazeError, match=match):
+        RunContext(exp, run_dir=run, silent=True).train()
+    assert not run.exists()
+
+
+def test_dqn_on_box_and_sac_on_discrete_are_refused(tmp_path: Path) -> None:
+    _refused(tmp_path, dqn_exp(env=GymEnv(name="Pendulum-v1")), r"algorithm: dqn needs a Discrete")
+    _refused(tmp_path, sac_exp(env=GymEnv(name="CartPole-v1")), r"algorithm: sac needs a Box")
+
+
+def test_bc_without_episodes_or_with_other_spaces_is_refused(tmp_path: Path, expert: Path) -> None:
+    (tmp_path / "empty").mkdir()
+    _refused(tmp_path, bc_exp(tmp_path / "empty"),
+             r"^algorithm.episodes: no recorded episodes \(rollouts/\*\.npz\) found in")
+    _refused(tmp_path, bc_exp(expert, env=GymEnv(name="Acrobot-v1")),
+             r"algorithm.episodes: episodes of .* were recorded with the observation space")
+
+
+def cli(args: list[str], cwd: Path, exe: str = "mazedsl") -> subprocess.CompletedProcess:
+    env = {**os.environ, "PYTHONUNBUFFERED": "1", "COLUMNS": "200"}
+    return subprocess.run([str(BIN / exe), *args], cwd=cwd, capture_output=True, text=True,
+                          env=env, timeout=240)
+
+
+def test_cli_bad_input_is_one_line_and_exit_2(tmp_path: Path) -> None:
+    proc = cli(["train", str(ROOT / "experiments" / "cartpole_dqn.py"), "env.name=Pendulum-v1",
+                "--run-dir", str(tmp_path / "x")], tmp_path)
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    assert proc.stderr.strip().count("\n") == 0 and "dqn needs a Discrete" in proc.stderr
+    assert not (tmp_path / "x").exists()
+    (tmp_path / "empty").mkdir()
+    proc = cli(["train", str(ROOT / "experiments" / "cartpole_bc.py"),
+                f"algorithm.episodes=[{tmp_path / 'empty'}]", "--run-dir", str(tmp_path / "y")], tmp_path)
+    assert proc.returncode == 2 and "no recorded episodes" in proc.stderr
+    assert not (tmp_path / "y").exists()
+
+
+TINY_DQN = ["total_steps=256", "eval_every_steps=128", "eval_episodes=2", "algorithm.learning_starts=32",
+            "algorithm.train_freq=8", "algorithm.gradient_steps=2", "algorithm.batch_size=16",
+            "algorithm.buffer_size=1000", "checkpoint_every_steps=128"]
+
+
+def test_mazedsl_train_and_resume_from_the_cli(tmp_path: Path) -> None:
+    for name, extra in (("cartpole_dqn", TINY_DQN),
+                        ("pendulum_sac", ["total_steps=150", "eval_every_steps=150", "eval_episodes=1",
+                                          "algorithm.learning_starts=50", "algorithm.batch_size=16",
+                                          "model.hidden_units=[16]", "critic.hidden_units=[16]",
+                                          "checkpoint_every_steps=100"])):
+        run = tmp_path / name
+        proc = cli(["train", str(ROOT / "experiments" / f"{name}.py"), *extra, "--run-dir", str(run),
+                    "--quiet"], tmp_path)
+        assert proc.returncode == 0, proc.stderr
+        assert (run / "checkpoints" / "replay.pt").is_file()
+        proc = cli(["train", "--resume", str(run), "--quiet"], tmp_path)
+        assert proc.returncode == 0, proc.stderr
+        assert json.loads((run / "run.json").read_text())["status"] == "finished"
+
+
+def test_mazedsl_run_with_the_config_modules(tmp_path: Path) -> None:
+    proc = cli(["-cn", "conf_train", "env.name=CartPole-v1", "algorithm=dqn", "model=vector_obs",
+                "runner.n_envs=1", *TINY_DQN], tmp_path, "mazedsl-run")
+    assert proc.returncode == 0, proc.stderr
+    run_dir = Path(proc.stdout.split("run directory: ")[1].split()[0])
+    run_dir = run_dir if run_dir.is_absolute() else tmp_path / run_dir
+    assert "mazedsl.rl.algos.dqn.DQN" in (run_dir / "config.yaml").read_text()
+    assert any("q_loss" in r for r in iter_metrics(run_dir / "metrics.jsonl"))
+    proc = cli(["-cn", "conf_train", "env.name=Pendulum-v1", "algorithm=sac", "model=vector_obs",
+                "runner.n_envs=1", "total_steps=100", "eval_every_steps=100", "eval_episodes=1",
+                "algorithm.learning_starts=50", "algorithm.batch_size=16"], tmp_path, "mazedsl-run")
+    assert proc.returncode == 0, proc.stderr
+    cfg = cli(["-cn", "conf_train", "algorithm=bc", "--cfg", "job"], tmp_path, "mazedsl-run").stdout
+    assert "mazedsl.rl.algos.bc.BC" in cfg and "validation_fraction: 0.1" in cfg
