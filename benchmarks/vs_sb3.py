@@ -1,8 +1,13 @@
-"""mazedsl vs Stable-Baselines3 on CartPole-v1: training speed and time to solve.
+"""mazedsl vs Stable-Baselines3: training speed and time to solve.
 
     .venv/bin/pip install -e '.[bench]'      # Stable-Baselines3 2.9.2 (optional)
     .venv/bin/python benchmarks/vs_sb3.py     # 10 seeds, PPO and A2C (~3 minutes)
+    .venv/bin/python benchmarks/vs_sb3.py --algos dqn,sac --seeds 3 --budget 10000
     .venv/bin/python benchmarks/vs_sb3.py --quick   # tiny budgets, to check it runs
+
+DQN runs experiments/cartpole_dqn.py (rl-zoo's CartPole-v1 DQN, solve target 475) and SAC
+experiments/pendulum_sac.py (rl-zoo's Pendulum-v1 SAC, target -200); SB3 gets the same
+hyperparameters (networks, replay, schedules, train_freq/gradient_steps, target updates).
 
 Both tools train the shipped experiments' hyperparameters (experiments/cartpole_ppo.py,
 the rl-baselines3-zoo PPO values, and experiments/cartpole_a2c.py, SB3's A2C defaults with
@@ -25,7 +30,9 @@ from typing import Any
 
 from _common import EvalSink, evolve, fmt, load_note, median, shipped, table, versions
 
-ALGOS = {"ppo": "cartpole_ppo", "a2c": "cartpole_a2c"}
+ALGOS = {"ppo": "cartpole_ppo", "a2c": "cartpole_a2c", "dqn": "cartpole_dqn", "sac": "pendulum_sac"}
+TARGETS = {"ppo": 475.0, "a2c": 475.0, "dqn": 475.0, "sac": -200.0}
+SPEED_TARGETS = {"ppo": 3.0, "a2c": 3.0, "dqn": 2.0, "sac": 2.0}
 
 
 def sb3_available() -> bool:
@@ -60,17 +67,49 @@ def _schedule(value: float, kind: str) -> Any:
     return value
 
 
+def _sb3_offpolicy(exp: Any, seed: int, env: Any, activations: dict[str, Any]) -> Any:
+    """SB3's DQN or SAC with the experiment's hyperparameters."""
+    from stable_baselines3 import DQN as SB3DQN
+    from stable_baselines3 import SAC as SB3SAC
+
+    algo, model = exp.algorithm, exp.model
+    act = activations[str(model.activation).split(".")[-1].lower()]
+    common = dict(learning_rate=_schedule(algo.lr, algo.lr_schedule), buffer_size=algo.buffer_size,
+                  learning_starts=algo.learning_starts, batch_size=algo.batch_size, tau=algo.tau,
+                  gamma=algo.gamma, train_freq=algo.train_freq, gradient_steps=algo.gradient_steps,
+                  target_update_interval=algo.target_update_interval, seed=seed, device="cpu",
+                  verbose=0)
+    if type(algo).__name__ == "DQN":
+        return SB3DQN("MlpPolicy", env, exploration_fraction=algo.exploration_fraction,
+                      exploration_initial_eps=algo.exploration_initial_eps,
+                      exploration_final_eps=algo.exploration_final_eps,
+                      max_grad_norm=algo.max_grad_norm,
+                      policy_kwargs={"net_arch": list(model.hidden_units), "activation_fn": act},
+                      **common)
+    ent = "auto" if algo.ent_coef is None else algo.ent_coef
+    if algo.ent_coef is None and algo.ent_coef_init != 1.0:
+        ent = f"auto_{algo.ent_coef_init}"
+    return SB3SAC("MlpPolicy", env, ent_coef=ent,
+                  target_entropy="auto" if algo.target_entropy is None else algo.target_entropy,
+                  policy_kwargs={"net_arch": {"pi": list(model.hidden_units),
+                                              "qf": list(exp.critic.hidden_units)},
+                                 "activation_fn": act}, **common)
+
+
 def _sb3_model(exp: Any, seed: int) -> Any:
     import torch
     from stable_baselines3 import A2C as SB3A2C
     from stable_baselines3 import PPO as SB3PPO
     from stable_baselines3.common.env_util import make_vec_env
 
-    from mazedsl.spec import PPO
+    from mazedsl import PPO
 
     algo, model, critic = exp.algorithm, exp.model, exp.critic
     activations = {"tanh": torch.nn.Tanh, "relu": torch.nn.ReLU, "elu": torch.nn.ELU,
                    "gelu": torch.nn.GELU, "silu": torch.nn.SiLU}
+    if type(algo).__name__ in ("DQN", "SAC"):
+        env = make_vec_env(exp.env.name, n_envs=exp.runner.n_envs, seed=seed)
+        return _sb3_offpolicy(exp, seed, env, activations)
     policy_kwargs: dict[str, Any] = {
         "net_arch": {"pi": list(model.hidden_units), "vf": list(critic.hidden_units)},
         "activation_fn": activations[model.activation], "ortho_init": model.ortho_init}
@@ -147,8 +186,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seeds", type=int, default=10,
                         help="seeds 0..N-1 (default 10: steps to solve vary a lot between seeds)")
-    parser.add_argument("--algos", default="ppo,a2c", help="comma-separated: ppo, a2c")
-    parser.add_argument("--target", type=float, default=475.0, help="solve threshold (475)")
+    parser.add_argument("--algos", default="ppo,a2c", help="comma-separated: ppo, a2c, dqn, sac")
+    parser.add_argument("--target", type=float, default=None,
+                        help="solve threshold (default: 475 on CartPole, -200 on Pendulum)")
     parser.add_argument("--eval-every", type=int, default=5_000, help="env steps between evaluations")
     parser.add_argument("--eval-episodes", type=int, default=10)
     parser.add_argument("--budget", type=int, default=None,
@@ -160,8 +200,15 @@ def main(argv: list[str] | None = None) -> int:
                              "checks that the script runs, measures nothing useful")
     args = parser.parse_args(argv)
     if args.quick:
-        args.seeds, args.target, args.eval_every, args.eval_episodes = 1, 0.0, 1_000, 2
+        args.seeds, args.eval_every, args.eval_episodes = 1, 1_000, 2
         args.budget = args.budget or 2_000
+
+    def target_of(algo: str) -> float:
+        if args.target is not None:
+            return args.target
+        if args.quick:  # any evaluation counts
+            return -1e4 if algo == "sac" else 0.0
+        return TARGETS[algo]
 
     import torch
 
@@ -169,7 +216,8 @@ def main(argv: list[str] | None = None) -> int:
     use_sb3 = not args.no_sb3 and sb3_available()
     algos = [a.strip().lower() for a in args.algos.split(",") if a.strip()]
     results: dict[tuple[str, str], list[dict[str, Any]]] = {}
-    print(f"mazedsl vs Stable-Baselines3, CartPole-v1; {versions()}", flush=True)
+    print(f"mazedsl vs Stable-Baselines3 ({', '.join(ALGOS[a] for a in algos if a in ALGOS)}); "
+          f"{versions()}", flush=True)
     print(f"{load_note()} at start", flush=True)
     for seed in range(args.seeds):
         for algo in algos:
@@ -180,10 +228,10 @@ def main(argv: list[str] | None = None) -> int:
                 if tool == "sb3" and not use_sb3:
                     continue
                 run = run_mazedsl if tool == "mazedsl" else run_sb3
-                res = run(exp, seed, args.target, budget, args.eval_every, args.eval_episodes)
+                res = run(exp, seed, target_of(algo), budget, args.eval_every, args.eval_episodes)
                 results.setdefault((algo, tool), []).append(res)
                 print(f"  {algo.upper()} {tool:7s} seed {seed}: {res['steps_per_s']:8,.0f} steps/s, "
-                      f"reached {args.target:g} at {fmt(res['solve_steps'])} steps / "
+                      f"reached {target_of(algo):g} at {fmt(res['solve_steps'])} steps / "
                       f"{fmt(res['solve_wall'], 1)} s", file=sys.stderr, flush=True)
 
     rows = []
@@ -194,30 +242,33 @@ def main(argv: list[str] | None = None) -> int:
             runs = results.get((algo, tool))
             label = f"{algo.upper()} {'mazedsl' if tool == 'mazedsl' else 'SB3'}"
             if not runs:
-                rows.append([label, "not installed", "n/a", "n/a", "n/a"])
+                rows.append([label, "not installed", "n/a", "n/a", "n/a", f"{target_of(algo):g}"])
                 continue
             med[tool] = {k: median(r[k] for r in runs) for k in ("steps_per_s", "solve_steps", "solve_wall")}
             solved = sum(r["solve_steps"] is not None for r in runs)
             rows.append([label, fmt(med[tool]["steps_per_s"]), fmt(med[tool]["solve_steps"]),
-                         fmt(med[tool]["solve_wall"], 2), f"{solved}/{len(runs)}"])
+                         fmt(med[tool]["solve_wall"], 2), f"{solved}/{len(runs)}",
+                         f"{target_of(algo):g}"])
         if len(med) == 2:
             def ratio(key: str) -> float | None:
                 a, b = med["mazedsl"][key], med["sb3"][key]
                 return None if a is None or b is None or b == 0 else a / b
             r_speed, r_steps, r_wall = ratio("steps_per_s"), ratio("solve_steps"), ratio("solve_wall")
             rows.append([f"{algo.upper()} mazedsl/SB3", fmt(r_speed, 2, "x"), fmt(r_steps, 2, "x"),
-                         fmt(r_wall, 2, "x"), ""])
-            verdicts.append(f"{algo.upper()}: training speed {fmt(r_speed, 2, 'x')} SB3's (target >= 3x): "
-                            f"{'PASS' if r_speed is not None and r_speed >= 3 else 'MISS'}")
+                         fmt(r_wall, 2, "x"), "", ""])
+            want = SPEED_TARGETS[algo]
+            verdicts.append(f"{algo.upper()}: training speed {fmt(r_speed, 2, 'x')} SB3's "
+                            f"(target >= {want:g}x): "
+                            f"{'PASS' if r_speed is not None and r_speed >= want else 'MISS'}")
             if algo == "ppo":
                 verdicts.append(f"PPO: wall time to solve {fmt(r_wall, 2, 'x')} SB3's "
                                 "(target <= 0.33x): "
                                 f"{'PASS' if r_wall is not None and r_wall <= 1 / 3 else 'MISS'}")
     print()
     print(f"Medians over {args.seeds} seed(s); target: deterministic {args.eval_episodes}-episode "
-          f"evaluation >= {args.target:g}, evaluated every {args.eval_every:,} env steps")
-    print(table(["run", "train steps/s", f"steps to {args.target:g}", f"wall s to {args.target:g}",
-                 "solved"], rows))
+          f"evaluation >= the target, evaluated every {args.eval_every:,} env steps")
+    print(table(["run", "train steps/s", "steps to target", "wall s to target", "solved", "target"],
+                rows))
     if not use_sb3 and not args.no_sb3:
         print("Stable-Baselines3 is not installed: pip install -e '.[bench]' for the comparison")
     for v in verdicts:
