@@ -238,3 +238,35 @@ def test_mazedsl_run_with_the_config_modules(tmp_path: Path) -> None:
     assert proc.returncode == 0, proc.stderr
     cfg = cli(["-cn", "conf_train", "algorithm=bc", "--cfg", "job"], tmp_path, "mazedsl-run").stdout
     assert "mazedsl.rl.algos.bc.BC" in cfg and "validation_fraction: 0.1" in cfg
+
+
+def test_shipped_experiments_have_the_rl_zoo_values() -> None:
+    from mazedsl.config import load_experiment
+
+    def load(name: str) -> Experiment:
+        return load_experiment(ROOT / "experiments" / f"{name}.py")
+
+    relu256 = VectorObs(hidden_units=[256, 256], activation="relu", ortho_init=False)
+    cart = load("cartpole_dqn")
+    assert cart.algorithm == DQN(lr=2.3e-3, batch_size=64, buffer_size=100_000, learning_starts=1000,
+                                 gamma=0.99, target_update_interval=10, train_freq=256,
+                                 gradient_steps=128, exploration_fraction=0.16,
+                                 exploration_final_eps=0.04)
+    assert (cart.model, cart.total_steps, cart.runner.n_envs, cart.eval_episodes) == (relu256, 50_000, 1, 20)
+    car = load("mountaincar_dqn")
+    assert car.algorithm == DQN(lr=4e-3, batch_size=128, buffer_size=10_000, learning_starts=1000,
+                                gamma=0.98, target_update_interval=600, train_freq=16,
+                                gradient_steps=8, exploration_fraction=0.2,
+                                exploration_final_eps=0.07)
+    assert (car.model, car.total_steps) == (relu256, 120_000)
+    acro = load("acrobot_dqn")
+    assert acro.algorithm == DQN(lr=6.3e-4, batch_size=128, buffer_size=50_000, learning_starts=0,
+                                 gamma=0.99, target_update_interval=250, train_freq=4,
+                                 gradient_steps=-1, exploration_fraction=0.12,
+                                 exploration_final_eps=0.1)
+    assert (acro.model, acro.total_steps) == (relu256, 100_000)
+    pend = load("pendulum_sac")
+    assert pend.algorithm == SAC(lr=1e-3) and pend.total_steps == 20_000
+    assert pend.model == relu256 and pend.critic == StateCritic(hidden_units=[256, 256], activation="relu")
+    bc = load("cartpole_bc")
+    assert bc.algorithm == BC(episodes=["cartpole_ppo:latest"]) and bc.eval_episodes == 20
