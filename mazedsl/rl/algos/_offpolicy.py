@@ -7,8 +7,9 @@ operation for all parameters, instead of a Python loop over them.
 
 from __future__ import annotations
 
+import contextlib
 import math
-from typing import Any, Iterable, Sequence
+from typing import Any, Iterable, Iterator, Sequence
 
 import torch
 from torch import nn
@@ -134,3 +135,17 @@ def tune_malloc() -> bool:
         ok = False
     _MALLOC_TUNED.append(ok)
     return ok
+
+
+@contextlib.contextmanager
+def denormals_flushed() -> Iterator[None]:
+    """Flush denormal floats to zero inside the block (CPU, this thread), then restore the
+    default. Adam's moment estimates of parameters whose gradients are zero (dead ReLU units)
+    decay into the denormal range within a few hundred steps, where x86 arithmetic is tens
+    of times slower: measured here, a DQN gradient step 8.3 ms -> 4.5 ms on a loaded machine."""
+    flushed = torch.set_flush_denormal(True)
+    try:
+        yield
+    finally:
+        if flushed:
+            torch.set_flush_denormal(False)

@@ -16,7 +16,8 @@ import torch
 from gymnasium import spaces
 
 from mazedsl.errors import ConfigError
-from mazedsl.rl.algos._offpolicy import (check_finite, clip_grad_norm, make_adam, scheduled, step)
+from mazedsl.rl.algos._offpolicy import (check_finite, clip_grad_norm, denormals_flushed, make_adam,
+                                         step)
 from mazedsl.rl.algos.base import Learner
 from mazedsl.rl.algos.bc.data import (WHERE, EpisodeData, find_episode_files, load_episodes,
                                       split_episodes)
@@ -125,8 +126,12 @@ class BCLearner(Learner):
 
     # -- one iteration ---------------------------------------------------------------------
     def iteration(self, progress: float) -> dict[str, float]:
+        with denormals_flushed():
+            return self._iteration()
+
+    def _iteration(self) -> dict[str, float]:
         decl = self.decl
-        lr = scheduled(decl.lr, "constant", progress)
+        lr = decl.lr
         n_steps = max(1, decl.steps_per_iteration // decl.batch_size)
         idx = torch.randint(0, self.x_train.shape[0], (n_steps, decl.batch_size),
                             generator=self.gen, device=self.device)

@@ -12,8 +12,9 @@ import torch
 from torch import nn
 
 from mazedsl.errors import ConfigError
-from mazedsl.rl.algos._offpolicy import (check_finite, clip_grad_norm, linear_schedule, make_adam,
-                                         polyak_update, scheduled, step)
+from mazedsl.rl.algos._offpolicy import (check_finite, clip_grad_norm, denormals_flushed,
+                                         linear_schedule, make_adam, polyak_update, scheduled,
+                                         step)
 from mazedsl.rl.algos._mlpgrad import MLPGrad
 from mazedsl.rl.algos._offpolicy_learner import OffPolicyLearner
 from mazedsl.rl.algos.dqn.losses import q_targets, td_loss
@@ -95,19 +96,26 @@ class DQNLearner(OffPolicyLearner):
         return QPolicy(build_q_net(experiment, obs_space, n), action_space, decl.exploration_final_eps)
 
     # -- acting ----------------------------------------------------------------------------
+    def _draw(self, n_steps: int) -> None:
+        """The random numbers of a collection phase, drawn in two calls."""
+        shape = (n_steps, self.n_envs)
+        self._random_actions = torch.randint(self.n_actions, shape, generator=self.act_gen).numpy()
+        self._uniform = torch.rand(shape, generator=self.act_gen).numpy()
+        self._t = 0
+
     def _act(self, obs_in: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        n, gen = obs_in.shape[0], self.act_gen
-        random_actions = torch.randint(self.n_actions, (n,), generator=gen)
+        t = self._t
+        self._t += 1
+        random_actions = self._random_actions[t]
         if self.loop.steps < self.decl.learning_starts:
-            a = random_actions.numpy()
+            a = random_actions
         else:
-            uniform = torch.rand(n, generator=gen).numpy()
             if self._np_q is not None:
                 greedy = self._np_q(obs_in).argmax(-1)
             else:
                 with torch.inference_mode():
                     greedy = self.q(torch.as_tensor(obs_in, device=self.device)).argmax(-1).cpu().numpy()
-            a = np.where(uniform < self.epsilon, random_actions.numpy(), greedy)
+            a = np.where(self._uniform[t] < self.epsilon, random_actions, greedy)
         return a, a + self._start if self._start else a
 
     # -- one phase -------------------------------------------------------------------------
@@ -116,6 +124,7 @@ class DQNLearner(OffPolicyLearner):
         self.epsilon = linear_schedule(decl.exploration_initial_eps, decl.exploration_final_eps,
                                        decl.exploration_fraction, progress)
         calls_before = self.n_calls
+        self._draw(decl.train_freq)
         self.collect(decl.train_freq, self._act)
         # SB3 updates the target every target_update_interval // n_envs vector steps; the
         # online net is constant while collecting, so those updates can be applied now
@@ -128,7 +137,8 @@ class DQNLearner(OffPolicyLearner):
                                    "replay_size": float(len(self.replay))}
         n_grad = self.gradient_steps_now()
         if n_grad:
-            stats.update(self.train(n_grad, lr))
+            with denormals_flushed():
+                stats.update(self.train(n_grad, lr))
         stats["n_updates"] = float(self.updates)
         return stats
 

@@ -13,7 +13,8 @@ import torch
 from torch import nn
 
 from mazedsl.errors import ConfigError
-from mazedsl.rl.algos._offpolicy import check_finite, make_adam, polyak_update, scheduled, step
+from mazedsl.rl.algos._offpolicy import (check_finite, denormals_flushed, make_adam, polyak_update,
+                                         scheduled, step)
 from mazedsl.rl.algos._offpolicy_learner import OffPolicyLearner
 from mazedsl.rl.algos.sac.losses import (actor_loss, critic_loss, critic_target,
                                          entropy_coef_loss, squashed_sample)
@@ -125,27 +126,38 @@ class SACLearner(OffPolicyLearner):
         return SACPolicy(actor, action_space)
 
     # -- acting ----------------------------------------------------------------------------
+    def _draw(self, n_steps: int) -> None:
+        """The random numbers of a collection phase, drawn in two calls: uniform actions in
+        [-1, 1] for the steps before ``learning_starts`` (SB3's warm-up), the policy's noise
+        for the others."""
+        shape = (n_steps, self.n_envs, self.act_dim)
+        self._uniform = torch.rand(shape, generator=self.act_gen) * 2 - 1
+        self._gauss = torch.randn(shape, generator=self.act_gen)
+        self._t = 0
+
     def _act(self, obs_in: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        n = obs_in.shape[0]
-        if self.loop.steps < self.decl.learning_starts:  # uniform in the bounds (SB3 warm-up)
-            squashed = torch.rand(n, self.act_dim, generator=self.act_gen) * 2 - 1
-        else:
-            with torch.inference_mode():
-                obs_t = torch.as_tensor(obs_in, device=self.device)
-                squashed = self.policy.squashed(obs_t, False, self.act_gen)
+        t = self._t
+        self._t += 1
         with torch.inference_mode():
-            to_env = self.policy.to_bounds(squashed.to(self.device)).cpu().numpy()
+            if self.loop.steps < self.decl.learning_starts:
+                squashed = self._uniform[t].to(self.device)
+            else:
+                mean, log_std = self.actor(torch.as_tensor(obs_in, device=self.device))
+                squashed = squashed_sample(mean, log_std, self._gauss[t].to(self.device))[0]
+            to_env = self.policy.to_bounds(squashed).cpu().numpy()
         return squashed.cpu().numpy(), to_env
 
     # -- one phase -------------------------------------------------------------------------
     def iteration(self, progress: float) -> dict[str, float]:
         decl = self.decl
+        self._draw(decl.train_freq)
         self.collect(decl.train_freq, self._act)
         lr = scheduled(decl.lr, decl.lr_schedule, progress)
         stats: dict[str, float] = {"lr": lr, "replay_size": float(len(self.replay))}
         n_grad = self.gradient_steps_now()
         if n_grad:
-            stats.update(self.train(n_grad, lr))
+            with denormals_flushed():
+                stats.update(self.train(n_grad, lr))
         stats["ent_coef"] = float(self.log_alpha.detach().exp())
         stats["n_updates"] = float(self.updates)
         return stats
