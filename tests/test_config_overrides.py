@@ -8,9 +8,8 @@ import pytest
 
 from mazedsl.config import apply_overrides, explain, split_sweep
 from mazedsl.errors import ConfigError
-from mazedsl.spec import (A2C, PPO, Experiment, FrameStack, Grayscale, GymEnv,
-                          NormalizeObservation, PixelObs, Resize, RolloutConfig, Runner,
-                          ScaleObservation, VectorObs)
+from mazedsl.spec import Experiment, FrameStack, Grayscale, GymEnv, NormalizeObservation, PixelObs, Resize, RolloutConfig, Runner, ScaleObservation, VectorObs
+from mazedsl import A2C, PPO
 
 BASE = Experiment(name="base", algorithm=PPO(lr=1e-3, n_epochs=3), wrappers=[Grayscale()],
                   env=GymEnv(kwargs={"a": 1}))

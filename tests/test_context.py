@@ -20,7 +20,7 @@ from mazedsl.spec import Runner
 ROOT = Path(__file__).resolve().parents[1]
 
 TINY = {"total_steps": 256, "eval_every_steps": 128, "eval_episodes": 2, "log_every_steps": 64,
-        "runner.n_envs": 2, "algorithm.n_steps": 16}
+        "runner.n_envs": 2, "algorithm.n_steps": 16, "algorithm.batch_size": 32}
 
 
 def tiny_exp(**kw) -> Experiment:
@@ -42,13 +42,13 @@ def test_names_compose_like_the_cli(tmp_path):
     exp = ctx.experiment
     assert isinstance(exp.algorithm, A2C) and exp.algorithm.lr == 1e-3
     assert exp.env.name == "Acrobot-v1"
-    assert ctx.config.algorithm._target_ == "mazedsl.spec.A2C"
+    assert ctx.config.algorithm._target_ == "mazedsl.rl.algos.a2c.A2C"
     written = yaml.safe_load((tmp_path / "r" / "config.yaml").read_text())
     assert written["algorithm"]["lr"] == 1e-3 and written["env"]["name"] == "Acrobot-v1"
 
 
 def test_dicts_declarations_and_module_names_in_overrides(tmp_path):
-    ctx = RunContext(algorithm={"_target_": "mazedsl.spec.A2C", "lr": 5e-4},
+    ctx = RunContext(algorithm={"_target_": "mazedsl.rl.algos.a2c.A2C", "lr": 5e-4},
                      model=VectorObs(hidden_units=[32]),
                      overrides={"runner": "dev", "critic": {"hidden_units": [16]}},
                      run_dir=tmp_path / "r", silent=True)
@@ -254,7 +254,8 @@ def test_observation_normalisation_statistics_are_saved_and_reloaded(tmp_path):
 def test_pixel_experiment_file_trains_and_acts_on_images(tmp_path):
     ctx = RunContext("experiments/pixel_cartpole_ppo.py",
                      overrides={"total_steps": 256, "eval_every_steps": 0, "eval_episodes": 1,
-                                "runner.n_envs": 2, "algorithm.n_steps": 16, "algorithm.n_epochs": 1},
+                                "runner.n_envs": 2, "algorithm.n_steps": 16, "algorithm.batch_size": 32,
+                                "algorithm.n_epochs": 1},
                      run_dir=tmp_path / "r", silent=True)
     assert ctx.train().steps == 256
     spaces = json.loads((tmp_path / "r" / "spaces.json").read_text())

@@ -11,8 +11,8 @@ from mazedsl.errors import EnvError, TrainingError
 from mazedsl.rl.buffer import RolloutBuffer
 from mazedsl.rl.spaces import flatten_batch, space_from_json, space_to_json
 from mazedsl.rl.trainer import Trainer
-from mazedsl.spec import (A2C, PPO, Experiment, FrameStack, Grayscale, GymEnv, NormalizeObservation,
-                          NormalizeReward, PixelObs, Resize, Runner, ScaleObservation, StateCritic)
+from mazedsl.spec import Experiment, FrameStack, Grayscale, GymEnv, NormalizeObservation, NormalizeReward, PixelObs, Resize, Runner, ScaleObservation, StateCritic
+from mazedsl import A2C, PPO
 
 TIMING = {"time", "steps_per_s"}
 

@@ -142,11 +142,11 @@ def test_every_validated_field_has_cases() -> None:
 
 
 def test_numeric_bounds_are_exact() -> None:
-    assert spec.PPO(gamma=1.0, gae_lambda=0.0).gamma == 1.0
+    assert PPO(gamma=1.0, gae_lambda=0.0).gamma == 1.0
     with pytest.raises(ConfigError, match=r"^gamma: must be <= 1, got 1.01$"):
-        spec.PPO(gamma=1.01)
+        PPO(gamma=1.01)
     with pytest.raises(ConfigError, match=r"^lr: must be > 0, got 0.0$"):
-        spec.PPO(lr=0.0)
+        PPO(lr=0.0)
     assert spec.Experiment(seed=0, eval_every_steps=0).eval_every_steps == 0
 
 
@@ -158,7 +158,7 @@ def test_pixel_obs_conv_lists_must_have_equal_lengths() -> None:
 
 def test_experiment_lists_wrapper_items_by_index() -> None:
     with pytest.raises(ConfigError) as info:
-        spec.Experiment(wrappers=[spec.Grayscale(), spec.PPO()])  # type: ignore[list-item]
+        spec.Experiment(wrappers=[spec.Grayscale(), PPO()])  # type: ignore[list-item]
     assert info.value.path == "wrappers[1]"
 
 
@@ -171,4 +171,4 @@ def test_mutable_defaults_are_per_instance() -> None:
 
 def test_declarations_are_frozen() -> None:
     with pytest.raises(attrs.exceptions.FrozenInstanceError):
-        spec.PPO().lr = 1.0  # type: ignore[misc]
+        PPO().lr = 1.0  # type: ignore[misc]
