@@ -19,7 +19,7 @@ from mazedsl.config import (ENV_VAR, GROUPS, add_search_path, apply_overrides, c
                             compose_experiment, explain, from_config, list_configs, list_modules,
                             load_group_module, register, remove_search_path, unregister)
 from mazedsl.config.searchpath import MazedslSearchPathPlugin
-from mazedsl.config.targets import resolve_target, DECLARATIONS
+from mazedsl.config.targets import resolve_target, target_of, DECLARATIONS
 from mazedsl.errors import ConfigError
 from mazedsl.spec import Experiment, FrameStack, Grayscale, GymEnv, NormalizeObservation, PixelObs, Resize, RolloutConfig, RolloutRunner, Runner, ScaleObservation, StateCritic, VectorObs
 from mazedsl import A2C, PPO
@@ -80,7 +80,7 @@ def _declaration_nodes(path: Path) -> Iterator[DictConfig]:
 def test_module_states_every_field_of_its_declaration(path: Path) -> None:
     for node in _declaration_nodes(path):
         cls = resolve_target(node._target_, DECLARATIONS)
-        assert node._target_ == f"mazedsl.spec.{cls.__name__}"
+        assert node._target_ == target_of(cls)  # the public path (algorithms: their package)
         assert list(node.keys()) == ["_target_", *(f.name for f in attrs.fields(cls))]
 
 

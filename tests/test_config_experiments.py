@@ -129,7 +129,7 @@ def test_loading_leaves_sys_modules_and_path_alone(workdir: Path) -> None:
 
 
 @pytest.mark.parametrize("text, message", [
-    ("from mazedsl.spec import Experiment\nexperiment = Experiment\n"
+    ("from mazedsl.spec import Experiment\nexperiment = Experiment(\n",
      "experiments/bad.py:2: syntax error: '(' was never closed"),
     ("import numpy\nimport no_such_module_xyz\n",
      "experiments/bad.py:2: importing it failed: ModuleNotFoundError: No module named "
@@ -142,9 +142,9 @@ def test_loading_leaves_sys_modules_and_path_alone(workdir: Path) -> None:
               "'experiments/bad.py:<name>'"),
     ("x = 1 / 0\n", "experiments/bad.py:1: running it failed: ZeroDivisionError: division by "
                     "zero"),
-    ("from mazedsl.spec import Experiment, PPO\n\nexperiment = Experimentalgorithm=PPOlr=-1\n"
+    ("from mazedsl import Experiment, PPO\n\nexperiment = Experiment(algorithm=PPO(lr=-1))\n",
      "lr: must be > 0, got -1 (from experiments/bad.py:3)"),
-    ("from mazedsl.spec import Experiment\n\nexperiment = Experiment.override'seed=-1'\n"
+    ("from mazedsl.spec import Experiment\n\nexperiment = Experiment().override('seed=-1')\n",
      "seed: must be >= 0, got -1 (from override 'seed=-1' in experiments/bad.py:3)"),
 ])
 def test_bad_experiment_files(workdir: Path, text: str, message: str) -> None:
@@ -173,8 +173,7 @@ def test_bad_references(workdir: Path) -> None:
 # --- provenance from the file ----------------------------------------------------------------
 
 PROVENANCE_FILE = """\
-from mazedsl.spec import Experiment, FrameStack, Grayscale, GymEnv, Runner
-from mazedsl import PPO
+from mazedsl.spec import Experiment, FrameStack, Grayscale, GymEnv, Runner; from mazedsl import PPO
 
 ALGO = PPO(
     lr=1e-3,

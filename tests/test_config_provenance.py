@@ -34,7 +34,7 @@ def test_provenance_lists_every_leaf_in_field_order() -> None:
     paths = list(provenance(exp))
     assert paths[:7] == ["name", "env.name", "env.kwargs.a", "env.kwargs.b.c",
                          "env.max_episode_steps", "env.factory", "wrappers[0].keep_dim"]
-    assert paths[-1] == "output_dir" and "algorithm.adam_eps" in paths
+    assert paths[-1] == "allow_targets" and "algorithm.adam_eps" in paths
     assert provenance(Experiment())["wrappers"] == "Experiment.wrappers default"
     assert provenance(Experiment())["env.kwargs"] == "GymEnv.kwargs default"
 

@@ -110,14 +110,7 @@ def resolve_target(target: Any, allowed: Iterable[type]) -> type:
     allowed = tuple(allowed)
     cls = lookup_target(target)
     if cls is None:
-        from mazedsl.config.instantiate import is_allowed
-
         expected = ", ".join(target_of(t) for t in allowed if t in _PUBLIC)
-        if isinstance(target, str) and not is_allowed(target):
-            raise UnsafeTargetError(
-                f"_target_ {target!r} is outside the allowed modules; allow it with the "
-                f"experiment setting allow_targets=[{target.rpartition('.')[0]!r}] "
-                f"(or mazedsl.config.allow_target) — expected {expected}", "_target_")
         raise UnsafeTargetError(f"unknown _target_ {target!r}; expected {expected}", "_target_")
     if cls not in allowed:
         raise ConfigError(f"must be a {names(allowed)} declaration, got _target_ {target!r}",

@@ -301,7 +301,7 @@ class ActorCritic(nn.Module):
 
     def _build_plan(self) -> Any:
         if self.pi_head is None or self.vf_head is None or self.kind not in ("discrete", "gaussian") \
-                or (self.kind == "gaussian" and self.log_std.dim() != 1):
+                or len(self.dist.action_shape) > (1 if self.kind == "gaussian" else 0):
             return None
         pi = _mlp_plan(self.pi_torso)
         vf = None if self.vf_torso is None else _mlp_plan(self.vf_torso)
