@@ -169,8 +169,9 @@ def test_malformed_config_yaml_in_run_dir(small_run, tmp_path):
 def test_unwritable_output_directory(tmp_path):
     blocker = tmp_path / "file"
     blocker.write_text("not a folder")
+    ctx = RunContext(Experiment(output_dir=str(blocker / "out")), silent=True)  # nothing made yet
     with pytest.raises(RunDirError, match="cannot create the run directory"):
-        RunContext(Experiment(output_dir=str(blocker / "out")), silent=True)
+        ctx.train()
 
 
 def test_unsafe_target_refused_before_anything_runs(tmp_path):

@@ -141,6 +141,7 @@ def _random_rollout(rc: Any) -> tuple[list[float], list[int]]:
     return result.returns, result.lengths
 
 
+@hydra.main(version_base="1.3", config_path="pkg://mazedsl.conf", config_name="conf_train")
 def _app(cfg: DictConfig) -> float | None:
     from mazedsl.errors import MazeError
 
