@@ -174,7 +174,8 @@ class RunContext:
         try:
             built = build(self._exp, env_factory=self._env_factory(), training=True)
         except Exception as exc:
-            if self._run_obj is not None or self._checkpoint_kind is None:
+            if self._run_obj is not None or (self._checkpoint_kind is None
+                                              and not isinstance(exc, ConfigError)):
                 self._run.update_info(status="failed", error=f"{type(exc).__name__}: {exc}")
             raise
         if self._checkpoint_kind is not None:

@@ -184,7 +184,7 @@ def test_mazedsl_run_matches_run_context(tmp_path):
 
 def test_mazedsl_run_help_lists_groups(tmp_path):
     out = hydra_run("--help", cwd=tmp_path).stdout
-    for group in ("algorithm: a2c, ppo", "model: pixel_obs, vector_obs", "runner:"):
+    for group in ("algorithm: a2c, bc, dqn, ppo, sac", "model: pixel_obs, vector_obs", "runner:"):
         assert group in out
     cfg = hydra_run("-cn", "conf_train", "algorithm=a2c", "--cfg", "job", cwd=tmp_path).stdout
     assert "mazedsl.rl.algos.a2c.A2C" in cfg

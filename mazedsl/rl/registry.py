@@ -19,7 +19,8 @@ import attrs
 
 from mazedsl.errors import ConfigError
 
-BUILTIN_PACKAGES = ("mazedsl.rl.algos.ppo", "mazedsl.rl.algos.a2c")
+BUILTIN_PACKAGES = ("mazedsl.rl.algos.ppo", "mazedsl.rl.algos.a2c", "mazedsl.rl.algos.dqn",
+                    "mazedsl.rl.algos.sac", "mazedsl.rl.algos.bc")
 ENTRY_POINT_GROUP = "mazedsl.algorithms"
 
 

@@ -159,11 +159,33 @@ class RunDirectory:
         return self.path / "checkpoints" / f"{kind}.pt"
 
     def save_checkpoint(self, kind: str, state: dict[str, Any]) -> None:
+        """Write a checkpoint atomically. A learner's bulky state under
+        ``state["learner"]["beside"]`` (name -> tensors, e.g. DQN's replay buffer) is written
+        beside ``last.pt`` as ``checkpoints/<name>.pt`` and left out of ``best.pt``."""
         import torch
 
+        state = self._split_beside(kind, state)
         buffer = io.BytesIO()
         torch.save(state, buffer)
         atomic_write_bytes(self.checkpoint_path(kind), buffer.getvalue())
+
+    def _split_beside(self, kind: str, state: dict[str, Any]) -> dict[str, Any]:
+        import torch
+
+        learner = state.get("learner")
+        beside = learner.get("beside") if isinstance(learner, dict) else None
+        if not beside:
+            return state
+        learner = {k: v for k, v in learner.items() if k != "beside"}
+        if kind == "last":
+            for name, part in beside.items():
+                if not str(name).isidentifier() or name in CHECKPOINTS:
+                    raise CheckpointError(f"checkpoint part name {name!r} is not allowed")
+                buffer = io.BytesIO()
+                torch.save(part, buffer)
+                atomic_write_bytes(self.path / "checkpoints" / f"{name}.pt", buffer.getvalue())
+            learner["beside_files"] = sorted(beside)
+        return {**state, "learner": learner}
 
     def load_checkpoint(self, kind: str, map_location: Any = "cpu") -> dict[str, Any]:
         """A checkpoint, loaded with ``weights_only=True`` (no arbitrary pickles) onto
@@ -182,4 +204,18 @@ class RunDirectory:
             raise CheckpointError(f"{path}: cannot load checkpoint ({first[:200]})") from None
         if not isinstance(state, dict) or "policy" not in state:
             raise CheckpointError(f"{path}: not a mazedsl checkpoint")
+        learner = state.get("learner")
+        names = learner.get("beside_files") if isinstance(learner, dict) else None
+        if names:  # the parts written beside last.pt (a missing one: the learner copes)
+            learner["beside"] = {}
+            for name in names:
+                part = self.path / "checkpoints" / f"{name}.pt"
+                if not part.is_file():
+                    continue
+                try:
+                    learner["beside"][name] = torch.load(part, map_location=map_location,
+                                                         weights_only=True)
+                except Exception as exc:  # noqa: BLE001 - truncated or corrupt
+                    first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+                    raise CheckpointError(f"{part}: cannot load ({first[:200]})") from None
         return state
