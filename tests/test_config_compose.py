@@ -23,6 +23,9 @@ from mazedsl.config.targets import resolve_target, target_of, DECLARATIONS
 from mazedsl.errors import ConfigError
 from mazedsl.spec import Experiment, FrameStack, Grayscale, GymEnv, NormalizeObservation, PixelObs, Resize, RolloutConfig, RolloutRunner, Runner, ScaleObservation, StateCritic, VectorObs
 from mazedsl import A2C, PPO
+from mazedsl.rl.algos.bc import BC
+from mazedsl.rl.algos.dqn import DQN
+from mazedsl.rl.algos.sac import SAC
 
 CONF = Path(mazedsl.conf.__file__).parent
 MODULE_FILES = sorted(p.relative_to(CONF) for p in CONF.glob("*/*.yaml"))
@@ -32,6 +35,9 @@ EXPECTED: dict[tuple[str, str], Any] = {
     ("env", "gym_env"): GymEnv(),
     ("algorithm", "ppo"): PPO(),
     ("algorithm", "a2c"): A2C(),
+    ("algorithm", "dqn"): DQN(),
+    ("algorithm", "sac"): SAC(),
+    ("algorithm", "bc"): BC(),
     ("model", "vector_obs"): VectorObs(),
     ("model", "pixel_obs"): PixelObs(),
     ("critic", "template_state"): StateCritic(),
@@ -151,7 +157,7 @@ def test_compose_errors() -> None:
 
 
 def test_list_modules_and_configs() -> None:
-    assert list_modules("algorithm") == ["a2c", "ppo"]
+    assert list_modules("algorithm") == ["a2c", "bc", "dqn", "ppo", "sac"]
     assert list_modules("wrappers") == ["no_wrappers", "pixel_obs", "vector_obs"]
     assert list_modules("runner") == ["dev", "local", "rollout"]
     assert list_configs() == ["conf_rollout", "conf_train"]
@@ -209,7 +215,7 @@ def test_registered_module_is_usable_by_name_everywhere(registered: None) -> Non
 def test_register_refuses_bad_declarations_and_taken_names(registered: None) -> None:
     with pytest.raises(ConfigError) as info:
         register("algorithm", "test_fast", VectorObs())
-    assert info.value.message.startswith("must be a PPO or A2C declaration")
+    assert info.value.message.startswith("must be a PPO or A2C or BC or DQN or SAC declaration")
     with pytest.raises(ConfigError, match=r"algorithm/ppo is already a config module "
                                           r"\(conf/algorithm/ppo.yaml\)"):
         register("algorithm", "ppo", PPO(lr=1.0))
@@ -238,7 +244,7 @@ def test_added_search_path_is_usable_by_name(user_conf: Path) -> None:
     with pytest.raises(ConfigError, match="unknown config module 'fast_ppo'"):
         compose_experiment(["algorithm=fast_ppo"])
     add_search_path(user_conf)
-    assert list_modules("algorithm") == ["a2c", "fast_ppo", "ppo"]
+    assert list_modules("algorithm") == ["a2c", "bc", "dqn", "fast_ppo", "ppo", "sac"]
     exp = compose_experiment(["algorithm=fast_ppo", "wrappers=gray"])
     assert exp.algorithm == PPO(lr=0.002, n_epochs=4) and exp.wrappers == [Grayscale()]
     label = explain(exp, "algorithm.lr").split("  (")[1].rstrip(")")

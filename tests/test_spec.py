@@ -96,6 +96,12 @@ def _bad_values(cls: type, field: attrs.Attribute) -> Iterator[tuple[Any, str]]:
             yield "sigmoidish", "must be one of 'tanh'"
         elif kind == "_target_path":
             yield "", "must be an import path"
+        elif kind == "_grad_steps":  # DQN/SAC gradient_steps: positive or -1
+            yield 0, "must be a positive integer or -1"
+        elif kind == "str_list":  # BC episodes
+            yield [""], "must be a list of non-empty strings"
+        elif kind == "lt_one":  # BC validation_fraction
+            yield 1.0, "must be < 1"
         else:
             raise AssertionError(f"no bad value known for check {check.__qualname__} of "
                                  f"{cls.__name__}.{field.name}: add one here")
