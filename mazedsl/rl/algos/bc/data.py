@@ -68,7 +68,8 @@ def find_episode_files(refs: Sequence[str], runs_root: str | Path = "outputs") -
                 try:
                     path = resolve_run(ref, runs_root)
                 except MazeError as exc:
-                    raise ConfigError(f"{ref!r}: {exc}", WHERE) from None
+                    raise ConfigError(f"{exc} (train and record one first: `mazedsl rollout RUN "
+                                      "--episodes N`)", WHERE) from None
             matches = [path]
         for m in matches:
             found = [m] if m.is_file() and m.suffix == ".npz" else _in_dir(m) if m.is_dir() else []
