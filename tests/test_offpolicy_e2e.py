@@ -270,3 +270,22 @@ def test_shipped_experiments_have_the_rl_zoo_values() -> None:
     assert pend.model == relu256 and pend.critic == StateCritic(hidden_units=[256, 256], activation="relu")
     bc = load("cartpole_bc")
     assert bc.algorithm == BC(episodes=["cartpole_ppo:latest"]) and bc.eval_episodes == 20
+
+
+def test_bc_through_mazedsl_train_resume_and_mazedsl_run(tmp_path: Path, expert: Path) -> None:
+    tiny = ["total_steps=128", "eval_every_steps=64", "eval_episodes=1", "checkpoint_every_steps=64",
+            "algorithm.steps_per_iteration=64", f"algorithm.episodes=['{expert}']"]
+    run = tmp_path / "bc"
+    RunContext(str(ROOT / "experiments" / "cartpole_bc.py"), overrides=tiny, run_dir=run,
+               silent=True).train(total_steps=64)
+    proc = cli(["train", "--resume", str(run), "--quiet"], tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads((run / "run.json").read_text())["steps"] == 128
+    assert any("bc_val_loss" in r for r in iter_metrics(run / "metrics.jsonl"))
+    proc = cli(["-cn", "conf_train", "env.name=CartPole-v1", "algorithm=bc", "runner.n_envs=1", *tiny],
+               tmp_path, "mazedsl-run")
+    assert proc.returncode == 0, proc.stderr
+    run_dir = Path(proc.stdout.split("run directory: ")[1].split()[0])
+    run_dir = run_dir if run_dir.is_absolute() else tmp_path / run_dir
+    train = [r for r in iter_metrics(run_dir / "metrics.jsonl") if r["phase"] == "train"]
+    assert train[-1]["step"] == 128 and np.isfinite(train[-1]["bc_val_loss"])
