@@ -141,7 +141,8 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory() as tmp:
         def report(r: dict[str, Any]) -> None:
             print(f"  {r['name']} seed {r['seed']}: target at {fmt(r['reached'])} steps, "
-                  f"final {r['final']:.1f} ({r['seconds']:.0f} s)", file=sys.stderr, flush=True)
+                  f"best eval {fmt(r['best'], 1)}, final {r['final']:.1f} ({r['seconds']:.0f} s)",
+                  file=sys.stderr, flush=True)
 
         results = []
         if args.jobs > 1:
