@@ -215,7 +215,7 @@ def test_registered_module_is_usable_by_name_everywhere(registered: None) -> Non
 def test_register_refuses_bad_declarations_and_taken_names(registered: None) -> None:
     with pytest.raises(ConfigError) as info:
         register("algorithm", "test_fast", VectorObs())
-    assert info.value.message.startswith("must be a PPO or A2C or BC or DQN or SAC declaration")
+    assert info.value.message.startswith("must be a PPO or A2C or DQN or SAC or BC declaration")
     with pytest.raises(ConfigError, match=r"algorithm/ppo is already a config module "
                                           r"\(conf/algorithm/ppo.yaml\)"):
         register("algorithm", "ppo", PPO(lr=1.0))

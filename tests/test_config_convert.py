@@ -79,7 +79,9 @@ def test_non_union_field_needs_no_target_but_union_does() -> None:
     assert from_config({"env": {"name": "Pendulum-v1"}}).env == GymEnv(name="Pendulum-v1")
     err = _error({"algorithm": {"lr": 0.01}})
     assert str(err) == ("algorithm: needs a _target_ naming a registered algorithm: "
-                        "ppo (mazedsl.rl.algos.ppo.PPO), a2c (mazedsl.rl.algos.a2c.A2C)")
+                        "ppo (mazedsl.rl.algos.ppo.PPO), a2c (mazedsl.rl.algos.a2c.A2C), "
+                        "dqn (mazedsl.rl.algos.dqn.DQN), sac (mazedsl.rl.algos.sac.SAC), "
+                        "bc (mazedsl.rl.algos.bc.BC)")
 
 
 def test_target_outside_the_allowlist_is_refused() -> None:
@@ -113,7 +115,7 @@ def test_target_outside_the_allowlist_is_refused() -> None:
     ({"env": "CartPole-v1"}, "env: must be a GymEnv declaration (a mapping), got 'CartPole-v1'"),
     ({"wrappers": {"_target_": "Grayscale"}},
      "wrappers: must be a list, got {'_target_': 'Grayscale'}"),
-    ({"algorithm": None}, "algorithm: must be an algorithm declaration (ppo, a2c) (a mapping), got None"),
+    ({"algorithm": None}, "algorithm: must be an algorithm declaration (ppo, a2c, dqn, sac, bc) (a mapping), got None"),
 ])
 def test_strict_leaf_types(cfg: dict[str, Any], message: str) -> None:
     assert str(_error(cfg)) == message

@@ -161,9 +161,10 @@ def test_unknown_keys_suggest() -> None:
 
 
 def test_unknown_module_lists_the_available_ones() -> None:
-    assert _error("algorithm=dqn") == (
-        "algorithm: unknown config module 'dqn' (available algorithm modules: a2c, ppo); to "
-        "change one value inside it use 'algorithm.<field>=...' (from override 'algorithm=dqn')")
+    assert _error("algorithm=td3") == (
+        "algorithm: unknown config module 'td3' (available algorithm modules: a2c, bc, dqn, ppo, "
+        "sac); to change one value inside it use 'algorithm.<field>=...' (from override "
+        "'algorithm=td3')")
     assert _error({"wrappers": "pixel"}).startswith(
         "wrappers: unknown config module 'pixel'; did you mean 'pixel_obs'? (available wrappers "
         "modules: no_wrappers, pixel_obs, vector_obs)")

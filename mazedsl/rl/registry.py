@@ -107,9 +107,11 @@ def load_builtins() -> None:
 
 
 def algorithms() -> dict[str, AlgorithmEntry]:
-    """Every registered algorithm by name."""
+    """Every registered algorithm by name: the built-ins in ``BUILTIN_PACKAGES`` order, then
+    the others in registration order (whatever order the packages were imported in)."""
     load_builtins()
-    return dict(_ENTRIES)
+    rank = {pkg.rsplit(".", 1)[1]: i for i, pkg in enumerate(BUILTIN_PACKAGES)}
+    return dict(sorted(_ENTRIES.items(), key=lambda kv: rank.get(kv[0], len(rank))))
 
 
 def declarations() -> tuple[type, ...]:
