@@ -199,6 +199,8 @@ def _structure_algorithm(value: Any, _tp: Any) -> Any:
     """Any registered algorithm declaration, chosen by ``_target_``."""
     from mazedsl.rl.registry import algorithms
 
+    if isinstance(value, Mapping) and "_target_" in value:
+        lookup_target(value["_target_"])  # importing an allowed package registers its algorithm
     allowed = tuple(e.declaration for e in algorithms().values())
     if isinstance(value, allowed):
         return value
@@ -317,18 +319,17 @@ def from_config(cfg: Any, cls: Any = Experiment, source: Source = None) -> Any:
         return cfg
     try:
         data = to_plain(cfg)
-        if isinstance(data, dict) and isinstance(data.get("allow_targets"), list):
-            from mazedsl.config.instantiate import allow_target
+        from mazedsl.config.instantiate import allowed_also
 
-            for prefix in data["allow_targets"]:
-                if isinstance(prefix, str) and prefix:
-                    allow_target(prefix)
-        if cls is None:
-            if not isinstance(data, dict) or "_target_" not in data:
-                raise ConfigError("needs a _target_ naming its declaration, e.g. "
-                                  "mazedsl.spec.Experiment")
-            cls = resolve_target(data["_target_"], DECLARATIONS)
-        return structure(data, cls)
+        extra = data.get("allow_targets") if isinstance(data, dict) else None
+        extra = [p for p in extra if isinstance(p, str) and p] if isinstance(extra, list) else []
+        with allowed_also(extra):
+            if cls is None:
+                if not isinstance(data, dict) or "_target_" not in data:
+                    raise ConfigError("needs a _target_ naming its declaration, e.g. "
+                                      "mazedsl.spec.Experiment")
+                cls = resolve_target(data["_target_"], DECLARATIONS)
+            return structure(data, cls)
     except ConfigError as exc:
         raise sourced(exc, source_of(source, exc.path)) from None
     except Exception as exc:  # noqa: BLE001 - every failure becomes a ConfigError
