@@ -1,0 +1,104 @@
+"""Command-line edges (issue #14): flags, global options, exit codes, RUN forms, sweeps.
+
+Every test runs the CLI as a subprocess."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+BIN = Path(sys.executable).parent
+CARTPOLE = str(ROOT / "experiments" / "cartpole_ppo.py")
+TINY = ["total_steps=256", "eval_every_steps=128", "eval_episodes=2", "runner.n_envs=2",
+        "algorithm.n_steps=32", "algorithm.batch_size=64", "algorithm.n_epochs=1",
+        "log_every_steps=64"]
+
+
+def run(cmd: list[str], cwd: Path, env: dict | None = None, **kw) -> subprocess.CompletedProcess:
+    env = {**os.environ, "PYTHONUNBUFFERED": "1", "COLUMNS": "200", **(env or {})}
+    return subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, env=env, timeout=240, **kw)
+
+
+def mazedsl(*args: str, cwd: Path, **kw) -> subprocess.CompletedProcess:
+    return run([str(BIN / "mazedsl"), *args], cwd, **kw)
+
+
+def hydra_run(*args: str, cwd: Path, **kw) -> subprocess.CompletedProcess:
+    return run([str(BIN / "mazedsl-run"), *args], cwd, **kw)
+
+
+def lines(text: str) -> list[str]:
+    return [ln for ln in text.strip().splitlines() if ln.strip()]
+
+
+# -- flags and global options ------------------------------------------------------------
+
+@pytest.mark.parametrize("args, flag", [
+    (["train", CARTPOLE, "--seed", "3"], "--seed"),        # once read as --seeds 3: a sweep
+    (["train", CARTPOLE, "--qui"], "--qui"),
+    (["eval", "latest", "--episode", "3"], "--episode"),
+    (["--deb", "runs"], "--deb"),
+])
+def test_abbreviated_or_unknown_flags_are_errors(tmp_path, args, flag):
+    proc = mazedsl(*args, cwd=tmp_path)
+    assert proc.returncode == 2
+    assert f"unrecognized arguments: {flag}" in proc.stderr
+    assert not (tmp_path / "outputs").exists()
+
+
+def test_global_options_after_the_subcommand(tmp_path):
+    root = tmp_path / "elsewhere"
+    (root / "exp" / "r1").mkdir(parents=True)
+    (root / "exp" / "r1" / "run.json").write_text(json.dumps(
+        {"experiment": "exp", "status": "finished", "steps": 7}))
+    after = mazedsl("runs", "--runs-root", str(root), "--json", cwd=tmp_path)
+    before = mazedsl("--runs-root", str(root), "runs", "--json", cwd=tmp_path)
+    assert after.returncode == 0, after.stderr
+    assert [r["steps"] for r in json.loads(after.stdout)] == [7]
+    assert after.stdout == before.stdout
+    proc = mazedsl("show", CARTPOLE, "algorithm.lr=-1", "--debug", cwd=tmp_path)
+    assert proc.returncode == 2
+    assert "Traceback" in proc.stderr and "error: algorithm.lr: must be > 0" in proc.stderr
+    # overrides after an option are still overrides
+    shown = mazedsl("show", CARTPOLE, "--explain", "total_steps", "total_steps=300", cwd=tmp_path)
+    assert shown.returncode == 0, shown.stderr
+    assert shown.stdout.startswith("total_steps = 300")
+
+
+# -- exit codes --------------------------------------------------------------------------
+
+def _patched_cli(body: str, *args: str, cwd: Path) -> subprocess.CompletedProcess:
+    """The real ``mazedsl`` main with ``cmd_runs`` replaced by ``body`` (to provoke a bug)."""
+    code = ("import sys\nimport mazedsl.cli.commands as c\n"
+            f"def broken(args):\n    {body}\n"
+            "c.cmd_runs = broken\nfrom mazedsl.cli.main import main\nsys.exit(main(sys.argv[1:]))")
+    return run([sys.executable, "-c", code, *args], cwd)
+
+
+def test_internal_error_exits_1_and_writes_the_traceback(tmp_path):
+    proc = _patched_cli("return {}['no such key']", "runs", cwd=tmp_path)
+    assert proc.returncode == 1
+    assert len(lines(proc.stderr)) == 1, proc.stderr
+    assert "bug" in proc.stderr and "KeyError" in proc.stderr and "Traceback" not in proc.stderr
+    where = Path(proc.stderr.split("traceback written to ")[1].split(")")[0])
+    assert "Traceback" in where.read_text() and "no such key" in where.read_text()
+    where.unlink()
+    debug = _patched_cli("return {}['no such key']", "runs", "--debug", cwd=tmp_path)
+    assert debug.returncode == 1 and "Traceback (most recent call last)" in debug.stderr
+    Path(debug.stderr.split("traceback written to ")[1].split(")")[0]).unlink()
+
+
+def test_user_error_exits_2_and_ctrl_c_exits_130(tmp_path):
+    user = _patched_cli("from mazedsl.errors import ConfigError; raise ConfigError('bad', 'x.y')",
+                        "runs", cwd=tmp_path)
+    assert user.returncode == 2 and lines(user.stderr) == ["error: x.y: bad"]
+    interrupted = _patched_cli("raise KeyboardInterrupt", "runs", cwd=tmp_path)
+    assert interrupted.returncode == 130 and "interrupted" in interrupted.stderr
+    usage = mazedsl("eval", cwd=tmp_path)
+    assert usage.returncode == 2 and "usage: mazedsl eval" in usage.stderr
