@@ -198,11 +198,15 @@ def test_mazedsl_run_multirun_with_failure_and_joblib(tmp_path):
     jobs = json.loads(sweeps[0].read_text())["jobs"]
     assert len(jobs) == 4 and all(j["status"] == "finished" for j in jobs)
     assert "4 jobs, 0 failed" in proc.stdout.replace("\n", " ")
-    bad = hydra_run("-cn", "conf_train", "-m", "algorithm.lr=1e-3,-1", *HYDRA_TINY, cwd=tmp_path,
-                    check=False)
+    # a job that fails only when it runs (Acrobot has no native vector env) is listed as failed
+    (tmp_path / "bad").mkdir()
+    bad = hydra_run("-cn", "conf_train", "-m", "runner.vectorization=sync,native", "env.name=Acrobot-v1",
+                    *HYDRA_TINY, cwd=tmp_path / "bad", check=False)
     assert bad.returncode == 1
     assert "1 failed" in bad.stdout.replace("\n", " ")
-    assert "algorithm.lr: must be > 0" in bad.stdout + bad.stderr
+    assert "has no native vector env" in bad.stdout + bad.stderr
+    failed = json.loads(next((tmp_path / "bad").glob("outputs/**/job_001/run.json")).read_text())
+    assert failed["status"] == "failed" and failed["env"] == "Acrobot-v1"
 
 
 def test_mazedsl_run_finds_user_config_modules(tmp_path):

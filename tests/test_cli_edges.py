@@ -102,3 +102,38 @@ def test_user_error_exits_2_and_ctrl_c_exits_130(tmp_path):
     assert interrupted.returncode == 130 and "interrupted" in interrupted.stderr
     usage = mazedsl("eval", cwd=tmp_path)
     assert usage.returncode == 2 and "usage: mazedsl eval" in usage.stderr
+
+
+# -- mazedsl-run answers like mazedsl ------------------------------------------------------
+
+@pytest.mark.parametrize("args, expected", [
+    (["-cn", "conf_nope"], "available: conf_rollout, conf_train"),
+    (["-cn", "conf_train", "+env.kwargs.foo=1"], "foo"),
+    (["-cn", "conf_train", "-m", "algorithm.lr=1e-3,-1"], "algorithm.lr: must be > 0"),
+    (["-cn", "conf_train", "env.name=LunarLander-v3"], "LunarLander-v3"),
+])
+def test_mazedsl_run_config_errors_are_one_line_and_leave_no_run(tmp_path, args, expected):
+    proc = hydra_run(*args, cwd=tmp_path)
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    assert len(lines(proc.stderr)) == 1 and expected in proc.stderr, proc.stderr
+    assert list(tmp_path.iterdir()) == []  # no outputs/, no failed run directory, no log
+
+
+def test_mazedsl_run_internal_error_exits_1(tmp_path):
+    code = ("import sys\nimport mazedsl.cli.hydra_app as h\n"
+            "def broken(cfg):\n    return {}['no such key']\n"
+            "h._train = broken\nsys.argv = ['mazedsl-run', *sys.argv[1:]]\nh.run()")
+    proc = run([sys.executable, "-c", code, "-cn", "conf_train", "total_steps=64"], tmp_path)
+    assert proc.returncode == 1
+    assert len(lines(proc.stderr)) == 1 and "bug" in proc.stderr and "KeyError" in proc.stderr
+    Path(proc.stderr.split("traceback written to ")[1].split(")")[0]).unlink()
+
+
+def test_mazedsl_run_is_named_and_leaves_no_log_behind(tmp_path):
+    helped = hydra_run("--help", cwd=tmp_path).stdout
+    assert "mazedsl-run is powered by Hydra" in helped and "hydra_app" not in helped
+    proc = hydra_run("-cn", "conf_rollout", "policy=random", "env=gym_env", "env.name=CartPole-v1",
+                     "runner.n_episodes=1", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert "over 1 episodes" in proc.stdout
+    assert list(tmp_path.iterdir()) == []
