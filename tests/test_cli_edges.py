@@ -137,3 +137,108 @@ def test_mazedsl_run_is_named_and_leaves_no_log_behind(tmp_path):
     assert proc.returncode == 0, proc.stderr
     assert "over 1 episodes" in proc.stdout
     assert list(tmp_path.iterdir()) == []
+
+
+# -- one small run, used by the tests below -------------------------------------------------
+
+@pytest.fixture(scope="module")
+def quiet_run(tmp_path_factory):
+    cwd = tmp_path_factory.mktemp("edges")
+    proc = mazedsl("train", CARTPOLE, *TINY, "seed=3", "--quiet", cwd=cwd)
+    assert proc.returncode == 0, proc.stderr
+    return cwd, proc
+
+
+def test_quiet_prints_the_run_directory_alone(quiet_run):
+    cwd, proc = quiet_run
+    assert len(lines(proc.stdout)) == 1
+    run_dir = cwd / proc.stdout.strip()
+    assert json.loads((run_dir / "run.json").read_text())["status"] == "finished"
+
+
+@pytest.mark.parametrize("ref", ["latest", "cartpole_ppo:latest", "NAME", "PATH"])
+def test_show_and_diff_accept_every_run_form(quiet_run, ref):
+    cwd, proc = quiet_run
+    path = proc.stdout.strip()
+    ref = {"NAME": str(Path(path).relative_to("outputs")), "PATH": path}.get(ref, ref)
+    shown = mazedsl("show", ref, cwd=cwd)
+    assert shown.returncode == 0, shown.stderr
+    assert shown.stdout == (cwd / path / "config.yaml").read_text()
+    diff = mazedsl("diff", ref, CARTPOLE, "--json", cwd=cwd)
+    assert diff.returncode == 0, diff.stderr
+    assert {d["path"]: (d["a"], d["b"]) for d in json.loads(diff.stdout)}["seed"] == (3, 0)
+
+
+def test_explain_on_a_run_names_the_cli_override(quiet_run):
+    cwd, _ = quiet_run
+    out = mazedsl("show", "latest", "--explain", "seed", "--explain", "total_steps",
+                  "--explain", "algorithm.clip_range", cwd=cwd).stdout
+    assert "seed = 3  (override 'seed=3' when the run was made)" in out
+    assert "total_steps = 256  (override 'total_steps=256' when the run was made)" in out
+    assert "set in Python" not in out
+
+
+def test_eval_json_has_lengths_and_n_episodes_like_eval_json(quiet_run):
+    cwd, proc = quiet_run
+    out = json.loads(mazedsl("eval", "latest", "--episodes", "3", "--json", cwd=cwd).stdout)
+    saved = json.loads((cwd / proc.stdout.strip() / "eval.json").read_text())
+    assert out["n_episodes"] == 3 and len(out["lengths"]) == 3
+    assert out["lengths"] == saved["lengths"] and out["returns"] == saved["returns"]
+
+
+def test_render_into_a_pipe_does_not_draw(quiet_run):
+    cwd, _ = quiet_run
+    proc = mazedsl("rollout", "latest", "--render", "--no-record", cwd=cwd)
+    assert proc.returncode == 0, proc.stderr
+    assert "\x1b" not in proc.stdout and "▀" not in proc.stdout and len(proc.stdout) < 500
+    assert "not" in proc.stderr and "terminal" in proc.stderr
+    assert "mean return" in proc.stdout
+
+
+def test_render_to_a_terminal_draws(quiet_run):
+    import pty
+
+    cwd, _ = quiet_run
+    master, slave = pty.openpty()
+    proc = subprocess.Popen([str(BIN / "mazedsl"), "rollout", "latest", "--render", "--no-record"],
+                            cwd=cwd, stdout=slave, stderr=subprocess.PIPE, text=True)
+    os.close(slave)
+    out = b""
+    while True:
+        try:
+            chunk = os.read(master, 65536)
+        except OSError:
+            break
+        if not chunk:
+            break
+        out += chunk
+    proc.wait(timeout=120)
+    os.close(master)
+    assert proc.returncode == 0
+    assert "▀".encode() in out and b"\x1b[H" in out
+
+
+def test_resume_with_a_larger_budget(quiet_run, tmp_path):
+    import shutil
+
+    cwd, proc = quiet_run
+    run_dir = tmp_path / "run"
+    shutil.copytree(cwd / proc.stdout.strip(), run_dir)
+    refused = mazedsl("train", "--resume", str(run_dir), "algorithm.lr=1", cwd=cwd)
+    assert refused.returncode == 2 and "only its budget can change" in refused.stderr
+    assert "algorithm.lr" in refused.stderr
+    smaller = mazedsl("train", "--resume", str(run_dir), "total_steps=128", cwd=cwd)
+    assert smaller.returncode == 2 and "already has 256 steps" in smaller.stderr
+    more = mazedsl("train", "--resume", str(run_dir), "total_steps=512", "--json", cwd=cwd)
+    assert more.returncode == 0, more.stderr
+    assert json.loads(more.stdout)["steps"] == 512
+    info = json.loads((run_dir / "run.json").read_text())
+    assert info["steps"] == 512 and info["total_steps"] == 512 and info["status"] == "finished"
+
+
+def test_final_progress_bar_shows_the_best_eval(tmp_path):
+    proc = mazedsl("train", CARTPOLE, *TINY, cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    best = proc.stdout.split("best eval ")[1].split(";")[0]
+    bar = [ln for ln in proc.stderr.splitlines() if ln.startswith("train ")][-1]
+    assert bar.split("best eval")[1].split()[0] == best

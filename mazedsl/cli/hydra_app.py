@@ -16,7 +16,8 @@ from typing import Any
 import hydra
 from omegaconf import DictConfig, OmegaConf
 
-from mazedsl.cli.output import EXIT_BUG, EXIT_INTERRUPTED, EXIT_USER, error, exit_code_of, print_eval
+from mazedsl.cli.output import (EXIT_BUG, EXIT_INTERRUPTED, EXIT_USER, error, exit_code_of, fmt,
+                                print_eval)
 
 APP_NAME = "mazedsl-run"
 BUG_REPORTED = False  # an internal error already reported (exit 1 is then not Hydra's usage error)
@@ -76,7 +77,7 @@ def _train(cfg: DictConfig) -> float:
     print(f"run directory: {run_dir}", flush=True)
     summary = ctx.train()
     print(f"trained {summary.steps} steps in {summary.wall_time:.1f} s ({summary.stopped}); "
-          f"best eval {summary.best_eval}", flush=True)
+          f"best eval {fmt(summary.best_eval)}", flush=True)
     if summary.stopped == "interrupted":
         sys.exit(130)
     return final_eval(run_dir)
@@ -120,7 +121,11 @@ def _rollout(cfg: DictConfig) -> None:
         ctx = RunContext.load(rc.input_dir, checkpoint=rc.checkpoint, silent=True)
         if rc.env is not None:
             ctx._exp = ctx._exp.override({"env": rc.env})
-        episodes = ctx.rollout(runner.n_episodes, runner.deterministic, runner.record, runner.render,
+        render = runner.render and sys.stdout.isatty()
+        if runner.render and not render:
+            print("note: runner.render draws only to a terminal; stdout is not one, so the "
+                  "episodes are played without drawing", file=sys.stderr)
+        episodes = ctx.rollout(runner.n_episodes, runner.deterministic, runner.record, render,
                                seed=rc.seed)
         returns, lengths = episodes.returns, episodes.lengths
     print_eval("rollout", EvalResult(returns, lengths).summary())
@@ -243,10 +248,9 @@ def preflight(argv: list[str]) -> None:
     with session() as loader:
         names = config_names(loader)
     if config_name not in names:
-        import difflib
+        from mazedsl.config.suggest import did_you_mean
 
-        close = difflib.get_close_matches(config_name, names, n=1)
-        hint = f"; did you mean {close[0]!r}?" if close else ""
+        hint = did_you_mean(config_name, names)
         raise ConfigError(f"-cn {config_name}: unknown config{hint} (available: {', '.join(names)})")
     if config_name not in ("conf_train", "conf_rollout"):
         return

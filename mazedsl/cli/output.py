@@ -97,9 +97,8 @@ def age(seconds: float | None) -> str:
 
 
 def eval_summary(result: Any) -> dict[str, Any]:
-    return {"mean_return": result.mean_return, "std_return": result.std_return,
-            "min_return": result.min_return, "max_return": result.max_return,
-            "mean_length": result.mean_length, "returns": list(result.returns)}
+    """An EvalResult as eval.json has it (returns, lengths, n_episodes and their statistics)."""
+    return dict(result.summary())
 
 
 def print_eval(title: str, summary: dict[str, Any]) -> None:
