@@ -116,10 +116,42 @@ def test_truncated_checkpoint_is_a_clear_error(small_run, tmp_path):
     shutil.copytree(small_run, bad)
     data = (bad / "checkpoints" / "best.pt").read_bytes()
     (bad / "checkpoints" / "best.pt").write_bytes(data[: len(data) // 2])
-    with pytest.raises(CheckpointError, match="best.pt: cannot load checkpoint"):
+    with pytest.raises(CheckpointError, match="best.pt: cannot load checkpoint: the file is truncated"):
         RunContext.load(bad).evaluate(1)
     proc = subprocess.run([str(BIN / "mazedsl"), "eval", str(bad)], capture_output=True, text=True)
-    assert proc.returncode == 2 and "cannot load checkpoint" in proc.stderr and "Traceback" not in proc.stderr
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    assert proc.stderr.strip().splitlines() == [
+        f"error: {bad / 'checkpoints' / 'best.pt'}: cannot load checkpoint: the file is truncated or "
+        f"damaged ({len(data) // 2} bytes)"]
+
+
+@pytest.mark.parametrize("payload, problem", [
+    (b"", "the file is empty (truncated)"),
+    (b"\x8b\x13 random bytes that are no checkpoint" * 40, "not a checkpoint (not a file written by torch.save)"),
+    ("pickle", "not a checkpoint (not a file written by torch.save)"),
+    ("objects", "it holds Python objects, not only tensors"),
+])
+def test_garbage_checkpoint_is_named_in_one_line(small_run, tmp_path, payload, problem):
+    import io
+    import pickle
+    import shutil
+
+    import torch
+
+    bad = tmp_path / "bad"
+    shutil.copytree(small_run, bad)
+    if payload == "pickle":
+        payload = pickle.dumps({"policy": {"w": [1.0]}}, protocol=4)
+    elif payload == "objects":
+        buffer = io.BytesIO()
+        torch.save({"policy": Path("x")}, buffer)
+        payload = buffer.getvalue()
+    (bad / "checkpoints" / "best.pt").write_bytes(payload)
+    proc = subprocess.run([str(BIN / "mazedsl"), "eval", str(bad)], capture_output=True, text=True)
+    assert proc.returncode == 2
+    assert proc.stderr.strip().splitlines() == [
+        f"error: {bad / 'checkpoints' / 'best.pt'}: cannot load checkpoint: {problem}"
+        + ("; refused (checkpoints load with weights_only=True)" if payload[:2] == b"PK" else "")]
 
 
 def test_checkpoint_of_other_spaces_is_refused(small_run, tmp_path):

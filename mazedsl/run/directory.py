@@ -14,6 +14,7 @@ import platform
 import secrets
 import subprocess
 import sys
+import warnings
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -175,10 +176,40 @@ class RunDirectory:
             hint = f"; '{other[0]}' exists" if other else ""
             raise CheckpointError(f"{path}: no '{kind}' checkpoint in this run{hint}")
         try:
-            state = torch.load(path, map_location="cpu", weights_only=True)
-        except Exception as exc:  # truncated, corrupt, or not a tensors-only file
-            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-            raise CheckpointError(f"{path}: cannot load checkpoint ({first[:200]})") from None
+            with warnings.catch_warnings():  # torch's pickle-protocol notes: the error says it
+                warnings.simplefilter("ignore")
+                state = torch.load(path, map_location="cpu", weights_only=True)
+        except Exception as exc:  # noqa: BLE001 - truncated, corrupt, or not a tensors-only file
+            raise CheckpointError(f"{path}: cannot load checkpoint: {checkpoint_problem(path, exc)}"
+                                  ) from None
         if not isinstance(state, dict) or "policy" not in state:
-            raise CheckpointError(f"{path}: not a mazedsl checkpoint")
+            raise CheckpointError(f"{path}: cannot load checkpoint: not a mazedsl checkpoint "
+                                  "(a torch file without the policy's weights)")
         return state
+
+
+def checkpoint_problem(path: Path, exc: BaseException) -> str:
+    """What is wrong with a checkpoint file torch could not load, in a few words."""
+    import zipfile
+
+    try:
+        size = path.stat().st_size
+        with open(path, "rb") as fh:
+            head = fh.read(4)
+    except OSError as err:
+        return f"unreadable ({err.strerror or err})"
+    if size == 0:
+        return "the file is empty (truncated)"
+    if head != b"PK\x03\x04":  # torch.save writes a zip archive
+        return "not a checkpoint (not a file written by torch.save)"
+    try:
+        with zipfile.ZipFile(path) as archive:
+            damaged = archive.testzip()
+    except (zipfile.BadZipFile, OSError, EOFError, ValueError):
+        return f"the file is truncated or damaged ({size} bytes)"
+    if damaged:
+        return f"the file is damaged (entry {damaged})"
+    if "weights only" in str(exc).lower() or "weights_only" in str(exc):
+        return ("it holds Python objects, not only tensors; refused (checkpoints load with "
+                "weights_only=True)")
+    return f"torch cannot read it ({type(exc).__name__})"
