@@ -8,6 +8,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -242,3 +243,63 @@ def test_final_progress_bar_shows_the_best_eval(tmp_path):
     best = proc.stdout.split("best eval ")[1].split(";")[0]
     bar = [ln for ln in proc.stderr.splitlines() if ln.startswith("train ")][-1]
     assert bar.split("best eval")[1].split()[0] == best
+
+
+# -- runs: damaged, prune, repair on resume ---------------------------------------------------
+
+def _fake_run(root: Path, name: str, status: str, checkpoint: bool = False, age_s: float = 3600,
+              **info) -> Path:
+    run_dir = root / "cartpole_ppo" / name
+    (run_dir / "checkpoints").mkdir(parents=True)
+    (run_dir / "config.yaml").write_text("name: cartpole_ppo\nenv:\n  name: CartPole-v1\n")
+    (run_dir / "run.json").write_text(json.dumps({"status": status, "experiment": "cartpole_ppo",
+                                                  "steps": 0, **info}))
+    if checkpoint:
+        (run_dir / "checkpoints" / "last.pt").write_bytes(b"PK")
+    old = time.time() - age_s
+    for path in [run_dir, *run_dir.rglob("*")]:
+        os.utime(path, (old, old))
+    return run_dir
+
+
+def test_prune_removes_created_and_failed_runs_without_checkpoints(tmp_path):
+    root = tmp_path / "outputs"
+    keep = [_fake_run(root, "20260101-000000_000001", "finished", checkpoint=True),
+            _fake_run(root, "20260101-000000_000002", "failed", checkpoint=True, error="NaN"),
+            _fake_run(root, "20260101-000000_000003", "created", age_s=0),  # may be starting
+            _fake_run(root, "20260101-000000_000004", "running")]
+    gone = [_fake_run(root, "20260101-000000_000005", "created"),
+            _fake_run(root, "20260101-000000_000006", "failed", error="EnvError: no box2d")]
+    dry = mazedsl("runs", "--prune", "--dry-run", "--runs-root", str(root), cwd=tmp_path)
+    assert dry.returncode == 0, dry.stderr
+    assert "would remove 2 of 6 runs" in dry.stdout and "EnvError: no box2d" in dry.stdout
+    assert all(p.is_dir() for p in keep + gone)
+    pruned = mazedsl("runs", "--prune", "--runs-root", str(root), "--json", cwd=tmp_path)
+    removed = json.loads(pruned.stdout)["removed"]
+    assert sorted(Path(r["path"]).name for r in removed) == [p.name for p in gone]
+    assert all(p.is_dir() for p in keep) and not any(p.exists() for p in gone)
+    assert mazedsl("runs", "--dry-run", cwd=tmp_path).returncode == 2
+
+
+def test_damaged_run_json_is_listed_and_rebuilt_on_resume(quiet_run, tmp_path):
+    import shutil
+
+    cwd, proc = quiet_run
+    root = tmp_path / "outputs"
+    run_dir = root / "cartpole_ppo" / Path(proc.stdout.strip()).name
+    shutil.copytree(cwd / proc.stdout.strip(), run_dir)
+    original = json.loads((run_dir / "run.json").read_text())
+    (run_dir / "run.json").write_text('{"status": "fini')  # cut mid-write by a crash elsewhere
+    rows = json.loads(mazedsl("runs", "--runs-root", str(root), "--json", cwd=tmp_path).stdout)
+    assert [(r["status"], r["experiment"], r["algorithm"], r["env"]) for r in rows] == [
+        ("damaged", "cartpole_ppo", "PPO", "CartPole-v1")]
+    assert "run.json: unreadable" in rows[0]["error"]
+    assert "damaged" in mazedsl("runs", "--runs-root", str(root), cwd=tmp_path).stdout
+    resumed = mazedsl("train", "--resume", "latest", "total_steps=384", "--runs-root", str(root),
+                      "--quiet", cwd=tmp_path)
+    assert resumed.returncode == 0, resumed.stderr
+    info = json.loads((run_dir / "run.json").read_text())
+    assert info["created"].startswith(original["created"][:10]) and "repaired" in info
+    for key in ("experiment", "algorithm", "env", "seeds", "versions", "git"):
+        assert info[key] == original[key], key
+    assert info["status"] == "finished" and info["steps"] == 384 and info["total_steps"] == 384

@@ -118,11 +118,17 @@ def cmd_rollout(args: argparse.Namespace) -> int:
 def cmd_runs(args: argparse.Namespace) -> int:
     from mazedsl.run.listing import list_runs
 
+    if args.dry_run and not args.prune:
+        raise ConfigError("--dry-run goes with --prune")
     runs = list_runs(args.runs_root, args.experiment)
+    if args.prune:
+        return _prune(args, runs)
     if args.json:
         print_json([{"path": str(r.path), "experiment": r.experiment, "algorithm": r.algorithm,
                      "env": r.env, "steps": r.steps, "best_eval": r.best_eval, "status": r.status,
-                     "started": r.started.isoformat() if r.started else None} for r in runs])
+                     "started": r.started.isoformat() if r.started else None,
+                     **({"error": r.raw.get("error")} if r.status == "damaged" else {})}
+                    for r in runs])
         return 0
     if not runs:
         where = f" of '{args.experiment}'" if args.experiment else ""
@@ -132,6 +138,24 @@ def cmd_runs(args: argparse.Namespace) -> int:
                                                  "best eval", "status", "age"],
                 [[_under(r.path, args.runs_root), r.experiment, r.algorithm, r.env, r.steps,
                   fmt(r.best_eval), r.status, age(r.age_seconds)] for r in runs])
+    return 0
+
+
+def _prune(args: argparse.Namespace, runs: list[Any]) -> int:
+    from mazedsl.run.listing import prunable, remove_run
+
+    doomed = prunable(runs)
+    if not args.dry_run:
+        for run, _why in doomed:
+            remove_run(run.path, args.runs_root)
+    verb = "would remove" if args.dry_run else "removed"
+    if args.json:
+        print_json({"dry_run": args.dry_run, verb.replace(" ", "_"): [
+            {"path": str(r.path), "status": r.status, "why": why} for r, why in doomed]})
+        return 0
+    for run, why in doomed:
+        print(f"{verb} {_under(run.path, args.runs_root)}  ({why})")
+    print(f"{verb} {len(doomed)} of {len(runs)} runs under {args.runs_root}/")
     return 0
 
 

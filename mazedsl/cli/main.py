@@ -82,9 +82,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="machine-readable output")
 
     p = sub.add_parser("runs", help="table of past runs",
-                       description="List runs under --runs-root, newest first.")
+                       description="List runs under --runs-root, newest first. A run whose "
+                       "run.json is missing or unreadable is listed as 'damaged'.")
     p.add_argument("experiment", nargs="?", help="only runs of this experiment")
     p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.add_argument("--prune", action="store_true", help="delete runs that were created but never "
+                   "trained, and failed runs without a checkpoint")
+    p.add_argument("--dry-run", action="store_true", help="with --prune: list them, delete nothing")
 
     p = sub.add_parser("show", help="print an experiment's compiled YAML",
                        description="Print EXPERIMENT (file, run directory or config name such as "

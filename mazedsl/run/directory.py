@@ -84,9 +84,9 @@ class RunDirectory:
         path = Path(path)
         if not path.is_dir():
             raise RunDirError(f"{path}: run directory does not exist")
-        if not (path / "run.json").is_file() or not (path / "config.yaml").is_file():
+        if not (path / "config.yaml").is_file():
             raise RunDirError(f"{path}: not a run directory (needs run.json and config.yaml)")
-        return cls(path)
+        return cls(path)  # a missing or damaged run.json is rebuilt on resume (repair_info)
 
     # -- files ---------------------------------------------------------------------
     def write_text(self, name: str, text: str) -> None:
@@ -123,6 +123,44 @@ class RunDirectory:
                          created=datetime.now().isoformat(timespec="seconds"), seeds=seeds,
                          versions=versions(), git=git_state(), command=command or sys.argv,
                          cwd=os.getcwd())
+
+    #: run.json keys written at creation; a run.json without them is rebuilt by repair_info.
+    INFO_KEYS = ("status", "experiment", "algorithm", "env", "total_steps", "steps", "created",
+                 "seeds", "versions", "git", "command")
+
+    def repair_info(self, experiment: Any = None) -> bool:
+        """Rebuild a missing, unreadable or partial run.json from config.yaml (``experiment``
+        if given) and the folder: what it still holds is kept. Returns True if it was rebuilt."""
+        try:
+            info = self.read_json("run.json")
+        except RunDirError:
+            info = None
+        if isinstance(info, dict) and all(key in info for key in self.INFO_KEYS):
+            return False
+        if experiment is None:
+            from omegaconf import OmegaConf
+
+            from mazedsl.config import from_config
+
+            experiment = from_config(OmegaConf.load(self.path / "config.yaml"),
+                                     source=str(self.path / "config.yaml"))
+        from mazedsl.rl.trainer import Seeds
+
+        seeds = Seeds.derive(experiment.seed)
+        try:
+            created = datetime.strptime(self.path.name.split("_")[0], "%Y%m%d-%H%M%S")
+        except ValueError:
+            created = datetime.fromtimestamp((self.path / "config.yaml").stat().st_mtime)
+        rebuilt = {"status": "interrupted", "experiment": experiment.name,
+                   "algorithm": type(experiment.algorithm).__name__, "env": experiment.env.name,
+                   "total_steps": experiment.total_steps, "steps": 0, "best_eval": None,
+                   "created": created.isoformat(timespec="seconds"),
+                   "seeds": {"master": seeds.master, "env": seeds.env, "eval": seeds.eval,
+                             "torch": seeds.torch},
+                   "versions": versions(), "git": git_state(), "command": None,
+                   "cwd": os.getcwd(), "repaired": datetime.now().isoformat(timespec="seconds")}
+        self.write_json("run.json", {**rebuilt, **(info if isinstance(info, dict) else {})})
+        return True
 
     # -- metrics and log -----------------------------------------------------------
     @property
