@@ -85,10 +85,10 @@ def _train(cfg: DictConfig) -> float:
 
 def final_eval(run_dir: Path) -> float:
     """The mean return of the run's last evaluation (a sweeper's objective); NaN if none."""
-    from mazedsl.run.files import iter_metrics
+    from mazedsl.run.sweeps import final_eval as last_eval
 
-    evals = list(iter_metrics(run_dir / "metrics.jsonl", "eval"))
-    return float(evals[-1]["mean_return"]) if evals else math.nan
+    value = last_eval(run_dir)
+    return math.nan if value is None else value
 
 
 def _record_failure(run_dir: Path, exc: BaseException, plain: Any = None) -> None:
