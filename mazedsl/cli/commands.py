@@ -6,10 +6,10 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from mazedsl.cli.output import (age, eval_summary, fmt, print_eval, print_json, print_table)
+from mazedsl.cli.output import (EXIT_INTERRUPTED, age, eval_summary, fmt, print_eval, print_json,
+                                print_table)
 from mazedsl.errors import ConfigError, MazeError, RunDirError
 
-EXIT_INTERRUPTED = 130
 
 
 def cmd_train(args: argparse.Namespace) -> int:

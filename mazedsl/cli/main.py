@@ -9,7 +9,7 @@ import argparse
 import sys
 from typing import Sequence
 
-from mazedsl.cli.output import EXIT_INTERRUPTED, EXIT_USER, exit_code_of
+from mazedsl.cli.output import EXIT_USER, exit_code_of
 
 EXIT_USAGE = EXIT_USER
 
