@@ -82,7 +82,7 @@ def test_learning_quick():
         cells = rows[name]
         assert cells[0] == "0" and numeric(cells[1]), cells  # seed, target
         assert numeric(cells[3]) and numeric(cells[4]) and numeric(cells[5]), cells  # best, final, s
-        target, best = float(cells[1]), float(cells[3])
+        target, best = (float(cells[i].replace(",", "")) for i in (1, 3))
         if cells[2] == "not reached":  # then no evaluation reached the target
             assert best < target, cells
         else:  # reached within the quick budget, by an evaluation at least as good as the target
