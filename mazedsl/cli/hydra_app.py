@@ -237,7 +237,8 @@ def preflight(argv: list[str]) -> None:
     the env can be made with its kwargs. A mistake gets one clear line (path, value,
     expectation, source) instead of Hydra's report. In a multirun every sweep point is
     checked (grammar only under a custom sweeper, which gives sweeps its own meaning)."""
-    from mazedsl.config import compose_experiment
+    from mazedsl.config import apply_overrides, compose_experiment
+    from mazedsl.config.compose import _is_choice
     from mazedsl.config.hydra_session import config_names, session
     from mazedsl.config.overrides import _parse, split_sweep
     from mazedsl.errors import ConfigError
@@ -260,8 +261,14 @@ def preflight(argv: list[str]) -> None:
         return
     points = split_sweep(overrides) if multirun else [overrides]
     checked_envs: set[str] = set()
+    composed: dict[tuple[str, ...], Any] = {}
     for point in points:
-        declared = compose_experiment(point, config_name=config_name)
+        # compose once per choice of modules (the slow part); values are then applied to it
+        choices = tuple(text for text in point if _is_choice(text))
+        if choices not in composed:
+            composed[choices] = compose_experiment(list(choices), config_name=config_name)
+        values = [text for text in point if text not in choices]
+        declared = apply_overrides(composed[choices], values) if values else composed[choices]
         if config_name == "conf_train":
             _check_env(declared, checked_envs)
 
