@@ -130,6 +130,13 @@ def test_mazedsl_run_internal_error_exits_1(tmp_path):
     Path(proc.stderr.split("traceback written to ")[1].split(")")[0]).unlink()
 
 
+def test_mazedsl_run_debug_anywhere_prints_the_traceback(tmp_path):
+    proc = hydra_run("-cn", "conf_train", "--debug", "algorithm.lr=-1", cwd=tmp_path)
+    assert proc.returncode == 2
+    assert "Traceback" in proc.stderr and "error: algorithm.lr: must be > 0" in proc.stderr
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_mazedsl_run_is_named_and_leaves_no_log_behind(tmp_path):
     helped = hydra_run("--help", cwd=tmp_path).stdout
     assert "mazedsl-run is powered by Hydra" in helped and "hydra_app" not in helped
