@@ -310,3 +310,11 @@ def test_damaged_run_json_is_listed_and_rebuilt_on_resume(quiet_run, tmp_path):
     for key in ("experiment", "algorithm", "env", "seeds", "versions", "git"):
         assert info[key] == original[key], key
     assert info["status"] == "finished" and info["steps"] == 384 and info["total_steps"] == 384
+
+
+def test_mazedsl_run_render_into_a_pipe_does_not_draw(quiet_run):
+    cwd, proc = quiet_run
+    out = hydra_run("-cn", "conf_rollout", f"input_dir={proc.stdout.strip()}", "runner.render=true",
+                    "runner.record=false", cwd=cwd)
+    assert out.returncode == 0, out.stderr
+    assert "\x1b" not in out.stdout and "terminal" in out.stderr and "over 1 episodes" in out.stdout
