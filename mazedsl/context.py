@@ -200,6 +200,7 @@ class RunContext:
             resuming = self._checkpoint_kind is not None
             self._make_trainer()
             if resuming:
+                self._run.repair_info(self._exp)  # a damaged run.json is rebuilt from the config
                 state = self._run.load_checkpoint("last")
                 exact = self._trainer.load_state_dict(state)
                 self._checkpoint_kind = None

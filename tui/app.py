@@ -162,7 +162,8 @@ class MazeApp(App[None]):
 
 def main(argv: list[str] | None = None) -> int:
     """``mazedsl tui [--experiments DIR] [--runs DIR]``."""
-    parser = argparse.ArgumentParser(prog="mazedsl tui", description="The mazedsl terminal UI.")
+    parser = argparse.ArgumentParser(prog="mazedsl tui", description="The mazedsl terminal UI.",
+                                     allow_abbrev=False)
     parser.add_argument("--experiments", default="experiments", metavar="DIR",
                         help="folder of experiment files (default: experiments)")
     parser.add_argument("--runs", default="outputs", metavar="DIR",

@@ -130,6 +130,7 @@ async def _main(out: Path, each: Path | None) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m mazedsl_tui.screenshot", description=__doc__,
+                                     allow_abbrev=False,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--out", default="docs/tui.svg", help="the composed SVG (default: docs/tui.svg)")
     parser.add_argument("--each", metavar="DIR", help="also write one SVG per screen into DIR")
