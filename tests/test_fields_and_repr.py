@@ -9,7 +9,8 @@ import pytest
 from mazedsl import Experiment, MazeError
 from mazedsl.errors import ConfigError
 from mazedsl.rollout import Episode, Rollout
-from mazedsl.spec import PPO, Runner
+from mazedsl import PPO
+from mazedsl.spec import Runner
 
 
 def test_rollout_and_episode_reprs_are_short_summaries():

@@ -91,9 +91,8 @@ def test_sigkill_leaves_last_checkpoint_loadable(tmp_path):
     time.sleep(0.3)
     proc.kill()
     proc.wait()
-    ctx = RunContext.load(run, checkpoint="last")
+    ctx = RunContext.load(run, checkpoint="last")  # a kill mid-write leaves at most a .tmp beside it
     assert ctx.compute_action(np.zeros(4, dtype=np.float32)) in (0, 1)
-    assert not list((run / "checkpoints").glob("*.tmp"))
 
 
 def test_python_resume_with_load_then_train(tmp_path):

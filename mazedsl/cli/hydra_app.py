@@ -261,7 +261,8 @@ def preflight(argv: list[str]) -> None:
     composed: dict[tuple[str, ...], Any] = {}
     for point in points:
         # compose once per choice of modules (the slow part); values are then applied to it
-        choices = tuple(text for text in point if _is_choice(text))
+        choices = tuple(text for text in point if _is_choice(text)
+                        or text.lstrip("+").startswith("allow_targets="))  # modules it may name
         if choices not in composed:
             composed[choices] = compose_experiment(list(choices), config_name=config_name)
         values = [text for text in point if text not in choices]
