@@ -154,6 +154,12 @@ def cmd_diff(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_compare(args: argparse.Namespace) -> int:
+    from mazedsl.cli.compare import run_compare
+
+    return run_compare(args)
+
+
 def cmd_tui(args: argparse.Namespace) -> int:
     from mazedsl_tui.app import main as tui_main
 
