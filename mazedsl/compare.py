@@ -453,6 +453,16 @@ def group_runs(runs: Sequence[RunData]) -> list[Group]:
 MISSING_VALUE = "<missing>"
 
 
+def _same_value(a: Any, b: Any) -> bool:
+    """Equal, or equal as numbers (``"1e-3"`` from an override and ``0.001`` from a config)."""
+    if a == b or str(a) == str(b):
+        return True
+    try:
+        return float(a) == float(b)
+    except (TypeError, ValueError):
+        return False
+
+
 def _short(value: Any) -> str:
     if isinstance(value, float):
         return f"{value:g}"
@@ -518,12 +528,17 @@ class Comparison:
     def _regroup(self) -> None:
         self.groups = group_runs(self.runs)
         self.diff_keys = differing_keys([r.config for r in self.runs])
-        if self.failed_jobs and self.groups:
-            for job in self.failed_jobs:
-                target = next((g for g in self.groups if all(str(job.params.get(k)) == str(v)
-                                                            for k, v in g.params.items())), self.groups[0])
-                if job not in target.failed_jobs:
-                    target.failed_jobs.append(job)
+        for job in self.failed_jobs:
+            target = next((g for g in self.groups if g.params and all(
+                _same_value(job.params.get(k), v) for k, v in g.params.items())), None)
+            if target is None:
+                params = {k: v for k, v in job.params.items() if k not in GROUP_IGNORED}
+                label = " ".join(f"{k}={v}" for k, v in params.items()) or job.name
+                target = next((g for g in self.groups if not g.runs and g.label == label), None)
+                if target is None:
+                    target = Group(label, params, [])
+                    self.groups.append(target)
+            target.failed_jobs.append(job)
 
     @property
     def live(self) -> bool:
