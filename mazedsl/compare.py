@@ -570,9 +570,19 @@ class Comparison:
 
 def compare_paths(paths: Sequence[tuple[Path, str]], failed_jobs: Sequence[SweepJob] = (),
                   notes: Sequence[str] = ()) -> Comparison:
-    """A :class:`Comparison` of run directories given as ``(path, label)``."""
-    runs = [load_run(path, label) for path, label in paths]
-    comparison = Comparison(runs, [], [], list(notes), list(failed_jobs))
+    """A :class:`Comparison` of run directories given as ``(path, label)`` (one given twice is
+    kept once, with a note)."""
+    notes = list(notes)
+    seen: dict[Path, str] = {}
+    runs = []
+    for path, label in paths:
+        key = Path(path).resolve()
+        if key in seen:
+            notes.append(f"{label}: given twice; shown once")
+            continue
+        seen[key] = label
+        runs.append(load_run(path, label))
+    comparison = Comparison(runs, [], [], notes, list(failed_jobs))
     comparison._regroup()
     return comparison
 
