@@ -106,8 +106,8 @@ class CompareScreen(ComparisonScreen):
         self.sub_title = self.title_text or f"Compare {len(self.run_dirs)} runs"
         runs = self.query_one("#compare-runs", DataTable)
         for label, key in (("", "color"), ("Run", "run"), ("Configuration", "group"), ("Seed", "seed"),
-                           ("Status", "status"), ("Steps", "steps"), ("Final eval", "final"),
-                           ("Best eval", "best")):
+                           ("Final eval", "final"), ("Best eval", "best"), ("Steps", "steps"),
+                           ("Status", "status")):
             runs.add_column(label, key=key)
         self.poll()
 
@@ -148,14 +148,15 @@ class CompareScreen(ComparisonScreen):
         for i, group in enumerate(self.comparison.groups):
             r, g, b = group_color(i)
             for run in group.runs:
-                table.add_row(Text("━━", style=f"rgb({r},{g},{b})"), run.label, group.label,
-                              _value((run.config or {}).get("seed", "—")), status_text(run.status),
-                              Text(fmt_int(run.last_step), justify="right"),
+                table.add_row(Text("━━", style=f"rgb({r},{g},{b})"), run.path.name, group.label,
+                              _value((run.config or {}).get("seed", "—")),
                               Text(fmt_float(run.final_eval), justify="right"),
-                              Text(fmt_float(run.best_eval), justify="right"), key=str(run.path))
+                              Text(fmt_float(run.best_eval), justify="right"),
+                              Text(fmt_int(run.last_step), justify="right"), status_text(run.status),
+                              key=str(run.path))
             for job in group.failed_jobs:
-                table.add_row(Text("✘", style="#e06c75"), job.name, group.label, "—", status_text(job.status),
-                              "—", "—", Text(job.error or "", style="#e06c75"), key=f"job:{job.name}")
+                table.add_row(Text("✘", style="#e06c75"), job.name, group.label, "—", "—", "—", "—",
+                              Text(f"{job.status}: {job.error or ''}", style="#e06c75"), key=f"job:{job.name}")
         if table.row_count:
             table.move_cursor(row=min(cursor, table.row_count - 1), animate=False)
 
