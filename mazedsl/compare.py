@@ -12,6 +12,7 @@ both sit on top of it.
 
 from __future__ import annotations
 
+import bisect
 import json
 import math
 import os
@@ -165,18 +166,44 @@ class RunData:
 
 
 def read_config(run_dir: Path) -> dict[str, Any] | None:
-    """The run's config.yaml as flat ``{dotted path: value}``, or None when missing/unreadable."""
+    """The run's config.yaml as flat ``{dotted path: value}``, or None when missing/unreadable.
+
+    Plain YAML (the C loader when there is one): no OmegaConf or Hydra import, so opening
+    Compare on many runs stays fast."""
     import yaml
 
-    from mazedsl.config._paths import leaves
-
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
     try:
-        tree = yaml.safe_load((run_dir / "config.yaml").read_text(encoding="utf-8"))
+        tree = yaml.load((run_dir / "config.yaml").read_text(encoding="utf-8"), Loader=loader)
     except (OSError, yaml.YAMLError):
         return None
     if not isinstance(tree, dict):
         return None
-    return leaves(tree, targets=True)
+    return _leaves(tree)
+
+
+def _leaves(tree: Any, prefix: str = "") -> dict[str, Any]:
+    """``{path: value}`` of a plain tree, paths as ``mazedsl.config`` spells them (``a.b``,
+    ``wrappers[0].n``); lists of scalars are one leaf (as in ``mazedsl.config.diff``)."""
+    out: dict[str, Any] = {}
+    if isinstance(tree, dict) and tree:
+        for key, value in tree.items():
+            out.update(_leaves(value, f"{prefix}.{key}" if prefix else str(key)))
+    elif isinstance(tree, list) and tree and any(isinstance(v, (dict, list)) for v in tree):
+        for i, value in enumerate(tree):
+            out.update(_leaves(value, f"{prefix}[{i}]"))
+    elif prefix:
+        out[prefix] = tree
+    return out
+
+
+def _same(a: Any, b: Any) -> bool:
+    """Equal config values; a bool is never equal to a number (as in ``mazedsl.config.diff``)."""
+    if isinstance(a, bool) or isinstance(b, bool):
+        return type(a) is type(b) and a == b
+    if isinstance(a, list) and isinstance(b, list):
+        return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b))
+    return bool(a == b)
 
 
 def load_run(path: str | os.PathLike[str], label: str | None = None) -> RunData:
@@ -360,26 +387,31 @@ class Curve:
 def aggregate(series: Sequence[tuple[Sequence[float], Sequence[float]]]) -> Curve:
     """Mean/std/min/max of several ``(xs, ys)`` curves on the union of their xs; a curve counts
     at x only within its own x range (linear interpolation between its points)."""
-    import numpy as np
+    curves = []
+    for xs, ys in series:
+        if len(xs):
+            pairs = sorted(zip(xs, ys), key=lambda p: p[0])
+            curves.append(([float(x) for x, _ in pairs], [float(y) for _, y in pairs]))
+    grid = sorted({x for xs, _ in curves for x in xs})
+    out = Curve([], [], [], [], [], [])
+    for x in grid:
+        values = [_interp(x, xs, ys) for xs, ys in curves if xs[0] <= x <= xs[-1]]
+        mean = sum(values) / len(values)
+        out.x.append(x)
+        out.mean.append(mean)
+        out.std.append(math.sqrt(sum((v - mean) ** 2 for v in values) / len(values)))
+        out.lo.append(min(values))
+        out.hi.append(max(values))
+        out.n.append(len(values))
+    return out
 
-    curves = [(np.asarray(xs, float), np.asarray(ys, float)) for xs, ys in series if len(xs)]
-    if not curves:
-        return Curve([], [], [], [], [], [])
-    curves = [(xs[np.argsort(xs, kind="stable")], ys[np.argsort(xs, kind="stable")]) for xs, ys in curves]
-    grid = np.unique(np.concatenate([xs for xs, _ in curves]))
-    values = np.full((len(curves), len(grid)), np.nan)
-    for i, (xs, ys) in enumerate(curves):
-        inside = (grid >= xs[0]) & (grid <= xs[-1])
-        values[i, inside] = np.interp(grid[inside], xs, ys)
-    present = ~np.isnan(values)
-    n = present.sum(axis=0)
-    filled = np.where(present, values, 0.0)
-    mean = filled.sum(axis=0) / n
-    var = (np.where(present, (values - mean) ** 2, 0.0)).sum(axis=0) / n
-    lo = np.where(present, values, np.inf).min(axis=0)
-    hi = np.where(present, values, -np.inf).max(axis=0)
-    return Curve(grid.tolist(), mean.tolist(), np.sqrt(var).tolist(), lo.tolist(), hi.tolist(),
-                 [int(k) for k in n])
+
+def _interp(x: float, xs: list[float], ys: list[float]) -> float:
+    i = bisect.bisect_left(xs, x)
+    if xs[i] == x:
+        return ys[i]
+    x0, x1, y0, y1 = xs[i - 1], xs[i], ys[i - 1], ys[i]
+    return y0 + (y1 - y0) * (x - x0) / (x1 - x0)
 
 
 def mean_std(values: Sequence[float | None]) -> tuple[float | None, float | None]:
@@ -474,8 +506,6 @@ def _short(value: Any) -> str:
 def differing_keys(configs: Sequence[dict[str, Any] | None], ignore: Iterable[str] = ()) -> list[str]:
     """The dotted keys whose values are not the same in every config (missing counts as a value),
     in config order."""
-    from mazedsl.config.diff import _same
-
     ignore = set(ignore)
     present = [c for c in configs if c is not None]
     order: dict[str, None] = {}
