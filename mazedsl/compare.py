@@ -533,6 +533,8 @@ class Comparison:
     diff_keys: list[str]
     notes: list[str]
     failed_jobs: list[SweepJob] = attrs.field(factory=list)
+    sweep_dir: Path | None = None  # set: refresh() also picks up jobs that appear later
+    label_root: Path | None = None
 
     def diff_rows(self) -> list[tuple[str, list[Any]]]:
         """``[(key, [value per run])]`` for the keys that differ between runs."""
@@ -551,6 +553,8 @@ class Comparison:
         changed = False
         for run in self.runs:
             changed |= run.refresh()
+        if self.sweep_dir is not None:
+            changed |= self._new_jobs()
         if changed:
             self._regroup()
         return changed
@@ -570,8 +574,24 @@ class Comparison:
                     self.groups.append(target)
             target.failed_jobs.append(job)
 
+    def _new_jobs(self) -> bool:
+        """Jobs of the sweep that made their run directory since the last look."""
+        known = {r.path.resolve() for r in self.runs}
+        added = False
+        for job in sweep_jobs(self.sweep_dir):
+            if job.run_dir is not None and job.run_dir.resolve() not in known:
+                self.runs.append(load_run(job.run_dir, _label(job.run_dir, self.label_root or job.run_dir.parent)))
+                added = True
+            elif job.run_dir is None and all(j.name != job.name for j in self.failed_jobs):
+                self.failed_jobs.append(job)
+                added = True
+        return added
+
     @property
     def live(self) -> bool:
+        """A run still training, or a sweep that has not written its ``sweep.json`` yet."""
+        if self.sweep_dir is not None and not (self.sweep_dir / "sweep.json").is_file():
+            return True
         return any(r.status in ("running", "created") for r in self.runs)
 
     def to_json(self, x: str = "steps") -> dict[str, Any]:
@@ -599,7 +619,8 @@ class Comparison:
 
 
 def compare_paths(paths: Sequence[tuple[Path, str]], failed_jobs: Sequence[SweepJob] = (),
-                  notes: Sequence[str] = ()) -> Comparison:
+                  notes: Sequence[str] = (), sweep_dir: Path | None = None,
+                  label_root: Path | None = None) -> Comparison:
     """A :class:`Comparison` of run directories given as ``(path, label)`` (one given twice is
     kept once, with a note)."""
     notes = list(notes)
@@ -612,7 +633,7 @@ def compare_paths(paths: Sequence[tuple[Path, str]], failed_jobs: Sequence[Sweep
             continue
         seen[key] = label
         runs.append(load_run(path, label))
-    comparison = Comparison(runs, [], [], notes, list(failed_jobs))
+    comparison = Comparison(runs, [], [], notes, list(failed_jobs), sweep_dir=sweep_dir, label_root=label_root)
     comparison._regroup()
     return comparison
 

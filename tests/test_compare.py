@@ -240,3 +240,49 @@ def test_cli_compare_bad_inputs_do_not_crash(ws, tmp_path):
     sweep = next(r for r in runs if r.get("kind") == "sweep")
     assert sweep["n_failed"] == 1 and len(sweep["jobs"]) == 4 and sweep["status"] == "failed"
     assert not math.isnan(sweep["best_eval"])
+
+
+def test_a_hydra_style_sweep_with_the_old_schema(ws, tmp_path):
+    """mazedsl-run -m writes jobs 0, 1, ... with .hydra/overrides.yaml and an older sweep.json."""
+    import shutil
+
+    sweep = tmp_path / "conf_train" / "sweep_20261201-000000_abcd"
+    for i, job in enumerate(ws.jobs[:2]):
+        dest = sweep / str(i)
+        shutil.copytree(job, dest)
+        (dest / "overrides.yaml").unlink()
+        (dest / ".hydra").mkdir()
+        import yaml
+
+        seed = yaml.safe_load((job / "config.yaml").read_text())["seed"]
+        (dest / ".hydra" / "overrides.yaml").write_text(f"- algorithm.lr=0.001\n- seed={seed}\n")
+    (sweep / "sweep.json").write_text(json.dumps({"sweep_dir": str(sweep), "jobs": [
+        {"job": "0", "overrides": ["algorithm.lr=0.001", "seed=0"], "status": "finished", "best_eval": 1.0,
+         "final_eval": 1.0, "steps": 2048, "error": None, "run_dir": str(sweep / "0")},
+        {"job": "1", "overrides": ["algorithm.lr=0.001", "seed=1"], "status": "finished", "best_eval": 1.0,
+         "final_eval": 1.0, "steps": 2048, "error": None, "run_dir": str(sweep / "1")}]}))
+    jobs = sweep_jobs(sweep)
+    assert [(j.name, j.params) for j in jobs] == [("0", {"algorithm.lr": "0.001", "seed": "0"}),
+                                                  ("1", {"algorithm.lr": "0.001", "seed": "1"})]
+    comparison = compare(["conf_train/sweep_20261201-000000_abcd"], tmp_path)
+    assert len(comparison.groups) == 1 and comparison.groups[0].n == 2
+    entries = list_entries(tmp_path)
+    assert [e.path for e in entries] == [sweep] and entries[0].is_sweep
+
+
+def test_a_sweep_in_progress_picks_up_new_jobs(ws, tmp_path):
+    import shutil
+
+    from mazedsl.compare import compare_paths
+
+    sweep = tmp_path / "cartpole_ppo" / "sweep_live"
+    shutil.copytree(ws.jobs[0], sweep / "job_000")
+    comparison = compare_paths([(sweep / "job_000", "job_000")], sweep_dir=sweep, label_root=tmp_path)
+    assert comparison.live  # no sweep.json yet: the sweep is still going
+    assert comparison.refresh() is False
+    shutil.copytree(ws.jobs[2], sweep / "job_001")
+    assert comparison.refresh() is True
+    assert [r.path.name for r in comparison.runs] == ["job_000", "job_001"]
+    assert len(comparison.groups) == 2 and comparison.runs[1].label == "cartpole_ppo/sweep_live/job_001"
+    shutil.copy(ws.sweep / "sweep.json", sweep / "sweep.json")
+    assert not comparison.live

@@ -72,7 +72,8 @@ class Library:
 
         jobs = sweep_jobs(sweep_dir)
         return compare_paths([(j.run_dir, _label(j.run_dir, Path(root))) for j in jobs if j.run_dir],
-                             [j for j in jobs if j.run_dir is None])
+                             [j for j in jobs if j.run_dir is None], sweep_dir=Path(sweep_dir),
+                             label_root=Path(root))
 
     def read_run_info(self, path: str | os.PathLike[str]) -> "RunInfo":
         from mazedsl.run import read_run_info
