@@ -25,8 +25,6 @@ import attrs
 from mazedsl.errors import MazeError, RunDirError
 
 GROUP_IGNORED = ("seed",)
-X_AXES = ("steps", "time")
-BANDS = ("minmax", "std")
 _JOB_NAME = re.compile(r"^(job_?\d+|\d+)$")
 
 

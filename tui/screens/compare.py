@@ -130,8 +130,11 @@ class CompareScreen(ComparisonScreen):
         if c.live:
             text.append(" · ")
             text.append("live", style="bold #e5c07b")
-        for note in c.all_notes()[:3]:
+        notes = c.all_notes()
+        for note in notes[:3]:
             text.append(f"\n⚠ {note}", style="#e5c07b")
+        if len(notes) > 3:
+            text.append(f"\n⚠ and {len(notes) - 3} more (mazedsl compare lists them all)", style="#e5c07b")
         summary.update(text)
         self._plot()
         self._runs_table()
