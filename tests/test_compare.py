@@ -286,3 +286,9 @@ def test_a_sweep_in_progress_picks_up_new_jobs(ws, tmp_path):
     assert len(comparison.groups) == 2 and comparison.runs[1].label == "cartpole_ppo/sweep_live/job_001"
     shutil.copy(ws.sweep / "sweep.json", sweep / "sweep.json")
     assert not comparison.live
+
+
+def test_cli_compare_help_names_the_forms_and_the_extra(ws):
+    out = mazedsl("compare", "--help", cwd=ws.root).stdout
+    for text in ("RUN|SWEEP", "'latest'", "EXPERIMENT:latest", "--plot", "mazedsl[plot]", "--x", "--band"):
+        assert text in out, text
