@@ -9,8 +9,8 @@ from mazedsl.cli.output import fmt, print_json, print_table
 
 
 def add_parser(sub: Any) -> None:
-    p = sub.add_parser("compare", help="compare runs or a sweep (table, differing keys, --plot)", allow_abbrev=False,
-                       description="Compare RUNs (directories, names as `mazedsl runs` lists them, "
+    p = sub.add_parser("compare", help="compare runs or a sweep (table, differing keys, --plot)",
+                       allow_abbrev=False, description="Compare RUNs (directories, names as `mazedsl runs` lists them, "
                        "'latest', 'EXPERIMENT:latest') or a SWEEP folder (all its jobs). Runs whose "
                        "configs differ only in seed are grouped: mean ± std of the final and best "
                        "evaluation return over seeds.")
