@@ -116,19 +116,22 @@ def cmd_rollout(args: argparse.Namespace) -> int:
 
 
 def cmd_runs(args: argparse.Namespace) -> int:
-    from mazedsl.run.listing import list_runs
+    from mazedsl.run.listing import list_entries
 
     if args.dry_run and not args.prune:
         raise ConfigError("--dry-run goes with --prune")
-    runs = list_runs(args.runs_root, args.experiment)
     if args.prune:
-        return _prune(args, runs)
+        from mazedsl.run.listing import list_runs
+
+        return _prune(args, list_runs(args.runs_root, args.experiment))
+    runs = list_entries(args.runs_root, args.experiment)
     if args.json:
         print_json([{"path": str(r.path), "experiment": r.experiment, "algorithm": r.algorithm,
                      "env": r.env, "steps": r.steps, "best_eval": r.best_eval, "status": r.status,
                      "started": r.started.isoformat() if r.started else None,
-                     **({"error": r.raw.get("error")} if r.status == "damaged" else {})}
-                    for r in runs])
+                     **({"error": r.raw.get("error")} if getattr(r, "status", "") == "damaged" else {}),
+                     **({"kind": "sweep", "jobs": [str(j.path) for j in r.jobs], "n_failed": r.n_failed}
+                        if r.is_sweep else {})} for r in runs])
         return 0
     if not runs:
         where = f" of '{args.experiment}'" if args.experiment else ""
@@ -137,7 +140,7 @@ def cmd_runs(args: argparse.Namespace) -> int:
     print_table(f"runs under {args.runs_root}/", ["run", "experiment", "algorithm", "env", "steps",
                                                  "best eval", "status", "age"],
                 [[_under(r.path, args.runs_root), r.experiment, r.algorithm, r.env, r.steps,
-                  fmt(r.best_eval), r.status, age(r.age_seconds)] for r in runs])
+                  fmt(r.best_eval), _status(r), age(r.age_seconds)] for r in runs])
     return 0
 
 
@@ -157,6 +160,14 @@ def _prune(args: argparse.Namespace, runs: list[Any]) -> int:
         print(f"{verb} {_under(run.path, args.runs_root)}  ({why})")
     print(f"{verb} {len(doomed)} of {len(runs)} runs under {args.runs_root}/")
     return 0
+
+
+def _status(info: Any) -> str:
+    """A run's status; a sweep's says how many jobs (``sweep: 4 jobs, 1 failed``)."""
+    if not info.is_sweep:
+        return info.status
+    failed = f", {info.n_failed} failed" if info.n_failed else ""
+    return f"sweep: {len(info.jobs)} jobs{failed}"
 
 
 def _under(path: Path, root: str) -> str:
@@ -264,6 +275,12 @@ def cmd_diff(args: argparse.Namespace) -> int:
         return 0
     print_table(None, ["path", args.a, args.b], [[p, va, vb] for p, va, vb in rows])
     return 0
+
+
+def cmd_compare(args: argparse.Namespace) -> int:
+    from mazedsl.cli.compare import run_compare
+
+    return run_compare(args)
 
 
 def cmd_tui(args: argparse.Namespace) -> int:

@@ -21,6 +21,7 @@ EPILOG = """examples:
   mazedsl runs
   mazedsl show experiments/cartpole_ppo.py --explain algorithm.lr
   mazedsl diff experiments/cartpole_ppo.py experiments/cartpole_a2c.py
+  mazedsl compare cartpole_ppo/sweep_<stamp> --plot curves.png
   mazedsl tui
 
 RUN is a run directory, a run name as `mazedsl runs` shows it, 'latest', or
@@ -104,6 +105,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("a")
     p.add_argument("b")
     p.add_argument("--json", action="store_true")
+
+    from mazedsl.cli.compare import add_parser as add_compare_parser
+
+    add_compare_parser(sub)
 
     p = sub.add_parser("tui", help="open the terminal UI")
     p.add_argument("--experiments", default="experiments", metavar="DIR")

@@ -33,6 +33,10 @@ class RunInfo:
     def age_seconds(self) -> float | None:
         return None if self.started is None else (datetime.now() - self.started).total_seconds()
 
+    @property
+    def is_sweep(self) -> bool:
+        return False
+
 
 DAMAGED = "damaged"
 
@@ -118,6 +122,63 @@ def list_runs(root: str | os.PathLike[str] = DEFAULT_ROOT, experiment: str | Non
             runs.append(info)
     runs.sort(key=lambda r: (r.started or datetime.min, str(r.path)), reverse=True)
     return runs
+
+
+@attrs.define(frozen=True)
+class SweepInfo(RunInfo):
+    """A sweep folder as one row: its jobs (``jobs``), their combined status and best eval."""
+
+    jobs: tuple[RunInfo, ...] = attrs.field(default=(), eq=False, repr=False)
+    n_failed: int = 0
+
+    @property
+    def is_sweep(self) -> bool:
+        return True
+
+
+def _sweep_row(folder: Path, jobs: list[RunInfo]) -> SweepInfo:
+    from mazedsl.compare import read_sweep_json
+
+    def common(attr: str) -> str:
+        values = {getattr(j, attr) for j in jobs}
+        return values.pop() if len(values) == 1 else "mixed"
+
+    statuses = [j.status for j in jobs]
+    n_failed = sum(s in ("failed", "crashed") for s in statuses)
+    if any(s in ("running", "created") for s in statuses):
+        status = "running"
+    elif n_failed:
+        status = "failed"
+    elif all(s == "finished" for s in statuses):
+        status = "finished"
+    else:
+        status = "interrupted" if "interrupted" in statuses else statuses[0]
+    bests = [j.best_eval for j in jobs if j.best_eval is not None]
+    starts = [j.started for j in jobs if j.started is not None]
+    sweep = read_sweep_json(folder)
+    raw = {"kind": "sweep", "sweep": sweep, "jobs": [j.raw for j in jobs]}
+    experiment = common("experiment")
+    return SweepInfo(path=folder, experiment=experiment, algorithm=common("algorithm"), env=common("env"),
+                     status=status, steps=sum(j.steps for j in jobs), best_eval=max(bests) if bests else None,
+                     started=min(starts) if starts else None, raw=raw,
+                     jobs=tuple(sorted(jobs, key=lambda j: str(j.path))), n_failed=n_failed)
+
+
+def list_entries(root: str | os.PathLike[str] = DEFAULT_ROOT, experiment: str | None = None) -> list[RunInfo]:
+    """Like :func:`list_runs`, but every sweep folder is one :class:`SweepInfo` row holding its jobs."""
+    from mazedsl.compare import is_sweep_job
+
+    runs = list_runs(root, experiment)
+    sweeps: dict[Path, list[RunInfo]] = {}
+    out: list[RunInfo] = []
+    for info in runs:
+        if is_sweep_job(info.path):
+            sweeps.setdefault(info.path.parent, []).append(info)
+        else:
+            out.append(info)
+    out.extend(_sweep_row(folder, jobs) for folder, jobs in sweeps.items())
+    out.sort(key=lambda r: (r.started or datetime.min, str(r.path)), reverse=True)
+    return out
 
 
 def resolve_run(ref: str | os.PathLike[str], root: str | os.PathLike[str] = DEFAULT_ROOT) -> Path:
