@@ -122,7 +122,7 @@ def play_episode(make_env: Callable[[], Any], act: Callable[[Any], Any], env_id:
     env = venv.envs[0]
     try:
         if spaces is not None:
-            from mazedsl.rl.build import check_spaces
+            from mazedsl.rl.building import check_spaces
 
             check_spaces(venv.single_observation_space, venv.single_action_space, *spaces, "the run")
         total = 0.0

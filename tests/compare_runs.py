@@ -14,7 +14,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
 TINY = ["total_steps=2048", "eval_every_steps=512", "eval_episodes=2", "runner.n_envs=4",
-        "algorithm.n_epochs=2"]
+        "algorithm.batch_size=128", "algorithm.n_epochs=2"]
 
 
 @dataclass

@@ -90,7 +90,7 @@ def test_runs_of_different_experiments_and_lengths(ws):
     assert ppo.curve().x[-1] == 2048.0 and a2c.curve().x[-1] == 1200.0
     assert "algorithm._target_" in comparison.diff_keys and "name" in comparison.diff_keys
     by_key = dict(comparison.diff_rows())
-    assert by_key["algorithm._target_"] == ["mazedsl.spec.PPO", "mazedsl.spec.A2C"]
+    assert by_key["algorithm._target_"] == ["mazedsl.rl.algos.ppo.PPO", "mazedsl.rl.algos.a2c.A2C"]
     assert by_key["total_steps"] == [2048, 1200]
     # time as x: each run's own wall seconds
     assert comparison.groups[1].curve("time").x == sorted(t for t in comparison.runs[1].times)
@@ -187,7 +187,7 @@ def test_cli_compare_json_numbers(ws):
     assert lr3["n"] == 2 and lr3["final_eval_mean"] == pytest.approx(statistics.mean(finals))
     assert lr3["final_eval_std"] == pytest.approx(statistics.pstdev(finals))
     assert lr3["curve"]["x"] == [512.0, 1024.0, 1536.0, 2048.0] and lr3["curve"]["n"] == [2, 2, 2, 2]
-    assert data["diff"]["algorithm._target_"].count("mazedsl.spec.A2C") == 1
+    assert data["diff"]["algorithm._target_"].count("mazedsl.rl.algos.a2c.A2C") == 1
     assert data["notes"] == []
 
 

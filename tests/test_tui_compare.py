@@ -153,7 +153,7 @@ async def test_mark_runs_and_compare_them(ws):
         assert "total_steps" in keys and "env.name" not in keys and "model.activation" not in keys
         assert len(diff.columns) == 1 + 5
         assert cell(diff, "total_steps", str(ws.a2c)) == "1200"
-        assert cell(diff, "algorithm._target_", str(ws.jobs[0])) == "mazedsl.spec.PPO"
+        assert cell(diff, "algorithm._target_", str(ws.jobs[0])) == "mazedsl.rl.algos.ppo.PPO"
         await pilot.press("escape")
         assert isinstance(app.screen, RunsScreen)
 

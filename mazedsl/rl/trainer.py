@@ -14,7 +14,7 @@ import attrs
 import numpy as np
 import torch
 
-from mazedsl.rl.build import Built, Seeds, build
+from mazedsl.rl.building import Built, Seeds, build
 from mazedsl.rl.envs import EnvFactory
 from mazedsl.rl.episodes import EpisodesStopped, EvalResult, evaluate
 from mazedsl.spec import Experiment
