@@ -206,7 +206,7 @@ def test_mazedsl_run_matches_run_context(tmp_path):
     cli_dir = Path(proc.stdout.split("run directory: ")[1].split()[0])
     cli_dir = cli_dir if cli_dir.is_absolute() else tmp_path / cli_dir
     overrides = {"env.name": "CartPole-v1", "total_steps": 256, "eval_every_steps": 128,
-                 "eval_episodes": 2, "runner.n_envs": 2, "algorithm.n_steps": 16, "log_every_steps": 64}
+                 "eval_episodes": 2, "runner.n_envs": 2, "algorithm.n_steps": 128, "log_every_steps": 64}
     ctx = RunContext(algorithm="a2c", overrides=overrides, model="vector_obs", critic="template_state",
                      run_dir=tmp_path / "py", silent=True)
     ctx.train()
