@@ -178,7 +178,8 @@ async def test_runs_layout_fits_80x24(demo):
 
 @run_async
 async def test_empty_runs_root_says_what_to_do(tmp_path):
-    app = MazeApp(tmp_path / "experiments", tmp_path / "outputs", library=DemoLibrary(), poll_interval=0.05)
+    app = MazeApp(tmp_path / "experiments", tmp_path / "outputs", library=DemoLibrary(), poll_interval=0.05,
+                  mode="runs")
     async with app.run_test(size=(100, 32)) as pilot:
         empty = app.screen.query_one("#runs-empty", Static)
         await wait_for(pilot, lambda: empty.display)

@@ -21,7 +21,8 @@ RUNNING = "pendulum_ppo/20260107-080000_5d0c2a"
 
 
 @pytest.fixture
-def demo(tmp_path):
+def demo(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # paths shown relative to the working directory stay the same
     return build_demo(tmp_path)
 
 

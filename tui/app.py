@@ -26,6 +26,14 @@ from mazedsl_tui.screens.runs import RunsScreen
 from mazedsl_tui.training import TrainingManager, new_run_dir
 
 
+def has_runs(runs_root: Path) -> bool:
+    """Whether any run directory (a ``run.json``) lies under ``runs_root``; stops at the first."""
+    try:
+        return next(Path(runs_root).rglob("run.json"), None) is not None
+    except OSError:
+        return False
+
+
 class MazeApp(App[None]):
     """Experiments, runs, live curves, evaluation and rollouts of mazedsl."""
 
@@ -43,17 +51,19 @@ class MazeApp(App[None]):
     ]
 
     def __init__(self, experiments_dir: str | Path = "experiments", runs_root: str | Path = "outputs", *,
-                 library: Library | None = None, poll_interval: float = 1.0, mode: str = "runs") -> None:
+                 library: Library | None = None, poll_interval: float = 1.0, mode: str | None = None) -> None:
         super().__init__()
         self.experiments_dir = Path(experiments_dir)
         self.runs_root = Path(runs_root)
         self.library = library or Library()
         self.poll_interval = poll_interval
-        self.initial_mode = mode if mode in self.MODES else "runs"
+        self.initial_mode = mode if mode in self.MODES else None  # None: decided on mount
         self.trainings = TrainingManager()
         self.runs_wake = threading.Event()
 
     def on_mount(self) -> None:
+        if self.initial_mode is None:
+            self.initial_mode = "runs" if has_runs(self.runs_root) else "experiments"
         self.switch_mode(self.initial_mode)
         self.set_interval(0.5, self._check_trainings, name="trainings")
 

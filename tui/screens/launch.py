@@ -14,6 +14,7 @@ from textual.containers import Grid, Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Static
 
+from mazedsl_tui.formatting import cwd_path
 from mazedsl_tui.library import describe_error
 from mazedsl_tui.messages import OverridesValidated
 
@@ -156,13 +157,17 @@ class LaunchScreen(ModalScreen[Path | None]):
             error_static.update(Text("✔ valid", style="#98c379"))
         preview = Text()
         preview.append("run dir  ", style="dim")
-        root = self.app.runs_root
-        shown_root = str(root) if not root.is_absolute() else f"…/{root.name}"
-        preview.append(f"{shown_root}/{self.experiment_name}/<YYYYmmdd-HHMMSS>_<id>")
+        preview.append(f"{cwd_path(self.app.runs_root)}/{self.experiment_name}/<YYYYmmdd-HHMMSS>_<id>")
         preview.append("\ncommand  ", style="dim")
-        preview.append(shlex.join(["mazedsl", "train", self.experiment_file.name, *overrides]))
+        preview.append(shlex.join(self.command(overrides)))
         self.query_one("#launch-preview", Static).update(preview)
         self._update_start()
+
+    def command(self, overrides: list[str]) -> list[str]:
+        """The ``mazedsl train`` command that does the same from the working directory."""
+        runs = cwd_path(self.app.runs_root)
+        root = [] if runs == "outputs" else ["--runs-root", runs]
+        return ["mazedsl", *root, "train", cwd_path(self.experiment_file), *overrides]
 
     def _update_start(self) -> None:
         self.query_one("#launch-start", Button).disabled = bool(self.error) or self.validating
