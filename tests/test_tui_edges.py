@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import functools
 import shlex
 import time
@@ -103,3 +104,59 @@ async def test_train_dialog_command_from_elsewhere_names_the_file_and_runs_root(
         command = await _launch_command(app, pilot, demo.experiments / "cartpole_ppo.py")
     assert shlex.split(command) == ["mazedsl", "--runs-root", str(demo.runs), "train",
                                     str(demo.experiments / "cartpole_ppo.py")]
+
+
+# -- the demo data are real ---------------------------------------------------------------------
+
+def test_demo_data_has_the_shapes_the_engine_writes(demo, tmp_path):
+    """Each demo file has the keys a real (tiny) training writes; configs load with the real API."""
+    from mazedsl.config import load_experiment, to_yaml
+    from mazedsl.context import RunContext
+    from mazedsl.run import iter_metrics
+
+    rc = RunContext(str(demo.experiments / "cartpole_ppo.py"), run_dir=tmp_path / "real", silent=True,
+                    overrides=["total_steps=512", "eval_every_steps=256", "log_every_steps=256",
+                               "eval_episodes=1"])
+    rc.train()
+    rc.evaluate(n_episodes=1)
+    real = tmp_path / "real"
+
+    def keys(path: Path) -> set[str]:
+        return set(json.loads(path.read_text()))
+
+    def metric_keys(path: Path, phase: str) -> set[str]:
+        return set().union(*(set(r) for r in iter_metrics(path / "metrics.jsonl", phase)))
+
+    finished = next(p for p in demo.run_dirs if p.name == "20260105-093012_3fa9c1")
+    assert keys(finished / "run.json") == keys(real / "run.json")
+    assert keys(finished / "eval.json") == keys(real / "eval.json")
+    assert metric_keys(finished, "train") == metric_keys(real, "train")
+    assert metric_keys(finished, "eval") == metric_keys(real, "eval")
+    for path in demo.run_dirs:
+        experiment = load_experiment(path / "config.yaml")  # the real loader accepts it
+        assert to_yaml(experiment) == (path / "config.yaml").read_text()
+        assert experiment.name == json.loads((path / "run.json").read_text())["experiment"]
+        text = (path / "config.yaml").read_text() + (path / "metrics.jsonl").read_text()
+        for made_up in ("_type_", "hidden_sizes", "state_critic"):
+            assert made_up not in text
+    failed = json.loads((next(p for p in demo.run_dirs if p.name == "20260106-141500_b27e04")
+                         / "run.json").read_text())
+    assert failed["status"] == "failed" and failed["error"].startswith("TrainingError: non-finite loss")
+    assert "algorithm.lr=0.5" in failed["command"]
+    assert "lr: 0.5" in (demo.runs / "cartpole_a2c" / "20260106-141500_b27e04" / "config.yaml").read_text()
+
+
+@run_async
+async def test_experiments_tree_lists_the_real_config_modules(demo):
+    app = make_app(demo, mode="experiments")
+    async with app.run_test(size=(100, 32)) as pilot:
+        from mazedsl.config import GROUPS, list_modules
+        from mazedsl_tui.widgets.experiments.tree import ExperimentTree, ModuleEntry
+
+        tree = app.screen.query_one(ExperimentTree)
+        conf = tree.root.children[1]
+        await wait_for(pilot, lambda: conf.children and str(conf.children[0].label) == "env/")
+        listed = {(n.data.group, n.data.name) for g in conf.children for n in g.children
+                  if isinstance(n.data, ModuleEntry)}
+        assert listed == {(g, m) for g in GROUPS for m in list_modules(g)}
+        assert ("critic", "template_state") in listed and ("critic", "state_critic") not in listed

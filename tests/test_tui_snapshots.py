@@ -112,7 +112,7 @@ def test_experiments_diff(snap_compare, demo):
         app = pilot.app
         app.open_diff(demo.experiments / "cartpole_ppo.py", demo.experiments / "pendulum_ppo.py")
         await settle(pilot, lambda: app.screen.query("#diff-table")
-                     and app.screen.query_one("#diff-table").row_count == 6)
+                     and app.screen.query_one("#diff-table").row_count == 20)
 
     assert snap_compare(make_app(demo), terminal_size=(100, 32), run_before=run_before)
 

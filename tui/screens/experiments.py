@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +15,7 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Select, Static, TabbedContent, TabPane, Tree
 
+from mazedsl_tui.formatting import cwd_path
 from mazedsl_tui.library import describe_error, experiment_files
 from mazedsl_tui.messages import ExperimentDiffed, ExperimentLoaded, ModulesListed
 from mazedsl_tui.widgets.experiments.tree import ExperimentEntry, ExperimentTree, ModuleEntry
@@ -201,9 +203,11 @@ class ExperimentsScreen(Screen):
             values = _flatten(yaml.safe_load(message.yaml))
         except Exception:  # noqa: BLE001 - values are a convenience
             pass
-        prefix = f"{self.app.experiments_dir.as_posix().rstrip('/')}/"
+        folder = self.app.experiments_dir
+        prefixes = {f"{p.rstrip('/')}/" for p in (folder.as_posix(), cwd_path(folder), os.path.abspath(folder))}
         for path, source in message.provenance.items():
-            source = source[len(prefix):] if source.startswith(prefix) else source
+            prefix = next((p for p in prefixes if source.startswith(p)), "")
+            source = source[len(prefix):]
             style = ("#e5c07b" if source.startswith("override")
                      else "dim" if source == "default" or source.endswith(" default") else "")
             table.add_row(path, _value_text(values.get(path, "")), Text(source, style=style), key=path)
