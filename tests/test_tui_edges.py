@@ -160,3 +160,28 @@ async def test_experiments_tree_lists_the_real_config_modules(demo):
                   if isinstance(n.data, ModuleEntry)}
         assert listed == {(g, m) for g in GROUPS for m in list_modules(g)}
         assert ("critic", "template_state") in listed and ("critic", "state_critic") not in listed
+
+
+# -- the Diff tab at 80x24 ------------------------------------------------------------------------
+
+@pytest.mark.parametrize("size", [(80, 24), (100, 32)])
+@run_async
+async def test_diff_tab_keeps_both_columns_in_view(demo, size):
+    from textual.widgets import DataTable
+
+    app = make_app(demo, mode="experiments")
+    async with app.run_test(size=size) as pilot:
+        app.open_diff(demo.experiments / "cartpole_ppo.py", demo.experiments / "pendulum_ppo.py")
+        table = app.screen.query_one("#diff-table", DataTable)
+        await wait_for(pilot, lambda: table.row_count == 20, what="diff rows")
+        await pilot.pause()
+        assert table.virtual_size.width <= table.size.width  # no sideways scrolling
+        header = shown(table).splitlines()[0]
+        assert "cartpole_ppo" in header and "pendulum_ppo" in header
+        # the highlighted row is shown in full under the table
+        table.move_cursor(row=table.get_row_index("wrappers[0]._target_"))
+        await pilot.pause()
+        widths = {key.value: column.get_render_width(table) for key, column in table.columns.items()}
+        assert sum(widths.values()) <= table.size.width and min(widths.values()) >= 12 + 2
+        detail = shown(app.screen.query_one("#diff-detail"))
+        assert "mazedsl.spec.NormalizeObservation" in detail and "wrappers[0]._target_" in detail

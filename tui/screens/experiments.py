@@ -39,6 +39,21 @@ def _flatten(value: Any, prefix: str = "") -> dict[str, Any]:
     return out
 
 
+def _fit(want: list[int], room: int, floor: int = 12) -> list[int]:
+    """Column widths (the first is the path) no wider than needed that add up to at most
+    ``room``: the widest value column gives way first, down to ``floor``, then the path."""
+    widths = list(want)
+    while sum(widths) > room:
+        values = [i for i in range(1, len(widths)) if widths[i] > floor]
+        if values:
+            widths[max(values, key=lambda i: widths[i])] -= 1
+        elif widths[0] > floor:
+            widths[0] -= 1
+        else:
+            break
+    return widths
+
+
 def _value_text(value: Any) -> str:
     if value is None:
         return "null"
@@ -67,6 +82,7 @@ class ExperimentsScreen(Screen):
         self._cache: dict[Path, tuple[float, Any]] = {}
         self._wanted: tuple[Path, str | None, Path | None] | None = None
         self._ready = False
+        self._diffed: ExperimentDiffed | None = None
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -85,6 +101,7 @@ class ExperimentsScreen(Screen):
                         yield Select([], prompt="Compare with…", id="diff-other")
                         yield Static("", id="diff-status")
                         yield DataTable(id="diff-table", cursor_type="row", zebra_stripes=True)
+                        yield Static("", id="diff-detail")
         yield Footer(compact=True)
 
     def on_mount(self) -> None:
@@ -222,7 +239,7 @@ class ExperimentsScreen(Screen):
         self.query_one("#exp-provenance", DataTable).clear()
         self.query_one("#exp-explain", Static).update("Provenance is shown for experiments.")
         self.query_one("#diff-status", Static).update("Diff compares experiment files.")
-        self.query_one("#diff-table", DataTable).clear(columns=True)
+        self._clear_diff()
 
     @on(DataTable.RowHighlighted, "#exp-provenance")
     def _explain(self, event: DataTable.RowHighlighted) -> None:
@@ -246,7 +263,7 @@ class ExperimentsScreen(Screen):
             return
         if select.value is Select.NULL:
             status.update(Text("Pick another experiment to compare with.", style="dim"))
-            self.query_one("#diff-table", DataTable).clear(columns=True)
+            self._clear_diff()
             return
         other = Path(str(select.value))
         status.update(Text("comparing…", style="dim"))
@@ -269,9 +286,10 @@ class ExperimentsScreen(Screen):
         if message.a != self.current:
             return
         status = self.query_one("#diff-status", Static)
-        table = self.query_one("#diff-table", DataTable)
-        table.clear(columns=True)
+        self._diffed = message
+        self.query_one("#diff-detail", Static).update("")
         if message.error:
+            self.query_one("#diff-table", DataTable).clear(columns=True)
             status.update(Text(message.error, style="#e06c75"))
             return
         if message.a == message.b:
@@ -279,12 +297,59 @@ class ExperimentsScreen(Screen):
         else:
             status.update(Text.assemble((f"{len(message.rows)} differences", "bold"), " between ",
                                         (message.a.stem, "#61afef"), " and ", (message.b.stem, "#e5c07b")))
-        table.add_column("Path", key="path")
-        table.add_column(message.a.stem, key="a")
-        table.add_column(message.b.stem, key="b")
+        self._fill_diff()
+
+    def _clear_diff(self) -> None:
+        self._diffed = None
+        self.query_one("#diff-table", DataTable).clear(columns=True)
+        self.query_one("#diff-detail", Static).update("")
+
+    def _fill_diff(self) -> None:
+        """(Re)build the diff table with columns that fit the pane: no sideways scrolling, long
+        values cut with '…' (the highlighted row is shown in full under the table)."""
+        message = self._diffed
+        table = self.query_one("#diff-table", DataTable)
+        table.clear(columns=True)
+        if message is None or message.error:
+            return
+        rows = [(path, _value_text(va), _value_text(vb)) for path, va, vb in message.rows]
+        names = (message.a.stem, message.b.stem)
+        # the pane's width (the table may be in a hidden tab), less the scrollbar and 2 cells of
+        # padding per column
+        room = max(self.query_one("#exp-main").size.width - 2 - 6, 24)
+        want = [max([len("Path"), *(len(r[0]) for r in rows)]),
+                max([len(names[0]), *(len(r[1]) for r in rows)]),
+                max([len(names[1]), *(len(r[2]) for r in rows)])]
+        widths = _fit(want, room)
+        table.add_column("Path", key="path", width=widths[0])
+        table.add_column(names[0], key="a", width=widths[1])
+        table.add_column(names[1], key="b", width=widths[2])
+        for path, va, vb in rows:
+            table.add_row(Text(path, overflow="ellipsis", no_wrap=True),
+                          Text(va, style="#61afef", overflow="ellipsis", no_wrap=True),
+                          Text(vb, style="#e5c07b", overflow="ellipsis", no_wrap=True), key=path)
+
+    def on_resize(self) -> None:
+        if getattr(self, "_diffed", None) is not None:
+            self.call_after_refresh(self._refit_diff)
+
+    def _refit_diff(self) -> None:
+        table = self.query_one("#diff-table", DataTable)
+        row = table.cursor_row
+        self._fill_diff()
+        if 0 <= row < table.row_count:
+            table.move_cursor(row=row)
+
+    @on(DataTable.RowHighlighted, "#diff-table")
+    def _diff_row(self, event: DataTable.RowHighlighted) -> None:
+        message = self._diffed
+        if message is None or event.row_key.value is None:
+            return
         for path, va, vb in message.rows:
-            table.add_row(path, Text(_value_text(va), style="#61afef"), Text(_value_text(vb), style="#e5c07b"),
-                          key=path)
+            if path == event.row_key.value:
+                self.query_one("#diff-detail", Static).update(Text.assemble(
+                    (path, "bold"), "  ", (_value_text(va), "#61afef"), "  →  ", (_value_text(vb), "#e5c07b")))
+                return
 
     # -- actions -------------------------------------------------------------------------------------
     def action_tab(self, delta: int) -> None:
