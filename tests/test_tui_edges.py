@@ -6,6 +6,7 @@ import asyncio
 import json
 import functools
 import shlex
+import sys
 import time
 from pathlib import Path
 from typing import Any, Callable
@@ -185,3 +186,125 @@ async def test_diff_tab_keeps_both_columns_in_view(demo, size):
         assert sum(widths.values()) <= table.size.width and min(widths.values()) >= 12 + 2
         detail = shown(app.screen.query_one("#diff-detail"))
         assert "mazedsl.spec.NormalizeObservation" in detail and "wrappers[0]._target_" in detail
+
+
+# -- Resume -----------------------------------------------------------------------------------------
+
+FAKE_TRAIN = Path(__file__).parent / "fixtures" / "tui" / "fake_train.py"
+INTERRUPTED = "20260104-170245_9e1d7b"
+FINISHED = "20260105-093012_3fa9c1"
+
+
+class FakeResumeLibrary(DemoLibrary):
+    """Resumes with tests/fixtures/tui/fake_train.py; records the real command it stands in for."""
+
+    def __init__(self) -> None:
+        self.real: list[list[str]] = []
+
+    def resume_command(self, run_dir, overrides=()):
+        self.real.append(super().resume_command(run_dir, overrides))
+        return [sys.executable, str(FAKE_TRAIN), *overrides, "fake_delay=0.01", "--run-dir", str(run_dir)]
+
+
+def test_resume_command_is_the_cli_resume():
+    assert DemoLibrary().resume_command(Path("/r/run"), ["total_steps=9"]) == [
+        sys.executable, "-m", "mazedsl", "train", "--resume", "/r/run", "total_steps=9", "--quiet"]
+
+
+@run_async
+async def test_resume_from_the_run_detail_restarts_an_interrupted_run(demo, monkeypatch):
+    from mazedsl_tui.messages import TrainingExited, TrainingStarted
+    from mazedsl_tui.screens.resume import ResumeScreen
+    from mazedsl_tui.screens.run_detail import RunDetailScreen
+    from mazedsl_tui.widgets.detail.curves import MetricsPlot
+
+    monkeypatch.chdir(demo.root)
+    path = (demo.runs / "cartpole_ppo" / INTERRUPTED).resolve()
+    library = FakeResumeLibrary()
+    seen: list[Any] = []
+    app = make_app(demo, library=library)
+
+    def hook(message):
+        if isinstance(message, (TrainingStarted, TrainingExited)):
+            seen.append(message)
+
+    async with app.run_test(size=(100, 32), message_hook=hook) as pilot:
+        app.open_run(path)
+        await wait_for(pilot, lambda: isinstance(app.screen, RunDetailScreen) and app.screen.info is not None)
+        detail = app.screen
+        assert "interrupted" in shown(detail.query_one("#run-summary"))
+        await pilot.press("r")
+        await wait_for(pilot, lambda: isinstance(app.screen, ResumeScreen) and app.screen.is_mounted)
+        dialog = app.screen
+        assert dialog.error is None and dialog.overrides == []
+        assert str(dialog.query_one("#resume-preview").render()) == \
+            f"command  mazedsl train --resume outputs/cartpole_ppo/{INTERRUPTED}"
+        assert "20,480 of 50,000 steps" in shown(dialog.query_one("#resume-title"))
+        await pilot.press("ctrl+s")
+        await wait_for(pilot, lambda: app.screen is detail, what="back on the run")
+        await wait_for(pilot, lambda: app.trainings.get(path) is not None
+                       and app.trainings.get(path).returncode == 0, what="the resumed training to end")
+        await wait_for(pilot, lambda: "✔ finished" in shown(detail.query_one("#run-summary")))
+        plot = detail.query_one("#plot-return", MetricsPlot)
+        await wait_for(pilot, lambda: plot.values("ep_return_mean")[-1] == 204.8, what="new points")
+    assert library.real == [[sys.executable, "-m", "mazedsl", "train", "--resume", str(path), "--quiet"]]
+    assert [type(m).__name__ for m in seen] == ["TrainingStarted", "TrainingExited"]
+    assert seen[0].run_dir == path and seen[1].returncode == 0
+
+
+@run_async
+async def test_resume_dialog_asks_a_finished_run_for_a_larger_budget(demo):
+    from textual.widgets import Input
+
+    from mazedsl_tui.screens.resume import ResumeScreen
+
+    app = make_app(demo)
+    async with app.run_test(size=(100, 32)) as pilot:
+        app.open_resume(demo.runs / "cartpole_ppo" / FINISHED)
+        await wait_for(pilot, lambda: isinstance(app.screen, ResumeScreen) and app.screen.is_mounted)
+        dialog = app.screen
+        budget = dialog.query_one("#resume-budget", Input)
+        assert budget.value == "100000" and dialog.overrides == ["total_steps=100000"]
+        budget.value = ""
+        await pilot.pause()
+        assert "used its budget of 50,000 steps" in dialog.error
+        assert dialog.query_one("#resume-start").disabled
+        budget.value = "40,000"
+        await pilot.pause()
+        assert "already has 50,000 steps" in dialog.error
+        budget.value = "75_000"
+        await pilot.pause()
+        assert dialog.error is None and dialog.overrides == ["total_steps=75000"]
+        await pilot.press("escape")
+        assert not isinstance(app.screen, ResumeScreen) and not app.trainings.running()
+
+
+@run_async
+async def test_resume_is_refused_while_the_run_trains(demo):
+    from mazedsl_tui.screens.resume import ResumeScreen
+
+    app = make_app(demo)
+    async with app.run_test(size=(100, 32)) as pilot:
+        app.open_resume(demo.runs / "pendulum_ppo" / "20260107-080000_5d0c2a")
+        await wait_for(pilot, lambda: isinstance(app.screen, ResumeScreen) and app.screen.is_mounted)
+        assert "still training" in app.screen.error
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        assert isinstance(app.screen, ResumeScreen) and not app.trainings.running()
+
+
+@run_async
+async def test_command_palette_resumes_a_run(demo):
+    from textual.command import CommandPalette
+
+    from mazedsl_tui.screens.resume import ResumeScreen
+
+    app = make_app(demo)
+    async with app.run_test(size=(100, 32)) as pilot:
+        await pilot.press("ctrl+p")
+        await wait_for(pilot, lambda: isinstance(app.screen, CommandPalette))
+        await pilot.press(*f"resume run cartpole_ppo/{INTERRUPTED}")
+        await pilot.pause(0.3)
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: isinstance(app.screen, ResumeScreen) and app.screen.is_mounted)
+        assert app.screen.run_dir.name == INTERRUPTED

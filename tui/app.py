@@ -19,7 +19,7 @@ from textual.screen import ModalScreen
 
 from mazedsl_tui.commands import MazeCommands
 from mazedsl_tui.formatting import short_path
-from mazedsl_tui.library import Library
+from mazedsl_tui.library import Library, describe_error
 from mazedsl_tui.messages import TrainingExited, TrainingStarted
 from mazedsl_tui.screens.experiments import ExperimentsScreen
 from mazedsl_tui.screens.runs import RunsScreen
@@ -112,6 +112,50 @@ class MazeApp(App[None]):
                 self.open_run(run_dir)
 
         self.push_screen(LaunchScreen(Path(experiment_file), overrides), launched)
+
+    def open_resume(self, run_dir: str | Path) -> None:
+        """The Resume dialog for ``run_dir``; on confirmation its training continues in a process."""
+        from mazedsl_tui.screens.resume import ResumeScreen
+
+        run_dir = Path(run_dir)
+        try:
+            info = self.library.read_run_info(run_dir)
+        except Exception as exc:  # noqa: BLE001 - e.g. no run.json
+            self.notify(describe_error(exc), title="Cannot resume", severity="error")
+            return
+        training = self.trainings.get(run_dir)
+        status = "running" if training is not None and training.running else self.effective_status(info)
+
+        def confirmed(overrides: list[str] | None) -> None:
+            if overrides is not None:
+                self.resume_training(run_dir, overrides)
+
+        self.push_screen(ResumeScreen(run_dir, info, status), confirmed)
+
+    def resume_training(self, run_dir: str | Path, overrides: list[str] | None = None) -> Path | None:
+        """Continue ``run_dir`` with ``mazedsl train --resume`` in its own process; show the run."""
+        from mazedsl_tui.screens.run_detail import RunDetailScreen
+
+        run_dir = Path(run_dir).resolve()
+        training = self.trainings.get(run_dir)
+        if training is not None and training.running:
+            self.notify("It is training already.", title="Cannot resume", severity="warning")
+            return None
+        command = self.library.resume_command(run_dir, list(overrides or []))
+        try:
+            training = self.trainings.start(command, run_dir)
+        except Exception as exc:  # noqa: BLE001 - e.g. the interpreter cannot be started
+            self.notify(describe_error(exc), title="Cannot resume", severity="error")
+            return None
+        self.post_message(TrainingStarted(run_dir, training.process.pid))
+        self.runs_wake.set()
+        self.notify(f"{short_path(run_dir, self.runs_root)} (pid {training.process.pid})", title="Training resumed")
+        screen = self.screen
+        if isinstance(screen, RunDetailScreen) and screen.run_dir.resolve() == run_dir:
+            screen.follow()
+        else:
+            self.open_run(run_dir)
+        return run_dir
 
     def open_diff(self, a: str | Path, b: str | Path) -> None:
         self.go("experiments")

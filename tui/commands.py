@@ -1,4 +1,4 @@
-"""The command palette: train, evaluate, roll out, open run, diff, and navigation."""
+"""The command palette: train, evaluate, roll out, resume, open run, diff, and navigation."""
 
 from __future__ import annotations
 
@@ -54,6 +54,9 @@ class MazeCommands(Provider):
                              "Evaluate the best checkpoint (10 episodes)"))
             commands.append((f"Roll out {label}", partial(app.open_rollout, info.path),
                              "Watch the trained policy play"))
+            if status != "running":
+                commands.append((f"Resume run {label}", partial(app.open_resume, info.path),
+                                 "Continue from its last checkpoint (mazedsl train --resume)"))
         for training in app.trainings.running():
             label = short_path(training.run_dir, app.runs_root)
             commands.append((f"Stop training {label}", partial(app.stop_training, training.run_dir),
@@ -62,7 +65,7 @@ class MazeCommands(Provider):
 
     async def discover(self) -> Hits:
         for text, command, help_text in self._commands:
-            if not text.startswith(("Diff ", "Evaluate ", "Roll out ")):
+            if not text.startswith(("Diff ", "Evaluate ", "Roll out ", "Resume run ")):
                 yield DiscoveryHit(text, command, help=help_text)
 
     async def search(self, query: str) -> Hits:

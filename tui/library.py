@@ -149,6 +149,10 @@ class Library:
         return [sys.executable, "-m", "mazedsl", "train", str(experiment_file), *overrides,
                 "--run-dir", str(run_dir), "--quiet"]
 
+    def resume_command(self, run_dir: str | os.PathLike[str], overrides: Iterable[str] = ()) -> list[str]:
+        """``mazedsl train --resume RUN`` (``overrides``: at most a larger ``total_steps=N``)."""
+        return [sys.executable, "-m", "mazedsl", "train", "--resume", str(run_dir), *overrides, "--quiet"]
+
     def engine_problem(self) -> str | None:
         if importlib.util.find_spec("mazedsl.context") is None:
             return "The engine (mazedsl.context) is not available yet."

@@ -37,6 +37,7 @@ class RunDetailScreen(Screen):
         Binding("e", "evaluate", "Evaluate"),
         Binding("o", "rollout", "Roll out"),
         Binding("s", "stop", "Stop"),
+        Binding("r", "resume", "Resume"),
         Binding("left_square_bracket", "tab(-1)", "Prev tab", show=False),
         Binding("right_square_bracket", "tab(1)", "Tabs", key_display="[ ]"),
     ]
@@ -217,6 +218,14 @@ class RunDetailScreen(Screen):
 
     def action_stop(self) -> None:
         self.app.stop_training(self.run_dir)
+
+    def action_resume(self) -> None:
+        self.app.open_resume(self.run_dir)
+
+    def follow(self) -> None:
+        """Tail the run again (its training was restarted): curves, status and log from the top."""
+        self.records = []
+        self.tail()
 
     def action_evaluate(self) -> None:
         problem = self.app.library.engine_problem()
