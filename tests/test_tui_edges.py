@@ -308,3 +308,80 @@ async def test_command_palette_resumes_a_run(demo):
         await pilot.press("enter")
         await wait_for(pilot, lambda: isinstance(app.screen, ResumeScreen) and app.screen.is_mounted)
         assert app.screen.run_dir.name == INTERRUPTED
+
+
+# -- files of several experiments -----------------------------------------------------------------
+
+@run_async
+async def test_a_file_of_several_experiments_lists_each_to_show_diff_and_train(demo, monkeypatch):
+    from textual.widgets import Select
+
+    from mazedsl_tui.demo import write_several
+    from mazedsl_tui.widgets.experiments.tree import ExperimentTree
+
+    monkeypatch.chdir(demo.root)
+    several = write_several(demo.experiments)
+    small, large = (several.with_name(f"cartpole_sizes.py:{n}") for n in ("small", "large"))
+    app = make_app(demo, mode="experiments")
+    async with app.run_test(size=(100, 32)) as pilot:
+        screen = app.screen
+        tree = screen.query_one(ExperimentTree)
+        await wait_for(pilot, lambda: screen.choices.get(several) == ["small", "large"], what="the scan")
+        node = tree.find(several)
+        assert [str(c.label) for c in node.children] == [":small", ":large"] and node.is_expanded
+        assert [e.label for e in tree.experiment_entries()] == [
+            "cartpole_a2c.py", "cartpole_ppo.py", "cartpole_sizes.py", "cartpole_sizes.py:small",
+            "cartpole_sizes.py:large", "pendulum_ppo.py"]
+
+        tree.select_path(several)  # the file itself: says what to do, not "pick one with file.py:<name>"
+        await wait_for(pilot, lambda: "Pick one below" in str(screen.query_one("#exp-title").render()))
+        assert "defines 2 experiments: small, large" in str(screen.query_one("#exp-title").render())
+        await pilot.press("t")
+        assert not isinstance(app.screen, LaunchScreen)
+
+        await pilot.press("down")  # :small
+        await wait_for(pilot, lambda: screen.current == small and screen.experiment is not None)
+        assert "name: cartpole_small" in shown(screen.query_one("#exp-yaml"))
+        provenance = screen.query_one("#exp-provenance")
+        assert provenance.get_cell("model.hidden_units", "source").plain == "cartpole_sizes.py:8"
+
+        await pilot.press("d")
+        screen.query_one("#diff-other", Select).value = str(large)
+        diff = screen.query_one("#diff-table")
+        await wait_for(pilot, lambda: diff.row_count == 3, what="diff rows")
+        assert [k.value for k in diff.rows] == ["algorithm.lr", "model.hidden_units", "name"]
+        assert "between cartpole_sizes:small and cartpole_sizes:large" in str(
+            screen.query_one("#diff-status").render())
+
+        await pilot.press("t")
+        await wait_for(pilot, lambda: isinstance(app.screen, LaunchScreen) and app.screen.is_mounted
+                       and not app.screen.validating and app.screen.error is None, what="launch")
+        assert app.screen.experiment_name == "cartpole_small"
+        assert str(app.screen.query_one("#launch-preview").render()).endswith(
+            "command  mazedsl train experiments/cartpole_sizes.py:small")
+        started: list[Any] = []
+        monkeypatch.setattr(app, "start_training", lambda *a: started.append(a) or None)
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+    assert started == [(small, [], "cartpole_small")]
+
+
+@run_async
+async def test_command_palette_trains_and_diffs_each_experiment_of_a_file(demo):
+    from textual.command import CommandPalette
+
+    from mazedsl_tui.demo import write_several
+
+    several = write_several(demo.experiments)
+    app = make_app(demo)
+    async with app.run_test(size=(100, 32)) as pilot:
+        await pilot.press("ctrl+p")
+        await wait_for(pilot, lambda: isinstance(app.screen, CommandPalette))
+        await pilot.press(*"diff cartpole_sizes:small against cartpole_sizes:large")
+        await pilot.pause(0.5)
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: isinstance(app.screen, ExperimentsScreen))
+        screen = app.screen
+        await wait_for(pilot, lambda: screen.current == several.with_name("cartpole_sizes.py:small")
+                       and screen.query_one("#diff-table").row_count > 0, what="the diff")
+        assert "cartpole_sizes:large" in str(screen.query_one("#diff-status").render())

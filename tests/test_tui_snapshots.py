@@ -128,6 +128,22 @@ def test_experiments_diff_80x24(snap_compare, demo):
     assert snap_compare(make_app(demo), terminal_size=(80, 24), run_before=run_before)
 
 
+def test_experiments_of_a_file_of_several(snap_compare, demo):
+    from mazedsl_tui.demo import write_several
+
+    several = write_several(demo.experiments)
+    small = several.with_name(f"{several.name}:small")
+
+    async def run_before(pilot) -> None:
+        screen = pilot.app.screen
+        await settle(pilot, lambda: several in getattr(screen, "choices", {}))
+        screen.show_experiment(small)
+        await settle(pilot, lambda: screen.current == small and screen.experiment is not None
+                     and screen.query_one("#exp-provenance").row_count > 0)
+
+    assert snap_compare(make_app(demo, "experiments"), terminal_size=(100, 32), run_before=run_before)
+
+
 def test_launch_with_an_inline_error(snap_compare, demo):
     async def run_before(pilot) -> None:
         from textual.widgets import Input

@@ -11,12 +11,30 @@ from typing import TYPE_CHECKING, Any, Callable
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 
 from mazedsl_tui.formatting import short_path
-from mazedsl_tui.library import experiment_files
+from mazedsl_tui.library import experiment_files, experiment_ref, ref_stem
 
 if TYPE_CHECKING:  # pragma: no cover
     from mazedsl_tui.app import MazeApp
 
 MAX_DIFF_PAIRS = 200
+
+
+def experiment_refs(library: Any, files: list[Path]) -> list[Path]:
+    """What can be trained and diffed: each file, or each experiment (``file.py:name``) of a
+    file that defines several."""
+    refs: list[Path] = []
+    for path in files:
+        names: list[str] = []
+        if path.suffix == ".py":
+            try:
+                names = library.experiment_names(path)
+            except Exception:  # noqa: BLE001 - a broken file is offered as it is
+                names = []
+        if len(names) > 1:
+            refs += [experiment_ref(path, name) for name in names]
+        else:
+            refs.append(path)
+    return refs
 
 
 class MazeCommands(Provider):
@@ -33,13 +51,13 @@ class MazeCommands(Provider):
             ("Help", app.action_help, "Keys and screens"),
         ]
         root = Path(app.experiments_dir)
-        files = experiment_files(root)
-        for path in files:
+        refs = experiment_refs(app.library, experiment_files(root))
+        for path in refs:
             rel = str(path.relative_to(root))
             commands.append((f"Train {rel}", partial(app.open_launch, path),
                              "Edit overrides, seed and budget, then start training"))
-        for a, b in list(permutations(files, 2))[:MAX_DIFF_PAIRS]:
-            commands.append((f"Diff {a.stem} against {b.stem}", partial(app.open_diff, a, b),
+        for a, b in list(permutations(refs, 2))[:MAX_DIFF_PAIRS]:
+            commands.append((f"Diff {ref_stem(a)} against {ref_stem(b)}", partial(app.open_diff, a, b),
                              "Config differences between two experiments"))
         try:
             runs = app.library.list_runs(app.runs_root)

@@ -74,6 +74,37 @@ experiment = Experiment(
 }
 
 
+# a file of several experiments (written by tests that need one; not part of build_demo)
+SEVERAL_EXPERIMENTS = ("cartpole_sizes", '''"""CartPole-v1 with PPO at two network sizes: pick one with cartpole_sizes.py:small."""
+
+from mazedsl.spec import PPO, Experiment, GymEnv, VectorObs
+
+small = Experiment(
+    name="cartpole_small",
+    env=GymEnv(name="CartPole-v1"),
+    model=VectorObs(hidden_units=[16, 16]),
+    algorithm=PPO(lr=1e-3),
+    total_steps=20_000,
+)
+
+large = Experiment(
+    name="cartpole_large",
+    env=GymEnv(name="CartPole-v1"),
+    model=VectorObs(hidden_units=[256, 256]),
+    algorithm=PPO(lr=3e-4),
+    total_steps=20_000,
+)
+''')
+
+
+def write_several(directory: Path) -> Path:
+    """Write :data:`SEVERAL_EXPERIMENTS` into ``directory``; its path."""
+    stem, source = SEVERAL_EXPERIMENTS
+    path = Path(directory) / f"{stem}.py"
+    path.write_text(source, encoding="utf-8")
+    return path
+
+
 def write_experiments(directory: Path) -> list[Path]:
     """Write the demo experiment files into ``directory``; their paths."""
     directory.mkdir(parents=True, exist_ok=True)

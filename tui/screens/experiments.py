@@ -16,8 +16,8 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Select, Static, TabbedContent, TabPane, Tree
 
 from mazedsl_tui.formatting import cwd_path
-from mazedsl_tui.library import describe_error, experiment_files
-from mazedsl_tui.messages import ExperimentDiffed, ExperimentLoaded, ModulesListed
+from mazedsl_tui.library import describe_error, experiment_files, experiment_ref, ref_parts, ref_stem
+from mazedsl_tui.messages import ExperimentDiffed, ExperimentLoaded, ExperimentsScanned, ModulesListed
 from mazedsl_tui.widgets.experiments.tree import ExperimentEntry, ExperimentTree, ModuleEntry
 
 TABS = ("yaml", "provenance", "diff")
@@ -83,6 +83,8 @@ class ExperimentsScreen(Screen):
         self._wanted: tuple[Path, str | None, Path | None] | None = None
         self._ready = False
         self._diffed: ExperimentDiffed | None = None
+        self._files: list[Path] = []
+        self.choices: dict[Path, list[str]] = {}  # files of several experiments -> their names
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -117,9 +119,11 @@ class ExperimentsScreen(Screen):
         files = experiment_files(root)
         tree = self.query_one(ExperimentTree)
         tree.populate(files, root)
-        select = self.query_one("#diff-other", Select)
-        select.set_options([(str(p.relative_to(root)), str(p)) for p in files])
+        self._files = files
+        self.choices = {}
+        self._set_diff_options()
         self.list_modules()
+        self.scan_files(files)
         self.call_after_refresh(self._select_initial, files)
         if not files:
             self.query_one("#exp-title", Static).update(Text.from_markup(
@@ -131,6 +135,55 @@ class ExperimentsScreen(Screen):
             self._apply_wanted()
         elif files:
             self.query_one(ExperimentTree).select_path(files[0])
+
+    def refs(self) -> list[Path]:
+        """Every experiment that can be shown, diffed and trained: files, and each experiment
+        of a file that defines several (``file.py:name``)."""
+        out: list[Path] = []
+        for path in self._files:
+            out.append(path)
+            out += [experiment_ref(path, name) for name in self.choices.get(path, [])]
+        return out
+
+    def _set_diff_options(self) -> None:
+        root = Path(self.app.experiments_dir)
+        select = self.query_one("#diff-other", Select)
+        value = select.value
+        refs = self.refs()
+        select.set_options([(str(p.relative_to(root)) if p.is_relative_to(root) else str(p), str(p))
+                            for p in refs])
+        if value is not Select.NULL and Path(str(value)) in refs:
+            with self.prevent(Select.Changed):
+                select.value = value
+
+    # -- files of several experiments (finding them runs the files: a worker) ----------------------
+    @work(thread=True, exclusive=True, group="exp-scan")
+    def scan_files(self, files: list[Path]) -> None:
+        lib = self.app.library
+        if lib.config_problem():
+            return
+        choices = {}
+        for path in files:
+            if path.suffix != ".py":
+                continue
+            try:
+                names = lib.experiment_names(path)
+            except Exception:  # noqa: BLE001 - a broken file says so when selected
+                continue
+            if len(names) > 1:
+                choices[path] = names
+        if choices:
+            self.post_message(ExperimentsScanned(choices))
+
+    def on_experiments_scanned(self, message: ExperimentsScanned) -> None:
+        root = Path(self.app.experiments_dir)
+        tree = self.query_one(ExperimentTree)
+        for path, names in message.choices.items():
+            self.choices[path] = names
+            tree.set_choices(path, names, root)
+        self._set_diff_options()
+        if self._wanted is not None and self._ready:
+            self.call_after_refresh(self._apply_wanted)
 
     def action_reload(self) -> None:
         self._cache.clear()
@@ -155,7 +208,7 @@ class ExperimentsScreen(Screen):
     def _highlighted(self, event: Tree.NodeHighlighted) -> None:
         data = event.node.data
         if isinstance(data, ExperimentEntry) and data.path != self.current:
-            self.current = data.path
+            self.current = data.path  # a file, or file.py:name
             self.current_module = None
             self.experiment = None
             self.query_one("#exp-title", Static).update(Text.assemble(
@@ -168,8 +221,8 @@ class ExperimentsScreen(Screen):
             self._show_module(data)
 
     def _load(self, path: Path) -> Any:
-        """Load (cached by mtime) an experiment file. Called from worker threads."""
-        mtime = path.stat().st_mtime
+        """Load (cached by mtime) an experiment file or ``file.py:name``. Called from worker threads."""
+        mtime = ref_parts(path)[0].stat().st_mtime
         cached = self._cache.get(path)
         if cached is not None and cached[0] == mtime:
             return cached[1]
@@ -190,9 +243,22 @@ class ExperimentsScreen(Screen):
             provenance = lib.provenance(experiment)
             name = lib.experiment_name(experiment, path)
         except Exception as exc:  # noqa: BLE001 - a broken experiment file is shown, not raised
-            self.post_message(ExperimentLoaded(path, path.stem, "", {}, describe_error(exc)))
+            names = self._several(path)
+            if names:
+                self.post_message(ExperimentsScanned({path: names}))
+            self.post_message(ExperimentLoaded(path, ref_stem(path), "", {}, describe_error(exc), choices=names))
             return
         self.post_message(ExperimentLoaded(path, name, yaml_text, provenance, experiment=experiment))
+
+    def _several(self, path: Path) -> list[str] | None:
+        """The experiments of ``path`` when it is a file that defines several (else None)."""
+        if ref_parts(path)[1] is not None or path.suffix != ".py":
+            return None
+        try:
+            names = self.app.library.experiment_names(path)
+        except Exception:  # noqa: BLE001 - the load error is shown instead
+            return None
+        return names if len(names) > 1 else None
 
     def on_experiment_loaded(self, message: ExperimentLoaded) -> None:
         if message.path != self.current:
@@ -205,6 +271,15 @@ class ExperimentsScreen(Screen):
         table = self.query_one("#exp-provenance", DataTable)
         table.clear()
         self.query_one("#exp-explain", Static).update("")
+        if message.choices:
+            note = (f"{message.path.name} defines {len(message.choices)} experiments: "
+                    f"{', '.join(message.choices)}. Pick one below it in the tree to show, diff or train it.")
+            title.append(f"\n{note}", style="#e5c07b")
+            self.query_one("#exp-title", Static).update(title)
+            yaml_static.update(Text(note, style="#e5c07b"))
+            self._clear_diff()
+            self.query_one("#diff-status", Static).update(Text("Pick one of its experiments first.", style="dim"))
+            return
         if message.error:
             title.append(f"\n{message.error}", style="#e06c75")
             self.query_one("#exp-title", Static).update(title)
@@ -296,7 +371,8 @@ class ExperimentsScreen(Screen):
             status.update(Text("Same file.", style="dim"))
         else:
             status.update(Text.assemble((f"{len(message.rows)} differences", "bold"), " between ",
-                                        (message.a.stem, "#61afef"), " and ", (message.b.stem, "#e5c07b")))
+                                        (ref_stem(message.a), "#61afef"), " and ",
+                                        (ref_stem(message.b), "#e5c07b")))
         self._fill_diff()
 
     def _clear_diff(self) -> None:
@@ -313,7 +389,7 @@ class ExperimentsScreen(Screen):
         if message is None or message.error:
             return
         rows = [(path, _value_text(va), _value_text(vb)) for path, va, vb in message.rows]
-        names = (message.a.stem, message.b.stem)
+        names = (ref_stem(message.a), ref_stem(message.b))
         # the pane's width (the table may be in a hidden tab), less the scrollbar and 2 cells of
         # padding per column
         room = max(self.query_one("#exp-main").size.width - 2 - 6, 24)
@@ -364,6 +440,10 @@ class ExperimentsScreen(Screen):
         if self.current is None:
             self.notify("Select an experiment file first.", severity="warning")
             return
+        if self.current in self.choices:
+            self.notify(f"{self.current.name} defines several experiments: pick one below it.",
+                        severity="warning")
+            return
         self.app.open_launch(self.current)
 
     def show_experiment(self, path: Path, tab: str | None = None, other: Path | None = None) -> None:
@@ -376,6 +456,9 @@ class ExperimentsScreen(Screen):
     def _apply_wanted(self) -> None:
         assert self._wanted is not None
         path, tab, other = self._wanted
+        refs = self.refs()
+        if any(ref_parts(p)[1] is not None and p not in refs for p in (path, other) if p is not None):
+            return  # one experiment of a file of several, not listed yet: after the scan
         self._wanted = None
         self.query_one(ExperimentTree).select_path(path)
         if other is not None:

@@ -15,7 +15,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Static
 
 from mazedsl_tui.formatting import cwd_path
-from mazedsl_tui.library import describe_error
+from mazedsl_tui.library import describe_error, ref_parts
 from mazedsl_tui.messages import OverridesValidated
 
 FIELDS = ("overrides", "seed", "budget")
@@ -57,7 +57,7 @@ class LaunchScreen(ModalScreen[Path | None]):
         self.overrides: list[str] = []
         self.error: str | None = None
         self.error_field = ""
-        self.experiment_name = self.experiment_file.stem
+        self.experiment_name = ref_parts(self.experiment_file)[0].stem
         self.validating = False
         self._experiment: Any = None
         self._generation = 0
