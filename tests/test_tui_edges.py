@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import functools
+import importlib.util
 import shlex
 import sys
 import time
@@ -385,3 +386,117 @@ async def test_command_palette_trains_and_diffs_each_experiment_of_a_file(demo):
         await wait_for(pilot, lambda: screen.current == several.with_name("cartpole_sizes.py:small")
                        and screen.query_one("#diff-table").row_count > 0, what="the diff")
         assert "cartpole_sizes:large" in str(screen.query_one("#diff-status").render())
+
+
+# -- a sweep config (experiments/optuna_cartpole.yaml) ---------------------------------------------
+
+SHIPPED_SWEEP = Path(__file__).resolve().parents[1] / "experiments" / "optuna_cartpole.yaml"
+HAS_OPTUNA = importlib.util.find_spec("hydra_plugins.hydra_optuna_sweeper") is not None
+
+
+def test_sweep_config_is_read_as_what_it_is(tmp_path):
+    from mazedsl_tui.sweeps import read_sweep_config
+
+    config = read_sweep_config(SHIPPED_SWEEP)
+    assert config.name == "optuna_cartpole" and config.sweeper == "optuna" and config.bases == ["conf_train"]
+    assert config.params == {"algorithm.lr": "interval(1e-4, 3e-3)", "algorithm.n_epochs": "choice(5, 10, 20)",
+                             "algorithm.clip_range": "choice(0.1, 0.2, 0.3)"}
+    assert config.settings["n_trials"] == 12 and config.settings["direction"] == "maximize"
+    assert config.fixed["total_steps"] == 30000 and config.fixed["algorithm.gamma"] == 0.98
+    assert config.summary() == "Optuna sweeper · 12 trials · maximize"
+    (tmp_path / "plain.yaml").write_text("name: x\ntotal_steps: 10\n")
+    assert read_sweep_config(tmp_path / "plain.yaml") is None  # a compiled experiment, not a sweep
+
+
+@run_async
+async def test_sweep_config_is_shown_and_launched_as_a_sweep(demo, monkeypatch):
+    from textual.widgets import DataTable
+
+    from mazedsl_tui.messages import TrainingStarted
+    from mazedsl_tui import sweeps
+
+    monkeypatch.chdir(demo.root)
+    monkeypatch.setattr(sweeps.SweepConfig, "problem", lambda self: None)  # with the plugin
+    sweep_file = demo.experiments / "optuna_cartpole.yaml"
+    sweep_file.write_text(SHIPPED_SWEEP.read_text())
+    started: list[TrainingStarted] = []
+    library = DemoLibrary()
+    commands: list[list[str]] = []
+
+    def sweep_command(config, overrides, sweep_dir):
+        commands.append(DemoLibrary.sweep_command(library, config, overrides, sweep_dir))
+        return [sys.executable, "-c", "pass"]
+
+    library.sweep_command = sweep_command  # type: ignore[method-assign]
+    app = make_app(demo, library=library, mode="experiments")
+
+    def hook(message):
+        if isinstance(message, TrainingStarted):
+            started.append(message)
+
+    async with app.run_test(size=(100, 32), message_hook=hook) as pilot:
+        screen = app.screen
+        screen.show_experiment(sweep_file)
+        await wait_for(pilot, lambda: screen.sweep is not None, what="the sweep config")
+        title = str(screen.query_one("#exp-title").render())
+        assert "sweep config for mazedsl-run -m · Optuna sweeper · 12 trials · maximize" in title
+        assert "n_trials: 12" in shown(screen.query_one("#exp-yaml"))
+        table = screen.query_one("#exp-provenance", DataTable)
+        assert table.get_cell("param:algorithm.lr", "value") == "interval(1e-4, 3e-3)"
+        assert table.get_cell("fixed:total_steps", "value") == "30000"
+        options = [value for _, value in screen.query_one("#diff-other")._options]
+        assert str(sweep_file) not in options  # not offered for diffing
+
+        await pilot.press("t")
+        await wait_for(pilot, lambda: isinstance(app.screen, LaunchScreen) and app.screen.is_mounted)
+        launch = app.screen
+        launch.query_one("#launch-overrides").value = "hydra.sweeper.n_trials=4"
+        launch.query_one("#launch-budget").value = "20000"
+        await wait_for(pilot, lambda: launch.overrides == ["hydra.sweeper.n_trials=4", "total_steps=20000"]
+                       and not launch.validating and launch.error is None, what="a valid form")
+        assert str(launch.query_one("#launch-preview").render()).endswith(
+            "command  mazedsl-run --config-dir experiments -cn optuna_cartpole -m hydra.sweeper.n_trials=4 "
+            "total_steps=20000")
+        await pilot.press("ctrl+s")
+        await wait_for(pilot, lambda: isinstance(app.screen, RunsScreen), what="the runs")
+    sweep_dir = started[0].run_dir
+    assert sweep_dir.parent == (demo.runs / "optuna_cartpole").resolve() and sweep_dir.name.startswith("sweep_")
+    assert commands == [[sys.executable, "-m", "mazedsl.cli.hydra_app", "--config-dir",
+                         str(demo.experiments.resolve()), "-cn", "optuna_cartpole", "-m",
+                         "hydra.sweeper.n_trials=4", "total_steps=20000", f"hydra.sweep.dir={sweep_dir}"]]
+
+
+@run_async
+async def test_sweep_without_its_sweeper_plugin_says_how_to_install_it(demo, monkeypatch):
+    from mazedsl_tui import sweeps
+
+    monkeypatch.setattr(sweeps, "SWEEPER_PLUGINS", {"optuna": ("no_such_plugin_module", "pip install X")})
+    (demo.experiments / "optuna_cartpole.yaml").write_text(SHIPPED_SWEEP.read_text())
+    app = make_app(demo, mode="experiments")
+    async with app.run_test(size=(100, 32)) as pilot:
+        app.open_launch(demo.experiments / "optuna_cartpole.yaml")
+        await wait_for(pilot, lambda: isinstance(app.screen, LaunchScreen) and app.screen.error is not None)
+        assert app.screen.error == "the optuna sweeper is not installed: pip install X"
+        assert app.screen.query_one("#launch-start").disabled
+
+
+@pytest.mark.skipif(not HAS_OPTUNA, reason="needs the optional Optuna sweeper: pip install -e '.[tune]'")
+def test_the_sweep_command_shown_runs_from_the_project(demo, monkeypatch):
+    """The command the dialog shows, run in a shell-like subprocess from the project root."""
+    import subprocess
+
+    from mazedsl_tui.sweeps import read_sweep_config
+
+    monkeypatch.chdir(demo.root)
+    (demo.experiments / "optuna_cartpole.yaml").write_text(SHIPPED_SWEEP.read_text())
+    config = read_sweep_config(Path("experiments/optuna_cartpole.yaml"))
+    shown_command = config.command(["hydra.sweeper.n_trials=1", "total_steps=512", "eval_every_steps=256",
+                                    "eval_episodes=1"], Path("outputs"))
+    assert shown_command[:6] == ["mazedsl-run", "--config-dir", "experiments", "-cn", "optuna_cartpole", "-m"]
+    exe = str(Path(sys.executable).parent / "mazedsl-run")
+    done = subprocess.run([exe, *shown_command[1:]], capture_output=True, text=True, timeout=240)
+    assert done.returncode == 0, done.stderr[-2000:]
+    sweep_json = list((demo.runs / "optuna_cartpole").glob("sweep_*/sweep.json"))
+    assert len(sweep_json) == 1
+    jobs = [p for p in sweep_json[0].parent.iterdir() if (p / "run.json").is_file()]
+    assert len(jobs) == 1 and json.loads((jobs[0] / "run.json").read_text())["status"] == "finished"

@@ -144,6 +144,24 @@ def test_experiments_of_a_file_of_several(snap_compare, demo):
     assert snap_compare(make_app(demo, "experiments"), terminal_size=(100, 32), run_before=run_before)
 
 
+def test_experiments_sweep_config(snap_compare, demo, monkeypatch):
+    from pathlib import Path
+
+    from mazedsl_tui import sweeps
+
+    monkeypatch.setattr(sweeps.SweepConfig, "problem", lambda self: None)  # the same with or without Optuna
+    sweep = demo.experiments / "optuna_cartpole.yaml"
+    sweep.write_text((Path(__file__).resolve().parents[1] / "experiments" / "optuna_cartpole.yaml").read_text())
+
+    async def run_before(pilot) -> None:
+        screen = pilot.app.screen
+        await settle(pilot, lambda: getattr(screen, "_ready", False))
+        screen.show_experiment(sweep, tab="provenance")
+        await settle(pilot, lambda: screen.sweep is not None)
+
+    assert snap_compare(make_app(demo, "experiments"), terminal_size=(100, 32), run_before=run_before)
+
+
 def test_launch_with_an_inline_error(snap_compare, demo):
     async def run_before(pilot) -> None:
         from textual.widgets import Input

@@ -23,7 +23,7 @@ from mazedsl_tui.library import Library, describe_error
 from mazedsl_tui.messages import TrainingExited, TrainingStarted
 from mazedsl_tui.screens.experiments import ExperimentsScreen
 from mazedsl_tui.screens.runs import RunsScreen
-from mazedsl_tui.training import TrainingManager, new_run_dir
+from mazedsl_tui.training import TrainingManager, console_log_path, new_run_dir
 
 
 def has_runs(runs_root: Path) -> bool:
@@ -104,14 +104,22 @@ class MazeApp(App[None]):
 
         self.push_screen(RolloutScreen(source, **kwargs))
 
-    def open_launch(self, experiment_file: str | Path, overrides: str = "") -> None:
+    def open_launch(self, experiment_file: str | Path, overrides: str = "", sweep: Any = None) -> None:
+        """The Train dialog for an experiment (``sweep``: a sweep config, run by mazedsl-run -m)."""
         from mazedsl_tui.screens.launch import LaunchScreen
 
+        if sweep is None and Path(experiment_file).suffix in (".yaml", ".yml"):
+            sweep = self.library.sweep_config(experiment_file)
+
         def launched(run_dir: Path | None) -> None:
-            if run_dir is not None:
+            if run_dir is None:
+                return
+            if sweep is not None:
+                self.go("runs")
+            else:
                 self.open_run(run_dir)
 
-        self.push_screen(LaunchScreen(Path(experiment_file), overrides), launched)
+        self.push_screen(LaunchScreen(Path(experiment_file), overrides, sweep=sweep), launched)
 
     def open_resume(self, run_dir: str | Path) -> None:
         """The Resume dialog for ``run_dir``; on confirmation its training continues in a process."""
@@ -175,6 +183,19 @@ class MazeApp(App[None]):
                     title="Training started")
         return run_dir
 
+    def start_sweep(self, config: Any, overrides: list[str]) -> Path:
+        """Start ``mazedsl-run -m`` on a sweep config in its own process; the sweep directory
+        (its jobs are run directories under it, listed in Runs as they start)."""
+        stamped = new_run_dir(self.runs_root, config.name)
+        sweep_dir = stamped.with_name(f"sweep_{stamped.name}").resolve()
+        command = self.library.sweep_command(config, overrides, sweep_dir)
+        training = self.trainings.start(command, sweep_dir)
+        self.post_message(TrainingStarted(sweep_dir, training.process.pid))
+        self.runs_wake.set()
+        self.notify(f"{short_path(sweep_dir, self.runs_root)} (pid {training.process.pid}); its jobs appear "
+                    "in Runs as they start", title="Sweep started")
+        return sweep_dir
+
     def stop_training(self, run_dir: str | Path) -> None:
         training = self.trainings.get(run_dir)
         if training is None or not training.running:
@@ -204,6 +225,13 @@ class MazeApp(App[None]):
 
     def on_training_exited(self, message: TrainingExited) -> None:
         label = short_path(message.run_dir, self.runs_root)
+        if message.run_dir.name.startswith("sweep_") and not (message.run_dir / "run.json").exists():
+            failed = f"exit code {message.returncode}: see sweep.json, or {console_log_path(message.run_dir).name}"
+            self.notify(label if message.returncode == 0 else f"{label}: {failed}",
+                        title="Sweep finished" if message.returncode == 0 else "Sweep failed",
+                        severity="information" if message.returncode == 0 else "error")
+            self.runs_wake.set()
+            return
         if message.returncode == 0:
             self.notify(label, title="Training finished")
         elif message.returncode == 130:

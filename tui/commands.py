@@ -51,11 +51,16 @@ class MazeCommands(Provider):
             ("Help", app.action_help, "Keys and screens"),
         ]
         root = Path(app.experiments_dir)
-        refs = experiment_refs(app.library, experiment_files(root))
+        files = experiment_files(root)
+        sweeps = [p for p in files if app.library.sweep_config(p) is not None]
+        refs = experiment_refs(app.library, [p for p in files if p not in sweeps])
         for path in refs:
             rel = str(path.relative_to(root))
             commands.append((f"Train {rel}", partial(app.open_launch, path),
                              "Edit overrides, seed and budget, then start training"))
+        for path in sweeps:
+            commands.append((f"Sweep {path.relative_to(root)}", partial(app.open_launch, path),
+                             "A Hydra sweep config: launch mazedsl-run -m"))
         for a, b in list(permutations(refs, 2))[:MAX_DIFF_PAIRS]:
             commands.append((f"Diff {ref_stem(a)} against {ref_stem(b)}", partial(app.open_diff, a, b),
                              "Config differences between two experiments"))

@@ -251,12 +251,20 @@ DEMO_VERSIONS = {"python": "3.11.7", "mazedsl": "0.1.0", "torch": "2.13.0+cpu", 
                  "numpy": "2.4.6", "hydra-core": "1.3.8", "omegaconf": "2.3.1"}
 
 
-def write_run(runs_root: Path, run: DemoRun, experiments: Path) -> Path:
-    """Write one demo run directory under ``runs_root`` (its experiment file in ``experiments``)."""
+def write_run(runs_root: Path, run: DemoRun, experiments: Path | None = None) -> Path:
+    """Write one demo run directory under ``runs_root`` (its experiment file in ``experiments``,
+    written to a temporary folder when None)."""
     path = runs_root / run.experiment / run.name
     path.mkdir(parents=True, exist_ok=True)
-    file = experiments / f"{run.experiment}.py"
-    experiment, config_yaml = _compiled(file, run.overrides)
+    if experiments is None:
+        import tempfile
+
+        with tempfile.TemporaryDirectory() as tmp:
+            experiment, config_yaml = _compiled(write_experiments(Path(tmp))[0].with_name(
+                f"{run.experiment}.py"), run.overrides)
+    else:
+        experiment, config_yaml = _compiled(experiments / f"{run.experiment}.py", run.overrides)
+    file = Path("experiments") / f"{run.experiment}.py"
     metrics = _metrics(run, experiment)
     evals = [r["mean_return"] for r in metrics if r["phase"] == "eval"]
     best = max(evals) if evals else None
@@ -273,7 +281,7 @@ def write_run(runs_root: Path, run: DemoRun, experiments: Path) -> Path:
             "created": run.started, "seeds": {"master": experiment.seed, "env": 821328063,
                                               "eval": 1529665512, "torch": 745650761},
             "versions": DEMO_VERSIONS, "git": None,
-            "command": ["mazedsl", "train", f"experiments/{file.name}", *run.overrides],
+            "command": ["mazedsl", "train", file.as_posix(), *run.overrides],
             "cwd": "/home/demo/project", "started": run.started, "ended": run.ended, "error": run.error}
     if run.status != "running":
         info["stopped"] = run.status

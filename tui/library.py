@@ -181,6 +181,18 @@ class Library:
         """``mazedsl train --resume RUN`` (``overrides``: at most a larger ``total_steps=N``)."""
         return [sys.executable, "-m", "mazedsl", "train", "--resume", str(run_dir), *overrides, "--quiet"]
 
+    def sweep_config(self, path: str | os.PathLike[str]) -> Any:
+        """The Hydra sweep config in ``path`` (:class:`mazedsl_tui.sweeps.SweepConfig`), or None."""
+        from mazedsl_tui.sweeps import read_sweep_config
+
+        return read_sweep_config(path)
+
+    def sweep_command(self, config: Any, overrides: Iterable[str], sweep_dir: str | os.PathLike[str]) -> list[str]:
+        """``mazedsl-run --config-dir DIR -cn NAME -m ...`` writing its jobs into ``sweep_dir``."""
+        from mazedsl_tui.sweeps import sweep_process_command
+
+        return sweep_process_command(config, list(overrides), Path(sweep_dir))
+
     def engine_problem(self) -> str | None:
         if importlib.util.find_spec("mazedsl.context") is None:
             return "The engine (mazedsl.context) is not available yet."

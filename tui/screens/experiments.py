@@ -79,11 +79,13 @@ class ExperimentsScreen(Screen):
         self.current: Path | None = None
         self.current_module: ModuleEntry | None = None
         self.experiment: Any = None
+        self.sweep: Any = None  # the selected file is a sweep config (mazedsl_tui.sweeps.SweepConfig)
         self._cache: dict[Path, tuple[float, Any]] = {}
         self._wanted: tuple[Path, str | None, Path | None] | None = None
         self._ready = False
         self._diffed: ExperimentDiffed | None = None
         self._files: list[Path] = []
+        self._sweeps: set[Path] = set()  # sweep configs: shown and launched, not diffed
         self.choices: dict[Path, list[str]] = {}  # files of several experiments -> their names
 
     def compose(self) -> ComposeResult:
@@ -118,8 +120,9 @@ class ExperimentsScreen(Screen):
         root = Path(self.app.experiments_dir)
         files = experiment_files(root)
         tree = self.query_one(ExperimentTree)
-        tree.populate(files, root)
         self._files = files
+        self._sweeps = {p for p in files if self.app.library.sweep_config(p) is not None}
+        tree.populate(files, root, self._sweeps)
         self.choices = {}
         self._set_diff_options()
         self.list_modules()
@@ -137,10 +140,12 @@ class ExperimentsScreen(Screen):
             self.query_one(ExperimentTree).select_path(files[0])
 
     def refs(self) -> list[Path]:
-        """Every experiment that can be shown, diffed and trained: files, and each experiment
-        of a file that defines several (``file.py:name``)."""
+        """Every experiment that can be diffed and trained: files (not sweep configs), and each
+        experiment of a file that defines several (``file.py:name``)."""
         out: list[Path] = []
         for path in self._files:
+            if path in self._sweeps:
+                continue
             out.append(path)
             out += [experiment_ref(path, name) for name in self.choices.get(path, [])]
         return out
@@ -211,6 +216,7 @@ class ExperimentsScreen(Screen):
             self.current = data.path  # a file, or file.py:name
             self.current_module = None
             self.experiment = None
+            self.sweep = None
             self.query_one("#exp-title", Static).update(Text.assemble(
                 (data.label, "bold"), ("  compiling…", "dim")))
             self.load_experiment(data.path)
@@ -218,6 +224,7 @@ class ExperimentsScreen(Screen):
             self.current = None
             self.current_module = data
             self.experiment = None
+            self.sweep = None
             self._show_module(data)
 
     def _load(self, path: Path) -> Any:
@@ -233,6 +240,10 @@ class ExperimentsScreen(Screen):
     @work(thread=True, exclusive=True, group="exp-load")
     def load_experiment(self, path: Path) -> None:
         lib = self.app.library
+        sweep = lib.sweep_config(path) if path.suffix in (".yaml", ".yml") else None
+        if sweep is not None:
+            self.post_message(ExperimentLoaded(path, sweep.name, sweep.text, {}, sweep=sweep))
+            return
         problem = lib.config_problem()
         if problem:
             self.post_message(ExperimentLoaded(path, path.stem, "", {}, problem))
@@ -271,6 +282,9 @@ class ExperimentsScreen(Screen):
         table = self.query_one("#exp-provenance", DataTable)
         table.clear()
         self.query_one("#exp-explain", Static).update("")
+        if message.sweep is not None:
+            self._show_sweep(message.sweep, title)
+            return
         if message.choices:
             note = (f"{message.path.name} defines {len(message.choices)} experiments: "
                     f"{', '.join(message.choices)}. Pick one below it in the tree to show, diff or train it.")
@@ -305,6 +319,28 @@ class ExperimentsScreen(Screen):
             table.add_row(path, _value_text(values.get(path, "")), Text(source, style=style), key=path)
         self._refresh_diff()
 
+    def _show_sweep(self, sweep: Any, title: Text) -> None:
+        """A Hydra sweep config: its file, search space and fixed values; t launches the sweep."""
+        self.sweep = sweep
+        problem = sweep.problem()
+        title.append(f"\nsweep config for mazedsl-run -m · {sweep.summary()}", style="#e5c07b")
+        title.append(f"  ✘ {problem}" if problem else "   t launch sweep",
+                     style="#e06c75" if problem else "dim")
+        self.query_one("#exp-title", Static).update(title)
+        self.query_one("#exp-yaml", Static).update(_yaml_view(sweep.text))
+        table = self.query_one("#exp-provenance", DataTable)
+        for path, space in sweep.params.items():
+            table.add_row(path, space, Text("search space", style="#e5c07b"),
+                          key=f"param:{path}")
+        for path, value in sweep.fixed.items():
+            table.add_row(path, _value_text(value), Text(sweep.path.name), key=f"fixed:{path}")
+        bases = ", ".join(sweep.bases) or "nothing"
+        self.query_one("#exp-explain", Static).update(Text(
+            f"The search space is hydra.sweeper.params; every other value comes from {bases}. "
+            "Each trial is one training job.", style="dim"))
+        self.query_one("#diff-status", Static).update("Diff compares experiment files.")
+        self._clear_diff()
+
     def _show_module(self, entry: ModuleEntry) -> None:
         text = self.app.library.module_source(entry.group, entry.name)
         self.query_one("#exp-title", Static).update(Text.assemble(
@@ -318,7 +354,7 @@ class ExperimentsScreen(Screen):
 
     @on(DataTable.RowHighlighted, "#exp-provenance")
     def _explain(self, event: DataTable.RowHighlighted) -> None:
-        if self.experiment is None or event.row_key.value is None:
+        if self.sweep is not None or self.experiment is None or event.row_key.value is None:
             return
         try:
             text = self.app.library.explain(self.experiment, event.row_key.value)
@@ -335,6 +371,9 @@ class ExperimentsScreen(Screen):
         select = self.query_one("#diff-other", Select)
         status = self.query_one("#diff-status", Static)
         if self.current is None:
+            return
+        if self.sweep is not None:
+            status.update("Diff compares experiment files.")
             return
         if select.value is Select.NULL:
             status.update(Text("Pick another experiment to compare with.", style="dim"))
@@ -444,7 +483,7 @@ class ExperimentsScreen(Screen):
             self.notify(f"{self.current.name} defines several experiments: pick one below it.",
                         severity="warning")
             return
-        self.app.open_launch(self.current)
+        self.app.open_launch(self.current, sweep=self.sweep)
 
     def show_experiment(self, path: Path, tab: str | None = None, other: Path | None = None) -> None:
         """Select ``path`` in the tree, optionally a tab and the experiment to diff against

@@ -34,7 +34,8 @@ class ExperimentTree(Tree):
         self._experiments_node: TreeNode | None = None
         self._conf_node: TreeNode | None = None
 
-    def populate(self, files: list[Path], root: Path) -> None:
+    def populate(self, files: list[Path], root: Path, sweeps: set[Path] | None = None) -> None:
+        """List ``files`` under ``root`` (``sweeps``: those that are Hydra sweep configs)."""
         self.clear()
         self._experiments_node = self.root.add(Text(f"{root.name or root}/", style="bold"), expand=True)
         folders: dict[tuple[str, ...], TreeNode] = {(): self._experiments_node}
@@ -44,7 +45,8 @@ class ExperimentTree(Tree):
                 key = rel.parts[:depth]
                 if key not in folders:
                     folders[key] = folders[key[:-1]].add(f"{key[-1]}/", expand=True)
-            folders[rel.parts[:-1]].add_leaf(rel.stem, data=ExperimentEntry(path, str(rel)))
+            label = Text.assemble(rel.stem, (" sweep", "dim")) if sweeps and path in sweeps else rel.stem
+            folders[rel.parts[:-1]].add_leaf(label, data=ExperimentEntry(path, str(rel)))
         if not files:
             self._experiments_node.add_leaf(Text("(no experiment files)", style="dim"))
         self._conf_node = self.root.add(Text("conf/", style="bold"), expand=False)
