@@ -31,7 +31,8 @@ SECTIONS: list[tuple[str, list[tuple[str, str]]]] = [
         ("esc", "back"),
     ]),
     ("Experiments", [
-        ("t", "train the highlighted experiment: overrides, seed, budget"),
+        ("t", "train the highlighted experiment: overrides, seed, budget (a sweep config: the sweep)"),
+        ("", "a file of several experiments lists each below it: show, diff, train each"),
         ("d", "diff against another experiment"),
         ("[ / ]", "tabs: compiled config, provenance, diff"),
     ]),
