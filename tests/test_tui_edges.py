@@ -347,6 +347,8 @@ async def test_a_file_of_several_experiments_lists_each_to_show_diff_and_train(d
         assert provenance.get_cell("model.hidden_units", "source").plain == "cartpole_sizes.py:8"
 
         await pilot.press("d")
+        options = [value for _, value in screen.query_one("#diff-other", Select)._options]
+        assert str(small) in options and str(large) in options and str(several) not in options
         screen.query_one("#diff-other", Select).value = str(large)
         diff = screen.query_one("#diff-table")
         await wait_for(pilot, lambda: diff.row_count == 3, what="diff rows")

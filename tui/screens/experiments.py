@@ -146,8 +146,8 @@ class ExperimentsScreen(Screen):
         for path in self._files:
             if path in self._sweeps:
                 continue
-            out.append(path)
-            out += [experiment_ref(path, name) for name in self.choices.get(path, [])]
+            names = self.choices.get(path)
+            out += [experiment_ref(path, name) for name in names] if names else [path]
         return out
 
     def _set_diff_options(self) -> None:
