@@ -502,3 +502,40 @@ def test_the_sweep_command_shown_runs_from_the_project(demo, monkeypatch):
     assert len(sweep_json) == 1
     jobs = [p for p in sweep_json[0].parent.iterdir() if (p / "run.json").is_file()]
     assert len(jobs) == 1 and json.loads((jobs[0] / "run.json").read_text())["status"] == "finished"
+
+
+# -- a training that stops before it starts --------------------------------------------------------
+
+REFUSE = """import json, os, sys
+run_dir = sys.argv[sys.argv.index('--run-dir') + 1]
+os.makedirs(run_dir, exist_ok=True)
+json.dump({'status': 'created', 'experiment': 'cartpole_ppo', 'algorithm': 'PPO', 'env': 'LunarLander-v3',
+           'steps': 0, 'best_eval': None, 'error': None}, open(os.path.join(run_dir, 'run.json'), 'w'))
+print("error: env.name: cannot make 'LunarLander-v3': Box2D is not installed")
+sys.exit(2)
+"""
+
+
+class RefusingLibrary(DemoLibrary):
+    """Trains with a process that leaves run.json 'created' and exits 2, as the CLI does for an env
+    it cannot make."""
+
+    def train_command(self, experiment_file, overrides, run_dir):
+        return [sys.executable, "-c", REFUSE, "--run-dir", str(run_dir)]
+
+
+@run_async
+async def test_a_training_that_exits_before_it_starts_shows_failed_not_created(demo):
+    from mazedsl_tui.screens.run_detail import RunDetailScreen
+
+    app = make_app(demo, library=RefusingLibrary(), mode="experiments")
+    async with app.run_test(size=(100, 32)) as pilot:
+        run = app.start_training(demo.experiments / "cartpole_ppo.py", [], "cartpole_ppo")
+        app.open_run(run)
+        await wait_for(pilot, lambda: isinstance(app.screen, RunDetailScreen) and app.screen.is_mounted)
+        summary = app.screen.query_one("#run-summary")
+        await wait_for(pilot, lambda: "✘ failed" in str(summary.render()), what="failed")
+        assert "exited with code 2 before training started: see the Log tab" in str(summary.render())
+        log = app.screen.query_one("#run-log")
+        await wait_for(pilot, lambda: "Box2D is not installed" in "\n".join(log.lines), what="the console")
+        assert app.effective_status(app.library.read_run_info(run)) == "failed"

@@ -208,16 +208,24 @@ class MazeApp(App[None]):
         self.notify(f"{short_path(training.run_dir, self.runs_root)}: {what}{hint}", title="Stopping training")
 
     def effective_status(self, info: Any, exited: set[Path] | None = None) -> str:
-        """run.json's status, or 'crashed' when our process died leaving it 'running'.
+        """run.json's status, or 'crashed' when our process died leaving it 'running', or
+        'failed' when it exited with an error before training started (left 'created').
 
         ``exited``: :meth:`TrainingManager.exited` taken before ``info`` was read (a process
         that ends after its run.json was read is not a crash).
         """
-        if info.status != "running":
+        if info.status not in ("running", "created"):
             return info.status
         if exited is None:
             exited = self.trainings.exited()
-        return "crashed" if Path(info.path).resolve() in exited else info.status
+        path = Path(info.path).resolve()
+        if path not in exited:
+            return info.status
+        if info.status == "created":
+            training = self.trainings.get(path)
+            code = training.process.returncode if training is not None else None
+            return "failed" if code not in (0, None) else info.status
+        return "crashed"
 
     def _check_trainings(self) -> None:
         for training in self.trainings.poll():

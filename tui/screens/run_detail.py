@@ -203,6 +203,10 @@ class RunDetailScreen(Screen):
             text.append(f" · took {fmt_duration((ended - info.started).total_seconds())}", style="dim")
         if info.raw.get("error"):
             text.append(f"\n{info.raw['error']}", style="#e06c75")
+        elif self.status() == "failed":
+            training = self.app.trainings.get(self.run_dir)
+            code = training.process.returncode if training is not None else None
+            text.append(f"\nexited with code {code} before training started: see the Log tab", style="#e06c75")
         self.query_one("#run-summary", Static).update(text)
 
     # -- actions -------------------------------------------------------------------------------------
