@@ -176,13 +176,19 @@ async def test_diff_tab_keeps_both_columns_in_view(demo, size):
         app.open_diff(demo.experiments / "cartpole_ppo.py", demo.experiments / "pendulum_ppo.py")
         table = app.screen.query_one("#diff-table", DataTable)
         await wait_for(pilot, lambda: table.row_count == 20, what="diff rows")
+        await wait_for(pilot, lambda: "20 differences" in str(app.screen.query_one("#diff-status").render()))
         await pilot.pause()
         assert table.virtual_size.width <= table.size.width  # no sideways scrolling
         header = shown(table).splitlines()[0]
         assert "cartpole_ppo" in header and "pendulum_ppo" in header
-        # the highlighted row is shown in full under the table
-        table.move_cursor(row=table.get_row_index("wrappers[0]._target_"))
-        await pilot.pause()
+        # the highlighted row is shown in full under the table (moved again if the diff is redrawn)
+        def highlighted() -> bool:
+            if "NormalizeObservation" in shown(app.screen.query_one("#diff-detail")):
+                return True
+            table.move_cursor(row=table.get_row_index("wrappers[0]._target_"))
+            return False
+
+        await wait_for(pilot, highlighted, what="the highlighted row in full")
         widths = {key.value: column.get_render_width(table) for key, column in table.columns.items()}
         assert sum(widths.values()) <= table.size.width and min(widths.values()) >= 12 + 2
         detail = shown(app.screen.query_one("#diff-detail"))
@@ -386,8 +392,10 @@ async def test_command_palette_trains_and_diffs_each_experiment_of_a_file(demo):
         await wait_for(pilot, lambda: isinstance(app.screen, ExperimentsScreen))
         screen = app.screen
         await wait_for(pilot, lambda: screen.current == several.with_name("cartpole_sizes.py:small")
-                       and screen.query_one("#diff-table").row_count > 0, what="the diff")
-        assert "cartpole_sizes:large" in str(screen.query_one("#diff-status").render())
+                       and "differences" in str(screen.query_one("#diff-status").render()), what="the diff")
+        assert "3 differences between cartpole_sizes:small and cartpole_sizes:large" in str(
+            screen.query_one("#diff-status").render())
+        assert screen.query_one("#diff-table").row_count == 3
 
 
 # -- a sweep config (experiments/optuna_cartpole.yaml) ---------------------------------------------
