@@ -88,14 +88,25 @@ class ExperimentLoaded(Message):
     """An experiment file was compiled (or failed to)."""
 
     def __init__(self, path: Path, name: str, yaml: str, provenance: dict[str, str],
-                 error: str | None = None, experiment: Any = None) -> None:
+                 error: str | None = None, experiment: Any = None, choices: list[str] | None = None,
+                 sweep: Any = None) -> None:
         super().__init__()
         self.path = path
+        self.sweep = sweep  # a Hydra sweep config (mazedsl_tui.sweeps.SweepConfig), not an experiment
+        self.choices = choices  # a file of several experiments (and no `experiment`): their names
         self.experiment = experiment
         self.name = name
         self.yaml = yaml
         self.provenance = provenance
         self.error = error
+
+
+class ExperimentsScanned(Message):
+    """The files that define several experiments: file -> the experiments' names."""
+
+    def __init__(self, choices: dict[Path, list[str]]) -> None:
+        super().__init__()
+        self.choices = choices
 
 
 class ExperimentDiffed(Message):

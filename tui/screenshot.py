@@ -5,7 +5,7 @@
     python -m mazedsl_tui.screenshot --compare docs/compare.svg   # the Compare screen alone
 
 The app runs headless on :func:`mazedsl_tui.demo.build_demo` run directories with the
-canned :class:`~mazedsl_tui.demo.DemoLibrary`, so the pictures are the same every time.
+real experiment files of :mod:`mazedsl_tui.demo`, so the pictures are the same every time.
 """
 
 from __future__ import annotations

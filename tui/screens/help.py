@@ -13,7 +13,7 @@ from textual.widgets import Static
 SECTIONS: list[tuple[str, list[tuple[str, str]]]] = [
     ("Everywhere", [
         ("1 / 2", "Runs / Experiments"),
-        ("ctrl+p", "command palette: train, evaluate, roll out, open run, diff"),
+        ("ctrl+p", "command palette: train, evaluate, roll out, resume, open run, diff"),
         ("? / f1", "this help"),
         ("q", "quit (trainings started here keep running)"),
     ]),
@@ -29,6 +29,7 @@ SECTIONS: list[tuple[str, list[tuple[str, str]]]] = [
     ("Run", [
         ("[ / ]", "tabs: curves, evaluation, config, log"),
         ("e  o  s", "evaluate, roll out, stop"),
+        ("r", "resume from its last checkpoint (a finished run: with a larger budget)"),
         ("esc", "back"),
     ]),
     ("Compare / Sweep", [
@@ -37,7 +38,8 @@ SECTIONS: list[tuple[str, list[tuple[str, str]]]] = [
         ("s  c", "sweep: sort configurations, compare all jobs"),
     ]),
     ("Experiments", [
-        ("t", "train the highlighted experiment: overrides, seed, budget"),
+        ("t", "train the highlighted experiment: overrides, seed, budget (a sweep config: the sweep)"),
+        ("", "a file of several experiments lists each below it: show, diff, train each"),
         ("d", "diff against another experiment"),
         ("[ / ]", "tabs: compiled config, provenance, diff"),
     ]),
