@@ -165,10 +165,10 @@ def test_bc_learns_from_recorded_episodes_and_resumes(tmp_path: Path, expert: Pa
 
 # -- bad input ---------------------------------------------------------------------------------
 def _refused(tmp_path: Path, exp: Experiment, match: str) -> None:
-    run = tmp_path / "refused"
+    out = tmp_path / "outputs"
     with pytest.raises(MazeError, match=match):
-        RunContext(exp, run_dir=run, silent=True).train()
-    assert not run.exists()
+        RunContext(exp, overrides={"output_dir": str(out)}, silent=True).train()
+    assert not out.exists()  # nothing written
 
 
 def test_dqn_on_box_and_sac_on_discrete_are_refused(tmp_path: Path) -> None:
@@ -191,16 +191,16 @@ def cli(args: list[str], cwd: Path, exe: str = "mazedsl") -> subprocess.Complete
 
 
 def test_cli_bad_input_is_one_line_and_exit_2(tmp_path: Path) -> None:
-    proc = cli(["train", str(ROOT / "experiments" / "cartpole_dqn.py"), "env.name=Pendulum-v1",
-                "--run-dir", str(tmp_path / "x")], tmp_path)
+    proc = cli(["train", str(ROOT / "experiments" / "cartpole_dqn.py"), "env.name=Pendulum-v1"],
+               tmp_path)
     assert proc.returncode == 2 and "Traceback" not in proc.stderr
     assert proc.stderr.strip().count("\n") == 0 and "dqn needs a Discrete" in proc.stderr
-    assert not (tmp_path / "x").exists()
     (tmp_path / "empty").mkdir()
     proc = cli(["train", str(ROOT / "experiments" / "cartpole_bc.py"),
-                f"algorithm.episodes=[{tmp_path / 'empty'}]", "--run-dir", str(tmp_path / "y")], tmp_path)
+                f"algorithm.episodes=[{tmp_path / 'empty'}]"], tmp_path)
     assert proc.returncode == 2 and "no recorded episodes" in proc.stderr
-    assert not (tmp_path / "y").exists()
+    assert proc.stderr.strip().count("\n") == 0
+    assert not (tmp_path / "outputs").exists()  # nothing written
 
 
 TINY_DQN = ["total_steps=256", "eval_every_steps=128", "eval_episodes=2", "algorithm.learning_starts=32",
