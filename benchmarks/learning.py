@@ -121,6 +121,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--experiments", default=",".join(TARGETS),
                         help="comma-separated shipped experiment names")
     parser.add_argument("--seeds", type=int, default=3, help="seeds 0..N-1 (default 3)")
+    parser.add_argument("--first-seed", type=int, default=0,
+                        help="start the seeds here (e.g. 1 with --seeds 2: seeds 1 and 2)")
     parser.add_argument("--jobs", type=int, default=1, help="runs in parallel processes")
     parser.add_argument("--quick", action="store_true",
                         help="tiny budgets (1 seed, 2k steps): checks that it runs, nothing more")
@@ -137,7 +139,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"Shipped experiments, {args.seeds} seed(s){' (quick: tiny budgets)' if args.quick else ''}; "
           f"{versions()}", flush=True)
     print(f"{load_note()} at start", flush=True)
-    jobs = [(n, s) for n in names for s in range(args.seeds)]
+    jobs = [(n, s) for n in names for s in range(args.first_seed, args.first_seed + args.seeds)]
     with tempfile.TemporaryDirectory() as tmp:
         def report(r: dict[str, Any]) -> None:
             print(f"  {r['name']} seed {r['seed']}: target at {fmt(r['reached'])} steps, "
