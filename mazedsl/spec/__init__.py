@@ -21,7 +21,7 @@ __all__ = [
 
 
 def __getattr__(name: str) -> object:
-    """Registered algorithm declarations by class name (``from mazedsl.spec import PPO`` keeps
+    """Registered algorithm declarations by class name (old ``from mazedsl.spec import <Decl>`` keeps
     working; the declarations live in their packages, found through the registry)."""
     from mazedsl.rl.registry import algorithms
 
