@@ -12,7 +12,7 @@ from mazedsl.errors import ConfigError, UnsafeTargetError
 #: Every declaration class a config may name, in a stable order.
 DECLARATIONS: tuple[type, ...] = (
     spec.Experiment, spec.RolloutConfig, spec.GymEnv, spec.PPO, spec.A2C, spec.VectorObs,
-    spec.PixelObs, spec.StateCritic, spec.Runner, spec.RolloutRunner, *spec.WRAPPER_TYPES,
+    spec.PixelObs, spec.StateCritic, spec.Runner, spec.RolloutRunner, spec.RLlibRunner, *spec.WRAPPER_TYPES,
 )
 
 _BY_NAME: dict[str, type] = {}

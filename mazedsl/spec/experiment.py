@@ -11,7 +11,7 @@ from mazedsl.spec._fields import (all_checks, component, list_of, ge, gt, is_boo
 from mazedsl.spec.algorithms import A2C, PPO, Algorithm
 from mazedsl.spec.env import GymEnv
 from mazedsl.spec.models import Model, PixelObs, StateCritic, VectorObs
-from mazedsl.spec.runner import RolloutRunner, Runner
+from mazedsl.spec.runner import RLlibRunner, RolloutRunner, Runner
 from mazedsl.spec.wrappers import WRAPPER_TYPES, Wrapper
 
 
@@ -35,7 +35,9 @@ class Experiment:
     model: Model = component(VectorObs, "The policy network.", (VectorObs, PixelObs))
     critic: StateCritic = component(StateCritic, "The value network.")
     algorithm: Algorithm = component(PPO, "The training algorithm.", (PPO, A2C))
-    runner: Runner = component(Runner, "How environments are stepped.")
+    runner: Runner | RLlibRunner = component(
+        Runner, "How environments are stepped: this process (Runner) or Ray RLlib (RLlibRunner).",
+        (Runner, RLlibRunner))
     seed: int = param(0, "Master seed; env, torch and numpy seeds derive from it.", is_int, ge(0))
     total_steps: int = param(100_000, "Training budget in env steps.", is_int, gt(0))
     eval_every_steps: int = param(10_000, "Evaluate every this many env steps (0: only at the end).",
