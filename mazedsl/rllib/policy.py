@@ -57,6 +57,10 @@ class ModulePolicy:
             actions = dist.to_deterministic().sample() if deterministic else dist.sample()
         return actions, None, None
 
+    def predict(self, obs_t: torch.Tensor, deterministic: bool = True) -> torch.Tensor:
+        """Actions for a batch of observations (the engine's acting protocol)."""
+        return self.act(obs_t, deterministic)[0]
+
     def distribution(self, obs_t: torch.Tensor) -> dict[str, torch.Tensor]:
         """``probs``/``logits`` (discrete) or ``mean``/``std`` (continuous) of a batch."""
         _, inputs = self._dist(obs_t, True)

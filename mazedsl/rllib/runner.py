@@ -252,6 +252,16 @@ class RLlibLoop:
         while self.next_log <= self.steps:
             self.next_log += self.exp.log_every_steps
 
+    def env_runner_nodes(self) -> list[str]:
+        """The Ray node id of each env runner (the driver's when envs step in this process)."""
+        import ray
+
+        if self.exp.runner.num_env_runners == 0:
+            return [ray.get_runtime_context().get_node_id()]
+        return list(self.algo.env_runner_group.foreach_env_runner(
+            lambda _runner: __import__("ray").get_runtime_context().get_node_id(),
+            local_env_runner=False))
+
     def agent(self) -> RLlibAgent:
         """The current policy (the driver's copy of the RLModule, synced after each update)."""
         return RLlibAgent.live(self.algo.get_module(), self.obs_space, self.action_space)
@@ -360,6 +370,9 @@ def train_run(exp: Any, run: Any, factory: Callable[[], Any] | None, *, resume: 
             envs.register(exp, factory, env_name(exp))
             loop = RLlibLoop(exp, run, factory, settings, spaces)
             try:
+                run.update_info(rllib={"address": info["address"], "nodes": info["nodes"],
+                                       "cpus": resources["CPU"], "gpus": resources["GPU"],
+                                       "env_runner_nodes": loop.env_runner_nodes()})
                 if resume:
                     loop.restore()
                 budget = total_steps if total_steps is not None else exp.total_steps

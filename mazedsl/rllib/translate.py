@@ -149,13 +149,15 @@ def _refusals(exp: Any) -> list[tuple[str, str]]:
 
 
 def check(exp: Any) -> None:
-    """Raise one ConfigError naming every setting runner=rllib cannot honour."""
+    """Raise one ConfigError naming every setting runner=rllib cannot honour (at the first
+    one's path; the others follow on the same line)."""
     _check_algorithm(exp)
     refused = _refusals(exp)
     if refused:
-        paths = ", ".join(p for p, _ in refused)
-        why = "; ".join(f"{p}: {w}" for p, w in refused)
-        raise ConfigError(f"no RLlib counterpart for {paths} ({why})", "runner")
+        (path, why), others = refused[0], refused[1:]
+        also = "".join(f"; also {p}: {w}" for p, w in others)
+        raise ConfigError(f"no RLlib counterpart for this value under runner=rllib ({why}){also}",
+                          path)
 
 
 def n_envs(runner: Any) -> int:
