@@ -49,8 +49,8 @@ PPO_TABLE: tuple[Row, ...] = (
     Row("algorithm.gamma", "training(gamma=)", ""),
     Row("algorithm.gae_lambda", "training(lambda_=)", ""),
     Row("algorithm.clip_range", "training(clip_param=)", ""),
-    Row("algorithm.clip_schedule", "mazedsl's PPO learner (linear decay of clip_param)",
-        "RLlib has no clip schedule; mazedsl.rllib.learner decays it over sampled env steps"),
+    Row("algorithm.clip_schedule", "MazePPOLearner: clip_param x (1 - steps / total_steps)",
+        "'linear': RLlib has no clip schedule; mazedsl.rllib.learner decays it"),
     Row("algorithm.clip_range_vf", "training(vf_clip_param=inf)",
         "only None: RLlib clips the squared value error, not the value change (refused otherwise)"),
     Row("algorithm.normalize_advantage", "always on in RLlib",
@@ -60,7 +60,7 @@ PPO_TABLE: tuple[Row, ...] = (
     Row("algorithm.max_grad_norm", "training(grad_clip=, grad_clip_by='global_norm')", ""),
     Row("algorithm.target_kl", "none", "only None: RLlib has no KL early stop (refused otherwise); "
         "its KL penalty is off (kl_coeff=0, KL still reported as approx_kl)"),
-    Row("algorithm.adam_eps", "mazedsl's PPO learner: torch.optim.Adam(eps=)", ""),
+    Row("algorithm.adam_eps", "MazePPOLearner: torch.optim.Adam(eps=)", ""),
     Row("model.hidden_units", "rl_module(model_config=DefaultModelConfig(fcnet_hiddens=))", ""),
     Row("model.activation", "DefaultModelConfig(fcnet_activation=)", ""),
     Row("model.ortho_init", "DefaultModelConfig(fcnet_kernel_initializer='orthogonal_', gain √2)",
@@ -70,7 +70,8 @@ PPO_TABLE: tuple[Row, ...] = (
     Row("critic.shared", "DefaultModelConfig(vf_share_layers=)", ""),
     Row("critic.hidden_units, critic.activation", "same as the policy's",
         "RLlib builds the value encoder like the policy's: must equal model's (refused otherwise)"),
-    Row("model: PixelObs", "refused", "not mapped yet (RLlib's CNN encoder wants HWC images)"),
+    Row("model: PixelObs, a torch module of your own", "refused",
+        "not mapped yet (RLlib's default RLModule builds its own MLP / HWC-image CNN)"),
     Row("wrappers: Grayscale, Resize, FrameStack, ScaleObservation",
         "inside the env factory registered with Ray", "per-env wrappers travel with the env"),
     Row("wrappers: NormalizeObservation, NormalizeReward", "refused",
@@ -80,7 +81,7 @@ PPO_TABLE: tuple[Row, ...] = (
     Row("seed", "debugging(seed=)", ""),
     Row("total_steps, eval_*, checkpoint_every_steps, log_every_steps, patience, target_return",
         "mazedsl's loop around algo.train()", "same meaning as natively; evaluation plays the "
-        "RLModule in mazedsl's episode loop"),
+        "RLModule in mazedsl's episode loop; checkpoints: algo.save_to_path()"),
     Row("runner.num_env_runners, num_envs_per_env_runner, num_cpus_per_env_runner",
         "env_runners(...)", ""),
     Row("runner.num_learners, num_gpus_per_learner", "learners(...)", ""),
@@ -119,7 +120,7 @@ def _check_algorithm(exp: Any) -> str:
 
 def _refusals(exp: Any) -> list[tuple[str, str]]:
     """``(path, why)`` for every setting without an RLlib counterpart and not its default."""
-    from mazedsl.spec import NormalizeObservation, NormalizeReward, PixelObs
+    from mazedsl.spec import NormalizeObservation, NormalizeReward, PixelObs, VectorObs
 
     algo, model, critic = exp.algorithm, exp.model, exp.critic
     out: list[tuple[str, str]] = []
@@ -132,6 +133,10 @@ def _refusals(exp: Any) -> list[tuple[str, str]]:
         out.append(("algorithm.target_kl", "RLlib's PPO has no KL early stop; set it to null"))
     if isinstance(model, PixelObs):
         out.append(("model", "PixelObs is not mapped to RLlib's CNN encoder yet; use VectorObs"))
+    elif not isinstance(model, VectorObs):
+        out.append(("model", f"{type(model).__name__} is not one of RLlib's default RLModule "
+                    "models (an MLP from VectorObs' hidden_units and activation); a torch module "
+                    "of your own would need an RLModule class of its own"))
     else:
         if model.log_std_init != 0.0:
             out.append(("model.log_std_init", "RLlib's free log-std starts at 0.0"))
@@ -263,5 +268,6 @@ def build_config(exp: Any, settings: dict[str, dict[str, Any]] | None = None) ->
 def table_markdown() -> str:
     """The mapping table as Markdown (the README's)."""
     lines = ["| mazedsl | RLlib | note |", "| --- | --- | --- |"]
-    lines += [f"| `{r.path}` | {r.rllib} | {r.note} |" for r in PPO_TABLE]
+    lines += [f"| `{r.path}` | {f'`{r.rllib}`' if '(' in r.rllib else r.rllib} | {r.note} |"
+              for r in PPO_TABLE]
     return "\n".join(lines)
