@@ -181,7 +181,7 @@ def floor_update(exp: Any, sizes: list[int]) -> float:
     import torch
     from torch.nn import functional as F
 
-    from mazedsl.spec import PPO
+    from mazedsl import PPO
 
     algo = exp.algorithm
     obs_dim, n_out, discrete = _spaces(exp)

@@ -66,7 +66,7 @@ def _sb3_model(exp: Any, seed: int) -> Any:
     from stable_baselines3 import PPO as SB3PPO
     from stable_baselines3.common.env_util import make_vec_env
 
-    from mazedsl.spec import PPO
+    from mazedsl import PPO
 
     algo, model, critic = exp.algorithm, exp.model, exp.critic
     activations = {"tanh": torch.nn.Tanh, "relu": torch.nn.ReLU, "elu": torch.nn.ELU,

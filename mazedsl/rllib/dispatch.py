@@ -28,9 +28,9 @@ def train(ctx: Any, total_steps: int | None, n_epochs: int | None) -> Any:
 def agent(ctx: Any) -> Any:
     """The policy of an RLlib run: from ``checkpoints/<kind>/`` of a loaded or trained run."""
     from mazedsl.errors import CheckpointError
-    from mazedsl.rllib.policy import RLlibAgent
+    from mazedsl.rllib.policy import load_built
 
     if ctx._checkpoint_kind is None:
         raise CheckpointError(f"{ctx.run_dir}: an RLlib run acts after train() (or "
                               "RunContext.load of a trained run); it has no policy yet")
-    return RLlibAgent.from_run(ctx._run, ctx._checkpoint_kind)
+    return load_built(ctx._exp, ctx._run, ctx._checkpoint_kind, ctx._env_factory())

@@ -1,7 +1,7 @@
 """Acting with an RLlib RLModule in mazedsl's own episode loop.
 
 :class:`ModulePolicy` gives an RLModule the acting interface mazedsl's evaluation, rollouts
-and ``compute_action`` use; :class:`RLlibAgent` restores one from a run's RLlib checkpoint
+and ``compute_action`` use; :func:`load_built` restores one from a run's RLlib checkpoint
 (``checkpoints/{last,best}/``) with RLlib's own API, without starting Ray.
 """
 
@@ -10,11 +10,14 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import attrs
 import numpy as np
 import torch
 from gymnasium import spaces
 
 from mazedsl.errors import CheckpointError
+from mazedsl.rl.build import Built
+from mazedsl.rl.envs import make_vector_env
 
 #: Where RLlib's Algorithm checkpoint keeps the (single-agent) RLModule.
 MODULE_SUBDIR = Path("learner_group") / "learner" / "rl_module" / "default_policy"
@@ -119,34 +122,41 @@ def checkpoint_dir(run_path: Path, kind: str) -> Path:
     return path
 
 
-class RLlibAgent:
-    """A policy restored from an RLlib run: ``policy``, ``prep``, spaces, ``kind``."""
+def built_for(exp: Any, module: Any, obs_space: spaces.Space, action_space: spaces.Space,
+              factory: Any, kind: str = "current") -> "Any":
+    """The build stage's :class:`~mazedsl.rl.build.Built` for an RLModule: what evaluation,
+    rollouts, ``compute_action`` and the TUI act with (``policy`` is a :class:`ModulePolicy`)."""
+    from mazedsl.rl.build import Seeds
+    from mazedsl.rl.device import resolve_device
+    from mazedsl.rl.envs import env_step_limit
+    from mazedsl.rl.registry import entry_for
 
-    def __init__(self, run_path: Path, kind: str, obs_space: spaces.Space,
-                 action_space: spaces.Space) -> None:
-        from mazedsl.rllib import require_ray
+    device = resolve_device(exp.runner.device)
+    module.to(device)
+    limit = None if env_step_limit(exp.env, factory) else exp.runner.episode_step_limit
+    return RLlibBuilt(exp, device, Seeds.derive(exp.seed), entry_for(exp.algorithm), obs_space,
+                      action_space, RawObs(obs_space), ModulePolicy(module, action_space), factory,
+                      limit, kind=kind)
 
-        require_ray()
-        self.kind = kind
-        self.obs_space = obs_space
-        self.action_space = action_space
-        self.prep = RawObs(obs_space)
-        self.policy = ModulePolicy(load_module(checkpoint_dir(run_path, kind)), action_space)
 
-    @classmethod
-    def from_run(cls, run: Any, kind: str) -> "RLlibAgent":
-        from mazedsl.rl.spaces import space_from_json
+def load_built(exp: Any, run: Any, kind: str, factory: Any) -> Any:
+    """An RLlib run's policy from ``checkpoints/<kind>/`` (RLlib's API; Ray is not started)."""
+    from mazedsl.rl.spaces import space_from_json
+    from mazedsl.rllib import require_ray
 
-        sp = run.read_json("spaces.json")
-        return cls(run.path, kind, space_from_json(sp["observation"]),
-                   space_from_json(sp["action"]))
+    require_ray()
+    sp = run.read_json("spaces.json")
+    module = load_module(checkpoint_dir(run.path, kind))
+    return built_for(exp, module, space_from_json(sp["observation"]),
+                     space_from_json(sp["action"]), factory, kind)
 
-    @classmethod
-    def live(cls, module: Any, obs_space: spaces.Space, action_space: spaces.Space) -> "RLlibAgent":
-        """The agent of a module being trained (no checkpoint)."""
-        agent = cls.__new__(cls)
-        agent.kind = "current"
-        agent.obs_space, agent.action_space = obs_space, action_space
-        agent.prep = RawObs(obs_space)
-        agent.policy = ModulePolicy(module, action_space)
-        return agent
+
+@attrs.define(eq=False)
+class RLlibBuilt(Built):
+    """Built of an RLlib run: its evaluation envs are stepped in this process."""
+
+    kind: str = "current"
+
+    def make_eval_venv(self, n_envs: int) -> Any:
+        exp = self.experiment
+        return make_vector_env(exp.env, exp.wrappers, n_envs, "auto", self.env_factory)

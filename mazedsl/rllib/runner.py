@@ -25,7 +25,7 @@ from typing import Any, Callable, Iterator
 import attrs
 
 from mazedsl.rllib import RLlibError, require_ray
-from mazedsl.rllib.policy import STATE_FILE, RLlibAgent, checkpoint_dir
+from mazedsl.rllib.policy import STATE_FILE, built_for, checkpoint_dir
 
 STATE_FORMAT = "mazedsl-rllib-1"
 
@@ -85,7 +85,7 @@ class RLlibLoop:
                  settings: dict[str, dict[str, Any]], spaces: tuple[Any, Any]) -> None:
         import torch
 
-        from mazedsl.rl.trainer import Seeds
+        from mazedsl.rl.build import Seeds
         from mazedsl.rllib.translate import build_config
 
         self.exp, self.run, self.factory = exp, run, factory
@@ -262,21 +262,19 @@ class RLlibLoop:
             lambda _runner: __import__("ray").get_runtime_context().get_node_id(),
             local_env_runner=False))
 
-    def agent(self) -> RLlibAgent:
+    def built(self) -> Any:
         """The current policy (the driver's copy of the RLModule, synced after each update)."""
-        return RLlibAgent.live(self.algo.get_module(), self.obs_space, self.action_space)
+        return built_for(self.exp, self.algo.get_module(), self.obs_space, self.action_space,
+                         self.factory)
 
     def evaluate(self, n_episodes: int, deterministic: bool = True, seed: int | None = None) -> Any:
-        from mazedsl.rl.envs import make_vector_env
-        from mazedsl.rl.evaluation import evaluate_policy
+        from mazedsl.rl.episodes import evaluate
 
+        built = self.built()
         if self._eval_venv is None:
-            exp = self.exp
-            self._eval_venv = make_vector_env(exp.env, exp.wrappers, exp.runner.n_eval_envs, "auto",
-                                              self.factory)
-        agent = self.agent()
-        return evaluate_policy(agent.policy, self._eval_venv, agent.prep, n_episodes, deterministic,
-                               seed)
+            self._eval_venv = built.make_eval_venv(self.exp.runner.n_eval_envs)
+        return evaluate(self._eval_venv, built.act_fn(deterministic), n_episodes, seed,
+                        built.episode_step_limit)
 
     def _evaluate_and_select(self, wall0: float) -> str | None:
         exp = self.exp

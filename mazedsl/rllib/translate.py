@@ -57,7 +57,9 @@ PPO_TABLE: tuple[Row, ...] = (
         "only true: RLlib standardises advantages over the train batch (refused otherwise)"),
     Row("algorithm.ent_coef", "training(entropy_coeff=)", ""),
     Row("algorithm.vf_coef", "training(vf_loss_coeff=)", ""),
-    Row("algorithm.max_grad_norm", "training(grad_clip=, grad_clip_by='global_norm')", ""),
+    Row("algorithm.max_grad_norm", "training(grad_clip=, grad_clip_by='global_norm')",
+        "None: no clipping"),
+    Row("algorithm.backend", "none", "how the native engine computes PPO; no effect on RLlib"),
     Row("algorithm.target_kl", "none", "only None: RLlib has no KL early stop (refused otherwise); "
         "its KL penalty is off (kl_coeff=0, KL still reported as approx_kl)"),
     Row("algorithm.adam_eps", "MazePPOLearner: torch.optim.Adam(eps=)", ""),
@@ -86,6 +88,8 @@ PPO_TABLE: tuple[Row, ...] = (
         "env_runners(...)", ""),
     Row("runner.num_learners, num_gpus_per_learner", "learners(...)", ""),
     Row("runner.address, num_cpus", "ray.init(address=) / ray.init(num_cpus=)", ""),
+    Row("runner.n_eval_envs, episode_step_limit, device, torch_threads",
+        "mazedsl's evaluation and rollouts", "played in this process with the RLModule"),
 )
 
 #: The DQN and SAC rows, for when the engine has those algorithms natively (design only).
@@ -230,7 +234,7 @@ def rllib_settings(exp: Any, continuous: bool = False) -> dict[str, dict[str, An
             "num_epochs": algo.n_epochs,
             "minibatch_size": algo.batch_size,
             "train_batch_size_per_learner": batch // learners,
-            "grad_clip": algo.max_grad_norm,
+            "grad_clip": algo.max_grad_norm,  # None: no clipping, in both
             "grad_clip_by": "global_norm",
             "use_kl_loss": True,  # only to report the KL: its coefficient stays 0
             "kl_coeff": 0.0,

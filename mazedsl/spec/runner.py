@@ -11,6 +11,14 @@ from mazedsl.spec._fields import ge, gt, is_bool, is_float, is_int, is_str, one_
 VECTORIZATION = ("auto", "native", "sync", "async")
 
 
+def is_device(value: object) -> str | None:
+    """'auto', 'cpu', 'cuda', 'cuda:N' or 'mps' (whether it exists is checked when a run is built)."""
+    if isinstance(value, str) and (value in ("auto", "cpu", "cuda", "mps") or (
+            value.startswith("cuda:") and value[5:].isdigit())):
+        return None
+    return "must be 'auto', 'cpu', 'cuda', 'cuda:N' or 'mps'"
+
+
 @attrs.define(frozen=True, kw_only=True)
 class Runner:
     """Vectorised training runner.
@@ -25,6 +33,11 @@ class Runner:
     torch_threads: int = param(1, "torch intra-op threads (1 is fastest for small nets).",
                                is_int, gt(0))
     n_eval_envs: int = param(4, "Parallel envs used for evaluation episodes.", is_int, gt(0))
+    episode_step_limit: int = param(
+        10_000, "Cut evaluation and rollout episodes at this many steps when the env has no step "
+        "limit of its own (such an episode never hangs evaluation).", is_int, gt(0))
+    device: str = param("auto", "Where every tensor lives: 'auto' (CUDA, else MPS, else CPU), 'cpu', "
+                        "'cuda', 'cuda:N' or 'mps'.", is_device)
 
 
 @attrs.define(frozen=True, kw_only=True)
@@ -75,3 +88,8 @@ class RLlibRunner:
                              is_int, gt(0))
     torch_threads: int = param(1, "torch intra-op threads of this process (learner, evaluation).",
                                is_int, gt(0))
+    episode_step_limit: int = param(
+        10_000, "Cut evaluation and rollout episodes at this many steps when the env has no step "
+        "limit of its own.", is_int, gt(0))
+    device: str = param("cpu", "Where this process acts with the RLModule (evaluation, rollouts, "
+                        "compute_action); RLlib's learners use num_gpus_per_learner.", is_device)
