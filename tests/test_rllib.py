@@ -94,7 +94,6 @@ def test_the_rllib_config_object_carries_the_values():
     ({"model.log_std_init": -0.5}, "model.log_std_init"),
     ({"critic": StateCritic(hidden_units=[32])}, "critic.hidden_units"),
     ({"wrappers": [NormalizeReward()]}, "wrappers[0]"),
-    ({"model": "pixel_obs"}, "model"),
 ])
 def test_settings_without_counterpart_are_refused_by_name(change, named):
     from mazedsl.rllib.translate import check
@@ -103,6 +102,30 @@ def test_settings_without_counterpart_are_refused_by_name(change, named):
         check(rllib_exp().override(change))
     assert info.value.path == named
     assert "no RLlib counterpart" in str(info.value) and "\n" not in str(info.value)
+
+
+def test_your_own_torch_module_runs_as_mazedsls_actor_critic_inside_an_rlmodule():
+    import torch
+
+    from mazedsl.rllib.module import MazeActorCriticModule
+    from mazedsl.rllib.translate import build_config, rllib_settings
+    from mazedsl.spec import TorchModel
+
+    exp = rllib_exp().override({"model": TorchModel(torch.nn.Linear, in_features=4, out_features=2),
+                                "critic": TorchModel(torch.nn.Linear, in_features=4, out_features=1)})
+    s = rllib_settings(exp)["rl_module"]
+    assert s["module_class"] == "mazedsl.rllib.module:MazeActorCriticModule"
+    assert s["model_config"]["model"]["_target_"] == "torch.nn.modules.linear.Linear"
+    spec = build_config(exp).rl_module_spec
+    spec.observation_space = gym.spaces.Box(-1.0, 1.0, (4,), np.float32)
+    spec.action_space = gym.spaces.Discrete(2)
+    module = spec.build()
+    assert isinstance(module, MazeActorCriticModule)
+    obs = torch.zeros(3, 4)
+    out = module.forward_inference({"obs": obs})["action_dist_inputs"]
+    assert out.shape == (3, 2)
+    assert module.compute_values({"obs": obs}).shape == (3,)
+    assert sum(p.numel() for p in module.parameters()) == 4 * 2 + 2 + 4 + 1  # the two Linears
 
 
 def test_a2c_is_one_line_naming_rllibs_algorithms():
@@ -246,6 +269,25 @@ def test_an_env_factory_that_cannot_be_shipped_is_one_line(cluster, tmp_path):
     assert "cannot pickle" in msg.lower() and "\n" not in msg
     run = json.loads((tmp_path / "r" / "run.json").read_text())
     assert run["status"] == "failed" and "cannot be sent" in run["error"]
+
+
+def test_a_torch_module_of_your_own_trains_on_rllib_and_acts_after_loading(cluster, tmp_path):
+    import torch
+
+    from mazedsl.spec import TorchModel
+
+    exp = rllib_exp(num_env_runners=1, num_envs_per_env_runner=4).override({
+        "model": TorchModel(torch.nn.Linear, in_features=4, out_features=2),
+        "critic": TorchModel(torch.nn.Linear, in_features=4, out_features=1),
+        "total_steps": 256, "eval_every_steps": 0, "eval_episodes": 2})
+    summary = RunContext(exp, run_dir=tmp_path / "r", silent=True).train()
+    assert summary.stopped == "budget" and summary.steps >= 256 and summary.evaluations == 1
+    loaded = RunContext.load(tmp_path / "r", checkpoint="last", silent=True)
+    weight = loaded.policy.module.net.pi_torso.inner.weight  # the user's Linear, trained by RLlib
+    assert weight.shape == (2, 4)
+    obs = np.array([0.1, -0.2, 0.05, 0.3], dtype=np.float32)
+    logits = weight.detach().numpy() @ obs + loaded.policy.module.net.pi_torso.inner.bias.detach().numpy()
+    assert loaded.compute_action(obs) == int(np.argmax(logits))
 
 
 def _cli_env(cluster) -> dict[str, str]:

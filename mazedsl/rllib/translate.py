@@ -22,6 +22,7 @@ RLLIB_ALGORITHMS = ("PPO", "APPO", "IMPALA", "DQN", "SAC", "BC", "CQL", "MARWIL"
 SUPPORTED = {"PPO": "PPO"}
 
 ENV_PREFIX = "mazedsl-env"
+MODULE_CLASS = "mazedsl.rllib.module:MazeActorCriticModule"
 
 _ACTIVATIONS = {"tanh": "tanh", "relu": "relu", "elu": "elu", "silu": "silu", "gelu": "GELU"}
 
@@ -72,8 +73,9 @@ PPO_TABLE: tuple[Row, ...] = (
     Row("critic.shared", "DefaultModelConfig(vf_share_layers=)", ""),
     Row("critic.hidden_units, critic.activation", "same as the policy's",
         "RLlib builds the value encoder like the policy's: must equal model's (refused otherwise)"),
-    Row("model: PixelObs, a torch module of your own", "refused",
-        "not mapped yet (RLlib's default RLModule builds its own MLP / HWC-image CNN)"),
+    Row("model: PixelObs, TorchModel; critic: TorchModel",
+        "rl_module(rl_module_spec=RLModuleSpec(module_class=MazeActorCriticModule))",
+        "mazedsl's own ActorCritic inside an RLModule: the native network, layer for layer"),
     Row("wrappers: Grayscale, Resize, FrameStack, ScaleObservation",
         "inside the env factory registered with Ray", "per-env wrappers travel with the env"),
     Row("wrappers: NormalizeObservation, NormalizeReward", "refused",
@@ -124,7 +126,7 @@ def _check_algorithm(exp: Any) -> str:
 
 def _refusals(exp: Any) -> list[tuple[str, str]]:
     """``(path, why)`` for every setting without an RLlib counterpart and not its default."""
-    from mazedsl.spec import NormalizeObservation, NormalizeReward, PixelObs, VectorObs
+    from mazedsl.spec import NormalizeObservation, NormalizeReward
 
     algo, model, critic = exp.algorithm, exp.model, exp.critic
     out: list[tuple[str, str]] = []
@@ -135,12 +137,8 @@ def _refusals(exp: Any) -> list[tuple[str, str]]:
         out.append(("algorithm.normalize_advantage", "RLlib always standardises advantages"))
     if algo.target_kl is not None:
         out.append(("algorithm.target_kl", "RLlib's PPO has no KL early stop; set it to null"))
-    if isinstance(model, PixelObs):
-        out.append(("model", "PixelObs is not mapped to RLlib's CNN encoder yet; use VectorObs"))
-    elif not isinstance(model, VectorObs):
-        out.append(("model", f"{type(model).__name__} is not one of RLlib's default RLModule "
-                    "models (an MLP from VectorObs' hidden_units and activation); a torch module "
-                    "of your own would need an RLModule class of its own"))
+    if not uses_default_module(exp):
+        pass  # mazedsl's own network inside an RLModule: every model setting carries over
     else:
         if model.log_std_init != 0.0:
             out.append(("model.log_std_init", "RLlib's free log-std starts at 0.0"))
@@ -155,6 +153,15 @@ def _refusals(exp: Any) -> list[tuple[str, str]]:
         if isinstance(w, (NormalizeObservation, NormalizeReward)):
             out.append((f"wrappers[{i}]", f"{type(w).__name__} has no RLlib counterpart here"))
     return out
+
+
+def uses_default_module(exp: Any) -> bool:
+    """RLlib's default RLModule (an MLP from ``model_config``) fits a VectorObs policy with a
+    StateCritic; anything else (PixelObs, your own TorchModel) runs mazedsl's ActorCritic
+    inside :class:`mazedsl.rllib.module.MazeActorCriticModule`."""
+    from mazedsl.spec import StateCritic, VectorObs
+
+    return isinstance(exp.model, VectorObs) and isinstance(exp.critic, StateCritic)
 
 
 def check(exp: Any) -> None:
@@ -193,17 +200,16 @@ def rllib_settings(exp: Any, continuous: bool = False) -> dict[str, dict[str, An
     lr: Any = algo.lr
     if algo.lr_schedule == "linear":
         lr = [[0, algo.lr], [exp.total_steps, 0.0]]
-    model_config: dict[str, Any] = {
-        "fcnet_hiddens": list(model.hidden_units),
-        "fcnet_activation": _ACTIVATIONS[model.activation],
-        "vf_share_layers": bool(critic.shared),
-        "head_fcnet_hiddens": [],
-    }
-    if continuous:
-        model_config["free_log_std"] = True
-    if model.ortho_init:
-        model_config["fcnet_kernel_initializer"] = "orthogonal_"
-        model_config["fcnet_kernel_initializer_kwargs"] = {"gain": math.sqrt(2)}
+    if uses_default_module(exp):
+        rl_module = {"model_config": _default_model_config(model, critic, continuous)}
+    else:
+        from omegaconf import OmegaConf
+
+        from mazedsl.config import to_config
+
+        rl_module = {"module_class": MODULE_CLASS, "model_config": {
+            "model": OmegaConf.to_container(to_config(model)),
+            "critic": OmegaConf.to_container(to_config(critic))}}
     return {
         "environment": {"env": env_name(exp), "normalize_actions": False, "clip_actions": True},
         "env_runners": {
@@ -239,9 +245,24 @@ def rllib_settings(exp: Any, continuous: bool = False) -> dict[str, dict[str, An
             "use_kl_loss": True,  # only to report the KL: its coefficient stays 0
             "kl_coeff": 0.0,
         },
-        "rl_module": {"model_config": model_config},
+        "rl_module": rl_module,
         "debugging": {"seed": exp.seed},
     }
+
+
+def _default_model_config(model: Any, critic: Any, continuous: bool) -> dict[str, Any]:
+    model_config: dict[str, Any] = {
+        "fcnet_hiddens": list(model.hidden_units),
+        "fcnet_activation": _ACTIVATIONS[model.activation],
+        "vf_share_layers": bool(critic.shared),
+        "head_fcnet_hiddens": [],
+    }
+    if continuous:
+        model_config["free_log_std"] = True
+    if model.ortho_init:
+        model_config["fcnet_kernel_initializer"] = "orthogonal_"
+        model_config["fcnet_kernel_initializer_kwargs"] = {"gain": math.sqrt(2)}
+    return model_config
 
 
 def _resolve(path: str) -> Callable[..., Any]:
@@ -251,6 +272,21 @@ def _resolve(path: str) -> Callable[..., Any]:
     return getattr(importlib.import_module(module), name)
 
 
+def _quiet_new_stack_notice() -> None:
+    """Drop RLlib's "You are running PPO on the new API stack!" notice (mazedsl chose it)."""
+    import logging
+
+    logger = logging.getLogger("ray.rllib.algorithms.algorithm_config")
+    if not any(getattr(f, "mazedsl", False) for f in logger.filters):
+        class _Drop(logging.Filter):
+            mazedsl = True
+
+            def filter(self, record: logging.LogRecord) -> bool:
+                return "on the new API stack" not in str(record.msg)
+
+        logger.addFilter(_Drop())
+
+
 def build_config(exp: Any, settings: dict[str, dict[str, Any]] | None = None) -> Any:
     """A ``PPOConfig`` (new API stack) for ``exp``; the env must be registered
     (:func:`mazedsl.rllib.envs.register`) before ``build_algo()``."""
@@ -258,12 +294,19 @@ def build_config(exp: Any, settings: dict[str, dict[str, Any]] | None = None) ->
     from ray.rllib.core.rl_module.default_model_config import DefaultModelConfig
 
     settings = settings or rllib_settings(exp)
+    _quiet_new_stack_notice()
     config = PPOConfig()
     for section, kwargs in settings.items():
         kwargs = dict(kwargs)
         if section == "learners":
             kwargs["learner_class"] = _resolve(kwargs["learner_class"])
-        if section == "rl_module":
+        if section == "rl_module" and "module_class" in kwargs:
+            from ray.rllib.core.rl_module.rl_module import RLModuleSpec
+
+            kwargs = {"rl_module_spec": RLModuleSpec(
+                module_class=_resolve(kwargs["module_class"]),
+                model_config={"model": exp.model, "critic": exp.critic})}
+        elif section == "rl_module":
             kwargs["model_config"] = DefaultModelConfig(**kwargs["model_config"])
         getattr(config, section)(**kwargs)
     return config
