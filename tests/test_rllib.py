@@ -61,7 +61,7 @@ def test_every_hyperparameter_maps_to_its_rllib_counterpart():
     mc = s["rl_module"]["model_config"]
     assert mc["fcnet_hiddens"] == [64, 64] and mc["fcnet_activation"] == "tanh"
     assert mc["vf_share_layers"] is False and mc["fcnet_kernel_initializer"] == "orthogonal_"
-    assert "free_log_std" not in mc
+    assert "free_log_std" not in mc and s["training"]["grad_clip"] == 0.5
     assert rllib_settings(exp, continuous=True)["rl_module"]["model_config"]["free_log_std"]
     assert s["debugging"] == {"seed": 0}
     # two learners split the same batch; a constant lr stays a number
@@ -72,6 +72,9 @@ def test_every_hyperparameter_maps_to_its_rllib_counterpart():
     assert s2["training"]["train_batch_size_per_learner"] == 128 and s2["training"]["lr"] == 1e-3
     assert s2["rl_module"]["model_config"]["vf_share_layers"] is True
     assert s2["rl_module"]["model_config"]["fcnet_activation"] == "GELU"
+    with pytest.raises(ConfigError, match=r"^algorithm.batch_size: 256 is larger than one rollout "
+                                          r"\(n_steps 32 x 4 envs = 128\)"):
+        rllib_settings(rllib_exp(num_envs_per_env_runner=4))
 
 
 def test_the_rllib_config_object_carries_the_values():
@@ -276,7 +279,7 @@ def test_a_torch_module_of_your_own_trains_on_rllib_and_acts_after_loading(clust
 
     from mazedsl.spec import TorchModel
 
-    exp = rllib_exp(num_env_runners=1, num_envs_per_env_runner=4).override({
+    exp = rllib_exp(num_env_runners=1, num_envs_per_env_runner=8).override({
         "model": TorchModel(torch.nn.Linear, in_features=4, out_features=2),
         "critic": TorchModel(torch.nn.Linear, in_features=4, out_features=1),
         "total_steps": 256, "eval_every_steps": 0, "eval_episodes": 2})

@@ -181,7 +181,11 @@ class RLlibLoop:
                     break
                 left -= 1
             t0 = time.perf_counter()
-            result = self.algo.train()
+            try:
+                result = self.algo.train()
+            except Exception as exc:  # noqa: BLE001 - a remote failure: its telling line
+                raise RLlibError(f"RLlib training failed after {self.steps} env steps: "
+                                 f"{_last_line(exc)}") from None
             self.train_time += time.perf_counter() - t0
             self.iterations += 1
             self.last_result = result

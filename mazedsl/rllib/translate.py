@@ -194,6 +194,9 @@ def rllib_settings(exp: Any, continuous: bool = False) -> dict[str, dict[str, An
     envs = n_envs(runner)
     learners = max(1, runner.num_learners)
     batch = algo.n_steps * envs
+    if algo.batch_size > batch:
+        raise ConfigError(f"{algo.batch_size} is larger than one rollout (n_steps {algo.n_steps} x "
+                          f"{envs} envs = {batch})", "algorithm.batch_size")
     if batch % learners:
         raise ConfigError(f"the train batch n_steps x envs = {batch} does not split over "
                           f"{learners} learners", "runner.num_learners")
