@@ -279,7 +279,7 @@ def test_a_torch_module_of_your_own_trains_on_rllib_and_acts_after_loading(clust
 
     from mazedsl.spec import TorchModel
 
-    exp = rllib_exp(num_env_runners=1, num_envs_per_env_runner=8).override({
+    exp = rllib_exp(num_env_runners=0, num_envs_per_env_runner=8).override({  # envs in this process
         "model": TorchModel(torch.nn.Linear, in_features=4, out_features=2),
         "critic": TorchModel(torch.nn.Linear, in_features=4, out_features=1),
         "total_steps": 256, "eval_every_steps": 0, "eval_episodes": 2})
@@ -300,7 +300,8 @@ def _cli_env(cluster) -> dict[str, str]:
 def test_sigint_checkpoints_and_resume_continues(cluster, tmp_path):
     run_dir = tmp_path / "run"
     cmd = [str(BIN / "mazedsl"), "train", str(ROOT / "experiments" / "cartpole_ppo.py"),
-           "runner=rllib", "total_steps=6000", "log_every_steps=256", "eval_every_steps=0",
+           "runner=rllib", "runner.num_env_runners=0", "total_steps=3000", "log_every_steps=256",
+           "eval_every_steps=0",
            "eval_episodes=2", "--run-dir", str(run_dir), "--quiet"]
     proc = subprocess.Popen(cmd, env=_cli_env(cluster), stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True)
@@ -317,12 +318,12 @@ def test_sigint_checkpoints_and_resume_continues(cluster, tmp_path):
     info = json.loads((run_dir / "run.json").read_text())
     assert info["status"] == "interrupted"
     state = json.loads((run_dir / "checkpoints" / "last" / "mazedsl_state.json").read_text())
-    assert 0 < state["steps"] == info["steps"] < 6000
+    assert 0 < state["steps"] == info["steps"] < 3000
     done = subprocess.run([str(BIN / "mazedsl"), "train", "--resume", str(run_dir), "--json"],
                           env=_cli_env(cluster), capture_output=True, text=True, timeout=240)
     assert done.returncode == 0, done.stderr
     result = json.loads(done.stdout)
-    assert result["stopped"] == "budget" and result["steps"] >= 6000
+    assert result["stopped"] == "budget" and result["steps"] >= 3000
     steps = [r["step"] for r in iter_metrics(metrics, "train")]
     assert steps == sorted(steps) and len(set(steps)) == len(steps)  # continued, not restarted
     assert json.loads((run_dir / "run.json").read_text())["status"] == "finished"
