@@ -24,9 +24,9 @@ class RunContext:
     """The high-level API: one experiment, one run directory, and the trained policy.
 
     Each component may be a config-module name (``algorithm="a2c"``), a dict or DictConfig,
-    an attrs declaration (``algorithm=A2C(lr=1e-3)``); ``env`` may also be a factory
+    an attrs declaration (``algorithm=<Declaration>(lr=1e-3)``); ``env`` may also be a factory
     callable. ``overrides`` takes dotted keys as on the command line. The resolved config
-    is written to the run directory at construction.
+    is written to the run directory when work starts (training, evaluation, a rollout).
     """
 
     def __init__(self, experiment: Any = None, *, env: Any = None, wrappers: Any = None,
@@ -209,6 +209,7 @@ class RunContext:
             resuming = self._checkpoint_kind is not None
             self._make_trainer()
             if resuming:
+                self._run.repair_info(self._exp)  # a damaged run.json is rebuilt from the config
                 state = self._run.load_checkpoint("last")
                 exact = self._trainer.load_state_dict(state)
                 self._checkpoint_kind = None

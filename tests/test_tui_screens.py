@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import functools
-import importlib
-import importlib.util
 import json
 import re
 import sys
@@ -32,8 +30,6 @@ from mazedsl_tui.widgets.rollout.view import EnvView
 from mazedsl_tui.widgets.runs.table import RunsTable
 
 FAKE_TRAIN = Path(__file__).parent / "fixtures" / "tui" / "fake_train.py"
-HAS_CONFIG = importlib.util.find_spec("mazedsl.config") is not None and hasattr(
-    importlib.import_module("mazedsl.config"), "load_experiment")
 
 
 def run_async(test):
@@ -271,20 +267,6 @@ async def test_run_detail_of_a_failed_run_shows_its_error(demo):
 
 
 @run_async
-async def test_evaluate_without_engine_says_why(demo, monkeypatch):
-    library = DemoLibrary()
-    monkeypatch.setattr(library, "engine_problem", lambda: "The engine is not here.")
-    app = MazeApp(demo.experiments, demo.runs, library=library, poll_interval=0.05)
-    async with app.run_test(size=(100, 32), notifications=True) as pilot:
-        app.open_run(run_dir(demo, FINISHED))
-        await wait_for_screen(pilot, app, RunDetailScreen)
-        await pilot.press("e")
-        await wait_for(pilot, lambda: app._notifications)
-        assert "The engine is not here." in [n.message for n in app._notifications]
-        assert not app.screen.evaluating
-
-
-@run_async
 async def test_evaluate_key_runs_an_evaluation_and_fills_the_table(demo, monkeypatch):
     library = DemoLibrary()
     monkeypatch.setattr(library, "engine_problem", lambda: None)
@@ -361,7 +343,6 @@ async def test_experiments_tree_shows_config_modules(demo):
         assert "algorithm=ppo" in shown(screen.query_one("#exp-title", Static))
 
 
-@pytest.mark.skipif(not HAS_CONFIG, reason="mazedsl.config not available")
 @run_async
 async def test_experiments_screen_with_the_real_config_api(demo):
     app = MazeApp(demo.experiments, demo.runs, poll_interval=0.05, mode="experiments")
@@ -407,7 +388,6 @@ async def test_launch_validates_overrides_as_you_type(demo):
         assert isinstance(app.screen, ExperimentsScreen)
 
 
-@pytest.mark.skipif(not HAS_CONFIG, reason="mazedsl.config not available")
 @run_async
 async def test_launch_shows_the_config_api_error_inline(demo):
     app = MazeApp(demo.experiments, demo.runs, poll_interval=0.05)
@@ -584,18 +564,6 @@ async def test_rollout_viewer_draws_frames_as_half_blocks(demo):
         await pilot.press("v", "v", "v")  # auto -> shapes -> frame -> observation
         assert view.mode == "observation" and view.drawn_as() == "observation"
         assert "obs[0]" in view.render().renderables[0].plain
-
-
-@run_async
-async def test_rollout_of_a_run_without_engine_says_why(demo, monkeypatch):
-    library = DemoLibrary()
-    monkeypatch.setattr(library, "engine_problem", lambda: "no engine")
-    app = MazeApp(demo.experiments, demo.runs, library=library, poll_interval=0.05)
-    async with app.run_test(size=(100, 32), notifications=True) as pilot:
-        app.open_rollout(run_dir(demo, FINISHED))
-        await pilot.pause()
-        assert isinstance(app.screen, RunsScreen)
-        assert [n.message for n in app._notifications] == ["no engine"]
 
 
 @run_async

@@ -156,3 +156,26 @@ def test_rollout_viewer(snap_compare, demo):
 
 def test_help(snap_compare, demo):
     assert snap_compare(make_app(demo), terminal_size=(100, 32), press=["question_mark"])
+
+
+def open_compare(demo):
+    async def run_before(pilot) -> None:
+        from mazedsl_tui.demo import write_demo_sweep
+        from mazedsl_tui.screens.compare import CompareScreen
+
+        app = pilot.app
+        await settle(pilot, runs_loaded(pilot))
+        sweep = write_demo_sweep(demo.runs)
+        jobs = sorted(p.parent for p in sweep.glob("*/run.json"))
+        app.open_compare([*jobs, demo.runs / FINISHED], title="Compare the lr sweep and a single run")
+        await settle(pilot, lambda: isinstance(app.screen, CompareScreen) and app.screen.comparison is not None
+                     and app.screen.query_one("#compare-runs").row_count == 7)
+    return run_before
+
+
+def test_compare_120x40(snap_compare, demo):
+    assert snap_compare(make_app(demo), terminal_size=(120, 40), run_before=open_compare(demo))
+
+
+def test_compare_80x24(snap_compare, demo):
+    assert snap_compare(make_app(demo), terminal_size=(80, 24), run_before=open_compare(demo))

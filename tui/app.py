@@ -82,6 +82,16 @@ class MazeApp(App[None]):
 
         self.push_screen(RunDetailScreen(Path(run_dir), tab=tab, evaluate=evaluate))
 
+    def open_compare(self, run_dirs: list[str | Path], title: str | None = None) -> None:
+        from mazedsl_tui.screens.compare import CompareScreen
+
+        self.push_screen(CompareScreen([Path(p) for p in run_dirs], title=title))
+
+    def open_sweep(self, sweep_dir: str | Path) -> None:
+        from mazedsl_tui.screens.sweep import SweepScreen
+
+        self.push_screen(SweepScreen(Path(sweep_dir)))
+
     def open_rollout(self, run_dir: str | Path) -> None:
         problem = self.library.engine_problem()
         if problem:
@@ -162,7 +172,8 @@ class MazeApp(App[None]):
 
 def main(argv: list[str] | None = None) -> int:
     """``mazedsl tui [--experiments DIR] [--runs DIR]``."""
-    parser = argparse.ArgumentParser(prog="mazedsl tui", description="The mazedsl terminal UI.")
+    parser = argparse.ArgumentParser(prog="mazedsl tui", description="The mazedsl terminal UI.",
+                                     allow_abbrev=False)
     parser.add_argument("--experiments", default="experiments", metavar="DIR",
                         help="folder of experiment files (default: experiments)")
     parser.add_argument("--runs", default="outputs", metavar="DIR",

@@ -45,8 +45,17 @@ class MazeCommands(Provider):
             runs = app.library.list_runs(app.runs_root)
         except Exception:  # noqa: BLE001 - no runs, no run commands
             runs = []
+        commands.append(("Compare marked runs", partial(self._compare_marked, app),
+                         "Overlay the curves of the runs marked with space in the Runs table"))
         for info in runs:
             label = short_path(info.path, app.runs_root)
+            if getattr(info, "is_sweep", False):
+                jobs = [j.path for j in info.jobs]
+                commands.append((f"Open sweep {label}", partial(app.open_sweep, info.path),
+                                 f"{len(jobs)} jobs grouped by configuration"))
+                commands.append((f"Compare sweep {label}", partial(app.open_compare, jobs, f"Compare {label}"),
+                                 "Curves of every job, seeds as mean and band"))
+                continue
             status = app.effective_status(info)
             commands.append((f"Open run {label}", partial(app.open_run, info.path),
                              f"{info.algorithm} · {info.env} · {status}"))
@@ -59,6 +68,15 @@ class MazeCommands(Provider):
             commands.append((f"Stop training {label}", partial(app.stop_training, training.run_dir),
                              "SIGINT: finish the update, checkpoint, exit"))
         return commands
+
+    @staticmethod
+    def _compare_marked(app: "MazeApp") -> None:
+        from mazedsl_tui.screens.runs import RunsScreen
+
+        app.go("runs")
+        screen = app.screen
+        if isinstance(screen, RunsScreen):
+            screen.action_compare()
 
     async def discover(self) -> Hits:
         for text, command, help_text in self._commands:

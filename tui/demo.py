@@ -395,3 +395,43 @@ class DemoLibrary(Library):
 
     def module_source(self, group: str, name: str) -> str:
         return DEMO_MODULES.get(group, {}).get(name, "")
+
+
+# -- a demo sweep (for Compare and the Sweep view; not part of build_demo) -------------------------
+
+DEMO_SWEEP = "sweep_20260108-090000_1a2b3c"
+
+
+def write_demo_sweep(runs_root: str | Path) -> Path:
+    """A finished sweep of cartpole_ppo: ``algorithm.lr`` 3e-4 vs 1e-3, seeds 0-2 (one job failed)."""
+    import yaml
+
+    sweep = Path(runs_root) / "cartpole_ppo" / DEMO_SWEEP
+    jobs = []
+    index = 0
+    for lr, scale, final in ((0.0003, 16000.0, 430.0), (0.001, 7000.0, 500.0)):
+        for seed in range(3):
+            name = f"job_{index:03d}"
+            failed = index == 5
+            run = DemoRun("cartpole_ppo", name, "failed" if failed else "finished", 30000 if failed else 50000,
+                          f"2026-01-08T09:{index:02d}:00", f"2026-01-08T09:{index:02d}:30",
+                          final - 25.0 * seed, 20.0 + 2 * seed, scale * (1 + 0.25 * seed), 1700.0 - 40 * seed,
+                          error="TrainingError: value loss is nan at step 30720" if failed else None,
+                          overrides=[f"algorithm.lr={lr}", f"seed={seed}"])
+            path = write_run(Path(runs_root), attrs_replace(run, name=f"{DEMO_SWEEP}/{name}"))
+            config = yaml.safe_load((path / "config.yaml").read_text())
+            config["algorithm"]["lr"], config["seed"] = lr, seed
+            (path / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
+            jobs.append({"job": name, "run_dir": str(path), "overrides": run.overrides,
+                         "params": {"algorithm.lr": lr, "seed": seed}, "status": run.status,
+                         "error": run.error})
+            index += 1
+    (sweep / "sweep.json").write_text(json.dumps({"schema": 1, "kind": "sweep", "experiment": "cartpole_ppo",
+                                                  "sweep_dir": str(sweep), "jobs": jobs}, indent=2))
+    return sweep
+
+
+def attrs_replace(run: DemoRun, **changes: Any) -> DemoRun:
+    import dataclasses
+
+    return dataclasses.replace(run, **changes)

@@ -55,9 +55,25 @@ class Library:
 
     # -- runs ---------------------------------------------------------------------------
     def list_runs(self, root: str | os.PathLike[str]) -> list["RunInfo"]:
-        from mazedsl.run import list_runs
+        """Runs under ``root``; a sweep folder is one row (``is_sweep``) holding its jobs."""
+        from mazedsl.run import list_entries
 
-        return list_runs(root)
+        return list_entries(root)
+
+    def compare(self, paths: list[Path], root: str | os.PathLike[str]) -> Any:
+        """A :class:`mazedsl.compare.Comparison` of run directories (labels relative to ``root``)."""
+        from mazedsl.compare import _label, compare_paths
+
+        return compare_paths([(Path(p), _label(Path(p), Path(root))) for p in paths])
+
+    def compare_sweep(self, sweep_dir: str | os.PathLike[str], root: str | os.PathLike[str]) -> Any:
+        """A Comparison of every job of a sweep folder (failed jobs without a run directory too)."""
+        from mazedsl.compare import _label, compare_paths, sweep_jobs
+
+        jobs = sweep_jobs(sweep_dir)
+        return compare_paths([(j.run_dir, _label(j.run_dir, Path(root))) for j in jobs if j.run_dir],
+                             [j for j in jobs if j.run_dir is None], sweep_dir=Path(sweep_dir),
+                             label_root=Path(root))
 
     def read_run_info(self, path: str | os.PathLike[str]) -> "RunInfo":
         from mazedsl.run import read_run_info

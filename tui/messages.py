@@ -169,3 +169,17 @@ class ModulesListed(Message):
         super().__init__()
         self.modules = modules
         self.error = error
+
+
+class ComparisonUpdated(Message):
+    """A fresh copy of a Compare or Sweep screen's :class:`mazedsl.compare.Comparison`
+    (``error``: why it could not be read). A newer one replaces a queued one."""
+
+    def __init__(self, owner: int, comparison: Any, error: str | None = None) -> None:
+        super().__init__()
+        self.owner = owner
+        self.comparison = comparison
+        self.error = error
+
+    def can_replace(self, message: Message) -> bool:
+        return isinstance(message, ComparisonUpdated) and message.owner == self.owner

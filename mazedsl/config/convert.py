@@ -8,7 +8,6 @@ into a :class:`~mazedsl.errors.ConfigError` with the dotted path of the bad valu
 
 from __future__ import annotations
 
-import difflib
 import types
 import typing
 from typing import Any, Callable, Mapping, Union
@@ -19,6 +18,7 @@ from omegaconf import DictConfig, ListConfig, OmegaConf, SCMode
 from omegaconf.errors import OmegaConfBaseException
 
 from mazedsl.config import _paths
+from mazedsl.config.suggest import did_you_mean
 from mazedsl.config.targets import (DECLARATIONS, is_declaration, is_declaration_type,
                                     lookup_target, names, resolve_target, target_of)
 from mazedsl.errors import ConfigError
@@ -117,8 +117,7 @@ def structure(value: Any, tp: Any) -> Any:
 
 
 def _suggest(key: str, valid: list[str]) -> str:
-    close = difflib.get_close_matches(key, valid, n=1, cutoff=0.6)
-    hint = f"; did you mean {close[0]!r}?" if close else ""
+    hint = did_you_mean(key, valid)
     return f"unknown key{hint} (valid: {', '.join(valid)})"
 
 
@@ -203,6 +202,8 @@ def _structure_algorithm(value: Any, _tp: Any) -> Any:
     """Any registered algorithm declaration, chosen by ``_target_``."""
     from mazedsl.rl.registry import algorithms
 
+    if isinstance(value, Mapping) and "_target_" in value:
+        lookup_target(value["_target_"])  # importing an allowed package registers its algorithm
     allowed = tuple(e.declaration for e in algorithms().values())
     if isinstance(value, allowed):
         return value
@@ -244,6 +245,8 @@ def _structure_dict(value: Any, tp: Any) -> dict[str, Any]:
 
 def _structure_int(value: Any, _tp: Any) -> int:
     if isinstance(value, int) and not isinstance(value, bool):
+        return int(value)
+    if isinstance(value, float) and value.is_integer():  # 1e5 from YAML or an override
         return int(value)
     raise _got("must be an integer", value)
 
@@ -321,18 +324,17 @@ def from_config(cfg: Any, cls: Any = Experiment, source: Source = None) -> Any:
         return cfg
     try:
         data = to_plain(cfg)
-        if isinstance(data, dict) and isinstance(data.get("allow_targets"), list):
-            from mazedsl.config.instantiate import allow_target
+        from mazedsl.config.instantiate import allowed_also
 
-            for prefix in data["allow_targets"]:
-                if isinstance(prefix, str) and prefix:
-                    allow_target(prefix)
-        if cls is None:
-            if not isinstance(data, dict) or "_target_" not in data:
-                raise ConfigError("needs a _target_ naming its declaration, e.g. "
-                                  "mazedsl.spec.Experiment")
-            cls = resolve_target(data["_target_"], DECLARATIONS)
-        return structure(data, cls)
+        extra = data.get("allow_targets") if isinstance(data, dict) else None
+        extra = [p for p in extra if isinstance(p, str) and p] if isinstance(extra, list) else []
+        with allowed_also(extra):
+            if cls is None:
+                if not isinstance(data, dict) or "_target_" not in data:
+                    raise ConfigError("needs a _target_ naming its declaration, e.g. "
+                                      "mazedsl.spec.Experiment")
+                cls = resolve_target(data["_target_"], DECLARATIONS)
+            return structure(data, cls)
     except ConfigError as exc:
         raise sourced(exc, source_of(source, exc.path)) from None
     except Exception as exc:  # noqa: BLE001 - every failure becomes a ConfigError

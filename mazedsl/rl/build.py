@@ -142,15 +142,18 @@ def build(experiment: Experiment, *, device: str | torch.device | None = None,
         probe = make_env_fn(exp.env, exp.wrappers, env_factory)()
         obs_space, action_space = probe.observation_space, probe.action_space
         probe.close()
+    from mazedsl.config.instantiate import allowed_also
+
     try:
         check_action_space(exp.algorithm, action_space)
         learner_cls.check(exp.algorithm, exp, obs_space, action_space)
         prep = ObsPipeline(obs_space, exp.wrappers)
-        policy = learner_cls.make_policy(exp.algorithm, exp, obs_space, action_space)
-        if policy is None:
-            from mazedsl.rl.models import ActorCritic
+        with allowed_also(exp.allow_targets):  # the user's own modules, for this experiment
+            policy = learner_cls.make_policy(exp.algorithm, exp, obs_space, action_space)
+            if policy is None:
+                from mazedsl.rl.models import ActorCritic
 
-            policy = ActorCritic(obs_space, action_space, exp.model, exp.critic)
+                policy = ActorCritic(obs_space, action_space, exp.model, exp.critic)
         policy = policy.to(dev)
     except BaseException:
         if venv is not None:

@@ -18,7 +18,9 @@ SECTIONS: list[tuple[str, list[tuple[str, str]]]] = [
         ("q", "quit (trainings started here keep running)"),
     ]),
     ("Runs", [
-        ("enter", "open the run"),
+        ("enter", "open the run (a sweep: its configurations and jobs)"),
+        ("space  c", "mark runs (a sweep: all its jobs), compare them"),
+        ("home  end", "first / last run"),
         ("o", "roll out its policy"),
         ("e", "evaluate its best checkpoint"),
         ("s", "stop a training started here: SIGINT, checkpoint kept (again: SIGTERM, then SIGKILL)"),
@@ -28,6 +30,11 @@ SECTIONS: list[tuple[str, list[tuple[str, str]]]] = [
         ("[ / ]", "tabs: curves, evaluation, config, log"),
         ("e  o  s", "evaluate, roll out, stop"),
         ("esc", "back"),
+    ]),
+    ("Compare / Sweep", [
+        ("x  b", "x axis: env steps / wall time; band: min–max / ±std"),
+        ("[ / ]", "tabs: runs, config diff"),
+        ("s  c", "sweep: sort configurations, compare all jobs"),
     ]),
     ("Experiments", [
         ("t", "train the highlighted experiment: overrides, seed, budget"),
