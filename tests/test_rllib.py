@@ -274,22 +274,22 @@ def test_an_env_factory_that_cannot_be_shipped_is_one_line(cluster, tmp_path):
     assert run["status"] == "failed" and "cannot be sent" in run["error"]
 
 
-def test_a_torch_module_of_your_own_trains_on_rllib_and_acts_after_loading(cluster, tmp_path):
+def test_a_torch_module_of_your_own_trains_on_rllib_and_acts_after_loading(cluster, tmp_path,
+                                                                            monkeypatch):
     import torch
 
-    from mazedsl.spec import TorchModel
-
-    exp = rllib_exp(num_env_runners=0, num_envs_per_env_runner=8).override({  # envs in this process
-        "model": TorchModel(torch.nn.Linear, in_features=4, out_features=2),
-        "critic": TorchModel(torch.nn.Linear, in_features=4, out_features=1),
+    monkeypatch.chdir(ROOT)  # experiments.nets.mlp is imported from the project root
+    exp = load_experiment(str(ROOT / "experiments" / "custom_model_ppo.py")).override({
+        "runner": RLlibRunner(num_env_runners=0),  # envs stepped in this process
         "total_steps": 256, "eval_every_steps": 0, "eval_episodes": 2})
     summary = RunContext(exp, run_dir=tmp_path / "r", silent=True).train()
     assert summary.stopped == "budget" and summary.steps >= 256 and summary.evaluations == 1
     loaded = RunContext.load(tmp_path / "r", checkpoint="last", silent=True)
-    weight = loaded.policy.module.net.pi_torso.inner.weight  # the user's Linear, trained by RLlib
-    assert weight.shape == (2, 4)
+    net = loaded.policy.module.net.pi_torso.inner  # the user's PolicyNet, trained by RLlib
+    assert type(net).__module__ == "experiments.nets.mlp" and type(net).__name__ == "PolicyNet"
     obs = np.array([0.1, -0.2, 0.05, 0.3], dtype=np.float32)
-    logits = weight.detach().numpy() @ obs + loaded.policy.module.net.pi_torso.inner.bias.detach().numpy()
+    with torch.no_grad():
+        logits = net(torch.from_numpy(obs)[None])[0].numpy()
     assert loaded.compute_action(obs) == int(np.argmax(logits))
 
 

@@ -21,14 +21,18 @@ from ray.rllib.core.rl_module.torch.torch_rl_module import TorchRLModule
 
 
 class MazeActorCriticModule(TorchRLModule, ValueFunctionAPI):
-    """``model_config``: ``{"model": <declaration>, "critic": <declaration>}``; Discrete or
+    """``model_config``: ``{"model": <declaration>, "critic": <declaration>, "allow_targets":
+    [modules]}``; Discrete or
     1-D Box actions (a Gaussian with a state-independent log-std, as natively)."""
 
     def setup(self) -> None:
+        from mazedsl.config.instantiate import allowed_also
         from mazedsl.rl.models import ActorCritic
 
         cfg = self.model_config
-        self.net = ActorCritic(self.observation_space, self.action_space, cfg["model"], cfg["critic"])
+        with allowed_also(cfg.get("allow_targets", [])):  # the experiment's own modules
+            self.net = ActorCritic(self.observation_space, self.action_space, cfg["model"],
+                                   cfg["critic"])
         self.gaussian = isinstance(self.action_space, spaces.Box)
 
     def _dist_inputs(self, obs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:

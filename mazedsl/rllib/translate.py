@@ -308,7 +308,8 @@ def build_config(exp: Any, settings: dict[str, dict[str, Any]] | None = None) ->
 
             kwargs = {"rl_module_spec": RLModuleSpec(
                 module_class=_resolve(kwargs["module_class"]),
-                model_config={"model": exp.model, "critic": exp.critic})}
+                model_config={"model": exp.model, "critic": exp.critic,
+                              "allow_targets": list(getattr(exp, "allow_targets", []))})}
         elif section == "rl_module":
             kwargs["model_config"] = DefaultModelConfig(**kwargs["model_config"])
         getattr(config, section)(**kwargs)
