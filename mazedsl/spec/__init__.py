@@ -8,13 +8,13 @@ from mazedsl.spec.algorithms import AlgorithmSpec
 from mazedsl.spec.env import GymEnv
 from mazedsl.spec.experiment import Experiment, RolloutConfig
 from mazedsl.spec.models import Critic, Model, PixelObs, StateCritic, TorchModel, VectorObs
-from mazedsl.spec.runner import RolloutRunner, Runner
+from mazedsl.spec.runner import RLlibRunner, RolloutRunner, Runner
 from mazedsl.spec.wrappers import (FrameStack, Grayscale, NormalizeObservation, NormalizeReward,
                                    Resize, ScaleObservation, Wrapper, WRAPPER_TYPES)
 
 __all__ = [
     "AlgorithmSpec", "GymEnv", "Experiment", "RolloutConfig", "PixelObs", "StateCritic",
-    "TorchModel", "VectorObs", "Model", "Critic", "RolloutRunner", "Runner", "FrameStack",
+    "TorchModel", "VectorObs", "Model", "Critic", "RolloutRunner", "Runner", "RLlibRunner", "FrameStack",
     "Grayscale", "NormalizeObservation", "NormalizeReward", "Resize", "ScaleObservation",
     "Wrapper", "WRAPPER_TYPES", "param",
 ]
