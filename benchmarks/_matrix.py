@@ -86,10 +86,10 @@ def update_size(exp: Any) -> int:
 
 
 # -- threads ---------------------------------------------------------------------------------
-def pin_threads(n: int) -> Any:
+def pin_threads(n: int) -> None:
     """torch intra-op threads and every BLAS/OpenMP pool numpy or torch loaded, to ``n``.
-    Returns the threadpoolctl limiter (keep a reference), or None without threadpoolctl."""
-    import numpy  # noqa: F401  (load numpy's BLAS before limiting)
+    The limits hold until the process ends (threadpoolctl restores only on request)."""
+    import numpy  # noqa: F401  (numpy's BLAS must be loaded to be limited)
     import torch
 
     torch.set_num_threads(n)
@@ -97,7 +97,8 @@ def pin_threads(n: int) -> Any:
         from threadpoolctl import threadpool_limits
     except ImportError:  # pragma: no cover - threadpoolctl is in the bench extra
         return None
-    return threadpool_limits(limits=n)
+    threadpool_limits(limits=n)
+    return None
 
 
 def thread_note(n: int) -> str:
@@ -115,7 +116,8 @@ def thread_note(n: int) -> str:
 # -- timing: mazedsl -------------------------------------------------------------------------
 def time_mazedsl(exp: Any, warm: int, updates: int) -> tuple[int, float]:
     """(env steps, seconds) of ``updates`` training iterations after ``warm`` ones, from the
-    Trainer's own training clock (evaluation and logging excluded)."""
+    Trainer's own training clock (evaluation and logging excluded). The experiment's
+    ``total_steps`` should exceed ``warm + updates`` updates (no end-of-budget evaluation)."""
     from mazedsl.rl.trainer import Trainer
 
     trainer = Trainer(exp)
@@ -269,3 +271,14 @@ def fmt_ratio(ci: tuple[float, float, float] | None) -> tuple[str, str]:
         return "n/a", ""
     m, lo, hi = ci
     return f"{m:.2f}x", (f"{lo:.2f}-{hi:.2f}" if hi < math.inf else "n/a (1 seed)")
+
+
+def finite(value: Any) -> Any:
+    """JSON-safe copy: non-finite floats (the open interval of one seed) become null."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {str(k): finite(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [finite(v) for v in value]
+    return value

@@ -32,7 +32,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import platform
 import statistics
 import sys
@@ -41,8 +40,8 @@ from pathlib import Path
 from typing import Any
 
 from _common import ROOT, load_note, table, versions
-from _matrix import (CNN, Cell, experiment, fmt_ratio, matrix_cells, parse_cells, pin_threads,
-                     ratio_ci, sb3_available, thread_note, time_mazedsl, time_sb3, update_size)
+from _matrix import (CNN, Cell, experiment, finite, fmt_ratio, matrix_cells, parse_cells,
+                     pin_threads, ratio_ci, sb3_available, thread_note, time_mazedsl, time_sb3, update_size)
 
 VARIANTS = ("mazedsl-sync", "mazedsl-fast", "sb3", "sb3-fast")
 RESULTS = ROOT / "benchmarks" / "results"
@@ -56,7 +55,8 @@ def run_variant(cell: Cell, variant: str, seed: int, threads: int, warm: int, up
     """Training env steps per second of one run."""
     vec = "sync" if variant != "mazedsl-fast" else fastest_vectorization(cell)
     probe = experiment(cell, vec, seed, threads, 1)
-    exp = experiment(cell, vec, seed, threads, (warm + updates) * update_size(probe))
+    # one update more than is run: mazedsl's Trainer never reaches its budget (no final evaluation)
+    exp = experiment(cell, vec, seed, threads, (warm + updates + 1) * update_size(probe))
     if variant.startswith("mazedsl"):
         steps, secs = time_mazedsl(exp, warm, updates)
     else:
@@ -165,7 +165,7 @@ def main(argv: list[str] | None = None) -> int:
         args.seeds, args.max_updates = 2, 1
     json_path = Path(args.json) if args.json else (None if args.quick else RESULTS / "scaling.json")
 
-    limiter = pin_threads(args.threads)  # noqa: F841  (held for the whole run)
+    pin_threads(args.threads)
     use_sb3 = not args.no_sb3 and sb3_available()
     variants = [v for v in VARIANTS if use_sb3 or v.startswith("mazedsl")]
     t_start = time.perf_counter()
@@ -216,21 +216,11 @@ def main(argv: list[str] | None = None) -> int:
                           "steps_per_update": update_size(experiment(c, "sync", 0, 1, 1)),
                           **summary[c.key]} for c in cells]}
         tmp = json_path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(_finite(doc), indent=1))
+        tmp.write_text(json.dumps(finite(doc), indent=1))
         tmp.replace(json_path)
         print(f"results written to {json_path}")
     return 0
 
-
-def _finite(value: Any) -> Any:
-    """JSON-safe: infinite interval ends (one seed) become null."""
-    if isinstance(value, float):
-        return value if math.isfinite(value) else None
-    if isinstance(value, dict):
-        return {k: _finite(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_finite(v) for v in value]
-    return value
 
 
 if __name__ == "__main__":
