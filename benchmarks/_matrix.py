@@ -80,6 +80,11 @@ def experiment(cell: Cell, vectorization: str, seed: int, threads: int, total_st
                   target_return=None, patience=None)
 
 
+def is_ppo(algo: Any) -> bool:
+    """Whether an algorithm declaration is PPO (its class moved between engine versions)."""
+    return type(algo).__name__ == "PPO"
+
+
 def update_size(exp: Any) -> int:
     """Env steps collected per update."""
     return exp.runner.n_envs * exp.algorithm.n_steps
@@ -155,7 +160,7 @@ def sb3_model(exp: Any, seed: int, fast: bool = False) -> Any:
     from stable_baselines3 import PPO as SB3PPO
     from stable_baselines3.common.env_util import make_vec_env
 
-    from mazedsl.spec import PPO, PixelObs
+    from mazedsl.spec import PixelObs
 
     algo, model, critic = exp.algorithm, exp.model, exp.critic
     if isinstance(model, PixelObs):
@@ -182,7 +187,7 @@ def sb3_model(exp: Any, seed: int, fast: bool = False) -> Any:
                   vf_coef=algo.vf_coef, max_grad_norm=algo.max_grad_norm, n_steps=algo.n_steps,
                   normalize_advantage=algo.normalize_advantage, seed=seed, device="cpu", verbose=0,
                   learning_rate=_schedule(algo.lr, algo.lr_schedule))
-    if isinstance(algo, PPO):
+    if is_ppo(algo):
         policy_kwargs["optimizer_kwargs"] = {"eps": algo.adam_eps, **({"fused": True} if fast else {})}
         return SB3PPO(policy, env, batch_size=algo.batch_size, n_epochs=algo.n_epochs,
                       clip_range=_schedule(algo.clip_range, algo.clip_schedule),

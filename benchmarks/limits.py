@@ -18,7 +18,8 @@ update (``Trainer.train_time``), and is compared with, for the same env steps an
          minibatch's forward, which the rollout could supply), A2C samples x backward only
          (its forward is the rollout's); the optimiser ~ 12 (Adam) / 6 (RMSprop) FLOPs per
          parameter per step plus the gradient norm of max_grad_norm;
-  P      this machine's measured single-thread float32 matmul peak (2048^3 sgemm, torch, 1 thread);
+  P      this machine's measured single-thread float32 matmul peak (best of 30 1024^3 sgemms,
+         torch, 1 thread);
   M, B   the bytes each phase must move (weights read per forward, weights and gradients per
          backward, parameters, gradients and optimiser state per optimiser step) over the
          single-thread copy bandwidth measured at the model's working-set size.
@@ -31,7 +32,7 @@ update (``Trainer.train_time``), and is compared with, for the same env steps an
   it (numpy rollouts, fused passes); it is a yardstick, not a limit.
 
 Printed per cell: mazedsl's time, the floor's parts, mazedsl as a multiple of the floor and of
-the reference (medians of --repeat interleaved repetitions), and the issue's targets for the
+the reference (each the best of --repeat interleaved repetitions, as P is a best), and the issue's targets for the
 CartPole zoo points (PPO <= 4x the floor, A2C <= 3x). One thread for torch and every BLAS pool.
 """
 
@@ -49,8 +50,8 @@ from typing import Any
 
 import numpy as np
 
-from _common import ROOT, load_note, median, table, versions
-from _matrix import (Cell, experiment, matrix_cells, parse_cells, pin_threads, thread_note,
+from _common import ROOT, load_note, table, versions
+from _matrix import (Cell, experiment, is_ppo, matrix_cells, parse_cells, pin_threads, thread_note,
                      time_mazedsl, update_size)
 
 RESULTS = ROOT / "benchmarks" / "results"
@@ -61,8 +62,9 @@ def fastest_vectorization(cell: Cell) -> str:
 
 
 # -- machine constants -----------------------------------------------------------------------
-def matmul_peak(n: int = 2048, repeat: int = 5) -> float:
-    """Single-thread float32 matmul FLOP/s: the best of ``repeat`` n x n x n products."""
+def matmul_peak(n: int = 1024, repeat: int = 30) -> float:
+    """Single-thread float32 matmul FLOP/s: the best of ``repeat`` n x n x n products (short
+    products, many times: on a shared machine the best one ran uninterrupted)."""
     import torch
 
     a, b = torch.randn(n, n), torch.randn(n, n)
@@ -77,7 +79,7 @@ def matmul_peak(n: int = 2048, repeat: int = 5) -> float:
 
 
 def copy_bandwidth(n_bytes: int, min_seconds: float = 0.05) -> float:
-    """Single-thread bytes/s of a float32 copy with ``n_bytes`` read and written (best of 5)."""
+    """Single-thread bytes/s of a float32 copy with ``n_bytes`` read and written (best of 20)."""
     import torch
 
     n = max(n_bytes // 8, 1024)
@@ -88,11 +90,11 @@ def copy_bandwidth(n_bytes: int, min_seconds: float = 0.05) -> float:
         t0 = time.perf_counter()
         for _ in range(reps):
             b.copy_(a)
-        if time.perf_counter() - t0 >= min_seconds / 5:
+        if time.perf_counter() - t0 >= min_seconds / 20:
             break
         reps *= 2
     best = math.inf
-    for _ in range(5):
+    for _ in range(20):
         t0 = time.perf_counter()
         for _ in range(reps):
             b.copy_(a)
@@ -185,8 +187,6 @@ def spaces_of(exp: Any) -> tuple[tuple[int, ...], int, bool]:
 
 def work(exp: Any, updates: int) -> dict[str, float]:
     """FLOPs and compulsory bytes of ``updates`` updates, per phase (see the module doc)."""
-    from mazedsl.spec import PPO
-
     algo = exp.algorithm
     obs_shape, n_out, _ = spaces_of(exp)
     modules = plain_model(exp, obs_shape, n_out)
@@ -196,7 +196,7 @@ def work(exp: Any, updates: int) -> dict[str, float]:
     n_envs = exp.runner.n_envs
     w_rollout = (n + n_envs) * fwd  # every sample + the bootstrap values
     bwd = 2 * fwd - first  # weight gradients + input gradients (none for the observation layer)
-    if isinstance(algo, PPO):
+    if is_ppo(algo):
         minibatches = math.ceil(n / algo.batch_size)
         steps = algo.n_epochs * minibatches
         w_update = algo.n_epochs * n * (fwd + bwd) - min(algo.batch_size, n) * fwd
@@ -252,8 +252,6 @@ def reference(exp: Any, updates: int, vectorization: str) -> float:
     import torch
     from torch.nn import functional as F
 
-    from mazedsl.spec import PPO
-
     algo = exp.algorithm
     obs_shape, n_out, discrete = spaces_of(exp)
     pi_torso, pi_head, vf_torso, vf_head = plain_model(exp, obs_shape, n_out)
@@ -276,8 +274,8 @@ def reference(exp: Any, updates: int, vectorization: str) -> float:
     log_std = torch.zeros(n_out, requires_grad=True)
     if not discrete:
         params.append(log_std)
-    if isinstance(algo, PPO) or algo.optimizer == "adam":
-        eps = algo.adam_eps if isinstance(algo, PPO) else algo.eps
+    if is_ppo(algo) or algo.optimizer == "adam":
+        eps = algo.adam_eps if is_ppo(algo) else algo.eps
         opt: torch.optim.Optimizer = torch.optim.Adam(params, lr=algo.lr, eps=eps, fused=True)
     else:
         opt = torch.optim.RMSprop(params, lr=algo.lr, alpha=algo.rms_alpha, eps=algo.eps, foreach=True)
@@ -296,7 +294,7 @@ def reference(exp: Any, updates: int, vectorization: str) -> float:
     def step(o: torch.Tensor, a: torch.Tensor, lp: torch.Tensor, ad: torch.Tensor, r: torch.Tensor) -> None:
         out, v = nets(o)
         logp = logp_of(out, a)
-        if isinstance(algo, PPO):
+        if is_ppo(algo):
             ratio = (logp - lp).exp()
             c = algo.clip_range
             policy_loss = -torch.min(ad * ratio, ad * ratio.clamp(1 - c, 1 + c)).mean()
@@ -311,7 +309,7 @@ def reference(exp: Any, updates: int, vectorization: str) -> float:
 
     t0 = time.perf_counter()
     for _ in range(updates):
-        if not isinstance(algo, PPO):
+        if not is_ppo(algo):
             step(obs, actions, old_logp, adv, ret)
             continue
         for _ in range(algo.n_epochs):
@@ -368,8 +366,7 @@ def measure(cell: Cell, seconds: float, repeat: int, seed: int, threads: int, pe
         engine.append(time_mazedsl(exp, 1, updates)[1])
         env_t.append(floor_env(exp, updates * exp.algorithm.n_steps, vec))
         ref.append(reference(exp, updates, vec))
-    e, te, r = median(engine), median(env_t), median(ref)
-    assert e is not None and te is not None and r is not None
+    e, te, r = min(engine), min(env_t), min(ref)  # best of: the peak P is a best too
     fl = floor(w, te, peak, bandwidth)
     n_steps = updates * update_size(exp)
     return {"key": cell.key, "label": cell.label.strip(), "vectorization": vec, "updates": updates,
@@ -406,7 +403,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"mazedsl training vs the physical floor and the plain-torch reference; {versions()}", flush=True)
     print(thread_note(args.threads), flush=True)
     print(f"{load_note()} at start", flush=True)
-    peak = matmul_peak(512 if args.quick else 2048)
+    peak = matmul_peak(512 if args.quick else 1024)
     print(f"P = {peak / 1e9:.1f} GFLOP/s (float32 sgemm, {args.threads} thread)", flush=True)
     results = []
     for cell in cells:
@@ -424,7 +421,7 @@ def main(argv: list[str] | None = None) -> int:
                      f"{r['floor_steps_per_s']:,.0f}", f"{r['x_floor']:.2f}x", f"{r['reference_s']:.3f}",
                      f"{r['x_reference']:.2f}x"])
     print()
-    print(f"Medians of {args.repeat} interleaved repetition(s); floor = T_env + max(W/P, M/B) per phase "
+    print(f"Best of {args.repeat} interleaved repetition(s); floor = T_env + max(W/P, M/B) per phase "
           f"(rollout, update, optimiser); P = {peak / 1e9:.1f} GFLOP/s")
     print(table(["cell (mazedsl vectorisation)", "env steps", "mazedsl s", "mazedsl steps/s", "T_env s",
                  "W GFLOP", "nets s", "optimiser s", "floor s", "floor steps/s", "x floor",
@@ -443,12 +440,14 @@ def main(argv: list[str] | None = None) -> int:
         exp = experiment(cell, vec, args.seed, args.threads, (updates + 2) * update_size(probe))
         print("\n".join(profile(exp, updates, args.top)))
     elapsed = time.perf_counter() - t_start
+    peak_end = matmul_peak(512 if args.quick else 1024)
+    print(f"P measured again at the end: {peak_end / 1e9:.1f} GFLOP/s (the floors use the first)")
     print(f"{load_note()} at end; {elapsed:.0f} s in all")
     if json_path is not None:
         json_path.parent.mkdir(parents=True, exist_ok=True)
         doc = {"command": " ".join(["benchmarks/limits.py", *(argv if argv is not None else sys.argv[1:])]),
                "date_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "versions": versions(),
-               "threads": args.threads, "matmul_peak_flops": peak, "repeat": args.repeat,
+               "threads": args.threads, "matmul_peak_flops": peak, "matmul_peak_flops_end": peak_end, "repeat": args.repeat,
                "load_at_end": load_note(), "seconds": elapsed, "cells": results}
         tmp = json_path.with_suffix(".tmp")
         tmp.write_text(json.dumps(doc, indent=1))
