@@ -28,8 +28,8 @@ def shipped(name: str) -> Any:
 
 
 def _inline(name: str) -> Any:
-    from mazedsl.spec import (A2C, PPO, Experiment, GymEnv, NormalizeObservation, NormalizeReward,
-                              Runner)
+    from mazedsl.spec import Experiment, GymEnv, NormalizeObservation, NormalizeReward, Runner
+    from mazedsl import A2C, PPO
 
     if name == "cartpole_ppo":
         return Experiment(name=name, env=GymEnv(name="CartPole-v1"), algorithm=PPO(

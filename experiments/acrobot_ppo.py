@@ -5,7 +5,8 @@ normalised observations, 16 envs x 256 steps, 4 epochs, gamma 0.99, GAE lambda 0
 entropy bonus; the rest (lr 3e-4, clip 0.2, minibatch 256) are mazedsl's PPO defaults.
 """
 
-from mazedsl.spec import PPO, Experiment, GymEnv, NormalizeObservation, Runner, StateCritic, VectorObs
+from mazedsl import PPO
+from mazedsl.spec import Experiment, GymEnv, NormalizeObservation, Runner, StateCritic, VectorObs
 
 experiment = Experiment(
     name="acrobot_ppo",

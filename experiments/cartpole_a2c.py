@@ -5,7 +5,8 @@ no entropy bonus; all other values are Stable-Baselines3's A2C defaults (RMSprop
 5 steps per env, gamma 0.99, no GAE), written out here.
 """
 
-from mazedsl.spec import A2C, Experiment, GymEnv, Runner, StateCritic, VectorObs
+from mazedsl import A2C
+from mazedsl.spec import Experiment, GymEnv, Runner, StateCritic, VectorObs
 
 experiment = Experiment(
     name="cartpole_a2c",

@@ -6,7 +6,8 @@ bonus, lr 1e-3 and clip 0.2 both decayed linearly to 0. Everything else is writt
 with mazedsl's defaults (SB3's) so that every knob is visible here.
 """
 
-from mazedsl.spec import PPO, Experiment, GymEnv, Runner, StateCritic, VectorObs
+from mazedsl import PPO
+from mazedsl.spec import Experiment, GymEnv, Runner, StateCritic, VectorObs
 
 experiment = Experiment(
     name="cartpole_ppo",

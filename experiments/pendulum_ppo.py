@@ -9,8 +9,8 @@ steps): the learning rate decays linearly, minibatches are 256, and an update's 
 once the approximate KL passes 1.5 x 0.02.
 """
 
-from mazedsl.spec import (PPO, Experiment, GymEnv, NormalizeObservation, NormalizeReward, Runner,
-                          StateCritic, VectorObs)
+from mazedsl import PPO
+from mazedsl.spec import Experiment, GymEnv, NormalizeObservation, NormalizeReward, Runner, StateCritic, VectorObs
 
 experiment = Experiment(
     name="pendulum_ppo",

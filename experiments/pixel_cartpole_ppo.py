@@ -6,8 +6,8 @@ frames. Wrappers: grayscale, 42x42, 2 stacked frames (to see velocity), bytes sc
 rl-baselines3-zoo's CartPole-v1 ones (see cartpole_ppo.py).
 """
 
-from mazedsl.spec import (PPO, Experiment, FrameStack, Grayscale, GymEnv, PixelObs, Resize, Runner,
-                          ScaleObservation, StateCritic)
+from mazedsl import PPO
+from mazedsl.spec import Experiment, FrameStack, Grayscale, GymEnv, PixelObs, Resize, Runner, ScaleObservation, StateCritic
 
 experiment = Experiment(
     name="pixel_cartpole_ppo",

@@ -13,15 +13,18 @@ __version__ = "0.1.0"
 
 __all__ = [
     "Experiment", "RunContext", "to_config", "from_config", "load_experiment", "diff",
-    "GymEnv", "A2C", "PPO", "VectorObs", "PixelObs", "StateCritic",
-    "MazeError", "ConfigError",
+    "GymEnv", "A2C", "PPO", "VectorObs", "PixelObs", "StateCritic", "TorchModel",
+    "register_algorithm", "build", "MazeError", "ConfigError",
 ]
 
 _LOCATIONS = {
     "Experiment": "mazedsl.spec",
     "GymEnv": "mazedsl.spec",
-    "A2C": "mazedsl.spec",
-    "PPO": "mazedsl.spec",
+    "A2C": "mazedsl.rl.algos.a2c",
+    "PPO": "mazedsl.rl.algos.ppo",
+    "TorchModel": "mazedsl.spec",
+    "register_algorithm": "mazedsl.rl.registry",
+    "build": "mazedsl.rl.build",
     "VectorObs": "mazedsl.spec",
     "PixelObs": "mazedsl.spec",
     "StateCritic": "mazedsl.spec",
@@ -51,4 +54,8 @@ if TYPE_CHECKING:  # pragma: no cover
     from mazedsl.config import diff, from_config, load_experiment, to_config
     from mazedsl.context import RunContext
     from mazedsl.errors import ConfigError, MazeError
-    from mazedsl.spec import A2C, PPO, Experiment, GymEnv, PixelObs, StateCritic, VectorObs
+    from mazedsl.rl.algos.a2c import A2C
+    from mazedsl.rl.algos.ppo import PPO
+    from mazedsl.rl.build import build
+    from mazedsl.rl.registry import register_algorithm
+    from mazedsl.spec import Experiment, GymEnv, PixelObs, StateCritic, TorchModel, VectorObs

@@ -63,15 +63,24 @@ def factory_env_decl(factory: Callable[[], Any]) -> Any:
     from mazedsl.spec import GymEnv
 
     env = factory()
+    kwargs: dict[str, Any] = {}
+    limit = None
     try:
         spec = getattr(env, "spec", None)
         name = spec.id if spec is not None else type(getattr(env, "unwrapped", env)).__name__
+        if spec is not None:  # what it made, so a lost (lambda) factory can be rebuilt
+            kwargs = {k: v for k, v in (spec.kwargs or {}).items()
+                      if isinstance(v, (str, int, float, bool)) and k != "render_mode"}
+            limit = spec.max_episode_steps
     finally:
         try:
             env.close()
         except Exception:  # noqa: BLE001 - closing a probe env must not fail construction
             pass
-    return GymEnv(name=name, factory=describe_callable(factory))
+    described = describe_callable(factory)
+    if described.startswith("<"):  # not importable: say what it made, not its address
+        described = f"{getattr(factory, '__name__', '<factory>')} made {name}"
+    return GymEnv(name=name, kwargs=kwargs, max_episode_steps=limit, factory=described)
 
 
 def _override_string(key: str, value: Any) -> str | None:

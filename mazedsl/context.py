@@ -23,9 +23,9 @@ class RunContext:
     """The high-level API: one experiment, one run directory, and the trained policy.
 
     Each component may be a config-module name (``algorithm="a2c"``), a dict or DictConfig,
-    an attrs declaration (``algorithm=A2C(lr=1e-3)``); ``env`` may also be a factory
+    an attrs declaration (``algorithm=<Declaration>(lr=1e-3)``); ``env`` may also be a factory
     callable. ``overrides`` takes dotted keys as on the command line. The resolved config
-    is written to the run directory at construction.
+    is written to the run directory when work starts (training, evaluation, a rollout).
     """
 
     def __init__(self, experiment: Any = None, *, env: Any = None, wrappers: Any = None,
@@ -39,30 +39,42 @@ class RunContext:
         self._checkpoint_kind: str | None = None  # set by load(): where the policy comes from
         self._missing_factory: str | None = None
         if _loaded is not None:
-            self._exp, self._run, self._factory = _loaded
+            self._exp, self._run_obj, self._factory = _loaded
+            self._run_path = self._run_obj.path
             return
         components = {"env": env, "wrappers": wrappers, "model": model, "critic": critic,
                       "algorithm": algorithm, "runner": runner}
         self._exp, self._factory, raw_overrides = resolve_experiment(experiment, components,
                                                                      overrides, seed)
         if self._factory is None:
-            from mazedsl.rl.envs import check_env_id
+            from mazedsl.rl.envs import check_env_id, factory_from_decl
 
-            check_env_id(self._exp.env.name)
+            self._factory = factory_from_decl(self._exp.env)
+            if self._factory is None:
+                check_env_id(self._exp.env.name)
         from mazedsl.config.instantiate import check_targets
+        from mazedsl.rl.device import resolve_device
 
         check_targets(self._exp.env.kwargs, "env.kwargs")
-        path = Path(run_dir) if run_dir is not None else new_run_path(self._exp.output_dir,
-                                                                     self._exp.name)
-        self._run = RunDirectory.create(path)
-        self._write_config(raw_overrides)
+        resolve_device(self._exp.runner.device)
+        self._run_path = Path(run_dir) if run_dir is not None else new_run_path(
+            self._exp.output_dir, self._exp.name)
+        self._raw_overrides = raw_overrides
+        self._run_obj: RunDirectory | None = None
 
-    # -- construction helpers ----------------------------------------------------
+    # -- the run directory: created when work starts ----------------------------------
+    @property
+    def _run(self) -> RunDirectory:
+        if self._run_obj is None:
+            self._run_obj = RunDirectory.create(self._run_path)
+            self._write_config(self._raw_overrides)
+        return self._run_obj
+
     def _write_config(self, raw_overrides: list[Any]) -> None:
         from omegaconf import OmegaConf
 
         from mazedsl.config import to_yaml
-        from mazedsl.rl.trainer import Seeds
+        from mazedsl.rl.build import Seeds
 
         self._run.write_text("config.yaml", to_yaml(self._exp))
         self._run.write_text("overrides.yaml", OmegaConf.to_yaml(OmegaConf.create(
@@ -94,15 +106,14 @@ class RunContext:
         missing = None
         if factory is None and exp.env.factory:
             factory = import_callable(exp.env.factory)
-            if factory is None:  # compute_action still works; envs need the factory again
-                missing = (f"{path}: the run's env came from a factory ({exp.env.factory}) that "
-                           "cannot be imported; pass it again: RunContext.load(run, env=factory)")
+            if factory is None:
+                factory, missing = _rebuild_factory(exp, path, silent)
         ctx = cls(silent=silent, _loaded=(exp, run, factory))
         ctx._checkpoint_kind = checkpoint
         ctx._missing_factory = missing
         return ctx
 
-    def _env_factory(self) -> Callable[[], Any] | None:
+    def _env_factory(self) -> Callable[[], Any] | None:  # noqa: D401
         """The env factory (None: gymnasium.make); errors if a loaded run's factory is lost."""
         if self._missing_factory:
             raise EnvError(self._missing_factory)
@@ -122,7 +133,8 @@ class RunContext:
 
     @property
     def run_dir(self) -> Path:
-        return self._run.path
+        """The run directory (created when training, evaluation or a rollout first writes)."""
+        return self._run_path
 
     @property
     def env_factory(self) -> Callable[[], Any]:
@@ -133,29 +145,43 @@ class RunContext:
 
     @property
     def policy(self) -> Any:
-        """The torch ActorCritic module."""
+        """The torch policy module (on ``runner.device``)."""
         return self._get_agent().policy
+
+    @property
+    def device(self) -> Any:
+        """The torch device every tensor of this run lives on."""
+        return self._get_agent().device
 
     # -- the policy (trained, loaded or fresh) -----------------------------------------
     def _get_agent(self) -> Any:
+        """The built parts acting now: the trainer's, or a loaded run's policy."""
         if self._trainer is not None:
-            return self._trainer
+            return self._trainer.built
         if self._agent is None:
             if self._checkpoint_kind is not None:
-                self._agent = _LoadedAgent(self._exp, self._run, self._checkpoint_kind)
+                self._agent = _load_built(self._exp, self._run, self._checkpoint_kind,
+                                          self._factory)
             else:
-                self._agent = self._make_trainer()
-                self._trainer = self._agent
+                self._make_trainer()
+                return self._trainer.built
         return self._agent
 
     def _make_trainer(self) -> Any:
-        from mazedsl.rl.spaces import space_to_json
+        from mazedsl.rl.build import build
         from mazedsl.rl.trainer import Trainer
 
-        trainer = Trainer(self._exp, self._env_factory(), sink=_RunSink(self._run))
-        self._run.write_json("spaces.json", {"observation": space_to_json(trainer.obs_space),
-                                             "action": space_to_json(trainer.action_space)})
-        return trainer
+        try:
+            built = build(self._exp, env_factory=self._env_factory(), training=True)
+        except Exception as exc:
+            if self._run_obj is not None or self._checkpoint_kind is None:
+                self._run.update_info(status="failed", error=f"{type(exc).__name__}: {exc}")
+            raise
+        if self._checkpoint_kind is not None:
+            _check_recorded_spaces(self._run, built.obs_space, built.action_space)
+        self._trainer = Trainer(built=built, sink=_RunSink(self._run))
+        self._run.write_json("spaces.json", built.spaces_json())
+        return self._trainer
 
     # -- training ----------------------------------------------------------------
     def train(self, n_epochs: int | None = None, total_steps: int | None = None,
@@ -172,7 +198,7 @@ class RunContext:
                               "valid: n_epochs, total_steps")
         if self._trainer is None:
             resuming = self._checkpoint_kind is not None
-            self._trainer = self._make_trainer()
+            self._make_trainer()
             if resuming:
                 state = self._run.load_checkpoint("last")
                 exact = self._trainer.load_state_dict(state)
@@ -185,8 +211,8 @@ class RunContext:
         logger = self._run.open_logger()
         started = self._run.run_info().get("started") or datetime.now().isoformat(timespec="seconds")
         self._run.update_info(status="running", started=started, ended=None, error=None)
-        logger.info("training %s on %s (%s) in %s", self._exp.name, self._exp.env.name,
-                    type(self._exp.algorithm).__name__, self._run.path)
+        logger.info("training %s on %s (%s, device %s) in %s", self._exp.name, self._exp.env.name,
+                    trainer.built.algorithm.name, trainer.built.device, self._run.path)
         budget = total_steps if total_steps is not None else self._exp.total_steps
         sink.progress_bar = None if self.silent else _progress_bar(budget, trainer.steps)
         status, error = "failed", None
@@ -214,24 +240,21 @@ class RunContext:
     def evaluate(self, n_episodes: int = 10, deterministic: bool = True, seed: int | None = None) -> Any:
         """Play ``n_episodes`` episodes; returns an EvalResult (mean/std/min/max return, mean
         length, per-episode returns) and writes it to eval.json."""
-        from mazedsl.rl.envs import make_vector_env
-        from mazedsl.rl.evaluation import evaluate_policy
+        from mazedsl.rl.episodes import evaluate
 
         if n_episodes <= 0:
             raise ConfigError(f"must be > 0, got {n_episodes}", "n_episodes")
-        agent = self._get_agent()
-        exp = self._exp
-        mode = "sync" if exp.runner.vectorization == "async" else exp.runner.vectorization
-        venv = make_vector_env(exp.env, exp.wrappers, min(exp.runner.n_eval_envs, n_episodes), mode,
-                               self._env_factory())
+        built = self._get_agent()
+        self._env_factory()
+        venv = built.make_eval_venv(min(self._exp.runner.n_eval_envs, n_episodes))
         try:
-            result = evaluate_policy(agent.policy, venv, lambda o: agent.prep(o, update=False),
-                                     n_episodes, deterministic,
-                                     exp.seed + 1_000_003 if seed is None else seed)
+            result = evaluate(venv, built.act_fn(deterministic), n_episodes,
+                              self._exp.seed + 1_000_003 if seed is None else seed,
+                              built.episode_step_limit)
         finally:
             venv.close()
         self._run.write_json("eval.json", {**result.summary(), "deterministic": deterministic,
-                                           "checkpoint": getattr(agent, "kind", "current"),
+                                           "checkpoint": self._checkpoint_kind or "current",
                                            "time": datetime.now().isoformat(timespec="seconds")})
         return result
 
@@ -239,15 +262,13 @@ class RunContext:
                      render_mode: str | None = None) -> Iterator[RolloutStep]:
         """Play one episode step by step (for live viewers); ``render_mode='rgb_array'``
         adds frames where the env can render."""
-        from mazedsl.rl.envs import make_env_fn
-
-        self._get_agent()  # load the policy before the env is made
-        env = make_env_fn(self._exp.env, self._exp.wrappers, self._env_factory(), render_mode)()
-        try:
-            yield from play_episode(env, lambda o: self.compute_action(o, deterministic),
-                                    self._exp.env.name, seed, render=render_mode is not None)
-        finally:
-            env.close()
+        built = self._get_agent()  # load the policy before the env is made
+        self._env_factory()
+        act = built.act_fn(deterministic)
+        yield from play_episode(lambda: built.make_env(render_mode), lambda o: act(o),
+                                self._exp.env.name, seed, render=render_mode is not None,
+                                step_limit=built.episode_step_limit,
+                                spaces=(built.obs_space, built.action_space))
 
     def rollout(self, n_episodes: int = 1, deterministic: bool = True, record: bool = True,
                 render: bool = False, seed: int | None = None) -> Rollout:
@@ -282,16 +303,15 @@ class RunContext:
 
     def compute_action(self, observation: Any, deterministic: bool = True) -> Any:
         """The policy's action for one observation, or actions for a batch."""
+        built = self._get_agent()
+        obs_in, batch = _prepared(built, observation)
         import torch
 
-        from mazedsl.rl.evaluation import env_actions
-
-        agent = self._get_agent()
-        batch = agent.prep.is_batch(observation)
-        obs_in = agent.prep(observation) if batch else agent.prep.single(observation)
         with torch.inference_mode():
-            actions, _, _ = agent.policy.act(torch.from_numpy(obs_in), deterministic)
-        out = env_actions(actions, agent.action_space)
+            actions = built.policy.predict(torch.as_tensor(obs_in, device=built.device), deterministic)
+        from mazedsl.rl.build import _env_actions
+
+        out = _env_actions(built.action_space, built.policy)(actions.cpu().numpy())
         if batch:
             return out
         return out[0].item() if out.ndim == 1 else out[0]
@@ -301,12 +321,13 @@ class RunContext:
         ``probs``/``logits`` (discrete) or ``mean``/``std`` (continuous)."""
         import torch
 
-        agent = self._get_agent()
-        batch = agent.prep.is_batch(observation)
-        obs_in = agent.prep(observation) if batch else agent.prep.single(observation)
+        built = self._get_agent()
+        obs_in, batch = _prepared(built, observation)
+        if not hasattr(built.policy, "distribution"):
+            raise ConfigError(f"the {built.algorithm.name} policy has no action distribution")
         with torch.inference_mode():
-            dist = agent.policy.distribution(torch.from_numpy(obs_in))
-        return {k: (v.numpy() if batch else v.numpy()[0]) for k, v in dist.items()}
+            dist = built.policy.distribution(torch.as_tensor(obs_in, device=built.device))
+        return {k: (v.cpu().numpy() if batch else v.cpu().numpy()[0]) for k, v in dist.items()}
 
     @staticmethod
     def sweep(experiment: str, sweep: list[str] | tuple[str, ...] = (), seeds: int | None = None,
@@ -321,36 +342,77 @@ class RunContext:
     def close(self) -> None:
         if self._trainer is not None:
             self._trainer.close()
-        self._run.close()
+        if self._run_obj is not None:
+            self._run_obj.close()
 
     def __repr__(self) -> str:
-        return f"RunContext({self._exp.name!r}, run_dir='{self._run.path}')"
+        return f"RunContext({self._exp.name!r}, run_dir='{self._run_path}')"
 
 
-class _LoadedAgent:
-    """A policy rebuilt from a run directory's spaces.json, config and a checkpoint."""
+def _prepared(built: Any, observation: Any) -> tuple[np.ndarray, bool]:
+    """One observation or a batch as the model's input batch; a wrong shape is one line."""
+    from gymnasium import spaces
 
-    def __init__(self, exp: Any, run: RunDirectory, kind: str) -> None:
-        from mazedsl.rl.models import ActorCritic
-        from mazedsl.rl.observations import ObsPipeline
-        from mazedsl.rl.spaces import space_from_json
-        from mazedsl.errors import CheckpointError
+    space = built.obs_space
+    if isinstance(space, spaces.Box):
+        got, want = tuple(np.shape(observation)), tuple(space.shape)
+        if got != want and got[1:] != want:
+            raise ConfigError(f"expected an observation of shape {want} (or a batch (n, "
+                              f"{', '.join(map(str, want))})), got shape {got}", "observation")
+    try:
+        batch = built.prep.is_batch(observation)
+        return (built.prep(observation) if batch else built.prep.single(observation)), batch
+    except (ValueError, TypeError, IndexError, KeyError) as exc:
+        raise ConfigError(f"observation does not fit the observation space {space} "
+                          f"({type(exc).__name__}: {exc})", "observation") from None
 
-        spaces = run.read_json("spaces.json")
-        self.obs_space = space_from_json(spaces["observation"])
-        self.action_space = space_from_json(spaces["action"])
-        self.prep = ObsPipeline(self.obs_space, exp.wrappers)
-        self.policy = ActorCritic(self.obs_space, self.action_space, exp.model, exp.critic)
-        state = run.load_checkpoint(kind)
-        self.kind = kind
-        try:
-            self.policy.load_state_dict(state["policy"])
-        except RuntimeError as exc:
-            raise CheckpointError(f"{run.checkpoint_path(kind)}: does not fit this run's model and "
-                                  f"spaces ({str(exc).splitlines()[0]})") from None
-        if self.prep.normalizer is not None and state.get("obs_norm") is not None:
-            self.prep.normalizer.load_state_dict(state["obs_norm"])
-        self.policy.eval()
+
+def _load_built(exp: Any, run: RunDirectory, kind: str, factory: Any) -> Any:
+    """A run's policy rebuilt through the build stage from spaces.json, config and a checkpoint."""
+    from mazedsl.errors import CheckpointError
+    from mazedsl.rl.build import build
+    from mazedsl.rl.spaces import space_from_json
+
+    spaces = run.read_json("spaces.json")
+    recorded = (space_from_json(spaces["observation"]), space_from_json(spaces["action"]))
+    built = build(exp, env_factory=factory, training=False, recorded_spaces=recorded)
+    state = run.load_checkpoint(kind, map_location=built.device)
+    try:
+        built.policy.load_state_dict(state["policy"])
+    except RuntimeError as exc:
+        raise CheckpointError(f"{run.checkpoint_path(kind)}: does not fit this run's model and "
+                              f"spaces ({str(exc).splitlines()[0]})") from None
+    if built.prep.normalizer is not None and state.get("obs_norm") is not None:
+        built.prep.normalizer.load_state_dict(state["obs_norm"])
+    built.policy.eval()
+    return built
+
+
+def _check_recorded_spaces(run: RunDirectory, obs_space: Any, action_space: Any) -> None:
+    from mazedsl.rl.build import check_spaces
+    from mazedsl.rl.spaces import space_from_json
+
+    if not (run.path / "spaces.json").is_file():
+        return
+    spaces = run.read_json("spaces.json")
+    check_spaces(obs_space, action_space, space_from_json(spaces["observation"]),
+                 space_from_json(spaces["action"]), f"the run {run.path}")
+
+
+def _rebuild_factory(exp: Any, path: Path, silent: bool) -> tuple[Any, str | None]:
+    """A lost (e.g. lambda) env factory: rebuilt from the recorded gymnasium id when it is a
+    registered env, else None with the error envs will raise."""
+    import gymnasium as gym
+
+    name = exp.env.name
+    if name in gym.envs.registry:
+        if not silent:
+            print(f"note: the run's env factory ({exp.env.factory}) cannot be imported; "
+                  f"rebuilding its env from the recorded id {name!r}")
+        kwargs = dict(exp.env.kwargs)
+        return (lambda: gym.make(name, **kwargs)), None
+    return None, (f"{path}: the run's env came from a factory ({exp.env.factory}) that cannot be "
+                  "imported; pass it again: RunContext.load(run, env=factory)")
 
 
 class _RunSink:

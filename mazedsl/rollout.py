@@ -93,20 +93,47 @@ def _frame(env: Any) -> np.ndarray | None:
     return frame if isinstance(frame, np.ndarray) and frame.ndim == 3 else None
 
 
-def play_episode(env: Any, act: Callable[[Any], Any], env_id: str, seed: int | None = None,
-                 render: bool = False) -> Iterator[RolloutStep]:
-    """Play one episode, yielding a :class:`RolloutStep` for the reset and each step."""
-    obs, info = env.reset(seed=seed)
-    total = 0.0
-    yield RolloutStep(0, obs, None, 0.0, False, False, 0.0, _frame(env) if render else None,
-                      env_state(env), env_id, dict(info))
-    t = 0
-    while True:
-        action = act(obs)
-        obs, reward, terminated, truncated, info = env.step(action)
-        t += 1
-        total += float(reward)
-        yield RolloutStep(t, obs, action, float(reward), bool(terminated), bool(truncated), total,
-                          _frame(env) if render else None, env_state(env), env_id, dict(info))
-        if terminated or truncated:
-            return
+def play_episode(make_env: Callable[[], Any], act: Callable[[Any], Any], env_id: str,
+                 seed: int | None = None, render: bool = False, step_limit: int | None = None,
+                 spaces: tuple[Any, Any] | None = None) -> Iterator[RolloutStep]:
+    """Play one episode through the shared episode loop (:func:`mazedsl.rl.episodes.run_episodes`)
+    on a one-env vector env, yielding a :class:`RolloutStep` for the reset and each step.
+
+    ``act`` maps a batch of raw observations to env actions; ``spaces`` (a run's recorded
+    observation and action spaces) are checked against the env's."""
+    import gymnasium as gym
+
+    from mazedsl.rl.episodes import run_episodes
+
+    venv = gym.vector.SyncVectorEnv([make_env], autoreset_mode=gym.vector.AutoresetMode.NEXT_STEP)
+    env = venv.envs[0]
+    try:
+        if spaces is not None:
+            from mazedsl.rl.build import check_spaces
+
+            check_spaces(venv.single_observation_space, venv.single_action_space, *spaces, "the run")
+        total = 0.0
+        for step in run_episodes(venv, act, 1, seed, step_limit):
+            obs = _first(step.obs)
+            frame = _frame(env) if render else None
+            info = {k: _first(v) for k, v in step.infos.items() if not k.startswith("_")}
+            if step.actions is None:
+                yield RolloutStep(0, obs, None, 0.0, False, False, 0.0, frame, env_state(env),
+                                  env_id, info)
+                continue
+            reward = float(step.rewards[0])
+            total += reward
+            yield RolloutStep(step.t, obs, _first(step.actions), reward, bool(step.terminated[0]),
+                              bool(step.truncated[0]), total, frame, env_state(env), env_id, info)
+    finally:
+        venv.close()
+
+
+def _first(batch: Any) -> Any:
+    """Env 0's part of a batched value (dict and tuple observations too)."""
+    if isinstance(batch, dict):
+        return {k: _first(v) for k, v in batch.items()}
+    if isinstance(batch, tuple):
+        return tuple(_first(v) for v in batch)
+    arr = np.asarray(batch)
+    return arr[0] if arr.ndim else arr

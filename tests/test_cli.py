@@ -16,7 +16,7 @@ ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
 CARTPOLE = str(ROOT / "experiments" / "cartpole_ppo.py")
 TINY = ["total_steps=512", "eval_every_steps=256", "eval_episodes=2", "runner.n_envs=2",
-        "algorithm.n_steps=32", "algorithm.n_epochs=2"]
+        "algorithm.n_steps=32", "algorithm.batch_size=64", "algorithm.n_epochs=2"]
 
 
 def run(cmd: list[str], cwd: Path, check: bool = True, **kw) -> subprocess.CompletedProcess:
@@ -78,7 +78,7 @@ def test_runs_table(trained_run):
 
 def test_show_explain_and_diff(tmp_path):
     shown = mazedsl("show", CARTPOLE, "algorithm.lr=0.002", cwd=tmp_path).stdout
-    assert "lr: 0.002" in shown and "_target_: mazedsl.spec.PPO" in shown
+    assert "lr: 0.002" in shown and "_target_: mazedsl.rl.algos.ppo.PPO" in shown
     explained = mazedsl("show", CARTPOLE, "--explain", "algorithm.lr", cwd=tmp_path).stdout
     assert "cartpole_ppo.py:" in explained
     explained = mazedsl("show", CARTPOLE, "algorithm.lr=0.002", "--explain", "algorithm.lr",
@@ -142,7 +142,7 @@ def hydra_run(*args: str, cwd: Path, check: bool = True) -> subprocess.Completed
 
 
 HYDRA_TINY = ["total_steps=256", "eval_every_steps=128", "eval_episodes=2", "runner.n_envs=2",
-              "algorithm.n_steps=16", "log_every_steps=64"]
+              "algorithm.n_steps=128", "log_every_steps=64"]
 
 
 def test_mazedsl_run_trains_then_rolls_out(tmp_path):
@@ -152,7 +152,7 @@ def test_mazedsl_run_trains_then_rolls_out(tmp_path):
     run_dir = run_dir if run_dir.is_absolute() else tmp_path / run_dir
     assert json.loads((run_dir / "run.json").read_text())["status"] == "finished"
     cfg = (run_dir / "config.yaml").read_text()
-    assert "mazedsl.spec.A2C" in cfg
+    assert "mazedsl.rl.algos.a2c.A2C" in cfg
     out = hydra_run("-cn", "conf_rollout", f"input_dir={run_dir}", "runner.n_episodes=3", cwd=tmp_path).stdout
     assert "over 3 episodes" in out and "mean return" in out
     rnd = hydra_run("-cn", "conf_rollout", "policy=random", "env=gym_env", "env.name=CartPole-v1",
@@ -172,8 +172,8 @@ def test_mazedsl_run_matches_run_context(tmp_path):
                  "eval_episodes": 2, "runner.n_envs": 2, "algorithm.n_steps": 16, "log_every_steps": 64}
     ctx = RunContext(algorithm="a2c", overrides=overrides, model="vector_obs", critic="template_state",
                      run_dir=tmp_path / "py", silent=True)
-    assert (tmp_path / "py" / "config.yaml").read_text() == (cli_dir / "config.yaml").read_text()
     ctx.train()
+    assert (tmp_path / "py" / "config.yaml").read_text() == (cli_dir / "config.yaml").read_text()
 
     def strip(d):
         return [{k: v for k, v in r.items() if k not in ("time", "steps_per_s")}
@@ -187,7 +187,7 @@ def test_mazedsl_run_help_lists_groups(tmp_path):
     for group in ("algorithm: a2c, ppo", "model: pixel_obs, vector_obs", "runner:"):
         assert group in out
     cfg = hydra_run("-cn", "conf_train", "algorithm=a2c", "--cfg", "job", cwd=tmp_path).stdout
-    assert "mazedsl.spec.A2C" in cfg
+    assert "mazedsl.rl.algos.a2c.A2C" in cfg
 
 
 def test_mazedsl_run_multirun_with_failure_and_joblib(tmp_path):
@@ -208,7 +208,7 @@ def test_mazedsl_run_multirun_with_failure_and_joblib(tmp_path):
 def test_mazedsl_run_finds_user_config_modules(tmp_path):
     (tmp_path / "myconf" / "algorithm").mkdir(parents=True)
     (tmp_path / "myconf" / "algorithm" / "fast_ppo.yaml").write_text(
-        "_target_: mazedsl.spec.PPO\nlr: 0.005\nn_steps: 16\n")
+        "_target_: mazedsl.rl.algos.ppo.PPO\nlr: 0.005\nn_steps: 16\n")
     env = {**os.environ, "MAZEDSL_CONFIG_PATH": str(tmp_path / "myconf")}
     proc = subprocess.run([str(BIN / "mazedsl-run"), "-cn", "conf_train", "algorithm=fast_ppo", "--cfg", "job"],
                           cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)

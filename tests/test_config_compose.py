@@ -19,11 +19,10 @@ from mazedsl.config import (ENV_VAR, GROUPS, add_search_path, apply_overrides, c
                             compose_experiment, explain, from_config, list_configs, list_modules,
                             load_group_module, register, remove_search_path, unregister)
 from mazedsl.config.searchpath import MazedslSearchPathPlugin
-from mazedsl.config.targets import resolve_target, DECLARATIONS
+from mazedsl.config.targets import resolve_target, target_of, DECLARATIONS
 from mazedsl.errors import ConfigError
-from mazedsl.spec import (A2C, PPO, Experiment, FrameStack, Grayscale, GymEnv,
-                          NormalizeObservation, PixelObs, Resize, RolloutConfig, RolloutRunner,
-                          Runner, ScaleObservation, StateCritic, VectorObs)
+from mazedsl.spec import Experiment, FrameStack, Grayscale, GymEnv, NormalizeObservation, PixelObs, Resize, RolloutConfig, RolloutRunner, Runner, ScaleObservation, StateCritic, VectorObs
+from mazedsl import A2C, PPO
 
 CONF = Path(mazedsl.conf.__file__).parent
 MODULE_FILES = sorted(p.relative_to(CONF) for p in CONF.glob("*/*.yaml"))
@@ -81,7 +80,7 @@ def _declaration_nodes(path: Path) -> Iterator[DictConfig]:
 def test_module_states_every_field_of_its_declaration(path: Path) -> None:
     for node in _declaration_nodes(path):
         cls = resolve_target(node._target_, DECLARATIONS)
-        assert node._target_ == f"mazedsl.spec.{cls.__name__}"
+        assert node._target_ == target_of(cls)  # the public path (algorithms: their package)
         assert list(node.keys()) == ["_target_", *(f.name for f in attrs.fields(cls))]
 
 
@@ -130,7 +129,7 @@ def test_group_swap_gives_exactly_the_module_not_a_merge() -> None:
 def test_compose_returns_the_unvalidated_tree() -> None:
     cfg = compose("conf_train", ["algorithm=a2c", "algorithm.lr=-1", "runner=dev"])
     assert isinstance(cfg, DictConfig)
-    assert cfg.algorithm._target_ == "mazedsl.spec.A2C" and cfg.algorithm.lr == -1
+    assert cfg.algorithm._target_ == "mazedsl.rl.algos.a2c.A2C" and cfg.algorithm.lr == -1
     assert cfg.runner.n_envs == 2 and "hydra" not in cfg
 
 
@@ -227,7 +226,7 @@ def user_conf(tmp_path: Path) -> Iterator[Path]:
     root = tmp_path / "my_conf"
     (root / "algorithm").mkdir(parents=True)
     (root / "algorithm" / "fast_ppo.yaml").write_text(
-        "_target_: mazedsl.spec.PPO\nlr: 0.002\nn_epochs: 4\n")
+        "_target_: mazedsl.rl.algos.ppo.PPO\nlr: 0.002\nn_epochs: 4\n")
     (root / "wrappers").mkdir()
     (root / "wrappers" / "gray.yaml").write_text(
         "# @package _global_\nwrappers:\n  - _target_: mazedsl.spec.Grayscale\n")
@@ -256,7 +255,7 @@ def test_env_var_search_path(user_conf: Path, monkeypatch: pytest.MonkeyPatch) -
 
 
 def test_user_module_errors_name_its_file(user_conf: Path) -> None:
-    (user_conf / "algorithm" / "bad.yaml").write_text("_target_: mazedsl.spec.PPO\nlr: -3\n")
+    (user_conf / "algorithm" / "bad.yaml").write_text("_target_: mazedsl.rl.algos.ppo.PPO\nlr: -3\n")
     add_search_path(user_conf)
     with pytest.raises(ConfigError) as info:
         compose_experiment(["algorithm=bad"])

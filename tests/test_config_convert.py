@@ -10,9 +10,8 @@ from omegaconf import DictConfig, ListConfig, OmegaConf
 
 from mazedsl.config import from_config, to_config, to_yaml
 from mazedsl.errors import ConfigError, UnsafeTargetError
-from mazedsl.spec import (A2C, PPO, Experiment, FrameStack, Grayscale, GymEnv, NormalizeReward,
-                          PixelObs, Resize, RolloutConfig, RolloutRunner, Runner, StateCritic,
-                          VectorObs, Wrapper)
+from mazedsl.spec import Experiment, FrameStack, Grayscale, GymEnv, NormalizeReward, PixelObs, Resize, RolloutConfig, RolloutRunner, Runner, StateCritic, VectorObs, Wrapper
+from mazedsl import A2C, PPO
 
 FULL = Experiment(
     name="full", env=GymEnv(name="Acrobot-v1", kwargs={"render_mode": None, "x": [1, 2]}),
@@ -35,7 +34,7 @@ def test_every_declaration_node_carries_its_public_target() -> None:
     assert isinstance(cfg, DictConfig)
     assert cfg._target_ == "mazedsl.spec.Experiment"
     assert cfg.env._target_ == "mazedsl.spec.GymEnv"
-    assert cfg.algorithm._target_ == "mazedsl.spec.A2C"
+    assert cfg.algorithm._target_ == "mazedsl.rl.algos.a2c.A2C"
     assert cfg.model._target_ == "mazedsl.spec.PixelObs"
     assert cfg.critic._target_ == "mazedsl.spec.StateCritic"
     assert cfg.runner._target_ == "mazedsl.spec.Runner"
@@ -65,12 +64,12 @@ def test_wrapper_list_and_single_declarations() -> None:
     assert isinstance(cfg, ListConfig)
     assert from_config(cfg, list[Wrapper]) == wrappers
     assert from_config(to_config(PPO(lr=0.5)), PPO) == PPO(lr=0.5)
-    assert from_config({"_target_": "mazedsl.spec.A2C"}, None) == A2C()
+    assert from_config({"_target_": "mazedsl.rl.algos.a2c.A2C"}, None) == A2C()
     with pytest.raises(ConfigError, match="takes a declaration, got int"):
         to_config(3)
 
 
-@pytest.mark.parametrize("target", ["mazedsl.spec.A2C", "A2C", "mazedsl.spec.algorithms.A2C"])
+@pytest.mark.parametrize("target", ["mazedsl.rl.algos.a2c.A2C", "A2C", "mazedsl.rl.algos.a2c.spec.A2C"])
 def test_union_dispatches_on_target_spellings(target: str) -> None:
     exp = from_config({"algorithm": {"_target_": target, "lr": 0.01}})
     assert exp.algorithm == A2C(lr=0.01)
@@ -79,8 +78,8 @@ def test_union_dispatches_on_target_spellings(target: str) -> None:
 def test_non_union_field_needs_no_target_but_union_does() -> None:
     assert from_config({"env": {"name": "Pendulum-v1"}}).env == GymEnv(name="Pendulum-v1")
     err = _error({"algorithm": {"lr": 0.01}})
-    assert str(err) == ("algorithm: needs a _target_ naming one of mazedsl.spec.PPO, "
-                        "mazedsl.spec.A2C")
+    assert str(err) == ("algorithm: needs a _target_ naming a registered algorithm: "
+                        "ppo (mazedsl.rl.algos.ppo.PPO), a2c (mazedsl.rl.algos.a2c.A2C)")
 
 
 def test_target_outside_the_allowlist_is_refused() -> None:
@@ -88,8 +87,8 @@ def test_target_outside_the_allowlist_is_refused() -> None:
     assert isinstance(err, UnsafeTargetError)
     assert err.path == "wrappers[0]._target_"
     assert err.message.startswith("unknown _target_ 'os.system'; expected ")
-    err = _error({"env": {"_target_": "mazedsl.spec.PPO"}})
-    assert str(err) == "env._target_: must be a GymEnv declaration, got _target_ 'mazedsl.spec.PPO'"
+    err = _error({"env": {"_target_": "mazedsl.rl.algos.ppo.PPO"}})
+    assert str(err) == "env._target_: must be a GymEnv declaration, got _target_ 'mazedsl.rl.algos.ppo.PPO'"
     err = _error({"runner": {"_target_": "RolloutRunner"}})
     assert err.path == "runner._target_"
 
@@ -114,7 +113,7 @@ def test_target_outside_the_allowlist_is_refused() -> None:
     ({"env": "CartPole-v1"}, "env: must be a GymEnv declaration (a mapping), got 'CartPole-v1'"),
     ({"wrappers": {"_target_": "Grayscale"}},
      "wrappers: must be a list, got {'_target_': 'Grayscale'}"),
-    ({"algorithm": None}, "algorithm: must be a PPO or A2C declaration, got None"),
+    ({"algorithm": None}, "algorithm: must be an algorithm declaration (ppo, a2c) (a mapping), got None"),
 ])
 def test_strict_leaf_types(cfg: dict[str, Any], message: str) -> None:
     assert str(_error(cfg)) == message
@@ -145,7 +144,7 @@ def test_unknown_keys_suggest_the_closest_name() -> None:
     assert str(err) == (
         "algorithm.lrr: unknown key; did you mean 'lr'? (valid: lr, lr_schedule, n_steps, "
         "batch_size, n_epochs, gamma, gae_lambda, clip_range, clip_schedule, clip_range_vf, "
-        "normalize_advantage, ent_coef, vf_coef, max_grad_norm, target_kl, adam_eps)")
+        "normalize_advantage, ent_coef, vf_coef, max_grad_norm, target_kl, adam_eps, backend)")
     err = _error({"wrappers": [{"_target_": "FrameStack", "nframes": 2}]})
     assert str(err) == "wrappers[0].nframes: unknown key; did you mean 'n_frames'? (valid: n_frames)"
     err = _error({"zzz": 1})

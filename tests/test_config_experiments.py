@@ -10,9 +10,8 @@ import pytest
 
 from mazedsl.config import explain, load_experiment, provenance, show_yaml
 from mazedsl.errors import ConfigError
-from mazedsl.spec import (A2C, PPO, Experiment, FrameStack, Grayscale, GymEnv,
-                          NormalizeObservation, NormalizeReward, PixelObs, Resize, Runner,
-                          ScaleObservation, StateCritic, VectorObs)
+from mazedsl.spec import Experiment, FrameStack, Grayscale, GymEnv, NormalizeObservation, NormalizeReward, PixelObs, Resize, Runner, ScaleObservation, StateCritic, VectorObs
+from mazedsl import A2C, PPO
 
 REPO = Path(__file__).resolve().parents[1]
 FILES = sorted((REPO / "experiments").glob("*.py"))
@@ -85,7 +84,8 @@ def _write(path: Path, text: str) -> Path:
 
 
 SEVERAL = """\
-from mazedsl.spec import Experiment, PPO
+from mazedsl.spec import Experiment
+from mazedsl import PPO
 fast = Experiment(name="fast", algorithm=PPO(lr=0.01))
 slow = Experiment(name="slow", algorithm=PPO(lr=0.0001))
 """
@@ -115,7 +115,8 @@ def test_loading_leaves_sys_modules_and_path_alone(workdir: Path) -> None:
     _write(workdir / "experiments" / "helper_values.py", "LR = 0.05\n")
     _write(workdir / "experiments" / "uses_helper.py", """\
         from helper_values import LR
-        from mazedsl.spec import Experiment, PPO
+        from mazedsl.spec import Experiment
+        from mazedsl import PPO
         experiment = Experiment(algorithm=PPO(lr=LR))
         """)
     modules, path = set(sys.modules), list(sys.path)
@@ -141,7 +142,7 @@ def test_loading_leaves_sys_modules_and_path_alone(workdir: Path) -> None:
               "'experiments/bad.py:<name>'"),
     ("x = 1 / 0\n", "experiments/bad.py:1: running it failed: ZeroDivisionError: division by "
                     "zero"),
-    ("from mazedsl.spec import Experiment, PPO\n\nexperiment = Experiment(algorithm=PPO(lr=-1))\n",
+    ("from mazedsl import Experiment, PPO\n\nexperiment = Experiment(algorithm=PPO(lr=-1))\n",
      "lr: must be > 0, got -1 (from experiments/bad.py:3)"),
     ("from mazedsl.spec import Experiment\n\nexperiment = Experiment().override('seed=-1')\n",
      "seed: must be >= 0, got -1 (from override 'seed=-1' in experiments/bad.py:3)"),
@@ -172,7 +173,7 @@ def test_bad_references(workdir: Path) -> None:
 # --- provenance from the file ----------------------------------------------------------------
 
 PROVENANCE_FILE = """\
-from mazedsl.spec import PPO, Experiment, FrameStack, Grayscale, GymEnv, Runner
+from mazedsl.spec import Experiment, FrameStack, Grayscale, GymEnv, Runner; from mazedsl import PPO
 
 ALGO = PPO(
     lr=1e-3,
@@ -220,7 +221,8 @@ def test_show_yaml_of_a_file_and_of_an_entry_config(workdir: Path) -> None:
 def test_yaml_experiment_files(tmp_path) -> None:
     from mazedsl.config import load_experiment, to_yaml
     from mazedsl.errors import ConfigError
-    from mazedsl.spec import A2C, Experiment
+    from mazedsl.spec import Experiment
+    from mazedsl import A2C
 
     exp = Experiment(name="from_yaml", algorithm=A2C(lr=1e-3))
     (tmp_path / "exp.yaml").write_text(to_yaml(exp))

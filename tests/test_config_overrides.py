@@ -8,9 +8,8 @@ import pytest
 
 from mazedsl.config import apply_overrides, explain, split_sweep
 from mazedsl.errors import ConfigError
-from mazedsl.spec import (A2C, PPO, Experiment, FrameStack, Grayscale, GymEnv,
-                          NormalizeObservation, PixelObs, Resize, RolloutConfig, Runner,
-                          ScaleObservation, VectorObs)
+from mazedsl.spec import Experiment, FrameStack, Grayscale, GymEnv, NormalizeObservation, PixelObs, Resize, RolloutConfig, Runner, ScaleObservation, VectorObs
+from mazedsl import A2C, PPO
 
 BASE = Experiment(name="base", algorithm=PPO(lr=1e-3, n_epochs=3), wrappers=[Grayscale()],
                   env=GymEnv(kwargs={"a": 1}))
@@ -139,7 +138,7 @@ def test_unknown_keys_suggest() -> None:
     assert _error("algorithm.lrr=1") == (
         "algorithm.lrr: unknown key; did you mean 'lr'? (valid: lr, lr_schedule, n_steps, "
         "batch_size, n_epochs, gamma, gae_lambda, clip_range, clip_schedule, clip_range_vf, "
-        "normalize_advantage, ent_coef, vf_coef, max_grad_norm, target_kl, adam_eps) "
+        "normalize_advantage, ent_coef, vf_coef, max_grad_norm, target_kl, adam_eps, backend) "
         "(from override 'algorithm.lrr=1')")
     assert _error("+runner.nenvs=2").startswith(
         "runner.nenvs: unknown key; did you mean 'n_envs'? (valid: n_envs, vectorization, ")

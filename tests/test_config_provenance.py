@@ -12,7 +12,8 @@ from mazedsl.config import (MISSING, apply_overrides, compose_experiment, diff, 
                             load_experiment, provenance, to_config)
 from mazedsl.config.provenance import _TABLE
 from mazedsl.errors import ConfigError
-from mazedsl.spec import A2C, PPO, Experiment, FrameStack, Grayscale, GymEnv, VectorObs
+from mazedsl.spec import Experiment, FrameStack, Grayscale, GymEnv, VectorObs
+from mazedsl import A2C, PPO
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -33,7 +34,7 @@ def test_provenance_lists_every_leaf_in_field_order() -> None:
     paths = list(provenance(exp))
     assert paths[:7] == ["name", "env.name", "env.kwargs.a", "env.kwargs.b.c",
                          "env.max_episode_steps", "env.factory", "wrappers[0].keep_dim"]
-    assert paths[-1] == "output_dir" and "algorithm.adam_eps" in paths
+    assert paths[-1] == "allow_targets" and "algorithm.adam_eps" in paths
     assert provenance(Experiment())["wrappers"] == "Experiment.wrappers default"
     assert provenance(Experiment())["env.kwargs"] == "GymEnv.kwargs default"
 
@@ -103,7 +104,7 @@ def test_diff_of_experiments() -> None:
 def test_diff_across_algorithm_types_and_configs() -> None:
     a, b = Experiment(), Experiment(algorithm=A2C())
     rows = dict((p, (x, y)) for p, x, y in diff(a, b))
-    assert rows["algorithm._target_"] == ("mazedsl.spec.PPO", "mazedsl.spec.A2C")
+    assert rows["algorithm._target_"] == ("mazedsl.rl.algos.ppo.PPO", "mazedsl.rl.algos.a2c.A2C")
     assert rows["algorithm.batch_size"] == (256, MISSING)
     assert rows["algorithm.optimizer"] == (MISSING, "rmsprop")
     assert rows["algorithm.lr"] == (3e-4, 7e-4)

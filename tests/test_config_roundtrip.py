@@ -9,9 +9,8 @@ from hypothesis import strategies as st
 from omegaconf import OmegaConf
 
 from mazedsl.config import apply_overrides, diff, from_config, to_yaml
-from mazedsl.spec import (A2C, PPO, Experiment, FrameStack, Grayscale, GymEnv,
-                          NormalizeObservation, NormalizeReward, PixelObs, Resize, RolloutConfig,
-                          RolloutRunner, Runner, ScaleObservation, StateCritic, VectorObs)
+from mazedsl.spec import Experiment, FrameStack, Grayscale, GymEnv, NormalizeObservation, NormalizeReward, PixelObs, Resize, RolloutConfig, RolloutRunner, Runner, ScaleObservation, StateCritic, VectorObs
+from mazedsl import A2C, PPO
 from mazedsl.spec.models import ACTIVATIONS
 from mazedsl.spec.runner import VECTORIZATION
 

@@ -20,7 +20,7 @@ from mazedsl.spec import Runner
 ROOT = Path(__file__).resolve().parents[1]
 
 TINY = {"total_steps": 256, "eval_every_steps": 128, "eval_episodes": 2, "log_every_steps": 64,
-        "runner.n_envs": 2, "algorithm.n_steps": 16}
+        "runner.n_envs": 2, "algorithm.n_steps": 16, "algorithm.batch_size": 32}
 
 
 def tiny_exp(**kw) -> Experiment:
@@ -42,13 +42,15 @@ def test_names_compose_like_the_cli(tmp_path):
     exp = ctx.experiment
     assert isinstance(exp.algorithm, A2C) and exp.algorithm.lr == 1e-3
     assert exp.env.name == "Acrobot-v1"
-    assert ctx.config.algorithm._target_ == "mazedsl.spec.A2C"
+    assert ctx.config.algorithm._target_ == "mazedsl.rl.algos.a2c.A2C"
+    assert not (tmp_path / "r").exists()  # the run directory is made when work starts
+    ctx.evaluate(1)
     written = yaml.safe_load((tmp_path / "r" / "config.yaml").read_text())
     assert written["algorithm"]["lr"] == 1e-3 and written["env"]["name"] == "Acrobot-v1"
 
 
 def test_dicts_declarations_and_module_names_in_overrides(tmp_path):
-    ctx = RunContext(algorithm={"_target_": "mazedsl.spec.A2C", "lr": 5e-4},
+    ctx = RunContext(algorithm={"_target_": "mazedsl.rl.algos.a2c.A2C", "lr": 5e-4},
                      model=VectorObs(hidden_units=[32]),
                      overrides={"runner": "dev", "critic": {"hidden_units": [16]}},
                      run_dir=tmp_path / "r", silent=True)
@@ -74,13 +76,14 @@ def test_bad_value_names_path_and_source(tmp_path):
 
 def test_env_factory_is_recorded_and_instance_is_refused(tmp_path):
     ctx = RunContext(tiny_exp(), env=make_cartpole, run_dir=tmp_path / "r", silent=True)
+    ctx.train()
     cfg = yaml.safe_load((tmp_path / "r" / "config.yaml").read_text())
     assert cfg["env"]["name"] == "CartPole-v1"
     assert cfg["env"]["factory"] == "tests.test_context:make_cartpole" or cfg["env"]["factory"].endswith(
         ":make_cartpole")
-    ctx.train()
     lam = RunContext(tiny_exp(), env=lambda: gym.make("CartPole-v1"), run_dir=tmp_path / "l", silent=True)
-    assert "lambda" in lam.config.env.factory
+    assert lam.config.env.factory == "<lambda> made CartPole-v1"  # what it made, no address
+    assert lam.config.env.max_episode_steps == 500
     with pytest.raises(ConfigError, match="pass a factory"):
         RunContext(env=gym.make("CartPole-v1"), run_dir=tmp_path / "x", silent=True)
 
@@ -254,7 +257,8 @@ def test_observation_normalisation_statistics_are_saved_and_reloaded(tmp_path):
 def test_pixel_experiment_file_trains_and_acts_on_images(tmp_path):
     ctx = RunContext("experiments/pixel_cartpole_ppo.py",
                      overrides={"total_steps": 256, "eval_every_steps": 0, "eval_episodes": 1,
-                                "runner.n_envs": 2, "algorithm.n_steps": 16, "algorithm.n_epochs": 1},
+                                "runner.n_envs": 2, "algorithm.n_steps": 16, "algorithm.batch_size": 32,
+                                "algorithm.n_epochs": 1},
                      run_dir=tmp_path / "r", silent=True)
     assert ctx.train().steps == 256
     spaces = json.loads((tmp_path / "r" / "spaces.json").read_text())
@@ -279,9 +283,17 @@ def test_loaded_run_of_a_lambda_factory_acts_but_needs_the_factory_for_envs(tmp_
     from mazedsl.errors import EnvError
 
     RunContext(tiny_exp(), env=lambda: gym.make("CartPole-v1"), run_dir=tmp_path / "r", silent=True).train()
-    loaded = RunContext.load(tmp_path / "r")
+    loaded = RunContext.load(tmp_path / "r", silent=True)  # a registered env: rebuilt from its id
     assert loaded.compute_action(np.zeros(4, dtype=np.float32)) in (0, 1)
+    assert len(loaded.evaluate(2).returns) == 2
+
+    from gymnasium.envs.classic_control import CartPoleEnv
+
+    unregistered = lambda: gym.wrappers.TimeLimit(CartPoleEnv(), 200)  # noqa: E731
+    RunContext(tiny_exp(), env=unregistered, run_dir=tmp_path / "u", silent=True).train()
+    lost = RunContext.load(tmp_path / "u", silent=True)
+    assert lost.compute_action(np.zeros(4, dtype=np.float32)) in (0, 1)
     with pytest.raises(EnvError, match=r"pass it again: RunContext.load\(run, env=factory\)"):
-        loaded.evaluate(1)
+        lost.evaluate(1)
     again = RunContext.load(tmp_path / "r", env=lambda: gym.make("CartPole-v1"))
     assert len(again.evaluate(2).returns) == 2

@@ -11,8 +11,9 @@ from mazedsl.errors import EnvError, TrainingError
 from mazedsl.rl.buffer import RolloutBuffer
 from mazedsl.rl.spaces import flatten_batch, space_from_json, space_to_json
 from mazedsl.rl.trainer import Trainer
-from mazedsl.spec import (A2C, PPO, Experiment, FrameStack, Grayscale, GymEnv, NormalizeObservation,
-                          NormalizeReward, PixelObs, Resize, Runner, ScaleObservation, StateCritic)
+from mazedsl.spec import Experiment, FrameStack, Grayscale, GymEnv, NormalizeObservation, NormalizeReward, PixelObs, Resize, Runner, ScaleObservation, StateCritic
+from mazedsl import A2C, PPO
+from mazedsl.errors import ConfigError
 
 TIMING = {"time", "steps_per_s"}
 
@@ -103,7 +104,8 @@ def test_pixel_observations_with_cnn():
                 wrappers=[Grayscale(), Resize(height=24, width=24), FrameStack(n_frames=2),
                           ScaleObservation()],
                 model=PixelObs(channels=[8, 8], kernel_sizes=[4, 3], strides=[2, 1], hidden_units=[32]),
-                critic=StateCritic(shared=True), runner=Runner(n_envs=2), total_steps=128,
+                critic=StateCritic(shared=True), runner=Runner(n_envs=2),
+                algorithm=PPO(n_steps=16, batch_size=32, n_epochs=2), total_steps=128,
                 eval_every_steps=0)
     trainer = Trainer(exp)
     assert trainer.obs_space.shape == (2, 24, 24)
@@ -116,18 +118,50 @@ def test_pixel_model_rejects_vector_observations():
         Trainer(small(model=PixelObs()))
 
 
-def test_unsupported_action_space_is_named():
-    env = lambda: gym.make("CartPole-v1")  # noqa: E731
-    class MultiBin(gym.ActionWrapper):
+class _ActionsAs(gym.ActionWrapper):
+    """CartPole acting through another action space (the first component decides)."""
+
+    def __init__(self, env, space):
+        super().__init__(env)
+        self.action_space = space
+
+    def action(self, a):
+        return int(np.asarray(a).reshape(-1)[0] > 0) if self.action_space.dtype.kind == "f" \
+            else int(np.asarray(a).reshape(-1)[0]) % 2
+
+
+@pytest.mark.parametrize("space", [gym.spaces.MultiBinary(3), gym.spaces.MultiBinary([2, 2]),
+                                   gym.spaces.MultiDiscrete([2, 3]),
+                                   gym.spaces.Box(-1, 1, (2, 3), dtype=np.float32),
+                                   gym.spaces.Discrete(2, start=1)],
+                         ids=["MultiBinary", "MultiBinary2d", "MultiDiscrete", "Box2d", "Discrete-start"])
+@pytest.mark.parametrize("algo", ["ppo", "a2c"])
+def test_every_action_space_trains_and_acts_in_its_space(space, algo):
+    exp = small(runner=Runner(n_envs=2, vectorization="sync"),
+                algorithm=PPO(n_steps=16, batch_size=32, n_epochs=2) if algo == "ppo" else A2C())
+    trainer = Trainer(exp, env_factory=lambda: _ActionsAs(gym.make("CartPole-v1"), space))
+    summary = trainer.train(n_updates=3)
+    assert summary.steps > 0
+    assert trainer.learner.fast is isinstance(space, gym.spaces.Discrete)  # else the reference
+    actions = trainer.built.act_fn(False)(np.zeros((5, 4), dtype=np.float32))
+    assert all(space.contains(a) for a in actions)
+    trainer.close()
+
+
+def test_text_action_space_is_refused_by_name():
+    class TextActions(gym.ActionWrapper):
         def __init__(self, e):
             super().__init__(e)
-            self.action_space = gym.spaces.MultiBinary(3)
+            self.action_space = gym.spaces.Text(3)
 
         def action(self, a):
-            return int(a[0])
+            return 0
 
-    with pytest.raises(EnvError, match="action space .* not supported"):
-        Trainer(small(runner=Runner(n_envs=2, vectorization="sync")), env_factory=lambda: MultiBin(env()))
+    with pytest.raises(ConfigError, match="algorithm: ppo needs a Discrete or .* action space; "
+                                          "this env's is Text"):
+        Trainer(small(runner=Runner(n_envs=2, vectorization="sync"),
+                      algorithm=PPO(n_steps=16, batch_size=32)),
+                env_factory=lambda: TextActions(gym.make("CartPole-v1")))
 
 
 def test_gae_matches_hand_computation():

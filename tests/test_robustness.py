@@ -19,13 +19,14 @@ from hypothesis import strategies as st
 from mazedsl import Experiment, MazeError, RunContext
 from mazedsl.errors import CheckpointError, RunDirError, TrainingError, UnsafeTargetError
 from mazedsl.run import iter_metrics
-from mazedsl.spec import PPO, GymEnv, Runner
+from mazedsl.spec import GymEnv, Runner
+from mazedsl import PPO
 
 BIN = Path(sys.executable).parent
 ROOT = Path(__file__).resolve().parents[1]
 LONG = ["total_steps=60000", "eval_every_steps=4096", "eval_episodes=2", "runner.n_envs=4",
         "log_every_steps=512", "checkpoint_every_steps=1024", "algorithm.n_steps=32",
-        "algorithm.n_epochs=4"]
+        "algorithm.batch_size=128", "algorithm.n_epochs=4"]
 TIMING = ("time", "steps_per_s")
 
 
@@ -168,8 +169,9 @@ def test_malformed_config_yaml_in_run_dir(small_run, tmp_path):
 def test_unwritable_output_directory(tmp_path):
     blocker = tmp_path / "file"
     blocker.write_text("not a folder")
+    ctx = RunContext(Experiment(output_dir=str(blocker / "out")), silent=True)  # nothing made yet
     with pytest.raises(RunDirError, match="cannot create the run directory"):
-        RunContext(Experiment(output_dir=str(blocker / "out")), silent=True)
+        ctx.train()
 
 
 def test_unsafe_target_refused_before_anything_runs(tmp_path):
@@ -233,7 +235,7 @@ def test_random_override_strings_give_valid_config_or_package_error(items):
 
 
 LEAF = st.one_of(st.none(), st.booleans(), st.integers(-5, 10**6), st.floats(allow_nan=True),
-                 st.text(max_size=6), st.sampled_from(["mazedsl.spec.PPO", "mazedsl.spec.A2C", "os.system"]))
+                 st.text(max_size=6), st.sampled_from(["mazedsl.rl.algos.ppo.PPO", "mazedsl.rl.algos.a2c.A2C", "os.system"]))
 TREE = st.recursive(LEAF, lambda children: st.one_of(
     st.lists(children, max_size=3),
     st.dictionaries(st.sampled_from(["_target_", "lr", "name", "algorithm", "env", "model", "wrappers",

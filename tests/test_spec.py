@@ -11,9 +11,14 @@ from typing import Any, Iterator
 import attrs
 import pytest
 
-from mazedsl import spec
-from mazedsl.config.targets import DECLARATIONS
+from mazedsl import A2C, PPO, spec
+from mazedsl.config.targets import DECLARATIONS as _ALL
 from mazedsl.errors import ConfigError
+from mazedsl.rl.registry import load_builtins
+
+load_builtins()  # the algorithm packages register their declarations
+#: Every declaration but TorchModel (it has no default: it names the user's class; tested below).
+DECLARATIONS = [cls for cls in _ALL if cls is not spec.TorchModel]
 
 
 def _cells(fn: Any) -> dict[str, Any]:
@@ -83,6 +88,14 @@ def _bad_values(cls: type, field: attrs.Attribute) -> Iterator[tuple[Any, str]]:
             yield "", "must be a non-empty name"
         elif kind == "RolloutConfig":  # the inline one-of lambdas of policy / checkpoint
             yield "no-such-choice", "must be one of"
+        elif kind == "Experiment":  # allow_targets: a list of module names
+            yield ["ok", ""], "must be a list of module names"
+        elif kind == "is_device":
+            yield "gpu", "must be 'auto', 'cpu', 'cuda', 'cuda:N' or 'mps'"
+        elif kind == "_is_activation":
+            yield "sigmoidish", "must be one of 'tanh'"
+        elif kind == "_target_path":
+            yield "", "must be an import path"
         else:
             raise AssertionError(f"no bad value known for check {check.__qualname__} of "
                                  f"{cls.__name__}.{field.name}: add one here")
@@ -92,7 +105,7 @@ def _component_cases() -> Iterator[tuple[type, str, Any, str]]:
     for cls in DECLARATIONS:
         for field in attrs.fields(cls):
             cells = _cells(field.validator) if getattr(field.validator, "__closure__", None) else {}
-            if "types" in cells and "checks" not in cells:
+            if ("types" in cells or "kinds" in cells) and "checks" not in cells:
                 if field.type is list or "list" in str(field.type):
                     yield cls, field.name, [3], "must be one of"
                     yield cls, field.name, "x", "must be a list"
@@ -142,11 +155,11 @@ def test_every_validated_field_has_cases() -> None:
 
 
 def test_numeric_bounds_are_exact() -> None:
-    assert spec.PPO(gamma=1.0, gae_lambda=0.0).gamma == 1.0
+    assert PPO(gamma=1.0, gae_lambda=0.0).gamma == 1.0
     with pytest.raises(ConfigError, match=r"^gamma: must be <= 1, got 1.01$"):
-        spec.PPO(gamma=1.01)
+        PPO(gamma=1.01)
     with pytest.raises(ConfigError, match=r"^lr: must be > 0, got 0.0$"):
-        spec.PPO(lr=0.0)
+        PPO(lr=0.0)
     assert spec.Experiment(seed=0, eval_every_steps=0).eval_every_steps == 0
 
 
@@ -158,7 +171,7 @@ def test_pixel_obs_conv_lists_must_have_equal_lengths() -> None:
 
 def test_experiment_lists_wrapper_items_by_index() -> None:
     with pytest.raises(ConfigError) as info:
-        spec.Experiment(wrappers=[spec.Grayscale(), spec.PPO()])  # type: ignore[list-item]
+        spec.Experiment(wrappers=[spec.Grayscale(), PPO()])  # type: ignore[list-item]
     assert info.value.path == "wrappers[1]"
 
 
@@ -171,4 +184,15 @@ def test_mutable_defaults_are_per_instance() -> None:
 
 def test_declarations_are_frozen() -> None:
     with pytest.raises(attrs.exceptions.FrozenInstanceError):
-        spec.PPO().lr = 1.0  # type: ignore[misc]
+        PPO().lr = 1.0  # type: ignore[misc]
+
+
+def test_torch_model_names_its_class_and_keeps_kwargs():
+    import torch
+
+    model = spec.TorchModel(torch.nn.Linear, in_features=3, non_lin=torch.nn.Tanh)
+    assert model.target == "torch.nn.modules.linear.Linear"
+    assert model.kwargs == {"in_features": 3, "non_lin": "torch.nn.Tanh"}
+    assert spec.TorchModel("pkg.mod:Net").target == "pkg.mod.Net"
+    with pytest.raises(ConfigError, match="target: must be an import path"):
+        spec.TorchModel("")

@@ -14,7 +14,8 @@ pytestmark = pytest.mark.skipif(importlib.util.find_spec("mazedsl.context") is N
 
 EXPERIMENT = '''"""A tiny CartPole PPO run for the TUI end-to-end test."""
 
-from mazedsl.spec import PPO, Experiment, GymEnv, Runner
+from mazedsl.spec import Experiment, GymEnv, Runner
+from mazedsl import PPO
 
 experiment = Experiment(
     name="tiny_cartpole",

@@ -87,9 +87,9 @@ DEMO_MODULES: dict[str, dict[str, str]] = {
             "pendulum": "name: Pendulum-v1\nkwargs: {}\nmax_episode_steps: null\n",
             "acrobot": "name: Acrobot-v1\nkwargs: {}\nmax_episode_steps: null\n",
             "mountaincar": "name: MountainCar-v0\nkwargs: {}\nmax_episode_steps: null\n"},
-    "algorithm": {"ppo": "_target_: mazedsl.spec.PPO\nlr: 0.0003\nn_steps: 128\nbatch_size: 256\n"
+    "algorithm": {"ppo": "_target_: mazedsl.rl.algos.ppo.PPO\nlr: 0.0003\nn_steps: 128\nbatch_size: 256\n"
                          "n_epochs: 10\ngamma: 0.99\ngae_lambda: 0.95\nclip_range: 0.2\n",
-                  "a2c": "_target_: mazedsl.spec.A2C\nlr: 0.0007\nn_steps: 5\ngamma: 0.99\n"
+                  "a2c": "_target_: mazedsl.rl.algos.a2c.A2C\nlr: 0.0007\nn_steps: 5\ngamma: 0.99\n"
                          "optimizer: rmsprop\n"},
     "model": {"vector_obs": "_target_: mazedsl.spec.VectorObs\nhidden_sizes: [64, 64]\nactivation: tanh\n",
               "pixel_obs": "_target_: mazedsl.spec.PixelObs\nchannels: [32, 64, 64]\nhidden_size: 512\n"},

@@ -9,6 +9,8 @@ A step is any object with the fields of the engine's ``RolloutStep``: ``t``, ``o
 
 from __future__ import annotations
 
+import numpy as np
+
 import os
 from pathlib import Path
 from typing import Any, Callable, Iterator
@@ -103,10 +105,8 @@ def _random_episode(env_id: str, seed: int | None, render_mode: str | None) -> I
 
     from mazedsl.rollout import play_episode
 
-    env = gym.make(env_id, render_mode=render_mode)
-    env.action_space.seed(seed)
-    try:
-        yield from play_episode(env, lambda _obs: env.action_space.sample(), env_id, seed,
-                                render=render_mode is not None)
-    finally:
-        env.close()
+    space = gym.make(env_id).action_space
+    space.seed(seed)
+    yield from play_episode(lambda: gym.make(env_id, render_mode=render_mode),
+                            lambda _obs: np.asarray([space.sample()]), env_id, seed,
+                            render=render_mode is not None)

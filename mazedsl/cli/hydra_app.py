@@ -122,26 +122,23 @@ def _rollout_cls() -> type:
 
 
 def _random_rollout(rc: Any) -> tuple[list[float], list[int]]:
+    """Random actions through the shared episode loop."""
+    import gymnasium as gym
+
     from mazedsl.errors import ConfigError
     from mazedsl.rl.envs import make_env_fn
+    from mazedsl.rl.episodes import evaluate
 
     if rc.env is None:
         raise ConfigError("policy=random needs an env: add env=gym_env env.name=ENV_ID", "env")
-    env = make_env_fn(rc.env, [])()
-    env.action_space.seed(rc.seed)
-    returns, lengths = [], []
-    for i in range(rc.runner.n_episodes):
-        env.reset(seed=rc.seed + i)
-        total, n, done = 0.0, 0, False
-        while not done:
-            _, reward, terminated, truncated, _ = env.step(env.action_space.sample())
-            total += float(reward)
-            n += 1
-            done = terminated or truncated
-        returns.append(total)
-        lengths.append(n)
-    env.close()
-    return returns, lengths
+    venv = gym.vector.SyncVectorEnv([make_env_fn(rc.env, [])],
+                                    autoreset_mode=gym.vector.AutoresetMode.NEXT_STEP)
+    venv.action_space.seed(rc.seed)
+    try:
+        result = evaluate(venv, lambda _obs: venv.action_space.sample(), rc.runner.n_episodes, rc.seed)
+    finally:
+        venv.close()
+    return result.returns, result.lengths
 
 
 @hydra.main(version_base="1.3", config_path="pkg://mazedsl.conf", config_name="conf_train")

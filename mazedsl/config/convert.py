@@ -19,18 +19,15 @@ from omegaconf import DictConfig, ListConfig, OmegaConf, SCMode
 from omegaconf.errors import OmegaConfBaseException
 
 from mazedsl.config import _paths
-from mazedsl.config.targets import (DECLARATIONS, is_declaration, is_declaration_type, names,
-                                    resolve_target, target_of)
+from mazedsl.config.targets import (DECLARATIONS, is_declaration, is_declaration_type,
+                                    lookup_target, names, resolve_target, target_of)
 from mazedsl.errors import ConfigError
-from mazedsl.spec import Experiment
+from mazedsl.spec import AlgorithmSpec, Experiment, TorchModel
 
 #: What ``source`` may be: one label, ``{path: label}`` (nearest enclosing path wins) or a function.
 Source = Union[str, Mapping[str, str], Callable[[str], "str | None"], None]
 
 MISSING_VALUE = "???"
-
-for _cls in DECLARATIONS:
-    attrs.resolve_types(_cls)
 
 CONVERTER = cattrs.Converter()
 
@@ -38,6 +35,8 @@ CONVERTER = cattrs.Converter()
 # --- unstructure -------------------------------------------------------------
 
 def _unstructure_declaration(obj: Any) -> dict[str, Any]:
+    if isinstance(obj, TorchModel):  # the user's class is the node's _target_
+        return {"_target_": obj.target, **CONVERTER.unstructure(obj.kwargs)}
     out: dict[str, Any] = {"_target_": target_of(type(obj))}
     for field in attrs.fields(type(obj)):
         out[field.name] = CONVERTER.unstructure(getattr(obj, field.name))
@@ -166,6 +165,8 @@ def _structure_union(value: Any, tp: Any) -> Any:
         if not isinstance(value, Mapping):
             raise _got(f"must be a {names(allowed)} declaration (a mapping)", value)
         if "_target_" in value:
+            if TorchModel in allowed and lookup_target(value["_target_"]) is None:
+                return _structure_torch_model(value)
             return structure(value, resolve_target(value["_target_"], allowed))
         if len(allowed) == 1:
             return structure(value, allowed[0])
@@ -174,6 +175,43 @@ def _structure_union(value: Any, tp: Any) -> Any:
     if len(options) == 1:
         return structure(value, options[0])
     raise ConfigError(f"unsupported field type {tp!r}")
+
+
+def _structure_torch_model(value: Mapping[str, Any]) -> TorchModel:
+    """A node naming the user's own nn.Module class: ``{_target_: pkg.Net, **kwargs}``."""
+    from mazedsl.config.instantiate import is_allowed
+
+    target = value["_target_"]
+    if not isinstance(target, str) or not target:
+        raise ConfigError(f"must be an import path such as 'mypkg.nets.PolicyNet', got {target!r}",
+                          "_target_")
+    if not is_allowed(target):
+        from mazedsl.errors import UnsafeTargetError
+
+        raise UnsafeTargetError(
+            f"_target_ {target!r} is outside the allowed modules; allow it with the experiment "
+            f"setting allow_targets=[{target.rpartition('.')[0]!r}] (a declared list of module "
+            "prefixes)", "_target_")
+    return TorchModel(target, {k: v for k, v in value.items() if k != "_target_"})
+
+
+def _structure_algorithm(value: Any, _tp: Any) -> Any:
+    """Any registered algorithm declaration, chosen by ``_target_``."""
+    from mazedsl.rl.registry import algorithms
+
+    if isinstance(value, Mapping) and "_target_" in value:
+        lookup_target(value["_target_"])  # importing an allowed package registers its algorithm
+    allowed = tuple(e.declaration for e in algorithms().values())
+    if isinstance(value, allowed):
+        return value
+    if not isinstance(value, Mapping):
+        raise _got(f"must be an algorithm declaration ({', '.join(algorithms())}) (a mapping)",
+                   value)
+    if "_target_" not in value:
+        raise ConfigError("needs a _target_ naming a registered algorithm: "
+                          + ", ".join(f"{n} ({target_of(e.declaration)})"
+                                      for n, e in algorithms().items()))
+    return structure(value, resolve_target(value["_target_"], allowed))
 
 
 def _structure_list(value: Any, tp: Any) -> list[Any]:
@@ -235,6 +273,7 @@ CONVERTER.register_structure_hook_func(lambda tp: typing.get_origin(tp) is list,
 CONVERTER.register_structure_hook_func(lambda tp: typing.get_origin(tp) is dict, _structure_dict)
 CONVERTER.register_structure_hook_func(_is_union, _structure_union)
 CONVERTER.register_structure_hook_func(is_declaration_type, _structure_declaration)
+CONVERTER.register_structure_hook(AlgorithmSpec, _structure_algorithm)
 
 
 # --- from_config ----------------------------------------------------------------
@@ -280,12 +319,17 @@ def from_config(cfg: Any, cls: Any = Experiment, source: Source = None) -> Any:
         return cfg
     try:
         data = to_plain(cfg)
-        if cls is None:
-            if not isinstance(data, dict) or "_target_" not in data:
-                raise ConfigError("needs a _target_ naming its declaration, e.g. "
-                                  "mazedsl.spec.Experiment")
-            cls = resolve_target(data["_target_"], DECLARATIONS)
-        return structure(data, cls)
+        from mazedsl.config.instantiate import allowed_also
+
+        extra = data.get("allow_targets") if isinstance(data, dict) else None
+        extra = [p for p in extra if isinstance(p, str) and p] if isinstance(extra, list) else []
+        with allowed_also(extra):
+            if cls is None:
+                if not isinstance(data, dict) or "_target_" not in data:
+                    raise ConfigError("needs a _target_ naming its declaration, e.g. "
+                                      "mazedsl.spec.Experiment")
+                cls = resolve_target(data["_target_"], DECLARATIONS)
+            return structure(data, cls)
     except ConfigError as exc:
         raise sourced(exc, source_of(source, exc.path)) from None
     except Exception as exc:  # noqa: BLE001 - every failure becomes a ConfigError

@@ -28,7 +28,10 @@ from mazedsl.spec import Experiment
 
 EXPERIMENTS_DIR = "experiments"
 _counter = itertools.count()
-_DECLARATION_NAMES = {cls.__name__ for cls in DECLARATIONS}
+
+
+def _declaration_names() -> set[str]:
+    return {cls.__name__ for cls in DECLARATIONS}
 
 
 def display_path(path: str) -> str:
@@ -168,7 +171,7 @@ class _Locator:
               ) -> None:
         if isinstance(node, ast.Name) and node.id in self.assigns and node.id not in seen:
             self.visit(self.assigns[node.id], path, line, seen | {node.id})
-        elif isinstance(node, ast.Call) and _func_name(node.func) in _DECLARATION_NAMES:
+        elif isinstance(node, ast.Call) and _func_name(node.func) in _declaration_names():
             if node.args:
                 self._mark(path, node.lineno)
             for kw in node.keywords:

@@ -17,9 +17,9 @@ from mazedsl.errors import ConfigError
 #: Group name -> what its config modules hold.
 GROUPS: dict[str, str] = {
     "env": "GymEnv: the environment",
-    "algorithm": "PPO | A2C: the training algorithm",
-    "model": "VectorObs | PixelObs: the policy network",
-    "critic": "StateCritic: the value network",
+    "algorithm": "any registered algorithm (ppo, a2c, ...): the training algorithm",
+    "model": "VectorObs | PixelObs | your own torch module (_target_): the policy network",
+    "critic": "StateCritic | your own torch module (_target_): the value network",
     "wrappers": "list of wrappers (NormalizeObservation, NormalizeReward, Grayscale, Resize, "
                 "FrameStack, ScaleObservation), under a `# @package _global_` `wrappers:` key",
     "runner": "Runner (training) | RolloutRunner (conf_rollout): how envs are stepped",
@@ -28,9 +28,9 @@ GROUPS: dict[str, str] = {
 #: Group name -> the declaration types its modules may hold.
 GROUP_TYPES: dict[str, tuple[type, ...]] = {
     "env": (spec.GymEnv,),
-    "algorithm": (spec.PPO, spec.A2C),
-    "model": (spec.VectorObs, spec.PixelObs),
-    "critic": (spec.StateCritic,),
+    "algorithm": (spec.AlgorithmSpec,),
+    "model": (spec.VectorObs, spec.PixelObs, spec.TorchModel),
+    "critic": (spec.StateCritic, spec.TorchModel),
     "wrappers": spec.WRAPPER_TYPES,
     "runner": (spec.Runner, spec.RolloutRunner),
 }
@@ -41,6 +41,8 @@ def group_type(group: str) -> Any:
     check_group(group)
     if group == "wrappers":
         return list[spec.Wrapper]
+    if group == "algorithm":
+        return spec.AlgorithmSpec
     return Union[GROUP_TYPES[group]]  # type: ignore[valid-type]
 
 

@@ -7,7 +7,8 @@ anything is called, so ``_target_: os.system`` in a config file never runs.
 
 from __future__ import annotations
 
-from typing import Any
+import contextlib
+from typing import Any, Iterable, Iterator
 
 from omegaconf import DictConfig, ListConfig, OmegaConf
 
@@ -22,6 +23,24 @@ def allow_target(prefix: str) -> None:
     for entry in (prefix + ".", prefix):
         if entry not in _ALLOWED:
             _ALLOWED.append(entry)
+
+
+@contextlib.contextmanager
+def allowed_also(prefixes: Iterable[str]) -> Iterator[None]:
+    """Allow ``_target_``s in ``prefixes`` too, for the ``with`` block only (an experiment's
+    ``allow_targets`` applies to that experiment, not to the rest of the process)."""
+    added = []
+    for prefix in prefixes:
+        prefix = prefix.rstrip(".")
+        for entry in (prefix + ".", prefix):
+            if entry not in _ALLOWED:
+                _ALLOWED.append(entry)
+                added.append(entry)
+    try:
+        yield
+    finally:
+        for entry in added:
+            _ALLOWED.remove(entry)
 
 
 def is_allowed(target: str) -> bool:

@@ -1,57 +1,116 @@
-"""The allowlist of declaration classes and their ``_target_`` import paths."""
+"""The allowlist of declaration classes and their ``_target_`` import paths.
+
+The built-in declarations are fixed; algorithm packages add theirs with
+:func:`register_declaration` (through :func:`mazedsl.rl.registry.register_algorithm`).
+A ``_target_`` not known yet is imported when its module is allowed (see
+:mod:`mazedsl.config.instantiate`): importing an algorithm's package registers it.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+import importlib
+from typing import Any, Iterable
 
 import attrs
 
 import mazedsl.spec as spec
 from mazedsl.errors import ConfigError, UnsafeTargetError
 
-#: Every declaration class a config may name, in a stable order.
-DECLARATIONS: tuple[type, ...] = (
-    spec.Experiment, spec.RolloutConfig, spec.GymEnv, spec.PPO, spec.A2C, spec.VectorObs,
-    spec.PixelObs, spec.StateCritic, spec.Runner, spec.RolloutRunner, *spec.WRAPPER_TYPES,
-)
+#: Every declaration class a config may name, in a stable order (registered ones appended).
+DECLARATIONS: list[type] = [
+    spec.Experiment, spec.RolloutConfig, spec.GymEnv, spec.VectorObs, spec.PixelObs,
+    spec.TorchModel, spec.StateCritic, spec.Runner, spec.RolloutRunner, *spec.WRAPPER_TYPES,
+]
 
 _BY_NAME: dict[str, type] = {}
-for _cls in DECLARATIONS:
-    _BY_NAME[f"mazedsl.spec.{_cls.__name__}"] = _cls
-    _BY_NAME[f"{_cls.__module__}.{_cls.__qualname__}"] = _cls
-    _BY_NAME[_cls.__name__] = _cls
+_PUBLIC: dict[type, str] = {}
+
+
+def register_declaration(cls: type, public_path: str | None = None,
+                         aliases: Iterable[str] = ()) -> None:
+    """Make ``cls`` a declaration configs may name, as ``public_path`` (default: its module
+    path) or any of ``aliases``."""
+    attrs.resolve_types(cls)
+    if cls not in DECLARATIONS:
+        DECLARATIONS.append(cls)
+    public = public_path or f"{cls.__module__}.{cls.__qualname__}"
+    _PUBLIC[cls] = public
+    for name in (public, f"{cls.__module__}.{cls.__qualname__}", *aliases):
+        _BY_NAME[name] = cls
+    _BY_NAME.setdefault(cls.__name__, cls)
+
+
+for _cls in list(DECLARATIONS):
+    register_declaration(_cls, f"mazedsl.spec.{_cls.__name__}")
 
 
 def is_declaration(value: Any) -> bool:
     """True for an instance of an allowlisted declaration class."""
-    return type(value) in DECLARATIONS
+    return type(value) in _PUBLIC
 
 
 def is_declaration_type(tp: Any) -> bool:
-    return isinstance(tp, type) and attrs.has(tp) and tp in DECLARATIONS
+    return isinstance(tp, type) and tp in _PUBLIC
 
 
 def target_of(cls: type) -> str:
-    """The public import path of a declaration class, e.g. ``mazedsl.spec.PPO``."""
-    if cls not in DECLARATIONS:
+    """The public import path of a declaration class, e.g. ``mazedsl.spec.GymEnv``."""
+    if cls not in _PUBLIC:
         raise ConfigError(f"{cls.__name__} is not a mazedsl declaration")
-    return f"mazedsl.spec.{cls.__name__}"
+    return _PUBLIC[cls]
 
 
-def names(types: tuple[type, ...]) -> str:
-    """``PPO or A2C``."""
+def names(types: Iterable[type]) -> str:
+    """``VectorObs or PixelObs``."""
     return " or ".join(t.__name__ for t in types)
 
 
-def resolve_target(target: Any, allowed: tuple[type, ...]) -> type:
+def _import_target(target: str) -> None:
+    """Import the module of an allowed ``_target_`` (an algorithm package registers itself)."""
+    from mazedsl.config.instantiate import is_allowed
+
+    if target.startswith("mazedsl.spec."):  # built-in algorithms' old paths
+        from mazedsl.rl.registry import load_builtins
+
+        load_builtins()
+        return
+    if not is_allowed(target):
+        return
+    module = target.rpartition(".")[0]
+    while module:
+        try:
+            importlib.import_module(module)
+            return
+        except ImportError:
+            module = module.rpartition(".")[0]
+
+
+def lookup_target(target: Any) -> type | None:
+    """The declaration class ``target`` names, importing its (allowed) module if needed."""
+    if not isinstance(target, str):
+        return None
+    cls = _BY_NAME.get(target)
+    if cls is None:
+        from mazedsl.rl.registry import load_builtins
+
+        load_builtins()
+        cls = _BY_NAME.get(target)
+    if cls is None:
+        _import_target(target)
+        cls = _BY_NAME.get(target)
+    return cls
+
+
+def resolve_target(target: Any, allowed: Iterable[type]) -> type:
     """The class a ``_target_`` value names, which must be one of ``allowed``.
 
-    Accepts the public path (``mazedsl.spec.PPO``), the defining module's path and the
+    Accepts the public path (``mazedsl.spec.GymEnv``), the defining module's path and the
     short class name. Errors carry the path ``_target_``.
     """
-    cls = _BY_NAME.get(target) if isinstance(target, str) else None
+    allowed = tuple(allowed)
+    cls = lookup_target(target)
     if cls is None:
-        expected = ", ".join(target_of(t) for t in allowed)
+        expected = ", ".join(target_of(t) for t in allowed if t in _PUBLIC)
         raise UnsafeTargetError(f"unknown _target_ {target!r}; expected {expected}", "_target_")
     if cls not in allowed:
         raise ConfigError(f"must be a {names(allowed)} declaration, got _target_ {target!r}",

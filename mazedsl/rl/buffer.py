@@ -17,8 +17,9 @@ class RolloutBuffer:
     """Preallocated storage of one rollout."""
 
     def __init__(self, n_steps: int, n_envs: int, obs_shape: tuple[int, ...], obs_dtype: Any,
-                 action_shape: tuple[int, ...], action_dtype: Any) -> None:
+                 action_shape: tuple[int, ...], action_dtype: Any, out_dim: int = 1) -> None:
         self.n_steps, self.n_envs = n_steps, n_envs
+        self.out = np.zeros((n_steps, n_envs, out_dim), dtype=np.float32)  # policy outputs
         self.obs = np.zeros((n_steps, n_envs, *obs_shape), dtype=obs_dtype)
         self.actions = np.zeros((n_steps, n_envs, *action_shape), dtype=action_dtype)
         self.logp = np.zeros((n_steps, n_envs), dtype=np.float32)

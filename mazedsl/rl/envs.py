@@ -19,13 +19,60 @@ VECTOR_LEVEL = (NormalizeObservation, NormalizeReward)
 pixel.register_envs()
 
 
+def _importable_cwd() -> None:
+    """The working directory importable, as ``python -m`` has it (user env packages)."""
+    import os
+    import sys
+
+    if os.getcwd() not in sys.path and "" not in sys.path:
+        sys.path.insert(0, os.getcwd())
+
+
 def check_env_id(name: str) -> None:
-    """Raise a ConfigError at ``env.name`` with suggestions unless ``name`` is registered."""
-    if name in gym.envs.registry:
+    """Raise a ConfigError at ``env.name`` unless ``name`` is registered; gymnasium's
+    ``module:EnvId`` form imports ``module`` first (it registers its envs)."""
+    import importlib
+
+    env_id = name
+    if ":" in name:
+        module, _, env_id = name.partition(":")
+        _importable_cwd()
+        try:
+            importlib.import_module(module)
+        except ImportError as exc:
+            raise ConfigError(f"cannot import {module!r} for {name!r} ({exc})", "env.name") from None
+    if env_id in gym.envs.registry:
         return
-    close = difflib.get_close_matches(name, list(gym.envs.registry), n=3, cutoff=0.5)
+    close = difflib.get_close_matches(env_id, list(gym.envs.registry), n=3, cutoff=0.75)
     hint = f"; did you mean {', '.join(repr(c) for c in close)}?" if close else ""
     raise ConfigError(f"unknown gymnasium environment {name!r}{hint}", "env.name")
+
+
+def factory_from_decl(env: GymEnv) -> EnvFactory | None:
+    """The factory ``env.factory`` names (``module:callable``; the working directory is
+    importable), None when it names none; a ConfigError when it cannot be imported."""
+    if not env.factory:
+        return None
+    from mazedsl.components import import_callable
+
+    if ":" not in env.factory or env.factory.startswith("<"):
+        return None  # a recorded description of a Python object (e.g. a lambda)
+    _importable_cwd()
+    factory = import_callable(env.factory)
+    if factory is None:
+        raise ConfigError(f"cannot import the env factory {env.factory!r} (give 'module:function' "
+                          "with the module importable from here)", "env.factory")
+    return factory
+
+
+def env_step_limit(env: GymEnv, factory: EnvFactory | None) -> int | None:
+    """The env's own episode step limit, if known (declared or registered)."""
+    if env.max_episode_steps is not None:
+        return env.max_episode_steps
+    if factory is not None:
+        return None
+    spec = gym.envs.registry.get(env.name.partition(":")[2] if ":" in env.name else env.name)
+    return getattr(spec, "max_episode_steps", None)
 
 
 def env_wrappers(wrappers: Sequence[Any]) -> list[Any]:
@@ -82,7 +129,7 @@ def make_env_fn(env: GymEnv, wrappers: Sequence[Any], factory: EnvFactory | None
 
 
 def has_native_vector(env: GymEnv) -> bool:
-    spec = gym.envs.registry.get(env.name)
+    spec = gym.envs.registry.get(env.name)  # module:id forms go through 'sync'
     return bool(spec and spec.vector_entry_point)
 
 

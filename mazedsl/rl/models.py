@@ -20,13 +20,15 @@ from gymnasium import spaces
 from torch import nn
 from torch.nn import functional as F
 
-from mazedsl.errors import EnvError
-from mazedsl.rl.spaces import check_action_space, flat_dim, is_image_space
-from mazedsl.spec import PixelObs, StateCritic, VectorObs
+from mazedsl.errors import ConfigError, EnvError
+from mazedsl.rl.distributions import LOG_2PI, make_dist
+from mazedsl.rl.spaces import flat_dim, is_image_space
+from mazedsl.spec import PixelObs, StateCritic, TorchModel, VectorObs
+from mazedsl.spec.models import activation_name
 
 _ACTIVATIONS: dict[str, type[nn.Module]] = {
     "tanh": nn.Tanh, "relu": nn.ReLU, "elu": nn.ELU, "gelu": nn.GELU, "silu": nn.SiLU}
-_LOG_2PI = math.log(2 * math.pi)
+_LOG_2PI = LOG_2PI
 _ACT_FNS: dict[type[nn.Module], Callable[[torch.Tensor], torch.Tensor]] = {
     nn.Tanh: torch.tanh, nn.ReLU: torch.relu, nn.ELU: F.elu, nn.GELU: F.gelu, nn.SiLU: F.silu}
 
@@ -84,10 +86,14 @@ def _init(layer: nn.Module, gain: float, ortho: bool) -> nn.Module:
     return layer
 
 
+def _activation(name: str) -> type[nn.Module]:
+    return _ACTIVATIONS[activation_name(name) or "tanh"]
+
+
 def _mlp(in_dim: int, hidden: list[int], activation: str, ortho: bool) -> tuple[nn.Module, int]:
     layers: list[nn.Module] = []
     for width in hidden:
-        layers += [_init(nn.Linear(in_dim, width), math.sqrt(2), ortho), _ACTIVATIONS[activation]()]
+        layers += [_init(nn.Linear(in_dim, width), math.sqrt(2), ortho), _activation(activation)()]
         in_dim = width
     return nn.Sequential(*layers), in_dim
 
@@ -126,7 +132,7 @@ def _cnn(space: spaces.Space, decl: PixelObs, hidden: list[int]) -> tuple[nn.Mod
     channels = prep.out_shape[0]
     for out, k, s in zip(decl.channels, decl.kernel_sizes, decl.strides):
         layers += [_init(nn.Conv2d(channels, out, k, s), math.sqrt(2), decl.ortho_init),
-                   _ACTIVATIONS[decl.activation]()]
+                   _activation(decl.activation)()]
         channels = out
     layers.append(nn.Flatten())
     conv = nn.Sequential(*layers)
@@ -148,26 +154,144 @@ def _torso(space: spaces.Space, decl: VectorObs | PixelObs, hidden: list[int],
     return _mlp(flat_dim(space), hidden, activation, decl.ortho_init)
 
 
+def _import_module_class(target: str, path: str) -> type[nn.Module]:
+    """The ``nn.Module`` class a :class:`TorchModel` names (allowlist checked first)."""
+    import importlib
+
+    from mazedsl.config.instantiate import is_allowed
+    from mazedsl.errors import UnsafeTargetError
+
+    if not is_allowed(target):
+        raise UnsafeTargetError(
+            f"_target_ {target!r} is outside the allowed modules; allow it with the experiment "
+            f"setting allow_targets=[{target.rpartition('.')[0]!r}]", f"{path}._target_")
+    from mazedsl.rl.envs import _importable_cwd
+
+    _importable_cwd()  # your modules, importable from where you stand (as `python -m`)
+    module_name, _, name = target.rpartition(".")
+    try:
+        obj: Any = getattr(importlib.import_module(module_name), name)
+    except (ImportError, AttributeError, ValueError) as exc:
+        raise ConfigError(f"cannot import {target!r} ({type(exc).__name__}: {exc})",
+                          f"{path}._target_") from None
+    if not (isinstance(obj, type) and issubclass(obj, nn.Module)):
+        raise ConfigError(f"{target!r} is not a torch.nn.Module class (got {obj!r})",
+                          f"{path}._target_")
+    return obj
+
+
+def _torch_classes(value: Any) -> Any:
+    """Strings naming torch classes (``'torch.nn.Tanh'``) as the classes, recursively."""
+    if isinstance(value, str) and value.startswith("torch."):
+        import importlib
+
+        module, _, name = value.rpartition(".")
+        try:
+            obj = getattr(importlib.import_module(module), name)
+        except (ImportError, AttributeError, ValueError):
+            return value
+        return obj if isinstance(obj, type) else value
+    if isinstance(value, list):
+        return [_torch_classes(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _torch_classes(v) for k, v in value.items()}
+    return value
+
+
+def build_torch_model(decl: TorchModel, obs_space: spaces.Space, action_space: spaces.Space,
+                      out_dim: int, path: str) -> nn.Module:
+    """The user's module: its kwargs plus those of ``obs_space``, ``action_space``, ``obs_dim``,
+    ``obs_shape`` and ``out_dim`` its constructor declares; its output shape is checked."""
+    import inspect
+
+    cls = _import_module_class(decl.target, path)
+    image = is_image_space(obs_space)
+    offered = {"obs_space": obs_space, "action_space": action_space,
+               "obs_dim": int(np.prod(obs_space.shape)) if image else flat_dim(obs_space),
+               "obs_shape": tuple(obs_space.shape) if image else (flat_dim(obs_space),),
+               "out_dim": out_dim}
+    params = inspect.signature(cls).parameters
+    takes_any = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values())
+    kwargs = {k: v for k, v in offered.items() if takes_any or k in params}
+    kwargs.update(_torch_classes(dict(decl.kwargs)))
+    try:
+        module = cls(**kwargs)
+    except TypeError as exc:
+        raise ConfigError(f"{decl.target}(...) rejected its arguments: {exc}", path) from None
+    in_shape = offered["obs_shape"]
+    probe = torch.zeros(2, *in_shape)
+    try:
+        with torch.no_grad():
+            out = module(probe)
+    except Exception as exc:  # noqa: BLE001 - the user's forward, reported as one line
+        raise ConfigError(f"{decl.target}.forward failed on a batch of shape {tuple(probe.shape)}: "
+                          f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}",
+                          path) from None
+    shape = tuple(getattr(out, "shape", ()))
+    if shape != (2, out_dim) and not (out_dim == 1 and shape == (2,)):
+        needs = f"action space {action_space}" if out_dim != 1 or path == "model" else "a value"
+        raise ConfigError(f"{decl.target} returned shape {shape} for a batch of 2; {needs} needs "
+                          f"(batch, {out_dim})", path)
+    return UserNet(module, unsqueeze=shape == (2,))
+
+
+class UserNet(nn.Module):
+    """The user's module, fed float observations (images arrive as uint8), its output as
+    ``(batch, out_dim)`` (a value net's ``(batch,)`` gets its axis back)."""
+
+    def __init__(self, inner: nn.Module, unsqueeze: bool = False) -> None:
+        super().__init__()
+        self.inner = inner
+        self.unsqueeze = unsqueeze
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        out = self.inner(x.float())
+        return out.unsqueeze(-1) if self.unsqueeze else out
+
+
 class ActorCritic(nn.Module):
-    """Policy (categorical or diagonal Gaussian) and state-value function."""
+    """Policy (a distribution for any supported action space) and state-value function.
+
+    The policy network is a built-in MLP/CNN torso with a linear head, or the user's own
+    module (``TorchModel``) producing the distribution's inputs; the critic a separate net,
+    the shared torso plus a value head, or the user's module with one output.
+    """
 
     def __init__(self, obs_space: spaces.Space, action_space: spaces.Space,
-                 model: VectorObs | PixelObs, critic: StateCritic) -> None:
+                 model: Any, critic: Any) -> None:
         super().__init__()
-        check_action_space(action_space)
-        self.discrete = isinstance(action_space, spaces.Discrete)
-        self.pi_torso, pi_dim = _torso(obs_space, model, model.hidden_units, model.activation)
-        n_out = int(action_space.n) if self.discrete else int(action_space.shape[0])
-        self.pi_head = _init(nn.Linear(pi_dim, n_out), 0.01, model.ortho_init)
-        if not self.discrete:
-            self.log_std = nn.Parameter(torch.full((n_out,), float(model.log_std_init)))
-        self.shared = critic.shared
-        if critic.shared:
-            self.vf_torso: nn.Module | None = None
-            vf_dim = pi_dim
+        self.dist = make_dist(action_space)
+        self.discrete = self.dist.kind == "discrete"
+        self.kind = self.dist.kind
+        n_out = self.dist.out_dim
+        self.pi_head: nn.Module | None
+        if isinstance(model, TorchModel):
+            self.pi_torso = build_torch_model(model, obs_space, action_space, n_out, "model")
+            self.pi_head = None
+            pi_dim = n_out
+            log_std_init, ortho = 0.0, False
         else:
-            self.vf_torso, vf_dim = _torso(obs_space, model, critic.hidden_units, critic.activation)
-        self.vf_head = _init(nn.Linear(vf_dim, 1), 1.0, model.ortho_init)
+            self.pi_torso, pi_dim = _torso(obs_space, model, model.hidden_units, model.activation)
+            self.pi_head = _init(nn.Linear(pi_dim, n_out), 0.01, model.ortho_init)
+            log_std_init, ortho = float(model.log_std_init), model.ortho_init
+        if self.dist.needs_log_std:
+            self.log_std = nn.Parameter(torch.full((n_out,), log_std_init))
+        self.shared = isinstance(critic, StateCritic) and critic.shared
+        self.vf_head: nn.Module | None
+        if isinstance(critic, TorchModel):
+            self.vf_torso: nn.Module | None = build_torch_model(critic, obs_space, action_space, 1,
+                                                                "critic")
+            self.vf_head = None
+        elif critic.shared:
+            if self.pi_head is None:
+                raise ConfigError("a shared critic needs a built-in model (VectorObs or PixelObs); "
+                                  "with your own model set critic.shared=false", "critic.shared")
+            self.vf_torso = None
+            self.vf_head = _init(nn.Linear(pi_dim, 1), 1.0, ortho)
+        else:
+            decl = model if not isinstance(model, TorchModel) else VectorObs(ortho_init=False)
+            self.vf_torso, vf_dim = _torso(obs_space, decl, critic.hidden_units, critic.activation)
+            self.vf_head = _init(nn.Linear(vf_dim, 1), 1.0, ortho)
 
     # -- the functional fast path ----------------------------------------------
     @property
@@ -179,6 +303,9 @@ class ActorCritic(nn.Module):
         return plan
 
     def _build_plan(self) -> Any:
+        if self.pi_head is None or self.vf_head is None or self.kind not in ("discrete", "gaussian") \
+                or len(self.dist.action_shape) > (1 if self.kind == "gaussian" else 0):
+            return None
         pi = _mlp_plan(self.pi_torso)
         vf = None if self.vf_torso is None else _mlp_plan(self.vf_torso)
         if pi is None or (self.vf_torso is not None and vf is None):
@@ -200,13 +327,19 @@ class ActorCritic(nn.Module):
         """Policy output (logits, or Gaussian mean) and state values ``(N,)``."""
         plan = self._fast
         if plan is None:
-            pi_features = self.pi_torso(obs)
-            vf_features = pi_features if self.vf_torso is None else self.vf_torso(obs)
-            return self.pi_head(pi_features), self.vf_head(vf_features).squeeze(-1)
+            return self.reference_forward(obs)
         pi, vf, (pw, pb), (vw, vb) = plan
         h = _run(pi, obs)
         g = h if vf is None else _run(vf, obs)
         return F.linear(h, pw, pb), F.linear(g, vw, vb).squeeze(-1)
+
+    def reference_forward(self, obs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """The plain ``nn.Module`` forward (no fast path): policy output and values ``(N,)``."""
+        pi_features = self.pi_torso(obs)
+        out = pi_features if self.pi_head is None else self.pi_head(pi_features)
+        vf_features = pi_features if self.vf_torso is None else self.vf_torso(obs)
+        values = vf_features if self.vf_head is None else self.vf_head(vf_features)
+        return out, values.squeeze(-1)
 
     def load_state_dict(self, state_dict: Any, strict: bool = True, assign: bool = False) -> Any:
         result = super().load_state_dict(state_dict, strict=strict, assign=assign)
@@ -331,6 +464,9 @@ class ActorCritic(nn.Module):
 
         return plan, forward, copies, [(p, p.data_ptr()) for p in params]
 
+    def _log_std(self) -> torch.Tensor | None:
+        return self.log_std if self.dist.needs_log_std else None
+
     def act(self, obs: torch.Tensor, deterministic: bool = False
             ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """Actions, their log-probabilities and the state values."""
@@ -338,46 +474,25 @@ class ActorCritic(nn.Module):
         actions = self.sample(out, deterministic)
         return actions, self.log_prob(out, actions), values
 
+    def predict(self, obs: torch.Tensor, deterministic: bool = True) -> torch.Tensor:
+        """Actions for a batch of prepared observations (what evaluation and rollouts call)."""
+        return self.sample(self(obs)[0], deterministic)
+
     def sample(self, out: torch.Tensor, deterministic: bool = False,
                noise: torch.Tensor | None = None) -> torch.Tensor:
-        """Actions from policy outputs. Discrete: the Gumbel-max trick, ``argmax(logits - log E)``
-        with ``E ~ Exp(1)`` (a categorical sample); Gaussian: ``mean + std * N(0, 1)``. ``noise``
-        (``log E``, or the standard normal draw) may be drawn ahead, for a whole rollout."""
-        if self.discrete:
-            if deterministic:
-                return out.argmax(dim=-1)
-            if noise is None:
-                noise = torch.empty_like(out).exponential_().log_()
-            return torch.argmax(out - noise, dim=-1)
-        if deterministic:
-            return out
-        if noise is None:
-            noise = torch.randn_like(out)
-        return out + noise * self.log_std.exp()
+        """Actions from policy outputs (``noise`` may be drawn ahead for a whole rollout)."""
+        return self.dist.sample(out, self._log_std(), deterministic, noise)
 
     def log_prob(self, out: torch.Tensor, actions: torch.Tensor) -> torch.Tensor:
         """Log-probabilities of ``actions`` under the policy outputs ``out``."""
-        if self.discrete:
-            logp_all = torch.log_softmax(out, dim=-1)
-            return logp_all.gather(-1, actions.long().unsqueeze(-1)).squeeze(-1)
-        return self._gauss_logp(out, actions)
+        return self.dist.log_prob(out, self._log_std(), actions)
 
     def entropy(self, out: torch.Tensor, logp_all: torch.Tensor | None = None) -> torch.Tensor:
-        """Per-sample policy entropy (``logp_all``: the log-softmax, if already computed)."""
-        if self.discrete:
-            if logp_all is None:
-                logp_all = torch.log_softmax(out, dim=-1)
+        """Per-sample policy entropy (``logp_all``: a discrete policy's log-softmax, if known)."""
+        if self.discrete and logp_all is not None:
             return -(logp_all.exp() * logp_all).sum(-1)
-        return (0.5 + 0.5 * _LOG_2PI + self.log_std).sum().expand(out.shape[0])
+        return self.dist.entropy(out, self._log_std())
 
     def distribution(self, obs: torch.Tensor) -> dict[str, torch.Tensor]:
-        """The action distribution's parameters: ``probs`` (discrete) or ``mean``/``std``."""
-        out, _ = self(obs)
-        if self.discrete:
-            return {"probs": torch.softmax(out, dim=-1), "logits": out}
-        return {"mean": out, "std": self.log_std.exp().expand_as(out)}
-
-    def _gauss_logp(self, mean: torch.Tensor, actions: torch.Tensor) -> torch.Tensor:
-        log_std = self.log_std
-        z = (actions - mean) * torch.exp(-log_std)
-        return (-0.5 * z.pow(2) - log_std - 0.5 * _LOG_2PI).sum(-1)
+        """The action distribution's parameters: ``probs``/``logits`` or ``mean``/``std``."""
+        return self.dist.params(self(obs)[0], self._log_std())

@@ -1,4 +1,4 @@
-"""What PPO and A2C updates share: optimisers, schedules, loss statistics, NaN checks.
+"""What on-policy updates share: optimisers, schedules, loss statistics, NaN checks.
 
 The update loops run thousands of small gradient steps, where Python around the arithmetic
 costs more than the arithmetic: the optimisers are :mod:`mazedsl.rl.optim`'s (torch's
@@ -15,25 +15,31 @@ import torch
 
 from mazedsl.errors import TrainingError
 from mazedsl.rl import optim
-from mazedsl.spec import A2C, PPO
 
 _FUSED_ADAM: list[bool] = []
 
 
-def make_optimizer(params: list[torch.nn.Parameter], algo: PPO | A2C) -> Any:
-    """RMSprop or Adam over ``params`` (torch.optim's Adam where this torch lacks the fused
-    CPU kernel, or for parameters that are not float32 CPU tensors)."""
+def lean_adam(params: list[torch.nn.Parameter], lr: float, eps: float) -> Any:
+    """Adam on torch's fused CPU kernel called directly (torch.optim.Adam where that kernel
+    is missing or the parameters are not float32 CPU tensors)."""
     plain = all(p.device.type == "cpu" and p.dtype == torch.float32 for p in params)
-    if isinstance(algo, A2C) and algo.optimizer == "rmsprop":
-        if plain:
-            return optim.RMSprop(params, lr=algo.lr, alpha=algo.rms_alpha, eps=algo.eps)
-        return torch.optim.RMSprop(params, lr=algo.lr, alpha=algo.rms_alpha, eps=algo.eps)
-    eps = algo.adam_eps if isinstance(algo, PPO) else algo.eps
     if not _FUSED_ADAM:
         _FUSED_ADAM.append(optim.fused_adam_available())
     if plain and _FUSED_ADAM[0]:
-        return optim.Adam(params, lr=algo.lr, eps=eps)
-    return torch.optim.Adam(params, lr=algo.lr, eps=eps)
+        return optim.Adam(params, lr=lr, eps=eps)
+    return torch.optim.Adam(params, lr=lr, eps=eps)
+
+
+def lean_rmsprop(params: list[torch.nn.Parameter], lr: float, alpha: float, eps: float) -> Any:
+    """RMSprop on torch's foreach kernels called directly (torch.optim's off CPU float32)."""
+    if all(p.device.type == "cpu" and p.dtype == torch.float32 for p in params):
+        return optim.RMSprop(params, lr=lr, alpha=alpha, eps=eps)
+    return torch.optim.RMSprop(params, lr=lr, alpha=alpha, eps=eps)
+
+
+def set_lr(optimizer: Any, lr: float) -> None:
+    for group in optimizer.param_groups:
+        group["lr"] = lr
 
 
 def apply_grads(optimizer: Any, params: list[torch.Tensor], grads: list[torch.Tensor]) -> None:
@@ -50,11 +56,6 @@ def with_grads(all_params: Sequence[torch.Tensor]) -> tuple[list[torch.Tensor], 
     """The parameters that have gradients, and those gradients."""
     params = [p for p in all_params if p.grad is not None]
     return params, [p.grad for p in params]  # type: ignore[misc]
-
-
-def scheduled(value: float, schedule: str, progress: float) -> float:
-    """``value`` at training ``progress`` in [0, 1]: constant, or linear decay to 0."""
-    return value * (1.0 - progress) if schedule == "linear" else value
 
 
 def check_finite(loss: torch.Tensor, policy_loss: torch.Tensor, value_loss: torch.Tensor,

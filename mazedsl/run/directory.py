@@ -165,8 +165,9 @@ class RunDirectory:
         torch.save(state, buffer)
         atomic_write_bytes(self.checkpoint_path(kind), buffer.getvalue())
 
-    def load_checkpoint(self, kind: str) -> dict[str, Any]:
-        """A checkpoint, loaded with ``weights_only=True`` (no arbitrary pickles)."""
+    def load_checkpoint(self, kind: str, map_location: Any = "cpu") -> dict[str, Any]:
+        """A checkpoint, loaded with ``weights_only=True`` (no arbitrary pickles) onto
+        ``map_location`` (any device)."""
         import torch
 
         path = self.checkpoint_path(kind)
@@ -175,7 +176,7 @@ class RunDirectory:
             hint = f"; '{other[0]}' exists" if other else ""
             raise CheckpointError(f"{path}: no '{kind}' checkpoint in this run{hint}")
         try:
-            state = torch.load(path, map_location="cpu", weights_only=True)
+            state = torch.load(path, map_location=map_location, weights_only=True)
         except Exception as exc:  # truncated, corrupt, or not a tensors-only file
             first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
             raise CheckpointError(f"{path}: cannot load checkpoint ({first[:200]})") from None

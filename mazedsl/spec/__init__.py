@@ -1,16 +1,20 @@
-"""Declarations: the attrs classes an experiment is built from."""
+"""Declarations: the attrs classes an experiment is built from.
 
-from mazedsl.spec.algorithms import A2C, PPO, Algorithm
+Algorithm declarations live in their packages (``mazedsl.rl.algos.<name>``), registered by name.
+"""
+
+from mazedsl.spec._fields import param
+from mazedsl.spec.algorithms import AlgorithmSpec
 from mazedsl.spec.env import GymEnv
 from mazedsl.spec.experiment import Experiment, RolloutConfig
-from mazedsl.spec.models import PixelObs, StateCritic, VectorObs, Model
+from mazedsl.spec.models import Critic, Model, PixelObs, StateCritic, TorchModel, VectorObs
 from mazedsl.spec.runner import RolloutRunner, Runner
 from mazedsl.spec.wrappers import (FrameStack, Grayscale, NormalizeObservation, NormalizeReward,
                                    Resize, ScaleObservation, Wrapper, WRAPPER_TYPES)
 
 __all__ = [
-    "A2C", "PPO", "Algorithm", "GymEnv", "Experiment", "RolloutConfig", "PixelObs", "StateCritic",
-    "VectorObs", "Model", "RolloutRunner", "Runner", "FrameStack", "Grayscale",
-    "NormalizeObservation", "NormalizeReward", "Resize", "ScaleObservation", "Wrapper",
-    "WRAPPER_TYPES",
+    "AlgorithmSpec", "GymEnv", "Experiment", "RolloutConfig", "PixelObs", "StateCritic",
+    "TorchModel", "VectorObs", "Model", "Critic", "RolloutRunner", "Runner", "FrameStack",
+    "Grayscale", "NormalizeObservation", "NormalizeReward", "Resize", "ScaleObservation",
+    "Wrapper", "WRAPPER_TYPES", "param",
 ]

@@ -18,7 +18,7 @@ from mazedsl.errors import ConfigError
 Check = Callable[[Any], "str | None"]
 
 
-def param(default: Any, doc: str, *checks: Check) -> Any:
+def param(default: Any, doc: str, *checks: Check, converter: Callable[[Any], Any] | None = None) -> Any:
     """An attrs field with a default, a one-line ``doc`` and value ``checks``.
 
     Each check returns ``None`` when the value is fine, else what was expected
@@ -35,7 +35,8 @@ def param(default: Any, doc: str, *checks: Check) -> Any:
         frozen = copy.deepcopy(default)
         return attrs.field(factory=lambda: copy.deepcopy(frozen), validator=validate,
                            converter=plain_container, metadata={"doc": doc})
-    return attrs.field(default=default, validator=validate, metadata={"doc": doc})
+    return attrs.field(default=default, validator=validate, converter=converter,
+                       metadata={"doc": doc})
 
 
 def plain_container(value: Any) -> Any:
@@ -50,13 +51,16 @@ def plain_container(value: Any) -> Any:
     return value
 
 
-def component(factory: Callable[[], Any], doc: str, types: tuple[type, ...] = ()) -> Any:
-    """A nested declaration field (built fresh per instance), checked to be one of ``types``."""
-    types = types or (factory,)  # type: ignore[assignment]
+def component(factory: Callable[[], Any], doc: str,
+              types: tuple[type, ...] | Callable[[], tuple[type, ...]] = ()) -> Any:
+    """A nested declaration field (built fresh per instance), checked to be one of ``types``
+    (a tuple, or a function giving it: e.g. the registered algorithm declarations)."""
+    kinds = types or (factory,)
 
     def validate(_inst: Any, attribute: attrs.Attribute, value: Any) -> None:
-        if not isinstance(value, types):
-            names = " or ".join(t.__name__ for t in types)
+        allowed = kinds() if callable(kinds) and not isinstance(kinds, tuple) else kinds
+        if not isinstance(value, allowed):
+            names = " or ".join(t.__name__ for t in allowed)
             raise ConfigError(f"must be a {names} declaration, got {value!r}", attribute.name)
 
     return attrs.field(factory=factory, validator=validate, metadata={"doc": doc})

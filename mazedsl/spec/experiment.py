@@ -8,9 +8,9 @@ import attrs
 
 from mazedsl.spec._fields import (all_checks, component, list_of, ge, gt, is_bool, is_float, is_int,
                                   is_str, optional, param)
-from mazedsl.spec.algorithms import A2C, PPO, Algorithm
+from mazedsl.spec.algorithms import AlgorithmSpec, algorithm_types, default_algorithm
 from mazedsl.spec.env import GymEnv
-from mazedsl.spec.models import Model, PixelObs, StateCritic, VectorObs
+from mazedsl.spec.models import Critic, Model, PixelObs, StateCritic, TorchModel, VectorObs
 from mazedsl.spec.runner import RolloutRunner, Runner
 from mazedsl.spec.wrappers import WRAPPER_TYPES, Wrapper
 
@@ -32,9 +32,12 @@ class Experiment:
     name: str = param("experiment", "Experiment name; names the output folder.", _name)
     env: GymEnv = component(GymEnv, "The environment.")
     wrappers: list[Wrapper] = list_of(WRAPPER_TYPES, "Wrappers, applied in order.")
-    model: Model = component(VectorObs, "The policy network.", (VectorObs, PixelObs))
-    critic: StateCritic = component(StateCritic, "The value network.")
-    algorithm: Algorithm = component(PPO, "The training algorithm.", (PPO, A2C))
+    model: Model = component(VectorObs, "The policy network: VectorObs, PixelObs or your own "
+                             "torch module (TorchModel).", (VectorObs, PixelObs, TorchModel))
+    critic: Critic = component(StateCritic, "The value network: StateCritic or your own torch "
+                               "module (TorchModel).", (StateCritic, TorchModel))
+    algorithm: AlgorithmSpec = component(default_algorithm, "The training algorithm: any registered "
+                                         "algorithm declaration (ppo, a2c, ...).", algorithm_types)
     runner: Runner = component(Runner, "How environments are stepped.")
     seed: int = param(0, "Master seed; env, torch and numpy seeds derive from it.", is_int, ge(0))
     total_steps: int = param(100_000, "Training budget in env steps.", is_int, gt(0))
@@ -52,6 +55,10 @@ class Experiment:
     log_every_steps: int = param(2_000, "Write a train metrics line every this many env steps.",
                                  is_int, gt(0))
     output_dir: str = param("outputs", "Root folder of run directories.", is_str)
+    allow_targets: list[str] = param(
+        [], "Module prefixes whose classes `_target_` may name beyond mazedsl, gymnasium and "
+        "torch.nn (e.g. ['mypkg.nets'] for your own model).", lambda v: None if isinstance(v, list)
+        and all(isinstance(x, str) and x for x in v) else "must be a list of module names")
 
     def override(self, *overrides: str | Mapping[str, Any] | Sequence[str]) -> "Experiment":
         """A new, validated experiment with Hydra-style overrides applied.

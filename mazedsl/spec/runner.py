@@ -9,6 +9,14 @@ from mazedsl.spec._fields import gt, is_bool, is_int, one_of, param
 VECTORIZATION = ("auto", "native", "sync", "async")
 
 
+def is_device(value: object) -> str | None:
+    """'auto', 'cpu', 'cuda', 'cuda:N' or 'mps' (whether it exists is checked when a run is built)."""
+    if isinstance(value, str) and (value in ("auto", "cpu", "cuda", "mps") or (
+            value.startswith("cuda:") and value[5:].isdigit())):
+        return None
+    return "must be 'auto', 'cpu', 'cuda', 'cuda:N' or 'mps'"
+
+
 @attrs.define(frozen=True, kw_only=True)
 class Runner:
     """Vectorised training runner.
@@ -23,6 +31,11 @@ class Runner:
     torch_threads: int = param(1, "torch intra-op threads (1 is fastest for small nets).",
                                is_int, gt(0))
     n_eval_envs: int = param(4, "Parallel envs used for evaluation episodes.", is_int, gt(0))
+    episode_step_limit: int = param(
+        10_000, "Cut evaluation and rollout episodes at this many steps when the env has no step "
+        "limit of its own (such an episode never hangs evaluation).", is_int, gt(0))
+    device: str = param("auto", "Where every tensor lives: 'auto' (CUDA, else MPS, else CPU), 'cpu', "
+                        "'cuda', 'cuda:N' or 'mps'.", is_device)
 
 
 @attrs.define(frozen=True, kw_only=True)

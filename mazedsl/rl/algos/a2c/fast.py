@@ -10,7 +10,7 @@ from torch.nn import functional as F
 from mazedsl.rl.manual_grad import ManualGrad
 from mazedsl.rl.models import ActorCritic
 from mazedsl.rl.updates import UpdateStats, apply_grads, check_finite, clip_grad_norm, with_grads
-from mazedsl.spec import A2C
+from mazedsl.rl.algos.a2c.spec import A2C
 
 
 def a2c_update(policy: ActorCritic, optimizer: torch.optim.Optimizer, batch: dict[str, torch.Tensor],
@@ -47,14 +47,16 @@ def a2c_update(policy: ActorCritic, optimizer: torch.optim.Optimizer, batch: dic
             g_out, g_log_std = manual.out_grad(aux, adv * (-1.0 / n), algo.ent_coef, n)
             g_values = (values - returns).mul_(2.0 * algo.vf_coef / n)
             params, grads = manual.params, manual.backward(cache, g_out, g_values, g_log_std)
-            manual.clip_grad_norm(algo.max_grad_norm)
+            if algo.max_grad_norm is not None:
+                manual.clip_grad_norm(algo.max_grad_norm)
         else:
             all_params = optimizer.param_groups[0]["params"]
             for p in all_params:
                 p.grad = None
             loss.backward()
             params, grads = with_grads(all_params)
-            clip_grad_norm(grads, algo.max_grad_norm)
+            if algo.max_grad_norm is not None:
+                clip_grad_norm(grads, algo.max_grad_norm)
         apply_grads(optimizer, params, grads)
     stats = UpdateStats()
     with torch.no_grad():

@@ -19,7 +19,7 @@ from torch.nn import functional as F
 from mazedsl.rl.models import ActorCritic
 from mazedsl.rl.manual_grad import ManualGrad
 from mazedsl.rl.updates import UpdateStats, apply_grads, check_finite, clip_grad_norm, with_grads
-from mazedsl.spec import PPO
+from mazedsl.rl.algos.ppo.spec import PPO
 
 
 def _normalized(adv: torch.Tensor) -> torch.Tensor:
@@ -99,15 +99,17 @@ def ppo_update(policy: ActorCritic, optimizer: torch.optim.Optimizer, batch: dic
                     g_out, g_log_std = manual.out_grad(aux, coef, ent_coef, nb)
                     g_values = (values - ret).mul_(2.0 * vf_coef / nb)
                     params, grads = manual.params, manual.backward(cache, g_out, g_values, g_log_std)
-                    manual.clip_grad_norm(max_grad_norm)
+                    if max_grad_norm is not None:
+                        manual.clip_grad_norm(max_grad_norm)
                 else:
                     for p in all_params:
                         p.grad = None
                     loss.backward()
                     params, grads = with_grads(all_params)
-                    clip_grad_norm(grads, max_grad_norm)
+                    if max_grad_norm is not None:
+                        clip_grad_norm(grads, max_grad_norm)
+                outs.append(out if policy.discrete else policy.entropy(out[:1]).detach().clone())
                 apply_grads(optimizer, params, grads)
-                outs.append(out if policy.discrete else policy.entropy(out[:1]).detach())
                 log_ratios.append(log_ratio)
                 policy_losses.append(policy_loss)
                 value_losses.append(value_loss)

@@ -1,0 +1,44 @@
+"""The A2C learner: n-step rollouts, then the plain-torch update or the fast backend."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+
+from mazedsl.rl.algos.a2c import fast
+from mazedsl.rl.algos.a2c.spec import A2C
+from mazedsl.rl.algos.a2c.update import a2c_update
+from mazedsl.rl.algos.base import Learner
+from mazedsl.rl.onpolicy import OnPolicyLearner, choose_fast
+from mazedsl.rl.updates import lean_adam, lean_rmsprop, set_lr
+from mazedsl.spec.algorithms import scheduled
+
+
+class A2CLearner(OnPolicyLearner, Learner):
+    """Synchronous advantage actor-critic over the experiment's actor-critic."""
+
+    def __init__(self, decl: A2C, built: Any) -> None:
+        use_fast = choose_fast(decl.backend, built.policy, built.device)
+        super().__init__(decl, built, decl.n_steps, use_fast)
+        params = list(self.policy.parameters())
+        if decl.optimizer == "rmsprop":
+            self.optimizer = (lean_rmsprop(params, decl.lr, decl.rms_alpha, decl.eps) if use_fast
+                              else torch.optim.RMSprop(params, lr=decl.lr, alpha=decl.rms_alpha,
+                                                       eps=decl.eps))
+        else:
+            self.optimizer = (lean_adam(params, decl.lr, decl.eps) if use_fast
+                              else torch.optim.Adam(params, lr=decl.lr, eps=decl.eps))
+
+    def iteration(self, progress: float) -> dict[str, float]:
+        decl = self.decl
+        lr = scheduled(decl.lr, decl.lr_schedule, progress)
+        set_lr(self.optimizer, lr)
+        self.collect()
+        batch = self.rollout.batch(decl.gamma, decl.gae_lambda)
+        step = self.built.env_loop.steps
+        if self.fast:
+            stats = fast.a2c_update(self.policy, self.optimizer, batch, decl, step).as_dict()
+        else:
+            stats = a2c_update(self.policy, self.optimizer, batch, decl, step)
+        return {**stats, "lr": lr}

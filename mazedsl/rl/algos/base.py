@@ -1,0 +1,54 @@
+"""The base class of every algorithm's live part (its learner)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # pragma: no cover
+    from gymnasium import spaces
+    from torch import nn
+
+    from mazedsl.rl.build import Built
+    from mazedsl.spec import Experiment
+
+
+class Learner:
+    """What the trainer drives: one ``iteration`` = collect experience from ``built.env_loop``
+    (which counts env steps) and update; returns the statistics to log.
+
+    Subclasses are registered with :func:`mazedsl.register_algorithm`. The policy that
+    evaluation, rollouts and ``compute_action`` use is ``built.policy``: by default the
+    actor-critic of the experiment's model and critic; :meth:`make_policy` may build another
+    module, which must offer ``predict(obs, deterministic) -> actions`` on a float batch of
+    prepared observations on the run's device.
+    """
+
+    def __init__(self, declaration: Any, built: "Built") -> None:
+        self.decl = declaration
+        self.built = built
+
+    @classmethod
+    def check(cls, declaration: Any, experiment: "Experiment", obs_space: "spaces.Space",
+              action_space: "spaces.Space") -> None:
+        """Refuse an unworkable combination before anything is written (raise ConfigError)."""
+
+    @classmethod
+    def make_policy(cls, declaration: Any, experiment: "Experiment", obs_space: "spaces.Space",
+                    action_space: "spaces.Space") -> "nn.Module | None":
+        """The acting module, when not the default actor-critic (built on CPU, then moved)."""
+        return None
+
+    def iteration(self, progress: float) -> dict[str, float]:
+        """Collect and update once; ``progress`` is the fraction of the budget done (schedules)."""
+        raise NotImplementedError
+
+    def state_dict(self) -> dict[str, Any]:
+        """Everything beyond the policy's weights needed to continue exactly (tensors, plain
+        Python), e.g. optimiser states and target networks."""
+        return {}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Restore :meth:`state_dict`."""
+
+    def close(self) -> None:
+        """Release what the learner holds (files, threads)."""

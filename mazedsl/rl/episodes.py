@@ -1,0 +1,128 @@
+"""The one episode loop: evaluation, recorded rollouts and the live viewers all play
+episodes through :func:`run_episodes` on a vector env (a viewer's has one env).
+
+Env ``i`` of ``n`` plays ``(n_episodes + i) // n`` episodes (as SB3's evaluation). An
+episode longer than ``step_limit`` is cut and counted as truncated (envs with no limit of
+their own never hang); ``stop()`` returning True ends the loop at once.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable, Iterator
+
+import attrs
+import numpy as np
+
+from mazedsl.errors import MazeError
+
+
+class EpisodesStopped(MazeError):
+    """The episode loop was asked to stop (a signal) before its episodes were played."""
+
+
+@attrs.define
+class VecStep:
+    """One vector step (``actions`` None for the first observations after reset)."""
+
+    t: int
+    obs: Any
+    actions: Any
+    rewards: np.ndarray
+    terminated: np.ndarray
+    truncated: np.ndarray
+    live: np.ndarray
+    infos: dict[str, Any]
+    finished: list[tuple[int, float, int]]  # (env index, return, length) of episodes ended now
+
+
+def run_episodes(venv: Any, act: Callable[[Any], np.ndarray], n_episodes: int,
+                 seed: int | None = None, step_limit: int | None = None,
+                 stop: Callable[[], bool] | None = None) -> Iterator[VecStep]:
+    """Play ``n_episodes`` episodes, yielding every vector step."""
+    n_envs = venv.num_envs
+    targets = np.array([(n_episodes + i) // n_envs for i in range(n_envs)])
+    counts = np.zeros(n_envs, dtype=int)
+    ep_ret = np.zeros(n_envs)
+    ep_len = np.zeros(n_envs, dtype=int)
+    cut = np.zeros(n_envs, dtype=bool)  # envs whose episode hit step_limit (ignored from then)
+    obs, infos = venv.reset(seed=seed)
+    zeros = np.zeros(n_envs)
+    off = np.zeros(n_envs, dtype=bool)
+    yield VecStep(0, obs, None, zeros, off, off, ~off, infos, [])
+    prev_done = np.zeros(n_envs, dtype=bool)
+    t = 0
+    while (counts < targets).any():
+        if stop is not None and stop():
+            raise EpisodesStopped("stopped by a signal before the episodes were played")
+        actions = act(obs)
+        obs, reward, term, trunc, infos = venv.step(actions)
+        t += 1
+        live = ~prev_done & ~cut
+        ep_ret += np.where(live, reward, 0.0)
+        ep_len += live
+        limited = np.zeros(n_envs, dtype=bool)
+        if step_limit is not None:
+            limited = live & (ep_len >= step_limit) & ~(term | trunc)
+            trunc = trunc | limited
+        done = (term | trunc) & live
+        finished = []
+        for i in np.flatnonzero(done):
+            if counts[i] < targets[i]:
+                finished.append((int(i), float(ep_ret[i]), int(ep_len[i])))
+                counts[i] += 1
+            ep_ret[i] = 0.0
+            ep_len[i] = 0
+            if limited[i]:  # the env goes on with that episode: leave it out from now on
+                cut[i] = True
+        yield VecStep(t, obs, actions, reward, term, trunc, live, infos, finished)
+        prev_done = (term | trunc) & ~cut
+        if cut.any() and (cut | (counts >= targets)).all() and (counts < targets).any():
+            obs, infos = venv.reset(seed=None if seed is None else seed + t)  # all stuck: restart
+            cut[:] = False
+            prev_done[:] = False
+
+
+@attrs.define(frozen=True)
+class EvalResult:
+    """Returns and lengths of evaluation episodes, with their summary statistics."""
+
+    returns: list[float]
+    lengths: list[int]
+
+    @property
+    def mean_return(self) -> float:
+        return float(np.mean(self.returns))
+
+    @property
+    def std_return(self) -> float:
+        return float(np.std(self.returns))
+
+    @property
+    def min_return(self) -> float:
+        return float(np.min(self.returns))
+
+    @property
+    def max_return(self) -> float:
+        return float(np.max(self.returns))
+
+    @property
+    def mean_length(self) -> float:
+        return float(np.mean(self.lengths))
+
+    def summary(self) -> dict[str, Any]:
+        return {"mean_return": self.mean_return, "std_return": self.std_return,
+                "min_return": self.min_return, "max_return": self.max_return,
+                "mean_length": self.mean_length, "n_episodes": len(self.returns),
+                "returns": list(self.returns), "lengths": list(self.lengths)}
+
+
+def evaluate(venv: Any, act: Callable[[Any], np.ndarray], n_episodes: int, seed: int | None = None,
+             step_limit: int | None = None, stop: Callable[[], bool] | None = None) -> EvalResult:
+    """Play ``n_episodes`` and return their returns and lengths."""
+    returns: list[float] = []
+    lengths: list[int] = []
+    for step in run_episodes(venv, act, n_episodes, seed, step_limit, stop):
+        for _, ret, length in step.finished:
+            returns.append(ret)
+            lengths.append(length)
+    return EvalResult(returns=returns, lengths=lengths)
