@@ -18,7 +18,7 @@ update (``Trainer.train_time``), and is compared with, for the same env steps an
          minibatch's forward, which the rollout could supply), A2C samples x backward only
          (its forward is the rollout's); the optimiser ~ 12 (Adam) / 6 (RMSprop) FLOPs per
          parameter per step plus the gradient norm of max_grad_norm;
-  P      this machine's measured single-thread float32 matmul peak (best of 30 1024^3 sgemms,
+  P      this machine's measured single-thread float32 matmul peak (best of 100 512^3 sgemms,
          torch, 1 thread);
   M, B   the bytes each phase must move (weights read per forward, weights and gradients per
          backward, parameters, gradients and optimiser state per optimiser step) over the
@@ -62,9 +62,10 @@ def fastest_vectorization(cell: Cell) -> str:
 
 
 # -- machine constants -----------------------------------------------------------------------
-def matmul_peak(n: int = 1024, repeat: int = 30) -> float:
+def matmul_peak(n: int = 512, repeat: int = 100) -> float:
     """Single-thread float32 matmul FLOP/s: the best of ``repeat`` n x n x n products (short
-    products, many times: on a shared machine the best one ran uninterrupted)."""
+    products, many times: on a shared machine the best one ran uninterrupted; 512 reaches the
+    same peak as 2048 on an idle core, and 1024-size products are mostly interrupted under load)."""
     import torch
 
     a, b = torch.randn(n, n), torch.randn(n, n)
@@ -403,7 +404,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"mazedsl training vs the physical floor and the plain-torch reference; {versions()}", flush=True)
     print(thread_note(args.threads), flush=True)
     print(f"{load_note()} at start", flush=True)
-    peak = matmul_peak(512 if args.quick else 1024)
+    peak = matmul_peak(256 if args.quick else 512)
     print(f"P = {peak / 1e9:.1f} GFLOP/s (float32 sgemm, {args.threads} thread)", flush=True)
     results = []
     for cell in cells:
@@ -440,7 +441,7 @@ def main(argv: list[str] | None = None) -> int:
         exp = experiment(cell, vec, args.seed, args.threads, (updates + 2) * update_size(probe))
         print("\n".join(profile(exp, updates, args.top)))
     elapsed = time.perf_counter() - t_start
-    peak_end = matmul_peak(512 if args.quick else 1024)
+    peak_end = matmul_peak(256 if args.quick else 512)
     print(f"P measured again at the end: {peak_end / 1e9:.1f} GFLOP/s (the floors use the first)")
     print(f"{load_note()} at end; {elapsed:.0f} s in all")
     if json_path is not None:
