@@ -46,7 +46,6 @@ cold = {cold}
 if not cold:
     import numpy, torch, gymnasium, omegaconf
     import mazedsl, mazedsl.context, mazedsl.config, mazedsl.rl.trainer, mazedsl.rl.envs
-    import mazedsl.rl.build
 t_imports = time.perf_counter()
 sys.path.insert(0, {bench!r})
 from _common import shipped
