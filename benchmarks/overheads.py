@@ -113,6 +113,41 @@ async def main():
 print(json.dumps(asyncio.run(main())))
 """
 
+COMPARE = """
+import asyncio, json, time
+from pathlib import Path
+from mazedsl_tui.app import MazeApp
+from mazedsl_tui.demo import DemoRun, write_run
+
+root = Path({runs!r})
+paths = []
+for i in range(20):  # 4 configurations x 5 seeds, 100k steps, a train line per 1,024 steps
+    lr, seed = (3e-4, 1e-3, 3e-3, 1e-2)[i // 5], i % 5
+    status = "running" if i == 0 else "finished"
+    run = DemoRun("cartpole_ppo", f"sweep_bench/job_{{i:03d}}", status, 100_000, f"2026-01-08T09:{{i:02d}}:00",
+                  None, 500.0 - 20 * seed, 20.0, 9000.0 * (1 + i // 5), 1700.0, log_every=1024, eval_every=5000)
+    paths.append(write_run(root, run))
+size = sum((p / "metrics.jsonl").stat().st_size for p in paths)
+
+async def main():
+    app = MazeApp(experiments_dir={experiments!r}, runs_root=str(root))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        t0 = time.perf_counter()
+        app.open_compare(paths)
+        while getattr(app.screen, "comparison", None) is None:
+            await pilot.pause(0.005)
+        await pilot.pause()
+        t_paint = time.perf_counter()
+        await pilot.pause(1.0)  # settle, then measure idle polling (one run is live: polled every second)
+        c0, w0 = time.process_time(), time.perf_counter()
+        await asyncio.sleep({idle})
+        cpu = (time.process_time() - c0) / (time.perf_counter() - w0) * 100
+    return {{"compare_paint": t_paint - t0, "idle_cpu": cpu, "metrics_bytes": size}}
+
+print(json.dumps(asyncio.run(main())))
+"""
+
 
 def _python(code: str, timeout: float = 300) -> dict[str, Any] | None:
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
@@ -176,8 +211,13 @@ def main(argv: list[str] | None = None) -> int:
                    for _ in range(n)]
             for key in ("tui_import", "tui_ready", "tui_paint", "tui_total"):
                 results[key] = _median_of(tui, key)
+            compare = [_python(COMPARE.format(experiments=str(EXPERIMENTS), runs=str(Path(tmp) / f"cmp{i}"),
+                                              idle=2.0 if args.quick else 10.0)) for i in range(n)]
+            for key in ("compare_paint", "idle_cpu", "metrics_bytes"):
+                results[key] = _median_of(compare, key)
         else:
-            for key in ("tui_import", "tui_ready", "tui_paint", "tui_total"):
+            for key in ("tui_import", "tui_ready", "tui_paint", "tui_total", "compare_paint", "idle_cpu",
+                        "metrics_bytes"):
                 results[key] = None
 
     def verdict(value: float | None, limit: float) -> str:
@@ -203,6 +243,12 @@ def main(argv: list[str] | None = None) -> int:
         ["TUI: first paint after import", fmt(results["tui_paint"], 3), "", ""],
         ["TUI: first paint incl. import", fmt(results["tui_total"], 3), "< 1.5",
          verdict(results["tui_total"], 1.5)],
+        ["Compare first paint on 20 runs of 100k steps", fmt(results["compare_paint"], 3), "< 1.0",
+         verdict(results["compare_paint"], 1.0)],
+        ["  their metrics.jsonl, MB in all", fmt(None if results["metrics_bytes"] is None
+                                                 else results["metrics_bytes"] / 1e6, 2), "", ""],
+        ["Compare idle polling, CPU % (one live run)", fmt(results["idle_cpu"], 2), "< 2",
+         verdict(results["idle_cpu"], 2.0)],
     ]
     print()
     print(table(["item", "seconds", "target", "verdict"], rows))

@@ -24,7 +24,7 @@ _LOCATIONS = {
     "PPO": "mazedsl.rl.algos.ppo",
     "TorchModel": "mazedsl.spec",
     "register_algorithm": "mazedsl.rl.registry",
-    "build": "mazedsl.rl.build",
+    "build": "mazedsl.rl.building",
     "VectorObs": "mazedsl.spec",
     "PixelObs": "mazedsl.spec",
     "StateCritic": "mazedsl.spec",
@@ -56,6 +56,6 @@ if TYPE_CHECKING:  # pragma: no cover
     from mazedsl.errors import ConfigError, MazeError
     from mazedsl.rl.algos.a2c import A2C
     from mazedsl.rl.algos.ppo import PPO
-    from mazedsl.rl.build import build
+    from mazedsl.rl.building import build
     from mazedsl.rl.registry import register_algorithm
     from mazedsl.spec import Experiment, GymEnv, PixelObs, StateCritic, TorchModel, VectorObs

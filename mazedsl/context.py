@@ -41,6 +41,7 @@ class RunContext:
         if _loaded is not None:
             self._exp, self._run_obj, self._factory = _loaded
             self._run_path = self._run_obj.path
+            self._explicit_dir = True
             return
         components = {"env": env, "wrappers": wrappers, "model": model, "critic": critic,
                       "algorithm": algorithm, "runner": runner}
@@ -57,6 +58,7 @@ class RunContext:
 
         check_targets(self._exp.env.kwargs, "env.kwargs")
         resolve_device(self._exp.runner.device)
+        self._explicit_dir = run_dir is not None
         self._run_path = Path(run_dir) if run_dir is not None else new_run_path(
             self._exp.output_dir, self._exp.name)
         self._raw_overrides = raw_overrides
@@ -74,7 +76,7 @@ class RunContext:
         from omegaconf import OmegaConf
 
         from mazedsl.config import to_yaml
-        from mazedsl.rl.build import Seeds
+        from mazedsl.rl.building import Seeds
 
         self._run.write_text("config.yaml", to_yaml(self._exp))
         self._run.write_text("overrides.yaml", OmegaConf.to_yaml(OmegaConf.create(
@@ -168,19 +170,20 @@ class RunContext:
         return self._agent
 
     def _make_trainer(self) -> Any:
-        from mazedsl.rl.build import build
+        from mazedsl.rl.building import build
         from mazedsl.rl.trainer import Trainer
 
         try:
             built = build(self._exp, env_factory=self._env_factory(), training=True)
         except Exception as exc:
-            if self._run_obj is not None or self._checkpoint_kind is None:
+            # bad input leaves no run behind, unless the run directory was asked for (the TUI
+            # and sweeps watch it) or exists already: then it says why it failed
+            if self._run_obj is not None or self._explicit_dir:
                 self._run.update_info(status="failed", error=f"{type(exc).__name__}: {exc}")
             raise
         if self._checkpoint_kind is not None:
             _check_recorded_spaces(self._run, built.obs_space, built.action_space)
-        self._trainer = Trainer(built=built, sink=_RunSink(self._run))
-        self._run.write_json("spaces.json", built.spaces_json())
+        self._trainer = Trainer(built=built, sink=_RunSink(lambda: self._run))
         return self._trainer
 
     # -- training ----------------------------------------------------------------
@@ -200,6 +203,7 @@ class RunContext:
             resuming = self._checkpoint_kind is not None
             self._make_trainer()
             if resuming:
+                self._run.repair_info(self._exp)  # a damaged run.json is rebuilt from the config
                 state = self._run.load_checkpoint("last")
                 exact = self._trainer.load_state_dict(state)
                 self._checkpoint_kind = None
@@ -208,6 +212,7 @@ class RunContext:
                     print("note: env state not restorable; resumed with fresh episodes")
         trainer = self._trainer
         sink: _RunSink = trainer.sink
+        self._run.write_json("spaces.json", trainer.built.spaces_json())
         logger = self._run.open_logger()
         started = self._run.run_info().get("started") or datetime.now().isoformat(timespec="seconds")
         self._run.update_info(status="running", started=started, ended=None, error=None)
@@ -309,7 +314,7 @@ class RunContext:
 
         with torch.inference_mode():
             actions = built.policy.predict(torch.as_tensor(obs_in, device=built.device), deterministic)
-        from mazedsl.rl.build import _env_actions
+        from mazedsl.rl.building import _env_actions
 
         out = _env_actions(built.action_space, built.policy)(actions.cpu().numpy())
         if batch:
@@ -370,7 +375,7 @@ def _prepared(built: Any, observation: Any) -> tuple[np.ndarray, bool]:
 def _load_built(exp: Any, run: RunDirectory, kind: str, factory: Any) -> Any:
     """A run's policy rebuilt through the build stage from spaces.json, config and a checkpoint."""
     from mazedsl.errors import CheckpointError
-    from mazedsl.rl.build import build
+    from mazedsl.rl.building import build
     from mazedsl.rl.spaces import space_from_json
 
     spaces = run.read_json("spaces.json")
@@ -389,7 +394,7 @@ def _load_built(exp: Any, run: RunDirectory, kind: str, factory: Any) -> Any:
 
 
 def _check_recorded_spaces(run: RunDirectory, obs_space: Any, action_space: Any) -> None:
-    from mazedsl.rl.build import check_spaces
+    from mazedsl.rl.building import check_spaces
     from mazedsl.rl.spaces import space_from_json
 
     if not (run.path / "spaces.json").is_file():
@@ -418,11 +423,18 @@ def _rebuild_factory(exp: Any, path: Path, silent: bool) -> tuple[Any, str | Non
 class _RunSink:
     """Trainer output to the run directory: metrics lines, checkpoints, progress bar."""
 
-    def __init__(self, run: RunDirectory) -> None:
-        self.run = run
+    def __init__(self, run: Callable[[], RunDirectory]) -> None:
+        self._get_run = run  # the run directory is made on first output
         self.progress_bar: Any = None
-        self._tb: Any = _tensorboard_writer(run.path)
+        self._tb: Any = False
         self._last_info_write = 0.0
+
+    @property
+    def run(self) -> RunDirectory:
+        run = self._get_run()
+        if self._tb is False:
+            self._tb = _tensorboard_writer(run.path)
+        return run
 
     def record(self, record: dict[str, Any]) -> None:
         self.run.metrics.write(record)

@@ -20,17 +20,30 @@ class TrainingProgress:
             TimeRemainingColumn(), console=Console(stderr=True), refresh_per_second=4)
         self._task = self._progress.add_task("train", total=total, completed=start, speed="-",
                                              ret="-", best="-")
+        self._best: float | None = None
 
     def update(self, steps: int, info: dict[str, Any]) -> None:
         fields: dict[str, Any] = {"speed": f"{info.get('steps_per_s', 0):.0f}"}
         if "ep_return_mean" in info:
             fields["ret"] = f"{info['ep_return_mean']:.1f}"
         if info.get("best_eval") is not None:
-            fields["best"] = f"{info['best_eval']:.1f}"
+            self._note_best(float(info["best_eval"]))
         self._progress.update(self._task, completed=steps, **fields)
 
     def note_eval(self, step: int, mean_return: float) -> None:
+        """Print an evaluation line; the bar's ``best eval`` follows it (also the last one)."""
         self._progress.console.print(f"eval at step {step:,}: mean return {mean_return:.1f}")
+        self._note_best(float(mean_return))
+
+    def _note_best(self, value: float) -> None:
+        if value == value and (self._best is None or value > self._best):  # NaN never counts
+            self._best = value
+            self._progress.update(self._task, best=f"{value:.1f}")
+
+    @property
+    def best(self) -> float | None:
+        """The best evaluation return shown."""
+        return self._best
 
     def __enter__(self) -> "TrainingProgress":
         self._progress.start()

@@ -39,6 +39,9 @@ class Episode:
     def episode_return(self) -> float:
         return float(np.sum(self.rewards))
 
+    def __repr__(self) -> str:
+        return f"Episode(length={self.length}, return={self.episode_return:.4g})"
+
     @property
     def length(self) -> int:
         return len(self.rewards)
@@ -72,6 +75,16 @@ class Rollout(list):
     @property
     def lengths(self) -> list[int]:
         return [ep.length for ep in self]
+
+    def __repr__(self) -> str:
+        if not self:
+            return "Rollout(0 episodes)"
+        returns, lengths = np.asarray(self.returns), np.asarray(self.lengths)
+        return (f"Rollout({len(self)} episode{'s' if len(self) != 1 else ''}: return mean "
+                f"{returns.mean():.4g} (min {returns.min():.4g}, max {returns.max():.4g}), "
+                f"length mean {lengths.mean():.4g} (min {lengths.min()}, max {lengths.max()}))")
+
+    __str__ = __repr__
 
 
 def env_state(env: Any) -> np.ndarray | None:
@@ -109,7 +122,7 @@ def play_episode(make_env: Callable[[], Any], act: Callable[[Any], Any], env_id:
     env = venv.envs[0]
     try:
         if spaces is not None:
-            from mazedsl.rl.build import check_spaces
+            from mazedsl.rl.building import check_spaces
 
             check_spaces(venv.single_observation_space, venv.single_action_space, *spaces, "the run")
         total = 0.0

@@ -54,13 +54,11 @@ def test_eval_latest_and_experiment_latest(trained_run):
     assert "mean return" in text and "over 2 episodes" in text
 
 
-def test_rollout_saves_episodes_and_renders(trained_run):
+def test_rollout_saves_episodes(trained_run):
     cwd, run_dir, _ = trained_run
     out = json.loads(mazedsl("rollout", str(run_dir), "--episodes", "2", "--json", cwd=cwd).stdout)
     assert len(out["returns"]) == 2
     assert len(list((cwd / run_dir / "rollouts").glob("*.npz"))) >= 2
-    rendered = mazedsl("rollout", str(run_dir), "--render", "--no-record", cwd=cwd).stdout
-    assert "▀" in rendered and "return" in rendered
 
 
 def test_runs_table(trained_run):
@@ -113,6 +111,35 @@ def test_help_of_every_command(tmp_path):
         assert "usage: mazedsl " + cmd in mazedsl(cmd, "--help", cwd=tmp_path).stdout
 
 
+SWEEP_KEYS = {"schema", "kind", "experiment", "sweep_dir", "command", "created", "jobs", "groups"}
+JOB_KEYS = {"job", "run_dir", "overrides", "params", "status", "final_eval", "best_eval", "steps",
+            "wall_s", "error"}
+GROUP_KEYS = {"params", "label", "jobs", "n", "n_failed", "final_eval_mean", "final_eval_std",
+              "best_eval_mean", "best_eval_std"}
+
+
+def check_sweep(doc: dict, n_jobs: int, swept: set[str], n_groups: int) -> None:
+    """The one sweep.json schema of both sweep paths, with groups' mean ± std across seeds."""
+    import statistics
+
+    assert set(doc) == SWEEP_KEYS and doc["schema"] == 1 and doc["kind"] == "sweep"
+    jobs = {j["job"]: j for j in doc["jobs"]}
+    assert sorted(jobs) == [f"job_{i:03d}" for i in range(n_jobs)]
+    assert all(set(j) == JOB_KEYS and set(j["params"]) == swept for j in jobs.values())
+    assert all(Path(j["run_dir"]).name == j["job"] for j in jobs.values())
+    assert len(doc["groups"]) == n_groups
+    for group in doc["groups"]:
+        assert set(group) == GROUP_KEYS and "seed" not in group["params"]
+        members = [jobs[name] for name in group["jobs"]]
+        assert all({k: v for k, v in m["params"].items() if k != "seed"} == group["params"]
+                   for m in members)
+        finals = [m["final_eval"] for m in members if m["status"] == "finished"]
+        assert group["n"] == len(members) and group["n_failed"] == len(members) - len(finals)
+        if len(finals) > 1:
+            assert group["final_eval_mean"] == pytest.approx(statistics.fmean(finals))
+            assert group["final_eval_std"] == pytest.approx(statistics.stdev(finals))
+
+
 def test_sweep_with_seeds_and_parallel_jobs(tmp_path):
     proc = mazedsl("train", CARTPOLE, *TINY, "--sweep", "algorithm.lr=1e-3,3e-4", "--seeds", "2",
                    "--jobs", "2", "--json", cwd=tmp_path)
@@ -120,8 +147,15 @@ def test_sweep_with_seeds_and_parallel_jobs(tmp_path):
     assert len(result["jobs"]) == 4 and all(j["status"] == "finished" for j in result["jobs"])
     evals = [j["best_eval"] for j in result["jobs"]]
     assert evals == sorted(evals, reverse=True)
-    assert (Path(result["sweep_dir"]) if Path(result["sweep_dir"]).is_absolute()
-            else tmp_path / result["sweep_dir"]).joinpath("sweep.json").is_file()
+    sweep_dir = Path(result["sweep_dir"])
+    saved = json.loads((sweep_dir if sweep_dir.is_absolute() else tmp_path / sweep_dir)
+                       .joinpath("sweep.json").read_text())
+    assert saved == result
+    check_sweep(saved, 4, {"algorithm.lr", "seed"}, 2)
+    assert sorted(g["label"] for g in saved["groups"]) == ["algorithm.lr=0.0003", "algorithm.lr=0.001"]
+    table = mazedsl("train", CARTPOLE, *TINY, "--sweep", "algorithm.lr=1e-3", "--seeds", "2",
+                    cwd=tmp_path).stdout
+    assert "by configuration (mean ± std over seeds)" in table and " ± " in table
 
 
 def test_sweep_reports_a_failing_job(tmp_path):
@@ -132,9 +166,12 @@ def test_sweep_reports_a_failing_job(tmp_path):
                    " total_steps=64)\n")
     proc = mazedsl("train", str(bad), "--sweep", "seed=0,1", "--json", cwd=tmp_path, check=False)
     assert proc.returncode == 1
-    jobs = json.loads(proc.stdout)["jobs"]
+    doc = json.loads(proc.stdout)
+    jobs = doc["jobs"]
     assert [j["status"] for j in jobs] == ["failed", "failed"]
     assert all(j["best_eval"] is None and "nope" in j["error"] for j in jobs)
+    check_sweep(doc, 2, {"seed"}, 1)
+    assert doc["groups"][0]["n_failed"] == 2 and doc["groups"][0]["final_eval_mean"] is None
 
 
 def hydra_run(*args: str, cwd: Path, check: bool = True) -> subprocess.CompletedProcess:
@@ -169,7 +206,7 @@ def test_mazedsl_run_matches_run_context(tmp_path):
     cli_dir = Path(proc.stdout.split("run directory: ")[1].split()[0])
     cli_dir = cli_dir if cli_dir.is_absolute() else tmp_path / cli_dir
     overrides = {"env.name": "CartPole-v1", "total_steps": 256, "eval_every_steps": 128,
-                 "eval_episodes": 2, "runner.n_envs": 2, "algorithm.n_steps": 16, "log_every_steps": 64}
+                 "eval_episodes": 2, "runner.n_envs": 2, "algorithm.n_steps": 128, "log_every_steps": 64}
     ctx = RunContext(algorithm="a2c", overrides=overrides, model="vector_obs", critic="template_state",
                      run_dir=tmp_path / "py", silent=True)
     ctx.train()
@@ -195,14 +232,25 @@ def test_mazedsl_run_multirun_with_failure_and_joblib(tmp_path):
                      "hydra/launcher=joblib", "hydra.launcher.n_jobs=2", cwd=tmp_path)
     sweeps = list(tmp_path.glob("outputs/**/sweep.json"))
     assert len(sweeps) == 1
-    jobs = json.loads(sweeps[0].read_text())["jobs"]
+    doc = json.loads(sweeps[0].read_text())
+    jobs = doc["jobs"]
     assert len(jobs) == 4 and all(j["status"] == "finished" for j in jobs)
     assert "4 jobs, 0 failed" in proc.stdout.replace("\n", " ")
-    bad = hydra_run("-cn", "conf_train", "-m", "algorithm.lr=1e-3,-1", *HYDRA_TINY, cwd=tmp_path,
-                    check=False)
+    check_sweep(doc, 4, {"algorithm", "seed"}, 2)
+    assert sorted(g["label"] for g in doc["groups"]) == ["algorithm=a2c", "algorithm=ppo"]
+    assert "by configuration (mean ± std over seeds)" in proc.stdout
+    # a job that fails only when it runs (Acrobot has no native vector env) is listed as failed
+    (tmp_path / "bad").mkdir()
+    bad = hydra_run("-cn", "conf_train", "-m", "runner.vectorization=sync,native", "env.name=Acrobot-v1",
+                    *HYDRA_TINY, cwd=tmp_path / "bad", check=False)
     assert bad.returncode == 1
     assert "1 failed" in bad.stdout.replace("\n", " ")
-    assert "algorithm.lr: must be > 0" in bad.stdout + bad.stderr
+    assert "has no native vector env" in bad.stdout + bad.stderr
+    failed = json.loads(next((tmp_path / "bad").glob("outputs/**/job_001/run.json")).read_text())
+    assert failed["status"] == "failed" and failed["env"] == "Acrobot-v1"
+    doc = json.loads(next((tmp_path / "bad").glob("outputs/**/sweep.json")).read_text())
+    check_sweep(doc, 2, {"runner.vectorization"}, 2)
+    assert [j["status"] for j in sorted(doc["jobs"], key=lambda j: j["job"])] == ["finished", "failed"]
 
 
 def test_mazedsl_run_finds_user_config_modules(tmp_path):

@@ -92,7 +92,7 @@ def test_algorithm_files_state_every_field_of_their_declaration():
 
 
 def test_trainer_and_spec_name_no_concrete_algorithm():
-    for path in [ROOT / "mazedsl" / "rl" / "trainer.py", ROOT / "mazedsl" / "rl" / "build.py",
+    for path in [ROOT / "mazedsl" / "rl" / "trainer.py", ROOT / "mazedsl" / "rl" / "building.py",
                  ROOT / "mazedsl" / "context.py", *(ROOT / "mazedsl" / "spec").glob("*.py")]:
         text = path.read_text()
         for name in ("PPO", "A2C", "ppo_update", "a2c_update"):
@@ -146,10 +146,15 @@ def test_a_user_critic_and_the_python_form(tmp_path):
      r"space Discrete\(2\) needs \(batch, 2\)"),
 ])
 def test_bad_user_models_are_one_line_and_leave_no_run(tmp_path, model, message):
-    ctx = RunContext(overrides={"model": model, "allow_targets": ["tests.plugins"], **TINY},
-                     run_dir=tmp_path / "r", silent=True)
+    ctx = RunContext(overrides={"model": model, "allow_targets": ["tests.plugins"], **TINY,
+                                "output_dir": str(tmp_path / "out")}, silent=True)
     with pytest.raises(ConfigError, match=message):
         ctx.train()
+    assert not (tmp_path / "out").exists()  # nothing half-written
+    asked = RunContext(overrides={"model": model, "allow_targets": ["tests.plugins"], **TINY},
+                       run_dir=tmp_path / "r", silent=True)  # a watched run dir says why
+    with pytest.raises(ConfigError, match=message):
+        asked.train()
     assert json.loads((tmp_path / "r" / "run.json").read_text())["status"] == "failed"
 
 
@@ -165,7 +170,7 @@ def test_activations_accept_names_and_torch_classes():
 
     assert VectorObs(activation=torch.nn.Tanh).activation == "torch.nn.Tanh"
     exp = Experiment().override("model.activation=torch.nn.ReLU")
-    from mazedsl.rl.build import build
+    from mazedsl.rl.building import build
 
     built = build(exp, training=False)
     assert isinstance(built.policy.pi_torso[1], torch.nn.ReLU)

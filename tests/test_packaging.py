@@ -43,3 +43,12 @@ def test_wheel_ships_conf_tree_tui_and_entry_points(tmp_path):
     entry_points = next(n for n in names if n.endswith("entry_points.txt"))
     text = zipfile.ZipFile(wheel).read(entry_points).decode()
     assert "mazedsl = mazedsl.cli.main:run" in text and "mazedsl-run = mazedsl.cli.hydra_app:run" in text
+
+
+def test_exact_pins_only_in_the_dev_extra():
+    """The runtime takes compatible ranges; exact pins (snapshot tests need them) live in dev."""
+    meta = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    runtime = {d.split(">")[0].split("<")[0].split("=")[0].strip(): d for d in meta["dependencies"]}
+    assert not [d for d in meta["dependencies"] if "==" in d]
+    assert runtime["textual"] == "textual>=8.2,<9"
+    assert "textual==8.2.8" in meta["optional-dependencies"]["dev"]

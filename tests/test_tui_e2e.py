@@ -3,14 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-import importlib.util
 import time
 from pathlib import Path
-
-import pytest
-
-pytestmark = pytest.mark.skipif(importlib.util.find_spec("mazedsl.context") is None,
-                                reason="the engine (mazedsl.context) is not available")
 
 EXPERIMENT = '''"""A tiny CartPole PPO run for the TUI end-to-end test."""
 

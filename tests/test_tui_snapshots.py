@@ -21,7 +21,8 @@ RUNNING = "pendulum_ppo/20260107-080000_5d0c2a"
 
 
 @pytest.fixture
-def demo(tmp_path):
+def demo(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # paths shown relative to the working directory stay the same
     return build_demo(tmp_path)
 
 
@@ -111,9 +112,54 @@ def test_experiments_diff(snap_compare, demo):
         app = pilot.app
         app.open_diff(demo.experiments / "cartpole_ppo.py", demo.experiments / "pendulum_ppo.py")
         await settle(pilot, lambda: app.screen.query("#diff-table")
-                     and app.screen.query_one("#diff-table").row_count == 6)
+                     and app.screen.query_one("#diff-table").row_count == 20)
 
     assert snap_compare(make_app(demo), terminal_size=(100, 32), run_before=run_before)
+
+
+def test_experiments_diff_80x24(snap_compare, demo):
+    async def run_before(pilot) -> None:
+        app = pilot.app
+        app.open_diff(demo.experiments / "cartpole_ppo.py", demo.experiments / "pendulum_ppo.py")
+        await settle(pilot, lambda: app.screen.query("#diff-table")
+                     and app.screen.query_one("#diff-table").row_count == 20
+                     and "linear" in str(app.screen.query_one("#diff-detail").render()))
+
+    assert snap_compare(make_app(demo), terminal_size=(80, 24), run_before=run_before)
+
+
+def test_experiments_of_a_file_of_several(snap_compare, demo):
+    from mazedsl_tui.demo import write_several
+
+    several = write_several(demo.experiments)
+    small = several.with_name(f"{several.name}:small")
+
+    async def run_before(pilot) -> None:
+        screen = pilot.app.screen
+        await settle(pilot, lambda: several in getattr(screen, "choices", {}))
+        screen.show_experiment(small)
+        await settle(pilot, lambda: screen.current == small and screen.experiment is not None
+                     and screen.query_one("#exp-provenance").row_count > 0)
+
+    assert snap_compare(make_app(demo, "experiments"), terminal_size=(100, 32), run_before=run_before)
+
+
+def test_experiments_sweep_config(snap_compare, demo, monkeypatch):
+    from pathlib import Path
+
+    from mazedsl_tui import sweeps
+
+    monkeypatch.setattr(sweeps.SweepConfig, "problem", lambda self: None)  # the same with or without Optuna
+    sweep = demo.experiments / "optuna_cartpole.yaml"
+    sweep.write_text((Path(__file__).resolve().parents[1] / "experiments" / "optuna_cartpole.yaml").read_text())
+
+    async def run_before(pilot) -> None:
+        screen = pilot.app.screen
+        await settle(pilot, lambda: getattr(screen, "_ready", False))
+        screen.show_experiment(sweep, tab="provenance")
+        await settle(pilot, lambda: screen.sweep is not None)
+
+    assert snap_compare(make_app(demo, "experiments"), terminal_size=(100, 32), run_before=run_before)
 
 
 def test_launch_with_an_inline_error(snap_compare, demo):
@@ -156,3 +202,26 @@ def test_rollout_viewer(snap_compare, demo):
 
 def test_help(snap_compare, demo):
     assert snap_compare(make_app(demo), terminal_size=(100, 32), press=["question_mark"])
+
+
+def open_compare(demo):
+    async def run_before(pilot) -> None:
+        from mazedsl_tui.demo import write_demo_sweep
+        from mazedsl_tui.screens.compare import CompareScreen
+
+        app = pilot.app
+        await settle(pilot, runs_loaded(pilot))
+        sweep = write_demo_sweep(demo.runs)
+        jobs = sorted(p.parent for p in sweep.glob("*/run.json"))
+        app.open_compare([*jobs, demo.runs / FINISHED], title="Compare the lr sweep and a single run")
+        await settle(pilot, lambda: isinstance(app.screen, CompareScreen) and app.screen.comparison is not None
+                     and app.screen.query_one("#compare-runs").row_count == 7)
+    return run_before
+
+
+def test_compare_120x40(snap_compare, demo):
+    assert snap_compare(make_app(demo), terminal_size=(120, 40), run_before=open_compare(demo))
+
+
+def test_compare_80x24(snap_compare, demo):
+    assert snap_compare(make_app(demo), terminal_size=(80, 24), run_before=open_compare(demo))

@@ -240,13 +240,12 @@ def test_random_policy_source_plays_cartpole_deterministically():
 # -- start-up ---------------------------------------------------------------------------------------------
 
 def test_app_import_is_light():
-    code = ("import sys, time; t = time.perf_counter(); import mazedsl_tui.app; "
-            "print(time.perf_counter() - t, [m for m in ('torch', 'gymnasium', 'hydra', 'textual_plotext') "
-            "if m in sys.modules])")
+    # what makes the import slow is importing the engine's libraries: check those, not the clock
+    # (the time itself is measured by benchmarks/overheads.py)
+    code = ("import sys; import mazedsl_tui.app; "
+            "print([m for m in ('torch', 'gymnasium', 'hydra', 'textual_plotext') if m in sys.modules])")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
-    seconds, heavy = out.split(" ", 1)
-    assert heavy.strip() == "[]"
-    assert float(seconds) < 1.5
+    assert out.strip() == "[]"
 
 
 def test_metrics_plot_counts_every_point_and_draws_a_thinned_curve():

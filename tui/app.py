@@ -19,11 +19,19 @@ from textual.screen import ModalScreen
 
 from mazedsl_tui.commands import MazeCommands
 from mazedsl_tui.formatting import short_path
-from mazedsl_tui.library import Library
+from mazedsl_tui.library import Library, describe_error
 from mazedsl_tui.messages import TrainingExited, TrainingStarted
 from mazedsl_tui.screens.experiments import ExperimentsScreen
 from mazedsl_tui.screens.runs import RunsScreen
-from mazedsl_tui.training import TrainingManager, new_run_dir
+from mazedsl_tui.training import TrainingManager, console_log_path, new_run_dir
+
+
+def has_runs(runs_root: Path) -> bool:
+    """Whether any run directory (a ``run.json``) lies under ``runs_root``; stops at the first."""
+    try:
+        return next(Path(runs_root).rglob("run.json"), None) is not None
+    except OSError:
+        return False
 
 
 class MazeApp(App[None]):
@@ -43,17 +51,19 @@ class MazeApp(App[None]):
     ]
 
     def __init__(self, experiments_dir: str | Path = "experiments", runs_root: str | Path = "outputs", *,
-                 library: Library | None = None, poll_interval: float = 1.0, mode: str = "runs") -> None:
+                 library: Library | None = None, poll_interval: float = 1.0, mode: str | None = None) -> None:
         super().__init__()
         self.experiments_dir = Path(experiments_dir)
         self.runs_root = Path(runs_root)
         self.library = library or Library()
         self.poll_interval = poll_interval
-        self.initial_mode = mode if mode in self.MODES else "runs"
+        self.initial_mode = mode if mode in self.MODES else None  # None: decided on mount
         self.trainings = TrainingManager()
         self.runs_wake = threading.Event()
 
     def on_mount(self) -> None:
+        if self.initial_mode is None:
+            self.initial_mode = "runs" if has_runs(self.runs_root) else "experiments"
         self.switch_mode(self.initial_mode)
         self.set_interval(0.5, self._check_trainings, name="trainings")
 
@@ -82,6 +92,16 @@ class MazeApp(App[None]):
 
         self.push_screen(RunDetailScreen(Path(run_dir), tab=tab, evaluate=evaluate))
 
+    def open_compare(self, run_dirs: list[str | Path], title: str | None = None) -> None:
+        from mazedsl_tui.screens.compare import CompareScreen
+
+        self.push_screen(CompareScreen([Path(p) for p in run_dirs], title=title))
+
+    def open_sweep(self, sweep_dir: str | Path) -> None:
+        from mazedsl_tui.screens.sweep import SweepScreen
+
+        self.push_screen(SweepScreen(Path(sweep_dir)))
+
     def open_rollout(self, run_dir: str | Path) -> None:
         problem = self.library.engine_problem()
         if problem:
@@ -94,14 +114,66 @@ class MazeApp(App[None]):
 
         self.push_screen(RolloutScreen(source, **kwargs))
 
-    def open_launch(self, experiment_file: str | Path, overrides: str = "") -> None:
+    def open_launch(self, experiment_file: str | Path, overrides: str = "", sweep: Any = None) -> None:
+        """The Train dialog for an experiment (``sweep``: a sweep config, run by mazedsl-run -m)."""
         from mazedsl_tui.screens.launch import LaunchScreen
 
+        if sweep is None and Path(experiment_file).suffix in (".yaml", ".yml"):
+            sweep = self.library.sweep_config(experiment_file)
+
         def launched(run_dir: Path | None) -> None:
-            if run_dir is not None:
+            if run_dir is None:
+                return
+            if sweep is not None:
+                self.go("runs")
+            else:
                 self.open_run(run_dir)
 
-        self.push_screen(LaunchScreen(Path(experiment_file), overrides), launched)
+        self.push_screen(LaunchScreen(Path(experiment_file), overrides, sweep=sweep), launched)
+
+    def open_resume(self, run_dir: str | Path) -> None:
+        """The Resume dialog for ``run_dir``; on confirmation its training continues in a process."""
+        from mazedsl_tui.screens.resume import ResumeScreen
+
+        run_dir = Path(run_dir)
+        try:
+            info = self.library.read_run_info(run_dir)
+        except Exception as exc:  # noqa: BLE001 - e.g. no run.json
+            self.notify(describe_error(exc), title="Cannot resume", severity="error")
+            return
+        training = self.trainings.get(run_dir)
+        status = "running" if training is not None and training.running else self.effective_status(info)
+
+        def confirmed(overrides: list[str] | None) -> None:
+            if overrides is not None:
+                self.resume_training(run_dir, overrides)
+
+        self.push_screen(ResumeScreen(run_dir, info, status), confirmed)
+
+    def resume_training(self, run_dir: str | Path, overrides: list[str] | None = None) -> Path | None:
+        """Continue ``run_dir`` with ``mazedsl train --resume`` in its own process; show the run."""
+        from mazedsl_tui.screens.run_detail import RunDetailScreen
+
+        run_dir = Path(run_dir).resolve()
+        training = self.trainings.get(run_dir)
+        if training is not None and training.running:
+            self.notify("It is training already.", title="Cannot resume", severity="warning")
+            return None
+        command = self.library.resume_command(run_dir, list(overrides or []))
+        try:
+            training = self.trainings.start(command, run_dir)
+        except Exception as exc:  # noqa: BLE001 - e.g. the interpreter cannot be started
+            self.notify(describe_error(exc), title="Cannot resume", severity="error")
+            return None
+        self.post_message(TrainingStarted(run_dir, training.process.pid))
+        self.runs_wake.set()
+        self.notify(f"{short_path(run_dir, self.runs_root)} (pid {training.process.pid})", title="Training resumed")
+        screen = self.screen
+        if isinstance(screen, RunDetailScreen) and screen.run_dir.resolve() == run_dir:
+            screen.follow()
+        else:
+            self.open_run(run_dir)
+        return run_dir
 
     def open_diff(self, a: str | Path, b: str | Path) -> None:
         self.go("experiments")
@@ -121,6 +193,19 @@ class MazeApp(App[None]):
                     title="Training started")
         return run_dir
 
+    def start_sweep(self, config: Any, overrides: list[str]) -> Path:
+        """Start ``mazedsl-run -m`` on a sweep config in its own process; the sweep directory
+        (its jobs are run directories under it, listed in Runs as they start)."""
+        stamped = new_run_dir(self.runs_root, config.name)
+        sweep_dir = stamped.with_name(f"sweep_{stamped.name}").resolve()
+        command = self.library.sweep_command(config, overrides, sweep_dir)
+        training = self.trainings.start(command, sweep_dir)
+        self.post_message(TrainingStarted(sweep_dir, training.process.pid))
+        self.runs_wake.set()
+        self.notify(f"{short_path(sweep_dir, self.runs_root)} (pid {training.process.pid}); its jobs appear "
+                    "in Runs as they start", title="Sweep started")
+        return sweep_dir
+
     def stop_training(self, run_dir: str | Path) -> None:
         training = self.trainings.get(run_dir)
         if training is None or not training.running:
@@ -133,16 +218,24 @@ class MazeApp(App[None]):
         self.notify(f"{short_path(training.run_dir, self.runs_root)}: {what}{hint}", title="Stopping training")
 
     def effective_status(self, info: Any, exited: set[Path] | None = None) -> str:
-        """run.json's status, or 'crashed' when our process died leaving it 'running'.
+        """run.json's status, or 'crashed' when our process died leaving it 'running', or
+        'failed' when it exited with an error before training started (left 'created').
 
         ``exited``: :meth:`TrainingManager.exited` taken before ``info`` was read (a process
         that ends after its run.json was read is not a crash).
         """
-        if info.status != "running":
+        if info.status not in ("running", "created"):
             return info.status
         if exited is None:
             exited = self.trainings.exited()
-        return "crashed" if Path(info.path).resolve() in exited else info.status
+        path = Path(info.path).resolve()
+        if path not in exited:
+            return info.status
+        if info.status == "created":
+            training = self.trainings.get(path)
+            code = training.process.returncode if training is not None else None
+            return "failed" if code not in (0, None) else info.status
+        return "crashed"
 
     def _check_trainings(self) -> None:
         for training in self.trainings.poll():
@@ -150,6 +243,13 @@ class MazeApp(App[None]):
 
     def on_training_exited(self, message: TrainingExited) -> None:
         label = short_path(message.run_dir, self.runs_root)
+        if message.run_dir.name.startswith("sweep_") and not (message.run_dir / "run.json").exists():
+            failed = f"exit code {message.returncode}: see sweep.json, or {console_log_path(message.run_dir).name}"
+            self.notify(label if message.returncode == 0 else f"{label}: {failed}",
+                        title="Sweep finished" if message.returncode == 0 else "Sweep failed",
+                        severity="information" if message.returncode == 0 else "error")
+            self.runs_wake.set()
+            return
         if message.returncode == 0:
             self.notify(label, title="Training finished")
         elif message.returncode == 130:
@@ -162,7 +262,8 @@ class MazeApp(App[None]):
 
 def main(argv: list[str] | None = None) -> int:
     """``mazedsl tui [--experiments DIR] [--runs DIR]``."""
-    parser = argparse.ArgumentParser(prog="mazedsl tui", description="The mazedsl terminal UI.")
+    parser = argparse.ArgumentParser(prog="mazedsl tui", description="The mazedsl terminal UI.",
+                                     allow_abbrev=False)
     parser.add_argument("--experiments", default="experiments", metavar="DIR",
                         help="folder of experiment files (default: experiments)")
     parser.add_argument("--runs", default="outputs", metavar="DIR",

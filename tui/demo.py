@@ -1,18 +1,15 @@
-"""Deterministic demo data: experiment files, run directories and a canned config library.
+"""Deterministic demo data: real experiment files and run directories in the real formats.
 
-Used by the TUI tests and by ``tui/screenshot.py``. The run directories follow
-docs/architecture.md (run.json, config.yaml, overrides.yaml, metrics.jsonl with train
-and eval lines, eval.json, train.log); every value and timestamp is fixed, so screens
-drawn from them are identical from run to run.
-
-:class:`DemoLibrary` answers the config questions (compile, provenance, diff,
-overrides) from the dictionaries below, so the Experiments and Launch screens work
-without ``mazedsl.config``; run listing and metrics go through the real ``mazedsl.run``.
+Used by the TUI tests and by ``tui/screenshot.py``. The experiment files are Python files
+built from :mod:`mazedsl.spec` declarations; each run's ``config.yaml`` is
+``mazedsl.config.to_yaml`` of that experiment with the run's overrides applied, and
+``run.json``, ``metrics.jsonl``, ``eval.json`` and ``train.log`` carry the keys the engine
+writes (docs/architecture.md). Every value and timestamp is fixed, so screens drawn from
+them are identical from run to run. :class:`DemoLibrary` is the real :class:`Library`.
 """
 
 from __future__ import annotations
 
-import copy
 import json
 import math
 from dataclasses import dataclass, field
@@ -21,111 +18,110 @@ from typing import Any
 
 from mazedsl_tui.library import Library
 
-def _set(config: dict, dotted: str, value: Any) -> None:
-    node = config
-    *parents, last = dotted.split(".")
-    for part in parents:
-        node = node[part]
-    node[last] = value
-
-
-def _flatten(config: Any, prefix: str = "") -> dict[str, Any]:
-    if isinstance(config, dict) and config:
-        flat: dict[str, Any] = {}
-        for key, value in config.items():
-            flat.update(_flatten(value, f"{prefix}.{key}" if prefix else str(key)))
-        return flat
-    return {prefix: config}
-
-
 # -- experiments ---------------------------------------------------------------------------
 
-_PPO = {"_type_": "PPO", "lr": 0.0003, "lr_schedule": "constant", "n_steps": 128, "batch_size": 256,
-        "n_epochs": 10, "gamma": 0.99, "gae_lambda": 0.95, "clip_range": 0.2, "ent_coef": 0.0,
-        "vf_coef": 0.5, "max_grad_norm": 0.5}
-_A2C = {"_type_": "A2C", "lr": 0.0007, "lr_schedule": "constant", "n_steps": 5, "gamma": 0.99,
-        "gae_lambda": 1.0, "ent_coef": 0.0, "vf_coef": 0.5, "max_grad_norm": 0.5,
-        "optimizer": "rmsprop"}
+# file stem -> source of the experiment file (abridged copies of the shipped experiments)
+DEMO_EXPERIMENTS: dict[str, str] = {
+    "cartpole_a2c": '''"""CartPole-v1 with A2C (RMSprop, 5 steps per env), a small entropy bonus."""
 
-
-def _experiment(name: str, env: str, algorithm: dict, total_steps: int, **extra: Any) -> dict:
-    config = {
-        "name": name,
-        "env": {"name": env, "kwargs": {}, "max_episode_steps": None},
-        "wrappers": [],
-        "model": {"_type_": "VectorObs", "hidden_sizes": [64, 64], "activation": "tanh"},
-        "critic": {"_type_": "StateCritic", "hidden_sizes": [64, 64], "activation": "tanh"},
-        "algorithm": copy.deepcopy(algorithm),
-        "runner": {"n_envs": 8, "vectorization": "auto", "torch_threads": 1, "n_eval_envs": 4},
-        "seed": 0,
-        "total_steps": total_steps,
-        "eval_every_steps": 10000,
-        "eval_episodes": 10,
-        "log_every_steps": 2048,
-    }
-    for key, value in extra.items():
-        _set(config, key, value)
-    return config
-
-
-# name -> (config, {dotted path: line number in the experiment file})
-DEMO_EXPERIMENTS: dict[str, tuple[dict, dict[str, int]]] = {
-    "cartpole_ppo": (_experiment("cartpole_ppo", "CartPole-v1", _PPO, 50000),
-                     {"name": 6, "env.name": 7, "algorithm": 8, "total_steps": 9}),
-    "cartpole_a2c": (_experiment("cartpole_a2c", "CartPole-v1", _A2C, 50000, **{"algorithm.ent_coef": 0.01}),
-                     {"name": 6, "env.name": 7, "algorithm": 8, "algorithm.ent_coef": 8,
-                      "total_steps": 9}),
-    "pendulum_ppo": (_experiment("pendulum_ppo", "Pendulum-v1", _PPO, 200000,
-                                 **{"algorithm.gamma": 0.9, "algorithm.lr": 0.001,
-                                    "algorithm.gae_lambda": 0.95, "runner.n_envs": 4}),
-                     {"name": 6, "env.name": 7, "algorithm": 8, "algorithm.gamma": 9, "algorithm.lr": 9,
-                      "runner.n_envs": 10, "total_steps": 11}),
-}
-
-DEMO_MODULES: dict[str, dict[str, str]] = {
-    "env": {"cartpole": "name: CartPole-v1\nkwargs: {}\nmax_episode_steps: null\n",
-            "pendulum": "name: Pendulum-v1\nkwargs: {}\nmax_episode_steps: null\n",
-            "acrobot": "name: Acrobot-v1\nkwargs: {}\nmax_episode_steps: null\n",
-            "mountaincar": "name: MountainCar-v0\nkwargs: {}\nmax_episode_steps: null\n"},
-    "algorithm": {"ppo": "_target_: mazedsl.rl.algos.ppo.PPO\nlr: 0.0003\nn_steps: 128\nbatch_size: 256\n"
-                         "n_epochs: 10\ngamma: 0.99\ngae_lambda: 0.95\nclip_range: 0.2\n",
-                  "a2c": "_target_: mazedsl.rl.algos.a2c.A2C\nlr: 0.0007\nn_steps: 5\ngamma: 0.99\n"
-                         "optimizer: rmsprop\n"},
-    "model": {"vector_obs": "_target_: mazedsl.spec.VectorObs\nhidden_sizes: [64, 64]\nactivation: tanh\n",
-              "pixel_obs": "_target_: mazedsl.spec.PixelObs\nchannels: [32, 64, 64]\nhidden_size: 512\n"},
-    "critic": {"state_critic": "_target_: mazedsl.spec.StateCritic\nhidden_sizes: [64, 64]\n"},
-    "wrappers": {"none": "[]\n", "pixel_obs": "- _target_: mazedsl.spec.Grayscale\n"
-                 "- _target_: mazedsl.spec.Resize\n  size: [84, 84]\n- _target_: mazedsl.spec.FrameStack\n  n: 4\n"},
-    "runner": {"default": "n_envs: 8\nvectorization: auto\n", "async": "n_envs: 8\nvectorization: async\n"},
-}
-
-_EXPERIMENT_FILE = '''"""{title}"""
-
-from mazedsl import {algo}, Experiment, GymEnv
+from mazedsl.spec import A2C, Experiment, GymEnv, Runner, VectorObs
 
 experiment = Experiment(
-    name="{name}",
-    env=GymEnv(name="{env}"),
-    algorithm={algo}({algo_args}),
-    total_steps={total_steps},
+    name="cartpole_a2c",
+    env=GymEnv(name="CartPole-v1"),
+    model=VectorObs(hidden_units=[64, 64], activation="tanh"),
+    algorithm=A2C(lr=7e-4, n_steps=5, gamma=0.99, ent_coef=0.01, optimizer="rmsprop"),
+    runner=Runner(n_envs=8),
+    total_steps=50_000,
+    eval_every_steps=10_000,
+    log_every_steps=2_048,
 )
-'''
+''',
+    "cartpole_ppo": '''"""CartPole-v1 with PPO: rl-baselines3-zoo's hyperparameters."""
+
+from mazedsl.spec import PPO, Experiment, GymEnv, Runner, VectorObs
+
+experiment = Experiment(
+    name="cartpole_ppo",
+    env=GymEnv(name="CartPole-v1"),
+    model=VectorObs(hidden_units=[64, 64], activation="tanh"),
+    algorithm=PPO(lr=1e-3, lr_schedule="linear", n_steps=32, batch_size=256, n_epochs=20,
+                  gamma=0.98, gae_lambda=0.8, clip_range=0.2, clip_schedule="linear"),
+    runner=Runner(n_envs=8),
+    total_steps=50_000,
+    eval_every_steps=10_000,
+    log_every_steps=2_048,
+)
+''',
+    "pendulum_ppo": '''"""Pendulum-v1 (continuous actions) with PPO and normalised observations and rewards."""
+
+from mazedsl.spec import (PPO, Experiment, GymEnv, NormalizeObservation, NormalizeReward, Runner,
+                          VectorObs)
+
+experiment = Experiment(
+    name="pendulum_ppo",
+    env=GymEnv(name="Pendulum-v1"),
+    wrappers=[NormalizeObservation(), NormalizeReward(gamma=0.9)],
+    model=VectorObs(hidden_units=[64, 64], activation="tanh"),
+    algorithm=PPO(lr=1e-3, n_steps=1024, batch_size=256, n_epochs=10, gamma=0.9,
+                  gae_lambda=0.95, target_kl=0.02),
+    runner=Runner(n_envs=4),
+    total_steps=200_000,
+    eval_every_steps=10_000,
+    log_every_steps=4_096,
+)
+''',
+}
+
+
+# a file of several experiments (written by tests that need one; not part of build_demo)
+SEVERAL_EXPERIMENTS = ("cartpole_sizes", '''"""CartPole-v1 with PPO at two network sizes: pick one with cartpole_sizes.py:small."""
+
+from mazedsl.spec import PPO, Experiment, GymEnv, VectorObs
+
+small = Experiment(
+    name="cartpole_small",
+    env=GymEnv(name="CartPole-v1"),
+    model=VectorObs(hidden_units=[16, 16]),
+    algorithm=PPO(lr=1e-3),
+    total_steps=20_000,
+)
+
+large = Experiment(
+    name="cartpole_large",
+    env=GymEnv(name="CartPole-v1"),
+    model=VectorObs(hidden_units=[256, 256]),
+    algorithm=PPO(lr=3e-4),
+    total_steps=20_000,
+)
+''')
+
+
+def write_several(directory: Path) -> Path:
+    """Write :data:`SEVERAL_EXPERIMENTS` into ``directory``; its path."""
+    stem, source = SEVERAL_EXPERIMENTS
+    path = Path(directory) / f"{stem}.py"
+    path.write_text(source, encoding="utf-8")
+    return path
 
 
 def write_experiments(directory: Path) -> list[Path]:
-    """The demo experiment files (real-looking Python; DemoLibrary reads the canned configs)."""
+    """Write the demo experiment files into ``directory``; their paths."""
     directory.mkdir(parents=True, exist_ok=True)
     paths = []
-    for name, (config, _) in DEMO_EXPERIMENTS.items():
-        algo = config["algorithm"]["_type_"]
-        args = ", ".join(f"{k}={v!r}" for k, v in config["algorithm"].items()
-                         if k != "_type_" and DEMO_EXPERIMENTS[name][1].get(f"algorithm.{k}"))
-        path = directory / f"{name}.py"
-        path.write_text(_EXPERIMENT_FILE.format(
-            title=f"{config['env']['name']} with {algo}.", algo=algo, name=name,
-            env=config["env"]["name"], algo_args=args, total_steps=config["total_steps"]))
+    for stem, source in DEMO_EXPERIMENTS.items():
+        path = directory / f"{stem}.py"
+        path.write_text(source, encoding="utf-8")
         paths.append(path)
     return paths
+
+
+def _compiled(experiment_file: Path, overrides: list[str]) -> tuple[Any, str]:
+    """The experiment of ``experiment_file`` with ``overrides`` applied, and its YAML."""
+    from mazedsl.config import apply_overrides, load_experiment, to_yaml
+
+    experiment = apply_overrides(load_experiment(experiment_file), list(overrides))
+    return experiment, to_yaml(experiment)
 
 
 # -- run directories -----------------------------------------------------------------------
@@ -155,7 +151,8 @@ DEMO_RUNS = [
             "2026-01-04T17:02:58", 500.0, 21.0, 14000.0, 1650.0, overrides=["algorithm.lr=0.001"]),
     DemoRun("cartpole_a2c", "20260106-141500_b27e04", "failed", 12288, "2026-01-06T14:15:00",
             "2026-01-06T14:15:04", 500.0, 20.0, 30000.0, 4800.0,
-            error="TrainingError: value loss is nan at step 12288 (algorithm.lr=0.5 too large?)",
+            error=("TrainingError: non-finite loss at step 12288: loss=nan, policy_loss=0.0213, "
+                   "value_loss=nan; training stopped, the last checkpoint is kept"),
             overrides=["algorithm.lr=0.5"]),
     DemoRun("pendulum_ppo", "20260107-080000_5d0c2a", "running", 36864, "2026-01-07T08:00:00", None,
             -180.0, -1350.0, 60000.0, 1310.0, log_every=4096),
@@ -171,8 +168,12 @@ def _curve(run: DemoRun, step: int, wiggle: float) -> float:
     return round(value, 2)
 
 
-def _metrics(run: DemoRun) -> list[dict[str, Any]]:
+def _metrics(run: DemoRun, experiment: Any) -> list[dict[str, Any]]:
+    """train and eval lines with the keys the trainer writes (values from a fixed curve)."""
     lines: list[dict[str, Any]] = []
+    algorithm = experiment.algorithm
+    per_update = algorithm.n_steps * experiment.runner.n_envs
+    ppo = type(algorithm).__name__ == "PPO"
     best = -math.inf
     step = run.log_every
     next_eval = run.eval_every
@@ -181,8 +182,8 @@ def _metrics(run: DemoRun) -> list[dict[str, Any]]:
         spread = abs(run.final_return - run.start_return) * 0.15 * math.exp(-step / (2 * run.scale))
         k = step / run.log_every
         loss_nan = run.status == "failed" and step >= run.steps
-        lines.append({
-            "phase": "train", "step": step, "time": round(step / run.sps, 3),
+        train = {
+            "phase": "train", "step": step, "update": step // per_update, "time": round(step / run.sps, 3),
             "steps_per_s": round(run.sps + 40 * math.sin(k), 1),
             "ep_return_mean": mean, "ep_return_min": round(mean - spread, 2),
             "ep_return_max": round(min(mean + spread, run.final_return) if run.final_return > 0
@@ -192,9 +193,12 @@ def _metrics(run: DemoRun) -> list[dict[str, Any]]:
             "value_loss": float("nan") if loss_nan else round(40.0 * math.exp(-k / 6) + 1.5, 4),
             "entropy": round(0.69 * math.exp(-k / 40), 4),
             "approx_kl": round(0.004 + 0.002 * math.cos(k), 5),
-            "clip_fraction": round(0.05 + 0.03 * math.cos(k / 2), 4),
-            "lr": 0.0003,
-        })
+            "clip_fraction": round(0.05 + 0.03 * math.cos(k / 2), 4) if ppo else 0.0,
+        }
+        if ppo:
+            train["clip_range"] = algorithm.clip_range
+        train["lr"] = algorithm.lr
+        lines.append(train)
         while next_eval <= step:
             mean_eval = _curve(run, next_eval, 0.0)
             is_best = mean_eval > best
@@ -204,7 +208,7 @@ def _metrics(run: DemoRun) -> list[dict[str, Any]]:
                 "mean_return": mean_eval, "std_return": round(abs(mean_eval) * 0.04, 2),
                 "min_return": round(mean_eval - abs(mean_eval) * 0.08, 2), "max_return": mean_eval,
                 "mean_length": round(max(mean_eval, 10.0), 1) if run.final_return > 0 else 200.0,
-                "best": is_best,
+                "n_episodes": experiment.eval_episodes, "best": is_best,
             })
             next_eval += run.eval_every
         step += run.log_every
@@ -212,6 +216,7 @@ def _metrics(run: DemoRun) -> list[dict[str, Any]]:
 
 
 def _eval_json(run: DemoRun, best: float | None) -> dict[str, Any] | None:
+    """eval.json as ``RunContext.evaluate`` writes it (finished and interrupted runs)."""
     if run.status not in ("finished", "interrupted") or best is None:
         return None
     returns = [best] * 7 + [round(best * f, 1) for f in (0.974, 0.93, 0.886)]
@@ -219,53 +224,67 @@ def _eval_json(run: DemoRun, best: float | None) -> dict[str, Any] | None:
     mean = sum(returns) / len(returns)
     std = math.sqrt(sum((r - mean) ** 2 for r in returns) / len(returns))
     return {"mean_return": round(mean, 3), "std_return": round(std, 3), "min_return": min(returns),
-            "max_return": max(returns), "mean_length": sum(lengths) / len(lengths), "returns": returns,
-            "lengths": lengths, "checkpoint": "best"}
+            "max_return": max(returns), "mean_length": sum(lengths) / len(lengths),
+            "n_episodes": len(returns), "returns": returns, "lengths": lengths, "deterministic": True,
+            "checkpoint": "best", "time": run.ended}
 
 
-def _log_text(run: DemoRun, metrics: list[dict[str, Any]]) -> str:
-    stamp = run.started.replace("T", " ")
-    lines = [f"{stamp} INFO  run {run.experiment}/{run.name}",
-             f"{stamp} INFO  env {DEMO_EXPERIMENTS[run.experiment][0]['env']['name']} x8, seed 0",
-             f"{stamp} INFO  overrides: {' '.join(run.overrides) or '(none)'}"]
-    for rec in metrics:
-        if rec["phase"] == "train":
-            lines.append(f"{stamp} INFO  step {rec['step']:>7,}  return {rec['ep_return_mean']:8.2f}  "
-                         f"{rec['steps_per_s']:7.1f} steps/s")
-        else:
-            lines.append(f"{stamp} INFO  eval {rec['step']:>7,}  mean {rec['mean_return']:8.2f} "
-                         f"± {rec['std_return']:.2f}{'  (best)' if rec['best'] else ''}")
+def _fmt(value: Any) -> str:
+    return f"{value:.4g}" if isinstance(value, float) else str(value)
+
+
+def _log_text(run: DemoRun, experiment: Any, metrics: list[dict[str, Any]], best: float | None) -> str:
+    """train.log as the engine writes it: one line per metrics record, then how it ended."""
+    stamp = run.started.replace("T", " ") + ",000"
+    algorithm = type(experiment.algorithm).__name__
+    lines = [f"{stamp} INFO training {experiment.name} on {experiment.env.name} ({algorithm}) in "
+             f"outputs/{run.experiment}/{run.name}"]
+    lines += [f"{stamp} INFO " + ", ".join(f"{k}={_fmt(v)}" for k, v in rec.items()) for rec in metrics]
     if run.status == "failed":
-        lines.append(f"{stamp} ERROR {run.error}")
-    elif run.status == "interrupted":
-        lines.append(f"{stamp} INFO  interrupted at step {run.steps:,}; checkpoint saved")
-    elif run.status == "finished":
-        lines.append(f"{stamp} INFO  finished: {run.steps:,} steps")
+        lines.append(f"{stamp} ERROR training failed: {run.error}")
+    if run.status != "running":
+        lines.append(f"{stamp} INFO training {run.status} at step {run.steps} (best eval {best})")
     return "\n".join(lines) + "\n"
 
 
-def write_run(runs_root: Path, run: DemoRun) -> Path:
-    import yaml
+DEMO_VERSIONS = {"python": "3.11.7", "mazedsl": "0.1.0", "torch": "2.13.0+cpu", "gymnasium": "1.4.0",
+                 "numpy": "2.4.6", "hydra-core": "1.3.8", "omegaconf": "2.3.1"}
 
+
+def write_run(runs_root: Path, run: DemoRun, experiments: Path | None = None) -> Path:
+    """Write one demo run directory under ``runs_root`` (its experiment file in ``experiments``,
+    written to a temporary folder when None)."""
     path = runs_root / run.experiment / run.name
     path.mkdir(parents=True, exist_ok=True)
-    config, _ = DEMO_EXPERIMENTS[run.experiment]
-    metrics = _metrics(run)
+    if experiments is None:
+        import tempfile
+
+        with tempfile.TemporaryDirectory() as tmp:
+            experiment, config_yaml = _compiled(write_experiments(Path(tmp))[0].with_name(
+                f"{run.experiment}.py"), run.overrides)
+    else:
+        experiment, config_yaml = _compiled(experiments / f"{run.experiment}.py", run.overrides)
+    file = Path("experiments") / f"{run.experiment}.py"
+    metrics = _metrics(run, experiment)
     evals = [r["mean_return"] for r in metrics if r["phase"] == "eval"]
     best = max(evals) if evals else None
-    (path / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
-    (path / "overrides.yaml").write_text(yaml.safe_dump(run.overrides))
+    (path / "config.yaml").write_text(config_yaml, encoding="utf-8")
+    (path / "overrides.yaml").write_text("".join(f"- {o}\n" for o in run.overrides) or "[]\n")
     (path / "metrics.jsonl").write_text("".join(json.dumps(r) + "\n" for r in metrics))
-    (path / "train.log").write_text(_log_text(run, metrics))
+    (path / "train.log").write_text(_log_text(run, experiment, metrics, best))
     summary = _eval_json(run, best)
     if summary is not None:
         (path / "eval.json").write_text(json.dumps(summary, indent=2))
-    info = {"status": run.status, "experiment": run.experiment,
-            "algorithm": config["algorithm"]["_type_"], "env": config["env"]["name"],
-            "started": run.started, "ended": run.ended, "steps": run.steps, "best_eval": best,
-            "seeds": {"master": 0}, "versions": {"mazedsl": "0.1.0"}, "git": None,
-            "command": ["mazedsl", "train", f"experiments/{run.experiment}.py", *run.overrides],
-            "error": run.error}
+    info = {"status": run.status, "experiment": experiment.name,
+            "algorithm": type(experiment.algorithm).__name__, "env": experiment.env.name,
+            "total_steps": experiment.total_steps, "steps": run.steps, "best_eval": best,
+            "created": run.started, "seeds": {"master": experiment.seed, "env": 821328063,
+                                              "eval": 1529665512, "torch": 745650761},
+            "versions": DEMO_VERSIONS, "git": None,
+            "command": ["mazedsl", "train", file.as_posix(), *run.overrides],
+            "cwd": "/home/demo/project", "started": run.started, "ended": run.ended, "error": run.error}
+    if run.status != "running":
+        info["stopped"] = run.status
     (path / "run.json").write_text(json.dumps(info, indent=2))
     return path
 
@@ -284,114 +303,49 @@ def build_demo(root: str | Path) -> DemoWorkspace:
     experiments = root / "experiments"
     runs = root / "outputs"
     write_experiments(experiments)
-    run_dirs = [write_run(runs, run) for run in DEMO_RUNS]
+    run_dirs = [write_run(runs, run, experiments) for run in DEMO_RUNS]
     return DemoWorkspace(root=root, experiments=experiments, runs=runs, run_dirs=run_dirs)
 
 
-# -- the canned config library -------------------------------------------------------------
-
-@dataclass
-class DemoExperiment:
-    name: str
-    file: str
-    config: dict
-    lines: dict[str, int]
-    overridden: dict[str, str] = field(default_factory=dict)
-
-
-_CHECKS = {"lr": ("> 0", lambda v: v > 0), "total_steps": ("> 0", lambda v: v > 0),
-           "seed": (">= 0", lambda v: v >= 0), "gamma": ("in [0, 1]", lambda v: 0 <= v <= 1),
-           "n_envs": ("> 0", lambda v: v > 0), "batch_size": ("> 0", lambda v: v > 0)}
-
-
 class DemoLibrary(Library):
-    """A :class:`Library` whose config answers come from :data:`DEMO_EXPERIMENTS`."""
+    """The real :class:`Library` (the demo files are real); tests subclass it to stub parts."""
 
-    def config_problem(self) -> str | None:
-        return None
 
-    def load_experiment(self, path: Any) -> DemoExperiment:
-        from mazedsl.errors import ConfigError
+# -- a demo sweep (for Compare and the Sweep view; not part of build_demo) -------------------------
 
-        stem = Path(path).stem
-        if stem not in DEMO_EXPERIMENTS:
-            raise ConfigError(f"{Path(path).name}: no `experiment` defined in this file")
-        config, lines = DEMO_EXPERIMENTS[stem]
-        return DemoExperiment(stem, Path(path).name, copy.deepcopy(config), dict(lines))
+DEMO_SWEEP = "sweep_20260108-090000_1a2b3c"
 
-    def to_yaml(self, experiment: DemoExperiment) -> str:
-        import yaml
 
-        return yaml.safe_dump(experiment.config, sort_keys=False)
+def write_demo_sweep(runs_root: str | Path) -> Path:
+    """A finished sweep of cartpole_ppo: ``algorithm.lr`` 3e-4 vs 1e-3, seeds 0-2 (one job failed)."""
+    import yaml
 
-    def provenance(self, experiment: DemoExperiment) -> dict[str, str]:
-        out = {}
-        for path in _flatten(experiment.config):
-            if path in experiment.overridden:
-                out[path] = f"override '{experiment.overridden[path]}'"
-                continue
-            line = experiment.lines.get(path) or experiment.lines.get(path.split(".")[0])
-            out[path] = f"{experiment.file}:{line}" if line else "default"
-        return out
+    sweep = Path(runs_root) / "cartpole_ppo" / DEMO_SWEEP
+    jobs = []
+    index = 0
+    for lr, scale, final in ((0.0003, 16000.0, 430.0), (0.001, 7000.0, 500.0)):
+        for seed in range(3):
+            name = f"job_{index:03d}"
+            failed = index == 5
+            run = DemoRun("cartpole_ppo", name, "failed" if failed else "finished", 30000 if failed else 50000,
+                          f"2026-01-08T09:{index:02d}:00", f"2026-01-08T09:{index:02d}:30",
+                          final - 25.0 * seed, 20.0 + 2 * seed, scale * (1 + 0.25 * seed), 1700.0 - 40 * seed,
+                          error="TrainingError: value loss is nan at step 30720" if failed else None,
+                          overrides=[f"algorithm.lr={lr}", f"seed={seed}"])
+            path = write_run(Path(runs_root), attrs_replace(run, name=f"{DEMO_SWEEP}/{name}"))
+            config = yaml.safe_load((path / "config.yaml").read_text())
+            config["algorithm"]["lr"], config["seed"] = lr, seed
+            (path / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
+            jobs.append({"job": name, "run_dir": str(path), "overrides": run.overrides,
+                         "params": {"algorithm.lr": lr, "seed": seed}, "status": run.status,
+                         "error": run.error})
+            index += 1
+    (sweep / "sweep.json").write_text(json.dumps({"schema": 1, "kind": "sweep", "experiment": "cartpole_ppo",
+                                                  "sweep_dir": str(sweep), "jobs": jobs}, indent=2))
+    return sweep
 
-    def explain(self, experiment: DemoExperiment, path: str) -> str:
-        value = _flatten(experiment.config).get(path)
-        return f"{path} = {value!r}, set by {self.provenance(experiment).get(path, 'default')}"
 
-    def diff(self, a: DemoExperiment, b: DemoExperiment) -> list[tuple[str, Any, Any]]:
-        fa, fb = _flatten(a.config), _flatten(b.config)
-        missing = object()
-        rows = []
-        for key in sorted(set(fa) | set(fb)):
-            va, vb = fa.get(key, missing), fb.get(key, missing)
-            if va != vb:
-                rows.append((key, None if va is missing else va, None if vb is missing else vb))
-        return rows
+def attrs_replace(run: DemoRun, **changes: Any) -> DemoRun:
+    import dataclasses
 
-    def apply_overrides(self, experiment: DemoExperiment, overrides: list[str]) -> DemoExperiment:
-        import yaml
-        from mazedsl.errors import ConfigError
-
-        result = copy.deepcopy(experiment)
-        flat = _flatten(result.config)
-        for text in overrides:
-            source = f"override '{text}'"
-            key, sep, raw = text.partition("=")
-            key = key.strip()
-            if not sep or not key:
-                raise ConfigError("expected KEY=VALUE", "", source)
-            try:
-                value = yaml.safe_load(raw) if raw.strip() else None
-            except yaml.YAMLError:
-                value = raw
-            if key == "algorithm" and value in ("ppo", "a2c"):
-                result.config["algorithm"] = copy.deepcopy(_PPO if value == "ppo" else _A2C)
-                result.overridden.update({f"algorithm.{k}": text for k in result.config["algorithm"]})
-                flat = _flatten(result.config)
-                continue
-            if key not in flat:
-                raise ConfigError("no such key", key, source)
-            old = flat[key]
-            if isinstance(old, bool) != isinstance(value, bool) or (
-                    isinstance(old, (int, float)) and not isinstance(value, (int, float))) or (
-                    isinstance(old, int) and not isinstance(old, bool) and not isinstance(value, int)
-                    and key.rsplit(".", 1)[-1] not in ("lr",)):
-                raise ConfigError(f"expected {type(old).__name__}, got {raw.strip()!r}", key, source)
-            check = _CHECKS.get(key.rsplit(".", 1)[-1])
-            if check and not check[1](value):
-                raise ConfigError(f"must be {check[0]}, got {value!r}", key, source)
-            _set(result.config, key, value)
-            flat[key] = value
-            result.overridden[key] = text
-            if key == "name":
-                result.name = str(value)
-        return result
-
-    def groups(self) -> list[str]:
-        return list(DEMO_MODULES)
-
-    def list_modules(self, group: str) -> list[str]:
-        return list(DEMO_MODULES.get(group, {}))
-
-    def module_source(self, group: str, name: str) -> str:
-        return DEMO_MODULES.get(group, {}).get(name, "")
+    return dataclasses.replace(run, **changes)

@@ -93,3 +93,13 @@ def short_path(path: Any, root: Any) -> str:
         return str(Path(path).resolve().relative_to(Path(root).resolve()))
     except (ValueError, OSError):
         return str(path)
+
+
+def cwd_path(path: Any) -> str:
+    """``path`` as the user would type it here: relative to the working directory when it lies
+    below it, else absolute (the commands the UI shows work copy-pasted)."""
+    import os
+
+    absolute = os.path.abspath(os.fspath(path))
+    relative = os.path.relpath(absolute)
+    return absolute if relative == ".." or relative.startswith(".." + os.sep) else relative

@@ -38,6 +38,28 @@ def experiment_files(directory: str | os.PathLike[str]) -> list[Path]:
     return sorted(found, key=lambda p: p.relative_to(root).parts)
 
 
+def experiment_ref(path: str | os.PathLike[str], name: str | None = None) -> Path:
+    """``file.py:name`` (one of several experiments in a file) as a path; the file itself when
+    ``name`` is None. ``load_experiment`` and ``mazedsl train`` take either."""
+    path = Path(path)
+    return path if name is None else path.with_name(f"{path.name}:{name}")
+
+
+def ref_parts(ref: str | os.PathLike[str]) -> tuple[Path, str | None]:
+    """(file, experiment name or None) of an experiment reference."""
+    ref = Path(ref)
+    head, sep, tail = ref.name.rpartition(":")
+    if sep and head.endswith(".py") and tail.isidentifier():
+        return ref.with_name(head), tail
+    return ref, None
+
+
+def ref_stem(ref: str | os.PathLike[str]) -> str:
+    """A short label: the file's stem, with ``:name`` for one experiment of several."""
+    file, name = ref_parts(ref)
+    return file.stem if name is None else f"{file.stem}:{name}"
+
+
 def describe_error(exc: BaseException) -> str:
     """One line for an error: the package's own message, else ``Type: message``."""
     try:
@@ -55,9 +77,25 @@ class Library:
 
     # -- runs ---------------------------------------------------------------------------
     def list_runs(self, root: str | os.PathLike[str]) -> list["RunInfo"]:
-        from mazedsl.run import list_runs
+        """Runs under ``root``; a sweep folder is one row (``is_sweep``) holding its jobs."""
+        from mazedsl.run import list_entries
 
-        return list_runs(root)
+        return list_entries(root)
+
+    def compare(self, paths: list[Path], root: str | os.PathLike[str]) -> Any:
+        """A :class:`mazedsl.compare.Comparison` of run directories (labels relative to ``root``)."""
+        from mazedsl.compare import _label, compare_paths
+
+        return compare_paths([(Path(p), _label(Path(p), Path(root))) for p in paths])
+
+    def compare_sweep(self, sweep_dir: str | os.PathLike[str], root: str | os.PathLike[str]) -> Any:
+        """A Comparison of every job of a sweep folder (failed jobs without a run directory too)."""
+        from mazedsl.compare import _label, compare_paths, sweep_jobs
+
+        jobs = sweep_jobs(sweep_dir)
+        return compare_paths([(j.run_dir, _label(j.run_dir, Path(root))) for j in jobs if j.run_dir],
+                             [j for j in jobs if j.run_dir is None], sweep_dir=Path(sweep_dir),
+                             label_root=Path(root))
 
     def read_run_info(self, path: str | os.PathLike[str]) -> "RunInfo":
         from mazedsl.run import read_run_info
@@ -88,11 +126,17 @@ class Library:
     def load_experiment(self, path: str | os.PathLike[str]) -> Any:
         return self._config().load_experiment(path)
 
+    def experiment_names(self, path: str | os.PathLike[str]) -> list[str]:
+        """The names of the Experiments a Python experiment file defines (runs the file)."""
+        from mazedsl.config.experiment_files import experiment_names
+
+        return experiment_names(path)
+
     def experiment_name(self, experiment: Any, path: str | os.PathLike[str] | None = None) -> str:
         name = getattr(experiment, "name", None)
         if isinstance(name, str) and name:
             return name
-        return Path(path).stem if path is not None else "experiment"
+        return ref_parts(path)[0].stem if path is not None else "experiment"
 
     def to_yaml(self, experiment: Any) -> str:
         return self._config().to_yaml(experiment)
@@ -148,6 +192,22 @@ class Library:
                       run_dir: str | os.PathLike[str]) -> list[str]:
         return [sys.executable, "-m", "mazedsl", "train", str(experiment_file), *overrides,
                 "--run-dir", str(run_dir), "--quiet"]
+
+    def resume_command(self, run_dir: str | os.PathLike[str], overrides: Iterable[str] = ()) -> list[str]:
+        """``mazedsl train --resume RUN`` (``overrides``: at most a larger ``total_steps=N``)."""
+        return [sys.executable, "-m", "mazedsl", "train", "--resume", str(run_dir), *overrides, "--quiet"]
+
+    def sweep_config(self, path: str | os.PathLike[str]) -> Any:
+        """The Hydra sweep config in ``path`` (:class:`mazedsl_tui.sweeps.SweepConfig`), or None."""
+        from mazedsl_tui.sweeps import read_sweep_config
+
+        return read_sweep_config(path)
+
+    def sweep_command(self, config: Any, overrides: Iterable[str], sweep_dir: str | os.PathLike[str]) -> list[str]:
+        """``mazedsl-run --config-dir DIR -cn NAME -m ...`` writing its jobs into ``sweep_dir``."""
+        from mazedsl_tui.sweeps import sweep_process_command
+
+        return sweep_process_command(config, list(overrides), Path(sweep_dir))
 
     def engine_problem(self) -> str | None:
         if importlib.util.find_spec("mazedsl.context") is None:

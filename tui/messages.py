@@ -88,14 +88,25 @@ class ExperimentLoaded(Message):
     """An experiment file was compiled (or failed to)."""
 
     def __init__(self, path: Path, name: str, yaml: str, provenance: dict[str, str],
-                 error: str | None = None, experiment: Any = None) -> None:
+                 error: str | None = None, experiment: Any = None, choices: list[str] | None = None,
+                 sweep: Any = None) -> None:
         super().__init__()
         self.path = path
+        self.sweep = sweep  # a Hydra sweep config (mazedsl_tui.sweeps.SweepConfig), not an experiment
+        self.choices = choices  # a file of several experiments (and no `experiment`): their names
         self.experiment = experiment
         self.name = name
         self.yaml = yaml
         self.provenance = provenance
         self.error = error
+
+
+class ExperimentsScanned(Message):
+    """The files that define several experiments: file -> the experiments' names."""
+
+    def __init__(self, choices: dict[Path, list[str]]) -> None:
+        super().__init__()
+        self.choices = choices
 
 
 class ExperimentDiffed(Message):
@@ -169,3 +180,17 @@ class ModulesListed(Message):
         super().__init__()
         self.modules = modules
         self.error = error
+
+
+class ComparisonUpdated(Message):
+    """A fresh copy of a Compare or Sweep screen's :class:`mazedsl.compare.Comparison`
+    (``error``: why it could not be read). A newer one replaces a queued one."""
+
+    def __init__(self, owner: int, comparison: Any, error: str | None = None) -> None:
+        super().__init__()
+        self.owner = owner
+        self.comparison = comparison
+        self.error = error
+
+    def can_replace(self, message: Message) -> bool:
+        return isinstance(message, ComparisonUpdated) and message.owner == self.owner

@@ -2,9 +2,10 @@
 
     python -m mazedsl_tui.screenshot                 # writes docs/tui.svg (four screens, 2 x 2)
     python -m mazedsl_tui.screenshot --each shots/   # also one SVG per screen
+    python -m mazedsl_tui.screenshot --compare docs/compare.svg   # the Compare screen alone
 
 The app runs headless on :func:`mazedsl_tui.demo.build_demo` run directories with the
-canned :class:`~mazedsl_tui.demo.DemoLibrary`, so the pictures are the same every time.
+real experiment files of :mod:`mazedsl_tui.demo`, so the pictures are the same every time.
 """
 
 from __future__ import annotations
@@ -76,6 +77,16 @@ async def _rollout(pilot: Any, demo: DemoWorkspace) -> None:
         await pilot.press("n")
 
 
+async def _compare(pilot: Any, demo: DemoWorkspace) -> None:
+    from mazedsl_tui.demo import write_demo_sweep
+
+    app = pilot.app
+    sweep = write_demo_sweep(demo.runs)
+    jobs = sorted(p.parent for p in sweep.glob("*/run.json"))
+    app.open_compare(jobs, title="Compare cartpole_ppo/" + sweep.name)
+    await _until(pilot, lambda: getattr(app.screen, "comparison", None) is not None)
+
+
 SCREENS: list[tuple[str, str, Callable[[Any, DemoWorkspace], Awaitable[None]]]] = [
     ("runs", "runs", _runs),
     ("run", "runs", _run_detail),
@@ -120,6 +131,18 @@ def compose(svgs: list[str], columns: int = 2) -> str:
     return "\n".join(parts)
 
 
+async def _compare_shot(out: Path) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        demo = build_demo(tmp)
+        app = MazeApp(demo.experiments, demo.runs, library=DemoLibrary(), poll_interval=0.05)
+        async with app.run_test(size=(120, 36)) as pilot:
+            await _compare(pilot, demo)
+            await pilot.pause(0.2)
+            svg = app.export_screenshot(title="mazedsl tui · compare")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(svg, encoding="utf-8")
+
+
 async def _main(out: Path, each: Path | None) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         demo = build_demo(tmp)
@@ -130,10 +153,16 @@ async def _main(out: Path, each: Path | None) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m mazedsl_tui.screenshot", description=__doc__,
+                                     allow_abbrev=False,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--out", default="docs/tui.svg", help="the composed SVG (default: docs/tui.svg)")
     parser.add_argument("--each", metavar="DIR", help="also write one SVG per screen into DIR")
+    parser.add_argument("--compare", metavar="SVG", help="write only the Compare screen (a demo sweep) to SVG")
     args = parser.parse_args(argv)
+    if args.compare:
+        asyncio.run(_compare_shot(Path(args.compare)))
+        print(f"wrote {args.compare}")
+        return 0
     each = Path(args.each) if args.each else None
     if each is not None:
         each.mkdir(parents=True, exist_ok=True)

@@ -6,40 +6,66 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from mazedsl.cli.output import (age, eval_summary, fmt, print_eval, print_json, print_table)
-from mazedsl.errors import ConfigError
+from mazedsl.cli.output import (EXIT_INTERRUPTED, age, eval_summary, fmt, print_eval, print_json,
+                                print_table)
+from mazedsl.errors import ConfigError, MazeError, RunDirError
 
-EXIT_INTERRUPTED = 130
 
 
 def cmd_train(args: argparse.Namespace) -> int:
     from mazedsl.context import RunContext
 
+    quiet = args.quiet or args.json
+    budget = None
     if args.resume:
-        if args.experiment or args.overrides:
-            raise ConfigError("--resume continues a run as it was declared; give no experiment "
-                              "or overrides with it")
-        ctx = RunContext.load(args.resume, checkpoint="last", silent=args.quiet or args.json,
-                              runs_root=args.runs_root)
+        ctx = RunContext.load(args.resume, checkpoint="last", silent=quiet, runs_root=args.runs_root)
+        budget = _resume_budget(ctx, [a for a in (args.experiment, *args.overrides) if a])
     else:
         if not args.experiment:
             raise ConfigError("train needs an EXPERIMENT file (or --resume RUN)")
         if args.sweep or args.seeds:
             return _sweep(args)
         ctx = RunContext(args.experiment, overrides=list(args.overrides), run_dir=args.run_dir,
-                         silent=args.quiet or args.json)
-    if not (args.quiet or args.json):
-        print(f"run directory: {ctx.run_dir}")
-    summary = ctx.train()
+                         silent=quiet)
+    if args.quiet and not args.json:
+        print(ctx.run_dir, flush=True)  # the one line a script needs
+    elif not quiet:
+        print(f"run directory: {ctx.run_dir}", flush=True)
+    summary = ctx.train(total_steps=budget)
     result: dict[str, Any] = {"run_dir": str(ctx.run_dir), "steps": summary.steps,
                               "wall_time": round(summary.wall_time, 3), "best_eval": summary.best_eval,
                               "stopped": summary.stopped}
     if args.json:
         print_json(result)
-    elif not args.quiet:
+    elif not quiet:
         print(f"trained {summary.steps} steps in {summary.wall_time:.1f} s ({summary.stopped}); "
               f"best eval {fmt(summary.best_eval)}; run directory: {ctx.run_dir}")
     return EXIT_INTERRUPTED if summary.stopped == "interrupted" else 0
+
+
+def _resume_budget(ctx: Any, overrides: list[str]) -> int | None:
+    """The budget of a resumed run: ``total_steps=N`` (the one override --resume takes), else
+    a budget raised earlier (run.json), else the declared one (None). Recorded in run.json."""
+    from mazedsl.config import apply_overrides, diff
+    from mazedsl.run.directory import RunDirectory
+
+    run = RunDirectory(ctx.run_dir)
+    info = run.run_info()
+    declared = ctx.experiment.total_steps
+    if not overrides:
+        recorded = info.get("total_steps")
+        return recorded if isinstance(recorded, int) and recorded > declared else None
+    changed = apply_overrides(ctx.experiment, overrides)
+    others = [path for path, _a, _b in diff(ctx.experiment, changed) if path != "total_steps"]
+    if others:
+        raise ConfigError(f"--resume continues a run as it was declared; only its budget can "
+                          f"change (total_steps=N), not {', '.join(others)}")
+    done = int(info.get("steps") or 0)
+    if changed.total_steps <= done:
+        raise ConfigError(f"the run already has {done} steps; a larger budget continues it",
+                          "total_steps", f"override 'total_steps={changed.total_steps}'")
+    run.update_info(total_steps=changed.total_steps)
+    return int(changed.total_steps)
 
 
 def _sweep(args: argparse.Namespace) -> int:
@@ -68,13 +94,19 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
 
 def cmd_rollout(args: argparse.Namespace) -> int:
+    import sys
+
     from mazedsl.context import RunContext
     from mazedsl.rl.evaluation import EvalResult
 
+    render = args.render and sys.stdout.isatty()
+    if args.render and not render:
+        print("note: --render draws only to a terminal; stdout is not one, so the episodes are "
+              "played without drawing", file=sys.stderr)
     ctx = RunContext.load(args.run, checkpoint=args.checkpoint, silent=True, runs_root=args.runs_root)
-    episodes = ctx.rollout(args.episodes, record=not args.no_record, render=args.render)
+    episodes = ctx.rollout(args.episodes, record=not args.no_record, render=render)
     stats = EvalResult(episodes.returns, episodes.lengths)
-    summary = {**eval_summary(stats), "lengths": stats.lengths, "run_dir": str(ctx.run_dir),
+    summary = {**eval_summary(stats), "run_dir": str(ctx.run_dir),
                "saved_to": None if args.no_record else str(ctx.run_dir / "rollouts")}
     if args.json:
         print_json(summary)
@@ -84,13 +116,22 @@ def cmd_rollout(args: argparse.Namespace) -> int:
 
 
 def cmd_runs(args: argparse.Namespace) -> int:
-    from mazedsl.run.listing import list_runs
+    from mazedsl.run.listing import list_entries
 
-    runs = list_runs(args.runs_root, args.experiment)
+    if args.dry_run and not args.prune:
+        raise ConfigError("--dry-run goes with --prune")
+    if args.prune:
+        from mazedsl.run.listing import list_runs
+
+        return _prune(args, list_runs(args.runs_root, args.experiment))
+    runs = list_entries(args.runs_root, args.experiment)
     if args.json:
         print_json([{"path": str(r.path), "experiment": r.experiment, "algorithm": r.algorithm,
                      "env": r.env, "steps": r.steps, "best_eval": r.best_eval, "status": r.status,
-                     "started": r.started.isoformat() if r.started else None} for r in runs])
+                     "started": r.started.isoformat() if r.started else None,
+                     **({"error": r.raw.get("error")} if getattr(r, "status", "") == "damaged" else {}),
+                     **({"kind": "sweep", "jobs": [str(j.path) for j in r.jobs], "n_failed": r.n_failed}
+                        if r.is_sweep else {})} for r in runs])
         return 0
     if not runs:
         where = f" of '{args.experiment}'" if args.experiment else ""
@@ -99,8 +140,34 @@ def cmd_runs(args: argparse.Namespace) -> int:
     print_table(f"runs under {args.runs_root}/", ["run", "experiment", "algorithm", "env", "steps",
                                                  "best eval", "status", "age"],
                 [[_under(r.path, args.runs_root), r.experiment, r.algorithm, r.env, r.steps,
-                  fmt(r.best_eval), r.status, age(r.age_seconds)] for r in runs])
+                  fmt(r.best_eval), _status(r), age(r.age_seconds)] for r in runs])
     return 0
+
+
+def _prune(args: argparse.Namespace, runs: list[Any]) -> int:
+    from mazedsl.run.listing import prunable, remove_run
+
+    doomed = prunable(runs)
+    if not args.dry_run:
+        for run, _why in doomed:
+            remove_run(run.path, args.runs_root)
+    verb = "would remove" if args.dry_run else "removed"
+    if args.json:
+        print_json({"dry_run": args.dry_run, verb.replace(" ", "_"): [
+            {"path": str(r.path), "status": r.status, "why": why} for r, why in doomed]})
+        return 0
+    for run, why in doomed:
+        print(f"{verb} {_under(run.path, args.runs_root)}  ({why})")
+    print(f"{verb} {len(doomed)} of {len(runs)} runs under {args.runs_root}/")
+    return 0
+
+
+def _status(info: Any) -> str:
+    """A run's status; a sweep's says how many jobs (``sweep: 4 jobs, 1 failed``)."""
+    if not info.is_sweep:
+        return info.status
+    failed = f", {info.n_failed} failed" if info.n_failed else ""
+    return f"sweep: {len(info.jobs)} jobs{failed}"
 
 
 def _under(path: Path, root: str) -> str:
@@ -111,26 +178,82 @@ def _under(path: Path, root: str) -> str:
         return str(path)
 
 
-def _load_any(ref: str, overrides: list[str] | None = None) -> Any:
-    """An Experiment from an experiment file, a run directory, or a config name."""
-    from mazedsl.config import apply_overrides, compose_experiment, from_config, load_experiment
+def _run_ref(ref: str, runs_root: str) -> Path | None:
+    """The run directory ``ref`` names in any RUN form (a path, a name as `mazedsl runs`
+    lists it, ``latest``, ``EXPERIMENT:latest``), or None when it names no run."""
+    from mazedsl.run.listing import resolve_run
 
     path = Path(ref)
     if path.is_dir() and (path / "config.yaml").is_file():
-        from omegaconf import OmegaConf
+        return path
+    if ref == "latest" or ref.endswith(":latest"):
+        return resolve_run(ref, runs_root)
+    if not path.exists() and (Path(runs_root) / path / "config.yaml").is_file():
+        return resolve_run(ref, runs_root)
+    return None
 
-        exp = from_config(OmegaConf.load(path / "config.yaml"), source=str(path / "config.yaml"))
-    elif ref.startswith("conf_") and not path.exists():
+
+def _load_any(ref: str, overrides: list[str] | None = None, runs_root: str = "outputs") -> Any:
+    """An Experiment from an experiment file, a run (any RUN form), or a config name."""
+    from mazedsl.config import apply_overrides, compose_experiment, load_experiment
+
+    run = _run_ref(ref, runs_root)
+    if run is not None:
+        exp = load_run_experiment(run)
+    elif ref.startswith("conf_") and not Path(ref).exists():
         return compose_experiment(list(overrides or []), config_name=ref)
     else:
         exp = load_experiment(ref)
     return apply_overrides(exp, list(overrides)) if overrides else exp
 
 
+def load_run_experiment(run: Path) -> Any:
+    """A run's Experiment (from its config.yaml), each value labelled with where it came
+    from: an override given when the run was made (overrides.yaml), else the config file."""
+    from omegaconf import OmegaConf
+
+    from mazedsl.config import from_config
+    from mazedsl.config.provenance import record
+
+    config = run / "config.yaml"
+    try:
+        cfg = OmegaConf.load(config)
+    except Exception as exc:  # noqa: BLE001 - malformed YAML of any kind
+        raise RunDirError(f"{config}: unreadable ({str(exc).splitlines()[0]})") from None
+    exp = from_config(cfg, source=str(config))
+    record(exp, {"": str(config), **_override_sources(run / "overrides.yaml")})
+    return exp
+
+
+def _override_sources(path: Path) -> dict[str, str]:
+    """``{config path: "override 'seed=3' (run command)"}`` from a run's overrides.yaml."""
+    from omegaconf import OmegaConf
+
+    from mazedsl.config import _paths
+    from mazedsl.config.overrides import parse_override
+
+    try:
+        items = OmegaConf.to_container(OmegaConf.load(path)).get("overrides") or []
+    except Exception:  # noqa: BLE001 - no or unreadable overrides.yaml: no labels
+        return {}
+    table: dict[str, str] = {}
+    for item in items:
+        if isinstance(item, str):
+            try:
+                key = parse_override(item).key_or_group
+            except MazeError:
+                continue
+            table[key] = f"override {item!r} when the run was made"
+        elif isinstance(item, dict):
+            for key, value in (_paths.leaves(item, "") or {}).items():
+                table[key] = f"override {key}={value!r} when the run was made"
+    return table
+
+
 def cmd_show(args: argparse.Namespace) -> int:
     from mazedsl.config import explain, to_yaml
 
-    exp = _load_any(args.experiment, args.overrides)
+    exp = _load_any(args.experiment, args.overrides, args.runs_root)
     if args.explain:
         for path in args.explain:
             print(explain(exp, path))
@@ -142,7 +265,7 @@ def cmd_show(args: argparse.Namespace) -> int:
 def cmd_diff(args: argparse.Namespace) -> int:
     from mazedsl.config import diff
 
-    a, b = _load_any(args.a), _load_any(args.b)
+    a, b = _load_any(args.a, runs_root=args.runs_root), _load_any(args.b, runs_root=args.runs_root)
     rows = diff(a, b)
     if args.json:
         print_json([{"path": p, "a": va, "b": vb} for p, va, vb in rows])
@@ -152,6 +275,12 @@ def cmd_diff(args: argparse.Namespace) -> int:
         return 0
     print_table(None, ["path", args.a, args.b], [[p, va, vb] for p, va, vb in rows])
     return 0
+
+
+def cmd_compare(args: argparse.Namespace) -> int:
+    from mazedsl.cli.compare import run_compare
+
+    return run_compare(args)
 
 
 def cmd_tui(args: argparse.Namespace) -> int:

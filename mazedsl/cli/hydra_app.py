@@ -16,7 +16,12 @@ from typing import Any
 import hydra
 from omegaconf import DictConfig, OmegaConf
 
-from mazedsl.cli.output import error, print_eval
+from mazedsl.cli.output import (EXIT_BUG, EXIT_INTERRUPTED, EXIT_USER, error, exit_code_of, fmt,
+                                print_eval)
+
+APP_NAME = "mazedsl-run"
+BUG_REPORTED = False  # an internal error already reported (exit 1 is then not Hydra's usage error)
+DEBUG = False  # `--debug`: print tracebacks (taken out of the arguments before Hydra reads them)
 
 
 def _register_resolvers() -> None:
@@ -25,6 +30,8 @@ def _register_resolvers() -> None:
 
         OmegaConf.register_new_resolver("mazedsl.shortid", lambda: secrets.token_hex(3),
                                         use_cache=True)
+    if not OmegaConf.has_resolver("mazedsl.job"):  # sweep job folders: job_000, job_001, ...
+        OmegaConf.register_new_resolver("mazedsl.job", lambda num: f"job_{int(num):03d}")
 
 
 _register_resolvers()
@@ -62,7 +69,7 @@ def _train(cfg: DictConfig) -> float:
         exp = from_config(plain, source="mazedsl-run")
         ctx = RunContext(exp, run_dir=run_dir, silent=_is_multirun())
     except Exception as exc:
-        _record_failure(run_dir, exc)
+        _record_failure(run_dir, exc, plain)
         raise
     ctx._run.write_text("overrides.yaml", OmegaConf.to_yaml(OmegaConf.create(
         {"overrides": list(hc.overrides.task)})))
@@ -70,7 +77,7 @@ def _train(cfg: DictConfig) -> float:
     print(f"run directory: {run_dir}", flush=True)
     summary = ctx.train()
     print(f"trained {summary.steps} steps in {summary.wall_time:.1f} s ({summary.stopped}); "
-          f"best eval {summary.best_eval}", flush=True)
+          f"best eval {fmt(summary.best_eval)}", flush=True)
     if summary.stopped == "interrupted":
         sys.exit(130)
     return final_eval(run_dir)
@@ -78,17 +85,22 @@ def _train(cfg: DictConfig) -> float:
 
 def final_eval(run_dir: Path) -> float:
     """The mean return of the run's last evaluation (a sweeper's objective); NaN if none."""
-    from mazedsl.run.files import iter_metrics
+    from mazedsl.run.sweeps import final_eval as last_eval
 
-    evals = list(iter_metrics(run_dir / "metrics.jsonl", "eval"))
-    return float(evals[-1]["mean_return"]) if evals else math.nan
+    value = last_eval(run_dir)
+    return math.nan if value is None else value
 
 
-def _record_failure(run_dir: Path, exc: BaseException) -> None:
+def _record_failure(run_dir: Path, exc: BaseException, plain: Any = None) -> None:
+    """A failed job's run.json, naming its experiment, algorithm and env where known."""
     from mazedsl.run.files import atomic_write_json
 
+    cfg = plain if isinstance(plain, dict) else {}
+    algorithm = str((cfg.get("algorithm") or {}).get("_target_", "?")).rsplit(".", 1)[-1]
     atomic_write_json(run_dir / "run.json", {
         "status": "failed", "error": f"{type(exc).__name__}: {exc}",
+        "experiment": cfg.get("name", run_dir.parent.name), "algorithm": algorithm,
+        "env": (cfg.get("env") or {}).get("name", "?"),
         "started": datetime.now().isoformat(timespec="seconds"), "steps": 0, "best_eval": None})
 
 
@@ -109,7 +121,11 @@ def _rollout(cfg: DictConfig) -> None:
         ctx = RunContext.load(rc.input_dir, checkpoint=rc.checkpoint, silent=True)
         if rc.env is not None:
             ctx._exp = ctx._exp.override({"env": rc.env})
-        episodes = ctx.rollout(runner.n_episodes, runner.deterministic, runner.record, runner.render,
+        render = runner.render and sys.stdout.isatty()
+        if runner.render and not render:
+            print("note: runner.render draws only to a terminal; stdout is not one, so the "
+                  "episodes are played without drawing", file=sys.stderr)
+        episodes = ctx.rollout(runner.n_episodes, runner.deterministic, runner.record, render,
                                seed=rc.seed)
         returns, lengths = episodes.returns, episodes.lengths
     print_eval("rollout", EvalResult(returns, lengths).summary())
@@ -143,19 +159,45 @@ def _random_rollout(rc: Any) -> tuple[list[float], list[int]]:
 
 @hydra.main(version_base="1.3", config_path="pkg://mazedsl.conf", config_name="conf_train")
 def _app(cfg: DictConfig) -> float | None:
-    from mazedsl.errors import MazeError
+    """One job. A mistake of the user: one line, exit 2 (a failed job, NaN, in a multirun).
+    Anything else is a bug: one line naming the traceback file, exit 1 (in a multirun the
+    job is recorded as failed and the sweep goes on)."""
+    global BUG_REPORTED
 
     try:
         if cfg.get("_target_") == "mazedsl.spec.RolloutConfig":
             _rollout(cfg)
             return None
         return _train(cfg)
-    except MazeError as exc:
+    except Exception as exc:  # noqa: BLE001 - errors become exit codes here
+        code = exit_code_of(exc, DEBUG)
         if _is_multirun():
-            error(str(exc))
+            _mark_job_failed(exc)
             return math.nan
-        error(str(exc))
-        sys.exit(2)
+        BUG_REPORTED = code == EXIT_BUG
+        sys.exit(code)
+    except KeyboardInterrupt:
+        error("interrupted")
+        sys.exit(EXIT_INTERRUPTED)
+
+
+def _mark_job_failed(exc: BaseException) -> None:
+    """Mark the current multirun job failed, keeping what its run.json already says."""
+    import json
+
+    from hydra.core.hydra_config import HydraConfig
+
+    from mazedsl.run.files import atomic_write_json
+
+    run_dir = Path(HydraConfig.get().runtime.output_dir)
+    try:
+        info = json.loads((run_dir / "run.json").read_text())
+    except (OSError, ValueError):
+        _record_failure(run_dir, exc)
+        return
+    if info.get("status") != "failed":
+        atomic_write_json(run_dir / "run.json", {**info, "status": "failed",
+                                                 "error": f"{type(exc).__name__}: {exc}"})
 
 
 _VALUE_FLAGS = {"-cn", "--config-name", "-cp", "--config-path", "-cd", "--config-dir", "--cfg", "-c",
@@ -164,16 +206,9 @@ _SKIP_PREFLIGHT = {"-h", "--help", "--hydra-help", "--version", "--info", "-i", 
                    "--shell-completion", "-cp", "--config-path", "-cd", "--config-dir"}
 
 
-def preflight(argv: list[str]) -> None:
-    """Validate the overrides with mazedsl's own compose before Hydra runs, so a mistake gets
-    one clear line (path, value, expectation, source) instead of Hydra's report. Sweeps are
-    checked for grammar only: a bad sweep point fails as its own job."""
-    from mazedsl.config import compose_experiment
-    from mazedsl.config.overrides import _parse
-
-    if any(a.split("=")[0] in _SKIP_PREFLIGHT for a in argv):
-        return
-    config_name, overrides, multirun, i = "conf_train", [], False, 0
+def _parse_argv(argv: list[str]) -> tuple[str, list[str], bool, bool]:
+    """(config name, overrides without hydra's, multirun?, sweeper overridden?)."""
+    config_name, overrides, multirun, custom_sweeper, i = "conf_train", [], False, False, 0
     while i < len(argv):
         arg = argv[i]
         if arg in ("-m", "--multirun"):
@@ -185,37 +220,98 @@ def preflight(argv: list[str]) -> None:
             config_name = arg.split("=", 1)[1]
         elif arg in _VALUE_FLAGS:
             i += 1
+        elif arg.startswith(("hydra/sweeper=", "+hydra/sweeper=")):
+            custom_sweeper = True
         elif not arg.startswith("-") and not arg.startswith(("hydra.", "hydra/", "+hydra", "~hydra")):
             overrides.append(arg)
         i += 1
-    if config_name not in ("conf_train",):
+    return config_name, overrides, multirun, custom_sweeper
+
+
+def preflight(argv: list[str]) -> None:
+    """Validate the command with mazedsl's own compose before Hydra runs (so before Hydra
+    creates any run directory): the config name, every override, and (for training) that
+    the env can be made with its kwargs. A mistake gets one clear line (path, value,
+    expectation, source) instead of Hydra's report. In a multirun every sweep point is
+    checked (grammar only under a custom sweeper, which gives sweeps its own meaning)."""
+    from mazedsl.config import apply_overrides, compose_experiment
+    from mazedsl.config.compose import _is_choice
+    from mazedsl.config.hydra_session import config_names, session
+    from mazedsl.config.overrides import _parse, split_sweep
+    from mazedsl.errors import ConfigError
+
+    if any(a.split("=")[0] in _SKIP_PREFLIGHT for a in argv):
         return
-    if multirun:
-        for text in overrides:  # grammar only: sweepers give sweeps their own meaning
-            _parse(text)
-    else:
-        compose_experiment(overrides, config_name=config_name)
+    config_name, overrides, multirun, custom_sweeper = _parse_argv(argv)
+    with session() as loader:
+        names = config_names(loader)
+    if config_name not in names:
+        from mazedsl.config.suggest import did_you_mean
+
+        hint = did_you_mean(config_name, names)
+        raise ConfigError(f"-cn {config_name}: unknown config{hint} (available: {', '.join(names)})")
+    if config_name not in ("conf_train", "conf_rollout"):
+        return
+    for text in overrides:
+        _parse(text)
+    if multirun and custom_sweeper:
+        return
+    points = split_sweep(overrides) if multirun else [overrides]
+    checked_envs: set[str] = set()
+    composed: dict[tuple[str, ...], Any] = {}
+    for point in points:
+        # compose once per choice of modules (the slow part); values are then applied to it
+        choices = tuple(text for text in point if _is_choice(text)
+                        or text.lstrip("+").startswith("allow_targets="))  # modules it may name
+        if choices not in composed:
+            composed[choices] = compose_experiment(list(choices), config_name=config_name)
+        values = [text for text in point if text not in choices]
+        declared = apply_overrides(composed[choices], values) if values else composed[choices]
+        if config_name == "conf_train":
+            _check_env(declared, checked_envs)
+
+
+def _check_env(exp: Any, checked: set[str]) -> None:
+    """Make the env once (per distinct env declaration): bad kwargs or a missing dependency
+    are refused before any run directory exists."""
+    from mazedsl.errors import EnvError, MazeError
+
+    key = repr((exp.env, exp.wrappers))
+    if key in checked or exp.env.factory:
+        return
+    checked.add(key)
+    from mazedsl.rl.envs import make_env_fn
+
+    try:
+        env = make_env_fn(exp.env, exp.wrappers)()
+    except MazeError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - any failure of the env's own constructor
+        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        raise EnvError(f"env: cannot make {exp.env.name!r}: {type(exc).__name__}: {first}") from None
+    env.close()
 
 
 def run() -> None:
-    """Console entry point of ``mazedsl-run``: exit 2 with one line on bad input."""
+    """Console entry point of ``mazedsl-run``: 0 ok, 2 a mistake of the user (one line),
+    1 a bug (one line naming the traceback file) or a failed sweep job, 130 interrupted."""
     from mazedsl.cli import hydra_callbacks
-    from mazedsl.errors import MazeError
 
+    global DEBUG
+
+    DEBUG = "--debug" in sys.argv
+    while "--debug" in sys.argv:
+        sys.argv.remove("--debug")  # ours, not Hydra's
     try:
         preflight(sys.argv[1:])
-    except MazeError as exc:
-        if "--debug" in sys.argv:
-            raise
-        error(str(exc))
-        sys.exit(2)
+    except (Exception, KeyboardInterrupt) as exc:  # noqa: BLE001 - errors become exit codes here
+        sys.exit(exit_code_of(exc, DEBUG))
     try:
         _app()
     except SystemExit as exc:
-        if exc.code == 1 and not hydra_callbacks.SWEEP_FAILED:
-            sys.exit(2)  # Hydra's own report of a usage error
+        if exc.code == 1 and not hydra_callbacks.SWEEP_FAILED and not BUG_REPORTED:
+            sys.exit(EXIT_USER)  # Hydra's own report of a usage error
         raise
-
-
-if __name__ == "__main__":  # pragma: no cover
-    run()
+    except KeyboardInterrupt:
+        error("interrupted")
+        sys.exit(EXIT_INTERRUPTED)

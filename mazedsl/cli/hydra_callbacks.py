@@ -1,59 +1,61 @@
-"""Hydra callbacks of ``mazedsl-run``: the multirun results table and ``sweep.json``."""
+"""Hydra callbacks of ``mazedsl-run``: after a multirun, the results table and ``sweep.json``
+of :mod:`mazedsl.run.sweeps` (the same as ``mazedsl train --sweep``)."""
 
 from __future__ import annotations
 
-import json
+import sys
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from hydra.experimental.callback import Callback
-from omegaconf import DictConfig
-
+from omegaconf import DictConfig, OmegaConf
 
 SWEEP_FAILED = False
 
 
 class SweepSummary(Callback):
-    """After a multirun: a table of all jobs sorted by evaluation return, and sweep.json.
+    """After a multirun: a table of all jobs sorted by evaluation return (and by configuration
+    when seeds vary), and sweep.json. Exits with status 1 when any job failed, after printing."""
 
-    Exits with status 1 when any job failed, after printing."""
+    def __init__(self) -> None:
+        self._created = datetime.now().isoformat(timespec="seconds")
+
+    def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
+        self._created = datetime.now().isoformat(timespec="seconds")
 
     def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
-        from mazedsl.cli.output import fmt, print_table
-        from mazedsl.run.files import atomic_write_json
+        from mazedsl.run.sweeps import (SweepResult, collect_job, only_swept, params_of, sort_key,
+                                        swept_keys)
 
         sweep_dir = Path(config.hydra.sweep.dir)
-        jobs = []
-        for run_json in sorted(sweep_dir.glob("*/run.json")):
-            try:
-                info = json.loads(run_json.read_text())
-            except (OSError, json.JSONDecodeError):
+        found = []
+        for job_dir in sorted(p for p in sweep_dir.iterdir() if p.is_dir()) if sweep_dir.is_dir() else []:
+            if not (job_dir / "run.json").is_file() and not (job_dir / ".hydra").is_dir():
                 continue
-            overrides = []
-            ov = run_json.parent / ".hydra" / "overrides.yaml"
-            if ov.is_file():
-                from omegaconf import OmegaConf
-
-                overrides = list(OmegaConf.load(ov))
-            from mazedsl.cli.hydra_app import final_eval
-
-            final = final_eval(run_json.parent)
-            jobs.append({"job": run_json.parent.name, "overrides": overrides,
-                         "status": info.get("status", "unknown"), "best_eval": info.get("best_eval"),
-                         "final_eval": None if final != final else final,
-                         "steps": info.get("steps"), "error": info.get("error"),
-                         "run_dir": str(run_json.parent)})
-        jobs.sort(key=lambda j: (j["status"] != "finished",
-                                 -(j["best_eval"] if j["best_eval"] is not None else float("-inf"))))
-        if not jobs:
+            overrides: list[str] = []
+            saved = job_dir / ".hydra" / "overrides.yaml"
+            if saved.is_file():
+                overrides = [str(o) for o in OmegaConf.load(saved)]
+            overrides = [o for o in overrides if not o.lstrip("+~").startswith("hydra")]
+            try:
+                index = int(job_dir.name.rsplit("_", 1)[-1])
+            except ValueError:
+                continue
+            found.append((index, job_dir, overrides))
+        if not found:
             return
-        atomic_write_json(sweep_dir / "sweep.json", {"sweep_dir": str(sweep_dir), "jobs": jobs})
-        failed = [j for j in jobs if j["status"] != "finished"]
-        print_table(f"sweep {sweep_dir} ({len(jobs)} jobs, {len(failed)} failed)",
-                    ["job", "overrides", "status", "best eval", "final eval", "steps", "error"],
-                    [[j["job"], " ".join(j["overrides"]), j["status"], fmt(j["best_eval"]),
-                      fmt(j["final_eval"]), j["steps"], j["error"] or ""] for j in jobs])
-        if failed:
+        keys = swept_keys(list(config.hydra.overrides.task), [ov for _i, _d, ov in found])
+        jobs = []
+        for index, job_dir, overrides in found:
+            swept = only_swept(overrides, keys)
+            jobs.append(collect_job(index, job_dir, swept, params_of(swept)))
+        jobs.sort(key=sort_key)
+        result = SweepResult(sweep_dir, jobs, experiment=str(config.get("name", "")),
+                             command=["mazedsl-run", *sys.argv[1:]], created=self._created)
+        result.write()
+        result.print_table()
+        if result.failed:
             global SWEEP_FAILED
             SWEEP_FAILED = True
             raise SystemExit(1)

@@ -9,10 +9,9 @@ import argparse
 import sys
 from typing import Sequence
 
-from mazedsl.cli.output import error
+from mazedsl.cli.output import EXIT_USER, exit_code_of
 
-EXIT_USAGE = 2
-EXIT_INTERRUPTED = 130
+EXIT_USAGE = EXIT_USER
 
 EPILOG = """examples:
   mazedsl train experiments/cartpole_ppo.py algorithm.lr=1e-3
@@ -22,20 +21,33 @@ EPILOG = """examples:
   mazedsl runs
   mazedsl show experiments/cartpole_ppo.py --explain algorithm.lr
   mazedsl diff experiments/cartpole_ppo.py experiments/cartpole_a2c.py
+  mazedsl compare cartpole_ppo/sweep_<stamp> --plot curves.png
   mazedsl tui
 
 RUN is a run directory, a run name as `mazedsl runs` shows it, 'latest', or
 'EXPERIMENT:latest'."""
 
 
+def _global_options(suppress: bool) -> argparse.ArgumentParser:
+    """``--debug`` and ``--runs-root``: accepted before and after the subcommand. On the
+    subcommands their default is SUPPRESS, so they only override what was given."""
+    options = argparse.ArgumentParser(add_help=False, allow_abbrev=False)
+    default = {"default": argparse.SUPPRESS} if suppress else {}
+    options.add_argument("--debug", action="store_true", help="show tracebacks on errors",
+                         **default)
+    options.add_argument("--runs-root", metavar="DIR", help="where run directories live "
+                         "(default: outputs)", **(default or {"default": "outputs"}))
+    return options
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="mazedsl", description="Declare, run, compare and watch RL experiments.",
-        epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--debug", action="store_true", help="show tracebacks on errors")
-    parser.add_argument("--runs-root", default="outputs", metavar="DIR",
-                        help="where run directories live (default: outputs)")
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+        epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter, allow_abbrev=False,
+        parents=[_global_options(suppress=False)])
+    common = _global_options(suppress=True)
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND",
+                                parser_class=_subparser_class(common))
 
     p = sub.add_parser("train", help="train an experiment file (or resume a run)",
                        description="Train EXPERIMENT (a file like experiments/cartpole_ppo.py, "
@@ -71,9 +83,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="machine-readable output")
 
     p = sub.add_parser("runs", help="table of past runs",
-                       description="List runs under --runs-root, newest first.")
+                       description="List runs under --runs-root, newest first. A run whose "
+                       "run.json is missing or unreadable is listed as 'damaged'.")
     p.add_argument("experiment", nargs="?", help="only runs of this experiment")
     p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.add_argument("--prune", action="store_true", help="delete runs that were created but never "
+                   "trained, and failed runs without a checkpoint")
+    p.add_argument("--dry-run", action="store_true", help="with --prune: list them, delete nothing")
 
     p = sub.add_parser("show", help="print an experiment's compiled YAML",
                        description="Print EXPERIMENT (file, run directory or config name such as "
@@ -90,14 +106,44 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("b")
     p.add_argument("--json", action="store_true")
 
+    from mazedsl.cli.compare import add_parser as add_compare_parser
+
+    add_compare_parser(sub)
+
     p = sub.add_parser("tui", help="open the terminal UI")
     p.add_argument("--experiments", default="experiments", metavar="DIR")
     return parser
 
 
+def _subparser_class(common: argparse.ArgumentParser) -> type:
+    """Subcommand parsers: no abbreviated flags, and the global options accepted too."""
+
+    class SubParser(argparse.ArgumentParser):
+        def __init__(self, *args: object, **kwargs: object) -> None:
+            kwargs.setdefault("allow_abbrev", False)
+            kwargs["parents"] = [*kwargs.get("parents", []), common]  # type: ignore[list-item]
+            super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+
+    return SubParser
+
+
+def _parser_of(parser: argparse.ArgumentParser, command: str | None) -> argparse.ArgumentParser:
+    """The subcommand's parser (its usage line is the helpful one), else the top one."""
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction) and command in action.choices:
+            return action.choices[command]
+    return parser
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run one command; returns the exit status: 0 ok, 2 a mistake of the user (one line),
+    1 a bug (one line naming the traceback file), 130 interrupted."""
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args, extra = parser.parse_known_args(argv)
+    if extra:  # overrides given after an option (`train x.py --quiet lr=1`) are still overrides
+        if not hasattr(args, "overrides") or any(a.startswith("-") for a in extra):
+            _parser_of(parser, args.command).error(f"unrecognized arguments: {' '.join(extra)}")
+        args.overrides = [*args.overrides, *extra]
     if args.command is None:
         parser.print_help()
         return 0
@@ -105,19 +151,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     try:
         return int(getattr(commands, f"cmd_{args.command}")(args) or 0)
-    except KeyboardInterrupt:
-        error("interrupted")
-        return EXIT_INTERRUPTED
-    except Exception as exc:  # noqa: BLE001 - the one place errors become exit codes
-        from mazedsl.errors import MazeError
-
-        if args.debug:
-            raise
-        if isinstance(exc, MazeError):
-            error(str(exc))
-        else:
-            error(f"{type(exc).__name__}: {exc} (run with --debug for the traceback)")
-        return EXIT_USAGE
+    except (Exception, KeyboardInterrupt) as exc:  # noqa: BLE001 - errors become exit codes here
+        return exit_code_of(exc, args.debug)
 
 
 def run() -> None:

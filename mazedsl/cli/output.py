@@ -15,6 +15,52 @@ def error(message: str) -> None:
         print(f"  {lines[1]}", file=sys.stderr)
 
 
+EXIT_USER = 2
+EXIT_BUG = 1
+EXIT_INTERRUPTED = 130
+
+
+def write_traceback(exc: BaseException) -> str:
+    """Write ``exc``'s full traceback to a new file in the temp folder; returns its path."""
+    import os
+    import tempfile
+    import time
+    import traceback
+
+    text = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
+    fd, path = tempfile.mkstemp(prefix=f"mazedsl-traceback-{time.strftime('%Y%m%d-%H%M%S')}-",
+                                suffix=".txt")
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        fh.write(f"argv: {sys.argv}\n{text}")
+    return path
+
+
+def exit_code_of(exc: BaseException, debug: bool = False) -> int:
+    """Report ``exc`` on stderr and return the exit status: 2 for a mistake of the user
+    (:class:`~mazedsl.errors.MazeError`), 130 for Ctrl-C, 1 for anything else (a bug: one
+    line naming the file that holds the traceback). ``debug`` prints the traceback too."""
+    import traceback
+
+    from mazedsl.errors import MazeError
+
+    if isinstance(exc, KeyboardInterrupt):
+        error("interrupted")
+        return EXIT_INTERRUPTED
+    if debug:
+        traceback.print_exception(type(exc), exc, exc.__traceback__, file=sys.stderr)
+    if isinstance(exc, MazeError):
+        error(str(exc))
+        return EXIT_USER
+    first = (str(exc).strip().splitlines() or [""])[0][:200]
+    try:
+        where = f"traceback written to {write_traceback(exc)}"
+    except OSError as write_error:
+        where = f"traceback could not be written ({write_error}); rerun with --debug"
+    print(f"error: internal error, this is a bug in mazedsl: {type(exc).__name__}"
+          f"{': ' + first if first else ''} ({where})", file=sys.stderr)
+    return EXIT_BUG
+
+
 def print_json(obj: Any) -> None:
     print(json.dumps(obj, indent=2, default=str))
 
@@ -51,9 +97,8 @@ def age(seconds: float | None) -> str:
 
 
 def eval_summary(result: Any) -> dict[str, Any]:
-    return {"mean_return": result.mean_return, "std_return": result.std_return,
-            "min_return": result.min_return, "max_return": result.max_return,
-            "mean_length": result.mean_length, "returns": list(result.returns)}
+    """An EvalResult as eval.json has it (returns, lengths, n_episodes and their statistics)."""
+    return dict(result.summary())
 
 
 def print_eval(title: str, summary: dict[str, Any]) -> None:

@@ -8,7 +8,6 @@ so errors and provenance are the same as for ``Experiment.override``.
 
 from __future__ import annotations
 
-import difflib
 from typing import Any, Iterable
 
 from hydra.core.override_parser.types import OverrideType
@@ -20,6 +19,7 @@ from mazedsl.config.hydra_session import (compose_with_choices, composition_sour
                                           config_names, group_options, session)
 from mazedsl.config.overrides import Overrider, _flatten, error_sources, parse_override
 from mazedsl.config.provenance import record
+from mazedsl.config.suggest import did_you_mean
 from mazedsl.config.targets import DECLARATIONS, resolve_target
 from mazedsl.errors import ConfigError
 from mazedsl.spec import Experiment
@@ -41,8 +41,7 @@ def _compose_tree(config_name: str, overrides: Iterable[Any]) -> Overrider:
     with session() as loader:
         names = config_names(loader)
         if config_name not in names:
-            close = difflib.get_close_matches(str(config_name), names, n=1)
-            hint = f"; did you mean {close[0]!r}?" if close else ""
+            hint = did_you_mean(str(config_name), names)
             raise ConfigError(f"unknown config {config_name!r}{hint} (available: "
                               f"{', '.join(names)})")
         for text in choices:

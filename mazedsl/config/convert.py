@@ -8,7 +8,6 @@ into a :class:`~mazedsl.errors.ConfigError` with the dotted path of the bad valu
 
 from __future__ import annotations
 
-import difflib
 import types
 import typing
 from typing import Any, Callable, Mapping, Union
@@ -19,6 +18,7 @@ from omegaconf import DictConfig, ListConfig, OmegaConf, SCMode
 from omegaconf.errors import OmegaConfBaseException
 
 from mazedsl.config import _paths
+from mazedsl.config.suggest import did_you_mean
 from mazedsl.config.targets import (DECLARATIONS, is_declaration, is_declaration_type,
                                     lookup_target, names, resolve_target, target_of)
 from mazedsl.errors import ConfigError
@@ -117,8 +117,7 @@ def structure(value: Any, tp: Any) -> Any:
 
 
 def _suggest(key: str, valid: list[str]) -> str:
-    close = difflib.get_close_matches(key, valid, n=1, cutoff=0.6)
-    hint = f"; did you mean {close[0]!r}?" if close else ""
+    hint = did_you_mean(key, valid)
     return f"unknown key{hint} (valid: {', '.join(valid)})"
 
 
@@ -242,6 +241,8 @@ def _structure_dict(value: Any, tp: Any) -> dict[str, Any]:
 
 def _structure_int(value: Any, _tp: Any) -> int:
     if isinstance(value, int) and not isinstance(value, bool):
+        return int(value)
+    if isinstance(value, float) and value.is_integer():  # 1e5 from YAML or an override
         return int(value)
     raise _got("must be an integer", value)
 

@@ -283,3 +283,10 @@ def _load_yaml(file: str) -> Experiment:
         raise ConfigError(f"{shown}: a Hydra config with a defaults list; run it with "
                           f"mazedsl-run --config-dir {folder} -cn {stem}")
     return from_config(cfg, source=shown)
+
+
+def experiment_names(file: str | os.PathLike[str]) -> list[str]:
+    """The module-level names of the Experiments a Python experiment file defines, in order
+    (each loads with ``load_experiment("file.py:name")``)."""
+    namespace = _exec_file(os.fspath(file))
+    return [k for k, v in namespace.items() if isinstance(v, Experiment) and not k.startswith("_")]

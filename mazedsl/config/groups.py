@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 from typing import Any, Union
 
 from hydra.core.config_store import ConfigStore
@@ -12,6 +11,7 @@ from mazedsl import spec
 from mazedsl.config.convert import from_config, prefixed, unstructure
 from mazedsl.config.hydra_session import (compose, config_names, find_source, group_options,
                                           module_source, session)
+from mazedsl.config.suggest import did_you_mean
 from mazedsl.errors import ConfigError
 
 #: Group name -> what its config modules hold.
@@ -48,14 +48,12 @@ def group_type(group: str) -> Any:
 
 def check_group(group: str) -> None:
     if group not in GROUPS:
-        close = difflib.get_close_matches(str(group), list(GROUPS), n=1)
-        hint = f"; did you mean {close[0]!r}?" if close else ""
+        hint = did_you_mean(str(group), GROUPS)
         raise ConfigError(f"unknown config group {group!r}{hint} (groups: {', '.join(GROUPS)})")
 
 
 def unknown_module_error(group: str, name: str, available: list[str]) -> ConfigError:
-    close = difflib.get_close_matches(str(name), available, n=1)
-    hint = f"; did you mean {close[0]!r}?" if close else ""
+    hint = did_you_mean(str(name), available)
     return ConfigError(f"unknown config module {name!r}{hint} (available {group} modules: "
                        f"{', '.join(available)})", group)
 

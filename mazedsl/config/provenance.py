@@ -122,9 +122,10 @@ def explain(obj: Any, path: str) -> str:
         canonical = _paths.build(_paths.split(path))
         value = _node(obj, canonical)
     except (KeyError, IndexError, ValueError):
-        import difflib
-        close = difflib.get_close_matches(path, list(labels), n=1)
-        hint = f"; did you mean {close[0]!r}?" if close else ""
+        from mazedsl.config.suggest import did_you_mean
+
+        below = [p for p in labels if p.endswith(f".{path}")]  # 'gamma' -> 'algorithm.gamma'
+        hint = f"; did you mean {below[0]!r}?" if len(below) == 1 else did_you_mean(path, labels)
         raise ConfigError(f"no such config path{hint}", path) from None
     if canonical in labels:
         where = labels[canonical]

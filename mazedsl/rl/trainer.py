@@ -14,7 +14,7 @@ import attrs
 import numpy as np
 import torch
 
-from mazedsl.rl.build import Built, Seeds, build
+from mazedsl.rl.building import Built, Seeds, build
 from mazedsl.rl.envs import EnvFactory
 from mazedsl.rl.episodes import EpisodesStopped, EvalResult, evaluate
 from mazedsl.spec import Experiment
@@ -224,6 +224,8 @@ class Trainer:
                          "last_log_steps": self._last_log[0], "last_log_time": self._last_log[1]},
             "env_loop": self.loop.state_dict(),
             "torch_rng": torch.get_rng_state(),
+            "cuda_rng": (torch.cuda.get_rng_state(self.built.device)
+                         if self.built.device.type == "cuda" else None),
             "obs_norm": None if self.prep.normalizer is None else self.prep.normalizer.state_dict(),
         }
 
@@ -241,5 +243,7 @@ class Trainer:
         self.evals_since_best, self.next_log = c["evals_since_best"], c["next_log"]
         self.next_eval, self.next_checkpoint = c["next_eval"], c["next_checkpoint"]
         self._last_log = (c["last_log_steps"], c["last_log_time"])
-        torch.set_rng_state(state["torch_rng"])
+        torch.set_rng_state(state["torch_rng"].cpu())
+        if state.get("cuda_rng") is not None and self.built.device.type == "cuda":
+            torch.cuda.set_rng_state(state["cuda_rng"].cpu(), self.built.device)
         return self.loop.load_state_dict(state["env_loop"])

@@ -2,10 +2,12 @@
 
 from mazedsl.run.files import (MetricsWriter, atomic_write_bytes, atomic_write_json,
                                atomic_write_text, iter_metrics, read_json, read_metrics)
-from mazedsl.run.listing import RunInfo, is_run_dir, list_runs, read_run_info, resolve_run
+from mazedsl.run.listing import (RunInfo, SweepInfo, is_run_dir, list_entries, list_runs, read_run_info,
+                                resolve_run)
 
 __all__ = [
     "MetricsWriter", "atomic_write_bytes", "atomic_write_json", "atomic_write_text",
-    "iter_metrics", "read_json", "read_metrics", "RunInfo", "is_run_dir", "list_runs",
+    "iter_metrics", "read_json", "read_metrics", "RunInfo", "SweepInfo", "is_run_dir", "list_runs",
+    "list_entries",
     "read_run_info", "resolve_run",
 ]

@@ -14,6 +14,7 @@ import platform
 import secrets
 import subprocess
 import sys
+import warnings
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -83,9 +84,9 @@ class RunDirectory:
         path = Path(path)
         if not path.is_dir():
             raise RunDirError(f"{path}: run directory does not exist")
-        if not (path / "run.json").is_file() or not (path / "config.yaml").is_file():
+        if not (path / "config.yaml").is_file():
             raise RunDirError(f"{path}: not a run directory (needs run.json and config.yaml)")
-        return cls(path)
+        return cls(path)  # a missing or damaged run.json is rebuilt on resume (repair_info)
 
     # -- files ---------------------------------------------------------------------
     def write_text(self, name: str, text: str) -> None:
@@ -122,6 +123,44 @@ class RunDirectory:
                          created=datetime.now().isoformat(timespec="seconds"), seeds=seeds,
                          versions=versions(), git=git_state(), command=command or sys.argv,
                          cwd=os.getcwd())
+
+    #: run.json keys written at creation; a run.json without them is rebuilt by repair_info.
+    INFO_KEYS = ("status", "experiment", "algorithm", "env", "total_steps", "steps", "created",
+                 "seeds", "versions", "git", "command")
+
+    def repair_info(self, experiment: Any = None) -> bool:
+        """Rebuild a missing, unreadable or partial run.json from config.yaml (``experiment``
+        if given) and the folder: what it still holds is kept. Returns True if it was rebuilt."""
+        try:
+            info = self.read_json("run.json")
+        except RunDirError:
+            info = None
+        if isinstance(info, dict) and all(key in info for key in self.INFO_KEYS):
+            return False
+        if experiment is None:
+            from omegaconf import OmegaConf
+
+            from mazedsl.config import from_config
+
+            experiment = from_config(OmegaConf.load(self.path / "config.yaml"),
+                                     source=str(self.path / "config.yaml"))
+        from mazedsl.rl.trainer import Seeds
+
+        seeds = Seeds.derive(experiment.seed)
+        try:
+            created = datetime.strptime(self.path.name.split("_")[0], "%Y%m%d-%H%M%S")
+        except ValueError:
+            created = datetime.fromtimestamp((self.path / "config.yaml").stat().st_mtime)
+        rebuilt = {"status": "interrupted", "experiment": experiment.name,
+                   "algorithm": type(experiment.algorithm).__name__, "env": experiment.env.name,
+                   "total_steps": experiment.total_steps, "steps": 0, "best_eval": None,
+                   "created": created.isoformat(timespec="seconds"),
+                   "seeds": {"master": seeds.master, "env": seeds.env, "eval": seeds.eval,
+                             "torch": seeds.torch},
+                   "versions": versions(), "git": git_state(), "command": None,
+                   "cwd": os.getcwd(), "repaired": datetime.now().isoformat(timespec="seconds")}
+        self.write_json("run.json", {**rebuilt, **(info if isinstance(info, dict) else {})})
+        return True
 
     # -- metrics and log -----------------------------------------------------------
     @property
@@ -176,10 +215,40 @@ class RunDirectory:
             hint = f"; '{other[0]}' exists" if other else ""
             raise CheckpointError(f"{path}: no '{kind}' checkpoint in this run{hint}")
         try:
-            state = torch.load(path, map_location=map_location, weights_only=True)
-        except Exception as exc:  # truncated, corrupt, or not a tensors-only file
-            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-            raise CheckpointError(f"{path}: cannot load checkpoint ({first[:200]})") from None
+            with warnings.catch_warnings():  # torch's pickle-protocol notes: the error says it
+                warnings.simplefilter("ignore")
+                state = torch.load(path, map_location=map_location, weights_only=True)
+        except Exception as exc:  # noqa: BLE001 - truncated, corrupt, or not a tensors-only file
+            raise CheckpointError(f"{path}: cannot load checkpoint: {checkpoint_problem(path, exc)}"
+                                  ) from None
         if not isinstance(state, dict) or "policy" not in state:
-            raise CheckpointError(f"{path}: not a mazedsl checkpoint")
+            raise CheckpointError(f"{path}: cannot load checkpoint: not a mazedsl checkpoint "
+                                  "(a torch file without the policy's weights)")
         return state
+
+
+def checkpoint_problem(path: Path, exc: BaseException) -> str:
+    """What is wrong with a checkpoint file torch could not load, in a few words."""
+    import zipfile
+
+    try:
+        size = path.stat().st_size
+        with open(path, "rb") as fh:
+            head = fh.read(4)
+    except OSError as err:
+        return f"unreadable ({err.strerror or err})"
+    if size == 0:
+        return "the file is empty (truncated)"
+    if head != b"PK\x03\x04":  # torch.save writes a zip archive
+        return "not a checkpoint (not a file written by torch.save)"
+    try:
+        with zipfile.ZipFile(path) as archive:
+            damaged = archive.testzip()
+    except (zipfile.BadZipFile, OSError, EOFError, ValueError):
+        return f"the file is truncated or damaged ({size} bytes)"
+    if damaged:
+        return f"the file is damaged (entry {damaged})"
+    if "weights only" in str(exc).lower() or "weights_only" in str(exc):
+        return ("it holds Python objects, not only tensors; refused (checkpoints load with "
+                "weights_only=True)")
+    return f"torch cannot read it ({type(exc).__name__})"

@@ -18,3 +18,14 @@ __all__ = [
     "Grayscale", "NormalizeObservation", "NormalizeReward", "Resize", "ScaleObservation",
     "Wrapper", "WRAPPER_TYPES", "param",
 ]
+
+
+def __getattr__(name: str) -> object:
+    """Registered algorithm declarations by class name (``from mazedsl.spec import PPO`` keeps
+    working; the declarations live in their packages, found through the registry)."""
+    from mazedsl.rl.registry import algorithms
+
+    for entry in algorithms().values():
+        if entry.declaration.__name__ == name:
+            return entry.declaration
+    raise AttributeError(f"module 'mazedsl.spec' has no attribute {name!r}")

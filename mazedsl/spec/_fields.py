@@ -31,12 +31,32 @@ def param(default: Any, doc: str, *checks: Check, converter: Callable[[Any], Any
             if problem:
                 raise ConfigError(f"{problem}, got {value!r}", attribute.name)
 
+    wants_int = any(getattr(check, "wants_int", False) for check in checks)
     if isinstance(default, (list, dict)):
         frozen = copy.deepcopy(default)
+        convert = (lambda v: integral(plain_container(v))) if wants_int else plain_container
         return attrs.field(factory=lambda: copy.deepcopy(frozen), validator=validate,
-                           converter=plain_container, metadata={"doc": doc})
-    return attrs.field(default=default, validator=validate, converter=converter,
-                       metadata={"doc": doc})
+                           converter=convert, metadata={"doc": doc})
+    if wants_int and converter is None:
+        converter = integral
+    return attrs.field(default=default, validator=validate, metadata={"doc": doc},
+                       converter=converter)
+
+
+def integral(value: Any) -> Any:
+    """An integral float (``1e5``, ``64.0``) as an int, also inside a list; anything else
+    unchanged (so the int check still refuses ``0.5``)."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, list):
+        return [integral(v) for v in value]
+    return value
+
+
+def _int_check(check: Check) -> Check:
+    """Mark ``check`` as one of an int field: :func:`param` then accepts integral floats."""
+    check.wants_int = True  # type: ignore[attr-defined]
+    return check
 
 
 def plain_container(value: Any) -> Any:
@@ -89,6 +109,7 @@ def plain_list(value: Any) -> Any:
 
 # --- checks ------------------------------------------------------------------
 
+@_int_check
 def is_int(value: Any) -> str | None:
     ok = isinstance(value, numbers.Integral) and not isinstance(value, bool)
     return None if ok else "must be an integer"
@@ -109,7 +130,8 @@ def is_str(value: Any) -> str | None:
 
 def optional(check: Check) -> Check:
     """``check``, or ``None`` allowed."""
-    return lambda v: None if v is None else check(v)
+    out: Check = lambda v: None if v is None else check(v)  # noqa: E731
+    return _int_check(out) if getattr(check, "wants_int", False) else out
 
 
 def gt(bound: float) -> Check:
@@ -140,7 +162,7 @@ def int_list(min_len: int = 0, positive: bool = True) -> Check:
             return f"must be {what}"
         return None
 
-    return check
+    return _int_check(check)
 
 
 def str_dict(v: Any) -> str | None:
@@ -168,4 +190,4 @@ def all_checks(values: Sequence[Check]) -> Check:
                 return problem
         return None
 
-    return check
+    return _int_check(check) if any(getattr(c, "wants_int", False) for c in values) else check

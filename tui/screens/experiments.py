@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -14,8 +15,9 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Select, Static, TabbedContent, TabPane, Tree
 
-from mazedsl_tui.library import describe_error, experiment_files
-from mazedsl_tui.messages import ExperimentDiffed, ExperimentLoaded, ModulesListed
+from mazedsl_tui.formatting import cwd_path
+from mazedsl_tui.library import describe_error, experiment_files, experiment_ref, ref_parts, ref_stem
+from mazedsl_tui.messages import ExperimentDiffed, ExperimentLoaded, ExperimentsScanned, ModulesListed
 from mazedsl_tui.widgets.experiments.tree import ExperimentEntry, ExperimentTree, ModuleEntry
 
 TABS = ("yaml", "provenance", "diff")
@@ -35,6 +37,21 @@ def _flatten(value: Any, prefix: str = "") -> dict[str, Any]:
         for i, item in enumerate(value):
             out.update(_flatten(item, f"{prefix}[{i}]"))
     return out
+
+
+def _fit(want: list[int], room: int, floor: int = 12) -> list[int]:
+    """Column widths (the first is the path) no wider than needed that add up to at most
+    ``room``: the widest value column gives way first, down to ``floor``, then the path."""
+    widths = list(want)
+    while sum(widths) > room:
+        values = [i for i in range(1, len(widths)) if widths[i] > floor]
+        if values:
+            widths[max(values, key=lambda i: widths[i])] -= 1
+        elif widths[0] > floor:
+            widths[0] -= 1
+        else:
+            break
+    return widths
 
 
 def _value_text(value: Any) -> str:
@@ -62,9 +79,14 @@ class ExperimentsScreen(Screen):
         self.current: Path | None = None
         self.current_module: ModuleEntry | None = None
         self.experiment: Any = None
+        self.sweep: Any = None  # the selected file is a sweep config (mazedsl_tui.sweeps.SweepConfig)
         self._cache: dict[Path, tuple[float, Any]] = {}
         self._wanted: tuple[Path, str | None, Path | None] | None = None
         self._ready = False
+        self._diffed: ExperimentDiffed | None = None
+        self._files: list[Path] = []
+        self._sweeps: set[Path] = set()  # sweep configs: shown and launched, not diffed
+        self.choices: dict[Path, list[str]] = {}  # files of several experiments -> their names
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -83,6 +105,7 @@ class ExperimentsScreen(Screen):
                         yield Select([], prompt="Compare with…", id="diff-other")
                         yield Static("", id="diff-status")
                         yield DataTable(id="diff-table", cursor_type="row", zebra_stripes=True)
+                        yield Static("", id="diff-detail")
         yield Footer(compact=True)
 
     def on_mount(self) -> None:
@@ -97,10 +120,13 @@ class ExperimentsScreen(Screen):
         root = Path(self.app.experiments_dir)
         files = experiment_files(root)
         tree = self.query_one(ExperimentTree)
-        tree.populate(files, root)
-        select = self.query_one("#diff-other", Select)
-        select.set_options([(str(p.relative_to(root)), str(p)) for p in files])
+        self._files = files
+        self._sweeps = {p for p in files if self.app.library.sweep_config(p) is not None}
+        tree.populate(files, root, self._sweeps)
+        self.choices = {}
+        self._set_diff_options()
         self.list_modules()
+        self.scan_files(files)
         self.call_after_refresh(self._select_initial, files)
         if not files:
             self.query_one("#exp-title", Static).update(Text.from_markup(
@@ -112,6 +138,57 @@ class ExperimentsScreen(Screen):
             self._apply_wanted()
         elif files:
             self.query_one(ExperimentTree).select_path(files[0])
+
+    def refs(self) -> list[Path]:
+        """Every experiment that can be diffed and trained: files (not sweep configs), and each
+        experiment of a file that defines several (``file.py:name``)."""
+        out: list[Path] = []
+        for path in self._files:
+            if path in self._sweeps:
+                continue
+            names = self.choices.get(path)
+            out += [experiment_ref(path, name) for name in names] if names else [path]
+        return out
+
+    def _set_diff_options(self) -> None:
+        root = Path(self.app.experiments_dir)
+        select = self.query_one("#diff-other", Select)
+        value = select.value
+        refs = self.refs()
+        select.set_options([(str(p.relative_to(root)) if p.is_relative_to(root) else str(p), str(p))
+                            for p in refs])
+        if value is not Select.NULL and Path(str(value)) in refs:
+            with self.prevent(Select.Changed):
+                select.value = value
+
+    # -- files of several experiments (finding them runs the files: a worker) ----------------------
+    @work(thread=True, exclusive=True, group="exp-scan")
+    def scan_files(self, files: list[Path]) -> None:
+        lib = self.app.library
+        if lib.config_problem():
+            return
+        choices = {}
+        for path in files:
+            if path.suffix != ".py":
+                continue
+            try:
+                names = lib.experiment_names(path)
+            except Exception:  # noqa: BLE001 - a broken file says so when selected
+                continue
+            if len(names) > 1:
+                choices[path] = names
+        if choices:
+            self.post_message(ExperimentsScanned(choices))
+
+    def on_experiments_scanned(self, message: ExperimentsScanned) -> None:
+        root = Path(self.app.experiments_dir)
+        tree = self.query_one(ExperimentTree)
+        for path, names in message.choices.items():
+            self.choices[path] = names
+            tree.set_choices(path, names, root)
+        self._set_diff_options()
+        if self._wanted is not None and self._ready:
+            self.call_after_refresh(self._apply_wanted)
 
     def action_reload(self) -> None:
         self._cache.clear()
@@ -136,9 +213,10 @@ class ExperimentsScreen(Screen):
     def _highlighted(self, event: Tree.NodeHighlighted) -> None:
         data = event.node.data
         if isinstance(data, ExperimentEntry) and data.path != self.current:
-            self.current = data.path
+            self.current = data.path  # a file, or file.py:name
             self.current_module = None
             self.experiment = None
+            self.sweep = None
             self.query_one("#exp-title", Static).update(Text.assemble(
                 (data.label, "bold"), ("  compiling…", "dim")))
             self.load_experiment(data.path)
@@ -146,11 +224,12 @@ class ExperimentsScreen(Screen):
             self.current = None
             self.current_module = data
             self.experiment = None
+            self.sweep = None
             self._show_module(data)
 
     def _load(self, path: Path) -> Any:
-        """Load (cached by mtime) an experiment file. Called from worker threads."""
-        mtime = path.stat().st_mtime
+        """Load (cached by mtime) an experiment file or ``file.py:name``. Called from worker threads."""
+        mtime = ref_parts(path)[0].stat().st_mtime
         cached = self._cache.get(path)
         if cached is not None and cached[0] == mtime:
             return cached[1]
@@ -161,6 +240,10 @@ class ExperimentsScreen(Screen):
     @work(thread=True, exclusive=True, group="exp-load")
     def load_experiment(self, path: Path) -> None:
         lib = self.app.library
+        sweep = lib.sweep_config(path) if path.suffix in (".yaml", ".yml") else None
+        if sweep is not None:
+            self.post_message(ExperimentLoaded(path, sweep.name, sweep.text, {}, sweep=sweep))
+            return
         problem = lib.config_problem()
         if problem:
             self.post_message(ExperimentLoaded(path, path.stem, "", {}, problem))
@@ -171,9 +254,22 @@ class ExperimentsScreen(Screen):
             provenance = lib.provenance(experiment)
             name = lib.experiment_name(experiment, path)
         except Exception as exc:  # noqa: BLE001 - a broken experiment file is shown, not raised
-            self.post_message(ExperimentLoaded(path, path.stem, "", {}, describe_error(exc)))
+            names = self._several(path)
+            if names:
+                self.post_message(ExperimentsScanned({path: names}))
+            self.post_message(ExperimentLoaded(path, ref_stem(path), "", {}, describe_error(exc), choices=names))
             return
         self.post_message(ExperimentLoaded(path, name, yaml_text, provenance, experiment=experiment))
+
+    def _several(self, path: Path) -> list[str] | None:
+        """The experiments of ``path`` when it is a file that defines several (else None)."""
+        if ref_parts(path)[1] is not None or path.suffix != ".py":
+            return None
+        try:
+            names = self.app.library.experiment_names(path)
+        except Exception:  # noqa: BLE001 - the load error is shown instead
+            return None
+        return names if len(names) > 1 else None
 
     def on_experiment_loaded(self, message: ExperimentLoaded) -> None:
         if message.path != self.current:
@@ -186,6 +282,18 @@ class ExperimentsScreen(Screen):
         table = self.query_one("#exp-provenance", DataTable)
         table.clear()
         self.query_one("#exp-explain", Static).update("")
+        if message.sweep is not None:
+            self._show_sweep(message.sweep, title)
+            return
+        if message.choices:
+            note = (f"{message.path.name} defines {len(message.choices)} experiments: "
+                    f"{', '.join(message.choices)}. Pick one below it in the tree to show, diff or train it.")
+            title.append(f"\n{note}", style="#e5c07b")
+            self.query_one("#exp-title", Static).update(title)
+            yaml_static.update(Text(note, style="#e5c07b"))
+            self._clear_diff()
+            self.query_one("#diff-status", Static).update(Text("Pick one of its experiments first.", style="dim"))
+            return
         if message.error:
             title.append(f"\n{message.error}", style="#e06c75")
             self.query_one("#exp-title", Static).update(title)
@@ -201,13 +309,37 @@ class ExperimentsScreen(Screen):
             values = _flatten(yaml.safe_load(message.yaml))
         except Exception:  # noqa: BLE001 - values are a convenience
             pass
-        prefix = f"{self.app.experiments_dir.as_posix().rstrip('/')}/"
+        folder = self.app.experiments_dir
+        prefixes = {f"{p.rstrip('/')}/" for p in (folder.as_posix(), cwd_path(folder), os.path.abspath(folder))}
         for path, source in message.provenance.items():
-            source = source[len(prefix):] if source.startswith(prefix) else source
+            prefix = next((p for p in prefixes if source.startswith(p)), "")
+            source = source[len(prefix):]
             style = ("#e5c07b" if source.startswith("override")
                      else "dim" if source == "default" or source.endswith(" default") else "")
             table.add_row(path, _value_text(values.get(path, "")), Text(source, style=style), key=path)
         self._refresh_diff()
+
+    def _show_sweep(self, sweep: Any, title: Text) -> None:
+        """A Hydra sweep config: its file, search space and fixed values; t launches the sweep."""
+        self.sweep = sweep
+        problem = sweep.problem()
+        title.append(f"\nsweep config for mazedsl-run -m · {sweep.summary()}", style="#e5c07b")
+        title.append(f"  ✘ {problem}" if problem else "   t launch sweep",
+                     style="#e06c75" if problem else "dim")
+        self.query_one("#exp-title", Static).update(title)
+        self.query_one("#exp-yaml", Static).update(_yaml_view(sweep.text))
+        table = self.query_one("#exp-provenance", DataTable)
+        for path, space in sweep.params.items():
+            table.add_row(path, space, Text("search space", style="#e5c07b"),
+                          key=f"param:{path}")
+        for path, value in sweep.fixed.items():
+            table.add_row(path, _value_text(value), Text(sweep.path.name), key=f"fixed:{path}")
+        bases = ", ".join(sweep.bases) or "nothing"
+        self.query_one("#exp-explain", Static).update(Text(
+            f"The search space is hydra.sweeper.params; every other value comes from {bases}. "
+            "Each trial is one training job.", style="dim"))
+        self.query_one("#diff-status", Static).update("Diff compares experiment files.")
+        self._clear_diff()
 
     def _show_module(self, entry: ModuleEntry) -> None:
         text = self.app.library.module_source(entry.group, entry.name)
@@ -218,11 +350,11 @@ class ExperimentsScreen(Screen):
         self.query_one("#exp-provenance", DataTable).clear()
         self.query_one("#exp-explain", Static).update("Provenance is shown for experiments.")
         self.query_one("#diff-status", Static).update("Diff compares experiment files.")
-        self.query_one("#diff-table", DataTable).clear(columns=True)
+        self._clear_diff()
 
     @on(DataTable.RowHighlighted, "#exp-provenance")
     def _explain(self, event: DataTable.RowHighlighted) -> None:
-        if self.experiment is None or event.row_key.value is None:
+        if self.sweep is not None or self.experiment is None or event.row_key.value is None:
             return
         try:
             text = self.app.library.explain(self.experiment, event.row_key.value)
@@ -240,9 +372,12 @@ class ExperimentsScreen(Screen):
         status = self.query_one("#diff-status", Static)
         if self.current is None:
             return
+        if self.sweep is not None:
+            status.update("Diff compares experiment files.")
+            return
         if select.value is Select.NULL:
             status.update(Text("Pick another experiment to compare with.", style="dim"))
-            self.query_one("#diff-table", DataTable).clear(columns=True)
+            self._clear_diff()
             return
         other = Path(str(select.value))
         status.update(Text("comparing…", style="dim"))
@@ -265,22 +400,71 @@ class ExperimentsScreen(Screen):
         if message.a != self.current:
             return
         status = self.query_one("#diff-status", Static)
-        table = self.query_one("#diff-table", DataTable)
-        table.clear(columns=True)
+        self._diffed = message
+        self.query_one("#diff-detail", Static).update("")
         if message.error:
+            self.query_one("#diff-table", DataTable).clear(columns=True)
             status.update(Text(message.error, style="#e06c75"))
             return
         if message.a == message.b:
             status.update(Text("Same file.", style="dim"))
         else:
             status.update(Text.assemble((f"{len(message.rows)} differences", "bold"), " between ",
-                                        (message.a.stem, "#61afef"), " and ", (message.b.stem, "#e5c07b")))
-        table.add_column("Path", key="path")
-        table.add_column(message.a.stem, key="a")
-        table.add_column(message.b.stem, key="b")
+                                        (ref_stem(message.a), "#61afef"), " and ",
+                                        (ref_stem(message.b), "#e5c07b")))
+        self._fill_diff()
+
+    def _clear_diff(self) -> None:
+        self._diffed = None
+        self.query_one("#diff-table", DataTable).clear(columns=True)
+        self.query_one("#diff-detail", Static).update("")
+
+    def _fill_diff(self) -> None:
+        """(Re)build the diff table with columns that fit the pane: no sideways scrolling, long
+        values cut with '…' (the highlighted row is shown in full under the table)."""
+        message = self._diffed
+        table = self.query_one("#diff-table", DataTable)
+        table.clear(columns=True)
+        if message is None or message.error:
+            return
+        rows = [(path, _value_text(va), _value_text(vb)) for path, va, vb in message.rows]
+        names = (ref_stem(message.a), ref_stem(message.b))
+        # the pane's width (the table may be in a hidden tab), less the scrollbar and 2 cells of
+        # padding per column
+        room = max(self.query_one("#exp-main").size.width - 2 - 6, 24)
+        want = [max([len("Path"), *(len(r[0]) for r in rows)]),
+                max([len(names[0]), *(len(r[1]) for r in rows)]),
+                max([len(names[1]), *(len(r[2]) for r in rows)])]
+        widths = _fit(want, room)
+        table.add_column("Path", key="path", width=widths[0])
+        table.add_column(names[0], key="a", width=widths[1])
+        table.add_column(names[1], key="b", width=widths[2])
+        for path, va, vb in rows:
+            table.add_row(Text(path, overflow="ellipsis", no_wrap=True),
+                          Text(va, style="#61afef", overflow="ellipsis", no_wrap=True),
+                          Text(vb, style="#e5c07b", overflow="ellipsis", no_wrap=True), key=path)
+
+    def on_resize(self) -> None:
+        if getattr(self, "_diffed", None) is not None:
+            self.call_after_refresh(self._refit_diff)
+
+    def _refit_diff(self) -> None:
+        table = self.query_one("#diff-table", DataTable)
+        row = table.cursor_row
+        self._fill_diff()
+        if 0 <= row < table.row_count:
+            table.move_cursor(row=row)
+
+    @on(DataTable.RowHighlighted, "#diff-table")
+    def _diff_row(self, event: DataTable.RowHighlighted) -> None:
+        message = self._diffed
+        if message is None or event.row_key.value is None:
+            return
         for path, va, vb in message.rows:
-            table.add_row(path, Text(_value_text(va), style="#61afef"), Text(_value_text(vb), style="#e5c07b"),
-                          key=path)
+            if path == event.row_key.value:
+                self.query_one("#diff-detail", Static).update(Text.assemble(
+                    (path, "bold"), "  ", (_value_text(va), "#61afef"), "  →  ", (_value_text(vb), "#e5c07b")))
+                return
 
     # -- actions -------------------------------------------------------------------------------------
     def action_tab(self, delta: int) -> None:
@@ -295,7 +479,11 @@ class ExperimentsScreen(Screen):
         if self.current is None:
             self.notify("Select an experiment file first.", severity="warning")
             return
-        self.app.open_launch(self.current)
+        if self.current in self.choices:
+            self.notify(f"{self.current.name} defines several experiments: pick one below it.",
+                        severity="warning")
+            return
+        self.app.open_launch(self.current, sweep=self.sweep)
 
     def show_experiment(self, path: Path, tab: str | None = None, other: Path | None = None) -> None:
         """Select ``path`` in the tree, optionally a tab and the experiment to diff against
@@ -307,6 +495,9 @@ class ExperimentsScreen(Screen):
     def _apply_wanted(self) -> None:
         assert self._wanted is not None
         path, tab, other = self._wanted
+        refs = self.refs()
+        if any(ref_parts(p)[1] is not None and p not in refs for p in (path, other) if p is not None):
+            return  # one experiment of a file of several, not listed yet: after the scan
         self._wanted = None
         self.query_one(ExperimentTree).select_path(path)
         if other is not None:

@@ -13,12 +13,14 @@ from textual.widgets import Static
 SECTIONS: list[tuple[str, list[tuple[str, str]]]] = [
     ("Everywhere", [
         ("1 / 2", "Runs / Experiments"),
-        ("ctrl+p", "command palette: train, evaluate, roll out, open run, diff"),
+        ("ctrl+p", "command palette: train, evaluate, roll out, resume, open run, diff"),
         ("? / f1", "this help"),
         ("q", "quit (trainings started here keep running)"),
     ]),
     ("Runs", [
-        ("enter", "open the run"),
+        ("enter", "open the run (a sweep: its configurations and jobs)"),
+        ("space  c", "mark runs (a sweep: all its jobs), compare them"),
+        ("home  end", "first / last run"),
         ("o", "roll out its policy"),
         ("e", "evaluate its best checkpoint"),
         ("s", "stop a training started here: SIGINT, checkpoint kept (again: SIGTERM, then SIGKILL)"),
@@ -27,10 +29,17 @@ SECTIONS: list[tuple[str, list[tuple[str, str]]]] = [
     ("Run", [
         ("[ / ]", "tabs: curves, evaluation, config, log"),
         ("e  o  s", "evaluate, roll out, stop"),
+        ("r", "resume from its last checkpoint (a finished run: with a larger budget)"),
         ("esc", "back"),
     ]),
+    ("Compare / Sweep", [
+        ("x  b", "x axis: env steps / wall time; band: min–max / ±std"),
+        ("[ / ]", "tabs: runs, config diff"),
+        ("s  c", "sweep: sort configurations, compare all jobs"),
+    ]),
     ("Experiments", [
-        ("t", "train the highlighted experiment: overrides, seed, budget"),
+        ("t", "train the highlighted experiment: overrides, seed, budget (a sweep config: the sweep)"),
+        ("", "a file of several experiments lists each below it: show, diff, train each"),
         ("d", "diff against another experiment"),
         ("[ / ]", "tabs: compiled config, provenance, diff"),
     ]),

@@ -14,7 +14,8 @@ from textual.containers import Grid, Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Static
 
-from mazedsl_tui.library import describe_error
+from mazedsl_tui.formatting import cwd_path
+from mazedsl_tui.library import describe_error, ref_parts
 from mazedsl_tui.messages import OverridesValidated
 
 FIELDS = ("overrides", "seed", "budget")
@@ -49,14 +50,15 @@ class LaunchScreen(ModalScreen[Path | None]):
         Binding("ctrl+s", "start", "Start training", priority=True),
     ]
 
-    def __init__(self, experiment_file: Path, overrides: str = "") -> None:
+    def __init__(self, experiment_file: Path, overrides: str = "", sweep: Any = None) -> None:
         super().__init__()
         self.experiment_file = Path(experiment_file)
+        self.sweep = sweep  # a SweepConfig: started as ``mazedsl-run -m``
         self.initial_overrides = overrides
         self.overrides: list[str] = []
         self.error: str | None = None
         self.error_field = ""
-        self.experiment_name = self.experiment_file.stem
+        self.experiment_name = ref_parts(self.experiment_file)[0].stem
         self.validating = False
         self._experiment: Any = None
         self._generation = 0
@@ -80,10 +82,17 @@ class LaunchScreen(ModalScreen[Path | None]):
 
     def on_mount(self) -> None:
         dialog = self.query_one("#launch-dialog")
-        dialog.border_title = "Train"
+        dialog.border_title = "Train" if self.sweep is None else "Sweep"
         dialog.border_subtitle = "checked as you type"
-        self.query_one("#launch-title", Static).update(Text.assemble(
-            ("Experiment  ", "dim"), (self.experiment_file.name, "bold")))
+        title = Text.assemble(("Experiment  " if self.sweep is None else "Sweep config  ", "dim"),
+                              (self.experiment_file.name, "bold"))
+        if self.sweep is not None:
+            self.experiment_name = self.sweep.name
+            self.query_one("#launch-start", Button).label = "Start sweep  ^s"
+            title.append(f"  {self.sweep.summary()}", style="dim")
+            if self.sweep.params:
+                title.append(f"\nsearch space: {', '.join(self.sweep.params)}", style="dim")
+        self.query_one("#launch-title", Static).update(title)
         self.query_one("#launch-overrides", Input).focus()
         self.validate_form()
 
@@ -109,6 +118,12 @@ class LaunchScreen(ModalScreen[Path | None]):
     @work(thread=True, exclusive=True, group="launch-validate")
     def check_overrides(self, overrides: list[str], generation: int) -> None:
         lib = self.app.library
+        if self.sweep is not None:
+            problem = self.sweep.problem()
+            note = None if problem else "Each job's values are checked by mazedsl-run as it starts."
+            self.post_message(OverridesValidated(overrides, problem, self.sweep.name, note=note,
+                                                 generation=generation))
+            return
         problem = lib.config_problem()
         if problem:
             self.post_message(OverridesValidated(
@@ -129,7 +144,7 @@ class LaunchScreen(ModalScreen[Path | None]):
         if message.generation != self._generation:
             return  # the form changed since
         field = ""
-        if message.error:
+        if message.error and self.sweep is None:
             field = "overrides"
             for name, prefix in (("seed", "seed="), ("budget", "total_steps=")):
                 if any(o.startswith(prefix) and f"'{o}'" in message.error for o in message.overrides):
@@ -150,19 +165,32 @@ class LaunchScreen(ModalScreen[Path | None]):
         error_static = self.query_one("#launch-error", Static)
         if error:
             error_static.update(Text(f"✘ {error}", style="bold #e06c75"))
+        elif note and self.sweep is not None:
+            error_static.update(Text.assemble(("✔ valid", "#98c379"), (f"  {note}", "dim")))
         elif note:
             error_static.update(Text(note, style="#e5c07b"))
         else:
             error_static.update(Text("✔ valid", style="#98c379"))
         preview = Text()
-        preview.append("run dir  ", style="dim")
-        root = self.app.runs_root
-        shown_root = str(root) if not root.is_absolute() else f"…/{root.name}"
-        preview.append(f"{shown_root}/{self.experiment_name}/<YYYYmmdd-HHMMSS>_<id>")
+        if self.sweep is not None:
+            preview.append("run dirs ", style="dim")
+            preview.append(f"{cwd_path(self.app.runs_root)}/{self.experiment_name}/sweep_<YYYYmmdd-HHMMSS>_<id>/job_N")
+        else:
+            preview.append("run dir  ", style="dim")
+            preview.append(f"{cwd_path(self.app.runs_root)}/{self.experiment_name}/<YYYYmmdd-HHMMSS>_<id>")
         preview.append("\ncommand  ", style="dim")
-        preview.append(shlex.join(["mazedsl", "train", self.experiment_file.name, *overrides]))
+        preview.append(shlex.join(self.command(overrides)))
         self.query_one("#launch-preview", Static).update(preview)
         self._update_start()
+
+    def command(self, overrides: list[str]) -> list[str]:
+        """The ``mazedsl train`` (a sweep config: ``mazedsl-run -m``) command that does the same
+        from the working directory."""
+        if self.sweep is not None:
+            return self.sweep.command(overrides, self.app.runs_root)
+        runs = cwd_path(self.app.runs_root)
+        root = [] if runs == "outputs" else ["--runs-root", runs]
+        return ["mazedsl", *root, "train", cwd_path(self.experiment_file), *overrides]
 
     def _update_start(self) -> None:
         self.query_one("#launch-start", Button).disabled = bool(self.error) or self.validating
@@ -188,7 +216,10 @@ class LaunchScreen(ModalScreen[Path | None]):
             self.notify(self.error, title="Fix the overrides first", severity="error")
             return
         try:
-            run_dir = self.app.start_training(self.experiment_file, self.overrides, self.experiment_name)
+            if self.sweep is not None:
+                run_dir = self.app.start_sweep(self.sweep, self.overrides)
+            else:
+                run_dir = self.app.start_training(self.experiment_file, self.overrides, self.experiment_name)
         except Exception as exc:  # noqa: BLE001 - e.g. the interpreter cannot be started
             self.notify(describe_error(exc), title="Cannot start training", severity="error")
             return

@@ -37,6 +37,7 @@ class RunDetailScreen(Screen):
         Binding("e", "evaluate", "Evaluate"),
         Binding("o", "rollout", "Roll out"),
         Binding("s", "stop", "Stop"),
+        Binding("r", "resume", "Resume"),
         Binding("left_square_bracket", "tab(-1)", "Prev tab", show=False),
         Binding("right_square_bracket", "tab(1)", "Tabs", key_display="[ ]"),
     ]
@@ -202,6 +203,10 @@ class RunDetailScreen(Screen):
             text.append(f" · took {fmt_duration((ended - info.started).total_seconds())}", style="dim")
         if info.raw.get("error"):
             text.append(f"\n{info.raw['error']}", style="#e06c75")
+        elif self.status() == "failed":
+            training = self.app.trainings.get(self.run_dir)
+            code = training.process.returncode if training is not None else None
+            text.append(f"\nexited with code {code} before training started: see the Log tab", style="#e06c75")
         self.query_one("#run-summary", Static).update(text)
 
     # -- actions -------------------------------------------------------------------------------------
@@ -217,6 +222,14 @@ class RunDetailScreen(Screen):
 
     def action_stop(self) -> None:
         self.app.stop_training(self.run_dir)
+
+    def action_resume(self) -> None:
+        self.app.open_resume(self.run_dir)
+
+    def follow(self) -> None:
+        """Tail the run again (its training was restarted): curves, status and log from the top."""
+        self.records = []
+        self.tail()
 
     def action_evaluate(self) -> None:
         problem = self.app.library.engine_problem()

@@ -21,13 +21,16 @@ from mazedsl_tui.widgets.runs.table import RunsTable
 
 PREVIEW_FROM = 160  # columns from which the preview panel shows (CSS: Screen.-xwide)
 PREVIEW_WIDTH = 42
-LONG_TABLE = 108  # table width from which the run name and full dates fit
+LONG_TABLE = 111  # table width from which the full run names and dates fit
+NARROW_TABLE = 92  # below it the env column goes (the run column never does)
 
 
 class RunsScreen(Screen):
     """All runs: table (live), and on wide terminals a preview of the highlighted run."""
 
     BINDINGS = [
+        Binding("space", "mark", "Mark"),
+        Binding("c", "compare", "Compare"),
         Binding("o", "rollout", "Roll out"),
         Binding("e", "evaluate", "Evaluate"),
         Binding("s", "stop", "Stop"),
@@ -60,7 +63,7 @@ class RunsScreen(Screen):
 
     def on_resize(self) -> None:
         width = self.size.width - (PREVIEW_WIDTH if self.size.width >= PREVIEW_FROM else 0)
-        self.query_one(RunsTable).set_long(width >= LONG_TABLE)
+        self.query_one(RunsTable).set_long(width >= LONG_TABLE, narrow=width < NARROW_TABLE)
 
     # -- polling ------------------------------------------------------------------------------
     @work(thread=True, exclusive=True, group="runs-poll", name="poll runs")
@@ -107,6 +110,15 @@ class RunsScreen(Screen):
             summary.update("")
             return
         text = Text()
+        if info.is_sweep:
+            text.append(f"{info.experiment}\n", style="bold")
+            text.append(f"{info.path.name}\n", style="dim")
+            text.append_text(status_text(info.status))
+            text.append(f"\nsweep of {len(info.jobs)} jobs · {info.n_failed} failed\n")
+            text.append(f"best {fmt_float(info.best_eval)}\n")
+            text.append("enter: its jobs · c: compare them", style="dim")
+            summary.update(text)
+            return
         text.append(f"{info.experiment}\n", style="bold")
         text.append(f"{info.path.name}\n", style="dim")
         text.append_text(status_text(self._statuses.get(str(info.path), info.status)))
@@ -149,6 +161,9 @@ class RunsScreen(Screen):
         if info is None:
             self.notify("No run selected.", severity="warning")
             return None
+        if info.is_sweep:
+            self.notify("A sweep: press enter for its jobs, c to compare them.", severity="warning")
+            return None
         return info.path
 
     @on(DataTable.RowSelected, "#runs-table")
@@ -156,8 +171,37 @@ class RunsScreen(Screen):
         self.action_open()
 
     def action_open(self) -> None:
-        if (path := self._selected_dir()) is not None:
+        info = self.selected_run()
+        if info is not None and info.is_sweep:
+            self.app.open_sweep(info.path)
+        elif (path := self._selected_dir()) is not None:
             self.app.open_run(path)
+
+    def action_mark(self) -> None:
+        table = self.query_one(RunsTable)
+        if table.toggle_mark() is not None and table.cursor_row < table.row_count - 1:
+            table.move_cursor(row=table.cursor_row + 1)
+
+    def marked_runs(self) -> list[Path]:
+        """The run directories marked for Compare, in table order (a sweep gives all its jobs)."""
+        marked = self.query_one(RunsTable).marked
+        paths: list[Path] = []
+        for info in self._runs:
+            if str(info.path) in marked:
+                paths.extend(j.path for j in info.jobs) if info.is_sweep else paths.append(info.path)
+        return paths
+
+    def action_compare(self) -> None:
+        paths = self.marked_runs()
+        if not paths:
+            info = self.selected_run()
+            if info is not None and info.is_sweep:
+                paths = [j.path for j in info.jobs]
+        if not paths:
+            self.notify("Mark runs with space (a sweep marks all its jobs), then press c.",
+                        title="Compare", severity="warning")
+            return
+        self.app.open_compare(paths)
 
     def action_rollout(self) -> None:
         if (path := self._selected_dir()) is not None:

@@ -8,7 +8,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from gymnasium import spaces
     from torch import nn
 
-    from mazedsl.rl.build import Built
+    from mazedsl.rl.building import Built
     from mazedsl.spec import Experiment
 
 

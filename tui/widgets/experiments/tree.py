@@ -12,6 +12,8 @@ from textual.widgets.tree import TreeNode
 
 @dataclass(frozen=True)
 class ExperimentEntry:
+    """An experiment file, or (``path`` = ``file.py:name``) one experiment of several in a file."""
+
     path: Path
     label: str
 
@@ -32,7 +34,8 @@ class ExperimentTree(Tree):
         self._experiments_node: TreeNode | None = None
         self._conf_node: TreeNode | None = None
 
-    def populate(self, files: list[Path], root: Path) -> None:
+    def populate(self, files: list[Path], root: Path, sweeps: set[Path] | None = None) -> None:
+        """List ``files`` under ``root`` (``sweeps``: those that are Hydra sweep configs)."""
         self.clear()
         self._experiments_node = self.root.add(Text(f"{root.name or root}/", style="bold"), expand=True)
         folders: dict[tuple[str, ...], TreeNode] = {(): self._experiments_node}
@@ -42,7 +45,8 @@ class ExperimentTree(Tree):
                 key = rel.parts[:depth]
                 if key not in folders:
                     folders[key] = folders[key[:-1]].add(f"{key[-1]}/", expand=True)
-            folders[rel.parts[:-1]].add_leaf(rel.stem, data=ExperimentEntry(path, str(rel)))
+            label = Text.assemble(rel.stem, (" sweep", "dim")) if sweeps and path in sweeps else rel.stem
+            folders[rel.parts[:-1]].add_leaf(label, data=ExperimentEntry(path, str(rel)))
         if not files:
             self._experiments_node.add_leaf(Text("(no experiment files)", style="dim"))
         self._conf_node = self.root.add(Text("conf/", style="bold"), expand=False)
@@ -63,6 +67,21 @@ class ExperimentTree(Tree):
             if not names:
                 group_node.add_leaf(Text("(none)", style="dim"))
 
+    def set_choices(self, file: Path, names: list[str], root: Path) -> TreeNode | None:
+        """List the experiments ``names`` of ``file`` as its children (once)."""
+        from mazedsl_tui.library import experiment_ref
+
+        node = self.find(file)
+        if node is None:
+            return None
+        if not node.children:
+            rel = file.relative_to(root) if file.is_relative_to(root) else file
+            node.allow_expand = True
+            for name in names:
+                node.add_leaf(f":{name}", data=ExperimentEntry(experiment_ref(file, name), f"{rel}:{name}"))
+        node.expand()
+        return node
+
     def experiment_entries(self) -> list[ExperimentEntry]:
         out: list[ExperimentEntry] = []
 
@@ -76,8 +95,8 @@ class ExperimentTree(Tree):
             walk(self._experiments_node)
         return out
 
-    def select_path(self, path: Path) -> bool:
-        """Move the cursor to the experiment file ``path``."""
+    def find(self, path: Path) -> TreeNode | None:
+        """The node of the experiment file (or ``file.py:name``) ``path``."""
         def walk(node: TreeNode) -> TreeNode | None:
             if isinstance(node.data, ExperimentEntry) and node.data.path == path:
                 return node
@@ -87,8 +106,16 @@ class ExperimentTree(Tree):
                     return found
             return None
 
-        node = walk(self.root)
+        return walk(self.root)
+
+    def select_path(self, path: Path) -> bool:
+        """Move the cursor to the experiment file (or ``file.py:name``) ``path``."""
+        node = self.find(path)
         if node is None:
             return False
-        self.move_cursor(node)
+        if node.parent is not None and not node.parent.is_expanded:
+            node.parent.expand()
+            self.call_after_refresh(self.move_cursor, node)  # its line is known after the refresh
+        else:
+            self.move_cursor(node)
         return True

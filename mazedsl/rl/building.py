@@ -1,4 +1,4 @@
-"""The build stage: the one place an :class:`~mazedsl.spec.Experiment` becomes live parts.
+"""The build stage (``mazedsl.rl.build``, ``mazedsl.build``): the one place an :class:`~mazedsl.spec.Experiment` becomes live parts.
 
 Training, loading a run, evaluation, rollouts, ``compute_action``, both CLIs and the TUI all
 call :func:`build`. It resolves the device, makes the envs (or reads the run's recorded

@@ -1,0 +1,204 @@
+"""Compare: marked runs' evaluation curves overlaid (seeds of one configuration as a mean line and
+a band), a table of final/best eval per run, and the config keys that differ. Live."""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+from typing import Any, Callable
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Header, Static, TabbedContent, TabPane
+from textual.worker import get_current_worker
+
+from mazedsl_tui.formatting import fmt_float, fmt_int, status_text
+from mazedsl_tui.library import describe_error
+from mazedsl_tui.messages import ComparisonUpdated
+from mazedsl_tui.polling import sleep_unless_cancelled
+from mazedsl_tui.widgets.compare.plot import ComparePlot, group_color
+
+
+class ComparisonScreen(Screen):
+    """A screen fed by a worker that loads a Comparison once, then re-reads only what changed
+    on disk (stat first), posting a copy while any run is live."""
+
+    comparison: Any = None
+    error: str | None = None
+
+    def load(self) -> Any:  # pragma: no cover - overridden
+        raise NotImplementedError
+
+    @work(thread=True, exclusive=True, group="compare-poll", name="poll comparison")
+    def poll(self) -> None:
+        worker = get_current_worker()
+        app = self.app
+        try:
+            comparison = self.load()
+        except Exception as exc:  # noqa: BLE001 - shown on the screen
+            self.post_message(ComparisonUpdated(id(self), None, describe_error(exc)))
+            return
+        self.post_message(ComparisonUpdated(id(self), copy.deepcopy(comparison)))
+        while comparison.live:
+            if not sleep_unless_cancelled(worker, app.poll_interval):
+                return
+            if comparison.refresh():
+                self.post_message(ComparisonUpdated(id(self), copy.deepcopy(comparison)))
+
+    def on_comparison_updated(self, message: ComparisonUpdated) -> None:
+        if message.owner != id(self):
+            return
+        self.comparison, self.error = message.comparison, message.error
+        self.show()
+
+    def show(self) -> None:  # pragma: no cover - overridden
+        raise NotImplementedError
+
+
+def _pm(pair: tuple[Any, Any], n: int) -> str:
+    mean, std = pair
+    if mean is None:
+        return "—"
+    return fmt_float(mean) if n < 2 else f"{fmt_float(mean)} ± {fmt_float(std)}"
+
+
+def _value(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:g}"
+    return str(value)
+
+
+class CompareScreen(ComparisonScreen):
+    """Curves, per-run table and config diff of several runs."""
+
+    BINDINGS = [
+        Binding("escape", "back", "Back"),
+        Binding("x", "toggle_x", "Steps/time"),
+        Binding("b", "toggle_band", "Band"),
+        Binding("left_square_bracket", "tab(-1)", "Prev tab", show=False),
+        Binding("right_square_bracket", "tab(1)", "Tabs", key_display="[ ]"),
+    ]
+
+    def __init__(self, run_dirs: list[Path], title: str | None = None,
+                 loader: Callable[[], Any] | None = None) -> None:
+        super().__init__()
+        self.run_dirs = list(run_dirs)
+        self.title_text = title
+        self.loader = loader
+        self.x = "steps"
+        self.band = "minmax"
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        yield Static("loading…", id="compare-summary")
+        yield ComparePlot(id="compare-plot")
+        with TabbedContent(id="compare-tabs"):
+            with TabPane("Runs", id="compare-runs-tab"):
+                yield DataTable(id="compare-runs", cursor_type="row", zebra_stripes=True)
+            with TabPane("Config diff", id="compare-diff-tab"):
+                yield DataTable(id="compare-diff", cursor_type="row", zebra_stripes=True)
+        yield Footer(compact=True)
+
+    def on_mount(self) -> None:
+        self.sub_title = self.title_text or f"Compare {len(self.run_dirs)} runs"
+        runs = self.query_one("#compare-runs", DataTable)
+        for label, key in (("", "color"), ("Run", "run"), ("Configuration", "group"), ("Seed", "seed"),
+                           ("Final eval", "final"), ("Best eval", "best"), ("Steps", "steps"),
+                           ("Status", "status")):
+            runs.add_column(label, key=key)
+        self.poll()
+
+    def load(self) -> Any:
+        if self.loader is not None:
+            return self.loader()
+        return self.app.library.compare(self.run_dirs, self.app.runs_root)
+
+    # -- drawing -----------------------------------------------------------------------------------
+    def show(self) -> None:
+        summary = self.query_one("#compare-summary", Static)
+        if self.error:
+            summary.update(Text(f"Cannot compare: {self.error}", style="#e06c75"))
+            return
+        c = self.comparison
+        text = Text()
+        text.append(f"{len(c.runs)} run{'s' * (len(c.runs) != 1)}", style="bold")
+        text.append(f" in {len(c.groups)} configuration{'s' * (len(c.groups) != 1)}")
+        text.append(f" · x: {'env steps' if self.x == 'steps' else 'wall time'}", style="dim")
+        if c.live:
+            text.append(" · ")
+            text.append("live", style="bold #e5c07b")
+        notes = c.all_notes()
+        for note in notes[:3]:
+            text.append(f"\n⚠ {note}", style="#e5c07b")
+        if len(notes) > 3:
+            text.append(f"\n⚠ and {len(notes) - 3} more (mazedsl compare lists them all)", style="#e5c07b")
+        summary.update(text)
+        self._plot()
+        self._runs_table()
+        self._diff_table()
+
+    def _plot(self) -> None:
+        curves = [(g.label, g.curve(self.x), g.n) for g in self.comparison.groups]
+        self.query_one(ComparePlot).set_curves(curves, self.x, self.band)
+
+    def _runs_table(self) -> None:
+        table = self.query_one("#compare-runs", DataTable)
+        cursor = table.cursor_row
+        table.clear()
+        for i, group in enumerate(self.comparison.groups):
+            r, g, b = group_color(i)
+            for run in group.runs:
+                table.add_row(Text("━━", style=f"rgb({r},{g},{b})"), run.path.name, group.label,
+                              _value((run.config or {}).get("seed", "—")),
+                              Text(fmt_float(run.final_eval), justify="right"),
+                              Text(fmt_float(run.best_eval), justify="right"),
+                              Text(fmt_int(run.last_step), justify="right"), status_text(run.status),
+                              key=str(run.path))
+            for job in group.failed_jobs:
+                table.add_row(Text("✘", style="#e06c75"), job.name, group.label, "—", "—", "—", "—",
+                              Text(f"{job.status}: {job.error or ''}", style="#e06c75"), key=f"job:{job.name}")
+        if table.row_count:
+            table.move_cursor(row=min(cursor, table.row_count - 1), animate=False)
+
+    def _diff_table(self) -> None:
+        table = self.query_one("#compare-diff", DataTable)
+        table.clear(columns=True)
+        runs = self.comparison.runs
+        rows = self.comparison.diff_rows()
+        if not rows:
+            table.add_column("Config diff", key="key")
+            table.add_row("no differences" if len(runs) > 1 else "one run: nothing to diff")
+            return
+        table.add_column("Key", key="key")
+        for run in runs:
+            table.add_column(run.path.name, key=str(run.path))
+        for key, values in rows:
+            table.add_row(key, *(_value(v) for v in values), key=key)
+
+    # -- actions -------------------------------------------------------------------------------------
+    def action_back(self) -> None:
+        self.app.pop_screen()
+
+    def action_toggle_x(self) -> None:
+        self.x = "time" if self.x == "steps" else "steps"
+        if self.comparison is not None:
+            self.show()
+
+    def action_toggle_band(self) -> None:
+        self.band = "std" if self.band == "minmax" else "minmax"
+        if self.comparison is not None:
+            self._plot()
+
+    def action_tab(self, delta: int) -> None:
+        tabs = self.query_one(TabbedContent)
+        order = ["compare-runs-tab", "compare-diff-tab"]
+        tabs.active = order[(order.index(tabs.active) + delta) % len(order)]
+
+    @on(DataTable.RowSelected, "#compare-runs")
+    def _open_run(self, event: DataTable.RowSelected) -> None:
+        key = event.row_key.value
+        if key and not key.startswith("job:"):
+            self.app.open_run(Path(key))

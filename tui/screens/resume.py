@@ -1,0 +1,106 @@
+"""Resume a run: ``mazedsl train --resume RUN`` (optionally with a larger budget) in a process."""
+
+from __future__ import annotations
+
+import shlex
+from pathlib import Path
+from typing import Any
+
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Button, Input, Label, Static
+
+from mazedsl_tui.formatting import cwd_path, fmt_int, short_path, status_text
+
+
+def resume_plan(status: str, steps: int, budget: int | None, text: str) -> tuple[list[str], str | None]:
+    """The overrides ``--resume`` gets from the budget field (``total_steps=N`` or none), or
+    why the run cannot be resumed so."""
+    if status in ("running", "starting"):
+        return [], "the run is still training; stop it first (s)"
+    raw = text.strip().replace(",", "").replace("_", "")
+    if raw:
+        if not raw.isdigit():
+            return [], f"budget: expected a whole number of env steps, got {text.strip()!r}"
+        if int(raw) <= steps:
+            return [], f"budget: the run already has {fmt_int(steps)} steps; give more to continue it"
+        if budget is None or int(raw) != budget:
+            return [f"total_steps={int(raw)}"], None
+        return [], None
+    if budget is not None and steps >= budget:
+        return [], f"the run has used its budget of {fmt_int(budget)} steps: give a larger one to continue"
+    return [], None
+
+
+class ResumeScreen(ModalScreen[list[str] | None]):
+    """A dialog over a run; dismissed with the overrides to resume with, or None."""
+
+    BINDINGS = [
+        Binding("escape", "cancel", "Cancel"),
+        Binding("ctrl+s", "start", "Resume", priority=True),
+    ]
+
+    def __init__(self, run_dir: Path, info: Any, status: str) -> None:
+        super().__init__()
+        self.run_dir = Path(run_dir)
+        self.status = status
+        raw = getattr(info, "raw", None) or {}
+        self.steps = int(raw.get("steps") or getattr(info, "steps", 0) or 0)
+        budget = raw.get("total_steps")
+        self.budget = budget if isinstance(budget, int) else None
+        self.overrides: list[str] = []
+        self.error: str | None = None
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="resume-dialog", classes="dialog"):
+            yield Static("", id="resume-title")
+            yield Label("Budget (total env steps)", classes="launch-label")
+            yield Input(placeholder="as before" if self.budget is None else f"{self.budget:,} as before",
+                        id="resume-budget")
+            yield Static("", id="resume-error")
+            yield Static("", id="resume-preview")
+            with Horizontal(id="resume-buttons"):
+                yield Button("Resume  ^s", variant="success", id="resume-start")
+                yield Button("Cancel  esc", id="resume-cancel")
+
+    def on_mount(self) -> None:
+        dialog = self.query_one("#resume-dialog")
+        dialog.border_title = "Resume run"
+        dialog.border_subtitle = "from checkpoints/last.pt"
+        title = Text.assemble(("Run  ", "dim"), (short_path(self.run_dir, self.app.runs_root), "bold"), "  ")
+        title.append_text(status_text(self.status))
+        title.append(f"\n{fmt_int(self.steps)} of {fmt_int(self.budget)} steps done", style="dim")
+        self.query_one("#resume-title", Static).update(title)
+        budget = self.query_one("#resume-budget", Input)
+        if self.budget is not None and self.steps >= self.budget:
+            budget.value = str(2 * self.budget)  # a finished run: offer to double its budget
+        budget.focus()
+        self.check()
+
+    @on(Input.Changed)
+    def check(self) -> None:
+        text = self.query_one("#resume-budget", Input).value
+        self.overrides, self.error = resume_plan(self.status, self.steps, self.budget, text)
+        self.query_one("#resume-budget", Input).set_class(bool(self.error), "-invalid-field")
+        self.query_one("#resume-error", Static).update(
+            Text(f"✘ {self.error}", style="bold #e06c75") if self.error else Text("✔ ready", style="#98c379"))
+        preview = Text("command  ", style="dim")
+        preview.append(shlex.join(["mazedsl", "train", "--resume", cwd_path(self.run_dir), *self.overrides]))
+        self.query_one("#resume-preview", Static).update(preview)
+        self.query_one("#resume-start", Button).disabled = bool(self.error)
+
+    @on(Input.Submitted)
+    @on(Button.Pressed, "#resume-start")
+    def action_start(self) -> None:
+        if self.error:
+            self.notify(self.error, title="Cannot resume", severity="error")
+            return
+        self.dismiss(list(self.overrides))
+
+    @on(Button.Pressed, "#resume-cancel")
+    def action_cancel(self) -> None:
+        self.dismiss(None)

@@ -1,0 +1,83 @@
+"""Overlaid evaluation curves: one colour per configuration, its mean over seeds as a line and
+its min–max (or ±std) band as two thin lines of the same colour."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from textual_plotext import PlotextPlot
+
+from mazedsl_tui.widgets.detail.curves import fmt_steps, nice_ticks, thin
+
+PALETTE = ((97, 175, 239), (229, 192, 123), (152, 195, 121), (224, 108, 117), (198, 120, 221),
+           (86, 182, 194), (209, 154, 102), (171, 178, 191))
+
+
+def group_color(index: int) -> tuple[int, int, int]:
+    return PALETTE[index % len(PALETTE)]
+
+
+def dim(color: tuple[int, int, int], amount: float = 0.55) -> tuple[int, int, int]:
+    """The colour mixed towards a dark background (for the band lines)."""
+    return tuple(int(c * (1 - amount) + 30 * amount) for c in color)  # type: ignore[return-value]
+
+
+class ComparePlot(PlotextPlot):
+    """Groups' curves of a comparison against env steps or wall seconds."""
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.x = "steps"
+        self.band = "minmax"
+        self.curves: list[tuple[str, Any, int]] = []  # (label, Curve, n runs)
+        self.border_title = "Evaluation return"
+
+    def set_curves(self, curves: list[tuple[str, Any, int]], x: str, band: str) -> None:
+        self.curves, self.x, self.band = curves, x, band
+        band_text = "±std" if band == "std" else "min–max"
+        self.border_title = f"Evaluation return · mean over seeds, {band_text} band"
+        self.border_subtitle = "  ".join(
+            f"[rgb({r},{g},{b})]━ {label}{f' ×{n}' if n > 1 else ''}[/]"
+            for i, (label, _, n) in enumerate(curves) for r, g, b in [group_color(i)])
+        self.replot()
+
+    @property
+    def point_count(self) -> int:
+        return sum(len(curve.x) for _, curve, _ in self.curves)
+
+    def on_resize(self) -> None:
+        self.replot()
+
+    def replot(self) -> None:
+        plt = self.plt
+        plt.clear_data()
+        plt.clear_figure()
+        plt.xlabel("env steps" if self.x == "steps" else "wall seconds")
+        all_x = [x for _, curve, _ in self.curves for x in curve.x]
+        if not all_x:
+            plt.title("no evaluation yet")
+            self.refresh()
+            return
+        ticks = nice_ticks(min(all_x), max(all_x), max(2, self.size.width // 14 or 4))
+        plt.xticks(ticks, [fmt_steps(t) if self.x == "steps" else f"{t:g}s" for t in ticks])
+        limit = max(200, 4 * self.size.width)
+        for i, (_, curve, n) in enumerate(self.curves):
+            if not curve.x:
+                continue
+            color = group_color(i)
+            if n > 1:
+                if self.band == "std":
+                    lo = [m - s for m, s in zip(curve.mean, curve.std)]
+                    hi = [m + s for m, s in zip(curve.mean, curve.std)]
+                else:
+                    lo, hi = curve.lo, curve.hi
+                for edge in (lo, hi):
+                    xs, ys = thin(list(curve.x), list(edge), limit)
+                    if len(xs) > 1:
+                        plt.plot(xs, ys, color=dim(color), marker="braille")
+            xs, ys = thin(list(curve.x), list(curve.mean), limit)
+            if len(xs) == 1:
+                plt.scatter(xs, ys, color=color, marker="dot")
+            else:
+                plt.plot(xs, ys, color=color, marker="braille")
+        self.refresh()
