@@ -14,6 +14,7 @@ import numpy as np
 
 from mazedsl.components import import_callable, resolve_experiment
 from mazedsl.errors import ConfigError, EnvError, RunDirError
+from mazedsl.rllib import is_rllib
 from mazedsl.rollout import Episode, Rollout, RolloutStep, play_episode
 from mazedsl.run.directory import RunDirectory, new_run_path
 from mazedsl.run.listing import resolve_run
@@ -161,7 +162,11 @@ class RunContext:
         if self._trainer is not None:
             return self._trainer.built
         if self._agent is None:
-            if self._checkpoint_kind is not None:
+            if is_rllib(self._exp):  # Ray RLlib runs act with their RLModule
+                from mazedsl.rllib import dispatch
+
+                self._agent = dispatch.agent(self)
+            elif self._checkpoint_kind is not None:
                 self._agent = _load_built(self._exp, self._run, self._checkpoint_kind,
                                           self._factory)
             else:
@@ -199,6 +204,10 @@ class RunContext:
         if trainer_kwargs:
             raise ConfigError(f"unknown train() arguments: {', '.join(sorted(trainer_kwargs))}; "
                               "valid: n_epochs, total_steps")
+        if is_rllib(self._exp):  # runner=rllib: the same loop contract, on Ray RLlib
+            from mazedsl.rllib import dispatch
+
+            return dispatch.train(self, total_steps, n_epochs)
         if self._trainer is None:
             resuming = self._checkpoint_kind is not None
             self._make_trainer()

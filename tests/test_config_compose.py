@@ -21,7 +21,7 @@ from mazedsl.config import (ENV_VAR, GROUPS, add_search_path, apply_overrides, c
 from mazedsl.config.searchpath import MazedslSearchPathPlugin
 from mazedsl.config.targets import resolve_target, target_of, DECLARATIONS
 from mazedsl.errors import ConfigError
-from mazedsl.spec import Experiment, FrameStack, Grayscale, GymEnv, NormalizeObservation, PixelObs, Resize, RolloutConfig, RolloutRunner, Runner, ScaleObservation, StateCritic, VectorObs
+from mazedsl.spec import Experiment, FrameStack, Grayscale, GymEnv, NormalizeObservation, PixelObs, Resize, RolloutConfig, RolloutRunner, RLlibRunner, Runner, ScaleObservation, StateCritic, VectorObs
 from mazedsl import A2C, PPO
 
 CONF = Path(mazedsl.conf.__file__).parent
@@ -42,6 +42,7 @@ EXPECTED: dict[tuple[str, str], Any] = {
     ("runner", "local"): Runner(n_envs=8, vectorization="auto"),
     ("runner", "dev"): Runner(n_envs=2, vectorization="sync", n_eval_envs=2),
     ("runner", "rollout"): RolloutRunner(),
+    ("runner", "rllib"): RLlibRunner(),
 }
 
 
@@ -153,7 +154,7 @@ def test_compose_errors() -> None:
 def test_list_modules_and_configs() -> None:
     assert list_modules("algorithm") == ["a2c", "ppo"]
     assert list_modules("wrappers") == ["no_wrappers", "pixel_obs", "vector_obs"]
-    assert list_modules("runner") == ["dev", "local", "rollout"]
+    assert list_modules("runner") == ["dev", "local", "rllib", "rollout"]
     assert list_configs() == ["conf_rollout", "conf_train"]
     with pytest.raises(ConfigError, match=r"^unknown config group 'algo'; did you mean "
                                           r"'algorithm'\?"):
@@ -173,7 +174,7 @@ def test_works_inside_an_initialised_hydra_and_restores_it(tmp_path: Path) -> No
     with initialize_config_dir(str(tmp_path), version_base="1.3", job_name="outer_app"):
         before = GlobalHydra.instance().hydra
         assert compose_experiment(["runner=dev"]).runner.n_envs == 2
-        assert list_modules("runner") == ["dev", "local", "rollout"]
+        assert list_modules("runner") == ["dev", "local", "rllib", "rollout"]
         assert GlobalHydra.instance().hydra is before
         assert JobRuntime.instance().get("name") == "outer_app"
         assert hydra_compose("app").x == 1

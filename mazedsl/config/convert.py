@@ -169,6 +169,10 @@ def _structure_union(value: Any, tp: Any) -> Any:
             return structure(value, resolve_target(value["_target_"], allowed))
         if len(allowed) == 1:
             return structure(value, allowed[0])
+        keys = set(value)
+        fitting = [a for a in allowed if keys <= {f.name for f in attrs.fields(a)}]
+        if len(fitting) == 1 or not fitting:  # the one whose fields fit; else name the bad key
+            return structure(value, (fitting or allowed)[0])
         raise ConfigError("needs a _target_ naming one of "
                           + ", ".join(target_of(a) for a in allowed))
     if len(options) == 1:

@@ -22,7 +22,7 @@ GROUPS: dict[str, str] = {
     "critic": "StateCritic | your own torch module (_target_): the value network",
     "wrappers": "list of wrappers (NormalizeObservation, NormalizeReward, Grayscale, Resize, "
                 "FrameStack, ScaleObservation), under a `# @package _global_` `wrappers:` key",
-    "runner": "Runner (training) | RolloutRunner (conf_rollout): how envs are stepped",
+    "runner": "Runner | RLlibRunner (training) | RolloutRunner (conf_rollout): how envs are stepped",
 }
 
 #: Group name -> the declaration types its modules may hold.
@@ -32,7 +32,7 @@ GROUP_TYPES: dict[str, tuple[type, ...]] = {
     "model": (spec.VectorObs, spec.PixelObs, spec.TorchModel),
     "critic": (spec.StateCritic, spec.TorchModel),
     "wrappers": spec.WRAPPER_TYPES,
-    "runner": (spec.Runner, spec.RolloutRunner),
+    "runner": (spec.Runner, spec.RLlibRunner, spec.RolloutRunner),
 }
 
 

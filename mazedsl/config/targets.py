@@ -19,7 +19,7 @@ from mazedsl.errors import ConfigError, UnsafeTargetError
 #: Every declaration class a config may name, in a stable order (registered ones appended).
 DECLARATIONS: list[type] = [
     spec.Experiment, spec.RolloutConfig, spec.GymEnv, spec.VectorObs, spec.PixelObs,
-    spec.TorchModel, spec.StateCritic, spec.Runner, spec.RolloutRunner, *spec.WRAPPER_TYPES,
+    spec.TorchModel, spec.StateCritic, spec.Runner, spec.RolloutRunner, spec.RLlibRunner, *spec.WRAPPER_TYPES,
 ]
 
 _BY_NAME: dict[str, type] = {}

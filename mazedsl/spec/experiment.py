@@ -11,7 +11,7 @@ from mazedsl.spec._fields import (all_checks, component, list_of, ge, gt, is_boo
 from mazedsl.spec.algorithms import AlgorithmSpec, algorithm_types, default_algorithm
 from mazedsl.spec.env import GymEnv
 from mazedsl.spec.models import Critic, Model, PixelObs, StateCritic, TorchModel, VectorObs
-from mazedsl.spec.runner import RolloutRunner, Runner
+from mazedsl.spec.runner import RLlibRunner, RolloutRunner, Runner
 from mazedsl.spec.wrappers import WRAPPER_TYPES, Wrapper
 
 
@@ -38,7 +38,9 @@ class Experiment:
                                "module (TorchModel).", (StateCritic, TorchModel))
     algorithm: AlgorithmSpec = component(default_algorithm, "The training algorithm: any registered "
                                          "algorithm declaration (ppo, a2c, ...).", algorithm_types)
-    runner: Runner = component(Runner, "How environments are stepped.")
+    runner: Runner | RLlibRunner = component(
+        Runner, "How environments are stepped: this process (Runner) or Ray RLlib (RLlibRunner).",
+        (Runner, RLlibRunner))
     seed: int = param(0, "Master seed; env, torch and numpy seeds derive from it.", is_int, ge(0))
     total_steps: int = param(100_000, "Training budget in env steps.", is_int, gt(0))
     eval_every_steps: int = param(10_000, "Evaluate every this many env steps (0: only at the end).",

@@ -1,0 +1,36 @@
+"""The hooks :class:`mazedsl.RunContext` calls for a run whose runner is an ``RLlibRunner``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from mazedsl.rllib import is_rllib
+
+
+def handles(ctx: Any) -> bool:
+    """Whether ``ctx``'s experiment runs on RLlib."""
+    return is_rllib(ctx._exp)
+
+
+def train(ctx: Any, total_steps: int | None, n_epochs: int | None) -> Any:
+    """Train (or resume, for a loaded run) on RLlib; afterwards the context acts with the
+    run's last checkpoint."""
+    from mazedsl.rllib.runner import train_run
+
+    resuming = ctx._checkpoint_kind is not None
+    ctx._agent = None
+    summary = train_run(ctx._exp, ctx._run, ctx._env_factory(), resume=resuming,
+                        total_steps=total_steps, n_epochs=n_epochs, silent=ctx.silent)
+    ctx._checkpoint_kind = "last"
+    return summary
+
+
+def agent(ctx: Any) -> Any:
+    """The policy of an RLlib run: from ``checkpoints/<kind>/`` of a loaded or trained run."""
+    from mazedsl.errors import CheckpointError
+    from mazedsl.rllib.policy import load_built
+
+    if ctx._checkpoint_kind is None:
+        raise CheckpointError(f"{ctx.run_dir}: an RLlib run acts after train() (or "
+                              "RunContext.load of a trained run); it has no policy yet")
+    return load_built(ctx._exp, ctx._run, ctx._checkpoint_kind, ctx._env_factory())

@@ -1,0 +1,379 @@
+"""runner=rllib: the mapping table, training on a 2-node Ray cluster, acting with a restored
+RLModule, interrupt and resume, bad input, and sweeps on the Ray and submitit launchers.
+
+Ray is slow to start on 2 shared cores, so one module-scoped test cluster (two nodes of one
+CPU each, ``ray.cluster_utils.Cluster``) serves every test that trains, and budgets are tiny.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import gymnasium as gym
+import numpy as np
+import pytest
+
+from mazedsl import PPO, A2C, ConfigError, RunContext, load_experiment
+from mazedsl.errors import EnvError, MazeError
+from mazedsl.run import iter_metrics
+from mazedsl.spec import NormalizeReward, RLlibRunner, StateCritic
+
+ROOT = Path(__file__).resolve().parents[1]
+BIN = Path(sys.executable).parent
+CARTPOLE = load_experiment(str(ROOT / "experiments" / "cartpole_ppo.py"))
+
+ray = pytest.importorskip("ray", reason="needs the ray extra: pip install 'mazedsl[ray]'")
+
+
+def rllib_exp(**runner):
+    """experiments/cartpole_ppo.py with only the runner switched (plus small budgets)."""
+    return CARTPOLE.override({"runner": RLlibRunner(**runner)})
+
+
+# --- the mapping table (no Ray needed) -------------------------------------------------
+
+def test_every_hyperparameter_maps_to_its_rllib_counterpart():
+    from mazedsl.rllib.translate import rllib_settings
+
+    exp = rllib_exp(num_env_runners=2, num_envs_per_env_runner=4)
+    s = rllib_settings(exp)
+    t = s["training"]
+    algo = exp.algorithm
+    assert t["lr"] == [[0, 1e-3], [100_000, 0.0]]  # linear schedule over the budget
+    assert t["gamma"] == algo.gamma == 0.98 and t["lambda_"] == algo.gae_lambda == 0.8
+    assert t["clip_param"] == 0.2 and t["entropy_coeff"] == 0.0 and t["vf_loss_coeff"] == 0.5
+    assert t["num_epochs"] == 20 and t["minibatch_size"] == 256
+    assert t["train_batch_size_per_learner"] == 32 * 2 * 4  # n_steps x all envs
+    assert t["grad_clip"] == 0.5 and t["grad_clip_by"] == "global_norm"
+    assert t["vf_clip_param"] == math.inf and t["kl_coeff"] == 0.0
+    assert s["env_runners"] == {"num_env_runners": 2, "num_envs_per_env_runner": 4,
+                                "num_cpus_per_env_runner": 1.0, "rollout_fragment_length": 32}
+    lc = s["learners"]["learner_config_dict"]
+    assert lc == {"adam_eps": 1e-5, "clip_schedule": "linear", "clip_param": 0.2,
+                  "total_steps": 100_000}
+    mc = s["rl_module"]["model_config"]
+    assert mc["fcnet_hiddens"] == [64, 64] and mc["fcnet_activation"] == "tanh"
+    assert mc["vf_share_layers"] is False and mc["fcnet_kernel_initializer"] == "orthogonal_"
+    assert "free_log_std" not in mc and s["training"]["grad_clip"] == 0.5
+    assert rllib_settings(exp, continuous=True)["rl_module"]["model_config"]["free_log_std"]
+    assert s["debugging"] == {"seed": 0}
+    # two learners split the same batch; a constant lr stays a number
+    two = exp.override({"runner.num_learners": 2, "algorithm.lr_schedule": "constant",
+                        "critic.shared": True, "model.activation": "gelu",
+                        "critic.activation": "gelu"})
+    s2 = rllib_settings(two)
+    assert s2["training"]["train_batch_size_per_learner"] == 128 and s2["training"]["lr"] == 1e-3
+    assert s2["rl_module"]["model_config"]["vf_share_layers"] is True
+    assert s2["rl_module"]["model_config"]["fcnet_activation"] == "GELU"
+    with pytest.raises(ConfigError, match=r"^algorithm.batch_size: 256 is larger than one rollout "
+                                          r"\(n_steps 32 x 4 envs = 128\)"):
+        rllib_settings(rllib_exp(num_envs_per_env_runner=4))
+
+
+def test_the_rllib_config_object_carries_the_values():
+    from mazedsl.rllib.learner import MazePPOLearner
+    from mazedsl.rllib.translate import build_config
+
+    config = build_config(rllib_exp())
+    assert config.lr == [[0, 1e-3], [100_000, 0.0]] and config.lambda_ == 0.8
+    assert config.num_epochs == 20 and config.minibatch_size == 256
+    assert config.train_batch_size_per_learner == 256 and config.num_env_runners == 1
+    assert config.learner_class is MazePPOLearner
+    assert config.model_config["fcnet_hiddens"] == [64, 64]
+    assert config.env == "mazedsl-env-cartpole_ppo"
+
+
+@pytest.mark.parametrize("change, named", [
+    ({"algorithm.target_kl": 0.02}, "algorithm.target_kl"),
+    ({"algorithm.clip_range_vf": 0.2}, "algorithm.clip_range_vf"),
+    ({"algorithm.normalize_advantage": False}, "algorithm.normalize_advantage"),
+    ({"model.log_std_init": -0.5}, "model.log_std_init"),
+    ({"critic": StateCritic(hidden_units=[32])}, "critic.hidden_units"),
+    ({"wrappers": [NormalizeReward()]}, "wrappers[0]"),
+])
+def test_settings_without_counterpart_are_refused_by_name(change, named):
+    from mazedsl.rllib.translate import check
+
+    with pytest.raises(ConfigError) as info:
+        check(rllib_exp().override(change))
+    assert info.value.path == named
+    assert "no RLlib counterpart" in str(info.value) and "\n" not in str(info.value)
+
+
+def test_your_own_torch_module_runs_as_mazedsls_actor_critic_inside_an_rlmodule():
+    import torch
+
+    from mazedsl.rllib.module import MazeActorCriticModule
+    from mazedsl.rllib.translate import build_config, rllib_settings
+    from mazedsl.spec import TorchModel
+
+    exp = rllib_exp().override({"model": TorchModel(torch.nn.Linear, in_features=4, out_features=2),
+                                "critic": TorchModel(torch.nn.Linear, in_features=4, out_features=1)})
+    s = rllib_settings(exp)["rl_module"]
+    assert s["module_class"] == "mazedsl.rllib.module:MazeActorCriticModule"
+    assert s["model_config"]["model"]["_target_"] == "torch.nn.modules.linear.Linear"
+    spec = build_config(exp).rl_module_spec
+    spec.observation_space = gym.spaces.Box(-1.0, 1.0, (4,), np.float32)
+    spec.action_space = gym.spaces.Discrete(2)
+    module = spec.build()
+    assert isinstance(module, MazeActorCriticModule)
+    obs = torch.zeros(3, 4)
+    out = module.forward_inference({"obs": obs})["action_dist_inputs"]
+    assert out.shape == (3, 2)
+    assert module.compute_values({"obs": obs}).shape == (3,)
+    assert sum(p.numel() for p in module.parameters()) == 4 * 2 + 2 + 4 + 1  # the two Linears
+
+
+def test_a2c_is_one_line_naming_rllibs_algorithms():
+    from mazedsl.rllib.translate import check
+
+    with pytest.raises(ConfigError) as info:
+        check(rllib_exp().override({"algorithm": A2C()}))
+    msg = str(info.value)
+    assert msg.startswith("algorithm: A2C has no RLlib counterpart")
+    assert "PPO, APPO, IMPALA, DQN, SAC" in msg and "\n" not in msg
+
+
+def test_readme_shows_the_mapping_table():
+    from mazedsl.rllib.translate import table_markdown
+
+    assert table_markdown() in (ROOT / "README.md").read_text()
+
+
+def test_without_the_extra_training_says_what_to_install(tmp_path, monkeypatch):
+    ctx = RunContext(rllib_exp(), run_dir=tmp_path / "r", silent=True)
+    monkeypatch.setitem(sys.modules, "ray", None)
+    with pytest.raises(MazeError, match=r"pip install 'mazedsl\[ray\]'"):
+        ctx.train()
+    info = json.loads((tmp_path / "r" / "run.json").read_text())
+    assert info["status"] == "failed" and "mazedsl[ray]" in info["error"]
+
+
+# --- a 2-node Ray cluster on this machine ------------------------------------------------
+
+@pytest.fixture(scope="module")
+def cluster():
+    from ray.cluster_utils import Cluster
+
+    os.environ.setdefault("RAY_DEDUP_LOGS", "0")
+    c = Cluster(initialize_head=True, head_node_args={"num_cpus": 1, "include_dashboard": False})
+    c.add_node(num_cpus=1)
+    c.wait_for_nodes()
+    ray.init(address=c.address, log_to_driver=False, logging_level="ERROR")
+    yield c
+    ray.shutdown()
+    c.shutdown()
+
+
+@pytest.fixture(scope="module")
+def trained(cluster, tmp_path_factory):
+    """A short RLlib run: two env runners (one per node), evaluated and checkpointed."""
+    run_dir = tmp_path_factory.mktemp("rllib") / "run"
+    exp = rllib_exp(num_env_runners=2, num_envs_per_env_runner=4).override({
+        "total_steps": 4_096, "eval_every_steps": 2_048, "eval_episodes": 4,
+        "log_every_steps": 256, "checkpoint_every_steps": 2_048})
+    ctx = RunContext(exp, run_dir=run_dir, silent=True)
+    summary = ctx.train()
+    return ctx, summary
+
+
+def test_env_runners_are_placed_on_both_nodes_and_training_learns(cluster, trained):
+    ctx, summary = trained
+    info = json.loads((ctx.run_dir / "run.json").read_text())
+    assert info["status"] == "finished" and info["runner"] == "rllib"
+    nodes = {n["NodeID"] for n in ray.nodes() if n["Alive"]}
+    assert len(nodes) == 2 and info["rllib"]["nodes"] == 2
+    assert set(info["rllib"]["env_runner_nodes"]) == nodes  # one env runner on each node
+    assert summary.stopped == "budget" and summary.steps >= 4_096
+    train = list(iter_metrics(ctx.run_dir / "metrics.jsonl", "train"))
+    evals = list(iter_metrics(ctx.run_dir / "metrics.jsonl", "eval"))
+    assert len(evals) == 2 and [e["step"] for e in evals] == sorted(e["step"] for e in evals)
+    for rec in train:  # the native run directory's fields, from RLlib's results
+        assert rec["phase"] == "train" and rec["step"] > 0 and rec["time"] >= 0
+        for key in ("policy_loss", "value_loss", "entropy", "approx_kl", "clip_fraction", "lr"):
+            assert isinstance(rec[key], float), key
+    assert train[-1]["lr"] < train[0]["lr"]  # the linear schedule decays
+    first, last = train[0]["ep_return_mean"], train[-1]["ep_return_mean"]
+    assert last > 1.5 * first, (first, last)  # random CartPole play is ~20
+    assert summary.best_eval == max(e["mean_return"] for e in evals) > 1.5 * first
+    assert (ctx.run_dir / "rllib_config.yaml").read_text().count("train_batch_size_per_learner: 256")
+    for kind in ("last", "best"):
+        assert (ctx.run_dir / "checkpoints" / kind / "rllib_checkpoint.json").is_file()
+
+
+def test_a_loaded_rllib_run_evaluates_rolls_out_and_acts(trained):
+    ctx, summary = trained
+    from mazedsl.rl.build import Seeds
+
+    loaded = RunContext.load(ctx.run_dir, checkpoint="best", silent=True)
+    evals = list(iter_metrics(ctx.run_dir / "metrics.jsonl", "eval"))
+    best_index = max(i for i, e in enumerate(evals) if e["best"])
+    result = loaded.evaluate(n_episodes=4, seed=Seeds.derive(0).eval + best_index)
+    assert result.mean_return == summary.best_eval  # the same policy on the same episodes
+    saved = json.loads((ctx.run_dir / "eval.json").read_text())
+    assert saved["checkpoint"] == "best" and saved["n_episodes"] == 4
+    episodes = loaded.rollout(n_episodes=1)
+    assert len(episodes) == 1 and (ctx.run_dir / "rollouts" / "episode_000.npz").is_file()
+    assert episodes.lengths[0] == len(episodes[0].actions) > 0
+    obs = np.zeros(4, dtype=np.float32)
+    action = loaded.compute_action(obs)
+    assert action in (0, 1)
+    batch = loaded.compute_action(np.zeros((3, 4), dtype=np.float32))
+    assert batch.shape == (3,)
+    probs = loaded.compute_action_distribution(obs)["probs"]
+    assert probs.shape == (2,) and probs.sum() == pytest.approx(1.0)
+    assert action == int(np.argmax(probs))  # deterministic = the mode
+    # the CLI on the same run (eval loads the RLModule without starting Ray)
+    out = subprocess.run([BIN / "mazedsl", "eval", str(ctx.run_dir), "--episodes", "2", "--json",
+                          "--checkpoint", "last"], capture_output=True, text=True, timeout=180)
+    assert out.returncode == 0, out.stderr
+    assert len(json.loads(out.stdout)["returns"]) == 2
+    runs = subprocess.run([BIN / "mazedsl", "--runs-root", str(ctx.run_dir.parent), "runs", "--json"],
+                          capture_output=True, text=True, timeout=60)
+    listed = {Path(r["path"]).name: r for r in json.loads(runs.stdout)}
+    assert listed["run"]["status"] == "finished" and listed["run"]["steps"] == summary.steps
+
+
+def test_too_many_env_runners_for_the_cluster_is_one_line(cluster, tmp_path):
+    ctx = RunContext(rllib_exp(num_env_runners=3), run_dir=tmp_path / "r", silent=True)
+    t0 = time.monotonic()
+    with pytest.raises(MazeError) as info:
+        ctx.train()
+    assert time.monotonic() - t0 < 30
+    assert str(info.value) == ("runner.num_env_runners: 3 env runners x 1 CPU need 3 CPUs, but "
+                               "the Ray cluster has 2; lower it or add nodes")
+    run = json.loads((tmp_path / "r" / "run.json").read_text())
+    assert run["status"] == "failed" and "need 3 CPUs" in run["error"]
+
+
+def test_an_env_factory_that_cannot_be_shipped_is_one_line(cluster, tmp_path):
+    handle = open(tmp_path / "data.txt", "w")  # noqa: SIM115 - the point: an open file
+
+    def make_env():
+        handle.write("made\n")
+        return gym.make("CartPole-v1")
+
+    try:
+        ctx = RunContext(env=make_env, overrides={"runner": "rllib", "total_steps": 256},
+                         run_dir=tmp_path / "r", silent=True)
+        with pytest.raises(EnvError) as info:
+            ctx.train()
+    finally:
+        handle.close()
+    msg = str(info.value)
+    assert msg.startswith("env: the env factory ") and "cannot be sent to Ray's env runners" in msg
+    assert "cannot pickle" in msg.lower() and "\n" not in msg
+    run = json.loads((tmp_path / "r" / "run.json").read_text())
+    assert run["status"] == "failed" and "cannot be sent" in run["error"]
+
+
+def test_a_torch_module_of_your_own_trains_on_rllib_and_acts_after_loading(cluster, tmp_path,
+                                                                            monkeypatch):
+    import torch
+
+    monkeypatch.chdir(ROOT)  # experiments.nets.mlp is imported from the project root
+    exp = load_experiment(str(ROOT / "experiments" / "custom_model_ppo.py")).override({
+        "runner": RLlibRunner(num_env_runners=0),  # envs stepped in this process
+        "total_steps": 256, "eval_every_steps": 0, "eval_episodes": 2})
+    summary = RunContext(exp, run_dir=tmp_path / "r", silent=True).train()
+    assert summary.stopped == "budget" and summary.steps >= 256 and summary.evaluations == 1
+    loaded = RunContext.load(tmp_path / "r", checkpoint="last", silent=True)
+    net = loaded.policy.module.net.pi_torso.inner  # the user's PolicyNet, trained by RLlib
+    assert type(net).__module__ == "experiments.nets.mlp" and type(net).__name__ == "PolicyNet"
+    obs = np.array([0.1, -0.2, 0.05, 0.3], dtype=np.float32)
+    with torch.no_grad():
+        logits = net(torch.from_numpy(obs)[None])[0].numpy()
+    assert loaded.compute_action(obs) == int(np.argmax(logits))
+
+
+def _cli_env(cluster) -> dict[str, str]:
+    return {**os.environ, "RAY_ADDRESS": cluster.address, "PYTHONUNBUFFERED": "1"}
+
+
+def test_sigint_checkpoints_and_resume_continues(cluster, tmp_path):
+    run_dir = tmp_path / "run"
+    cmd = [str(BIN / "mazedsl"), "train", str(ROOT / "experiments" / "cartpole_ppo.py"),
+           "runner=rllib", "runner.num_env_runners=0", "total_steps=3000", "log_every_steps=256",
+           "eval_every_steps=0",
+           "eval_episodes=2", "--run-dir", str(run_dir), "--quiet"]
+    proc = subprocess.Popen(cmd, env=_cli_env(cluster), stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    metrics = run_dir / "metrics.jsonl"
+    deadline = time.monotonic() + 150
+    while time.monotonic() < deadline and proc.poll() is None:
+        if metrics.is_file() and metrics.read_text().strip():
+            break
+        time.sleep(0.2)
+    assert proc.poll() is None, proc.communicate()
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130, err
+    info = json.loads((run_dir / "run.json").read_text())
+    assert info["status"] == "interrupted"
+    state = json.loads((run_dir / "checkpoints" / "last" / "mazedsl_state.json").read_text())
+    assert 0 < state["steps"] == info["steps"] < 3000
+    # `mazedsl train --resume RUN` is RunContext.load(RUN, checkpoint="last").train(); in this
+    # process it joins the same cluster without another interpreter start
+    resumed = RunContext.load(run_dir, checkpoint="last", silent=True).train()
+    assert resumed.stopped == "budget" and resumed.steps >= 3000
+    steps = [r["step"] for r in iter_metrics(metrics, "train")]
+    assert steps == sorted(steps) and len(set(steps)) == len(steps)  # continued, not restarted
+    assert json.loads((run_dir / "run.json").read_text())["status"] == "finished"
+
+
+def test_an_unreachable_address_is_one_line_within_seconds(tmp_path):
+    cmd = [str(BIN / "mazedsl"), "train", str(ROOT / "experiments" / "cartpole_ppo.py"),
+           "runner=rllib", "runner.address=127.0.0.1:9", "runner.connect_timeout_s=2",
+           "--run-dir", str(tmp_path / "r"), "--quiet"]
+    t0 = time.monotonic()
+    out = subprocess.run(cmd, capture_output=True, text=True, timeout=120,
+                         env={k: v for k, v in os.environ.items() if k != "RAY_ADDRESS"})
+    assert time.monotonic() - t0 < 60
+    assert out.returncode == 2
+    lines = out.stderr.strip().splitlines()
+    assert lines == ["error: runner.address: cannot reach the Ray cluster at '127.0.0.1:9' "
+                     "(Connection refused, waited 2 s); start it with `ray start --head` or "
+                     "fix the address"], out.stderr
+    info = json.loads((tmp_path / "r" / "run.json").read_text())
+    assert info["status"] == "failed" and "cannot reach" in info["error"]
+
+
+# --- sweeps on the Ray and submitit launchers -------------------------------------------
+
+SWEEP = ["-cn", "conf_train", "-m", "runner=dev", "algorithm.lr=1e-3,3e-4", "seed=0,1",
+         "total_steps=256", "eval_every_steps=128", "eval_episodes=2", "log_every_steps=64",
+         "algorithm.n_steps=16", "algorithm.batch_size=32", "algorithm.n_epochs=2"]
+
+
+def _check_sweep(out: subprocess.CompletedProcess, root: Path) -> None:
+    assert out.returncode == 0, out.stdout[-2000:] + out.stderr[-2000:]
+    (sweep_json,) = root.glob("conf_train/sweep_*/sweep.json")
+    jobs = json.loads(sweep_json.read_text())["jobs"]
+    assert len(jobs) == 4 and all(j["status"] == "finished" for j in jobs)
+    assert sorted(" ".join(o for o in j["overrides"] if o.startswith(("algorithm.lr", "seed")))
+                  for j in jobs) == ["algorithm.lr=0.0003 seed=0", "algorithm.lr=0.0003 seed=1",
+                                     "algorithm.lr=0.001 seed=0", "algorithm.lr=0.001 seed=1"]
+    assert all(j["steps"] == 256 and j["best_eval"] is not None for j in jobs)
+    assert "(4 jobs, 0 failed)" in out.stdout
+
+
+def test_a_sweep_on_the_ray_launcher_joins_the_cluster(cluster, tmp_path):
+    out = subprocess.run([str(BIN / "mazedsl-run"), *SWEEP, f"output_dir={tmp_path}",
+                          "hydra/launcher=ray_cluster",
+                          f"hydra.launcher.ray.init.address={cluster.address}"],
+                         capture_output=True, text=True, timeout=300, cwd=tmp_path)
+    _check_sweep(out, tmp_path)
+
+
+def test_a_sweep_on_the_submitit_local_launcher(tmp_path):
+    out = subprocess.run([str(BIN / "mazedsl-run"), *SWEEP, f"output_dir={tmp_path}",
+                          "hydra/launcher=submitit_local", "hydra.launcher.timeout_min=5"],
+                         capture_output=True, text=True, timeout=300, cwd=tmp_path)
+    _check_sweep(out, tmp_path)
