@@ -210,7 +210,7 @@ def test_env_runners_are_placed_on_both_nodes_and_training_learns(cluster, train
 
 def test_a_loaded_rllib_run_evaluates_rolls_out_and_acts(trained):
     ctx, summary = trained
-    from mazedsl.rl.build import Seeds
+    from mazedsl.rl.building import Seeds
 
     loaded = RunContext.load(ctx.run_dir, checkpoint="best", silent=True)
     evals = list(iter_metrics(ctx.run_dir / "metrics.jsonl", "eval"))
