@@ -25,8 +25,9 @@ test: $(STAMP)
 ## Speed and learning benchmarks (minutes; figures in the README).
 bench: $(STAMP)
 	$(PY) -m pip install --quiet -e '.[bench]'
-	$(PY) benchmarks/vs_sb3.py
+	$(PY) benchmarks/scaling.py
 	$(PY) benchmarks/limits.py
+	$(PY) benchmarks/time_to_solve.py
 	$(PY) benchmarks/overheads.py
 	$(PY) benchmarks/learning.py
 

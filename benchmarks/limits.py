@@ -1,121 +1,229 @@
-"""How close mazedsl's training loop runs to the machine's floor for the same work.
+"""mazedsl's training time against a physical floor and a plain-torch reference, per cell.
 
-    .venv/bin/python benchmarks/limits.py            # PPO and A2C on CartPole-v1 (~2 minutes)
-    .venv/bin/python benchmarks/limits.py --quick    # tiny budgets, to check it runs
+    .venv/bin/python benchmarks/limits.py            # every cell of the scaling matrix (~4 minutes)
+    .venv/bin/python benchmarks/limits.py --cells ppo-8-64x64,a2c-8-64x64   # the zoo points
+    .venv/bin/python benchmarks/limits.py --profile ppo-128-256x256   # + where the time goes
+    .venv/bin/python benchmarks/limits.py --quick    # the two zoo points, tiny budgets
 
-For a shipped experiment (default: experiments/cartpole_ppo.py and cartpole_a2c.py, no
-evaluation), it times mazedsl's training (``Trainer.train_time``) and, for the very same
-work, three bare floors measured in the same process, interleaved with the training runs:
+For each cell of benchmarks/scaling.py's matrix, mazedsl trains with its fastest vectorisation
+('native' CartPole; 'sync' for the pixel env) for a fixed number of updates after one warm-up
+update (``Trainer.train_time``), and is compared with, for the same env steps and updates:
 
-- env stepping: the same vector env (built as the Trainer builds it) stepped with random
-  actions drawn beforehand, for the same number of vector steps;
-- policy forward: the policy's torch modules called on a batch of ``n_envs`` observations
-  under ``torch.inference_mode``, once per vector step;
-- torch update: the same model as plain ``nn.Sequential`` modules, the algorithm's loss,
-  ``backward()`` and the fastest stock optimiser step (fused Adam / foreach RMSprop), for
-  the same number of samples, minibatches and epochs as the training run's updates.
+- the physical floor  T = T_env + sum over phases of max(W / P, M / B):
+  T_env  the fastest vectorised env of this machine stepped with actions drawn beforehand;
+  W      the arithmetic the algorithm cannot skip, counted layer by layer (2 FLOPs per
+         multiply-add): rollout forwards of policy and value net for every sample and the
+         bootstrap; the update's forward + backward (backward = weight gradients + input
+         gradients, none for the observation layer): PPO epochs x samples (less the first
+         minibatch's forward, which the rollout could supply), A2C samples x backward only
+         (its forward is the rollout's); the optimiser ~ 12 (Adam) / 6 (RMSprop) FLOPs per
+         parameter per step plus the gradient norm of max_grad_norm;
+  P      this machine's measured single-thread float32 matmul peak (best of 100 512^3 sgemms,
+         torch, 1 thread);
+  M, B   the bytes each phase must move (weights read per forward, weights and gradients per
+         backward, parameters, gradients and optimiser state per optimiser step) over the
+         single-thread copy bandwidth measured at the model's working-set size.
+  Every term is a lower bound of the work, so no implementation of the same algorithm on
+  this env and one core can run faster than T (up to timing noise in T_env and P).
+- the plain-torch reference (what this script called a "floor" before): the run's own vector
+  env stepped with random actions, policy + value nets as plain ``nn.Sequential`` called once
+  per vector step under inference mode, and the algorithm's loss, ``backward()`` and fused
+  Adam / foreach RMSprop step for the same samples, minibatches and epochs. mazedsl can beat
+  it (numpy rollouts, fused passes); it is a yardstick, not a limit.
 
-It prints mazedsl's training time as a multiple of the floors' sum, where mazedsl's time
-goes (phases timed by wrapping the Trainer's methods) and the top functions of a cProfile
-run of the same training.
+Printed per cell: mazedsl's time, the floor's parts, mazedsl as a multiple of the floor and of
+the reference (each the best of --repeat interleaved repetitions, as P is a best), and the issue's targets for the
+CartPole zoo points (PPO <= 4x the floor, A2C <= 3x). One thread for torch and every BLAS pool.
 """
 
 from __future__ import annotations
 
 import argparse
 import cProfile
+import json
+import math
 import pstats
 import sys
 import time
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from _common import ROOT, evolve, fmt, load_note, median, shipped, table, versions
+from _common import ROOT, load_note, table, versions
+from _matrix import (Cell, experiment, is_ppo, matrix_cells, parse_cells, pin_threads, thread_note,
+                     time_mazedsl, update_size)
+
+RESULTS = ROOT / "benchmarks" / "results"
 
 
-def _experiment(name: str, steps: int, seed: int) -> Any:
-    return evolve(shipped(name), seed=seed, total_steps=steps, eval_every_steps=0,
-                  eval_episodes=1, log_every_steps=10 ** 9, checkpoint_every_steps=10 ** 9)
+def fastest_vectorization(cell: Cell) -> str:
+    return "sync" if cell.pixels else "native"
 
 
-# -- mazedsl ---------------------------------------------------------------------------------
-def train_time(exp: Any) -> float:
-    from mazedsl.rl.trainer import Trainer
+# -- machine constants -----------------------------------------------------------------------
+def matmul_peak(n: int = 512, repeat: int = 100) -> float:
+    """Single-thread float32 matmul FLOP/s: the best of ``repeat`` n x n x n products (short
+    products, many times: on a shared machine the best one ran uninterrupted; 512 reaches the
+    same peak as 2048 on an idle core, and 1024-size products are mostly interrupted under load)."""
+    import torch
 
-    trainer = Trainer(exp)
-    trainer.train()
-    trainer.close()
-    return trainer.train_time
-
-
-def instrumented(exp: Any) -> tuple[float, dict[str, float], list[int], int]:
-    """A training run with its phases timed; returns (train time, phase seconds, the number
-    of samples of each update, vector steps)."""
-    import mazedsl.rl.trainer as trainer_mod
-    from mazedsl.rl.trainer import Trainer
-
-    phases: dict[str, float] = {"rollout": 0.0, "env": 0.0, "gae": 0.0, "batch": 0.0, "update": 0.0}
-    sizes: list[int] = []
-    trainer = Trainer(exp)
-
-    def timing(name: str, fn: Any) -> Any:
-        def wrapped(*a: Any, **k: Any) -> Any:
-            t0 = time.perf_counter()
-            try:
-                return fn(*a, **k)
-            finally:
-                phases[name] += time.perf_counter() - t0
-        return wrapped
-
-    def batch() -> Any:
-        b = batch_fn()
-        sizes.append(int(b["obs"].shape[0]))
-        return b
-
-    batch_fn = trainer.buffer.batch
-    trainer.buffer.batch = timing("batch", batch)  # type: ignore[method-assign]
-    trainer.buffer.compute_gae = timing("gae", trainer.buffer.compute_gae)  # type: ignore[method-assign]
-    trainer._collect = timing("rollout", trainer._collect)  # type: ignore[method-assign]
-    trainer.venv.step = timing("env", trainer.venv.step)  # type: ignore[method-assign]
-    saved = trainer_mod.ppo_update, trainer_mod.a2c_update
-    trainer_mod.ppo_update = timing("update", trainer_mod.ppo_update)
-    trainer_mod.a2c_update = timing("update", trainer_mod.a2c_update)
-    try:
-        trainer.train()
-    finally:
-        trainer_mod.ppo_update, trainer_mod.a2c_update = saved
-    trainer.close()
-    vec_steps = trainer.steps // exp.runner.n_envs
-    return trainer.train_time, phases, sizes, vec_steps
+    a, b = torch.randn(n, n), torch.randn(n, n)
+    out = torch.empty(n, n)
+    torch.mm(a, b, out=out)
+    best = math.inf
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        torch.mm(a, b, out=out)
+        best = min(best, time.perf_counter() - t0)
+    return 2 * n ** 3 / best
 
 
-def profiled(exp: Any, top: int) -> list[tuple[str, float, float, int]]:
-    """(function, tottime share, cumtime share, calls) of the top functions by own time."""
-    from mazedsl.rl.trainer import Trainer
+def copy_bandwidth(n_bytes: int, min_seconds: float = 0.05) -> float:
+    """Single-thread bytes/s of a float32 copy with ``n_bytes`` read and written (best of 20)."""
+    import torch
 
-    trainer = Trainer(exp)
-    prof = cProfile.Profile()
-    prof.enable()
-    trainer.train()
-    prof.disable()
-    trainer.close()
-    stats = pstats.Stats(prof)
-    total = sum(v[2] for v in stats.stats.values())  # type: ignore[attr-defined]
-    rows = []
-    for (file, line, name), (cc, nc, tt, ct, _) in stats.stats.items():  # type: ignore[attr-defined]
-        where = file.split("site-packages/")[-1].replace(str(ROOT) + "/", "") if file != "~" else ""
-        label = f"{name} ({where}:{line})" if where else name
-        rows.append((label, tt / total, ct / total, nc))
-    rows.sort(key=lambda r: -r[1])
-    return rows[:top]
+    n = max(n_bytes // 8, 1024)
+    a, b = torch.randn(n), torch.empty(n)
+    b.copy_(a)
+    reps = 1
+    while True:
+        t0 = time.perf_counter()
+        for _ in range(reps):
+            b.copy_(a)
+        if time.perf_counter() - t0 >= min_seconds / 20:
+            break
+        reps *= 2
+    best = math.inf
+    for _ in range(20):
+        t0 = time.perf_counter()
+        for _ in range(reps):
+            b.copy_(a)
+        best = min(best, (time.perf_counter() - t0) / reps)
+    return 8 * n / best
 
 
-# -- floors ----------------------------------------------------------------------------------
-def floor_env(exp: Any, vec_steps: int) -> float:
+# -- the model as plain torch, and its arithmetic ---------------------------------------------
+def plain_model(exp: Any, obs_shape: tuple[int, ...], n_out: int) -> Any:
+    """Policy and value net of the experiment as plain modules: (pi torso, pi head, vf torso
+    or None when shared, vf head)."""
+    from torch import nn
+
+    from mazedsl.spec import PixelObs
+
+    acts = {"tanh": nn.Tanh, "relu": nn.ReLU, "elu": nn.ELU, "gelu": nn.GELU, "silu": nn.SiLU}
+
+    def mlp(d: int, hidden: list[int], act: str) -> tuple[nn.Module, int]:
+        layers: list[nn.Module] = []
+        for h in hidden:
+            layers += [nn.Linear(d, h), acts[act]()]
+            d = h
+        return nn.Sequential(*layers), d
+
+    model, critic = exp.model, exp.critic
+    if isinstance(model, PixelObs):
+        layers: list[nn.Module] = []
+        c = obs_shape[0]
+        for out, k, s in zip(model.channels, model.kernel_sizes, model.strides):
+            layers += [nn.Conv2d(c, out, k, s), acts[model.activation]()]
+            c = out
+        conv = nn.Sequential(*layers, nn.Flatten())
+        import torch
+
+        with torch.no_grad():
+            n_flat = conv(torch.zeros(1, *obs_shape)).shape[1]
+        dense, d = mlp(n_flat, list(model.hidden_units), model.activation)
+        pi_torso: nn.Module = nn.Sequential(conv, dense)
+    else:
+        pi_torso, d = mlp(int(np.prod(obs_shape)), list(model.hidden_units), model.activation)
+    pi_head = nn.Linear(d, n_out)
+    if critic.shared:
+        return pi_torso, pi_head, None, nn.Linear(d, 1)
+    vf_torso, dv = mlp(int(np.prod(obs_shape)), list(critic.hidden_units), critic.activation)
+    return pi_torso, pi_head, vf_torso, nn.Linear(dv, 1)
+
+
+def layer_flops(modules: tuple[Any, Any, Any, Any], obs_shape: tuple[int, ...]) -> tuple[float, float]:
+    """(forward FLOPs per sample of all Linear/Conv2d layers of policy and value net, a shared
+    torso counted once; the FLOPs of the layers that read the observation)."""
+    import torch
+    from torch import nn
+
+    pi_torso, pi_head, vf_torso, vf_head = modules
+    flops: dict[nn.Module, float] = {}
+
+    def hook(mod: nn.Module, inp: Any, out: torch.Tensor) -> None:
+        if isinstance(mod, nn.Linear):
+            flops[mod] = 2.0 * mod.in_features * mod.out_features
+        else:
+            k = mod.kernel_size[0] * mod.kernel_size[1]
+            flops[mod] = 2.0 * mod.in_channels * k * mod.out_channels * out.shape[-1] * out.shape[-2]
+
+    layers = [x for m in modules if m is not None for x in m.modules()
+              if isinstance(x, (nn.Linear, nn.Conv2d))]
+    handles = [x.register_forward_hook(hook) for x in layers]
+    with torch.no_grad():
+        x = torch.zeros(1, *obs_shape)
+        h = pi_torso(x)
+        pi_head(h)
+        vf_head(vf_torso(x) if vf_torso is not None else h)
+    for hd in handles:
+        hd.remove()
+    firsts = [next(x for x in t.modules() if isinstance(x, (nn.Linear, nn.Conv2d)))
+              for t in (pi_torso, vf_torso) if t is not None]
+    return sum(flops.values()), sum(flops[f] for f in firsts)
+
+
+def spaces_of(exp: Any) -> tuple[tuple[int, ...], int, bool]:
+    from mazedsl.rl.envs import make_vector_env
+    from mazedsl.rl.observations import ObsPipeline
+
+    venv = make_vector_env(exp.env, exp.wrappers, 1, "sync")
+    obs_shape = tuple(ObsPipeline(venv.single_observation_space, exp.wrappers).shape)
+    space = venv.single_action_space
+    venv.close()
+    discrete = hasattr(space, "n") and not hasattr(space, "low")
+    return obs_shape, int(space.n) if discrete else int(space.shape[0]), discrete
+
+
+def work(exp: Any, updates: int) -> dict[str, float]:
+    """FLOPs and compulsory bytes of ``updates`` updates, per phase (see the module doc)."""
+    algo = exp.algorithm
+    obs_shape, n_out, _ = spaces_of(exp)
+    modules = plain_model(exp, obs_shape, n_out)
+    fwd, first = layer_flops(modules, obs_shape)
+    n_params = sum(p.numel() for m in modules if m is not None for p in m.parameters())
+    n = update_size(exp)
+    n_envs = exp.runner.n_envs
+    w_rollout = (n + n_envs) * fwd  # every sample + the bootstrap values
+    bwd = 2 * fwd - first  # weight gradients + input gradients (none for the observation layer)
+    if is_ppo(algo):
+        minibatches = math.ceil(n / algo.batch_size)
+        steps = algo.n_epochs * minibatches
+        w_update = algo.n_epochs * n * (fwd + bwd) - min(algo.batch_size, n) * fwd
+        opt_flops, opt_bytes = 12, 7 * 4  # Adam: read p, g, m, v; write p, m, v
+    else:
+        steps, minibatches = 1, 1
+        w_update = n * bwd
+        opt_flops, opt_bytes = (6, 5 * 4) if algo.optimizer == "rmsprop" else (12, 7 * 4)
+    norm = algo.max_grad_norm is not None
+    w_opt = steps * n_params * (opt_flops + (2 if norm else 0))
+    m_opt = steps * n_params * (opt_bytes + (4 if norm else 0))
+    weight_bytes = 4 * n_params
+    m_rollout = algo.n_steps * weight_bytes  # the weights, read once per vector step
+    m_update = steps * 3 * weight_bytes  # weights read in forward and backward, gradients written
+    return {"flops_rollout": updates * w_rollout, "flops_update": updates * w_update,
+            "flops_opt": updates * w_opt, "bytes_rollout": updates * m_rollout,
+            "bytes_update": updates * m_update, "bytes_opt": updates * m_opt,
+            "params": n_params, "fwd_flops_per_sample": fwd, "optimizer_steps": updates * steps,
+            "working_set_bytes": 4 * n_params * 4}
+
+
+def floor_env(exp: Any, vec_steps: int, vectorization: str) -> float:
+    """Seconds to step the vector env ``vec_steps`` times with actions drawn beforehand."""
     from mazedsl.rl.envs import make_vector_env
 
-    venv = make_vector_env(exp.env, exp.wrappers, exp.runner.n_envs, exp.runner.vectorization)
+    venv = make_vector_env(exp.env, exp.wrappers, exp.runner.n_envs, vectorization)
     venv.reset(seed=exp.seed)
     rng = np.random.default_rng(exp.seed)
     space = venv.action_space
@@ -134,75 +242,49 @@ def floor_env(exp: Any, vec_steps: int) -> float:
     return elapsed
 
 
-def _plain_nets(exp: Any, obs_dim: int, n_out: int) -> tuple[Any, Any]:
-    from torch import nn
-
-    acts = {"tanh": nn.Tanh, "relu": nn.ReLU, "elu": nn.ELU, "gelu": nn.GELU, "silu": nn.SiLU}
-
-    def mlp(hidden: list[int], act: str, out: int) -> nn.Module:
-        layers: list[nn.Module] = []
-        d = obs_dim
-        for h in hidden:
-            layers += [nn.Linear(d, h), acts[act]()]
-            d = h
-        return nn.Sequential(*layers, nn.Linear(d, out))
-
-    return (mlp(exp.model.hidden_units, exp.model.activation, n_out),
-            mlp(exp.critic.hidden_units, exp.critic.activation, 1))
+def floor(w: dict[str, float], t_env: float, peak: float, bandwidth: float) -> dict[str, float]:
+    parts = {p: max(w[f"flops_{p}"] / peak, w[f"bytes_{p}"] / bandwidth) for p in ("rollout", "update", "opt")}
+    return {"env": t_env, **parts, "total": t_env + sum(parts.values())}
 
 
-def _spaces(exp: Any) -> tuple[int, int, bool]:
-    from mazedsl.rl.envs import make_vector_env
-    from mazedsl.rl.spaces import flat_dim
-
-    venv = make_vector_env(exp.env, exp.wrappers, 1, exp.runner.vectorization)
-    obs_dim = flat_dim(venv.single_observation_space)
-    space = venv.single_action_space
-    venv.close()
-    discrete = hasattr(space, "n") and not hasattr(space, "low")
-    return obs_dim, int(space.n) if discrete else int(space.shape[0]), discrete
-
-
-def floor_forward(exp: Any, vec_steps: int) -> float:
-    import torch
-
-    obs_dim, n_out, _ = _spaces(exp)
-    pi, vf = _plain_nets(exp, obs_dim, n_out)
-    x = torch.randn(exp.runner.n_envs, obs_dim)
-    with torch.inference_mode():
-        t0 = time.perf_counter()
-        for _ in range(vec_steps):
-            pi(x)
-            vf(x)
-        return time.perf_counter() - t0
-
-
-def floor_update(exp: Any, sizes: list[int]) -> float:
+# -- the plain-torch reference -----------------------------------------------------------------
+def reference(exp: Any, updates: int, vectorization: str) -> float:
+    """Seconds of the plain-torch reference for ``updates`` updates (env + forwards + updates)."""
     import torch
     from torch.nn import functional as F
 
-    from mazedsl import PPO
-
     algo = exp.algorithm
-    obs_dim, n_out, discrete = _spaces(exp)
-    pi, vf = _plain_nets(exp, obs_dim, n_out)
-    params = list(pi.parameters()) + list(vf.parameters())
+    obs_shape, n_out, discrete = spaces_of(exp)
+    pi_torso, pi_head, vf_torso, vf_head = plain_model(exp, obs_shape, n_out)
+    def nets(o: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        h = pi_torso(o)
+        v = vf_head(vf_torso(o) if vf_torso is not None else h).squeeze(-1)
+        return pi_head(h), v
+
+    vec_steps = updates * algo.n_steps
+    t_env = floor_env(exp, vec_steps, vectorization)
+    n_envs = exp.runner.n_envs
+    x = torch.randn(n_envs, *obs_shape)
+    with torch.inference_mode():
+        t0 = time.perf_counter()
+        for _ in range(vec_steps):
+            nets(x)
+        t_fwd = time.perf_counter() - t0
+
+    params = [p for m in (pi_torso, pi_head, vf_torso, vf_head) if m is not None for p in m.parameters()]
     log_std = torch.zeros(n_out, requires_grad=True)
     if not discrete:
         params.append(log_std)
-    if isinstance(algo, PPO) or algo.optimizer == "adam":
-        eps = algo.adam_eps if isinstance(algo, PPO) else algo.eps
-        try:
-            opt: torch.optim.Optimizer = torch.optim.Adam(params, lr=algo.lr, eps=eps, fused=True)
-        except (RuntimeError, ValueError, TypeError):  # pragma: no cover - older torch
-            opt = torch.optim.Adam(params, lr=algo.lr, eps=eps, foreach=True)
+    if is_ppo(algo) or algo.optimizer == "adam":
+        eps = algo.adam_eps if is_ppo(algo) else algo.eps
+        opt: torch.optim.Optimizer = torch.optim.Adam(params, lr=algo.lr, eps=eps, fused=True)
     else:
         opt = torch.optim.RMSprop(params, lr=algo.lr, alpha=algo.rms_alpha, eps=algo.eps, foreach=True)
-    n_max = max(sizes) if sizes else 1
-    obs = torch.randn(n_max, obs_dim)
-    actions = torch.randint(0, n_out, (n_max,)) if discrete else torch.randn(n_max, n_out)
-    old_logp = torch.full((n_max,), -0.7)
-    adv, ret = torch.randn(n_max), torch.randn(n_max)
+    n = update_size(exp)
+    obs = torch.randn(n, *obs_shape)
+    actions = torch.randint(0, n_out, (n,)) if discrete else torch.randn(n, n_out)
+    old_logp = torch.full((n,), -0.7)
+    adv, ret = torch.randn(n), torch.randn(n)
 
     def logp_of(out: torch.Tensor, act: torch.Tensor) -> torch.Tensor:
         if discrete:
@@ -211,115 +293,167 @@ def floor_update(exp: Any, sizes: list[int]) -> float:
         return (-0.5 * z.pow(2) - log_std).sum(-1)
 
     def step(o: torch.Tensor, a: torch.Tensor, lp: torch.Tensor, ad: torch.Tensor, r: torch.Tensor) -> None:
-        out, v = pi(o), vf(o).squeeze(-1)
+        out, v = nets(o)
         logp = logp_of(out, a)
-        if isinstance(algo, PPO):
+        if is_ppo(algo):
             ratio = (logp - lp).exp()
-            eps_c = algo.clip_range
-            policy_loss = -torch.min(ad * ratio, ad * ratio.clamp(1 - eps_c, 1 + eps_c)).mean()
+            c = algo.clip_range
+            policy_loss = -torch.min(ad * ratio, ad * ratio.clamp(1 - c, 1 + c)).mean()
         else:
             policy_loss = -(ad * logp).mean()
         loss = policy_loss + algo.vf_coef * F.mse_loss(v, r)
         opt.zero_grad(set_to_none=True)
         loss.backward()
+        if algo.max_grad_norm is not None:
+            torch.nn.utils.clip_grad_norm_(params, algo.max_grad_norm, foreach=True)
         opt.step()
 
     t0 = time.perf_counter()
-    for n in sizes:
-        if not isinstance(algo, PPO):
-            step(obs[:n], actions[:n], old_logp[:n], adv[:n], ret[:n])
+    for _ in range(updates):
+        if not is_ppo(algo):
+            step(obs, actions, old_logp, adv, ret)
             continue
-        bs = algo.batch_size
         for _ in range(algo.n_epochs):
-            if n <= bs:
-                step(obs[:n], actions[:n], old_logp[:n], adv[:n], ret[:n])
-                continue
             perm = torch.randperm(n)
-            for s in range(0, n, bs):
-                idx = perm[s:s + bs]
+            for s in range(0, n, algo.batch_size):
+                idx = perm[s:s + algo.batch_size]
                 step(obs[idx], actions[idx], old_logp[idx], adv[idx], ret[idx])
-    return time.perf_counter() - t0
+    return t_env + t_fwd + time.perf_counter() - t0
 
 
-# -- driver ----------------------------------------------------------------------------------
-def measure(name: str, steps: int, repeat: int, top: int, seed: int) -> tuple[list[list[str]], list[str]]:
-    exp = _experiment(name, steps, seed)
-    instr_e, phases, sizes, vec_steps = instrumented(exp)  # also warms up
-    engine, env_t, fwd_t, upd_t = [], [], [], []
+# -- profile -----------------------------------------------------------------------------------
+def profile(exp: Any, updates: int, top: int) -> list[str]:
+    """The top functions by own time of a cProfile'd training (after one warm-up update)."""
+    from mazedsl.rl.trainer import Trainer
+
+    trainer = Trainer(exp)
+    trainer.train(n_updates=1)
+    prof = cProfile.Profile()
+    s0, t0 = trainer.steps, trainer.train_time
+    prof.enable()
+    trainer.train(n_updates=updates)
+    prof.disable()
+    n_updates = updates
+    trainer.close()
+    stats = pstats.Stats(prof)
+    raw = stats.stats  # type: ignore[attr-defined]
+    total = sum(v[2] for v in raw.values())
+    rows = []
+    for (file, line, name), (cc, nc, tt, ct, _) in raw.items():
+        where = file.split("site-packages/")[-1].replace(str(ROOT) + "/", "") if file != "~" else ""
+        rows.append((f"{name} ({where}:{line})" if where else name, tt, ct, nc))
+    rows.sort(key=lambda r: -r[1])
+    lines = [f"  cProfile of {trainer.steps - s0:,} env steps in {n_updates} update(s) "
+             f"({trainer.train_time - t0:.2f} s under the profiler, {total:.2f} s own time in all); "
+             f"per update: own ms, cumulative ms, calls"]
+    for label, tt, ct, nc in rows[:top]:
+        lines.append(f"    {1e3 * tt / n_updates:8.2f} {1e3 * ct / n_updates:8.2f} {nc / n_updates:8.0f}  "
+                     f"{tt / total:5.1%}  {label[:100]}")
+    return lines
+
+
+# -- driver ------------------------------------------------------------------------------------
+def measure(cell: Cell, seconds: float, repeat: int, seed: int, threads: int, peak: float,
+            max_updates: int) -> dict[str, Any]:
+    vec = fastest_vectorization(cell)
+    probe = experiment(cell, vec, seed, threads, 1)
+    steps, secs = time_mazedsl(experiment(cell, vec, seed, threads, 3 * update_size(probe)), 1, 1)
+    updates = max(1, min(max_updates, round(seconds * steps / secs / update_size(probe))))
+    exp = experiment(cell, vec, seed, threads, (updates + 2) * update_size(probe))
+    w = work(exp, updates)
+    bandwidth = copy_bandwidth(int(w["working_set_bytes"]))
+    engine, env_t, ref = [], [], []
     for _ in range(repeat):  # interleaved, so load changes hit all parts alike
-        engine.append(train_time(exp))
-        env_t.append(floor_env(exp, vec_steps))
-        fwd_t.append(floor_forward(exp, vec_steps))
-        upd_t.append(floor_update(exp, sizes))
-    e, fe, ff, fu = (median(v) for v in (engine, env_t, fwd_t, upd_t))
-    assert e is not None and fe is not None and ff is not None and fu is not None
-    floor = fe + ff + fu
-    n_steps = vec_steps * exp.runner.n_envs
-    label = name.replace("cartpole_", "").upper()
-    rows = [
-        [f"{label} floor: env stepping", fmt(fe, 3), fmt(n_steps / fe), ""],
-        [f"{label} floor: policy forward", fmt(ff, 3), fmt(n_steps / ff), ""],
-        [f"{label} floor: torch update", fmt(fu, 3), fmt(n_steps / fu), ""],
-        [f"{label} floor: sum", fmt(floor, 3), fmt(n_steps / floor), "1.00x"],
-        [f"{label} mazedsl training", fmt(e, 3), fmt(n_steps / e), fmt(e / floor, 2, "x")],
-    ]
-    total = sum(phases[k] for k in ("rollout", "gae", "batch", "update"))
-    scale = e / instr_e  # the instrumented run's phases, scaled to the timed runs' median
-    other = max(instr_e - total, 0.0) * scale
-    share = [
-        ("env stepping (inside rollouts)", phases["env"]),
-        ("rollout: inference, sampling, bookkeeping", phases["rollout"] - phases["env"]),
-        ("GAE", phases["gae"]),
-        ("batch assembly", phases["batch"]),
-        ("updates (forward, loss, backward, clip, optimiser, stats)", phases["update"]),
-    ]
-    lines = [f"{label}: {n_steps:,} env steps in {len(sizes)} updates; mazedsl "
-             f"{fmt(e / floor, 2, 'x')} the floor (target <= 1.5x): "
-             f"{'PASS' if e / floor <= 1.5 else 'MISS'}",
-             f"  where mazedsl's {e:.3f} s go:"]
-    for what, secs in share:
-        lines.append(f"    {what:58s} {secs * scale:7.3f} s  {secs * scale / e:6.1%}")
-    lines.append(f"    {'train loop, logging, schedules':58s} {other:7.3f} s  {other / e:6.1%}")
-    lines.append(f"    updates vs the bare torch update floor: {phases['update'] * scale / fu:.2f}x; "
-                 f"rollouts vs env + forward floors: "
-                 f"{phases['rollout'] * scale / (fe + ff):.2f}x")
-    if top:
-        lines.append(f"  top {top} functions by own time (cProfile, which inflates Python-heavy parts):")
-        for label_, tt, ct, nc in profiled(exp, top):
-            lines.append(f"    {tt:6.1%} own {ct:6.1%} cum {nc:8,d} calls  {label_[:90]}")
-    return rows, lines
+        engine.append(time_mazedsl(exp, 1, updates)[1])
+        env_t.append(floor_env(exp, updates * exp.algorithm.n_steps, vec))
+        ref.append(reference(exp, updates, vec))
+    e, te, r = min(engine), min(env_t), min(ref)  # best of: the peak P is a best too
+    fl = floor(w, te, peak, bandwidth)
+    n_steps = updates * update_size(exp)
+    return {"key": cell.key, "label": cell.label.strip(), "vectorization": vec, "updates": updates,
+            "env_steps": n_steps, "mazedsl_s": e, "mazedsl_steps_per_s": n_steps / e,
+            "floor_s": fl, "floor_steps_per_s": n_steps / fl["total"], "x_floor": e / fl["total"],
+            "reference_s": r, "x_reference": e / r, "work": w, "bandwidth_bytes_per_s": bandwidth,
+            "runs": {"mazedsl": engine, "env": env_t, "reference": ref}}
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--experiments", default="cartpole_ppo,cartpole_a2c",
-                        help="comma-separated shipped experiment names")
-    parser.add_argument("--steps", type=int, default=50_000, help="env steps per training run")
-    parser.add_argument("--repeat", type=int, default=3, help="timed repetitions (medians)")
-    parser.add_argument("--top", type=int, default=12, help="profile lines (0: no profile)")
+    parser.add_argument("--cells", default=None, help="comma-separated ALGO-N_ENVS-NET "
+                        "(as benchmarks/scaling.py); default the whole matrix")
+    parser.add_argument("--seconds", type=float, default=0.5,
+                        help="target length of one timed mazedsl run (sets updates per cell)")
+    parser.add_argument("--max-updates", type=int, default=200)
+    parser.add_argument("--repeat", type=int, default=3, help="interleaved repetitions (medians)")
+    parser.add_argument("--profile", default="", help="comma-separated cells to cProfile too")
+    parser.add_argument("--top", type=int, default=25, help="profile lines per profiled cell")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--quick", action="store_true", help="tiny budgets: checks that it runs")
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--json", default=None,
+                        help="write results here (default benchmarks/results/limits.json; quick: none)")
+    parser.add_argument("--quick", action="store_true", help="the zoo points, 1 update: checks it runs")
     args = parser.parse_args(argv)
     if args.quick:
-        args.steps, args.repeat, args.top = 2_048, 1, 5
-
-    import torch
-
-    torch.set_num_threads(1)
-    print(f"mazedsl training vs the floor for the same work; {versions()}", flush=True)
+        cells = parse_cells(args.cells or "ppo-8-64x64,a2c-8-64x64")
+        args.repeat, args.max_updates, args.top = 1, 1, 8
+    else:
+        cells = parse_cells(args.cells) if args.cells else matrix_cells()
+    json_path = Path(args.json) if args.json else (None if args.quick else RESULTS / "limits.json")
+    pin_threads(args.threads)
+    t_start = time.perf_counter()
+    print(f"mazedsl training vs the physical floor and the plain-torch reference; {versions()}", flush=True)
+    print(thread_note(args.threads), flush=True)
     print(f"{load_note()} at start", flush=True)
-    rows: list[list[str]] = []
-    notes: list[str] = []
-    for name in [n.strip() for n in args.experiments.split(",") if n.strip()]:
-        r, n = measure(name, args.steps, args.repeat, args.top, args.seed)
-        rows += r
-        notes += n
+    peak = matmul_peak(256 if args.quick else 512)
+    print(f"P = {peak / 1e9:.1f} GFLOP/s (float32 sgemm, {args.threads} thread)", flush=True)
+    results = []
+    for cell in cells:
+        res = measure(cell, args.seconds, args.repeat, args.seed, args.threads, peak, args.max_updates)
+        results.append(res)
+        print(f"  {cell.label}: {res['x_floor']:.2f}x floor, {res['x_reference']:.2f}x reference",
+              file=sys.stderr, flush=True)
+    rows = []
+    for r in results:
+        f, w = r["floor_s"], r["work"]
+        gflop = (w["flops_rollout"] + w["flops_update"] + w["flops_opt"]) / 1e9
+        rows.append([f"{r['label']} ({r['vectorization']})", f"{r['env_steps']:,}", f"{r['mazedsl_s']:.3f}",
+                     f"{r['mazedsl_steps_per_s']:,.0f}", f"{f['env']:.3f}", f"{gflop:.2f}",
+                     f"{f['rollout'] + f['update']:.3f}", f"{f['opt']:.4f}", f"{f['total']:.3f}",
+                     f"{r['floor_steps_per_s']:,.0f}", f"{r['x_floor']:.2f}x", f"{r['reference_s']:.3f}",
+                     f"{r['x_reference']:.2f}x"])
     print()
-    print(f"Medians of {args.repeat} interleaved repetition(s)")
-    print(table(["part", "seconds", "env steps/s", "x floor"], rows))
-    print()
-    print("\n".join(notes))
-    print(f"{load_note()} at end")
+    print(f"Best of {args.repeat} interleaved repetition(s); floor = T_env + max(W/P, M/B) per phase "
+          f"(rollout, update, optimiser); P = {peak / 1e9:.1f} GFLOP/s")
+    print(table(["cell (mazedsl vectorisation)", "env steps", "mazedsl s", "mazedsl steps/s", "T_env s",
+                 "W GFLOP", "nets s", "optimiser s", "floor s", "floor steps/s", "x floor",
+                 "reference s", "x reference"], rows))
+    for r in results:
+        target = {"ppo-8-64x64": 4.0, "a2c-8-64x64": 3.0}.get(r["key"])
+        if target is not None:
+            print(f"{r['label']}: mazedsl {r['x_floor']:.2f}x the floor (target <= {target:g}x): "
+                  f"{'PASS' if r['x_floor'] <= target else 'MISS'}")
+    profiled = parse_cells(args.profile) if args.profile else (cells[:1] if args.quick else [])
+    for cell in profiled:
+        vec = fastest_vectorization(cell)
+        probe = experiment(cell, vec, args.seed, args.threads, 1)
+        updates = next((r["updates"] for r in results if r["key"] == cell.key), 2)
+        print(f"\n{cell.label.strip()} ({vec}):")
+        exp = experiment(cell, vec, args.seed, args.threads, (updates + 2) * update_size(probe))
+        print("\n".join(profile(exp, updates, args.top)))
+    elapsed = time.perf_counter() - t_start
+    peak_end = matmul_peak(256 if args.quick else 512)
+    print(f"P measured again at the end: {peak_end / 1e9:.1f} GFLOP/s (the floors use the first)")
+    print(f"{load_note()} at end; {elapsed:.0f} s in all")
+    if json_path is not None:
+        json_path.parent.mkdir(parents=True, exist_ok=True)
+        doc = {"command": " ".join(["benchmarks/limits.py", *(argv if argv is not None else sys.argv[1:])]),
+               "date_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "versions": versions(),
+               "threads": args.threads, "matmul_peak_flops": peak, "matmul_peak_flops_end": peak_end, "repeat": args.repeat,
+               "load_at_end": load_note(), "seconds": elapsed, "cells": results}
+        tmp = json_path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(doc, indent=1))
+        tmp.replace(json_path)
+        print(f"results written to {json_path}")
     return 0
 
 

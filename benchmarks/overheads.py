@@ -51,21 +51,30 @@ sys.path.insert(0, {bench!r})
 from _common import shipped
 exp = shipped("cartpole_ppo")
 import mazedsl
-import mazedsl.rl.trainer as trainer_mod
 first = []
-make = trainer_mod.make_vector_env
+try:  # the engine's one env loop: its first step is the first env step
+    from mazedsl.rl.envloop import EnvLoop
+    step = EnvLoop.step
 
-def make_and_watch(*a, **k):
-    venv = make(*a, **k)
-    step = venv.step
-    def watched(actions):
+    def watched(self, actions):
         if not first:
             first.append(time.perf_counter())
-        return step(actions)
-    venv.step = watched
-    return venv
+        return step(self, actions)
+    EnvLoop.step = watched
+except ImportError:  # engines before the EnvLoop
+    import mazedsl.rl.trainer as trainer_mod
+    make = trainer_mod.make_vector_env
 
-trainer_mod.make_vector_env = make_and_watch
+    def make_and_watch(*a, **k):
+        venv = make(*a, **k)
+        vstep = venv.step
+        def vwatched(actions):
+            if not first:
+                first.append(time.perf_counter())
+            return vstep(actions)
+        venv.step = vwatched
+        return venv
+    trainer_mod.make_vector_env = make_and_watch
 t0 = time.perf_counter()
 ctx = mazedsl.RunContext(exp, run_dir={run_dir!r}, silent=True)
 ctx.train(n_epochs=1)

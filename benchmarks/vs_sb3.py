@@ -29,6 +29,7 @@ import time
 from typing import Any
 
 from _common import EvalSink, evolve, fmt, load_note, median, shipped, table, versions
+from _matrix import is_ppo
 
 ALGOS = {"ppo": "cartpole_ppo", "a2c": "cartpole_a2c", "dqn": "cartpole_dqn", "sac": "pendulum_sac"}
 TARGETS = {"ppo": 475.0, "a2c": 475.0, "dqn": 475.0, "sac": -200.0}
@@ -102,8 +103,6 @@ def _sb3_model(exp: Any, seed: int) -> Any:
     from stable_baselines3 import PPO as SB3PPO
     from stable_baselines3.common.env_util import make_vec_env
 
-    from mazedsl import PPO
-
     algo, model, critic = exp.algorithm, exp.model, exp.critic
     activations = {"tanh": torch.nn.Tanh, "relu": torch.nn.ReLU, "elu": torch.nn.ELU,
                    "gelu": torch.nn.GELU, "silu": torch.nn.SiLU}
@@ -118,7 +117,7 @@ def _sb3_model(exp: Any, seed: int) -> Any:
                   vf_coef=algo.vf_coef, max_grad_norm=algo.max_grad_norm, n_steps=algo.n_steps,
                   normalize_advantage=algo.normalize_advantage, seed=seed, device="cpu", verbose=0,
                   learning_rate=_schedule(algo.lr, algo.lr_schedule))
-    if isinstance(algo, PPO):
+    if is_ppo(algo):
         policy_kwargs["optimizer_kwargs"] = {"eps": algo.adam_eps}
         return SB3PPO("MlpPolicy", env, batch_size=algo.batch_size, n_epochs=algo.n_epochs,
                       clip_range=_schedule(algo.clip_range, algo.clip_schedule),

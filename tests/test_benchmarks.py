@@ -8,9 +8,12 @@ The engine's speed paths are tested in test_engine_speed_paths.py.
 from __future__ import annotations
 
 import importlib.util
+import json
 import subprocess
 import sys
 from pathlib import Path
+
+import pytest
 
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -57,14 +60,90 @@ def test_vs_sb3_quick():
     assert ("training speed" in out) == HAS_SB3
 
 
-def test_limits_quick():
-    rows = table_rows(run_script("limits.py", "--quick"))
+def _load(path: Path) -> dict:
+    return json.loads(path.read_text())
+
+
+def test_scaling_quick(tmp_path):
+    out = run_script("scaling.py", "--quick", "--json", str(tmp_path / "s.json"))
+    doc = _load(tmp_path / "s.json")
+    cells = {c["key"]: c for c in doc["cells"]}
+    assert list(cells) == ["ppo-8-64x64", "a2c-8-64x64", "ppo-8-nature-cnn"]
+    assert doc["seeds"] == 2 and doc["threads"] == 1
+    mazedsl = ["mazedsl-sync", "mazedsl-fast"]
+    sb3 = ["sb3", "sb3-fast"] if HAS_SB3 else []
+    for key, cell in cells.items():
+        want = [v for v in mazedsl + sb3 if not (key.endswith("cnn") and v == "mazedsl-fast")]
+        assert sorted(cell["rates"]) == sorted(want), key
+        for variant, rates in cell["rates"].items():
+            assert sorted(rates) == ["0", "1"] and all(0 < r < 1e7 for r in rates.values()), (key, variant)
+        assert cell["steps_per_update"] == (256 if key.startswith("ppo") else 40)
+        assert cell["timed_updates"] == 1
+        for name, ratio in cell["ratios"].items():
+            m, s = name.split("/")
+            expect = [cell["rates"][m][k] / cell["rates"][s][k] for k in ("0", "1")]
+            assert ratio["per_seed"] == pytest.approx(expect)
+            assert min(expect) - 1e-9 <= ratio["geomean"] <= max(expect) + 1e-9
+            lo, hi = ratio["ci95"]
+            assert lo <= ratio["geomean"] <= hi
+        assert len(cell["ratios"]) == (0 if not HAS_SB3 else 2 if key.endswith("cnn") else 4)
+    rows = table_rows(out)
+    sync = [r for k, r in rows.items() if k.endswith("mazedsl sync")]
+    native = [r for k, r in rows.items() if k.endswith("mazedsl native")]
+    assert len(sync) == 3 and len(native) == 2  # no native vector env for the pixel cell
+    for cells_ in sync + native:
+        assert numeric(cells_[0]), cells_
+        if HAS_SB3:
+            assert numeric(cells_[1]) and numeric(cells_[3]) and numeric(cells_[5]), cells_
+    assert "threads: torch 1" in out
+
+
+def test_limits_quick(tmp_path):
+    out = run_script("limits.py", "--quick", "--json", str(tmp_path / "l.json"))
+    doc = _load(tmp_path / "l.json")
+    cells = {c["key"]: c for c in doc["cells"]}
+    assert list(cells) == ["ppo-8-64x64", "a2c-8-64x64"]
+    # 2x64 tanh policy (4 -> 64 -> 64 -> 2) and value net (4 -> 64 -> 64 -> 1), 2 FLOPs per MAC
+    fwd = 2 * (4 * 64 + 64 * 64 + 64 * 2) + 2 * (4 * 64 + 64 * 64 + 64)
+    first = 2 * 2 * 4 * 64
+    ppo, a2c = cells["ppo-8-64x64"], cells["a2c-8-64x64"]
+    assert ppo["work"]["fwd_flops_per_sample"] == fwd
+    assert ppo["work"]["params"] == (4 * 64 + 64 + 64 * 64 + 64 + 64 * 2 + 2) + (4 * 64 + 64 + 64 * 64 + 64 + 64 + 1)
+    assert ppo["updates"] == 1 and ppo["env_steps"] == 256 and a2c["env_steps"] == 40
+    assert ppo["work"]["flops_update"] == 20 * 256 * (3 * fwd - first) - 256 * fwd  # epochs x samples
+    assert ppo["work"]["flops_rollout"] == (256 + 8) * fwd
+    assert ppo["work"]["optimizer_steps"] == 20
+    assert a2c["work"]["flops_update"] == 40 * (2 * fwd - first)  # backward only
+    assert a2c["work"]["optimizer_steps"] == 1
+    for cell in cells.values():
+        f = cell["floor_s"]
+        assert f["total"] == pytest.approx(f["env"] + f["rollout"] + f["update"] + f["opt"])
+        assert f["update"] >= cell["work"]["flops_update"] / doc["matmul_peak_flops"]
+        assert cell["x_floor"] == pytest.approx(cell["mazedsl_s"] / f["total"])
+        assert cell["x_reference"] == pytest.approx(cell["mazedsl_s"] / cell["reference_s"])
+    assert 1e8 < doc["matmul_peak_flops"] < 1e13
+    rows = table_rows(out)
+    for label in ("PPO   8 envs 64x64 (native)", "A2C   8 envs 64x64 (native)"):
+        assert all(numeric(c) for c in rows[label]), rows[label]
+    assert "own ms" in out  # the profile of the first cell
+
+
+def test_time_to_solve_quick(tmp_path):
+    out = run_script("time_to_solve.py", "--quick", "--json", str(tmp_path / "t.json"))
+    doc = _load(tmp_path / "t.json")
+    for algo, first_eval in (("ppo", 1024), ("a2c", 1000)):  # the update that crosses 1,000 steps
+        d = doc["algos"][algo]
+        assert d["seeds"] == [0, 1]
+        assert d["mazedsl"]["solved"] == 2 and d["mazedsl"]["steps_median"] == first_eval
+        if HAS_SB3:
+            assert d["sb3"]["solved"] == 2 and d["sb3"]["steps_median"] == first_eval
+            walls = [(d["runs"][s]["mazedsl"]["solve_wall"], d["runs"][s]["sb3"]["solve_wall"]) for s in "01"]
+            assert d["ratio"]["per_seed"] == pytest.approx([a / b for a, b in walls])
+    rows = table_rows(out)
     for algo in ("PPO", "A2C"):
-        for part in ("floor: env stepping", "floor: policy forward", "floor: torch update", "floor: sum",
-                     "mazedsl training"):
-            cells = rows[f"{algo} {part}"]
-            assert numeric(cells[0]) and numeric(cells[1]), (part, cells)
-        assert numeric(rows[f"{algo} mazedsl training"][2])
+        assert numeric(rows[algo][0]) and rows[algo][2] == "2/2", rows[algo]
+        if HAS_SB3:
+            assert numeric(rows[algo][3]) and rows[algo][5] == "2/2" and numeric(rows[algo][6]), rows[algo]
 
 
 def test_overheads_quick():

@@ -39,13 +39,13 @@ def _run_updates(algo: str, fast: bool, policy, decl, n_updates: int = 6):
     from mazedsl.rl.algos.a2c.update import a2c_update
     from mazedsl.rl.algos.ppo import fast as ppo_fast
     from mazedsl.rl.algos.ppo.update import ppo_update
-    from mazedsl.rl.updates import lean_adam, lean_rmsprop
+    from mazedsl.rl.updates import lean_adam, lean_rmsprop, torch_adam
 
     p = copy.deepcopy(policy)
     params = list(p.parameters())
     if algo == "ppo":
-        opt = lean_adam(params, decl.lr, decl.adam_eps) if fast else torch.optim.Adam(
-            params, lr=decl.lr, eps=decl.adam_eps)
+        opt = (lean_adam(params, decl.lr, decl.adam_eps) if fast
+               else torch_adam(params, decl.lr, decl.adam_eps))
     else:
         opt = lean_rmsprop(params, decl.lr, decl.rms_alpha, decl.eps) if fast else torch.optim.RMSprop(
             params, lr=decl.lr, alpha=decl.rms_alpha, eps=decl.eps)

@@ -210,7 +210,7 @@ def test_env_runners_are_placed_on_both_nodes_and_training_learns(cluster, train
 
 def test_a_loaded_rllib_run_evaluates_rolls_out_and_acts(trained):
     ctx, summary = trained
-    from mazedsl.rl.build import Seeds
+    from mazedsl.rl.building import Seeds
 
     loaded = RunContext.load(ctx.run_dir, checkpoint="best", silent=True)
     evals = list(iter_metrics(ctx.run_dir / "metrics.jsonl", "eval"))
@@ -278,7 +278,7 @@ def test_a_torch_module_of_your_own_trains_on_rllib_and_acts_after_loading(clust
                                                                             monkeypatch):
     import torch
 
-    monkeypatch.chdir(ROOT)  # experiments.nets.mlp is imported from the project root
+    monkeypatch.chdir(ROOT)  # experiments._nets.mlp is imported from the project root
     exp = load_experiment(str(ROOT / "experiments" / "custom_model_ppo.py")).override({
         "runner": RLlibRunner(num_env_runners=0),  # envs stepped in this process
         "total_steps": 256, "eval_every_steps": 0, "eval_episodes": 2})
@@ -286,7 +286,7 @@ def test_a_torch_module_of_your_own_trains_on_rllib_and_acts_after_loading(clust
     assert summary.stopped == "budget" and summary.steps >= 256 and summary.evaluations == 1
     loaded = RunContext.load(tmp_path / "r", checkpoint="last", silent=True)
     net = loaded.policy.module.net.pi_torso.inner  # the user's PolicyNet, trained by RLlib
-    assert type(net).__module__ == "experiments.nets.mlp" and type(net).__name__ == "PolicyNet"
+    assert type(net).__module__ == "experiments._nets.mlp" and type(net).__name__ == "PolicyNet"
     obs = np.array([0.1, -0.2, 0.05, 0.3], dtype=np.float32)
     with torch.no_grad():
         logits = net(torch.from_numpy(obs)[None])[0].numpy()

@@ -97,7 +97,7 @@ def cmd_rollout(args: argparse.Namespace) -> int:
     import sys
 
     from mazedsl.context import RunContext
-    from mazedsl.rl.evaluation import EvalResult
+    from mazedsl.rl.episodes import EvalResult
 
     render = args.render and sys.stdout.isatty()
     if args.render and not render:

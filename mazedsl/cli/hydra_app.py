@@ -108,7 +108,7 @@ def _rollout(cfg: DictConfig) -> None:
     from mazedsl.config import from_config
     from mazedsl.context import RunContext
     from mazedsl.errors import ConfigError
-    from mazedsl.rl.evaluation import EvalResult
+    from mazedsl.rl.episodes import EvalResult
 
     rc = from_config(OmegaConf.to_container(cfg, resolve=True), cls=_rollout_cls(), source="mazedsl-run")
     runner = rc.runner

@@ -223,7 +223,3 @@ def make_dist(space: spaces.Space) -> ActionDist:
         return DiagGaussian(space)
     raise EnvError(f"action space {space!r} is not supported: use Discrete, MultiDiscrete, "
                    "MultiBinary or a float Box")
-
-
-def check_action_space(space: Any) -> None:
-    make_dist(space)

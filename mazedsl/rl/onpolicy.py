@@ -163,5 +163,5 @@ def optimizer_step(optimizer: torch.optim.Optimizer, loss: torch.Tensor,
     optimizer.zero_grad(set_to_none=True)
     loss.backward()
     if max_grad_norm is not None:
-        torch.nn.utils.clip_grad_norm_(params, max_grad_norm)
+        torch.nn.utils.clip_grad_norm_(params, max_grad_norm, foreach=True)
     optimizer.step()

@@ -124,12 +124,3 @@ def flatten_batch(space: spaces.Space, obs: Any) -> np.ndarray:
     if isinstance(space, spaces.Tuple):
         return np.concatenate([flatten_batch(s, obs[i]) for i, s in enumerate(space.spaces)], axis=1)
     raise EnvError(f"observation space {space!r} cannot be flattened")
-
-
-def check_action_space(space: spaces.Space) -> None:
-    """Raise :class:`EnvError` unless the models can act in ``space``."""
-    if isinstance(space, spaces.Discrete):
-        return
-    if isinstance(space, spaces.Box) and len(space.shape) == 1:
-        return
-    raise EnvError(f"action space {space!r} is not supported: use Discrete or a 1-D Box")

@@ -16,7 +16,7 @@ import torch
 from gymnasium import spaces
 
 from mazedsl.errors import CheckpointError
-from mazedsl.rl.build import Built
+from mazedsl.rl.building import Built
 from mazedsl.rl.envs import make_vector_env
 
 #: Where RLlib's Algorithm checkpoint keeps the (single-agent) RLModule.
@@ -124,9 +124,9 @@ def checkpoint_dir(run_path: Path, kind: str) -> Path:
 
 def built_for(exp: Any, module: Any, obs_space: spaces.Space, action_space: spaces.Space,
               factory: Any, kind: str = "current") -> "Any":
-    """The build stage's :class:`~mazedsl.rl.build.Built` for an RLModule: what evaluation,
+    """The build stage's :class:`~mazedsl.rl.building.Built` for an RLModule: what evaluation,
     rollouts, ``compute_action`` and the TUI act with (``policy`` is a :class:`ModulePolicy`)."""
-    from mazedsl.rl.build import Seeds
+    from mazedsl.rl.building import Seeds
     from mazedsl.rl.device import resolve_device
     from mazedsl.rl.envs import env_step_limit
     from mazedsl.rl.registry import entry_for

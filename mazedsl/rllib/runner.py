@@ -85,7 +85,7 @@ class RLlibLoop:
                  settings: dict[str, dict[str, Any]], spaces: tuple[Any, Any]) -> None:
         import torch
 
-        from mazedsl.rl.build import Seeds
+        from mazedsl.rl.building import Seeds
         from mazedsl.rllib.translate import build_config
 
         self.exp, self.run, self.factory = exp, run, factory

@@ -11,7 +11,7 @@ from mazedsl.rl.algos.a2c.spec import A2C
 from mazedsl.rl.algos.a2c.update import a2c_update
 from mazedsl.rl.algos.base import Learner
 from mazedsl.rl.onpolicy import OnPolicyLearner, choose_fast
-from mazedsl.rl.updates import lean_adam, lean_rmsprop, set_lr
+from mazedsl.rl.updates import lean_adam, torch_adam, lean_rmsprop, set_lr
 from mazedsl.spec.algorithms import scheduled
 
 
@@ -28,7 +28,7 @@ class A2CLearner(OnPolicyLearner, Learner):
                                                        eps=decl.eps))
         else:
             self.optimizer = (lean_adam(params, decl.lr, decl.eps) if use_fast
-                              else torch.optim.Adam(params, lr=decl.lr, eps=decl.eps))
+                              else torch_adam(params, decl.lr, decl.eps))
 
     def iteration(self, progress: float) -> dict[str, float]:
         decl = self.decl

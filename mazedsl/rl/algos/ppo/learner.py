@@ -12,7 +12,7 @@ from mazedsl.rl.algos.ppo import fast
 from mazedsl.rl.algos.ppo.spec import PPO
 from mazedsl.rl.algos.ppo.update import ppo_update
 from mazedsl.rl.onpolicy import OnPolicyLearner, choose_fast
-from mazedsl.rl.updates import lean_adam, set_lr
+from mazedsl.rl.updates import lean_adam, torch_adam, set_lr
 from mazedsl.spec.algorithms import scheduled
 
 
@@ -26,7 +26,7 @@ class PPOLearner(OnPolicyLearner, Learner):
         super().__init__(decl, built, decl.n_steps, use_fast)
         params = list(self.policy.parameters())
         self.optimizer = (lean_adam(params, decl.lr, decl.adam_eps) if use_fast
-                          else torch.optim.Adam(params, lr=decl.lr, eps=decl.adam_eps))
+                          else torch_adam(params, decl.lr, decl.adam_eps))
 
     @classmethod
     def check(cls, decl: PPO, experiment: Any, obs_space: Any, action_space: Any) -> None:

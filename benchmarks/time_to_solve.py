@@ -1,0 +1,187 @@
+"""Wall time to solve CartPole-v1, mazedsl vs Stable-Baselines3, over many seeds with intervals.
+
+    .venv/bin/pip install -e '.[bench]'
+    .venv/bin/python benchmarks/time_to_solve.py              # PPO and A2C, 20 seeds (~25 minutes)
+    .venv/bin/python benchmarks/time_to_solve.py --algos ppo  # PPO only (~6 minutes)
+    .venv/bin/python benchmarks/time_to_solve.py --quick      # 2 seeds, tiny budgets: checks it runs
+
+Both tools train the shipped experiments' hyperparameters (experiments/cartpole_ppo.py: the
+rl-zoo PPO values; experiments/cartpole_a2c.py: SB3's A2C defaults with the zoo's 8 envs), one
+torch and one BLAS thread each, the pair of one seed back to back (the order alternates by
+seed). Every --eval-every env steps (after the update that crosses it) both run a deterministic
+10-episode evaluation on 4 separate envs; a run stops at the first evaluation with mean return
+>= 475 and its wall time (from the start of training, evaluations included) is the time to
+solve. mazedsl steps envs its default way (--vectorization auto: gymnasium's numpy-vectorised
+CartPole); SB3 its DummyVecEnv of separate envs (--vectorization sync gives mazedsl the same).
+
+Printed per algorithm: mean wall seconds to solve with a 95% t-interval for each tool, the
+geometric mean of the per-seed ratios mazedsl/SB3 with its 95% t-interval (seeds where both
+solved), median env steps to solve, and how many seeds solved within the budget.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+import time
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+from typing import Any
+
+from _common import ROOT, evolve, load_note, median, shipped, table, versions
+from _matrix import finite, fmt_ratio, mean_ci, pin_threads, ratio_ci, sb3_available, thread_note
+
+ALGOS = {"ppo": "cartpole_ppo", "a2c": "cartpole_a2c"}
+RESULTS = ROOT / "benchmarks" / "results"
+
+
+def run_pair(algo: str, seed: int, opts: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """One seed: mazedsl and (if asked) SB3, back to back; their results by tool."""
+    from vs_sb3 import run_mazedsl, run_sb3
+
+    pin_threads(opts["threads"])
+    exp = shipped(ALGOS[algo])
+    exp = evolve(exp, runner=evolve(exp.runner, vectorization=opts["vectorization"],
+                                    torch_threads=opts["threads"]))
+    budget = opts["budget"] or exp.total_steps
+    tools = ["mazedsl", "sb3"] if opts["sb3"] else ["mazedsl"]
+    if seed % 2:
+        tools.reverse()
+    out = {}
+    for tool in tools:
+        run = run_mazedsl if tool == "mazedsl" else run_sb3
+        out[tool] = run(exp, seed, opts["target"], budget, opts["eval_every"], opts["eval_episodes"])
+    return out
+
+
+def summarise(results: dict[int, dict[str, dict[str, Any]]]) -> dict[str, Any]:
+    seeds = sorted(results)
+    doc: dict[str, Any] = {"seeds": seeds, "runs": {str(s): results[s] for s in seeds}}
+    for tool in ("mazedsl", "sb3"):
+        walls = [results[s][tool]["solve_wall"] for s in seeds if tool in results[s]]
+        if not walls:
+            continue
+        solved = [w for w in walls if w is not None]
+        m, lo, hi = mean_ci(solved) if solved else (math.nan, math.nan, math.nan)
+        doc[tool] = {"solved": len(solved), "runs": len(walls), "wall_mean": m, "wall_ci95": [lo, hi],
+                     "steps_median": median(results[s][tool]["solve_steps"] for s in seeds),
+                     "steps_per_s_median": median(results[s][tool]["steps_per_s"] for s in seeds)}
+    both = [s for s in seeds if "sb3" in results[s] and results[s]["mazedsl"]["solve_wall"] is not None
+            and results[s]["sb3"]["solve_wall"] is not None]
+    if both:
+        per_seed = [results[s]["mazedsl"]["solve_wall"] / results[s]["sb3"]["solve_wall"] for s in both]
+        gm, lo, hi = ratio_ci(per_seed)
+        doc["ratio"] = {"seeds": both, "per_seed": per_seed, "geomean": gm, "ci95": [lo, hi]}
+    return doc
+
+
+def _cell_wall(d: dict[str, Any] | None) -> list[str]:
+    if d is None:
+        return ["n/a", "", "n/a"]
+    m, (lo, hi) = d["wall_mean"], d["wall_ci95"]
+    ci = f"{max(lo, 0.0):.1f}-{hi:.1f}" if math.isfinite(lo) and math.isfinite(hi) else "n/a"
+    return [f"{m:.2f}" if math.isfinite(m) else "n/a", ci, f"{d['solved']}/{d['runs']}"]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--seeds", type=int, default=20, help="seeds 0..N-1 (default 20)")
+    parser.add_argument("--algos", default="ppo,a2c", help="comma-separated: ppo, a2c")
+    parser.add_argument("--target", type=float, default=475.0)
+    parser.add_argument("--eval-every", type=int, default=5_000, help="env steps between evaluations")
+    parser.add_argument("--eval-episodes", type=int, default=10)
+    parser.add_argument("--budget", type=int, default=None,
+                        help="env step cap per run (default the experiment's total_steps)")
+    parser.add_argument("--vectorization", default="auto", choices=("auto", "native", "sync"),
+                        help="mazedsl's env stepping (SB3: always DummyVecEnv)")
+    parser.add_argument("--threads", type=int, default=1, help="torch and BLAS threads per run")
+    parser.add_argument("--jobs", type=int, default=1,
+                        help="seeds in parallel processes (a pair stays in one process)")
+    parser.add_argument("--no-sb3", action="store_true", help="mazedsl only")
+    parser.add_argument("--json", default=None,
+                        help="write results here (default benchmarks/results/time_to_solve.json; "
+                             "quick: none)")
+    parser.add_argument("--quick", action="store_true",
+                        help="2 seeds, 2k steps, evaluation every 1k, target 0: checks that it runs")
+    args = parser.parse_args(argv)
+    if args.quick:
+        args.seeds, args.target, args.eval_every, args.eval_episodes = 2, 0.0, 1_000, 2
+        args.budget = args.budget or 2_000
+    algos = [a.strip().lower() for a in args.algos.split(",") if a.strip()]
+    bad = [a for a in algos if a not in ALGOS]
+    if bad:
+        parser.error(f"unknown algorithm(s) {', '.join(bad)}; known: {', '.join(ALGOS)}")
+    json_path = Path(args.json) if args.json else (None if args.quick else RESULTS / "time_to_solve.json")
+    pin_threads(args.threads)
+    use_sb3 = not args.no_sb3 and sb3_available()
+    opts = {"threads": args.threads, "vectorization": args.vectorization, "budget": args.budget,
+            "sb3": use_sb3, "target": args.target, "eval_every": args.eval_every,
+            "eval_episodes": args.eval_episodes}
+    t_start = time.perf_counter()
+    print(f"Wall time to solve CartPole-v1, mazedsl vs Stable-Baselines3; {versions()}", flush=True)
+    print(thread_note(args.threads) + f"; {args.jobs} job(s)", flush=True)
+    print(f"{load_note()} at start", flush=True)
+    summary: dict[str, Any] = {}
+    for algo in algos:
+        results: dict[int, dict[str, dict[str, Any]]] = {}
+
+        def report(seed: int, res: dict[str, dict[str, Any]]) -> None:
+            results[seed] = res
+            for tool, r in res.items():
+                wall = "not solved" if r["solve_wall"] is None else f"{r['solve_wall']:.1f} s"
+                print(f"  {algo.upper()} seed {seed:2d} {tool:7s}: {wall}, "
+                      f"{r['steps_per_s']:,.0f} steps/s", file=sys.stderr, flush=True)
+
+        if args.jobs > 1:
+            with ProcessPoolExecutor(args.jobs) as pool:
+                futures = {s: pool.submit(run_pair, algo, s, opts) for s in range(args.seeds)}
+                for s, fut in futures.items():
+                    report(s, fut.result())
+        else:
+            for s in range(args.seeds):
+                report(s, run_pair(algo, s, opts))
+        summary[algo] = summarise(results)
+
+    rows = []
+    for algo in algos:
+        d = summary[algo]
+        ratio = d.get("ratio")
+        r, ci = fmt_ratio(None if ratio is None else (ratio["geomean"], *ratio["ci95"]))
+        rows.append([algo.upper(), *_cell_wall(d.get("mazedsl")), *_cell_wall(d.get("sb3")), r, ci,
+                     f"{d['mazedsl']['steps_median']:,.0f}" if d["mazedsl"]["steps_median"] else "n/a",
+                     f"{d['sb3']['steps_median']:,.0f}" if d.get("sb3") and d["sb3"]["steps_median"]
+                     else "n/a"])
+    print()
+    print(f"{args.seeds} seed(s); solved = first deterministic {args.eval_episodes}-episode evaluation "
+          f">= {args.target:g} (every {args.eval_every:,} env steps); mazedsl vectorisation "
+          f"{args.vectorization}, SB3 DummyVecEnv; wall = mean seconds with 95% t-interval (solved runs); "
+          f"ratio = geometric mean of per-seed mazedsl/SB3 with 95% t-interval")
+    print(table(["algo", "mazedsl wall s", "95% CI", "solved", "SB3 wall s", "95% CI", "solved",
+                 "mazedsl/SB3", "95% CI", "mazedsl steps (median)", "SB3 steps (median)"], rows))
+    ppo = summary.get("ppo", {}).get("ratio")
+    if ppo:
+        ok = ppo["geomean"] <= 1 / 3 and ppo["ci95"][1] < 0.5
+        print(f"PPO: wall time to solve {ppo['geomean']:.2f}x SB3's (95% CI {ppo['ci95'][0]:.2f}-"
+              f"{ppo['ci95'][1]:.2f}); target <= 0.33x with the upper end < 0.5x: "
+              f"{'PASS' if ok else 'MISS'}")
+    if not use_sb3 and not args.no_sb3:
+        print("Stable-Baselines3 is not installed: pip install -e '.[bench]' for the comparison")
+    elapsed = time.perf_counter() - t_start
+    print(f"{load_note()} at end; {elapsed:.0f} s in all")
+    if json_path is not None:
+        json_path.parent.mkdir(parents=True, exist_ok=True)
+        doc = {"command": " ".join(["benchmarks/time_to_solve.py", *(argv if argv is not None else sys.argv[1:])]),
+               "date_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "versions": versions(),
+               "options": opts, "seconds": elapsed, "load_at_end": load_note(), "algos": summary}
+        tmp = json_path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(finite(doc), indent=1))
+        tmp.replace(json_path)
+        print(f"results written to {json_path}")
+    return 0
+
+
+
+if __name__ == "__main__":
+    sys.exit(main())
