@@ -116,6 +116,11 @@ PLANNED_TABLE: dict[str, tuple[Row, ...]] = {
 
 def _check_algorithm(exp: Any) -> str:
     name = type(exp.algorithm).__name__
+    if name not in SUPPORTED and name in RLLIB_ALGORITHMS:
+        raise ConfigError(
+            f"runner=rllib does not map {name} yet (RLlib has it; the planned mapping is "
+            f"mazedsl.rllib.translate.PLANNED_TABLE); runner=rllib trains {', '.join(SUPPORTED)}: "
+            "use algorithm=ppo, or a native runner (runner=local)", "algorithm")
     if name not in SUPPORTED:
         raise ConfigError(
             f"{name} has no RLlib counterpart (RLlib's algorithms: {', '.join(RLLIB_ALGORITHMS)}); "
