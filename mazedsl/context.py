@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import signal
-import threading
 import time
 from datetime import datetime
 from pathlib import Path
@@ -14,6 +12,7 @@ import numpy as np
 
 from mazedsl.components import import_callable, resolve_experiment
 from mazedsl.errors import ConfigError, EnvError, RunDirError
+from mazedsl.signals import stop_on_signals
 from mazedsl.rllib import is_rllib
 from mazedsl.rollout import Episode, Rollout, RolloutStep, play_episode
 from mazedsl.run.directory import RunDirectory, new_run_path
@@ -231,7 +230,7 @@ class RunContext:
         sink.progress_bar = None if self.silent else _progress_bar(budget, trainer.steps)
         status, error = "failed", None
         try:
-            with _stop_on_signals(trainer), (sink.progress_bar or contextlib.nullcontext()):
+            with stop_on_signals(trainer), (sink.progress_bar or contextlib.nullcontext()):
                 summary = trainer.train(total_steps, n_epochs, start_time=trainer.train_time)
             status = "interrupted" if summary.stopped == "interrupted" else "finished"
             return summary
@@ -494,28 +493,3 @@ def _draw(step: RolloutStep) -> None:
     text = (half_blocks(frame, 60) + "\n") if frame is not None else ""
     print("\x1b[H\x1b[2J" + text + describe_step(step), flush=True)
     time.sleep(0.02)
-
-
-@contextlib.contextmanager
-def _stop_on_signals(trainer: Any) -> Iterator[None]:
-    """SIGINT/SIGTERM ask the trainer to stop after the current update (main thread only);
-    a second Ctrl-C stops at once."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    previous = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
-    hits = {"n": 0}
-
-    def handler(signum: int, frame: Any) -> None:
-        hits["n"] += 1
-        if hits["n"] > 1 and signum == signal.SIGINT:
-            raise KeyboardInterrupt
-        trainer.request_stop()
-
-    for sig in previous:
-        signal.signal(sig, handler)
-    try:
-        yield
-    finally:
-        for sig, old in previous.items():
-            signal.signal(sig, old)

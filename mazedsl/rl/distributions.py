@@ -10,7 +10,6 @@ consume the random generator identically.
 from __future__ import annotations
 
 import math
-from typing import Any
 
 import numpy as np
 import torch

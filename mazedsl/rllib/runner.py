@@ -14,18 +14,17 @@ import contextlib
 import json
 import os
 import shutil
-import signal
-import threading
 import time
 from collections.abc import Mapping
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any, Callable
 
 import attrs
 
 from mazedsl.rllib import RLlibError, require_ray
 from mazedsl.rllib.policy import STATE_FILE, built_for, checkpoint_dir
+from mazedsl.signals import stop_on_signals
 
 STATE_FORMAT = "mazedsl-rllib-1"
 
@@ -311,30 +310,6 @@ class RLlibLoop:
             info["best_eval"] = self.best_eval
         if self.progress_bar is not None:
             self.progress_bar.update(self.steps, info)
-
-
-@contextlib.contextmanager
-def stop_on_signals(loop: RLlibLoop) -> Iterator[None]:
-    """SIGINT/SIGTERM: finish the current iteration, checkpoint, stop (a second Ctrl-C: at once)."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    previous = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
-    hits = {"n": 0}
-
-    def handler(signum: int, frame: Any) -> None:
-        hits["n"] += 1
-        if hits["n"] > 1 and signum == signal.SIGINT:
-            raise KeyboardInterrupt
-        loop.request_stop()
-
-    for sig in previous:
-        signal.signal(sig, handler)
-    try:
-        yield
-    finally:
-        for sig, old in previous.items():
-            signal.signal(sig, old)
 
 
 def train_run(exp: Any, run: Any, factory: Callable[[], Any] | None, *, resume: bool = False,

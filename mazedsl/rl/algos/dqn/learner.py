@@ -11,7 +11,6 @@ import numpy as np
 import torch
 from torch import nn
 
-from mazedsl.errors import ConfigError
 from mazedsl.rl.algos._offpolicy import (check_finite, clip_grad_norm, denormals_flushed,
                                          linear_schedule, make_adam, polyak_update, scheduled,
                                          step)

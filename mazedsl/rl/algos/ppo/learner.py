@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import torch
-
 from mazedsl.errors import ConfigError
 from mazedsl.rl.algos.base import Learner
 from mazedsl.rl.algos.ppo import fast
