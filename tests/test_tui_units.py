@@ -183,7 +183,10 @@ def test_experiment_files_skips_private_files(tmp_path):
 def test_training_manager_runs_processes_in_their_own_session(tmp_path):
     manager = TrainingManager()
     run = tmp_path / "exp" / "run"
-    script = "import os, time; print(os.getsid(0) == os.getpid(), flush=True); time.sleep(30)"
+    # SIGINT handled as Python's default (a shell's background job would inherit it ignored;
+    # `mazedsl train` installs its own handler, so real trainings are not affected)
+    script = ("import os, signal, time; signal.signal(signal.SIGINT, signal.default_int_handler); "
+              "print(os.getsid(0) == os.getpid(), flush=True); time.sleep(30)")
     training = manager.start([sys.executable, "-c", script], run)
     deadline = time.monotonic() + 60  # generous: python starts slowly on a loaded machine
     while "True" not in training.console_log.read_text() and time.monotonic() < deadline:
