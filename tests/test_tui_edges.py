@@ -40,7 +40,7 @@ def make_app(demo, **kwargs: Any) -> MazeApp:
     return MazeApp(demo.experiments, demo.runs, poll_interval=0.05, **kwargs)
 
 
-async def wait_for(pilot, predicate: Callable[[], Any], timeout: float = 10.0, what: str = "") -> None:
+async def wait_for(pilot, predicate: Callable[[], Any], timeout: float = 30.0, what: str = "") -> None:
     deadline = time.monotonic() + timeout
     while not predicate():
         if time.monotonic() > deadline:
