@@ -51,7 +51,7 @@ def make_app(demo, library=None, **kwargs: Any) -> MazeApp:
                    **kwargs)
 
 
-async def wait_for(pilot, predicate: Callable[[], Any], timeout: float = 10.0, what: str = "") -> None:
+async def wait_for(pilot, predicate: Callable[[], Any], timeout: float = 30.0, what: str = "") -> None:
     deadline = time.monotonic() + timeout
     while not predicate():
         if time.monotonic() > deadline:

@@ -30,7 +30,7 @@ def make_app(demo, mode: str = "runs") -> MazeApp:
     return MazeApp(demo.experiments, demo.runs, library=DemoLibrary(), poll_interval=0.05, mode=mode)
 
 
-async def settle(pilot, predicate: Callable[[], Any], timeout: float = 10.0) -> None:
+async def settle(pilot, predicate: Callable[[], Any], timeout: float = 30.0) -> None:
     deadline = time.monotonic() + timeout
     while not predicate():
         assert time.monotonic() < deadline, "the screen did not settle"
