@@ -287,3 +287,15 @@ def finite(value: Any) -> Any:
     if isinstance(value, (list, tuple)):
         return [finite(v) for v in value]
     return value
+
+
+def write_results(json_path: Any, doc: dict) -> None:
+    """Write a benchmark's results as JSON atomically (non-finite floats as null)."""
+    import json
+    from pathlib import Path
+
+    path = Path(json_path)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(finite(doc), indent=1))
+    tmp.replace(path)
+    print(f"results written to {path}")

@@ -40,7 +40,6 @@ from __future__ import annotations
 
 import argparse
 import cProfile
-import json
 import math
 import pstats
 import sys
@@ -51,7 +50,7 @@ from typing import Any
 import numpy as np
 
 from _common import ROOT, load_note, table, versions
-from _matrix import (Cell, experiment, is_ppo, matrix_cells, parse_cells, pin_threads, thread_note,
+from _matrix import (Cell, experiment, is_ppo, write_results, matrix_cells, parse_cells, pin_threads, thread_note,
                      time_mazedsl, update_size)
 
 RESULTS = ROOT / "benchmarks" / "results"
@@ -450,10 +449,7 @@ def main(argv: list[str] | None = None) -> int:
                "date_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "versions": versions(),
                "threads": args.threads, "matmul_peak_flops": peak, "matmul_peak_flops_end": peak_end, "repeat": args.repeat,
                "load_at_end": load_note(), "seconds": elapsed, "cells": results}
-        tmp = json_path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(doc, indent=1))
-        tmp.replace(json_path)
-        print(f"results written to {json_path}")
+        write_results(json_path, doc)
     return 0
 
 

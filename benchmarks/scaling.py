@@ -31,7 +31,6 @@ shows their geometric mean and its 95% t-interval over seeds (on the logs).
 from __future__ import annotations
 
 import argparse
-import json
 import platform
 import statistics
 import sys
@@ -40,7 +39,7 @@ from pathlib import Path
 from typing import Any
 
 from _common import ROOT, load_note, table, versions
-from _matrix import (CNN, Cell, experiment, finite, fmt_ratio, matrix_cells, parse_cells,
+from _matrix import (CNN, Cell, experiment, write_results, fmt_ratio, matrix_cells, parse_cells,
                      pin_threads, ratio_ci, sb3_available, thread_note, time_mazedsl, time_sb3, update_size)
 
 VARIANTS = ("mazedsl-sync", "mazedsl-fast", "sb3", "sb3-fast")
@@ -215,10 +214,7 @@ def main(argv: list[str] | None = None) -> int:
                           "timed_updates": plan[c.key],
                           "steps_per_update": update_size(experiment(c, "sync", 0, 1, 1)),
                           **summary[c.key]} for c in cells]}
-        tmp = json_path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(finite(doc), indent=1))
-        tmp.replace(json_path)
-        print(f"results written to {json_path}")
+        write_results(json_path, doc)
     return 0
 
 

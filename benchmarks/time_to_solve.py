@@ -22,7 +22,6 @@ solved), median env steps to solve, and how many seeds solved within the budget.
 from __future__ import annotations
 
 import argparse
-import json
 import math
 import sys
 import time
@@ -31,7 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from _common import ROOT, evolve, load_note, median, shipped, table, versions
-from _matrix import finite, fmt_ratio, mean_ci, pin_threads, ratio_ci, sb3_available, thread_note
+from _matrix import write_results, fmt_ratio, mean_ci, pin_threads, ratio_ci, sb3_available, thread_note
 
 ALGOS = {"ppo": "cartpole_ppo", "a2c": "cartpole_a2c"}
 RESULTS = ROOT / "benchmarks" / "results"
@@ -175,10 +174,7 @@ def main(argv: list[str] | None = None) -> int:
         doc = {"command": " ".join(["benchmarks/time_to_solve.py", *(argv if argv is not None else sys.argv[1:])]),
                "date_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "versions": versions(),
                "options": opts, "seconds": elapsed, "load_at_end": load_note(), "algos": summary}
-        tmp = json_path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(finite(doc), indent=1))
-        tmp.replace(json_path)
-        print(f"results written to {json_path}")
+        write_results(json_path, doc)
     return 0
 
 
