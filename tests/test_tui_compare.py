@@ -3,12 +3,9 @@ by tiny real trainings (tests/compare_runs.py), and of the Runs-table fixes (End
 
 from __future__ import annotations
 
-import asyncio
-import functools
 import json
-import time
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import pytest
 from rich.text import Text
@@ -23,14 +20,9 @@ from mazedsl_tui.screens.runs import RunsScreen
 from mazedsl_tui.screens.sweep import SweepScreen
 from mazedsl_tui.widgets.compare.plot import ComparePlot
 from mazedsl_tui.widgets.runs.table import RunsTable
+from tests.tui_helpers import run_async, wait_for
 
 
-def run_async(test):
-    @functools.wraps(test)
-    def wrapper(*args: Any, **kwargs: Any) -> None:
-        asyncio.run(test(*args, **kwargs))
-
-    return wrapper
 
 
 @pytest.fixture(scope="session")
@@ -38,12 +30,6 @@ def ws(tmp_path_factory) -> Workspace:
     return make_workspace(tmp_path_factory.mktemp("tui_compare"))
 
 
-async def wait_for(pilot, predicate: Callable[[], Any], timeout: float = 15.0, what: str = "") -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what or predicate}")
-        await pilot.pause(0.02)
 
 
 def cell(table: DataTable, row: Any, column: str) -> str:

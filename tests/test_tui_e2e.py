@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import asyncio
-import time
 from pathlib import Path
+
+from tests.tui_helpers import wait_for
 
 EXPERIMENT = '''"""A tiny CartPole PPO run for the TUI end-to-end test."""
 
@@ -24,12 +25,6 @@ experiment = Experiment(
 '''
 
 
-async def wait_for(pilot, predicate, timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        await pilot.pause(0.05)
 
 
 def test_train_watch_and_roll_out_from_the_ui(tmp_path):

@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
-import functools
 import importlib.util
 import shlex
 import sys
-import time
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import pytest
 
@@ -19,15 +16,9 @@ from mazedsl_tui.demo import DemoLibrary, build_demo
 from mazedsl_tui.screens.experiments import ExperimentsScreen
 from mazedsl_tui.screens.launch import LaunchScreen
 from mazedsl_tui.screens.runs import RunsScreen
+from tests.tui_helpers import run_async, wait_for
 
 
-def run_async(test):
-    """Run an async test on its own event loop (no pytest async plugin needed)."""
-    @functools.wraps(test)
-    def wrapper(*args: Any, **kwargs: Any) -> None:
-        asyncio.run(test(*args, **kwargs))
-
-    return wrapper
 
 
 @pytest.fixture
@@ -40,12 +31,6 @@ def make_app(demo, **kwargs: Any) -> MazeApp:
     return MazeApp(demo.experiments, demo.runs, poll_interval=0.05, **kwargs)
 
 
-async def wait_for(pilot, predicate: Callable[[], Any], timeout: float = 30.0, what: str = "") -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what or predicate}")
-        await pilot.pause(0.02)
 
 
 def shown(widget) -> str:

@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import asyncio
-import functools
 import json
 import re
 import sys
-import time
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import pytest
 from textual.widgets import DataTable, Log, Static
@@ -28,17 +25,11 @@ from mazedsl_tui.widgets.detail.curves import MetricsPlot
 from mazedsl_tui.widgets.experiments.tree import ExperimentTree
 from mazedsl_tui.widgets.rollout.view import EnvView
 from mazedsl_tui.widgets.runs.table import RunsTable
+from tests.tui_helpers import run_async, wait_for
 
 FAKE_TRAIN = Path(__file__).parent / "fixtures" / "tui" / "fake_train.py"
 
 
-def run_async(test):
-    """Run an async test on its own event loop (no pytest async plugin needed)."""
-    @functools.wraps(test)
-    def wrapper(*args: Any, **kwargs: Any) -> None:
-        asyncio.run(test(*args, **kwargs))
-
-    return wrapper
 
 
 @pytest.fixture
@@ -51,12 +42,6 @@ def make_app(demo, library=None, **kwargs: Any) -> MazeApp:
                    **kwargs)
 
 
-async def wait_for(pilot, predicate: Callable[[], Any], timeout: float = 30.0, what: str = "") -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what or predicate}")
-        await pilot.pause(0.02)
 
 
 async def wait_for_screen(pilot, app: MazeApp, cls: type) -> None:

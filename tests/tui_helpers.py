@@ -1,0 +1,26 @@
+"""What the TUI tests share: running async tests, and waiting for a screen to settle."""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import time
+from typing import Any, Callable
+
+
+def run_async(test):
+    """Run an async test on its own event loop (no pytest async plugin needed)."""
+    @functools.wraps(test)
+    def wrapper(*args: Any, **kwargs: Any) -> None:
+        asyncio.run(test(*args, **kwargs))
+
+    return wrapper
+
+
+async def wait_for(pilot, predicate: Callable[[], Any], timeout: float = 30.0, what: str = "") -> None:
+    """Pause until ``predicate()`` holds (generous: a loaded machine composes configs slowly)."""
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what or predicate}")
+        await pilot.pause(0.02)
