@@ -344,6 +344,11 @@ def test_mlp_grad_equals_autograd(act: str) -> None:
         assert torch.allclose(a, b, atol=1e-5)
     np_fwd = mg.numpy_forward()
     assert np.allclose(np_fwd(x.numpy()), out.numpy(), atol=1e-5)
+    # the input gradient alone (a network used with detached weights), all or some columns
+    xg = x.clone().requires_grad_(True)
+    (expected,) = torch.autograd.grad((net(xg) * w).sum(), [xg])
+    assert torch.allclose(mg.input_grad(saved, w), expected, atol=1e-6)
+    assert torch.allclose(mg.input_grad(saved, w, slice(1, 3)), expected[:, 1:3], atol=1e-6)
 
 
 def test_mlp_grad_refuses_other_modules() -> None:

@@ -102,6 +102,23 @@ class MLPGrad:
                     g = torch.ops.aten.tanh_backward(g, saved[i])
         return grads
 
+    @torch.no_grad()
+    def input_grad(self, saved: list[Tensor], grad_out: Tensor,
+                   columns: slice | None = None) -> Tensor:
+        """``d loss / d input`` (only ``columns`` of it when given), computing no parameter
+        gradients: what autograd computes through a network used with detached weights."""
+        g = grad_out
+        for i in range(len(self.layers) - 1, -1, -1):
+            w, _ = self.layers[i]
+            if i == 0:
+                return torch.mm(g, w if columns is None else w[:, columns])
+            g = torch.mm(g, w)
+            if self.acts[i - 1] == "relu":
+                g = torch.ops.aten.threshold_backward(g, saved[i], 0)
+            else:
+                g = torch.ops.aten.tanh_backward(g, saved[i])
+        return g
+
     def numpy_forward(self) -> Callable[[np.ndarray], np.ndarray] | None:
         """A numpy forward reading the (CPU, float32) weights in place: valid while the
         optimiser updates them in place. None off the CPU."""

@@ -18,6 +18,7 @@ from mazedsl.rl.algos._offpolicy import (check_finite, denormals_flushed, make_a
 from mazedsl.rl.algos._offpolicy_learner import OffPolicyLearner
 from mazedsl.rl.algos.sac.losses import (actor_loss, critic_loss, critic_target,
                                          entropy_coef_loss, squashed_sample)
+from mazedsl.rl.algos.sac.manual import ManualSAC
 from mazedsl.rl.algos.sac.networks import SquashedGaussianActor, TwinQ, check_box
 from mazedsl.rl.algos.sac.spec import SAC
 
@@ -95,6 +96,7 @@ class SACLearner(OffPolicyLearner):
         self.target_entropy = (float(-self.act_dim) if decl.target_entropy is None
                                else float(decl.target_entropy))
         self.replay = self.make_replay((self.act_dim,), torch.float32)
+        self.manual = ManualSAC.for_learner(self) if decl.backend != "torch" else None
 
     @classmethod
     def check(cls, decl: SAC, experiment: Any, obs_space: Any, action_space: Any) -> None:
@@ -138,6 +140,12 @@ class SACLearner(OffPolicyLearner):
     def _act(self, obs_in: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         t = self._t
         self._t += 1
+        if self.manual is not None:
+            if self.loop.steps < self.decl.learning_starts:
+                squashed = self._uniform[t].numpy()
+            else:
+                squashed = self.manual.act(obs_in, self._gauss[t].numpy())
+            return squashed, self.manual.to_bounds(squashed)
         with torch.inference_mode():
             if self.loop.steps < self.decl.learning_starts:
                 squashed = self._uniform[t].to(self.device)
@@ -168,44 +176,53 @@ class SACLearner(OffPolicyLearner):
         noise = torch.randn((n_grad, 2, decl.batch_size, self.act_dim), generator=self.sample_gen,
                             device=dev)
         sums = torch.zeros(5, device=dev)  # critic loss, actor loss, alpha loss, -logp, q
-        actor, critic, target = self.actor, self.critic, self.critic_target
+        one_step = self.reference_step if self.manual is None else self.manual.step
         for g in range(n_grad):
-            obs, next_obs = batch.obs[g], batch.next_obs[g]
-            mean, log_std = actor(obs)
-            a_pi, logp = squashed_sample(mean, log_std, noise[g, 0])
-            if self.auto_alpha:
-                alpha = self.log_alpha.detach().exp()
-                a_loss = entropy_coef_loss(self.log_alpha, logp, self.target_entropy)
-                grad = torch.autograd.grad(a_loss, [self.log_alpha])
-                step(self.alpha_opt, [self.log_alpha], list(grad), lr)
-            else:
-                alpha = self.log_alpha.detach().exp()
-                a_loss = torch.zeros((), device=dev)
-            with torch.no_grad():
-                n_mean, n_log_std = actor(next_obs)
-                next_a, next_logp = squashed_sample(n_mean, n_log_std, noise[g, 1])
-                next_q = target(torch.cat([next_obs, next_a], -1))
-                y = critic_target(batch.rewards[g], batch.terminated[g], decl.gamma, next_q,
-                                  next_logp, alpha)
-            q = critic(torch.cat([obs, batch.actions[g]], -1))
-            c_loss = critic_loss(q, y)
-            step(self.critic_opt, self.critic_params,
-                 list(torch.autograd.grad(c_loss, self.critic_params)), lr)
-            q_pi = critic(torch.cat([obs, a_pi], -1), detached=True)
-            p_loss = actor_loss(q_pi, logp, alpha)
-            step(self.actor_opt, self.actor_params,
-                 list(torch.autograd.grad(p_loss, self.actor_params)), lr)
-            self.updates += 1
-            if self.updates % decl.target_update_interval == 0:
-                polyak_update(self.critic_params, self.target_params, decl.tau)
-            sums += torch.stack([c_loss.detach(), p_loss.detach(), a_loss.detach(),
-                                 -logp.detach().mean(), q.detach().mean()])
+            sums += one_step(batch.obs[g], batch.actions[g], batch.next_obs[g], batch.rewards[g],
+                             batch.terminated[g], noise[g, 0], noise[g, 1], lr)
         c, p, al, ent, qm = (sums / n_grad).tolist()
         check_finite(c + p, "the SAC loss", self.loop.steps)
         out = {"q_loss": c, "policy_loss": p, "entropy": ent, "q_mean": qm}
         if self.auto_alpha:
             out["ent_coef_loss"] = al
         return out
+
+    def reference_step(self, obs: torch.Tensor, actions: torch.Tensor, next_obs: torch.Tensor,
+                       rewards: torch.Tensor, terminated: torch.Tensor, noise_pi: torch.Tensor,
+                       noise_next: torch.Tensor, lr: float) -> torch.Tensor:
+        """One gradient step in plain torch (autograd, the losses of
+        :mod:`mazedsl.rl.algos.sac.losses`): entropy coefficient, critics, then the actor
+        through the updated critics, as SB3's ``SAC.train``. Returns the critic, actor and
+        entropy-coefficient losses, the entropy estimate and the mean Q."""
+        decl, dev = self.decl, self.device
+        actor, critic, target = self.actor, self.critic, self.critic_target
+        mean, log_std = actor(obs)
+        a_pi, logp = squashed_sample(mean, log_std, noise_pi)
+        alpha = self.log_alpha.detach().exp()
+        if self.auto_alpha:
+            a_loss = entropy_coef_loss(self.log_alpha, logp, self.target_entropy)
+            grad = torch.autograd.grad(a_loss, [self.log_alpha])
+            step(self.alpha_opt, [self.log_alpha], list(grad), lr)
+        else:
+            a_loss = torch.zeros((), device=dev)
+        with torch.no_grad():
+            n_mean, n_log_std = actor(next_obs)
+            next_a, next_logp = squashed_sample(n_mean, n_log_std, noise_next)
+            next_q = target(torch.cat([next_obs, next_a], -1))
+            y = critic_target(rewards, terminated, decl.gamma, next_q, next_logp, alpha)
+        q = critic(torch.cat([obs, actions], -1))
+        c_loss = critic_loss(q, y)
+        step(self.critic_opt, self.critic_params,
+             list(torch.autograd.grad(c_loss, self.critic_params)), lr)
+        q_pi = critic(torch.cat([obs, a_pi], -1), detached=True)
+        p_loss = actor_loss(q_pi, logp, alpha)
+        step(self.actor_opt, self.actor_params,
+             list(torch.autograd.grad(p_loss, self.actor_params)), lr)
+        self.updates += 1
+        if self.updates % decl.target_update_interval == 0:
+            polyak_update(self.critic_params, self.target_params, decl.tau)
+        return torch.stack([c_loss.detach(), p_loss.detach(), a_loss.detach(),
+                            -logp.detach().mean(), q.detach().mean()])
 
     # -- checkpoints -----------------------------------------------------------------------
     def state_dict(self) -> dict[str, Any]:

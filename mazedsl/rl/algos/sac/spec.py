@@ -54,6 +54,10 @@ class SAC:
     log_std_min: float = param(-20.0, "Lower clamp of the policy's log std (SB3: -20).", is_float)
     log_std_max: float = param(2.0, "Upper clamp of the policy's log std (SB3: 2).", is_float)
     adam_eps: float = param(1e-8, "Adam epsilon (torch/SB3 default 1e-8).", is_float, gt(0))
+    backend: str = param("auto", "'torch': the plain-torch reference step (autograd through the "
+                         "losses); 'auto': hand-written gradients where they apply (CPU, ReLU/tanh MLP "
+                         "actor and critics; proven equal to the reference in tests), else 'torch'.",
+                         one_of("auto", "torch"))
     save_replay: bool = param(True, "Save the replay buffer beside last.pt "
                               "(checkpoints/replay.pt) for an exact resume; off: a resume refills "
                               "it from scratch.", is_bool)
