@@ -29,7 +29,7 @@ import time
 from typing import Any
 
 from _common import EvalSink, evolve, fmt, load_note, median, shipped, table, versions
-from _matrix import is_ppo
+from _matrix import fmt_ratio, is_ppo, pin_threads, ratio_ci, thread_note
 
 ALGOS = {"ppo": "cartpole_ppo", "a2c": "cartpole_a2c", "dqn": "cartpole_dqn", "sac": "pendulum_sac"}
 TARGETS = {"ppo": 475.0, "a2c": 475.0, "dqn": 475.0, "sac": -200.0}
@@ -209,14 +209,13 @@ def main(argv: list[str] | None = None) -> int:
             return -1e4 if algo == "sac" else 0.0
         return TARGETS[algo]
 
-    import torch
-
-    torch.set_num_threads(1)
+    pin_threads(1)
     use_sb3 = not args.no_sb3 and sb3_available()
     algos = [a.strip().lower() for a in args.algos.split(",") if a.strip()]
     results: dict[tuple[str, str], list[dict[str, Any]]] = {}
     print(f"mazedsl vs Stable-Baselines3 ({', '.join(ALGOS[a] for a in algos if a in ALGOS)}); "
           f"{versions()}", flush=True)
+    print(thread_note(1), flush=True)
     print(f"{load_note()} at start", flush=True)
     for seed in range(args.seeds):
         for algo in algos:
@@ -255,6 +254,12 @@ def main(argv: list[str] | None = None) -> int:
             r_speed, r_steps, r_wall = ratio("steps_per_s"), ratio("solve_steps"), ratio("solve_wall")
             rows.append([f"{algo.upper()} mazedsl/SB3", fmt(r_speed, 2, "x"), fmt(r_steps, 2, "x"),
                          fmt(r_wall, 2, "x"), "", ""])
+            pairs = zip(results[(algo, "mazedsl")], results[(algo, "sb3")])
+            per_seed = [m["steps_per_s"] / s["steps_per_s"] for m, s in pairs]
+            mean, interval = fmt_ratio(ratio_ci(per_seed))
+            verdicts.append(f"{algo.upper()}: per-seed training speed ratios "
+                            f"{', '.join(f'{r:.2f}' for r in per_seed)}; geometric mean {mean}, "
+                            f"95% CI {interval}")
             want = SPEED_TARGETS[algo]
             verdicts.append(f"{algo.upper()}: training speed {fmt(r_speed, 2, 'x')} SB3's "
                             f"(target >= {want:g}x): "
