@@ -70,9 +70,11 @@ class MLPGrad:
             return None
         return cls(layers, acts)
 
-    @torch.no_grad()
     def forward(self, x: Tensor) -> tuple[Tensor, list[Tensor]]:
         """The output and the saved inputs/activations of each layer."""
+        if torch.is_grad_enabled():  # (a check, not a decorator: these run thousands of times)
+            with torch.no_grad():
+                return self.forward(x)
         saved = [x]
         last = len(self.layers) - 1
         for i, (w, b) in enumerate(self.layers):
@@ -85,9 +87,11 @@ class MLPGrad:
                 saved.append(x)
         return x, saved
 
-    @torch.no_grad()
     def backward(self, saved: list[Tensor], grad_out: Tensor) -> list[Tensor]:
         """Parameter gradients given ``d loss / d output``."""
+        if torch.is_grad_enabled():
+            with torch.no_grad():
+                return self.backward(saved, grad_out)
         grads: list[Tensor] = [torch.empty(0)] * (2 * len(self.layers))
         g = grad_out
         for i in range(len(self.layers) - 1, -1, -1):
@@ -102,11 +106,13 @@ class MLPGrad:
                     g = torch.ops.aten.tanh_backward(g, saved[i])
         return grads
 
-    @torch.no_grad()
     def input_grad(self, saved: list[Tensor], grad_out: Tensor,
                    columns: slice | None = None) -> Tensor:
         """``d loss / d input`` (only ``columns`` of it when given), computing no parameter
         gradients: what autograd computes through a network used with detached weights."""
+        if torch.is_grad_enabled():
+            with torch.no_grad():
+                return self.input_grad(saved, grad_out, columns)
         g = grad_out
         for i in range(len(self.layers) - 1, -1, -1):
             w, _ = self.layers[i]
