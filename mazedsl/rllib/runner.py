@@ -43,7 +43,7 @@ class RLlibSummary:
 def settings_yaml(settings: Mapping[str, Any]) -> str:
     import yaml
 
-    head = ("# The RLlib config mazedsl built from config.yaml: PPOConfig().<section>(**values)\n"
+    head = ("# The RLlib config mazedsl built from config.yaml: <Algo>Config().<section>(**values)\n"
             "# for each section below, then build_algo() (see mazedsl.rllib.translate).\n")
     return head + yaml.safe_dump(json.loads(json.dumps(settings, default=str)), sort_keys=False)
 
@@ -95,7 +95,8 @@ class RLlibLoop:
         try:
             self.algo = config.build_algo()
         except Exception as exc:  # noqa: BLE001 - Ray and RLlib raise many kinds here
-            raise RLlibError(f"RLlib could not build PPO for {exp.name}: {_last_line(exc)}") from None
+            raise RLlibError(f"RLlib could not build {type(exp.algorithm).__name__} for {exp.name}: "
+                             f"{_last_line(exc)}") from None
         self.steps = 0
         self.iterations = 0
         self.train_time = 0.0
@@ -246,7 +247,12 @@ class RLlibLoop:
                                ("clip_fraction", learner, "clip_fraction"),
                                ("clip_range", learner, "clip_param"),
                                ("explained_variance", learner, "vf_explained_var"),
-                               ("lr", learner, "default_optimizer_learning_rate")):
+                               ("lr", learner, "default_optimizer_learning_rate"),
+                               ("lr", learner, "policy_learning_rate"),  # SAC
+                               ("q_loss", learner, "qf_loss"),  # DQN, SAC
+                               ("q_mean", learner, "qf_mean"),
+                               ("ent_coef", learner, "alpha_value"),  # SAC
+                               ("ent_coef_loss", learner, "alpha_loss")):
             value = _num(src.get(name))
             if value is not None:
                 record[key] = value
@@ -340,8 +346,9 @@ def train_run(exp: Any, run: Any, factory: Callable[[], Any] | None, *, resume: 
         run.write_text("rllib_config.yaml", settings_yaml(settings))
         with cluster.session(exp.runner) as info:
             resources = cluster.check_resources(exp.runner)
-            logger.info("training %s on %s with RLlib PPO (%d env runners x %d envs; Ray at %s, "
+            logger.info("training %s on %s with RLlib %s (%d env runners x %d envs; Ray at %s, "
                         "%d nodes, %g CPUs) in %s", exp.name, exp.env.name,
+                        type(exp.algorithm).__name__,
                         exp.runner.num_env_runners, exp.runner.num_envs_per_env_runner,
                         info["address"], info["nodes"], resources["CPU"], run.path)
             envs.register(exp, factory, env_name(exp))
