@@ -28,8 +28,8 @@ def _row(path: str, rllib: str, note: str = "") -> Any:
 
 
 _COMMON = (
-    ("algorithm.lr_schedule", "lr=[[0, lr], [total_steps, 0]]",
-     "'linear': RLlib's piecewise schedule over sampled env steps"),
+    ("algorithm.lr_schedule", "training(lr=[[0, lr], [total_steps, 0]])",
+     "'linear': RLlib's piecewise schedule over sampled env steps (SAC: each of its three lrs)"),
     ("algorithm.buffer_size", "training(replay_buffer_config={'type': 'EpisodeReplayBuffer', "
      "'capacity': })", "uniform replay, as natively (RLlib's default is prioritized)"),
     ("algorithm.learning_starts", "training(num_steps_sampled_before_learning_starts=)", ""),
