@@ -7,6 +7,7 @@ CPU each, ``ray.cluster_utils.Cluster``) serves every test that trains, and budg
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import os
@@ -516,6 +517,86 @@ def test_an_unreachable_address_is_one_line_within_seconds(tmp_path):
                      "fix the address"], out.stderr
     info = json.loads((tmp_path / "r" / "run.json").read_text())
     assert info["status"] == "failed" and "cannot reach" in info["error"]
+
+
+# --- a cluster started as users start one: `ray start --head` ----------------------------
+
+def _pids_mentioning(text: str) -> list[int]:
+    """Processes whose command line mentions ``text`` (our head's private temp dir)."""
+    out = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit() and int(entry.name) != os.getpid():
+            try:
+                if text in (entry / "cmdline").read_bytes().decode(errors="replace"):
+                    out.append(int(entry.name))
+            except OSError:
+                pass
+    return out
+
+
+@pytest.fixture
+def ray_head(tmp_path):
+    """`ray start --head --block` (2 CPUs, a free port, a private RAY_TMPDIR) as a subprocess,
+    stopped by SIGTERM to that process (its node then ends its own Ray processes). `ray stop`
+    is not used: it ends every Ray process on the machine, other users' clusters included."""
+    import shutil
+    import socket
+    import tempfile
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    ray_tmp = tempfile.mkdtemp(prefix="mzray", dir="/tmp")  # short: Ray's socket paths
+    env = {k: v for k, v in os.environ.items() if k not in ("RAY_ADDRESS", "RAY_AUTH_MODE")}
+    env.update(RAY_TMPDIR=ray_tmp, RAY_DEDUP_LOGS="0", PYTHONUNBUFFERED="1")
+    head = subprocess.Popen([str(BIN / "ray"), "start", "--head", "--block", "--num-cpus=2",
+                             f"--port={port}", "--node-ip-address=127.0.0.1",
+                             "--include-dashboard=false", "--disable-usage-stats"],
+                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        address_file = Path(ray_tmp) / "ray" / "ray_current_cluster"
+        deadline = time.monotonic() + 90
+        while not address_file.is_file() and head.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.3)
+        assert address_file.is_file(), head.stderr.read() if head.poll() is not None else "timeout"
+        yield {"address": f"127.0.0.1:{port}", "env": env, "tmp": ray_tmp}
+    finally:
+        head.terminate()
+        try:
+            head.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            head.kill()
+        deadline = time.monotonic() + 30
+        while _pids_mentioning(ray_tmp) and time.monotonic() < deadline:
+            time.sleep(0.5)
+        stray = _pids_mentioning(ray_tmp)
+        for pid in stray:  # what the node left behind, ours by its private temp dir
+            with contextlib.suppress(OSError):
+                os.kill(pid, signal.SIGKILL)
+        shutil.rmtree(ray_tmp, ignore_errors=True)
+        assert not stray, f"Ray processes left after the head stopped: {stray}"
+
+
+def test_runner_address_auto_and_ray_address_join_a_ray_start_head_cluster(ray_head, tmp_path):
+    base = [str(BIN / "mazedsl"), "train", str(ROOT / "experiments" / "cartpole_ppo.py"),
+            "runner=rllib", "runner.num_envs_per_env_runner=2", "algorithm.n_steps=32",
+            "algorithm.batch_size=64", "algorithm.n_epochs=1", "total_steps=128",
+            "eval_every_steps=0", "eval_episodes=1", "log_every_steps=64", "--quiet"]
+    runs = {"auto": (["runner.address=auto", "runner.num_env_runners=1"], ray_head["env"]),
+            # by address Ray sends the cluster's token (~/.ray/auth_token) only when told to
+            "env": (["runner.num_env_runners=0"], {**ray_head["env"], "RAY_AUTH_MODE": "token",
+                                                    "RAY_ADDRESS": ray_head["address"]})}
+    for name, (args, env) in runs.items():
+        out = subprocess.run([*base, *args, "--run-dir", str(tmp_path / name)], env=env,
+                             capture_output=True, text=True, timeout=240)
+        assert out.returncode == 0, out.stderr[-3000:]
+        info = json.loads((tmp_path / name / "run.json").read_text())
+        assert info["status"] == "finished" and info["steps"] >= 128, name
+        # joined the head (not a Ray of its own): its address, its 2 CPUs, its one node
+        port = ray_head["address"].rsplit(":", 1)[1]
+        assert info["rllib"]["address"].endswith(f":{port}"), (name, info["rllib"]["address"])
+        assert info["rllib"]["nodes"] == 1 and info["rllib"]["cpus"] == 2.0, name
+        assert len(info["rllib"]["env_runner_nodes"]) == 1
 
 
 # --- sweeps on the Ray and submitit launchers -------------------------------------------
