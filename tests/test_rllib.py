@@ -631,3 +631,37 @@ def test_a_sweep_on_the_submitit_local_launcher(tmp_path):
                           "hydra/launcher=submitit_local", "hydra.launcher.timeout_min=5"],
                          capture_output=True, text=True, timeout=300, cwd=tmp_path)
     _check_sweep(out, tmp_path)
+
+
+def _slurm_partition() -> str:
+    """The default partition of the Slurm this machine talks to, or skip with the reason."""
+    import shutil
+
+    if shutil.which("sbatch") is None:
+        pytest.skip("no sbatch on PATH: Slurm is not installed here "
+                    "(tests/fixtures/slurm/single_node.sh sets up a one-machine Slurm)")
+    try:
+        ping = subprocess.run(["scontrol", "ping"], capture_output=True, text=True, timeout=15)
+        parts = subprocess.run(["sinfo", "-h", "-o", "%P"], capture_output=True, text=True,
+                               timeout=15)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        pytest.skip(f"no Slurm controller answers ({exc})")
+    if ping.returncode != 0 or "UP" not in ping.stdout or parts.returncode != 0:
+        pytest.skip("no Slurm controller answers `scontrol ping` (is SLURM_CONF set?)")
+    default = [p.rstrip("*") for p in parts.stdout.split() if p.endswith("*")]
+    return default[0] if default else parts.stdout.split()[0]
+
+
+def test_a_sweep_on_the_submitit_slurm_launcher(tmp_path):
+    partition = _slurm_partition()
+    out = subprocess.run([str(BIN / "mazedsl-run"), *SWEEP, f"output_dir={tmp_path}",
+                          "hydra/launcher=submitit_slurm", f"hydra.launcher.partition={partition}",
+                          "hydra.launcher.timeout_min=5"],
+                         capture_output=True, text=True, timeout=300, cwd=tmp_path)
+    _check_sweep(out, tmp_path)
+    (sweep_dir,) = tmp_path.glob("conf_train/sweep_*")
+    (script,) = sweep_dir.glob(".submitit/*/*_submission.sh")  # one sbatch array of 4 tasks
+    assert f"#SBATCH --partition={partition}" in script.read_text()
+    assert "#SBATCH --array=0-3" in script.read_text()
+    logs = sorted(sweep_dir.glob(".submitit/*_*/*_log.out"))
+    assert len(logs) == 4 and all("JobEnvironment(job_id=" in p.read_text() for p in logs)
