@@ -353,6 +353,44 @@ def test_a_loaded_rllib_run_evaluates_rolls_out_and_acts(trained):
     assert listed["run"]["status"] == "finished" and listed["run"]["steps"] == summary.steps
 
 
+def test_the_tui_lists_an_rllib_run_and_shows_its_curves(trained):
+    from tests.tui_helpers import run_async, wait_for
+
+    ctx, summary = trained
+    train = list(iter_metrics(ctx.run_dir / "metrics.jsonl", "train"))
+    evals = list(iter_metrics(ctx.run_dir / "metrics.jsonl", "eval"))
+
+    @run_async
+    async def drive() -> None:
+        from mazedsl_tui.app import MazeApp
+        from mazedsl_tui.screens.run_detail import RunDetailScreen
+        from mazedsl_tui.widgets.detail.curves import MetricsPlot
+        from mazedsl_tui.widgets.runs.table import RunsTable
+
+        app = MazeApp(ROOT / "experiments", ctx.run_dir.parent, poll_interval=0.05, mode="runs")
+        async with app.run_test(size=(120, 36)) as pilot:
+            table = app.screen.query_one(RunsTable)
+            await wait_for(pilot, lambda: table.row_count == 1, what="the RLlib run")
+            key = str(ctx.run_dir)
+            assert table.cell_text(key, "algorithm") == "PPO"
+            assert table.cell_text(key, "env") == "CartPole-v1"
+            assert table.cell_text(key, "status") == "✔ finished"
+            assert table.cell_text(key, "steps") == f"{summary.steps:,}"
+            assert table.cell_text(key, "best_eval") == f"{summary.best_eval:,.1f}"
+            await pilot.press("enter")
+            await wait_for(pilot, lambda: isinstance(app.screen, RunDetailScreen)
+                           and app.screen.is_mounted, what="run detail")
+            plots = {p.id: p for p in app.screen.query(MetricsPlot)}
+            await wait_for(pilot, lambda: plots["plot-return"].point_count == len(train),
+                           what="the return curve")
+            assert plots["plot-return"].values("ep_return_mean") == [r["ep_return_mean"] for r in train]
+            assert plots["plot-eval"].values("mean_return") == [e["mean_return"] for e in evals]
+            assert plots["plot-loss"].values("policy_loss") == [r["policy_loss"] for r in train]
+            assert plots["plot-speed"].point_count == len([r for r in train if r["steps_per_s"]])
+
+    drive()
+
+
 def test_too_many_env_runners_for_the_cluster_is_one_line(cluster, tmp_path):
     ctx = RunContext(rllib_exp(num_env_runners=3), run_dir=tmp_path / "r", silent=True)
     t0 = time.monotonic()
