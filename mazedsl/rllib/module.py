@@ -24,7 +24,24 @@ from ray.rllib.core.rl_module.apis.value_function_api import ValueFunctionAPI
 from ray.rllib.core.rl_module.torch.torch_rl_module import TorchRLModule
 
 
-class MazeActorCriticModule(TorchRLModule, ValueFunctionAPI):
+class _OneDistribution:
+    """The same action distribution class (``_dist_cls()``) for inference, exploration and
+    training."""
+
+    def _dist_cls(self) -> Any:
+        raise NotImplementedError
+
+    def get_inference_action_dist_cls(self) -> Any:
+        return self._dist_cls()
+
+    def get_exploration_action_dist_cls(self) -> Any:
+        return self._dist_cls()
+
+    def get_train_action_dist_cls(self) -> Any:
+        return self._dist_cls()
+
+
+class MazeActorCriticModule(_OneDistribution, TorchRLModule, ValueFunctionAPI):
     """``model_config``: ``{"model": <declaration>, "critic": <declaration>, "allow_targets":
     [modules]}``; Discrete or
     1-D Box actions (a Gaussian with a state-independent log-std, as natively)."""
@@ -61,15 +78,6 @@ class MazeActorCriticModule(TorchRLModule, ValueFunctionAPI):
     def _dist_cls(self) -> Any:
         return TorchDiagGaussian if self.gaussian else TorchCategorical
 
-    def get_inference_action_dist_cls(self) -> Any:
-        return self._dist_cls()
-
-    def get_exploration_action_dist_cls(self) -> Any:
-        return self._dist_cls()
-
-    def get_train_action_dist_cls(self) -> Any:
-        return self._dist_cls()
-
 
 class MazeSquashedGaussian(TorchSquashedGaussian):
     """RLlib's tanh-squashed Gaussian with the log std clamped by the module (mazedsl's
@@ -98,7 +106,7 @@ class _ClampLogStd(torch.nn.Module):
         return torch.cat([mean, log_std.clamp(self.low, self.high)], dim=-1)
 
 
-class MazeSACModule(DefaultSACTorchRLModule):
+class MazeSACModule(_OneDistribution, DefaultSACTorchRLModule):
     """RLlib's SAC RLModule whose policy clamps its log std to ``model_config``'s
     ``log_std_min``/``log_std_max`` (SB3's [-20, 2] by default) and acts with
     :class:`MazeSquashedGaussian`."""
@@ -113,12 +121,3 @@ class MazeSACModule(DefaultSACTorchRLModule):
     def _dist_cls(self) -> Any:
         return MazeSquashedGaussian if isinstance(self.action_space, spaces.Box) \
             else TorchCategorical
-
-    def get_inference_action_dist_cls(self) -> Any:
-        return self._dist_cls()
-
-    def get_exploration_action_dist_cls(self) -> Any:
-        return self._dist_cls()
-
-    def get_train_action_dist_cls(self) -> Any:
-        return self._dist_cls()
