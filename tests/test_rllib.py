@@ -156,7 +156,7 @@ def test_dqn_maps_onto_rllibs_dqnconfig():
     assert s["learners"]["learner_config_dict"] == {"adam_eps": 1e-8}
     assert s["rl_module"]["model_config"] == {"fcnet_hiddens": [256, 256],
                                               "fcnet_activation": "relu", "head_fcnet_hiddens": []}
-    assert s["reporting"] == {"min_sample_timesteps_per_iteration": 2_000,
+    assert s["reporting"] == {"min_sample_timesteps_per_iteration": 1_000,  # RLlib's default
                               "min_time_s_per_iteration": 0}
     config = build_config(exp)
     from ray.rllib.algorithms.dqn.dqn import calculate_rr_weights
@@ -477,6 +477,9 @@ def test_dqn_trains_on_rllib_and_a_loaded_run_acts_greedily_in_q(cluster, tmp_pa
         rllib_action = module.forward_inference({"obs": torch.from_numpy(obs)[None]})["actions"]
     assert loaded.compute_action(obs) == int(np.argmax(dist["q_values"])) == int(rllib_action[0])
     assert dist["probs"].tolist() in ([1.0, 0.0], [0.0, 1.0])
+    episodes = loaded.rollout(n_episodes=1)
+    assert episodes.lengths[0] == len(episodes[0].actions) > 0
+    assert set(np.asarray(episodes[0].actions).tolist()) <= {0, 1}
 
 
 def test_sac_trains_on_rllib_and_a_loaded_run_acts_within_the_bounds(cluster, tmp_path):

@@ -46,7 +46,8 @@ _COMMON = (
      "VectorObs only (PixelObs and TorchModel are refused); the head is one linear layer"),
     ("log_every_steps, eval_every_steps, checkpoint_every_steps",
      "reporting(min_sample_timesteps_per_iteration=, min_time_s_per_iteration=0)",
-     "one algo.train() samples at least the smallest of them (RLlib default: 1000 DQN, 100 SAC)"),
+     "one algo.train() samples at least RLlib's default (1000 DQN, 100 SAC) or the smallest "
+     "of them; Ctrl-C is honoured between two calls"),
 )
 
 #: DQN's rows (README "Ray RLlib" section).
@@ -131,9 +132,15 @@ def _lr(lr: float, schedule: str, total: int) -> Any:
     return [[0, lr], [total, 0.0]] if schedule == "linear" else lr
 
 
+#: RLlib's own ``min_sample_timesteps_per_iteration``.
+_RLLIB_ITERATION = {"DQN": 1000, "SAC": 100}
+
+
 def _iteration_steps(exp: Any) -> int:
-    """Env steps one ``algo.train()`` samples at least: mazedsl's smallest cadence."""
-    cadences = [exp.log_every_steps, exp.checkpoint_every_steps, exp.total_steps]
+    """Env steps one ``algo.train()`` samples at least: RLlib's default, or mazedsl's smallest
+    cadence when that is smaller (a stop request is honoured between two calls)."""
+    cadences = [exp.log_every_steps, exp.checkpoint_every_steps, exp.total_steps,
+                _RLLIB_ITERATION[type(exp.algorithm).__name__]]
     if exp.eval_every_steps > 0:
         cadences.append(exp.eval_every_steps)
     return max(1, min(cadences))

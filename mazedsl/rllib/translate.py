@@ -3,7 +3,8 @@
 :func:`rllib_settings` is pure (no Ray import): it returns the ``AlgorithmConfig`` builder
 calls as plain data, ``{"training": {"lr": ...}, "env_runners": {...}, ...}``, which is
 written to the run directory as ``rllib_config.yaml``. :func:`build_config` replays them on
-``PPOConfig()``. A hyperparameter with no RLlib counterpart and a non-default value is
+``PPOConfig()``, ``DQNConfig()`` or ``SACConfig()`` (DQN's and SAC's settings come from
+:mod:`mazedsl.rllib.offpolicy`). A hyperparameter with no RLlib counterpart and a non-default value is
 refused by name (:class:`~mazedsl.errors.ConfigError`), never dropped.
 """
 
@@ -94,9 +95,9 @@ PPO_TABLE: tuple[Row, ...] = (
         "mazedsl's evaluation and rollouts", "played in this process with the RLModule"),
 )
 
-#: Every algorithm's rows (README "Ray RLlib" section), DQN's and SAC's from
-#: :mod:`mazedsl.rllib.offpolicy`.
 def tables() -> dict[str, tuple[Row, ...]]:
+    """Every algorithm's rows (README "Ray RLlib" section); DQN's and SAC's are in
+    :mod:`mazedsl.rllib.offpolicy`."""
     from mazedsl.rllib.offpolicy import table_rows
 
     return {"PPO": PPO_TABLE, "DQN": table_rows("DQN"), "SAC": table_rows("SAC")}
