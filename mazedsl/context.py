@@ -17,6 +17,7 @@ from mazedsl.rllib import is_rllib
 from mazedsl.rollout import Episode, Rollout, RolloutStep, play_episode
 from mazedsl.run.directory import RunDirectory, new_run_path
 from mazedsl.run.listing import resolve_run
+from mazedsl.run.status import TrainingStatus
 
 
 class RunContext:
@@ -222,32 +223,18 @@ class RunContext:
         sink: _RunSink = trainer.sink
         self._run.write_json("spaces.json", trainer.built.spaces_json())
         logger = self._run.open_logger()
-        started = self._run.run_info().get("started") or datetime.now().isoformat(timespec="seconds")
-        self._run.update_info(status="running", started=started, ended=None, error=None)
-        logger.info("training %s on %s (%s, device %s) in %s", self._exp.name, self._exp.env.name,
-                    trainer.built.algorithm.name, trainer.built.device, self._run.path)
-        budget = total_steps if total_steps is not None else self._exp.total_steps
-        sink.progress_bar = None if self.silent else _progress_bar(budget, trainer.steps)
-        status, error = "failed", None
-        try:
-            with stop_on_signals(trainer), (sink.progress_bar or contextlib.nullcontext()):
-                summary = trainer.train(total_steps, n_epochs, start_time=trainer.train_time)
-            status = "interrupted" if summary.stopped == "interrupted" else "finished"
-            return summary
-        except KeyboardInterrupt:
-            status = "interrupted"
-            raise
-        except BaseException as exc:
-            error = f"{type(exc).__name__}: {exc}"
-            logger.error("training failed: %s", error)
-            raise
-        finally:
-            sink.progress_bar = None
-            self._run.update_info(status=status, ended=datetime.now().isoformat(timespec="seconds"),
-                                  steps=trainer.steps, best_eval=trainer.best_eval, error=error,
-                                  stopped=status)
-            logger.info("training %s at step %d (best eval %s)", status, trainer.steps, trainer.best_eval)
-            self._run.close()
+        with TrainingStatus(self._run, logger, lambda: (trainer.steps, trainer.best_eval)) as status:
+            logger.info("training %s on %s (%s, device %s) in %s", self._exp.name,
+                        self._exp.env.name, trainer.built.algorithm.name, trainer.built.device,
+                        self._run.path)
+            budget = total_steps if total_steps is not None else self._exp.total_steps
+            sink.progress_bar = None if self.silent else _progress_bar(budget, trainer.steps)
+            try:
+                with stop_on_signals(trainer), (sink.progress_bar or contextlib.nullcontext()):
+                    return status.done(trainer.train(total_steps, n_epochs,
+                                                     start_time=trainer.train_time))
+            finally:
+                sink.progress_bar = None
 
     # -- evaluation and rollouts ------------------------------------------------------
     def evaluate(self, n_episodes: int = 10, deterministic: bool = True, seed: int | None = None) -> Any:

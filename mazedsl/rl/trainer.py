@@ -15,6 +15,7 @@ import numpy as np
 import torch
 
 from mazedsl.rl.building import Built, Seeds, build
+from mazedsl.rl.cadence import BestEvalSelection, next_after
 from mazedsl.rl.envs import EnvFactory
 from mazedsl.rl.episodes import EpisodesStopped, EvalResult, evaluate
 from mazedsl.spec import Experiment
@@ -52,7 +53,7 @@ class NullSink:
         pass
 
 
-class Trainer:
+class Trainer(BestEvalSelection):
     """Trains an experiment's learner (``Trainer(exp)`` builds it; or pass ``built``)."""
 
     def __init__(self, exp: Experiment | None = None, env_factory: EnvFactory | None = None,
@@ -129,12 +130,11 @@ class Trainer:
             reason = None
             if self.next_eval is not None and self.steps >= self.next_eval:
                 reason = self._evaluate_and_select(wall0)
-                while self.next_eval <= self.steps:
-                    self.next_eval += self.exp.eval_every_steps
+                self.next_eval = next_after(self.next_eval, self.steps, self.exp.eval_every_steps)
             if self.steps >= self.next_checkpoint:
                 self.sink.checkpoint("last", self.state_dict())
-                while self.next_checkpoint <= self.steps:
-                    self.next_checkpoint += self.exp.checkpoint_every_steps
+                self.next_checkpoint = next_after(self.next_checkpoint, self.steps,
+                                                  self.exp.checkpoint_every_steps)
             self.sink.progress(self.steps, budget, self._progress_info())
             if reason:
                 stopped = reason
@@ -166,34 +166,19 @@ class Trainer:
         record.update(stats)
         self.sink.record(record)
         self._last_log = (self.steps, self.train_time)
-        while self.next_log <= self.steps:
-            self.next_log += self.exp.log_every_steps
+        self.next_log = next_after(self.next_log, self.steps, self.exp.log_every_steps)
 
     def _evaluate_and_select(self, wall0: float) -> str | None:
         try:
             result = self.evaluate(self.exp.eval_episodes, True, self.seeds.eval + self.evaluations)
         except EpisodesStopped:
             return "interrupted"
-        self.evaluations += 1
-        mean = result.mean_return
-        is_best = self.best_eval is None or mean > self.best_eval
-        if is_best:
-            self.best_eval = mean
-            self.evals_since_best = 0
-        else:
-            self.evals_since_best += 1
-        record = {"phase": "eval", "step": self.steps,
-                  "time": round(self._wall_offset + time.perf_counter() - wall0, 4),
-                  **{k: v for k, v in result.summary().items() if k not in ("returns", "lengths")},
-                  "best": is_best}
+        record, is_best, reason = self._select(
+            result, self.steps, round(self._wall_offset + time.perf_counter() - wall0, 4))
         self.sink.record(record)
         if is_best:
             self.sink.checkpoint("best", self.state_dict())
-        if self.exp.target_return is not None and mean >= self.exp.target_return:
-            return "target_return"
-        if self.exp.patience is not None and self.evals_since_best >= self.exp.patience:
-            return "early_stopping"
-        return None
+        return reason
 
     def evaluate(self, n_episodes: int, deterministic: bool = True, seed: int | None = None) -> EvalResult:
         """Episodes on the separate evaluation envs, with frozen normalisation statistics; a

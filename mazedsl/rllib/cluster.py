@@ -78,7 +78,13 @@ def session(runner: Any) -> Iterator[dict[str, Any]]:
         except (ConnectionError, RuntimeError, ValueError) as exc:
             where = "the embedded Ray" if address is None else f"the Ray cluster at {address!r}"
             first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-            raise RLlibError(f"runner.address: cannot start or join {where} ({first[:200]})") from None
+            hint = ""
+            if address not in (None, "auto") and "RAY_AUTH_MODE" not in os.environ:
+                # Ray sends its token to a cluster named by address only when asked to
+                hint = ("; if the cluster uses token authentication (the default of `ray start`), "
+                        "set RAY_AUTH_MODE=token (token: ~/.ray/auth_token or $RAY_AUTH_TOKEN)")
+            raise RLlibError(f"runner.address: cannot start or join {where} ({first[:200]})"
+                             f"{hint}") from None
         started = True
     try:
         nodes = [n for n in ray.nodes() if n.get("Alive")]

@@ -1,12 +1,15 @@
-"""RLlib's torch PPO learner with the mazedsl settings RLlib lacks: Adam's epsilon, a linear
-clip schedule, and the clip fraction metric. Imported by Ray workers by name."""
+"""RLlib's torch learners with the mazedsl settings RLlib lacks: Adam's epsilon (PPO, DQN,
+SAC), and for PPO a linear clip schedule and the clip fraction metric. Imported by Ray
+workers by name."""
 
 from __future__ import annotations
 
 from typing import Any, Dict
 
 import torch
+from ray.rllib.algorithms.dqn.torch.dqn_torch_learner import DQNTorchLearner
 from ray.rllib.algorithms.ppo.torch.ppo_torch_learner import PPOTorchLearner
+from ray.rllib.algorithms.sac.torch.sac_torch_learner import SACTorchLearner
 from ray.rllib.core.columns import Columns
 from ray.rllib.utils.metrics import NUM_ENV_STEPS_SAMPLED_LIFETIME
 
@@ -63,3 +66,24 @@ class MazePPOLearner(PPOTorchLearner):
             self.metrics.log_value((module_id, "clip_fraction"), clipped.mean().item(), window=1)
             self.metrics.log_value((module_id, "clip_param"), clip, window=1)
         return loss
+
+
+class _AdamEps:
+    """Sets ``learner_config_dict['adam_eps']`` on every Adam optimizer RLlib built for a module."""
+
+    def configure_optimizers_for_module(self, module_id: Any, config: Any = None) -> None:
+        super().configure_optimizers_for_module(module_id, config)  # type: ignore[misc]
+        eps = (self.config.learner_config_dict or {}).get("adam_eps")  # type: ignore[attr-defined]
+        if eps is None:
+            return
+        for _name, optimizer in self.get_optimizers_for_module(module_id):  # type: ignore[attr-defined]
+            for group in optimizer.param_groups:
+                group["eps"] = float(eps)
+
+
+class MazeDQNLearner(_AdamEps, DQNTorchLearner):
+    """``DQNTorchLearner`` with ``learner_config_dict['adam_eps']``."""
+
+
+class MazeSACLearner(_AdamEps, SACTorchLearner):
+    """``SACTorchLearner`` with ``learner_config_dict['adam_eps']`` (RLlib fixes it at 1e-7)."""

@@ -25,12 +25,22 @@ STATE_FILE = "mazedsl_state.json"
 
 
 class ModulePolicy:
-    """An RLModule behind mazedsl's acting interface (``act``, ``distribution``)."""
+    """An RLModule behind mazedsl's acting interface (``act``, ``predict``, ``distribution``):
+    PPO's (action distribution inputs), DQN's (Q-values: greedy, or epsilon-greedy at the
+    final epsilon when not deterministic) and SAC's (a tanh-squashed Gaussian, scaled from
+    [-1, 1] to the Box bounds as RLlib's ``normalize_actions`` does)."""
 
     def __init__(self, module: Any, action_space: spaces.Space) -> None:
         self.module = module
         self.action_space = action_space
         self.discrete = isinstance(action_space, spaces.Discrete)
+        self.q_values = hasattr(module, "compute_q_values") and hasattr(module, "epsilon_schedule")
+        self.squashed = False
+        if not self.q_values:
+            from ray.rllib.core.distribution.torch.torch_distribution import TorchSquashedGaussian
+
+            cls = module.get_inference_action_dist_cls()
+            self.squashed = isinstance(cls, type) and issubclass(cls, TorchSquashedGaussian)
         self.module.eval()
 
     def numpy_inference_fn(self) -> None:
@@ -53,11 +63,28 @@ class ModulePolicy:
                 cls = self.module.get_exploration_action_dist_cls()
         return cls.from_logits(out["action_dist_inputs"]), out["action_dist_inputs"]
 
+    def _q(self, obs_t: torch.Tensor) -> torch.Tensor:
+        with torch.no_grad():
+            return self.module.compute_q_values({"obs": obs_t})["qf_preds"]
+
+    def _to_bounds(self, squashed: torch.Tensor) -> torch.Tensor:
+        low = torch.as_tensor(self.action_space.low, dtype=squashed.dtype, device=squashed.device)
+        high = torch.as_tensor(self.action_space.high, dtype=squashed.dtype, device=squashed.device)
+        return low + (squashed.reshape(-1, *low.shape) + 1.0) * 0.5 * (high - low)
+
     def act(self, obs_t: torch.Tensor, deterministic: bool = True) -> tuple[torch.Tensor, None, None]:
         """Actions for a batch of observations (the mode when ``deterministic``)."""
+        if self.q_values:
+            if deterministic:
+                return self._q(obs_t).argmax(-1), None, None
+            with torch.no_grad():  # epsilon-greedy, past the end of the epsilon schedule
+                out = self.module.forward_exploration({"obs": obs_t}, t=2**62)
+            return out["actions"], None, None
         dist, _ = self._dist(obs_t, deterministic)
         with torch.no_grad():
             actions = dist.to_deterministic().sample() if deterministic else dist.sample()
+        if self.squashed:
+            actions = self._to_bounds(actions)
         return actions, None, None
 
     def predict(self, obs_t: torch.Tensor, deterministic: bool = True) -> torch.Tensor:
@@ -65,7 +92,12 @@ class ModulePolicy:
         return self.act(obs_t, deterministic)[0]
 
     def distribution(self, obs_t: torch.Tensor) -> dict[str, torch.Tensor]:
-        """``probs``/``logits`` (discrete) or ``mean``/``std`` (continuous) of a batch."""
+        """``probs``/``logits`` (discrete), ``q_values``/``probs`` (DQN: one-hot greedy, as
+        natively) or ``mean``/``std`` (continuous; SAC's before squashing) of a batch."""
+        if self.q_values:
+            q = self._q(obs_t)
+            return {"q_values": q,
+                    "probs": torch.nn.functional.one_hot(q.argmax(-1), q.shape[-1]).float()}
         _, inputs = self._dist(obs_t, True)
         if self.discrete:
             return {"logits": inputs, "probs": torch.softmax(inputs, dim=-1)}

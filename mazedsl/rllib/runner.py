@@ -16,12 +16,13 @@ import os
 import shutil
 import time
 from collections.abc import Mapping
-from datetime import datetime
 from pathlib import Path
 from typing import Any, Callable
 
-import attrs
 
+from mazedsl.rl.cadence import BestEvalSelection, next_after
+from mazedsl.rl.trainer import TrainSummary
+from mazedsl.run.status import TrainingStatus
 from mazedsl.rllib import RLlibError, require_ray
 from mazedsl.rllib.policy import STATE_FILE, built_for, checkpoint_dir
 from mazedsl.signals import stop_on_signals
@@ -29,21 +30,15 @@ from mazedsl.signals import stop_on_signals
 STATE_FORMAT = "mazedsl-rllib-1"
 
 
-@attrs.define
-class RLlibSummary:
-    """What training returns (the same fields as the native TrainSummary)."""
-
-    steps: int
-    wall_time: float
-    best_eval: float | None
-    evaluations: int
-    stopped: str  # "budget", "interrupted", "early_stopping", "target_return", "epochs"
+#: What RLlib training returns: the native TrainSummary's fields ("budget", "interrupted",
+#: "early_stopping", "target_return", "epochs" in ``stopped``).
+RLlibSummary = TrainSummary
 
 
 def settings_yaml(settings: Mapping[str, Any]) -> str:
     import yaml
 
-    head = ("# The RLlib config mazedsl built from config.yaml: PPOConfig().<section>(**values)\n"
+    head = ("# The RLlib config mazedsl built from config.yaml: <Algo>Config().<section>(**values)\n"
             "# for each section below, then build_algo() (see mazedsl.rllib.translate).\n")
     return head + yaml.safe_dump(json.loads(json.dumps(settings, default=str)), sort_keys=False)
 
@@ -77,7 +72,7 @@ def _num(value: Any) -> float | None:
     return None if out != out else out
 
 
-class RLlibLoop:
+class RLlibLoop(BestEvalSelection):
     """One RLlib Algorithm and the mazedsl loop around it (log, evaluate, checkpoint, stop)."""
 
     def __init__(self, exp: Any, run: Any, factory: Callable[[], Any] | None,
@@ -95,7 +90,8 @@ class RLlibLoop:
         try:
             self.algo = config.build_algo()
         except Exception as exc:  # noqa: BLE001 - Ray and RLlib raise many kinds here
-            raise RLlibError(f"RLlib could not build PPO for {exp.name}: {_last_line(exc)}") from None
+            raise RLlibError(f"RLlib could not build {type(exp.algorithm).__name__} for {exp.name}: "
+                             f"{_last_line(exc)}") from None
         self.steps = 0
         self.iterations = 0
         self.train_time = 0.0
@@ -195,12 +191,11 @@ class RLlibLoop:
             reason = None
             if self.next_eval is not None and self.steps >= self.next_eval:
                 reason = self._evaluate_and_select(wall0)
-                while self.next_eval <= self.steps:
-                    self.next_eval += exp.eval_every_steps
+                self.next_eval = next_after(self.next_eval, self.steps, exp.eval_every_steps)
             if self.steps >= self.next_checkpoint:
                 self.save("last")
-                while self.next_checkpoint <= self.steps:
-                    self.next_checkpoint += exp.checkpoint_every_steps
+                self.next_checkpoint = next_after(self.next_checkpoint, self.steps,
+                                                  exp.checkpoint_every_steps)
             self._progress(budget)
             if reason:
                 stopped = reason
@@ -246,14 +241,18 @@ class RLlibLoop:
                                ("clip_fraction", learner, "clip_fraction"),
                                ("clip_range", learner, "clip_param"),
                                ("explained_variance", learner, "vf_explained_var"),
-                               ("lr", learner, "default_optimizer_learning_rate")):
+                               ("lr", learner, "default_optimizer_learning_rate"),
+                               ("lr", learner, "policy_learning_rate"),  # SAC
+                               ("q_loss", learner, "qf_loss"),  # DQN, SAC
+                               ("q_mean", learner, "qf_mean"),
+                               ("ent_coef", learner, "alpha_value"),  # SAC
+                               ("ent_coef_loss", learner, "alpha_loss")):
             value = _num(src.get(name))
             if value is not None:
                 record[key] = value
         self._record(record)
         self.last_log = (self.steps, self.train_time)
-        while self.next_log <= self.steps:
-            self.next_log += self.exp.log_every_steps
+        self.next_log = next_after(self.next_log, self.steps, self.exp.log_every_steps)
 
     def env_runner_nodes(self) -> list[str]:
         """The Ray node id of each env runner (the driver's when envs step in this process)."""
@@ -282,24 +281,11 @@ class RLlibLoop:
     def _evaluate_and_select(self, wall0: float) -> str | None:
         exp = self.exp
         result = self.evaluate(exp.eval_episodes, True, self.seeds.eval + self.evaluations)
-        self.evaluations += 1
-        mean = result.mean_return
-        is_best = self.best_eval is None or mean > self.best_eval
-        if is_best:
-            self.best_eval = mean
-            self.evals_since_best = 0
-        else:
-            self.evals_since_best += 1
-        self._record({"phase": "eval", "step": self.steps, "time": self._time(wall0),
-                      **{k: v for k, v in result.summary().items() if k not in ("returns", "lengths")},
-                      "best": is_best})
+        record, is_best, reason = self._select(result, self.steps, self._time(wall0))
+        self._record(record)
         if is_best:
             self.save("best")
-        if exp.target_return is not None and mean >= exp.target_return:
-            return "target_return"
-        if exp.patience is not None and self.evals_since_best >= exp.patience:
-            return "early_stopping"
-        return None
+        return reason
 
     def _progress(self, budget: int) -> None:
         info: dict[str, Any] = {"steps_per_s": self.steps / self.train_time if self.train_time else 0.0}
@@ -324,10 +310,15 @@ def train_run(exp: Any, run: Any, factory: Callable[[], Any] | None, *, resume: 
     from mazedsl.rllib.translate import env_name, rllib_settings
 
     logger = run.open_logger()
-    started = run.run_info().get("started") or datetime.now().isoformat(timespec="seconds")
-    run.update_info(status="running", started=started, ended=None, error=None, runner="rllib")
-    status, error, loop = "failed", None, None
-    try:
+    loops: list[RLlibLoop] = []
+
+    def counters() -> tuple[int, float | None]:
+        if loops:
+            return loops[0].steps, loops[0].best_eval
+        info = run.run_info()
+        return info.get("steps", 0), info.get("best_eval")
+
+    with TrainingStatus(run, logger, counters, runner="rllib") as status:
         require_ray()
         from gymnasium import spaces as gym_spaces
 
@@ -340,12 +331,14 @@ def train_run(exp: Any, run: Any, factory: Callable[[], Any] | None, *, resume: 
         run.write_text("rllib_config.yaml", settings_yaml(settings))
         with cluster.session(exp.runner) as info:
             resources = cluster.check_resources(exp.runner)
-            logger.info("training %s on %s with RLlib PPO (%d env runners x %d envs; Ray at %s, "
+            logger.info("training %s on %s with RLlib %s (%d env runners x %d envs; Ray at %s, "
                         "%d nodes, %g CPUs) in %s", exp.name, exp.env.name,
+                        type(exp.algorithm).__name__,
                         exp.runner.num_env_runners, exp.runner.num_envs_per_env_runner,
                         info["address"], info["nodes"], resources["CPU"], run.path)
             envs.register(exp, factory, env_name(exp))
             loop = RLlibLoop(exp, run, factory, settings, spaces)
+            loops.append(loop)
             try:
                 run.update_info(rllib={"address": info["address"], "nodes": info["nodes"],
                                        "cpus": resources["CPU"], "gpus": resources["GPU"],
@@ -364,19 +357,4 @@ def train_run(exp: Any, run: Any, factory: Callable[[], Any] | None, *, resume: 
                 loop.progress_bar = None
             finally:
                 loop.close()
-        status = "interrupted" if summary.stopped == "interrupted" else "finished"
-        return summary
-    except KeyboardInterrupt:
-        status = "interrupted"
-        raise
-    except BaseException as exc:
-        error = f"{type(exc).__name__}: {exc}"
-        logger.error("training failed: %s", error)
-        raise
-    finally:
-        steps = loop.steps if loop is not None else run.run_info().get("steps", 0)
-        best = loop.best_eval if loop is not None else run.run_info().get("best_eval")
-        run.update_info(status=status, ended=datetime.now().isoformat(timespec="seconds"),
-                        steps=steps, best_eval=best, error=error, stopped=status)
-        logger.info("training %s at step %d (best eval %s)", status, steps, best)
-        run.close()
+        return status.done(summary)

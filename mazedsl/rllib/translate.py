@@ -3,7 +3,8 @@
 :func:`rllib_settings` is pure (no Ray import): it returns the ``AlgorithmConfig`` builder
 calls as plain data, ``{"training": {"lr": ...}, "env_runners": {...}, ...}``, which is
 written to the run directory as ``rllib_config.yaml``. :func:`build_config` replays them on
-``PPOConfig()``. A hyperparameter with no RLlib counterpart and a non-default value is
+``PPOConfig()``, ``DQNConfig()`` or ``SACConfig()`` (DQN's and SAC's settings come from
+:mod:`mazedsl.rllib.offpolicy`). A hyperparameter with no RLlib counterpart and a non-default value is
 refused by name (:class:`~mazedsl.errors.ConfigError`), never dropped.
 """
 
@@ -19,7 +20,7 @@ from mazedsl.errors import ConfigError
 #: RLlib's algorithms on the new API stack (what an unsupported algorithm is told).
 RLLIB_ALGORITHMS = ("PPO", "APPO", "IMPALA", "DQN", "SAC", "BC", "CQL", "MARWIL", "DreamerV3")
 #: mazedsl algorithms runner=rllib trains (declaration class name -> RLlib algorithm).
-SUPPORTED = {"PPO": "PPO"}
+SUPPORTED = {"PPO": "PPO", "DQN": "DQN", "SAC": "SAC"}
 
 ENV_PREFIX = "mazedsl-env"
 MODULE_CLASS = "mazedsl.rllib.module:MazeActorCriticModule"
@@ -94,33 +95,20 @@ PPO_TABLE: tuple[Row, ...] = (
         "mazedsl's evaluation and rollouts", "played in this process with the RLModule"),
 )
 
-#: The DQN and SAC rows, for when the engine has those algorithms natively (design only).
-PLANNED_TABLE: dict[str, tuple[Row, ...]] = {
-    "DQN": (
-        Row("algorithm.lr, gamma", "training(lr=, gamma=)"),
-        Row("algorithm.buffer_size", "training(replay_buffer_config={'capacity': })"),
-        Row("algorithm.learning_starts", "training(num_steps_sampled_before_learning_starts=)"),
-        Row("algorithm.batch_size", "training(train_batch_size_per_learner=)"),
-        Row("algorithm.target_update_interval", "training(target_network_update_freq=)"),
-        Row("algorithm.exploration_*", "env_runners(explore=True), training(epsilon=[[0, start], [steps, end]])"),
-        Row("algorithm.double_q, dueling, n_step", "training(double_q=, dueling=, n_step=)"),
-    ),
-    "SAC": (
-        Row("algorithm.actor_lr, critic_lr, alpha_lr", "training(actor_lr=, critic_lr=, alpha_lr=)"),
-        Row("algorithm.tau, gamma", "training(tau=, gamma=)"),
-        Row("algorithm.initial_alpha, target_entropy", "training(initial_alpha=, target_entropy=)"),
-        Row("algorithm.buffer_size, learning_starts", "replay_buffer_config, num_steps_sampled_before_learning_starts"),
-    ),
-}
+def tables() -> dict[str, tuple[Row, ...]]:
+    """Every algorithm's rows (README "Ray RLlib" section); DQN's and SAC's are in
+    :mod:`mazedsl.rllib.offpolicy`."""
+    from mazedsl.rllib.offpolicy import table_rows
+
+    return {"PPO": PPO_TABLE, "DQN": table_rows("DQN"), "SAC": table_rows("SAC")}
 
 
 def _check_algorithm(exp: Any) -> str:
     name = type(exp.algorithm).__name__
     if name not in SUPPORTED and name in RLLIB_ALGORITHMS:
         raise ConfigError(
-            f"runner=rllib does not map {name} yet (RLlib has it; the planned mapping is "
-            f"mazedsl.rllib.translate.PLANNED_TABLE); runner=rllib trains {', '.join(SUPPORTED)}: "
-            "use algorithm=ppo, or a native runner (runner=local)", "algorithm")
+            f"runner=rllib does not map {name} yet (RLlib has it); runner=rllib trains "
+            f"{', '.join(SUPPORTED)}: or use a native runner (runner=local)", "algorithm")
     if name not in SUPPORTED:
         raise ConfigError(
             f"{name} has no RLlib counterpart (RLlib's algorithms: {', '.join(RLLIB_ALGORITHMS)}); "
@@ -131,10 +119,13 @@ def _check_algorithm(exp: Any) -> str:
 
 def _refusals(exp: Any) -> list[tuple[str, str]]:
     """``(path, why)`` for every setting without an RLlib counterpart and not its default."""
-    from mazedsl.spec import NormalizeObservation, NormalizeReward
-
     algo, model, critic = exp.algorithm, exp.model, exp.critic
     out: list[tuple[str, str]] = []
+    if type(algo).__name__ in ("DQN", "SAC"):
+        from mazedsl.rllib.offpolicy import refusals
+
+        out += refusals(exp)
+        return out + _wrapper_refusals(exp)
     if algo.clip_range_vf is not None:
         out.append(("algorithm.clip_range_vf", "RLlib clips the squared value error, not the "
                     "value change; set it to null"))
@@ -154,10 +145,15 @@ def _refusals(exp: Any) -> list[tuple[str, str]]:
             if critic.activation != model.activation:
                 out.append(("critic.activation", f"RLlib's value network uses the policy's "
                             f"activation {model.activation!r}"))
-    for i, w in enumerate(exp.wrappers):
-        if isinstance(w, (NormalizeObservation, NormalizeReward)):
-            out.append((f"wrappers[{i}]", f"{type(w).__name__} has no RLlib counterpart here"))
-    return out
+    return out + _wrapper_refusals(exp)
+
+
+def _wrapper_refusals(exp: Any) -> list[tuple[str, str]]:
+    from mazedsl.spec import NormalizeObservation, NormalizeReward
+
+    return [(f"wrappers[{i}]", f"{type(w).__name__} has no RLlib counterpart here")
+            for i, w in enumerate(exp.wrappers)
+            if isinstance(w, (NormalizeObservation, NormalizeReward))]
 
 
 def uses_default_module(exp: Any) -> bool:
@@ -192,11 +188,18 @@ def env_name(exp: Any) -> str:
 
 
 def rllib_settings(exp: Any, continuous: bool = False) -> dict[str, dict[str, Any]]:
-    """The ``PPOConfig`` builder calls for ``exp`` as plain data (after :func:`check`);
-    ``continuous``: the env's actions are a Box (a state-independent log-std, as natively)."""
+    """The ``PPOConfig`` / ``DQNConfig`` / ``SACConfig`` builder calls for ``exp`` as plain
+    data (after :func:`check`); ``continuous``: the env's actions are a Box (PPO: a
+    state-independent log-std, as natively)."""
     check(exp)
     algo, model, critic, runner = exp.algorithm, exp.model, exp.critic, exp.runner
     envs = n_envs(runner)
+    if type(algo).__name__ in ("DQN", "SAC"):
+        from mazedsl.rllib.offpolicy import settings
+
+        out = settings(exp, envs)
+        out["environment"]["env"] = env_name(exp)
+        return out
     learners = max(1, runner.num_learners)
     batch = algo.n_steps * envs
     if algo.batch_size > batch:
@@ -284,46 +287,72 @@ def _quiet_new_stack_notice() -> None:
     """Drop RLlib's "You are running PPO on the new API stack!" notice (mazedsl chose it)."""
     import logging
 
-    logger = logging.getLogger("ray.rllib.algorithms.algorithm_config")
-    if not any(getattr(f, "mazedsl", False) for f in logger.filters):
-        class _Drop(logging.Filter):
-            mazedsl = True
+    class _Drop(logging.Filter):
+        mazedsl = True
 
-            def filter(self, record: logging.LogRecord) -> bool:
-                return "on the new API stack" not in str(record.msg)
+        def filter(self, record: logging.LogRecord) -> bool:
+            return "on the new API stack" not in str(record.msg)
 
-        logger.addFilter(_Drop())
+    for name in ("ray.rllib.algorithms.algorithm_config", "ray.rllib.algorithms.sac.sac",
+                 "ray.rllib.algorithms.dqn.dqn"):
+        logger = logging.getLogger(name)
+        if not any(getattr(f, "mazedsl", False) for f in logger.filters):
+            logger.addFilter(_Drop())
+
+
+def config_class(exp: Any) -> Any:
+    """RLlib's ``AlgorithmConfig`` class of ``exp``'s algorithm."""
+    name = _check_algorithm(exp)
+    if name == "DQN":
+        from ray.rllib.algorithms.dqn import DQNConfig
+
+        return DQNConfig
+    if name == "SAC":
+        from ray.rllib.algorithms.sac import SACConfig
+
+        return SACConfig
+    from ray.rllib.algorithms.ppo import PPOConfig
+
+    return PPOConfig
 
 
 def build_config(exp: Any, settings: dict[str, dict[str, Any]] | None = None) -> Any:
-    """A ``PPOConfig`` (new API stack) for ``exp``; the env must be registered
-    (:func:`mazedsl.rllib.envs.register`) before ``build_algo()``."""
-    from ray.rllib.algorithms.ppo import PPOConfig
+    """A ``PPOConfig`` / ``DQNConfig`` / ``SACConfig`` (new API stack) for ``exp``; the env
+    must be registered (:func:`mazedsl.rllib.envs.register`) before ``build_algo()``."""
     from ray.rllib.core.rl_module.default_model_config import DefaultModelConfig
 
     settings = settings or rllib_settings(exp)
     _quiet_new_stack_notice()
-    config = PPOConfig()
+    config = config_class(exp)()
     for section, kwargs in settings.items():
         kwargs = dict(kwargs)
         if section == "learners":
             kwargs["learner_class"] = _resolve(kwargs["learner_class"])
-        if section == "rl_module" and "module_class" in kwargs:
+        if section == "rl_module" and kwargs.get("module_class") == MODULE_CLASS:
             from ray.rllib.core.rl_module.rl_module import RLModuleSpec
 
             kwargs = {"rl_module_spec": RLModuleSpec(
                 module_class=_resolve(kwargs["module_class"]),
                 model_config={"model": exp.model, "critic": exp.critic,
                               "allow_targets": list(getattr(exp, "allow_targets", []))})}
+        elif section == "rl_module" and "module_class" in kwargs:  # SAC: RLlib's, subclassed
+            import dataclasses
+
+            from ray.rllib.core.rl_module.rl_module import RLModuleSpec
+
+            extra = dict(kwargs["model_config"])
+            bounds = {k: extra.pop(k) for k in ("log_std_min", "log_std_max")}
+            kwargs = {"rl_module_spec": RLModuleSpec(module_class=_resolve(kwargs["module_class"])),
+                      "model_config": {**dataclasses.asdict(DefaultModelConfig(**extra)), **bounds}}
         elif section == "rl_module":
             kwargs["model_config"] = DefaultModelConfig(**kwargs["model_config"])
         getattr(config, section)(**kwargs)
     return config
 
 
-def table_markdown() -> str:
-    """The mapping table as Markdown (the README's)."""
+def table_markdown(algorithm: str = "PPO") -> str:
+    """The mapping table of ``algorithm`` (PPO, DQN, SAC) as Markdown (the README's)."""
     lines = ["| mazedsl | RLlib | note |", "| --- | --- | --- |"]
     lines += [f"| `{r.path}` | {f'`{r.rllib}`' if '(' in r.rllib else r.rllib} | {r.note} |"
-              for r in PPO_TABLE]
+              for r in tables()[algorithm]]
     return "\n".join(lines)
