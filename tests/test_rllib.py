@@ -480,6 +480,11 @@ def test_dqn_trains_on_rllib_and_a_loaded_run_acts_greedily_in_q(cluster, tmp_pa
     episodes = loaded.rollout(n_episodes=1)
     assert episodes.lengths[0] == len(episodes[0].actions) > 0
     assert set(np.asarray(episodes[0].actions).tolist()) <= {0, 1}
+    # resume: RLlib restores the algorithm (replay buffer included), mazedsl its counters
+    resumed = RunContext.load(tmp_path / "r", checkpoint="last", silent=True).train(total_steps=600)
+    assert resumed.stopped == "budget" and resumed.steps == 600 and resumed.evaluations == 2
+    steps = [r["step"] for r in iter_metrics(tmp_path / "r" / "metrics.jsonl", "train")]
+    assert steps == [200, 400, 600]
 
 
 def test_sac_trains_on_rllib_and_a_loaded_run_acts_within_the_bounds(cluster, tmp_path):
