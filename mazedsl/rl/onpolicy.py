@@ -88,7 +88,7 @@ class OnPolicyRollout:
 
 FAST_MAX_WIDTH = 256
 """Widest hidden layer 'auto' runs on the fast backend: measured faster than the reference up
-to 256 (benchmarks/README.md, "Fast backend width"); at 512 the two were even."""
+to 256 wide, not at 512 (``benchmarks/backends.py``, figures in benchmarks/results/backends.txt)."""
 
 
 def fast_backend_problem(policy: ActorCritic, device: torch.device) -> str | None:
@@ -104,7 +104,7 @@ def fast_backend_problem(policy: ActorCritic, device: torch.device) -> str | Non
         return "it covers the built-in MLP (tanh or relu) only"
     with torch.inference_mode():
         if policy.numpy_inference_fn() is None:
-            return "it covers float32 MLPs with tanh or relu only"
+            return "it covers float32 parameters only"
     widths = [w.shape[0] for w, _, _ in plan[0] + (plan[1] or [])]
     if widths and max(widths) > FAST_MAX_WIDTH:
         return f"it is not faster than the reference for layers wider than {FAST_MAX_WIDTH}"
