@@ -87,8 +87,9 @@ class OnPolicyRollout:
 # -- the on-policy learner base and its backends ------------------------------------------
 
 FAST_MAX_WIDTH = 256
-"""Widest hidden layer 'auto' runs on the fast backend: measured faster than the reference up
-to 256 wide, not at 512 (``benchmarks/backends.py``, figures in benchmarks/results/backends.txt)."""
+"""Widest hidden layer 'auto' runs on the fast backend. ``benchmarks/backends.py`` measured it
+1.1-2.5x faster than the reference up to 256 wide; at 512, 1.2x for PPO but even for A2C
+(benchmarks/results/backends.txt)."""
 
 
 def fast_backend_problem(policy: ActorCritic, device: torch.device) -> str | None:
