@@ -27,6 +27,7 @@ bench: $(STAMP)
 	$(PY) -m pip install --quiet -e '.[bench]'
 	$(PY) benchmarks/scaling.py
 	$(PY) benchmarks/limits.py
+	$(PY) benchmarks/backends.py
 	$(PY) benchmarks/time_to_solve.py
 	$(PY) benchmarks/overheads.py
 	$(PY) benchmarks/learning.py

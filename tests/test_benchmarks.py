@@ -128,6 +128,18 @@ def test_limits_quick(tmp_path):
     assert "own ms" in out  # the profile of the first cell
 
 
+def test_backends_quick(tmp_path):
+    out = run_script("backends.py", "--quick", "--json", str(tmp_path / "b.json"))
+    row = table_rows(out)["PPO   8 envs 64x64"]
+    assert row[0] == "1" and all(numeric(c) for c in row[1:4]), row
+    doc = _load(tmp_path / "b.json")
+    cell = doc["cells"][0]
+    torch_sps, fast_sps = cell["steps_per_s"]["torch"][0], cell["steps_per_s"]["fast"][0]
+    assert torch_sps > 0 and fast_sps > 0
+    assert cell["ratios"] == pytest.approx([fast_sps / torch_sps])
+    assert row[3] == f"{cell['fast_over_torch'][0]:.2f}x"
+
+
 def test_time_to_solve_quick(tmp_path):
     out = run_script("time_to_solve.py", "--quick", "--json", str(tmp_path / "t.json"))
     doc = _load(tmp_path / "t.json")

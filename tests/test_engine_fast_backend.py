@@ -21,15 +21,16 @@ def _fixed_batch(discrete: bool, n: int = 96) -> dict[str, torch.Tensor]:
             "advantages": torch.randn(n, generator=g), "returns": torch.randn(n, generator=g)}
 
 
-def _policy(discrete: bool, shared: bool, activation: str):
+def _policy(discrete: bool, shared: bool, activation: str, hidden=(16, 8), critic_hidden=None):
     from mazedsl.rl.models import ActorCritic
     from mazedsl.spec import StateCritic, VectorObs
 
     torch.manual_seed(1)
     action_space = gym.spaces.Discrete(3) if discrete else gym.spaces.Box(-1, 1, (2,))
+    critic_hidden = hidden if critic_hidden is None else critic_hidden
     return ActorCritic(gym.spaces.Box(-1, 1, (5,)), action_space,
-                       VectorObs(activation=activation, hidden_units=[16, 8]),
-                       StateCritic(shared=shared, activation=activation, hidden_units=[16, 8]))
+                       VectorObs(activation=activation, hidden_units=list(hidden)),
+                       StateCritic(shared=shared, activation=activation, hidden_units=list(critic_hidden)))
 
 
 def _run_updates(algo: str, fast: bool, policy, decl, n_updates: int = 6):
@@ -87,6 +88,29 @@ def test_fast_backend_equals_the_reference_over_many_updates(discrete, shared, a
             assert abs(f[key] - r[key]) <= 1e-4 * (1 + abs(r[key])), key
 
 
+@pytest.mark.parametrize("discrete,hidden,critic_hidden,algo",
+                         [(True, (160, 160), (160, 160), "ppo"), (False, (160, 160), (160, 160), "a2c"),
+                          (True, (24, 12), (20,), "ppo"), (False, (24,), (20, 10, 6), "a2c")])
+def test_fast_backend_equals_the_reference_on_wide_and_unequal_nets(discrete, hidden, critic_hidden,
+                                                                      algo):
+    """Nets wider than the merge limit (two numpy chains in rollouts) and policy and value nets
+    of different depths: the fast backend covers them and equals the reference."""
+    from mazedsl import A2C, PPO
+    from mazedsl.rl.onpolicy import choose_fast
+
+    decl = (PPO(n_epochs=3, batch_size=32, ent_coef=0.01, lr=1e-3) if algo == "ppo"
+            else A2C(ent_coef=0.01, normalize_advantage=True, lr=1e-3))
+    policy = _policy(discrete, False, "tanh", hidden, critic_hidden)
+    assert choose_fast("auto", policy, torch.device("cpu")) is True
+    fast, fast_stats = _run_updates(algo, True, policy, decl)
+    ref, ref_stats = _run_updates(algo, False, policy, decl)
+    for (name, a), b in zip(fast.named_parameters(), ref.parameters()):
+        torch.testing.assert_close(a, b, rtol=1e-4, atol=2e-5, msg=name)
+    for f, r in zip(fast_stats, ref_stats):
+        for key in ("policy_loss", "value_loss", "entropy", "approx_kl"):
+            assert abs(f[key] - r[key]) <= 1e-4 * (1 + abs(r[key])), key
+
+
 @pytest.mark.parametrize("activation,expected", [("tanh", True), ("relu", True), ("elu", False),
                                                  ("gelu", False), ("silu", False)])
 def test_auto_backend_picks_fast_only_where_it_is_proven(activation, expected):
@@ -104,23 +128,31 @@ def test_auto_backend_skips_wide_nets_and_fast_on_them_is_refused():
     from mazedsl.rl.onpolicy import choose_fast
     from mazedsl.spec import StateCritic, VectorObs
 
+    from mazedsl.rl.onpolicy import FAST_MAX_WIDTH
+
+    at_limit = ActorCritic(gym.spaces.Box(-1, 1, (4,)), gym.spaces.Discrete(2),
+                           VectorObs(hidden_units=[FAST_MAX_WIDTH] * 2),
+                           StateCritic(hidden_units=[FAST_MAX_WIDTH] * 2))
+    assert choose_fast("auto", at_limit, torch.device("cpu")) is True
     wide = ActorCritic(gym.spaces.Box(-1, 1, (4,)), gym.spaces.Discrete(2),
-                       VectorObs(hidden_units=[256, 256]), StateCritic(hidden_units=[256, 256]))
+                       VectorObs(hidden_units=[FAST_MAX_WIDTH + 1]), StateCritic(hidden_units=[32]))
     assert choose_fast("auto", wide, torch.device("cpu")) is False
     with pytest.raises(ConfigError, match="algorithm.backend: 'fast' cannot be used here: .*wider"):
         choose_fast("fast", wide, torch.device("cpu"))
 
 
-def test_training_with_either_backend_gives_the_same_run():
-    """End to end (rollouts through the numpy forward vs torch, updates by hand vs autograd):
-    the same evaluation returns after 5 PPO updates."""
+@pytest.mark.parametrize("hidden", [None, "[160,160]"])
+def test_training_with_either_backend_gives_the_same_run(hidden):
+    """End to end (rollouts through the numpy forward, merged or as two chains for wide nets,
+    vs torch; updates by hand vs autograd): the same evaluation returns after 5 PPO updates."""
     from mazedsl import Experiment
     from mazedsl.rl.trainer import Trainer
 
     results = []
     for backend in ("fast", "torch"):
+        nets = [] if hidden is None else [f"model.hidden_units={hidden}", f"critic.hidden_units={hidden}"]
         exp = Experiment(total_steps=5 * 1024, eval_every_steps=0, eval_episodes=4).override(
-            f"algorithm.backend={backend}", "algorithm.n_epochs=4")
+            f"algorithm.backend={backend}", "algorithm.n_epochs=4", *nets)
         trainer = Trainer(exp)
         trainer.train()
         results.append(trainer.best_eval)
@@ -176,14 +208,25 @@ def test_rollout_inference_paths_agree():
     from mazedsl.rl.models import ActorCritic
     from mazedsl.spec import StateCritic, VectorObs
 
-    for shared, hidden in ((False, [64, 64]), (True, [32]), (False, [])):
+    from mazedsl.rl.models import MERGE_MAX_WIDTH
+
+    wide = [MERGE_MAX_WIDTH + 32] * 2
+    cases = ((False, [64, 64], None, "tanh", "merged"), (True, [32], None, "tanh", "merged"),
+             (False, [], None, "tanh", "merged"), (False, wide, None, "tanh", "separate"),
+             (True, wide, None, "relu", "merged"), (False, [64, 64], [32], "relu", "separate"),
+             (False, [24], [48, 16], "silu", "separate"))
+    for shared, hidden, critic_hidden, act, kind in cases:
         policy = ActorCritic(gym.spaces.Box(-1, 1, (4,)), gym.spaces.Discrete(2),
-                             VectorObs(hidden_units=hidden), StateCritic(shared=shared, hidden_units=hidden))
+                             VectorObs(hidden_units=hidden, activation=act),
+                             StateCritic(shared=shared, activation=act,
+                                         hidden_units=hidden if critic_hidden is None else critic_hidden))
         x = torch.randn(8, 4)
         with torch.inference_mode():
             out, values = policy(x)
             out_m, values_m = policy.inference_fn()(x)
-            out_n, values_n = policy.numpy_inference_fn()(x.numpy())
+            np_forward = policy.numpy_inference_fn()
+            out_n, values_n = np_forward(x.numpy())
+        assert kind in np_forward.__qualname__  # wide separate nets are not zero-padded
         torch.testing.assert_close(out_m, out)
         torch.testing.assert_close(values_m, values)
         torch.testing.assert_close(torch.from_numpy(out_n.copy()), out)

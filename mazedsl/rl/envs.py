@@ -10,6 +10,7 @@ import gymnasium as gym
 from mazedsl.config.instantiate import check_targets, safe_instantiate
 from mazedsl.errors import ConfigError, EnvError
 from mazedsl.rl import pixel
+from mazedsl.rl.syncvec import SyncEnvs
 from mazedsl.spec import (FrameStack, Grayscale, GymEnv, NormalizeObservation, NormalizeReward,
                           Resize, ScaleObservation)
 
@@ -156,4 +157,4 @@ def make_vector_env(env: GymEnv, wrappers: Sequence[Any], n_envs: int, vectoriza
     fns = [make_env_fn(env, wrappers, factory) for _ in range(n_envs)]
     if mode == "async":
         return gym.vector.AsyncVectorEnv(fns, autoreset_mode=gym.vector.AutoresetMode.NEXT_STEP)
-    return gym.vector.SyncVectorEnv(fns, autoreset_mode=gym.vector.AutoresetMode.NEXT_STEP)
+    return SyncEnvs(fns, autoreset_mode=gym.vector.AutoresetMode.NEXT_STEP)

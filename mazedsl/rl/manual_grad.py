@@ -23,10 +23,13 @@ from mazedsl.rl.models import _LOG_2PI, ActorCritic
 
 Tensor = torch.Tensor
 
+# in place: the gradient at a layer's output becomes the gradient at its pre-activation
 _BACKWARD: dict[Any, Callable[[Tensor, Tensor], Tensor]] = {
-    torch.tanh: torch.ops.aten.tanh_backward,
-    torch.relu: lambda grad, out: torch.ops.aten.threshold_backward(grad, out, 0),
+    torch.tanh: lambda grad, out: torch.ops.aten.tanh_backward.grad_input(grad, out, grad_input=grad),
+    torch.relu: lambda grad, out: torch.ops.aten.threshold_backward.grad_input(grad, out, 0,
+                                                                                grad_input=grad),
 }
+_MAX_WORKSPACES = 4
 
 
 def _tanh_(z: Tensor) -> Tensor:
@@ -42,16 +45,17 @@ _FORWARD: dict[Any, Callable[[Tensor], Tensor]] = {torch.tanh: _tanh_, torch.rel
 
 
 def _torso_backward(layers: list[tuple[Tensor, Tensor, Any, Any]], acts: list[Tensor],
-                    grad: Tensor, out: list[Tensor]) -> None:
+                    grads: list[Tensor], out: list[Tensor]) -> None:
     """Weight and bias gradients of an MLP torso into ``out`` (weight, bias, weight, ...),
-    given the gradient at the torso's output."""
+    given the gradient at the torso's output in ``grads[-1]``; ``grads[i]`` (the gradient at
+    layer i's output) are workspaces, overwritten."""
     for i in range(len(layers) - 1, -1, -1):
         w, _, _, backward = layers[i]
-        grad = backward(grad, acts[i + 1])
+        grad = backward(grads[i], acts[i + 1])
         torch.mm(grad.t(), acts[i], out=out[2 * i])
         torch.sum(grad, 0, out=out[2 * i + 1])
         if i:
-            grad = torch.mm(grad, w)
+            torch.mm(grad, w, out=grads[i - 1])
 
 
 class ManualGrad:
@@ -59,6 +63,11 @@ class ManualGrad:
 
     ``params`` lists the parameters in the order :meth:`backward` returns gradients.
     Use :meth:`for_policy`, which returns None for networks this does not cover.
+
+    The hidden activations and their gradients live in workspaces kept per batch size, reused
+    by every call: a forward's activations are valid until the next forward of that size.
+    (Fresh tensors of a few hundred KB per layer cost the allocator page faults on every
+    minibatch: about 20% of a PPO update at 256 wide.)
     """
 
     def __init__(self, policy: ActorCritic, plan: Any) -> None:
@@ -76,6 +85,7 @@ class ManualGrad:
             params.append(self.log_std)
         self.params = params
         self.flat = torch.zeros(sum(p.numel() for p in params), dtype=pw.dtype)
+        self._workspaces: dict[int, tuple[list[Tensor], list[Tensor], list[Tensor], list[Tensor]]] = {}
         self.grads: list[Tensor] = []
         offset = 0
         for p in params:
@@ -101,21 +111,35 @@ class ManualGrad:
         policy.__dict__["_manual_grad"] = (plan, manual)
         return manual
 
+    def _workspace(self, n: int) -> tuple[list[Tensor], list[Tensor], list[Tensor], list[Tensor]]:
+        """(policy activations, value activations, their gradients) for batches of ``n``."""
+        ws = self._workspaces.get(n)
+        if ws is None:
+            if len(self._workspaces) >= _MAX_WORKSPACES:
+                self._workspaces.clear()
+
+            def bufs(layers: list[Any] | None) -> list[Tensor]:
+                return [torch.empty(n, w.shape[0], dtype=w.dtype) for w, _, _, _ in layers or []]
+
+            ws = self._workspaces[n] = (bufs(self.pi), bufs(self.vf), bufs(self.pi), bufs(self.vf))
+        return ws
+
     # -- forward -----------------------------------------------------------------------------
     def forward(self, obs: Tensor) -> tuple[Tensor, Tensor, tuple[list[Tensor], list[Tensor] | None]]:
         """Policy output, values ``(N,)`` and the saved activations (call under no_grad)."""
+        ws_p, ws_v, _, _ = self._workspace(obs.shape[0])
         h = obs
         acts_p = [obs]
-        for w, b, fn, _ in self.pi:
-            h = fn(torch.addmm(b, h, w.t()))
+        for (w, b, fn, _), buf in zip(self.pi, ws_p):
+            h = fn(torch.addmm(b, h, w.t(), out=buf))
             acts_p.append(h)
         out = torch.addmm(self.pb, h, self.pw.t())
         acts_v = None
         if self.vf is not None:
             g = obs
             acts_v = [obs]
-            for w, b, fn, _ in self.vf:
-                g = fn(torch.addmm(b, g, w.t()))
+            for (w, b, fn, _), buf in zip(self.vf, ws_v):
+                g = fn(torch.addmm(b, g, w.t(), out=buf))
                 acts_v.append(g)
             h = g
         values = torch.addmm(self.vb, h, self.vw.t()).view(-1)
@@ -161,6 +185,7 @@ class ManualGrad:
         """Gradients of all :attr:`params`, from those of the policy output and the values,
         written into :attr:`grads` (views of one flat buffer, overwritten by the next call)."""
         acts_p, acts_v = cache
+        _, _, g_p, g_vf = self._workspace(acts_p[0].shape[0])
         g_v = g_values.unsqueeze(1)
         grads = self.grads
         n_pi = 2 * len(self.pi)
@@ -172,8 +197,9 @@ class ManualGrad:
             torch.mm(g_v.t(), acts_p[-1], out=g_vw)
             torch.sum(g_v, 0, out=g_vb)
             if self.pi:
-                _torso_backward(self.pi, acts_p, torch.addmm(torch.mm(g_out, self.pw), g_v, self.vw),
-                                pi_grads)
+                torch.mm(g_out, self.pw, out=g_p[-1])
+                g_p[-1].addmm_(g_v, self.vw)
+                _torso_backward(self.pi, acts_p, g_p, pi_grads)
         else:
             assert acts_v is not None
             n_vf = 2 * len(self.vf)
@@ -182,9 +208,11 @@ class ManualGrad:
             torch.mm(g_v.t(), acts_v[-1], out=g_vw)
             torch.sum(g_v, 0, out=g_vb)
             if self.pi:
-                _torso_backward(self.pi, acts_p, torch.mm(g_out, self.pw), pi_grads)
+                torch.mm(g_out, self.pw, out=g_p[-1])
+                _torso_backward(self.pi, acts_p, g_p, pi_grads)
             if self.vf:
-                _torso_backward(self.vf, acts_v, torch.mm(g_v, self.vw), vf_grads)
+                torch.mm(g_v, self.vw, out=g_vf[-1])
+                _torso_backward(self.vf, acts_v, g_vf, vf_grads)
         if self.log_std is not None:
             assert g_log_std is not None
             grads[-1].copy_(g_log_std)

@@ -5,8 +5,9 @@ Distributions are computed directly (log-softmax / diagonal Gaussian) rather tha
 
 MLP torsos (the common case) run through a functional fast path that calls ``F.linear``
 and the activation directly on the layers' parameters, skipping ``nn.Module.__call__``;
-:meth:`ActorCritic.inference_fn` goes further for rollouts: policy and value MLPs are merged
-into one block-diagonal MLP, one matrix product per layer for both.
+:meth:`ActorCritic.inference_fn` goes further for rollouts: policy and value MLPs up to
+``MERGE_MAX_WIDTH`` wide are merged into one block-diagonal MLP, one matrix product per layer
+for both (wider ones run as two chains: the zero blocks would cost more than the calls saved).
 """
 
 from __future__ import annotations
@@ -33,6 +34,11 @@ _ACT_FNS: dict[type[nn.Module], Callable[[torch.Tensor], torch.Tensor]] = {
     nn.Tanh: torch.tanh, nn.ReLU: torch.relu, nn.ELU: F.elu, nn.GELU: F.gelu, nn.SiLU: F.silu}
 
 Layer = tuple[torch.Tensor, torch.Tensor, Callable[[torch.Tensor], torch.Tensor]]
+
+MERGE_MAX_WIDTH = 128
+"""Widest hidden layer for which separate policy and value MLPs run as one block-diagonal
+MLP in rollouts (one product per layer for both). Wider, the zero blocks' arithmetic and
+memory traffic cost more than the saved calls: the nets run as two chains."""
 
 
 def _mlp_plan(torso: nn.Module) -> list[Layer] | None:
@@ -349,11 +355,14 @@ class ActorCritic(nn.Module):
     def _merged(self) -> Any:
         """Policy and value MLPs as one: ``(layers, head_w, head_b, n_out)`` with the hidden
         layers' weights stacked block-diagonally (the value net's blocks after the policy's),
-        or None when the two nets differ in depth or activations, or are not MLPs."""
+        or None when the two nets differ in depth or activations, are wider than
+        ``MERGE_MAX_WIDTH``, or are not MLPs."""
         plan = self._fast
         if plan is None:
             return None
         pi, vf, (pw, pb), (vw, vb) = plan
+        if vf is not None and max((w.shape[0] for w, _, _ in pi + vf), default=0) > MERGE_MAX_WIDTH:
+            return None
         with torch.no_grad():
             if vf is None:
                 layers = [(w.detach(), b.detach(), fn) for w, b, fn in pi]
@@ -387,12 +396,13 @@ class ActorCritic(nn.Module):
     def numpy_inference_fn(self) -> Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]] | None:
         """Like :meth:`inference_fn`, in numpy on float32 arrays ``(N, obs_dim)``: for the small
         batches of a rollout step numpy's per-call cost is a fraction of torch's. None unless
-        the nets merge and their activation is tanh, relu, silu or elu. Agrees with the torch
-        forward to float32 rounding.
+        the nets are built-in MLPs with tanh, relu, silu or elu on CPU float32. Nets up to
+        ``MERGE_MAX_WIDTH`` wide of equal depth and activations run merged, others as two
+        chains. Agrees with the torch forward to float32 rounding.
 
-        The merged (transposed, block-diagonal) weights live in numpy buffers kept on the
-        module; each call copies the current parameters into their blocks, so every forward
-        returned so far computes with the weights of the latest call."""
+        The (transposed) weights live in numpy buffers kept on the module; each call copies
+        the current parameters into them, so every forward returned so far computes with the
+        weights of the latest call."""
         merged = self.__dict__.get("_np_merged")
         plan = self._fast
         if merged is None or merged[0] is not plan or any(
@@ -413,55 +423,15 @@ class ActorCritic(nn.Module):
             return plan, None, [], []
         pi, vf, (pw, pb), (vw, vb) = plan
         params = [t for w, b, _ in pi + (vf or []) for t in (w, b)] + [pw, pb, vw, vb]
-        if vf is not None and (len(pi) != len(vf) or any(a[2] is not b[2] for a, b in zip(pi, vf))) \
-                or any(fn not in _NP_ACTS for _, _, fn in pi) \
+        if any(fn not in _NP_ACTS for _, _, fn in pi + (vf or [])) \
                 or any(p.dtype != torch.float32 or p.device.type != "cpu" for p in params):
             return plan, None, [], []
-        copies: list[tuple[np.ndarray, np.ndarray]] = []
-
-        def arr(t: torch.Tensor) -> np.ndarray:
-            return t.detach().numpy()
-
-        layers = []
-        in_p = in_v = pi[0][0].shape[1] if pi else pw.shape[1]
-        for i, (w1, b1, fn) in enumerate(pi):
-            if vf is None:
-                wt = np.zeros((w1.shape[1], w1.shape[0]), np.float32)
-                b = np.zeros(w1.shape[0], np.float32)
-                copies += [(wt, arr(w1).T), (b, arr(b1))]
-            else:
-                w2, b2, _ = vf[i]
-                o1, o2 = w1.shape[0], w2.shape[0]
-                rows = in_p if i == 0 else in_p + in_v
-                wt = np.zeros((rows, o1 + o2), np.float32)
-                b = np.zeros(o1 + o2, np.float32)
-                if i == 0:  # both nets read the observation
-                    copies += [(wt[:, :o1], arr(w1).T), (wt[:, o1:], arr(w2).T)]
-                else:
-                    copies += [(wt[:in_p, :o1], arr(w1).T), (wt[in_p:, o1:], arr(w2).T)]
-                copies += [(b[:o1], arr(b1)), (b[o1:], arr(b2))]
-                in_p, in_v = o1, o2
-            layers.append((wt, b, _NP_ACTS[fn]))
-        n_out = pw.shape[0]
-        if vf is None or not pi:
-            ht = np.zeros((pw.shape[1], n_out + 1), np.float32)
-            copies += [(ht[:, :n_out], arr(pw).T), (ht[:, n_out:], arr(vw).T)]
+        mergeable = vf is None or (len(pi) == len(vf) and all(a[2] is b[2] for a, b in zip(pi, vf)))
+        wide = max((w.shape[0] for w, _, _ in pi + (vf or [])), default=0) > MERGE_MAX_WIDTH
+        if vf is not None and (wide or not mergeable):
+            forward, copies = _np_separate_forward(pi, vf, (pw, pb), (vw, vb))
         else:
-            ht = np.zeros((in_p + in_v, n_out + 1), np.float32)
-            copies += [(ht[:in_p, :n_out], arr(pw).T), (ht[in_p:, n_out:], arr(vw).T)]
-        hb = np.zeros(n_out + 1, np.float32)
-        copies += [(hb[:n_out], arr(pb)), (hb[n_out:], arr(vb))]
-
-        def forward(obs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-            x = obs
-            for w, b, act in layers:
-                x = x @ w
-                x += b
-                act(x)
-            out = x @ ht
-            out += hb
-            return out[:, :n_out], out[:, n_out]
-
+            forward, copies = _np_merged_forward(pi, vf, (pw, pb), (vw, vb))
         return plan, forward, copies, [(p, p.data_ptr()) for p in params]
 
     def _log_std(self) -> torch.Tensor | None:
@@ -496,3 +466,110 @@ class ActorCritic(nn.Module):
     def distribution(self, obs: torch.Tensor) -> dict[str, torch.Tensor]:
         """The action distribution's parameters: ``probs``/``logits`` or ``mean``/``std``."""
         return self.dist.params(self(obs)[0], self._log_std())
+
+
+# -- numpy rollout forwards --------------------------------------------------------------------
+_Copies = list[tuple[np.ndarray, np.ndarray]]
+_NpForward = Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]]
+
+
+def _arr(t: torch.Tensor) -> np.ndarray:
+    return t.detach().numpy()
+
+
+def _np_layer(w: torch.Tensor, b: torch.Tensor, copies: _Copies) -> tuple[np.ndarray, np.ndarray]:
+    """Buffers for ``x @ W^T + b`` (``W^T`` C-contiguous: numpy's small products are fastest so),
+    registered in ``copies`` to be refreshed from the parameters."""
+    wt = np.zeros((w.shape[1], w.shape[0]), np.float32)
+    bb = np.zeros(w.shape[0], np.float32)
+    copies += [(wt, _arr(w).T), (bb, _arr(b))]
+    return wt, bb
+
+
+def _np_chain(layers: list[tuple[np.ndarray, np.ndarray, Any]], x: np.ndarray) -> np.ndarray:
+    for w, b, act in layers:
+        x = x @ w
+        x += b
+        act(x)
+    return x
+
+
+def _np_separate_forward(pi: list[Layer], vf: list[Layer], head_p: tuple[torch.Tensor, torch.Tensor],
+                         head_v: tuple[torch.Tensor, torch.Tensor]) -> tuple[_NpForward, _Copies]:
+    """Policy and value MLPs as two chains of products (no zero blocks). When both first
+    layers have the same activation they are one product: both read the observation, so
+    their weights stack without padding."""
+    copies: _Copies = []
+    joint = bool(pi) and bool(vf) and pi[0][2] is vf[0][2]
+    first: tuple[np.ndarray, np.ndarray, Any, int] | None = None
+    if joint:
+        (w1, b1, fn), (w2, b2, _) = pi[0], vf[0]
+        o1 = w1.shape[0]
+        wt = np.zeros((w1.shape[1], o1 + w2.shape[0]), np.float32)
+        bb = np.zeros(o1 + w2.shape[0], np.float32)
+        copies += [(wt[:, :o1], _arr(w1).T), (wt[:, o1:], _arr(w2).T), (bb[:o1], _arr(b1)),
+                   (bb[o1:], _arr(b2))]
+        first = (wt, bb, _NP_ACTS[fn], o1)
+    rest_p = [(*_np_layer(w, b, copies), _NP_ACTS[fn]) for w, b, fn in pi[1 if joint else 0:]]
+    rest_v = [(*_np_layer(w, b, copies), _NP_ACTS[fn]) for w, b, fn in vf[1 if joint else 0:]]
+    hpw, hpb = _np_layer(*head_p, copies)
+    hvw, hvb = _np_layer(*head_v, copies)
+
+    def forward(obs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        if first is not None:
+            wt, bb, act, o1 = first
+            h = obs @ wt
+            h += bb
+            act(h)
+            hp, hv = h[:, :o1], h[:, o1:]
+        else:
+            hp = hv = obs
+        out = _np_chain(rest_p, hp) @ hpw
+        out += hpb
+        values = _np_chain(rest_v, hv) @ hvw
+        values += hvb
+        return out, values[:, 0]
+
+    return forward, copies
+
+
+def _np_merged_forward(pi: list[Layer], vf: list[Layer] | None, head_p: tuple[torch.Tensor, torch.Tensor],
+                       head_v: tuple[torch.Tensor, torch.Tensor]) -> tuple[_NpForward, _Copies]:
+    """Policy and value MLPs of equal depth and activations (or a shared torso) as one MLP:
+    hidden weights stacked block-diagonally, the heads side by side."""
+    (pw, pb), (vw, vb) = head_p, head_v
+    copies: _Copies = []
+    layers = []
+    in_p = in_v = pi[0][0].shape[1] if pi else pw.shape[1]
+    for i, (w1, b1, fn) in enumerate(pi):
+        if vf is None:
+            wt, b = _np_layer(w1, b1, copies)
+        else:
+            w2, b2, _ = vf[i]
+            o1, o2 = w1.shape[0], w2.shape[0]
+            rows = in_p if i == 0 else in_p + in_v
+            wt = np.zeros((rows, o1 + o2), np.float32)
+            b = np.zeros(o1 + o2, np.float32)
+            if i == 0:  # both nets read the observation
+                copies += [(wt[:, :o1], _arr(w1).T), (wt[:, o1:], _arr(w2).T)]
+            else:
+                copies += [(wt[:in_p, :o1], _arr(w1).T), (wt[in_p:, o1:], _arr(w2).T)]
+            copies += [(b[:o1], _arr(b1)), (b[o1:], _arr(b2))]
+            in_p, in_v = o1, o2
+        layers.append((wt, b, _NP_ACTS[fn]))
+    n_out = pw.shape[0]
+    if vf is None or not pi:
+        ht = np.zeros((pw.shape[1], n_out + 1), np.float32)
+        copies += [(ht[:, :n_out], _arr(pw).T), (ht[:, n_out:], _arr(vw).T)]
+    else:
+        ht = np.zeros((in_p + in_v, n_out + 1), np.float32)
+        copies += [(ht[:in_p, :n_out], _arr(pw).T), (ht[in_p:, n_out:], _arr(vw).T)]
+    hb = np.zeros(n_out + 1, np.float32)
+    copies += [(hb[:n_out], _arr(pb)), (hb[n_out:], _arr(vb))]
+
+    def forward(obs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        out = _np_chain(layers, obs) @ ht
+        out += hb
+        return out[:, :n_out], out[:, n_out]
+
+    return forward, copies
