@@ -3,6 +3,7 @@
     .venv/bin/python benchmarks/learning.py            # 4 experiments x 3 seeds (~5-10 minutes)
     .venv/bin/python benchmarks/learning.py --jobs 2   # two runs at a time (on 2+ free cores)
     .venv/bin/python benchmarks/learning.py --quick    # tiny budgets, to check it runs
+    .venv/bin/python benchmarks/learning.py --experiments cartpole_dqn --json out.json  # + every eval
 
 Each shipped experiment (experiments/*.py, loaded with ``mazedsl.load_experiment``) is
 trained for its own budget and evaluation schedule with ``mazedsl.RunContext`` (writing

@@ -90,7 +90,9 @@ def main(argv: list[str] | None = None) -> int:
     if unknown:
         parser.error(f"unknown experiment(s) {', '.join(unknown)}; known: {', '.join(TARGETS)}")
     import stable_baselines3
+    import torch
 
+    torch.set_num_threads(1)
     print(f"SB3 {stable_baselines3.__version__}; {versions()}; {load_note()} at start", flush=True)
     results = []
     for name in names:
@@ -100,10 +102,10 @@ def main(argv: list[str] | None = None) -> int:
             print(f"  {name} seed {seed}: target at {fmt(r['reached'])} steps, best eval "
                   f"{fmt(r['best'], 1)}, final {fmt(r['final'], 1)} ({r['seconds']:.0f} s)",
                   file=sys.stderr, flush=True)
-    if args.json:
-        from _matrix import write_results
+            if args.json:  # after every run: a long sweep keeps what it has measured
+                from _matrix import write_results
 
-        write_results(Path(args.json), {"versions": versions(), "results": results})
+                write_results(Path(args.json), {"versions": versions(), "results": results})
     rows = [[r["name"], str(r["seed"]), f"{r['target']:g}",
              fmt(r["reached"]) if r["reached"] is not None else "not reached",
              fmt(r["best"], 1), fmt(r["final"], 1), fmt(r["seconds"], 1)] for r in results]

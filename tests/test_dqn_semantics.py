@@ -99,3 +99,47 @@ def test_shipped_dqn_experiments_evaluate_at_the_budget(name: str) -> None:
     assert exp.eval_every_steps % phase == 0
     assert last % exp.eval_every_steps == 0
     assert exp.eval_every_steps <= 2_500
+
+
+def test_a_training_phase_equals_sb3s_train_loop() -> None:
+    """The vectorised phase (one batch draw, one target forward, hand-written backward, lean
+    Adam) gives the weights of SB3's ``DQN.train``: per minibatch, smooth L1 against
+    ``r + gamma (1 - terminated) max_a Q_target(s', a)``, ``clip_grad_norm_(10)``, Adam."""
+    import copy
+
+    from torch.nn import functional as F
+
+    built = _learner(learning_starts=10**6, train_freq=50, batch_size=16, lr=5e-3,
+                     max_grad_norm=0.5)
+    learner = built.learner
+    try:
+        for _ in range(3):  # 150 random transitions, no training
+            learner.iteration(0.0)
+        assert learner.updates == 0 and len(learner.replay) == 150
+        with torch.no_grad():  # a target net that differs from the online one
+            for p in learner.target.parameters():
+                p.add_(0.1 * torch.randn_like(p))
+        ref_q, ref_target = copy.deepcopy(learner.q), copy.deepcopy(learner.target)
+        ref_opt = torch.optim.Adam(ref_q.parameters(), lr=5e-3, eps=1e-8)
+        gen = torch.Generator()
+        gen.set_state(learner.sample_gen.get_state())
+        batches = learner.replay.sample(16, 6, generator=gen)
+        learner.train(6, 5e-3)
+        norms = []
+        for g in range(6):
+            with torch.no_grad():
+                next_v = ref_target(batches.next_obs[g]).max(1).values
+                target = batches.rewards[g] + 0.99 * (1 - batches.terminated[g]) * next_v
+            q = ref_q(batches.obs[g]).gather(1, batches.actions[g].long().unsqueeze(1)).squeeze(1)
+            loss = F.smooth_l1_loss(q, target)
+            ref_opt.zero_grad()
+            loss.backward()
+            norms.append(float(torch.nn.utils.clip_grad_norm_(ref_q.parameters(), 0.5)))
+            ref_opt.step()
+        assert max(norms) > 0.5  # the clip was active
+        for mine, ref in zip(learner.q.parameters(), ref_q.parameters()):
+            assert torch.allclose(mine, ref, atol=1e-5), (mine - ref).abs().max()
+        for mine, ref in zip(learner.target.parameters(), ref_target.parameters()):
+            assert torch.equal(mine, ref)  # no target update inside a training phase
+    finally:
+        built.close()
