@@ -7,7 +7,8 @@ SB3 (DQN or SAC) is built with the experiment's hyperparameters (``vs_sb3.py``'s
 trained for the experiment's budget; a deterministic evaluation of ``eval_episodes`` episodes
 runs after the training phase that crosses each ``eval_every_steps`` (the same points as
 mazedsl's trainer), with no early stop. Prints, per seed, the env steps of the first
-evaluation reaching the target (``learning.py``'s TARGETS), the best and the final evaluation.
+evaluation reaching the target (``learning.py``'s TARGETS), the best evaluation and the final
+one (the schedule's last: 49,920 steps for cartpole_dqn, whose last 256-step phase ends past 50k).
 """
 
 from __future__ import annotations
