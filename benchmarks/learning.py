@@ -3,6 +3,7 @@
     .venv/bin/python benchmarks/learning.py            # 4 experiments x 3 seeds (~5-10 minutes)
     .venv/bin/python benchmarks/learning.py --jobs 2   # two runs at a time (on 2+ free cores)
     .venv/bin/python benchmarks/learning.py --quick    # tiny budgets, to check it runs
+    .venv/bin/python benchmarks/learning.py --experiments cartpole_dqn --json out.json  # + every eval
 
 Each shipped experiment (experiments/*.py, loaded with ``mazedsl.load_experiment``) is
 trained for its own budget and evaluation schedule with ``mazedsl.RunContext`` (writing
@@ -113,7 +114,7 @@ def run_one(name: str, seed: int, quick: bool, out_dir: str) -> dict[str, Any]:
     reached = next((s for s, m in evals if m >= target), None)
     return {"name": name, "seed": seed, "target": target, "within": within, "budget": budget,
             "reached": reached, "best": max((m for _, m in evals), default=None), "final": final,
-            "seconds": time.perf_counter() - t0}
+            "seconds": time.perf_counter() - t0, "evals": evals}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -124,6 +125,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--first-seed", type=int, default=0,
                         help="start the seeds here (e.g. 1 with --seeds 2: seeds 1 and 2)")
     parser.add_argument("--jobs", type=int, default=1, help="runs in parallel processes")
+    parser.add_argument("--json", metavar="PATH",
+                        help="also write every run's results and evaluations (step, mean) here")
     parser.add_argument("--quick", action="store_true",
                         help="tiny budgets (1 seed, 2k steps): checks that it runs, nothing more")
     args = parser.parse_args(argv)
@@ -158,6 +161,10 @@ def main(argv: list[str] | None = None) -> int:
                 results.append(run_one(n, s, args.quick, tmp))
                 report(results[-1])
         results.sort(key=lambda r: (names.index(r["name"]), r["seed"]))
+    if args.json:
+        from _matrix import write_results
+
+        write_results(Path(args.json), {"versions": versions(), "results": results})
     rows = []
     verdicts = []
     for name in names:

@@ -4,6 +4,8 @@ Hyperparameters are rl-baselines3-zoo's for CartPole-v1 (hyperparams/dqn.yml): 5
 on one env, lr 2.3e-3, batch 64, a 100k replay filled from 1k random steps, gamma 0.99,
 hard target update every 10 steps, 128 gradient steps every 256 env steps, epsilon from
 1 to 0.04 over the first 16% of the budget, a 2x256 ReLU Q-network (SB3's default init).
+Evaluated (deterministic, 20 episodes) every 1,280 env steps = 5 training phases of 256, so
+one evaluation falls on 49,920: the last phase boundary within the 50k budget.
 """
 
 from mazedsl.rl.algos.dqn import DQN
@@ -36,7 +38,7 @@ experiment = Experiment(
     runner=Runner(n_envs=1, vectorization="auto"),
     seed=0,
     total_steps=50_000,
-    eval_every_steps=5_000,
+    eval_every_steps=1_280,
     eval_episodes=20,
     checkpoint_every_steps=10_000,
 )

@@ -4,6 +4,8 @@ Hyperparameters are rl-baselines3-zoo's tuned values for MountainCar-v0 (hyperpa
 dqn.yml): 120k steps on one env, lr 4e-3, batch 128, a 10k replay filled from 1k random
 steps, gamma 0.98, hard target update every 600 steps, 8 gradient steps every 16 env
 steps, epsilon from 1 to 0.07 over the first 20% of the budget, a 2x256 ReLU Q-network.
+Evaluated (deterministic, 20 episodes) every 2,400 env steps = 150 training phases of 16,
+the last at the 120k budget.
 """
 
 from mazedsl.rl.algos.dqn import DQN
@@ -36,7 +38,7 @@ experiment = Experiment(
     runner=Runner(n_envs=1, vectorization="auto"),
     seed=0,
     total_steps=120_000,
-    eval_every_steps=10_000,
+    eval_every_steps=2_400,
     eval_episodes=20,
     checkpoint_every_steps=20_000,
 )

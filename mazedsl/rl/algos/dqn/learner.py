@@ -78,6 +78,7 @@ class DQNLearner(OffPolicyLearner):
         self.n_actions = self.policy.n_actions
         self.replay = self.make_replay((), torch.int64)
         self.epsilon = decl.exploration_initial_eps
+        self._total_steps = int(built.experiment.total_steps)
         self._start = int(getattr(built.action_space, "start", 0))
         self._target_every = max(decl.target_update_interval // self.n_envs, 1)
         # the hand-written backward and numpy acting for plain MLPs (autograd otherwise)
@@ -95,12 +96,24 @@ class DQNLearner(OffPolicyLearner):
         return QPolicy(build_q_net(experiment, obs_space, n), action_space, decl.exploration_final_eps)
 
     # -- acting ----------------------------------------------------------------------------
-    def _draw(self, n_steps: int) -> None:
-        """The random numbers of a collection phase, drawn in two calls."""
+    def _draw(self, n_steps: int, progress: float) -> None:
+        """The random numbers of a collection phase, drawn in two calls, and the exploration
+        rate of each of its steps: as SB3, epsilon follows the schedule env step by env step
+        (the action at ``s`` env steps uses epsilon at progress ``s / horizon``)."""
         shape = (n_steps, self.n_envs)
         self._random_actions = torch.randint(self.n_actions, shape, generator=self.act_gen).numpy()
         self._uniform = torch.rand(shape, generator=self.act_gen).numpy()
         self._t = 0
+        decl = self.decl
+        steps = self.loop.steps
+        # the trainer's progress is steps / horizon: recover the horizon (the experiment's
+        # budget before the first step)
+        horizon = steps / progress if 0 < progress < 1 else float(self._total_steps)
+        step_progress = (steps + self.n_envs * np.arange(n_steps)) / max(horizon, 1.0)
+        if progress >= 1:
+            step_progress[:] = 1.0
+        self._eps = [linear_schedule(decl.exploration_initial_eps, decl.exploration_final_eps,
+                                     decl.exploration_fraction, float(p)) for p in step_progress]
 
     def _act(self, obs_in: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         t = self._t
@@ -114,17 +127,17 @@ class DQNLearner(OffPolicyLearner):
             else:
                 with torch.inference_mode():
                     greedy = self.q(torch.as_tensor(obs_in, device=self.device)).argmax(-1).cpu().numpy()
+            self.epsilon = self._eps[t]
             a = np.where(self._uniform[t] < self.epsilon, random_actions, greedy)
         return a, a + self._start if self._start else a
 
     # -- one phase -------------------------------------------------------------------------
     def iteration(self, progress: float) -> dict[str, float]:
         decl = self.decl
-        self.epsilon = linear_schedule(decl.exploration_initial_eps, decl.exploration_final_eps,
-                                       decl.exploration_fraction, progress)
         calls_before = self.n_calls
-        self._draw(decl.train_freq)
+        self._draw(decl.train_freq, progress)
         self.collect(decl.train_freq, self._act)
+        self.epsilon = self._eps[-1]
         # SB3 updates the target every target_update_interval // n_envs vector steps; the
         # online net is constant while collecting, so those updates can be applied now
         crossings = self.n_calls // self._target_every - calls_before // self._target_every
