@@ -99,12 +99,15 @@ class MLPGrad:
             grads[2 * i] = torch.mm(g.t(), saved[i])
             grads[2 * i + 1] = g.sum(0)
             if i:
-                g = torch.mm(g, w)
-                if self.acts[i - 1] == "relu":
-                    g = torch.ops.aten.threshold_backward(g, saved[i], 0)
-                else:
-                    g = torch.ops.aten.tanh_backward(g, saved[i])
+                g = self._below(g, saved, i)
         return grads
+
+    def _below(self, g: Tensor, saved: list[Tensor], i: int) -> Tensor:
+        """``d loss / d (pre-activation of layer i-1)`` from ``d loss / d (output of layer i)``."""
+        g = torch.mm(g, self.layers[i][0])
+        if self.acts[i - 1] == "relu":
+            return torch.ops.aten.threshold_backward(g, saved[i], 0)
+        return torch.ops.aten.tanh_backward(g, saved[i])
 
     def input_grad(self, saved: list[Tensor], grad_out: Tensor,
                    columns: slice | None = None) -> Tensor:
@@ -114,16 +117,10 @@ class MLPGrad:
             with torch.no_grad():
                 return self.input_grad(saved, grad_out, columns)
         g = grad_out
-        for i in range(len(self.layers) - 1, -1, -1):
-            w, _ = self.layers[i]
-            if i == 0:
-                return torch.mm(g, w if columns is None else w[:, columns])
-            g = torch.mm(g, w)
-            if self.acts[i - 1] == "relu":
-                g = torch.ops.aten.threshold_backward(g, saved[i], 0)
-            else:
-                g = torch.ops.aten.tanh_backward(g, saved[i])
-        return g
+        for i in range(len(self.layers) - 1, 0, -1):
+            g = self._below(g, saved, i)
+        w = self.layers[0][0]
+        return torch.mm(g, w if columns is None else w[:, columns])
 
     def numpy_forward(self) -> Callable[[np.ndarray], np.ndarray] | None:
         """A numpy forward reading the (CPU, float32) weights in place: valid while the
