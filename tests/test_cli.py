@@ -270,7 +270,7 @@ def test_mazedsl_run_finds_user_config_modules(tmp_path):
 def test_optuna_sweep_uses_final_eval_as_objective(tmp_path):
     proc = hydra_run("--config-dir", str(ROOT / "experiments"), "-cn", "optuna_cartpole", "-m",
                      "hydra.sweeper.n_trials=2", "total_steps=512", "eval_every_steps=256",
-                     "eval_episodes=2", "runner.n_envs=2", cwd=tmp_path)
+                     "eval_episodes=2", "runner.n_envs=2", "algorithm.batch_size=64", cwd=tmp_path)
     sweep = json.loads(next(tmp_path.glob("outputs/optuna_cartpole/*/sweep.json")).read_text())
     finals = [j["final_eval"] for j in sweep["jobs"]]
     assert len(finals) == 2 and all(isinstance(f, float) for f in finals)
