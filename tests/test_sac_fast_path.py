@@ -15,6 +15,7 @@ import attrs
 import pytest
 import torch
 
+from mazedsl.errors import ConfigError
 from mazedsl.rl.algos.sac import SAC
 from mazedsl.rl.trainer import Trainer
 from mazedsl.spec import Experiment, GymEnv, Runner, StateCritic, VectorObs
@@ -136,5 +137,5 @@ def test_the_reference_serves_what_the_fast_step_does_not() -> None:
     elu.train(total_steps=100)
     assert elu.learner.updates == 100 - 64
     elu.close()
-    with pytest.raises(Exception, match="backend"):
+    with pytest.raises(ConfigError, match="backend: must be one of 'auto', 'torch', got 'fast'"):
         SAC(backend="fast")

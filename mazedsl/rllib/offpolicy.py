@@ -76,8 +76,7 @@ DQN_ROWS: tuple[tuple[str, str, str], ...] = (
 #: SAC's rows (README "Ray RLlib" section).
 SAC_ROWS: tuple[tuple[str, str, str], ...] = (
     ("algorithm.lr", "training(actor_lr=, critic_lr=, alpha_lr=)", "one lr for all three, as natively"),
-    *_COMMON[:1],
-    *_COMMON[1:4],
+    *_COMMON[:4],
     ("algorithm.tau", "training(tau=)", "Polyak average of the target critics"),
     ("algorithm.target_update_interval", "training(target_network_update_freq=0)",
      "only 1: RLlib updates the targets after every update (refused otherwise)"),

@@ -56,7 +56,7 @@ class ManualSAC:
         self.mu, self.log_std = actor.mu, actor.log_std
         self.lo, self.hi = actor.log_std_min, actor.log_std_max
         critic = learner.critic
-        act = critic_act(critic)
+        act = critic.activation
         self.critics = [MLPGrad(layers, [act] * (len(layers) - 1)) for layers in critic._params]
         self.targets = [MLPGrad(layers, [act] * (len(layers) - 1))
                         for layers in learner.critic_target._params]
@@ -73,7 +73,7 @@ class ManualSAC:
     def for_learner(cls, learner: Any) -> "ManualSAC | None":
         """The fast path of ``learner``, or None where it does not apply (off the CPU, a
         torso or critic that is not a plain ReLU/tanh MLP)."""
-        if learner.device.type != "cpu" or critic_act(learner.critic) is None:
+        if learner.device.type != "cpu" or learner.critic.activation not in ("relu", "tanh"):
             return None
         found = _torso_layers(learner.actor.torso)
         if found is None:
@@ -133,7 +133,7 @@ class ManualSAC:
             a_loss = -(L.log_alpha.detach() * shifted).mean()
             step(L.alpha_opt, [L.log_alpha], [-shifted.mean()], lr)
         else:
-            a_loss = torch.zeros(())
+            a_loss = torch.zeros((), device=obs.device)
         # the soft TD target
         next_a, next_logp = squashed_sample(head[n:, :act_dim],
                                             head[n:, act_dim:].clamp(self.lo, self.hi), noise_next)
@@ -173,10 +173,3 @@ class ManualSAC:
             polyak_update(L.critic_params, L.target_params, decl.tau)
         return torch.stack([c_loss, p_loss, a_loss, -logp.mean(), q.mean()])
 
-
-def critic_act(critic: Any) -> str | None:
-    """The critics' activation name when the hand-written backward supports it."""
-    for name in ("relu", "tanh"):
-        if critic.act is getattr(torch, name):
-            return name
-    return None

@@ -54,6 +54,7 @@ class TwinQ(nn.Module):
     def __init__(self, in_dim: int, hidden: Sequence[int], activation: str, n: int = 2) -> None:
         super().__init__()
         self.nets = nn.ModuleList([mlp(in_dim, list(hidden), activation, 1) for _ in range(n)])
+        self.activation = activation
         self.act = _ACT[activation]
         self.n = n
         self._params = [[(m.weight, m.bias) for m in net if isinstance(m, nn.Linear)]
