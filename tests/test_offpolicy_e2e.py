@@ -203,6 +203,22 @@ def test_cli_bad_input_is_one_line_and_exit_2(tmp_path: Path) -> None:
     assert not (tmp_path / "outputs").exists()  # nothing written
 
 
+
+def test_mazedsl_run_refuses_before_hydra_writes_a_run_directory(tmp_path: Path, expert: Path) -> None:
+    (tmp_path / "empty").mkdir()
+    cases = [(["algorithm=dqn", "env.name=Pendulum-v1"], "algorithm: dqn needs a Discrete"),
+             (["algorithm=sac"], "algorithm: sac needs a Box"),
+             (["algorithm=bc", f"algorithm.episodes=[{tmp_path / 'empty'}]"], "no recorded episodes"),
+             (["algorithm=bc", f"algorithm.episodes=[{expert}]", "env.name=Acrobot-v1"],
+              "were recorded with the observation space"),
+             (["-m", "algorithm=dqn,sac", "total_steps=64"], "algorithm: sac needs a Box")]
+    for args, message in cases:
+        proc = cli(["-cn", "conf_train", *args], tmp_path, "mazedsl-run")
+        assert proc.returncode == 2, (args, proc.stderr)
+        assert message in proc.stderr and proc.stderr.strip().count("\n") == 0, (args, proc.stderr)
+        assert "Traceback" not in proc.stderr and not (tmp_path / "outputs").exists(), args
+
+
 TINY_DQN = ["total_steps=256", "eval_every_steps=128", "eval_episodes=2", "algorithm.learning_starts=32",
             "algorithm.train_freq=8", "algorithm.gradient_steps=2", "algorithm.batch_size=16",
             "algorithm.buffer_size=1000", "checkpoint_every_steps=128"]

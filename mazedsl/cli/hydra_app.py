@@ -231,7 +231,8 @@ def _parse_argv(argv: list[str]) -> tuple[str, list[str], bool, bool]:
 def preflight(argv: list[str]) -> None:
     """Validate the command with mazedsl's own compose before Hydra runs (so before Hydra
     creates any run directory): the config name, every override, and (for training) that
-    the env can be made with its kwargs. A mistake gets one clear line (path, value,
+    the env can be made with its kwargs and the algorithm takes the experiment on the env's
+    spaces. A mistake gets one clear line (path, value,
     expectation, source) instead of Hydra's report. In a multirun every sweep point is
     checked (grammar only under a custom sweeper, which gives sweeps its own meaning)."""
     from mazedsl.config import apply_overrides, compose_experiment
@@ -256,8 +257,9 @@ def preflight(argv: list[str]) -> None:
         _parse(text)
     if multirun and custom_sweeper:
         return
+    prints_only = any(a in ("--cfg", "-c") or a.startswith("--cfg=") for a in argv)
     points = split_sweep(overrides) if multirun else [overrides]
-    checked_envs: set[str] = set()
+    checked_envs: dict[str, tuple[Any, Any]] = {}
     composed: dict[tuple[str, ...], Any] = {}
     for point in points:
         # compose once per choice of modules (the slow part); values are then applied to it
@@ -267,29 +269,40 @@ def preflight(argv: list[str]) -> None:
             composed[choices] = compose_experiment(list(choices), config_name=config_name)
         values = [text for text in point if text not in choices]
         declared = apply_overrides(composed[choices], values) if values else composed[choices]
-        if config_name == "conf_train":
+        if config_name == "conf_train" and not prints_only:  # --cfg prints; nothing runs
             _check_env(declared, checked_envs)
 
 
-def _check_env(exp: Any, checked: set[str]) -> None:
-    """Make the env once (per distinct env declaration): bad kwargs or a missing dependency
+def _check_env(exp: Any, checked: dict[str, tuple[Any, Any]]) -> None:
+    """Make the env once (per distinct env declaration), then ask the algorithm whether it
+    takes this experiment on the env's spaces: bad kwargs, a missing dependency or an
+    algorithm that cannot run here (DQN on a Box action space, BC without episodes, ...)
     are refused before any run directory exists."""
     from mazedsl.errors import EnvError, MazeError
+    from mazedsl.rl.building import check_experiment
+    from mazedsl.rl.registry import check_action_space
+    from mazedsl.rllib import is_rllib
 
-    key = repr((exp.env, exp.wrappers))
-    if key in checked or exp.env.factory:
+    if exp.env.factory:
         return
-    checked.add(key)
-    from mazedsl.rl.envs import make_env_fn
+    key = repr((exp.env, exp.wrappers))
+    if key not in checked:
+        from mazedsl.rl.envs import make_env_fn
 
-    try:
-        env = make_env_fn(exp.env, exp.wrappers)()
-    except MazeError:
-        raise
-    except Exception as exc:  # noqa: BLE001 - any failure of the env's own constructor
-        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-        raise EnvError(f"env: cannot make {exp.env.name!r}: {type(exc).__name__}: {first}") from None
-    env.close()
+        try:
+            env = make_env_fn(exp.env, exp.wrappers)()
+        except MazeError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - any failure of the env's own constructor
+            first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+            raise EnvError(f"env: cannot make {exp.env.name!r}: {type(exc).__name__}: {first}") from None
+        checked[key] = (env.observation_space, env.action_space)
+        env.close()
+    obs_space, action_space = checked[key]
+    if is_rllib(exp):  # RLlib's mapping refuses what it cannot express when it builds
+        check_action_space(exp.algorithm, action_space)
+    else:
+        check_experiment(exp, obs_space, action_space)
 
 
 def run() -> None:

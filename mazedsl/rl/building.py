@@ -113,6 +113,15 @@ def check_spaces(obs_space: spaces.Space, action_space: spaces.Space, want_obs: 
                            "(spaces.json)")
 
 
+def check_experiment(experiment: Experiment, obs_space: spaces.Space,
+                     action_space: spaces.Space) -> None:
+    """The algorithm's refusals of ``experiment`` on an env with these spaces (the first
+    thing :func:`build` does; ``mazedsl-run`` calls it before Hydra writes anything)."""
+    check_action_space(experiment.algorithm, action_space)
+    entry_for(experiment.algorithm).learner_class().check(experiment.algorithm, experiment,
+                                                          obs_space, action_space)
+
+
 def build(experiment: Experiment, *, device: str | torch.device | None = None,
           env_factory: EnvFactory | None = None, training: bool = True,
           recorded_spaces: tuple[spaces.Space, spaces.Space] | None = None) -> Built:
@@ -145,8 +154,7 @@ def build(experiment: Experiment, *, device: str | torch.device | None = None,
     from mazedsl.config.instantiate import allowed_also
 
     try:
-        check_action_space(exp.algorithm, action_space)
-        learner_cls.check(exp.algorithm, exp, obs_space, action_space)
+        check_experiment(exp, obs_space, action_space)
         prep = ObsPipeline(obs_space, exp.wrappers)
         with allowed_also(exp.allow_targets):  # the user's own modules, for this experiment
             policy = learner_cls.make_policy(exp.algorithm, exp, obs_space, action_space)
