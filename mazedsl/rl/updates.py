@@ -51,10 +51,12 @@ def set_lr(optimizer: Any, lr: float) -> None:
         group["lr"] = lr
 
 
-def apply_grads(optimizer: Any, params: list[torch.Tensor], grads: list[torch.Tensor]) -> None:
-    """One optimiser step with ``grads`` for ``params`` (given, not read from ``.grad``)."""
+def apply_grads(optimizer: Any, params: list[torch.Tensor], grads: list[torch.Tensor],
+                flat_grad: torch.Tensor | None = None) -> None:
+    """One optimiser step with ``grads`` for ``params`` (given, not read from ``.grad``);
+    ``flat_grad``: the buffer ``grads`` are consecutive slices of, if they are."""
     if isinstance(optimizer, optim.LeanOptimizer):
-        optimizer.step_with(params, grads)
+        optimizer.step_with(params, grads, flat_grad)
         return
     for p, g in zip(params, grads):
         p.grad = g

@@ -57,7 +57,7 @@ def a2c_update(policy: ActorCritic, optimizer: torch.optim.Optimizer, batch: dic
             params, grads = with_grads(all_params)
             if algo.max_grad_norm is not None:
                 clip_grad_norm(grads, algo.max_grad_norm)
-        apply_grads(optimizer, params, grads)
+        apply_grads(optimizer, params, grads, None if manual is None else manual.flat)
     stats = UpdateStats()
     with torch.no_grad():
         approx_kl = (batch["logp"] - logp).mean()

@@ -109,7 +109,7 @@ def ppo_update(policy: ActorCritic, optimizer: torch.optim.Optimizer, batch: dic
                     if max_grad_norm is not None:
                         clip_grad_norm(grads, max_grad_norm)
                 outs.append(out if policy.discrete else policy.entropy(out[:1]).detach().clone())
-                apply_grads(optimizer, params, grads)
+                apply_grads(optimizer, params, grads, None if manual is None else manual.flat)
                 log_ratios.append(log_ratio)
                 policy_losses.append(policy_loss)
                 value_losses.append(value_loss)
