@@ -88,6 +88,23 @@ def test_fast_backend_equals_the_reference_over_many_updates(discrete, shared, a
             assert abs(f[key] - r[key]) <= 1e-4 * (1 + abs(r[key])), key
 
 
+@pytest.mark.parametrize("discrete,batch_size", [(True, 96), (True, 40), (False, 40)])
+def test_fast_ppo_equals_the_reference_for_whole_and_unequal_minibatches(discrete, batch_size):
+    """One minibatch holding the whole rollout (no shuffling), and minibatches of unequal size
+    (the statistics per gradient step): the same weights and logged statistics."""
+    from mazedsl import PPO
+
+    decl = PPO(n_epochs=4, batch_size=batch_size, ent_coef=0.01, lr=1e-3)
+    policy = _policy(discrete, False, "tanh")
+    fast, fast_stats = _run_updates("ppo", True, policy, decl)
+    ref, ref_stats = _run_updates("ppo", False, policy, decl)
+    for (name, a), b in zip(fast.named_parameters(), ref.parameters()):
+        torch.testing.assert_close(a, b, rtol=1e-4, atol=2e-5, msg=name)
+    for f, r in zip(fast_stats, ref_stats):
+        for key in ("policy_loss", "value_loss", "entropy", "approx_kl", "clip_fraction"):
+            assert abs(f[key] - r[key]) <= 1e-4 * (1 + abs(r[key])), key
+
+
 @pytest.mark.parametrize("discrete,hidden,critic_hidden,algo",
                          [(True, (160, 160), (160, 160), "ppo"), (False, (160, 160), (160, 160), "a2c"),
                           (True, (24, 12), (20,), "ppo"), (False, (24,), (20, 10, 6), "a2c")])
