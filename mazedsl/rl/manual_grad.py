@@ -66,6 +66,13 @@ def _torso_backward(layers: list[_Layer], acts: list[Tensor], grads: list[Tensor
             torch.mm(grad, w, out=grads[i - 1])
 
 
+def squared_error(values: Tensor, targets: Tensor) -> tuple[Tensor, Tensor]:
+    """The mean squared error of ``values`` and ``targets``, and the errors ``values - targets``
+    (what the value gradient is made of): one subtraction and a dot product."""
+    err = values - targets
+    return err.dot(err).div_(err.shape[0]), err
+
+
 class ManualGrad:
     """Forward with saved activations, and the backward pass, of one :class:`ActorCritic`.
 

@@ -7,7 +7,7 @@ import contextlib
 import torch
 from torch.nn import functional as F
 
-from mazedsl.rl.manual_grad import ManualGrad
+from mazedsl.rl.manual_grad import ManualGrad, squared_error
 from mazedsl.rl.models import ActorCritic
 from mazedsl.rl.updates import UpdateStats, apply_grads, check_finite, clip_grad_norm, with_grads
 from mazedsl.rl.algos.a2c.spec import A2C
@@ -36,7 +36,10 @@ def a2c_update(policy: ActorCritic, optimizer: torch.optim.Optimizer, batch: dic
             logp = (logp_all.gather(-1, actions).squeeze(-1) if logp_all is not None
                     else policy.log_prob(out, actions))
         policy_loss = -(adv * logp).mean()
-        value_loss = F.mse_loss(values, returns)
+        if manual is not None:
+            value_loss, v_err = squared_error(values, returns)
+        else:
+            value_loss = F.mse_loss(values, returns)
         loss = torch.add(policy_loss, value_loss, alpha=algo.vf_coef)
         with torch.no_grad():  # logged; before the step (a Gaussian's uses the log std)
             entropy_mean = policy.entropy(out, logp_all).mean()
@@ -45,7 +48,7 @@ def a2c_update(policy: ActorCritic, optimizer: torch.optim.Optimizer, batch: dic
         check_finite(loss, policy_loss, value_loss, step)
         if manual is not None:
             g_out, g_log_std = manual.out_grad(aux, adv * (-1.0 / n), algo.ent_coef, n)
-            g_values = (values - returns).mul_(2.0 * algo.vf_coef / n)
+            g_values = v_err.mul_(2.0 * algo.vf_coef / n)
             params, grads = manual.params, manual.backward(cache, g_out, g_values, g_log_std)
             if algo.max_grad_norm is not None:
                 manual.clip_grad_norm(algo.max_grad_norm)

@@ -17,7 +17,7 @@ import torch
 from torch.nn import functional as F
 
 from mazedsl.rl.models import ActorCritic
-from mazedsl.rl.manual_grad import ManualGrad
+from mazedsl.rl.manual_grad import ManualGrad, squared_error
 from mazedsl.rl.updates import UpdateStats, apply_grads, check_finite, clip_grad_norm, with_grads
 from mazedsl.rl.algos.ppo.spec import PPO
 
@@ -84,7 +84,9 @@ def ppo_update(policy: ActorCritic, optimizer: torch.optim.Optimizer, batch: dic
                 surr1 = adv * ratio
                 surr2 = adv * ratio.clamp(lo, hi)
                 policy_loss = -torch.min(surr1, surr2).mean()
-                if vf_clip is None:
+                if manual is not None:
+                    value_loss, v_err = squared_error(values, ret)
+                elif vf_clip is None:
                     value_loss = F.mse_loss(values, ret)
                 else:
                     old_v = mb[5]
@@ -98,7 +100,7 @@ def ppo_update(policy: ActorCritic, optimizer: torch.optim.Optimizer, batch: dic
                     # d loss / d logp: -surr1 / nb where the unclipped term is the minimum
                     coef = torch.where(surr1 <= surr2, surr1, 0.0).mul_(-1.0 / nb)
                     g_out, g_log_std = manual.out_grad(aux, coef, ent_coef, nb)
-                    g_values = (values - ret).mul_(2.0 * vf_coef / nb)
+                    g_values = v_err.mul_(2.0 * vf_coef / nb)
                     params, grads = manual.params, manual.backward(cache, g_out, g_values, g_log_std)
                     if max_grad_norm is not None:
                         manual.clip_grad_norm(max_grad_norm)
