@@ -19,7 +19,7 @@ def a2c_update(policy: ActorCritic, optimizer: torch.optim.Optimizer, batch: dic
                algo: A2C, step: int, manual_grad: bool = True) -> UpdateStats:
     """Policy-gradient plus value regression plus entropy bonus, one optimiser step
     (gradients by :class:`NumpyGrad` for discrete actions and batches of at most
-    ``NUMPY_MAX_BATCH``, else by :class:`ManualGrad` where it covers the network, else
+    :data:`NUMPY_MAX_BATCH`, else by :class:`ManualGrad` where it covers the network, else
     autograd)."""
     if manual_grad and 0 < batch["advantages"].shape[0] <= NUMPY_MAX_BATCH:
         npg = NumpyGrad.for_policy(policy)
@@ -76,9 +76,10 @@ def a2c_update(policy: ActorCritic, optimizer: torch.optim.Optimizer, batch: dic
     return stats
 
 
-NUMPY_MAX_BATCH = 256
-"""Largest A2C batch whose update runs in numpy (:class:`NumpyGrad`): measured faster than the
-torch passes at the 8-env zoo point (40 samples)."""
+NUMPY_MAX_BATCH = 128
+"""Largest A2C batch whose update runs in numpy (:class:`NumpyGrad`). Measured here (2x64
+tanh, one thread): 191 vs 311 us at 40 samples, even at 160, slower from 256; at 2x256 even
+up to 160 samples."""
 
 
 def _numpy_update(npg: NumpyGrad, optimizer: torch.optim.Optimizer, batch: dict[str, torch.Tensor],
