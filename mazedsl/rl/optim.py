@@ -223,7 +223,7 @@ class _Packed:
         for view, s in zip(self.step_views, states):
             s["step"] = view
         self.lists = {k: [s[k] for s in states] for k in keys}
-        self.work = torch.empty_like(self.flat[keys[0]] if keys else self.steps)
+        self.work = torch.empty(n, dtype=first.dtype, device=first.device)  # a scratch buffer
         self.work_views = self.views(self.work)
 
     def views(self, flat: Tensor) -> list[Tensor]:
