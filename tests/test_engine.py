@@ -178,6 +178,29 @@ def test_gae_matches_hand_computation():
     np.testing.assert_allclose(buf.advantages[:, 0], expected, rtol=1e-6)
 
 
+@pytest.mark.parametrize("n_steps", [1, 5, 32])
+def test_gae_equals_the_step_by_step_recursion_bit_for_bit(n_steps):
+    """The buffer's GAE (element-wise terms for the whole rollout at once) equals the
+    textbook loop over steps exactly, with terminations and truncations in random places."""
+    rng = np.random.default_rng(n_steps)
+    buf = RolloutBuffer(n_steps, 6, (1,), np.float32, (), np.int64)
+    buf.rewards[...] = rng.normal(size=buf.rewards.shape)
+    buf.values[...] = rng.normal(size=buf.values.shape)
+    buf.terminated[...] = rng.random(buf.terminated.shape) < 0.15
+    buf.done[...] = buf.terminated | (rng.random(buf.done.shape) < 0.1)
+    last = rng.normal(size=6).astype(np.float32)
+    gamma, lam = 0.99, 0.95
+    expected = np.zeros((n_steps, 6), np.float32)
+    next_adv, next_values = np.zeros(6, np.float32), last
+    for t in range(n_steps - 1, -1, -1):
+        delta = buf.rewards[t] + gamma * next_values * (1.0 - buf.terminated[t]) - buf.values[t]
+        next_adv = delta + gamma * lam * (1.0 - buf.done[t]) * next_adv
+        expected[t] = next_adv
+        next_values = buf.values[t]
+    buf.compute_gae(last, gamma, lam)
+    assert np.array_equal(buf.advantages, expected)
+
+
 def test_truncation_bootstraps_from_final_observation_value():
     buf = RolloutBuffer(2, 1, (1,), np.float32, (), np.int64)
     buf.rewards[:, 0] = [1.0, 0.0]

@@ -33,7 +33,7 @@ def _policy(discrete: bool, shared: bool, activation: str, hidden=(16, 8), criti
                        StateCritic(shared=shared, activation=activation, hidden_units=list(critic_hidden)))
 
 
-def _run_updates(algo: str, fast: bool, policy, decl, n_updates: int = 6):
+def _run_updates(algo: str, fast: bool, policy, decl, n_updates: int = 6, n: int = 96):
     """``n_updates`` updates (each: all epochs of shuffled minibatches) on fixed batches, by the
     fast backend or the plain-torch reference, from the same weights and random state."""
     from mazedsl.rl.algos.a2c import fast as a2c_fast
@@ -53,7 +53,7 @@ def _run_updates(algo: str, fast: bool, policy, decl, n_updates: int = 6):
     torch.manual_seed(3)
     stats = []
     for i in range(n_updates):
-        batch = _fixed_batch(p.discrete, 96)
+        batch = _fixed_batch(p.discrete, n)
         batch["advantages"] = batch["advantages"] + 0.1 * i
         if algo == "ppo":
             out = (ppo_fast.ppo_update(p, opt, batch, decl, 0.2, 0).as_dict() if fast
@@ -86,6 +86,70 @@ def test_fast_backend_equals_the_reference_over_many_updates(discrete, shared, a
     for f, r in zip(fast_stats, ref_stats):
         for key in ("policy_loss", "value_loss", "entropy", "approx_kl"):
             assert abs(f[key] - r[key]) <= 1e-4 * (1 + abs(r[key])), key
+
+
+@pytest.mark.parametrize("discrete,batch_size", [(True, 96), (True, 40), (False, 40)])
+def test_fast_ppo_equals_the_reference_for_whole_and_unequal_minibatches(discrete, batch_size):
+    """One minibatch holding the whole rollout (no shuffling), and minibatches of unequal size
+    (the statistics per gradient step): the same weights and logged statistics."""
+    from mazedsl import PPO
+
+    decl = PPO(n_epochs=4, batch_size=batch_size, ent_coef=0.01, lr=1e-3)
+    policy = _policy(discrete, False, "tanh")
+    fast, fast_stats = _run_updates("ppo", True, policy, decl)
+    ref, ref_stats = _run_updates("ppo", False, policy, decl)
+    for (name, a), b in zip(fast.named_parameters(), ref.parameters()):
+        torch.testing.assert_close(a, b, rtol=1e-4, atol=2e-5, msg=name)
+    for f, r in zip(fast_stats, ref_stats):
+        for key in ("policy_loss", "value_loss", "entropy", "approx_kl", "clip_fraction"):
+            assert abs(f[key] - r[key]) <= 1e-4 * (1 + abs(r[key])), key
+
+
+@pytest.mark.parametrize("shared,hidden,critic_hidden,activation,normalize,ent_coef,n",
+                         [(False, (16, 8), (16, 8), "tanh", False, 0.0, 40),
+                          (True, (16, 8), (16, 8), "relu", True, 0.01, 40),
+                          (False, (24,), (20, 10, 6), "tanh", True, 0.01, 17),
+                          (False, (), (12,), "relu", False, 0.01, 40),
+                          (False, (16, 8), (16, 8), "tanh", True, 0.01, 300)])
+def test_numpy_a2c_update_equals_the_reference(shared, hidden, critic_hidden, activation, normalize,
+                                               ent_coef, n):
+    """Discrete A2C batches up to NUMPY_MAX_BATCH update in numpy (NumpyGrad), larger ones by
+    the torch passes: either way the same weights and statistics as autograd."""
+    from mazedsl import A2C
+    from mazedsl.rl.algos.a2c.fast import NUMPY_MAX_BATCH
+    from mazedsl.rl.np_grad import NumpyGrad
+
+    decl = A2C(ent_coef=ent_coef, normalize_advantage=normalize, lr=1e-3)
+    policy = _policy(True, shared, activation, hidden, critic_hidden)
+    assert NumpyGrad.for_policy(policy) is not None
+    assert (n <= NUMPY_MAX_BATCH) is (n != 300)
+    fast, fast_stats = _run_updates("a2c", True, policy, decl, n=n)
+    ref, ref_stats = _run_updates("a2c", False, policy, decl, n=n)
+    with torch.no_grad():
+        moved = max(float((a - b).abs().max()) for a, b in zip(policy.parameters(), ref.parameters()))
+    assert moved > 1e-3
+    for (name, a), b in zip(fast.named_parameters(), ref.parameters()):
+        torch.testing.assert_close(a, b, rtol=1e-4, atol=2e-5, msg=name)
+    for f, r in zip(fast_stats, ref_stats):
+        for key in ("policy_loss", "value_loss", "entropy", "approx_kl"):
+            assert abs(f[key] - r[key]) <= 1e-4 * (1 + abs(r[key])), key
+
+
+def test_numpy_a2c_update_stops_on_a_non_finite_loss():
+    from mazedsl import A2C
+    from mazedsl.errors import TrainingError
+    from mazedsl.rl.algos.a2c import fast as a2c_fast
+    from mazedsl.rl.updates import lean_rmsprop
+
+    policy = _policy(True, False, "tanh")
+    decl = A2C(lr=1e-3)
+    batch = _fixed_batch(True, 40)
+    batch["returns"][3] = float("nan")
+    opt = lean_rmsprop(list(policy.parameters()), decl.lr, decl.rms_alpha, decl.eps)
+    before = [p.detach().clone() for p in policy.parameters()]
+    with pytest.raises(TrainingError, match="non-finite loss at step 7: .*value_loss=nan"):
+        a2c_fast.a2c_update(policy, opt, batch, decl, 7)
+    assert all(torch.equal(a, b) for a, b in zip(before, policy.parameters()))  # no step taken
 
 
 @pytest.mark.parametrize("discrete,hidden,critic_hidden,algo",
@@ -160,8 +224,11 @@ def test_training_with_either_backend_gives_the_same_run(hidden):
     assert results[0] == pytest.approx(results[1], rel=0.02)
 
 
-@pytest.mark.parametrize("kind", ["adam", "rmsprop"])
-def test_lean_optimisers_equal_torch_optim_and_share_its_state_dict(kind):
+@pytest.mark.parametrize("kind,flat", list(itertools.product(["adam", "rmsprop"], [False, True])))
+def test_lean_optimisers_equal_torch_optim_and_share_its_state_dict(kind, flat):
+    """Bit for bit, per parameter or (``flat``) with the gradients as slices of one buffer, as
+    the fast backend passes them (the state then lives in flat buffers), across saving and
+    loading state_dicts both ways."""
     from mazedsl.rl import optim
 
     torch.manual_seed(0)
@@ -178,15 +245,21 @@ def test_lean_optimisers_equal_torch_optim_and_share_its_state_dict(kind):
             p.grad = None
         (model(x) ** 2).sum().backward()
         opt.param_groups[0]["lr"] = lr
-        opt.step()
+        if flat and isinstance(opt, optim.LeanOptimizer):
+            params = opt.param_groups[0]["params"]
+            buffer = torch.cat([p.grad.reshape(-1) for p in params])
+            views = [v.view_as(p) for v, p in zip(buffer.split([p.numel() for p in params]), params)]
+            opt.step_with(params, views, buffer)
+        else:
+            opt.step()
 
     theirs_m = torch.nn.Sequential(torch.nn.Linear(4, 8), torch.nn.Tanh(), torch.nn.Linear(8, 2))
     ours_m = copy.deepcopy(theirs_m)
     theirs, ours = make(list(theirs_m.parameters()), False), make(list(ours_m.parameters()), True)
-    for i in range(4):
+    for i in range(12):
         x = torch.randn(16, 4)
-        step(theirs_m, theirs, x, 1e-3 * (1 - i / 8))
-        step(ours_m, ours, x, 1e-3 * (1 - i / 8))
+        step(theirs_m, theirs, x, 1e-3 * (1 - i / 24))
+        step(ours_m, ours, x, 1e-3 * (1 - i / 24))
     assert all(torch.equal(a, b) for a, b in zip(theirs_m.parameters(), ours_m.parameters()))
     # each loads the other's (saved, weights-only) state_dict and continues identically
     buf = io.BytesIO()

@@ -33,16 +33,16 @@ class RolloutBuffer:
     def compute_gae(self, last_values: np.ndarray, gamma: float, lam: float) -> None:
         """Generalised advantage estimation; terminations cut the bootstrap, truncations
         bootstrap from the value of the final observation (the next row's value)."""
-        adv = self.advantages
+        values, adv = self.values, self.advantages
+        next_values = np.empty_like(values)
+        next_values[:-1] = values[1:]
+        next_values[-1] = last_values
+        delta = self.rewards + gamma * next_values * (1.0 - self.terminated) - values
+        decay = gamma * lam * (1.0 - self.done)
         next_adv = np.zeros(self.n_envs, dtype=np.float32)
-        next_values = last_values.astype(np.float32)
-        for t in range(self.n_steps - 1, -1, -1):
-            not_term = 1.0 - self.terminated[t]
-            not_done = 1.0 - self.done[t]
-            delta = self.rewards[t] + gamma * next_values * not_term - self.values[t]
-            next_adv = delta + gamma * lam * not_done * next_adv
+        for t in range(self.n_steps - 1, -1, -1):  # the recursion alone runs per step
+            next_adv = delta[t] + decay[t] * next_adv
             adv[t] = next_adv
-            next_values = self.values[t]
 
     def batch(self) -> dict[str, torch.Tensor]:
         """The valid transitions, flattened, as tensors (``returns = advantages + values``)."""

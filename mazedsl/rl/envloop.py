@@ -20,7 +20,8 @@ from mazedsl.rl.normalize import RewardNormalizer
 
 @attrs.define
 class StepResult:
-    """One vector step: next observations, rewards, flags; ``live`` marks real transitions."""
+    """One vector step: next observations, rewards, flags (``done``: terminated or truncated);
+    ``live`` marks real transitions."""
 
     obs: Any
     rewards: np.ndarray
@@ -28,10 +29,7 @@ class StepResult:
     truncated: np.ndarray
     live: np.ndarray
     infos: dict[str, Any]
-
-    @property
-    def done(self) -> np.ndarray:
-        return self.terminated | self.truncated
+    done: np.ndarray
 
 
 class EnvLoop:
@@ -66,7 +64,7 @@ class EnvLoop:
         self.prev_done = done
         self.obs = obs
         self.steps += self.n_envs
-        return StepResult(obs, reward, term, trunc, live, infos)
+        return StepResult(obs, reward, term, trunc, live, infos, done)
 
     def close(self) -> None:
         self.venv.close()

@@ -43,19 +43,34 @@ def _tanh_(z: Tensor) -> Tensor:
 
 _FORWARD: dict[Any, Callable[[Tensor], Tensor]] = {torch.tanh: _tanh_, torch.relu: torch.relu_}
 
+_Layer = tuple[Tensor, Tensor, Tensor, Any, Any]
+"""(weight, its transpose (a view, made once), bias, forward activation, its backward)."""
+_Workspace = tuple[list[Tensor], list[Tensor], list[Tensor], list[Tensor], list[Tensor], list[Tensor]]
 
-def _torso_backward(layers: list[tuple[Tensor, Tensor, Any, Any]], acts: list[Tensor],
-                    grads: list[Tensor], out: list[Tensor]) -> None:
+
+def _layers(plan: list[tuple[Tensor, Tensor, Any]]) -> list[_Layer]:
+    return [(w, w.t(), b, _FORWARD[fn], _BACKWARD[fn]) for w, b, fn in plan]
+
+
+def _torso_backward(layers: list[_Layer], acts: list[Tensor], grads: list[Tensor],
+                    grads_t: list[Tensor], out: list[Tensor]) -> None:
     """Weight and bias gradients of an MLP torso into ``out`` (weight, bias, weight, ...),
     given the gradient at the torso's output in ``grads[-1]``; ``grads[i]`` (the gradient at
-    layer i's output) are workspaces, overwritten."""
+    layer i's output; ``grads_t[i]`` its transpose) are workspaces, overwritten."""
     for i in range(len(layers) - 1, -1, -1):
-        w, _, _, backward = layers[i]
+        w, _, _, _, backward = layers[i]
         grad = backward(grads[i], acts[i + 1])
-        torch.mm(grad.t(), acts[i], out=out[2 * i])
+        torch.mm(grads_t[i], acts[i], out=out[2 * i])
         torch.sum(grad, 0, out=out[2 * i + 1])
         if i:
             torch.mm(grad, w, out=grads[i - 1])
+
+
+def squared_error(values: Tensor, targets: Tensor) -> tuple[Tensor, Tensor]:
+    """The mean squared error of ``values`` and ``targets``, and the errors ``values - targets``
+    (what the value gradient is made of): one subtraction and a dot product."""
+    err = values - targets
+    return err.dot(err).div_(err.shape[0]), err
 
 
 class ManualGrad:
@@ -73,19 +88,20 @@ class ManualGrad:
     def __init__(self, policy: ActorCritic, plan: Any) -> None:
         pi, vf, (pw, pb), (vw, vb) = plan
         self.discrete = policy.discrete
-        self.pi = [(w, b, _FORWARD[fn], _BACKWARD[fn]) for w, b, fn in pi]
-        self.vf = None if vf is None else [(w, b, _FORWARD[fn], _BACKWARD[fn]) for w, b, fn in vf]
+        self.pi = _layers(pi)
+        self.vf = None if vf is None else _layers(vf)
         self.pw, self.pb, self.vw, self.vb = pw, pb, vw, vb
+        self.pw_t, self.vw_t = pw.t(), vw.t()
         self.log_std: Tensor | None = None if self.discrete else policy.log_std
-        params: list[Tensor] = [t for w, b, _, _ in self.pi for t in (w, b)] + [pw, pb]
+        params: list[Tensor] = [t for w, _, b, _, _ in self.pi for t in (w, b)] + [pw, pb]
         if self.vf is not None:
-            params += [t for w, b, _, _ in self.vf for t in (w, b)]
+            params += [t for w, _, b, _, _ in self.vf for t in (w, b)]
         params += [vw, vb]
         if self.log_std is not None:
             params.append(self.log_std)
         self.params = params
         self.flat = torch.zeros(sum(p.numel() for p in params), dtype=pw.dtype)
-        self._workspaces: dict[int, tuple[list[Tensor], list[Tensor], list[Tensor], list[Tensor]]] = {}
+        self._workspaces: dict[int, _Workspace] = {}
         self.grads: list[Tensor] = []
         offset = 0
         for p in params:
@@ -111,38 +127,41 @@ class ManualGrad:
         policy.__dict__["_manual_grad"] = (plan, manual)
         return manual
 
-    def _workspace(self, n: int) -> tuple[list[Tensor], list[Tensor], list[Tensor], list[Tensor]]:
-        """(policy activations, value activations, their gradients) for batches of ``n``."""
+    def _workspace(self, n: int) -> _Workspace:
+        """(policy activations, value activations, their gradients, the gradients' transposes)
+        for batches of ``n``."""
         ws = self._workspaces.get(n)
         if ws is None:
             if len(self._workspaces) >= _MAX_WORKSPACES:
                 self._workspaces.clear()
 
             def bufs(layers: list[Any] | None) -> list[Tensor]:
-                return [torch.empty(n, w.shape[0], dtype=w.dtype) for w, _, _, _ in layers or []]
+                return [torch.empty(n, w.shape[0], dtype=w.dtype) for w, _, _, _, _ in layers or []]
 
-            ws = self._workspaces[n] = (bufs(self.pi), bufs(self.vf), bufs(self.pi), bufs(self.vf))
+            g_p, g_v = bufs(self.pi), bufs(self.vf)
+            ws = self._workspaces[n] = (bufs(self.pi), bufs(self.vf), g_p, g_v,
+                                        [g.t() for g in g_p], [g.t() for g in g_v])
         return ws
 
     # -- forward -----------------------------------------------------------------------------
     def forward(self, obs: Tensor) -> tuple[Tensor, Tensor, tuple[list[Tensor], list[Tensor] | None]]:
         """Policy output, values ``(N,)`` and the saved activations (call under no_grad)."""
-        ws_p, ws_v, _, _ = self._workspace(obs.shape[0])
+        ws_p, ws_v = self._workspace(obs.shape[0])[:2]
         h = obs
         acts_p = [obs]
-        for (w, b, fn, _), buf in zip(self.pi, ws_p):
-            h = fn(torch.addmm(b, h, w.t(), out=buf))
+        for (_, w_t, b, fn, _), buf in zip(self.pi, ws_p):
+            h = fn(torch.addmm(b, h, w_t, out=buf))
             acts_p.append(h)
-        out = torch.addmm(self.pb, h, self.pw.t())
+        out = torch.addmm(self.pb, h, self.pw_t)
         acts_v = None
         if self.vf is not None:
             g = obs
             acts_v = [obs]
-            for (w, b, fn, _), buf in zip(self.vf, ws_v):
-                g = fn(torch.addmm(b, g, w.t(), out=buf))
+            for (_, w_t, b, fn, _), buf in zip(self.vf, ws_v):
+                g = fn(torch.addmm(b, g, w_t, out=buf))
                 acts_v.append(g)
             h = g
-        values = torch.addmm(self.vb, h, self.vw.t()).view(-1)
+        values = torch.addmm(self.vb, h, self.vw_t).view(-1)
         return out, values, (acts_p, acts_v)
 
     def log_prob(self, out: Tensor, actions: Tensor) -> tuple[Tensor, Any]:
@@ -185,7 +204,7 @@ class ManualGrad:
         """Gradients of all :attr:`params`, from those of the policy output and the values,
         written into :attr:`grads` (views of one flat buffer, overwritten by the next call)."""
         acts_p, acts_v = cache
-        _, _, g_p, g_vf = self._workspace(acts_p[0].shape[0])
+        _, _, g_p, g_vf, g_p_t, g_vf_t = self._workspace(acts_p[0].shape[0])
         g_v = g_values.unsqueeze(1)
         grads = self.grads
         n_pi = 2 * len(self.pi)
@@ -199,7 +218,7 @@ class ManualGrad:
             if self.pi:
                 torch.mm(g_out, self.pw, out=g_p[-1])
                 g_p[-1].addmm_(g_v, self.vw)
-                _torso_backward(self.pi, acts_p, g_p, pi_grads)
+                _torso_backward(self.pi, acts_p, g_p, g_p_t, pi_grads)
         else:
             assert acts_v is not None
             n_vf = 2 * len(self.vf)
@@ -209,10 +228,10 @@ class ManualGrad:
             torch.sum(g_v, 0, out=g_vb)
             if self.pi:
                 torch.mm(g_out, self.pw, out=g_p[-1])
-                _torso_backward(self.pi, acts_p, g_p, pi_grads)
+                _torso_backward(self.pi, acts_p, g_p, g_p_t, pi_grads)
             if self.vf:
                 torch.mm(g_v, self.vw, out=g_vf[-1])
-                _torso_backward(self.vf, acts_v, g_vf, vf_grads)
+                _torso_backward(self.vf, acts_v, g_vf, g_vf_t, vf_grads)
         if self.log_std is not None:
             assert g_log_std is not None
             grads[-1].copy_(g_log_std)

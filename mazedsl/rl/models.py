@@ -319,7 +319,7 @@ class ActorCritic(nn.Module):
         return (pi, vf, (self.pi_head.weight, self.pi_head.bias),
                 (self.vf_head.weight, self.vf_head.bias))
 
-    _CACHES = ("_plan", "_np_merged", "_manual_grad")
+    _CACHES = ("_plan", "_np_merged", "_manual_grad", "_numpy_grad")
 
     def __getstate__(self) -> dict[str, Any]:
         """Copies and pickles leave the fast-path caches behind (they hold parameter views)."""

@@ -44,30 +44,32 @@ class OnPolicyRollout:
         buf, policy, prep, loop = self.buffer, self.policy, self.prep, self.loop
         dist, device = policy.dist, self.device
         reward_norm = loop.reward_norm
-        gaussian = dist.kind == "gaussian"
+        gaussian, discrete = dist.kind == "gaussian", dist.kind == "discrete"
+        b_obs, b_out, b_values, b_actions = buf.obs, buf.out, buf.values, buf.actions
+        b_valid, b_terminated, b_done, b_rewards = buf.valid, buf.terminated, buf.done, buf.rewards
         with torch.inference_mode():
             noise_t = dist.noise((buf.n_steps, loop.n_envs), device)
             if np_forward is not None:
                 noise = (noise_t * policy.log_std.exp() if gaussian else noise_t).numpy()
             for t in range(buf.n_steps):
                 obs_in = prep(loop.obs, update=True)
-                buf.obs[t] = obs_in
+                b_obs[t] = obs_in
                 if np_forward is not None:
                     out, values = np_forward(obs_in)
-                    a = np.argmax(out - noise[t], axis=1) if dist.kind == "discrete" else out + noise[t]
+                    a = (out - noise[t]).argmax(1) if discrete else out + noise[t]
                 else:
                     out_t, values_t = policy.reference_forward(torch.as_tensor(obs_in, device=device))
                     a = policy.sample(out_t, noise=noise_t[t]).cpu().numpy()
                     out, values = out_t.cpu().numpy(), values_t.cpu().numpy()
-                buf.out[t] = out
-                buf.values[t] = values
-                buf.actions[t] = a
+                b_out[t] = out
+                b_values[t] = values
+                b_actions[t] = a
                 step = loop.step(dist.to_env(a))
                 done = step.done
-                buf.valid[t] = step.live
-                buf.terminated[t] = step.terminated
-                buf.done[t] = done
-                buf.rewards[t] = step.rewards if reward_norm is None else reward_norm(step.rewards, done)
+                b_valid[t] = step.live
+                b_terminated[t] = step.terminated
+                b_done[t] = done
+                b_rewards[t] = step.rewards if reward_norm is None else reward_norm(step.rewards, done)
             flat_out = torch.from_numpy(buf.out).to(device)
             actions = torch.from_numpy(buf.actions).to(device)
             buf.logp[...] = policy.log_prob(flat_out, actions).cpu().numpy()

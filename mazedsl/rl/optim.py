@@ -9,6 +9,10 @@ These two classes run the very kernels ``torch.optim.Adam(fused=True)`` and
 
 They support what the algorithms declare: one parameter group, no weight decay, no
 momentum, no AMSGrad; the trainer sets ``param_groups[0]["lr"]`` for schedules.
+
+Given gradients that are consecutive slices of one flat buffer (the fast backend's), a step
+keeps the state in flat buffers too (:class:`_Packed`; ``state`` holds views of them) and
+runs the element-wise maths once on the whole buffer instead of once per parameter.
 """
 
 from __future__ import annotations
@@ -46,6 +50,7 @@ class LeanOptimizer:
         self.defaults = dict(hyper)
         self.param_groups: list[dict[str, Any]] = [{"params": list(params), **hyper}]
         self.state: dict[Tensor, dict[str, Tensor]] = {}
+        self._packed: _Packed | None = None
 
     def zero_grad(self, set_to_none: bool = True) -> None:
         for p in self.param_groups[0]["params"]:
@@ -60,10 +65,26 @@ class LeanOptimizer:
         params = [p for p in self.param_groups[0]["params"] if p.grad is not None]
         self.step_with(params, [p.grad for p in params])  # type: ignore[misc]
 
-    def step_with(self, params: list[Tensor], grads: list[Tensor]) -> None:
-        """One step for ``params`` with gradients ``grads`` (those of ``params``, listed)."""
+    def step_with(self, params: list[Tensor], grads: list[Tensor], flat_grad: Tensor | None = None
+                  ) -> None:
+        """One step for ``params`` with gradients ``grads`` (those of ``params``, listed);
+        ``flat_grad``: the buffer ``grads`` are consecutive slices of, in order (then the
+        maths runs on flat buffers; pass the same ``params`` list object every step)."""
         if not params:
             return
+        if flat_grad is not None:
+            packed = self._packed
+            if packed is None or packed.params is not params:
+                packed = self._packed = _Packed(params, self._states(params), self._state_keys)
+            with torch.no_grad():
+                self._update_flat(packed, grads, flat_grad, self.param_groups[0])
+            return
+        states = self._states(params)
+        with torch.no_grad():
+            self._update(params, grads, states, self.param_groups[0])
+
+    def _states(self, params: list[Tensor]) -> list[dict[str, Tensor]]:
+        """The state of each of ``params``, created where missing."""
         state = self.state
         states = []
         for p in params:
@@ -71,8 +92,7 @@ class LeanOptimizer:
             if s is None:
                 s = state[p] = self._init_state(p)
             states.append(s)
-        with torch.no_grad():
-            self._update(params, grads, states, self.param_groups[0])
+        return states
 
     def _init_state(self, p: Tensor) -> dict[str, Tensor]:
         s = {"step": torch.zeros((), dtype=torch.float32)}
@@ -82,6 +102,10 @@ class LeanOptimizer:
 
     def _update(self, params: list[Tensor], grads: list[Tensor], states: list[dict[str, Tensor]],
                 group: dict[str, Any]) -> None:
+        raise NotImplementedError
+
+    def _update_flat(self, packed: "_Packed", grads: list[Tensor], flat_grad: Tensor,
+                     group: dict[str, Any]) -> None:
         raise NotImplementedError
 
     # -- torch.optim's state_dict format ----------------------------------------------------
@@ -103,6 +127,7 @@ class LeanOptimizer:
         self.param_groups[0].update({k: v for k, v in saved.items() if k in self.defaults})
         by_index = dict(zip(groups[0]["params"], params))
         self.state = {}
+        self._packed = None
         for idx, s in state_dict["state"].items():
             p = by_index.get(idx)
             if p is None:
@@ -134,6 +159,15 @@ class Adam(LeanOptimizer):
                            lr=float(group["lr"]), beta1=beta1, beta2=beta2, weight_decay=0.0,
                            eps=group["eps"], maximize=False, grad_scale=None, found_inf=None)
 
+    def _update_flat(self, packed: "_Packed", grads: list[Tensor], flat_grad: Tensor,
+                     group: dict[str, Any]) -> None:
+        beta1, beta2 = group["betas"]
+        packed.steps.add_(1.0)
+        torch._fused_adam_(packed.params, grads, packed.lists["exp_avg"],
+                           packed.lists["exp_avg_sq"], [], packed.step_views, amsgrad=False,
+                           lr=float(group["lr"]), beta1=beta1, beta2=beta2, weight_decay=0.0,
+                           eps=group["eps"], maximize=False, grad_scale=None, found_inf=None)
+
 
 class RMSprop(LeanOptimizer):
     """RMSprop without momentum or centering: ``torch.optim.RMSprop(foreach=True)``'s ops."""
@@ -156,3 +190,42 @@ class RMSprop(LeanOptimizer):
         avg = torch._foreach_sqrt(square_avgs)
         torch._foreach_add_(avg, group["eps"])
         torch._foreach_addcdiv_(params, grads, avg, value=-float(group["lr"]))
+
+    def _update_flat(self, packed: "_Packed", grads: list[Tensor], flat_grad: Tensor,
+                     group: dict[str, Any]) -> None:
+        alpha = group["alpha"]
+        square_avg = packed.flat["square_avg"]
+        packed.steps.add_(1.0)
+        square_avg.mul_(alpha)
+        square_avg.addcmul_(flat_grad, flat_grad, value=1 - alpha)
+        torch.sqrt(square_avg, out=packed.work).add_(group["eps"])
+        torch._foreach_addcdiv_(packed.params, grads, packed.work_views, value=-float(group["lr"]))
+
+
+class _Packed:
+    """The state of a list of parameters as consecutive slices of flat buffers, one per state
+    key, and their step counts as elements of one tensor; the optimiser's ``state`` entries
+    become views of these (their values copied in)."""
+
+    def __init__(self, params: list[Tensor], states: list[dict[str, Tensor]],
+                 keys: tuple[str, ...]) -> None:
+        self.params = params
+        self.sizes = [p.numel() for p in params]
+        n = sum(self.sizes)
+        first = params[0]
+        self.flat = {k: torch.empty(n, dtype=first.dtype, device=first.device) for k in keys}
+        self.steps = torch.stack([s["step"] for s in states]).to(torch.float32)
+        self.step_views = list(self.steps.unbind())
+        for k in keys:
+            for view, s in zip(self.views(self.flat[k]), states):
+                view.copy_(s[k])
+                s[k] = view
+        for view, s in zip(self.step_views, states):
+            s["step"] = view
+        self.lists = {k: [s[k] for s in states] for k in keys}
+        self.work = torch.empty(n, dtype=first.dtype, device=first.device)  # a scratch buffer
+        self.work_views = self.views(self.work)
+
+    def views(self, flat: Tensor) -> list[Tensor]:
+        """``flat``'s slices shaped as the parameters."""
+        return [piece.view_as(p) for piece, p in zip(flat.split(self.sizes), self.params)]

@@ -51,10 +51,12 @@ def set_lr(optimizer: Any, lr: float) -> None:
         group["lr"] = lr
 
 
-def apply_grads(optimizer: Any, params: list[torch.Tensor], grads: list[torch.Tensor]) -> None:
-    """One optimiser step with ``grads`` for ``params`` (given, not read from ``.grad``)."""
+def apply_grads(optimizer: Any, params: list[torch.Tensor], grads: list[torch.Tensor],
+                flat_grad: torch.Tensor | None = None) -> None:
+    """One optimiser step with ``grads`` for ``params`` (given, not read from ``.grad``);
+    ``flat_grad``: the buffer ``grads`` are consecutive slices of, if they are."""
     if isinstance(optimizer, optim.LeanOptimizer):
-        optimizer.step_with(params, grads)
+        optimizer.step_with(params, grads, flat_grad)
         return
     for p, g in zip(params, grads):
         p.grad = g
@@ -67,12 +69,17 @@ def with_grads(all_params: Sequence[torch.Tensor]) -> tuple[list[torch.Tensor], 
     return params, [p.grad for p in params]  # type: ignore[misc]
 
 
-def check_finite(loss: torch.Tensor, policy_loss: torch.Tensor, value_loss: torch.Tensor,
-                 step: int) -> None:
-    if not math.isfinite(loss.item()):
+def check_finite(loss: Any, policy_loss: Any, value_loss: Any, step: int) -> None:
+    """Raise :class:`TrainingError` unless ``loss`` (a scalar tensor or number) is finite."""
+    if not math.isfinite(_number(loss)):
         raise TrainingError(
-            f"non-finite loss at step {step}: loss={loss.item()}, policy_loss={policy_loss.item()}, "
-            f"value_loss={value_loss.item()}; training stopped, the last checkpoint is kept")
+            f"non-finite loss at step {step}: loss={_number(loss)}, "
+            f"policy_loss={_number(policy_loss)}, value_loss={_number(value_loss)}; "
+            "training stopped, the last checkpoint is kept")
+
+
+def _number(x: Any) -> float:
+    return x.item() if isinstance(x, torch.Tensor) else float(x)
 
 
 def clip_grad_norm(grads: Sequence[torch.Tensor], max_norm: float) -> None:
@@ -94,8 +101,14 @@ class UpdateStats:
         self._n = 0
 
     def add(self, *values: torch.Tensor) -> None:
-        stacked = torch.stack([v.detach().float() for v in values])
-        self._sums = stacked if self._sums is None else self._sums + stacked
+        self._add_row(torch.stack([v.detach().float() for v in values]))
+
+    def add_values(self, *values: float) -> None:
+        """One gradient step's values as numbers."""
+        self._add_row(torch.tensor(values, dtype=torch.float32))
+
+    def _add_row(self, row: torch.Tensor) -> None:
+        self._sums = row if self._sums is None else self._sums + row
         self._n += 1
 
     def add_many(self, *columns: torch.Tensor) -> None:

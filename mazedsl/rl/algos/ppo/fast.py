@@ -17,7 +17,7 @@ import torch
 from torch.nn import functional as F
 
 from mazedsl.rl.models import ActorCritic
-from mazedsl.rl.manual_grad import ManualGrad
+from mazedsl.rl.manual_grad import ManualGrad, squared_error
 from mazedsl.rl.updates import UpdateStats, apply_grads, check_finite, clip_grad_norm, with_grads
 from mazedsl.rl.algos.ppo.spec import PPO
 
@@ -73,6 +73,7 @@ def ppo_update(policy: ActorCritic, optimizer: torch.optim.Optimizer, batch: dic
                 if manual is not None:
                     out, values, cache = manual.forward(mb_obs)
                     logp, aux = manual.log_prob(out, mb_act)
+                    logp_all = aux[0] if policy.discrete else None
                 else:
                     out, values = policy(mb_obs)
                     logp_all = torch.log_softmax(out, dim=-1) if policy.discrete else None
@@ -83,7 +84,9 @@ def ppo_update(policy: ActorCritic, optimizer: torch.optim.Optimizer, batch: dic
                 surr1 = adv * ratio
                 surr2 = adv * ratio.clamp(lo, hi)
                 policy_loss = -torch.min(surr1, surr2).mean()
-                if vf_clip is None:
+                if manual is not None:
+                    value_loss, v_err = squared_error(values, ret)
+                elif vf_clip is None:
                     value_loss = F.mse_loss(values, ret)
                 else:
                     old_v = mb[5]
@@ -97,7 +100,7 @@ def ppo_update(policy: ActorCritic, optimizer: torch.optim.Optimizer, batch: dic
                     # d loss / d logp: -surr1 / nb where the unclipped term is the minimum
                     coef = torch.where(surr1 <= surr2, surr1, 0.0).mul_(-1.0 / nb)
                     g_out, g_log_std = manual.out_grad(aux, coef, ent_coef, nb)
-                    g_values = (values - ret).mul_(2.0 * vf_coef / nb)
+                    g_values = v_err.mul_(2.0 * vf_coef / nb)
                     params, grads = manual.params, manual.backward(cache, g_out, g_values, g_log_std)
                     if max_grad_norm is not None:
                         manual.clip_grad_norm(max_grad_norm)
@@ -108,8 +111,9 @@ def ppo_update(policy: ActorCritic, optimizer: torch.optim.Optimizer, batch: dic
                     params, grads = with_grads(all_params)
                     if max_grad_norm is not None:
                         clip_grad_norm(grads, max_grad_norm)
-                outs.append(out if policy.discrete else policy.entropy(out[:1]).detach().clone())
-                apply_grads(optimizer, params, grads)
+                outs.append(logp_all.detach() if logp_all is not None
+                            else policy.entropy(out[:1]).detach().clone())
+                apply_grads(optimizer, params, grads, None if manual is None else manual.flat)
                 log_ratios.append(log_ratio)
                 policy_losses.append(policy_loss)
                 value_losses.append(value_loss)
@@ -131,22 +135,26 @@ def _add_stats(stats: UpdateStats, policy: ActorCritic, outs: list[torch.Tensor]
                value_losses: list[torch.Tensor], clip_range: float) -> None:
     """Per-gradient-step means of the loss terms, entropy, approximate KL and clip fraction.
 
-    ``outs``: each step's logits (discrete), or its entropy (Gaussian: it depends only on the
-    log std of that step)."""
+    ``outs``: each step's log-softmax (discrete), or its entropy (Gaussian: it depends only on
+    the log std of that step)."""
     if len({lr.shape[0] for lr in log_ratios}) == 1:  # equal minibatches: all steps at once
         log_ratio = torch.stack(log_ratios)
         if policy.discrete:
-            out = torch.stack(outs)
-            entropy = policy.entropy(out.flatten(0, 1)).view(out.shape[:2]).mean(1)
+            entropy = _entropy(torch.stack(outs)).mean(1)
         else:
             entropy = torch.cat(outs)
         ratio = log_ratio.exp()
         approx_kl = ((ratio - 1) - log_ratio).mean(1)
         clip_frac = ((ratio - 1).abs() > clip_range).float().mean(1)
     else:
-        entropy = torch.stack([policy.entropy(o).mean() if policy.discrete else o[0] for o in outs])
+        entropy = torch.stack([_entropy(o).mean() if policy.discrete else o[0] for o in outs])
         ratios = [lr.exp() for lr in log_ratios]
         approx_kl = torch.stack([((r - 1) - lr).mean() for r, lr in zip(ratios, log_ratios)])
         clip_frac = torch.stack([((r - 1).abs() > clip_range).float().mean() for r in ratios])
     stats.add_many(torch.stack(policy_losses), torch.stack(value_losses), entropy, approx_kl,
                    clip_frac)
+
+
+def _entropy(logp_all: torch.Tensor) -> torch.Tensor:
+    """Categorical entropy from log-probabilities (over the last dimension)."""
+    return -(logp_all.exp() * logp_all).sum(-1)
