@@ -120,18 +120,19 @@ def thread_note(n: int) -> str:
 
 # -- timing: mazedsl -------------------------------------------------------------------------
 def time_mazedsl(exp: Any, warm: int, updates: int) -> tuple[int, float]:
-    """(env steps, seconds) of ``updates`` training iterations after ``warm`` ones, from the
-    Trainer's own training clock (evaluation and logging excluded). The experiment's
-    ``total_steps`` should exceed ``warm + updates`` updates (no end-of-budget evaluation)."""
+    """(env steps, wall seconds) of a ``Trainer.train`` call of ``updates`` iterations after
+    ``warm`` ones: rollouts, updates and the trainer's own bookkeeping (as SB3's ``learn`` is
+    timed whole). The experiment's ``total_steps`` should exceed ``warm + updates`` updates
+    (no end-of-budget evaluation); it logs, evaluates and checkpoints never in between."""
     from mazedsl.rl.trainer import Trainer
 
     trainer = Trainer(exp)
     try:
         if warm:
             trainer.train(n_updates=warm)
-        s0, t0 = trainer.steps, trainer.train_time
+        s0, t0 = trainer.steps, time.perf_counter()
         trainer.train(n_updates=updates)
-        return trainer.steps - s0, trainer.train_time - t0
+        return trainer.steps - s0, time.perf_counter() - t0
     finally:
         trainer.close()
 

@@ -9,7 +9,7 @@
 matrix's CartPole PPO / A2C with a tanh MLP of the given width for policy and value net, native
 vectorisation), mazedsl trains with ``backend=torch`` and ``backend=fast`` (the width limit lifted
 for the measurement), alternating, ``--rounds`` times, each run one untimed warm-up update then
-N timed updates (``Trainer.train_time``). Printed: the best steps/s of each backend and the
+N timed updates (the wall time of a ``Trainer.train`` call). Printed: the best steps/s of each backend and the
 per-round ratio fast / torch (geometric mean, 95% t-interval). One thread for torch and every
 BLAS pool.
 """

@@ -21,8 +21,8 @@ Per cell and seed, four runs, interleaved (the order rotates from cell to cell):
 
 Every run uses the same hyperparameters and network on both sides, the same number of updates
 (chosen per cell from a calibration run so that one SB3 run takes about --seconds), after one
-warm-up update that is not timed. Timed: mazedsl's training clock (``Trainer.train_time``:
-rollouts + updates), SB3's ``learn`` from the start of the first timed rollout to its end. All
+warm-up update that is not timed. Timed: mazedsl's ``Trainer.train`` call (rollouts, updates and
+the trainer's bookkeeping), SB3's ``learn`` from the start of the first timed rollout to its end. All
 runs share one process with torch threads and every BLAS/OpenMP pool (threadpoolctl) pinned to
 --threads. Ratios are mazedsl / SB3 training env steps per second, paired by seed; the table
 shows their geometric mean and its 95% t-interval over seeds (on the logs).
