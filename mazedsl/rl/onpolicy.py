@@ -90,7 +90,7 @@ class OnPolicyRollout:
 
 FAST_MAX_WIDTH = 256
 """Widest hidden layer 'auto' runs on the fast backend. ``benchmarks/backends.py`` measured it
-1.1-2.5x faster than the reference up to 256 wide; at 512, 1.2x for PPO but even for A2C
+1.2-3.0x faster than the reference up to 256 wide; at 512, 1.1-1.2x for PPO and even for A2C
 (benchmarks/results/backends.txt)."""
 
 
