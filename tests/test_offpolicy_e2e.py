@@ -203,7 +203,6 @@ def test_cli_bad_input_is_one_line_and_exit_2(tmp_path: Path) -> None:
     assert not (tmp_path / "outputs").exists()  # nothing written
 
 
-
 def test_mazedsl_run_refuses_before_hydra_writes_a_run_directory(tmp_path: Path, expert: Path) -> None:
     (tmp_path / "empty").mkdir()
     cases = [(["algorithm=dqn", "env.name=Pendulum-v1"], "algorithm: dqn needs a Discrete"),

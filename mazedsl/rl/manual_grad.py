@@ -100,7 +100,7 @@ class ManualGrad:
         if self.log_std is not None:
             params.append(self.log_std)
         self.params = params
-        self.flat = torch.zeros(sum(p.numel() for p in params), dtype=pw.dtype)
+        self.flat = torch.zeros(sum(p.numel() for p in params), dtype=pw.dtype, device=pw.device)
         self._workspaces: dict[int, _Workspace] = {}
         self.grads: list[Tensor] = []
         offset = 0
@@ -136,7 +136,8 @@ class ManualGrad:
                 self._workspaces.clear()
 
             def bufs(layers: list[Any] | None) -> list[Tensor]:
-                return [torch.empty(n, w.shape[0], dtype=w.dtype) for w, _, _, _, _ in layers or []]
+                return [torch.empty(n, w.shape[0], dtype=w.dtype, device=w.device)
+                        for w, _, _, _, _ in layers or []]
 
             g_p, g_v = bufs(self.pi), bufs(self.vf)
             ws = self._workspaces[n] = (bufs(self.pi), bufs(self.vf), g_p, g_v,
