@@ -11,8 +11,15 @@ import torch
 from mazedsl.rl.replay import ReplayBuffer
 
 
-def _buffer(capacity: int = 5) -> ReplayBuffer:
-    return ReplayBuffer(capacity, (2,), (), action_dtype=torch.int64)
+def _buffer(capacity: int = 5, numpy_views: bool = True) -> ReplayBuffer:
+    buf = ReplayBuffer(capacity, (2,), (), action_dtype=torch.int64)
+    if not numpy_views:  # the path off the CPU: indexed tensor writes
+        buf._arrays = None
+    return buf
+
+
+# on the CPU the buffer writes through numpy views; elsewhere through tensors: both checked
+WRITE_PATHS = pytest.mark.parametrize("numpy_views", [True, False], ids=["numpy", "tensor"])
 
 
 def _rows(start: int, n: int) -> tuple[np.ndarray, ...]:
@@ -21,8 +28,9 @@ def _rows(start: int, n: int) -> tuple[np.ndarray, ...]:
     return obs, ids, ids * 10.0, obs + 0.5, (ids % 2 == 0)
 
 
-def test_add_keeps_only_valid_rows_in_order() -> None:
-    buf = _buffer()
+@WRITE_PATHS
+def test_add_keeps_only_valid_rows_in_order(numpy_views: bool) -> None:
+    buf = _buffer(5, numpy_views)
     obs, act, rew, nxt, term = _rows(0, 4)
     assert buf.add(obs, act, rew, nxt, term, valid=np.array([True, False, True, True])) == 3
     assert len(buf) == 3 and buf.pos == 3 and buf.added == 3
@@ -32,8 +40,9 @@ def test_add_keeps_only_valid_rows_in_order() -> None:
     assert buf.terminated[:3].tolist() == [1.0, 1.0, 0.0]
 
 
-def test_add_wraps_around_the_capacity() -> None:
-    buf = _buffer(5)
+@WRITE_PATHS
+def test_add_wraps_around_the_capacity(numpy_views: bool) -> None:
+    buf = _buffer(5, numpy_views)
     buf.add(*_rows(0, 4))
     buf.add(*_rows(4, 3))  # rows 4, 5, 6: 5 and 6 overwrite 0 and 1
     assert len(buf) == 5 and buf.pos == 2 and buf.added == 7
@@ -113,8 +122,11 @@ def test_load_refuses_other_shapes() -> None:
         ReplayBuffer(8, (3,), (), action_dtype=torch.int64).load_state_dict(buf.state_dict())
 
 
-def test_box_actions_and_tensor_inputs() -> None:
+@WRITE_PATHS
+def test_box_actions_and_tensor_inputs(numpy_views: bool) -> None:
     buf = ReplayBuffer(4, (3,), (2,))
+    if not numpy_views:
+        buf._arrays = None
     obs = torch.ones(2, 3)
     buf.add(obs, torch.tensor([[0.5, -0.5], [1.0, 0.0]]), torch.tensor([1.0, 2.0]), obs * 2,
             torch.tensor([False, True]))

@@ -26,6 +26,10 @@ Tensor = torch.Tensor
 _FIELDS = ("obs", "actions", "rewards", "next_obs", "terminated")
 
 
+def _as_array(value: Any) -> np.ndarray:
+    return value.detach().cpu().numpy() if isinstance(value, Tensor) else np.asarray(value)
+
+
 class Batch(NamedTuple):
     """Sampled transitions; a leading ``(n_batches,)`` axis when sampled several at once."""
 
@@ -57,6 +61,9 @@ class ReplayBuffer:
         self.actions = torch.zeros((self.capacity, *action_shape), dtype=action_dtype, **kw)
         self.rewards = torch.zeros(self.capacity, dtype=torch.float32, **kw)
         self.terminated = torch.zeros(self.capacity, dtype=torch.float32, **kw)
+        # on the CPU, writes go through numpy views of the same memory (no tensor per field)
+        self._arrays = ([getattr(self, f).numpy() for f in _FIELDS]
+                        if self.device.type == "cpu" else None)
         self.pos = 0  # next row to write
         self.size = 0  # rows filled
         self.added = 0  # transitions ever added
@@ -81,14 +88,17 @@ class ReplayBuffer:
 
         ``valid`` (bool rows) keeps only the real transitions. Returns how many were added.
         """
-        fields = [self._as_tensor(obs, self.obs), self._as_tensor(actions, self.actions),
-                  self._as_tensor(rewards, self.rewards), self._as_tensor(next_obs, self.next_obs),
-                  self._as_tensor(terminated, self.terminated)]
-        if valid is not None:
-            keep = torch.as_tensor(np.asarray(valid) if not isinstance(valid, Tensor) else valid,
-                                   dtype=torch.bool, device=self.device)
-            if not bool(keep.all()):
-                fields = [f[keep] for f in fields]
+        values = (obs, actions, rewards, next_obs, terminated)
+        if self._arrays is not None:
+            stores: list[Any] = self._arrays
+            fields: list[Any] = [_as_array(v) for v in values]
+            keep = None if valid is None else _as_array(valid).astype(bool, copy=False)
+        else:
+            stores = [getattr(self, f) for f in _FIELDS]
+            fields = [self._as_tensor(v, store) for v, store in zip(values, stores)]
+            keep = None if valid is None else self._as_tensor(valid, torch.empty(0, dtype=torch.bool))
+        if keep is not None and not bool(keep.all()):
+            fields = [f[keep] for f in fields]
         n = int(fields[0].shape[0])
         if n == 0:
             return 0
@@ -98,12 +108,13 @@ class ReplayBuffer:
             n = self.capacity
         end = self.pos + n
         if end <= self.capacity:
-            for name, value in zip(_FIELDS, fields):
-                getattr(self, name)[self.pos:end] = value
+            rows: Any = slice(self.pos, end)
+        elif self._arrays is not None:
+            rows = np.arange(self.pos, end) % self.capacity
         else:
-            idx = torch.arange(self.pos, end, device=self.device) % self.capacity
-            for name, value in zip(_FIELDS, fields):
-                getattr(self, name)[idx] = value
+            rows = torch.arange(self.pos, end, device=self.device) % self.capacity
+        for store, value in zip(stores, fields):
+            store[rows] = value
         self.pos = end % self.capacity
         self.size = min(self.size + n, self.capacity)
         self.added += n

@@ -5,7 +5,8 @@ computes, for a plain MLP actor torso and plain MLP critics with ReLU or tanh, o
 
 - the critics' loss gradient by the textbook MLP backward (:class:`MLPGrad`);
 - the actor's loss through the critics as an input gradient only (the critics' weights get
-  no gradient there, so none is computed), then through ``tanh``, the Gaussian's
+  no gradient there, so none is computed), each critic on the rows where it is the minimum,
+  then through ``tanh``, the Gaussian's
   reparameterisation, the log-density's squashing correction and the log-std clamp;
 - the entropy coefficient's gradient ``-mean(log pi + target_entropy)`` in closed form.
 
@@ -156,11 +157,16 @@ class ManualSAC:
         q_min, idx = q_pi.min(0)
         p_loss = (alpha * logp - q_min).mean()
         cols = slice(self.obs_dim, None)
-        d_a = None
+        # d p_loss / d a_pi: each row's gradient flows through the critic giving its min
+        # only, so each critic back-propagates just its own rows (one product's worth for
+        # the two critics together, where masking the other rows would cost two)
+        d_a = torch.empty(n, act_dim, device=obs.device)
         for i, (c, (_, saved)) in enumerate(zip(self.critics, outs)):
-            g_q = torch.where(idx == i, -1.0 / n, 0.0).unsqueeze(1)
-            part = c.input_grad(saved, g_q, cols)
-            d_a = part if d_a is None else d_a + part
+            rows = (idx == i).nonzero().squeeze(1)
+            if rows.numel():
+                mine = [saved[0]] + [s.index_select(0, rows) for s in saved[1:]]
+                g_q = torch.full((rows.numel(), 1), -1.0 / n, device=obs.device)
+                d_a.index_copy_(0, rows, c.input_grad(mine, g_q, cols))
         g_logp = alpha / n
         d_u = torch.ops.aten.tanh_backward(d_a, a_pi) + g_logp * (2.0 - 4.0 * torch.sigmoid(-2.0 * u))
         d_log_std = (d_u * std * noise_pi - g_logp) * ((raw >= self.lo) & (raw <= self.hi))
