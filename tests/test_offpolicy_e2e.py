@@ -218,6 +218,22 @@ def test_mazedsl_run_refuses_before_hydra_writes_a_run_directory(tmp_path: Path,
         assert "Traceback" not in proc.stderr and not (tmp_path / "outputs").exists(), args
 
 
+def test_mazedsl_train_refuses_before_naming_a_run_directory(tmp_path: Path, expert: Path) -> None:
+    (tmp_path / "empty").mkdir()
+    exps = ROOT / "experiments"
+    cases = [([str(exps / "cartpole_dqn.py"), "env.name=Pendulum-v1"], "algorithm: dqn needs a Discrete"),
+             ([str(exps / "pendulum_sac.py"), "env.name=CartPole-v1"], "algorithm: sac needs a Box"),
+             ([str(exps / "cartpole_bc.py"), f"algorithm.episodes=[{tmp_path / 'empty'}]"],
+              "no recorded episodes")]
+    for args, message in cases:
+        for quiet in ([], ["--quiet"]):
+            proc = cli(["train", *args, *quiet], tmp_path)
+            assert proc.returncode == 2, (args, proc.stderr)
+            assert message in proc.stderr and proc.stderr.strip().count("\n") == 0, (args, proc.stderr)
+            # a script capturing stdout gets nothing, not the path of a run that never existed
+            assert proc.stdout.strip() == "" and not (tmp_path / "outputs").exists(), (args, proc.stdout)
+
+
 TINY_DQN = ["total_steps=256", "eval_every_steps=128", "eval_episodes=2", "algorithm.learning_starts=32",
             "algorithm.train_freq=8", "algorithm.gradient_steps=2", "algorithm.batch_size=16",
             "algorithm.buffer_size=1000", "checkpoint_every_steps=128"]

@@ -8,8 +8,8 @@ from typing import Any
 
 from mazedsl.cli.output import (EXIT_INTERRUPTED, age, eval_summary, fmt, print_eval, print_json,
                                 print_table)
+from mazedsl.cli.preflight import check_runnable
 from mazedsl.errors import ConfigError, MazeError, RunDirError
-
 
 
 def cmd_train(args: argparse.Namespace) -> int:
@@ -27,6 +27,7 @@ def cmd_train(args: argparse.Namespace) -> int:
             return _sweep(args)
         ctx = RunContext(args.experiment, overrides=list(args.overrides), run_dir=args.run_dir,
                          silent=quiet)
+        check_runnable(ctx.experiment)  # bad input: one line, before the run directory is named
     if args.quiet and not args.json:
         print(ctx.run_dir, flush=True)  # the one line a script needs
     elif not quiet:

@@ -18,6 +18,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from mazedsl.cli.output import (EXIT_BUG, EXIT_INTERRUPTED, EXIT_USER, error, exit_code_of, fmt,
                                 print_eval)
+from mazedsl.cli.preflight import check_runnable
 
 APP_NAME = "mazedsl-run"
 BUG_REPORTED = False  # an internal error already reported (exit 1 is then not Hydra's usage error)
@@ -270,39 +271,10 @@ def preflight(argv: list[str]) -> None:
         values = [text for text in point if text not in choices]
         declared = apply_overrides(composed[choices], values) if values else composed[choices]
         if config_name == "conf_train" and not prints_only:  # --cfg prints; nothing runs
-            _check_env(declared, checked_envs)
+            check_runnable(declared, checked_envs)
 
 
-def _check_env(exp: Any, checked: dict[str, tuple[Any, Any]]) -> None:
-    """Make the env once (per distinct env declaration), then ask the algorithm whether it
-    takes this experiment on the env's spaces: bad kwargs, a missing dependency or an
-    algorithm that cannot run here (DQN on a Box action space, BC without episodes, ...)
-    are refused before any run directory exists."""
-    from mazedsl.errors import EnvError, MazeError
-    from mazedsl.rl.building import check_experiment
-    from mazedsl.rl.registry import check_action_space
-    from mazedsl.rllib import is_rllib
-
-    if exp.env.factory:
-        return
-    key = repr((exp.env, exp.wrappers))
-    if key not in checked:
-        from mazedsl.rl.envs import make_env_fn
-
-        try:
-            env = make_env_fn(exp.env, exp.wrappers)()
-        except MazeError:
-            raise
-        except Exception as exc:  # noqa: BLE001 - any failure of the env's own constructor
-            first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-            raise EnvError(f"env: cannot make {exp.env.name!r}: {type(exc).__name__}: {first}") from None
-        checked[key] = (env.observation_space, env.action_space)
-        env.close()
-    obs_space, action_space = checked[key]
-    if is_rllib(exp):  # RLlib's mapping refuses what it cannot express when it builds
-        check_action_space(exp.algorithm, action_space)
-    else:
-        check_experiment(exp, obs_space, action_space)
+_check_env = check_runnable  # the name it had here
 
 
 def run() -> None:
