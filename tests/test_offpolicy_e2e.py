@@ -234,6 +234,31 @@ def test_mazedsl_train_refuses_before_naming_a_run_directory(tmp_path: Path, exp
             assert proc.stdout.strip() == "" and not (tmp_path / "outputs").exists(), (args, proc.stdout)
 
 
+def test_a_replay_buffer_larger_than_free_memory_is_refused(tmp_path: Path, monkeypatch) -> None:
+    from gymnasium import spaces
+
+    from mazedsl.rl.algos import _offpolicy_learner as offpolicy
+
+    # what one transition takes: 2 observations + action + float32 reward and flag
+    monkeypatch.setattr(offpolicy, "available_memory", lambda device: 10_000)
+    pixels = spaces.Box(0, 255, (2, 4, 4), np.uint8)
+    # uint8 pixels: 2 x 32 B + an int64 action + 8 B = 80 B
+    offpolicy.check_replay_fits(125, pixels, spaces.Discrete(2), torch.device("cpu"))
+    with pytest.raises(ConfigError, match=r"algorithm.buffer_size: 126 transitions of 80 bytes "
+                                          r".* need 9.8 KiB, more than the 9.8 KiB free"):
+        offpolicy.check_replay_fits(126, pixels, spaces.Discrete(2), torch.device("cpu"))
+    floats = spaces.Box(-1, 1, (3,), np.float32)  # 2 x 12 + 4 (a float32 action) + 8 = 36 B
+    with pytest.raises(ConfigError, match="300 transitions of 36 bytes"):
+        offpolicy.check_replay_fits(300, floats, spaces.Box(-1, 1, (1,), np.float32), torch.device("cpu"))
+    # on the CLI: one line, exit 2, nothing allocated or written (4.8 TB exceeds any machine)
+    for exe, args in (("mazedsl", ["train", str(ROOT / "experiments" / "cartpole_dqn.py")]),
+                      ("mazedsl-run", ["-cn", "conf_train", "algorithm=dqn"])):
+        proc = cli([*args, "algorithm.buffer_size=100000000000"], tmp_path, exe)
+        assert proc.returncode == 2, proc.stderr
+        assert "algorithm.buffer_size: 100,000,000,000 transitions" in proc.stderr, proc.stderr
+        assert proc.stderr.strip().count("\n") == 0 and not (tmp_path / "outputs").exists()
+
+
 TINY_DQN = ["total_steps=256", "eval_every_steps=128", "eval_episodes=2", "algorithm.learning_starts=32",
             "algorithm.train_freq=8", "algorithm.gradient_steps=2", "algorithm.batch_size=16",
             "algorithm.buffer_size=1000", "checkpoint_every_steps=128"]

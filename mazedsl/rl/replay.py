@@ -26,6 +26,29 @@ Tensor = torch.Tensor
 _FIELDS = ("obs", "actions", "rewards", "next_obs", "terminated")
 
 
+def transition_nbytes(obs_nbytes: int, action_nbytes: int) -> int:
+    """Bytes one stored transition takes: two observations, the action, a float32 reward and
+    a float32 termination flag."""
+    return 2 * obs_nbytes + action_nbytes + 8
+
+
+def available_memory(device: torch.device) -> int | None:
+    """Bytes free for new tensors on ``device`` now (Linux ``MemAvailable`` for the CPU,
+    the driver's free memory for CUDA); None where this cannot be told."""
+    if device.type == "cuda":
+        return int(torch.cuda.mem_get_info(device)[0])
+    if device.type != "cpu":
+        return None
+    try:
+        with open("/proc/meminfo", encoding="ascii") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return None
+
+
 def _as_array(value: Any) -> np.ndarray:
     return value.detach().cpu().numpy() if isinstance(value, Tensor) else np.asarray(value)
 

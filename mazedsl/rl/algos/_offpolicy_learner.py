@@ -17,7 +17,7 @@ import torch
 from mazedsl.errors import ConfigError
 from mazedsl.rl.algos._offpolicy import tune_malloc
 from mazedsl.rl.algos.base import Learner
-from mazedsl.rl.replay import ReplayBuffer
+from mazedsl.rl.replay import ReplayBuffer, available_memory, transition_nbytes
 
 _TORCH_DTYPES = {np.dtype(np.float32): torch.float32, np.dtype(np.uint8): torch.uint8,
                  np.dtype(np.float64): torch.float32}
@@ -46,12 +46,15 @@ class OffPolicyLearner(Learner):
         self.replay_restored = True
 
     @staticmethod
-    def check_common(decl: Any, experiment: Any) -> None:
+    def check_common(decl: Any, experiment: Any, obs_space: Any, action_space: Any) -> None:
+        from mazedsl.rl.device import resolve_device
         from mazedsl.spec import NormalizeReward
 
         if any(isinstance(w, NormalizeReward) for w in experiment.wrappers):
             raise ConfigError("NormalizeReward is for on-policy algorithms; off-policy learners "
                               "store raw rewards in the replay buffer: remove it", "wrappers")
+        check_replay_fits(decl.buffer_size, obs_space, action_space,
+                          resolve_device(experiment.runner.device))
 
     def make_replay(self, action_shape: tuple[int, ...], action_dtype: torch.dtype) -> ReplayBuffer:
         obs_dtype = _TORCH_DTYPES.get(np.dtype(self.prep.dtype), torch.float32)
@@ -120,3 +123,32 @@ class OffPolicyLearner(Learner):
         if replay is not None and self.replay is not None and int(replay["steps"]) == int(state["steps"]):
             self.replay.load_state_dict(replay)
             self.replay_restored = True
+
+
+def check_replay_fits(capacity: int, obs_space: Any, action_space: Any, device: torch.device) -> None:
+    """A ConfigError at ``algorithm.buffer_size`` when a full replay buffer would not fit in
+    the memory free on ``device`` now (the buffer is allocated whole, up front)."""
+    from gymnasium import spaces
+
+    from mazedsl.rl.spaces import flat_dim
+
+    free = available_memory(device)
+    obs_item = 1 if np.dtype(getattr(obs_space, "dtype", None) or np.float32) == np.uint8 else 4
+    if isinstance(action_space, spaces.Discrete):
+        action_bytes = 8
+    else:
+        action_bytes = 4 * int(np.prod(getattr(action_space, "shape", None) or (1,)))
+    each = transition_nbytes(flat_dim(obs_space) * obs_item, action_bytes)
+    need = int(capacity) * each
+    if free is not None and need > free:
+        raise ConfigError(f"{int(capacity):,} transitions of {each:,} bytes (observation and next "
+                          f"observation, action, reward, flag) need {_size(need)}, more than the "
+                          f"{_size(free)} free on {device}; lower it",
+                          "algorithm.buffer_size")
+
+
+def _size(n: int) -> str:
+    for unit, scale in (("GiB", 2**30), ("MiB", 2**20), ("KiB", 2**10)):
+        if n >= scale:
+            return f"{n / scale:.1f} {unit}"
+    return f"{n} bytes"

@@ -88,7 +88,7 @@ class DQNLearner(OffPolicyLearner):
     @classmethod
     def check(cls, decl: DQN, experiment: Any, obs_space: Any, action_space: Any) -> None:
         check_discrete(action_space)
-        cls.check_common(decl, experiment)
+        cls.check_common(decl, experiment, obs_space, action_space)
 
     @classmethod
     def make_policy(cls, decl: DQN, experiment: Any, obs_space: Any, action_space: Any) -> nn.Module:

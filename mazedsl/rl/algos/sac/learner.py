@@ -104,7 +104,7 @@ class SACLearner(OffPolicyLearner):
         from mazedsl.spec import StateCritic, VectorObs
 
         check_box(action_space)
-        cls.check_common(decl, experiment)
+        cls.check_common(decl, experiment, obs_space, action_space)
         if not isinstance(experiment.model, VectorObs) or is_image_space(obs_space) and \
                 len(obs_space.shape) > 1:
             raise ConfigError("SAC supports vector observations with the VectorObs model, got "
