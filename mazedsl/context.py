@@ -217,8 +217,13 @@ class RunContext:
                 exact = self._trainer.load_state_dict(state)
                 self._checkpoint_kind = None
                 self._agent = None
-                if not exact and not self.silent:
-                    print("note: env state not restorable; resumed with fresh episodes")
+                notes = self._trainer.learner.resume_notes()
+                if not exact:
+                    notes.insert(0, "env state not restorable; resumed with fresh episodes")
+                self._resume_notes = notes
+                if not self.silent:
+                    for note in notes:
+                        print(f"note: {note}")
         trainer = self._trainer
         sink: _RunSink = trainer.sink
         self._run.write_json("spaces.json", trainer.built.spaces_json())
@@ -227,6 +232,9 @@ class RunContext:
             logger.info("training %s on %s (%s, device %s) in %s", self._exp.name,
                         self._exp.env.name, trainer.built.algorithm.name, trainer.built.device,
                         self._run.path)
+            for note in getattr(self, "_resume_notes", ()):
+                logger.warning("resume: %s", note)
+            self._resume_notes = []
             budget = total_steps if total_steps is not None else self._exp.total_steps
             sink.progress_bar = None if self.silent else _progress_bar(budget, trainer.steps)
             try:

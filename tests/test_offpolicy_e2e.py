@@ -280,6 +280,26 @@ def test_mazedsl_train_and_resume_from_the_cli(tmp_path: Path) -> None:
         assert json.loads((run / "run.json").read_text())["status"] == "finished"
 
 
+def test_a_resume_without_the_saved_replay_says_it_is_not_exact(tmp_path: Path) -> None:
+    run = tmp_path / "dqn"
+    proc = cli(["train", str(ROOT / "experiments" / "cartpole_dqn.py"), *TINY_DQN, "--run-dir", str(run),
+                "--quiet"], tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    replay = run / "checkpoints" / "replay.pt"
+    replay.write_bytes(replay.read_bytes()[:100])  # truncated
+    proc = cli(["train", "--resume", str(run), "total_steps=384"], tmp_path)
+    assert proc.returncode == 2 and "replay.pt: cannot load: the file is truncated" in proc.stderr
+    assert "weights_only" not in proc.stderr and "delete it to resume without it" in proc.stderr
+    replay.unlink()
+    proc = cli(["train", "--resume", str(run), "total_steps=384"], tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    note = "checkpoints/replay.pt is missing: the replay buffer refills from new experience"
+    assert f"note: {note}" in proc.stdout
+    assert f"resume: {note}" in (run / "train.log").read_text()
+    proc = cli(["train", "--resume", str(run), "total_steps=512"], tmp_path)  # saved again: exact
+    assert proc.returncode == 0 and "note:" not in proc.stdout, proc.stdout
+
+
 def test_mazedsl_run_with_the_config_modules(tmp_path: Path) -> None:
     proc = cli(["-cn", "conf_train", "env.name=CartPole-v1", "algorithm=dqn", "model=vector_obs",
                 "runner.n_envs=1", *TINY_DQN], tmp_path, "mazedsl-run")

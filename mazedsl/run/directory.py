@@ -258,8 +258,9 @@ class RunDirectory:
                     learner["beside"][name] = torch.load(part, map_location=map_location,
                                                          weights_only=True)
                 except Exception as exc:  # noqa: BLE001 - truncated or corrupt
-                    first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-                    raise CheckpointError(f"{part}: cannot load ({first[:200]})") from None
+                    raise CheckpointError(f"{part}: cannot load: {checkpoint_problem(part, exc)}; "
+                                          "delete it to resume without it (then not "
+                                          "exactly)") from None
         return state
 
 

@@ -120,9 +120,20 @@ class OffPolicyLearner(Learner):
         self.sample_gen.set_state(state["sample_gen"].cpu())
         replay = (state.get("beside") or {}).get("replay")
         self.replay_restored = False
+        self._replay_note = None
         if replay is not None and self.replay is not None and int(replay["steps"]) == int(state["steps"]):
             self.replay.load_state_dict(replay)
             self.replay_restored = True
+        elif not self.decl.save_replay:
+            self._replay_note = ("the replay buffer was not saved (algorithm.save_replay=false): "
+                                 "it refills from new experience, so this resume is not exact")
+        else:
+            why = "is missing" if replay is None else "belongs to another step"
+            self._replay_note = (f"checkpoints/replay.pt {why}: the replay buffer refills from new "
+                                 "experience, so this resume is not exact")
+
+    def resume_notes(self) -> list[str]:
+        return [self._replay_note] if getattr(self, "_replay_note", None) else []
 
 
 def check_replay_fits(capacity: int, obs_space: Any, action_space: Any, device: torch.device) -> None:

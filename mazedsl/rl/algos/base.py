@@ -50,5 +50,9 @@ class Learner:
     def load_state_dict(self, state: dict[str, Any]) -> None:
         """Restore :meth:`state_dict`."""
 
+    def resume_notes(self) -> list[str]:
+        """What the last :meth:`load_state_dict` could not restore exactly, for the user."""
+        return []
+
     def close(self) -> None:
         """Release what the learner holds (files, threads)."""
