@@ -13,7 +13,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "Experiment", "RunContext", "to_config", "from_config", "load_experiment", "diff",
-    "GymEnv", "A2C", "PPO", "VectorObs", "PixelObs", "StateCritic", "TorchModel",
+    "GymEnv", "A2C", "PPO", "DQN", "SAC", "BC", "VectorObs", "PixelObs", "StateCritic", "TorchModel",
     "register_algorithm", "build", "MazeError", "ConfigError",
 ]
 
@@ -22,6 +22,9 @@ _LOCATIONS = {
     "GymEnv": "mazedsl.spec",
     "A2C": "mazedsl.rl.algos.a2c",
     "PPO": "mazedsl.rl.algos.ppo",
+    "DQN": "mazedsl.rl.algos.dqn",
+    "SAC": "mazedsl.rl.algos.sac",
+    "BC": "mazedsl.rl.algos.bc",
     "TorchModel": "mazedsl.spec",
     "register_algorithm": "mazedsl.rl.registry",
     "build": "mazedsl.rl.building",
@@ -55,7 +58,10 @@ if TYPE_CHECKING:  # pragma: no cover
     from mazedsl.context import RunContext
     from mazedsl.errors import ConfigError, MazeError
     from mazedsl.rl.algos.a2c import A2C
+    from mazedsl.rl.algos.bc import BC
+    from mazedsl.rl.algos.dqn import DQN
     from mazedsl.rl.algos.ppo import PPO
+    from mazedsl.rl.algos.sac import SAC
     from mazedsl.rl.building import build
     from mazedsl.rl.registry import register_algorithm
     from mazedsl.spec import Experiment, GymEnv, PixelObs, StateCritic, TorchModel, VectorObs

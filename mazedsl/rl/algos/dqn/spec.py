@@ -26,7 +26,8 @@ class DQN:
     """
 
     lr: float = param(1e-4, "Adam learning rate (SB3 default 1e-4).", is_float, gt(0))
-    lr_schedule: str = param("constant", "'constant' or 'linear' decay to 0 over the budget.",
+    lr_schedule: str = param("constant", "'constant' or 'linear' decay to 0 over the budget "
+                             "(SB3: a constant learning_rate; rl-zoo: 'lin_<lr>' is linear).",
                              one_of(*SCHEDULES))
     buffer_size: int = param(1_000_000, "Replay buffer capacity in transitions (SB3: 1e6).",
                              is_int, gt(0))

@@ -29,7 +29,8 @@ class SAC:
 
     lr: float = param(3e-4, "Adam learning rate of actor, critics and entropy coefficient "
                       "(SB3 default 3e-4).", is_float, gt(0))
-    lr_schedule: str = param("constant", "'constant' or 'linear' decay to 0 over the budget.",
+    lr_schedule: str = param("constant", "'constant' or 'linear' decay to 0 over the budget "
+                             "(SB3: a constant learning_rate; rl-zoo: 'lin_<lr>' is linear).",
                              one_of(*SCHEDULES))
     buffer_size: int = param(1_000_000, "Replay buffer capacity in transitions (SB3: 1e6).",
                              is_int, gt(0))
@@ -56,7 +57,8 @@ class SAC:
     adam_eps: float = param(1e-8, "Adam epsilon (torch/SB3 default 1e-8).", is_float, gt(0))
     backend: str = param("auto", "'torch': the plain-torch reference step (autograd through the "
                          "losses); 'auto': hand-written gradients where they apply (CPU, ReLU/tanh MLP "
-                         "actor and critics; proven equal to the reference in tests), else 'torch'.",
+                         "actor and critics; proven equal to the reference in tests), else 'torch'. "
+                         "(SB3 has no such choice: it always runs autograd, as 'torch'.)",
                          one_of("auto", "torch"))
     save_replay: bool = param(True, "Save the replay buffer beside last.pt "
                               "(checkpoints/replay.pt) for an exact resume; off: a resume refills "
