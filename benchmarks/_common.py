@@ -58,7 +58,7 @@ def positive_ints(text: str) -> list[int]:
     try:
         return [positive_int(p) for p in parts]
     except argparse.ArgumentTypeError as exc:
-        raise argparse.ArgumentTypeError(f"{exc} in {text!r}") from None
+        raise argparse.ArgumentTypeError(f"{exc}{f' in {text!r}' if len(parts) > 1 else ''}") from None
 
 
 def choices_list(known: Sequence[str]) -> Callable[[str], list[str]]:

@@ -35,13 +35,12 @@ a run with --quick, --cells or any other option changed writes only where --json
 
 from __future__ import annotations
 
-import argparse
 import platform
 import statistics
 import sys
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from _common import (ArgParser, captured_stdout, load_note, positive_float, positive_int, results_path,
                      table, versions)
@@ -92,7 +91,7 @@ def summarise(cell: Cell, runs: dict[str, dict[int, float]]) -> dict[str, Any]:
     return out
 
 
-def render(cells: list[Cell], summary: dict[str, Any], use_sb3: bool) -> str:
+def render(cells: list[Cell], summary: dict[str, Any], use_sb3: bool, asked_sb3: bool = True) -> str:
     rows = []
     for cell in cells:
         s = summary[cell.key]
@@ -110,7 +109,7 @@ def render(cells: list[Cell], summary: dict[str, Any], use_sb3: bool) -> str:
     headers = ["cell (mazedsl vectorisation; SB3 always DummyVecEnv)", "mazedsl steps/s", "SB3 steps/s",
                "SB3 fast steps/s", "mazedsl/SB3", "95% CI", "mazedsl/SB3 fast", "95% CI"]
     text = table(headers, rows)
-    if not use_sb3:
+    if asked_sb3 and not use_sb3:
         text += "\nStable-Baselines3 is not installed: pip install -e '.[bench]' for the comparison"
     return text
 
@@ -173,7 +172,8 @@ def main(argv: list[str] | None = None) -> int:
         return run(args, cells, json_path, report.text, argv)
 
 
-def run(args: Any, cells: list[Cell], json_path: Path | None, report: Any, argv: list[str] | None) -> int:
+def run(args: Any, cells: list[Cell], json_path: Path | None, report_text: Callable[[], str],
+        argv: list[str] | None) -> int:
     """The matrix: calibration, the interleaved runs, the table (and the results files)."""
     pin_threads(args.threads)
     use_sb3 = not args.no_sb3 and sb3_available()
@@ -208,7 +208,7 @@ def run(args: Any, cells: list[Cell], json_path: Path | None, report: Any, argv:
     print()
     print(f"Training env steps/s, mean over {args.seeds} seed(s); ratios: geometric mean of per-seed "
           f"ratios with the 95% t-interval; {args.threads} torch + BLAS thread(s) on both sides")
-    print(render(cells, summary, use_sb3))
+    print(render(cells, summary, use_sb3, not args.no_sb3))
     for line in verdicts(cells, summary, args.quick):
         print(line)
     elapsed = time.perf_counter() - t_start
@@ -225,7 +225,7 @@ def run(args: Any, cells: list[Cell], json_path: Path | None, report: Any, argv:
                           "timed_updates": plan[c.key],
                           "steps_per_update": update_size(experiment(c, "sync", 0, 1, 1)),
                           **summary[c.key]} for c in cells]}
-        write_results(json_path, doc, report())
+        write_results(json_path, doc, report_text())
     return 0
 
 
