@@ -146,18 +146,30 @@ def time_mazedsl(exp: Any, warm: int, updates: int) -> tuple[int, float]:
     """(env steps, wall seconds) of a ``Trainer.train`` call of ``updates`` iterations after
     ``warm`` ones: rollouts, updates and the trainer's own bookkeeping (as SB3's ``learn`` is
     timed whole). The experiment's ``total_steps`` should exceed ``warm + updates`` updates
-    (no end-of-budget evaluation); it logs, evaluates and checkpoints never in between."""
+    (no end-of-budget evaluation); it logs, evaluates and checkpoints never in between. On
+    CUDA the device is synchronised before and after the timed call."""
     from mazedsl.rl.trainer import Trainer
 
     trainer = Trainer(exp)
     try:
         if warm:
             trainer.train(n_updates=warm)
+        cuda = str(exp.runner.device).startswith("cuda")
+        if cuda:
+            _cuda_sync()
         s0, t0 = trainer.steps, time.perf_counter()
         trainer.train(n_updates=updates)
+        if cuda:  # the last kernels of the last update finish inside the timed span
+            _cuda_sync()
         return trainer.steps - s0, time.perf_counter() - t0
     finally:
         trainer.close()
+
+
+def _cuda_sync() -> None:
+    import torch
+
+    torch.cuda.synchronize()
 
 
 # -- timing: Stable-Baselines3 ---------------------------------------------------------------

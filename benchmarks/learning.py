@@ -1,6 +1,6 @@
 """Do the shipped experiments learn? Steps to target and final evaluation, over seeds.
 
-    .venv/bin/python benchmarks/learning.py            # 4 experiments x 3 seeds (~5-10 minutes)
+    .venv/bin/python benchmarks/learning.py            # the 9 experiments below x 3 seeds (about 30 minutes)
     .venv/bin/python benchmarks/learning.py --jobs 2   # two runs at a time (on 2+ free cores)
     .venv/bin/python benchmarks/learning.py --quick    # tiny budgets, to check it runs
     .venv/bin/python benchmarks/learning.py --experiments cartpole_dqn --json out.json  # + every eval
