@@ -22,12 +22,14 @@ run: $(STAMP)
 test: $(STAMP)
 	$(PY) -m pytest -q -n 2 --dist loadfile
 
-## Speed and learning benchmarks (minutes; figures in the README).
+## Speed and learning benchmarks (about 45 minutes, learning.py most of it; figures in the README).
+## gpu.py prints one line and measures nothing without CUDA.
 bench: $(STAMP)
 	$(PY) -m pip install --quiet -e '.[bench]'
 	$(PY) benchmarks/scaling.py
 	$(PY) benchmarks/limits.py
 	$(PY) benchmarks/backends.py
+	$(PY) benchmarks/gpu.py
 	$(PY) benchmarks/time_to_solve.py
 	$(PY) benchmarks/overheads.py
 	$(PY) benchmarks/learning.py

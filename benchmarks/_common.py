@@ -2,18 +2,133 @@
 
 from __future__ import annotations
 
+import argparse
+import contextlib
+import io
 import os
 import statistics
 import sys
 import time
 from pathlib import Path
-from typing import Any, Callable, Iterable, Sequence
+from typing import Any, Callable, Iterable, Iterator, Sequence
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:  # run from a clone without installing: python benchmarks/x.py
     sys.path.insert(0, str(ROOT))
 
 EXPERIMENTS = ROOT / "experiments"
+RESULTS = ROOT / "benchmarks" / "results"
+
+
+# -- command lines -----------------------------------------------------------------------------
+class ArgParser(argparse.ArgumentParser):
+    """argparse whose errors are one line on stderr ('prog: error: ...'), exit status 2."""
+
+    def error(self, message: str) -> Any:  # type: ignore[override]
+        self.exit(2, f"{self.prog}: error: {message} (--help for usage)\n")
+
+
+def positive_int(text: str) -> int:
+    """An argparse type: an integer >= 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an integer (want one >= 1)") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text!r}: want an integer >= 1")
+    return value
+
+
+def positive_float(text: str) -> float:
+    """An argparse type: a finite number > 0."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number (want one > 0)") from None
+    if not 0 < value < float("inf"):
+        raise argparse.ArgumentTypeError(f"{text!r}: want a number > 0")
+    return value
+
+
+def positive_ints(text: str) -> list[int]:
+    """An argparse type: comma-separated integers >= 1 (at least one)."""
+    parts = [p.strip() for p in text.split(",") if p.strip()]
+    if not parts:
+        raise argparse.ArgumentTypeError(f"{text!r}: want comma-separated integers >= 1, e.g. 8,128")
+    try:
+        return [positive_int(p) for p in parts]
+    except argparse.ArgumentTypeError as exc:
+        raise argparse.ArgumentTypeError(f"{exc}{f' in {text!r}' if len(parts) > 1 else ''}") from None
+
+
+def choices_list(known: Sequence[str]) -> Callable[[str], list[str]]:
+    """An argparse type: comma-separated names, each one of ``known`` (at least one)."""
+
+    def parse(text: str) -> list[str]:
+        names = [p.strip().lower() for p in text.split(",") if p.strip()]
+        bad = [n for n in names if n not in known]
+        if bad or not names:
+            what = f"unknown {', '.join(repr(b) for b in bad)}" if bad else f"{text!r} names none"
+            raise argparse.ArgumentTypeError(f"{what}; want comma-separated names of: {', '.join(known)}")
+        return names
+
+    parse.__name__ = "names"
+    return parse
+
+
+def results_path(parser: argparse.ArgumentParser, args: argparse.Namespace, name: str,
+                 free: Sequence[str] = ()) -> Path | None:
+    """Where a run writes its results: ``--json PATH`` when given; ``benchmarks/results/<name>.json``
+    only for a full default run (every option at its default, but --json and ``free``), so a
+    narrowed or quick run never replaces the committed full results; else nowhere (with a note
+    on stderr). Call it before any option is changed in place."""
+    if getattr(args, "json", None):
+        return Path(args.json)
+    defaults = vars(parser.parse_args([]))
+    changed = [k for k, v in vars(args).items() if k != "json" and k not in free and defaults.get(k) != v]
+    if not changed:
+        return RESULTS / f"{name}.json"
+    opts = ", ".join("--" + k.replace("_", "-") for k in changed)
+    print(f"note: not a full default run ({opts}): results are not written to "
+          f"{rel(RESULTS)}/ (--json PATH writes them)", file=sys.stderr, flush=True)
+    return None
+
+
+def rel(path: Path | str) -> str:
+    """``path`` relative to the repository root when inside it, else as given."""
+    p = Path(path)
+    try:
+        return str(p.resolve().relative_to(ROOT))
+    except ValueError:
+        return str(p)
+
+
+# -- the printed report ------------------------------------------------------------------------
+class Tee(io.TextIOBase):
+    """A text stream that writes through to ``stream`` and keeps a copy."""
+
+    def __init__(self, stream: Any) -> None:
+        self.stream = stream
+        self.parts: list[str] = []
+
+    def write(self, text: str) -> int:
+        self.stream.write(text)
+        self.parts.append(text)
+        return len(text)
+
+    def flush(self) -> None:
+        self.stream.flush()
+
+    def text(self) -> str:
+        return "".join(self.parts)
+
+
+@contextlib.contextmanager
+def captured_stdout() -> Iterator[Tee]:
+    """Everything printed to stdout inside the block, still printed, and kept (``.text()``)."""
+    tee = Tee(sys.stdout)
+    with contextlib.redirect_stdout(tee):
+        yield tee
 
 
 def shipped(name: str) -> Any:

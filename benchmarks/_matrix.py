@@ -48,22 +48,44 @@ def matrix_cells(quick: bool = False, cnn: bool = True) -> list[Cell]:
     return cells + ([Cell("ppo", 8, CNN)] if cnn else [])
 
 
+ALGOS = ("ppo", "a2c")
+CELL_FORM = f"want ALGO-N_ENVS-NET with ALGO ppo or a2c, N_ENVS >= 1, NET {', '.join(NETS)} or {CNN} (PPO only), " \
+            f"e.g. ppo-8-64x64,a2c-128-256x256,ppo-8-{CNN}"
+
+
 def parse_cells(text: str) -> list[Cell]:
-    """Cells from 'ppo-8-64x64,a2c-128-256x256,ppo-8-nature-cnn'."""
+    """Cells from 'ppo-8-64x64,a2c-128-256x256,ppo-8-nature-cnn'; ValueError naming the bad one."""
     cells = []
     for part in (p.strip() for p in text.split(",") if p.strip()):
-        algo, n, net = part.split("-", 2)
-        if algo not in ("ppo", "a2c") or net not in (*NETS, CNN) or (net == CNN and algo != "ppo"):
-            raise ValueError(f"bad cell {part!r}: want ALGO-N_ENVS-NET, e.g. ppo-8-64x64, "
-                             f"a2c-128-256x256, ppo-8-{CNN}")
-        cells.append(Cell(algo, int(n), net))
+        bits = part.split("-", 2)
+        n = bits[1] if len(bits) == 3 else ""
+        if (len(bits) != 3 or bits[0] not in ALGOS or not n.isdigit() or int(n) < 1
+                or bits[2] not in (*NETS, CNN) or (bits[2] == CNN and bits[0] != "ppo")):
+            raise ValueError(f"bad cell {part!r}: {CELL_FORM}")
+        cells.append(Cell(bits[0], int(n), bits[2]))
+    if not cells:
+        raise ValueError(f"no cell in {text!r}: {CELL_FORM}")
     return cells
 
 
-def experiment(cell: Cell, vectorization: str, seed: int, threads: int, total_steps: int) -> Any:
+def cells_arg(text: str) -> list[Cell]:
+    """An argparse type: :func:`parse_cells`, its error as argparse's one-line message."""
+    import argparse
+
+    try:
+        return parse_cells(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def experiment(cell: Cell, vectorization: str, seed: int, threads: int, total_steps: int,
+               device: str = "cpu") -> Any:
     """The Experiment of a cell: the shipped CartPole PPO (rl-zoo values) or A2C (SB3 defaults)
     with the cell's envs and network; the pixel cell is experiments/pixel_cartpole_ppo.py with
-    the Nature CNN (PixelObs defaults: 32/64/64 channels, 8/4/3 kernels, 4/2/1 strides, 512)."""
+    the Nature CNN (PixelObs defaults: 32/64/64 channels, 8/4/3 kernels, 4/2/1 strides, 512).
+    ``runner.device`` is ``device``: the CPU unless asked (SB3's side runs on the CPU too)."""
+    if cell.algo not in ALGOS:
+        raise ValueError(f"cell {cell.key!r}: unknown algorithm {cell.algo!r}; known: {', '.join(ALGOS)}")
     if cell.pixels:
         from mazedsl.spec import PixelObs
 
@@ -74,7 +96,8 @@ def experiment(cell: Cell, vectorization: str, seed: int, threads: int, total_st
         width = int(cell.net.split("x")[0])
         exp = evolve(exp, model=evolve(exp.model, hidden_units=[width, width]),
                      critic=evolve(exp.critic, hidden_units=[width, width]))
-    runner = evolve(exp.runner, n_envs=cell.n_envs, vectorization=vectorization, torch_threads=threads)
+    runner = evolve(exp.runner, n_envs=cell.n_envs, vectorization=vectorization, torch_threads=threads,
+                    device=device)
     return evolve(exp, runner=runner, seed=seed, total_steps=total_steps, eval_every_steps=0,
                   eval_episodes=1, log_every_steps=10 ** 12, checkpoint_every_steps=10 ** 12,
                   target_return=None, patience=None)
@@ -123,18 +146,30 @@ def time_mazedsl(exp: Any, warm: int, updates: int) -> tuple[int, float]:
     """(env steps, wall seconds) of a ``Trainer.train`` call of ``updates`` iterations after
     ``warm`` ones: rollouts, updates and the trainer's own bookkeeping (as SB3's ``learn`` is
     timed whole). The experiment's ``total_steps`` should exceed ``warm + updates`` updates
-    (no end-of-budget evaluation); it logs, evaluates and checkpoints never in between."""
+    (no end-of-budget evaluation); it logs, evaluates and checkpoints never in between. On
+    CUDA the device is synchronised before and after the timed call."""
     from mazedsl.rl.trainer import Trainer
 
     trainer = Trainer(exp)
     try:
         if warm:
             trainer.train(n_updates=warm)
+        cuda = str(exp.runner.device).startswith("cuda")
+        if cuda:
+            _cuda_sync()
         s0, t0 = trainer.steps, time.perf_counter()
         trainer.train(n_updates=updates)
+        if cuda:  # the last kernels of the last update finish inside the timed span
+            _cuda_sync()
         return trainer.steps - s0, time.perf_counter() - t0
     finally:
         trainer.close()
+
+
+def _cuda_sync() -> None:
+    import torch
+
+    torch.cuda.synchronize()
 
 
 # -- timing: Stable-Baselines3 ---------------------------------------------------------------
@@ -290,13 +325,23 @@ def finite(value: Any) -> Any:
     return value
 
 
-def write_results(json_path: Any, doc: dict) -> None:
-    """Write a benchmark's results as JSON atomically (non-finite floats as null)."""
+def write_results(json_path: Any, doc: dict, text: str | None = None) -> None:
+    """Write a benchmark's results atomically: the JSON (non-finite floats as null) and, when
+    ``text`` (the printed report) is given, next to it with the suffix .txt that text followed by
+    the line printed here. Paths are printed relative to the repository root."""
     import json
     from pathlib import Path
 
+    from _common import rel
+
+    from mazedsl.run.files import atomic_write_text
+
     path = Path(json_path)
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(finite(doc), indent=1))
-    tmp.replace(path)
-    print(f"results written to {path}")
+    if text is None:
+        line = f"results written to {rel(path)}"
+    else:
+        txt = path.with_suffix(".txt") if path.suffix != ".txt" else path.with_name(path.name + ".txt")
+        line = f"results written to {rel(path)} and {rel(txt)}"
+        atomic_write_text(txt, text + ("\n" if text and not text.endswith("\n") else "") + line + "\n")
+    atomic_write_text(path, json.dumps(finite(doc), indent=1))
+    print(line, flush=True)

@@ -1,7 +1,7 @@
 """mazedsl's fast backend against its plain-torch reference backend, per cell and MLP width.
 
-    .venv/bin/python benchmarks/backends.py            # PPO and A2C x 8 and 128 envs x 64, 256, 512 wide
-    .venv/bin/python benchmarks/backends.py --widths 256 --envs 8
+    .venv/bin/python benchmarks/backends.py            # PPO and A2C x 8 and 128 envs x 64, 256, 512 wide (about 3 minutes)
+    .venv/bin/python benchmarks/backends.py --widths 256 --envs 8 --json /tmp/b.json
     .venv/bin/python benchmarks/backends.py --quick    # one small cell, 1 round: checks it runs
 
 ``algorithm.backend=auto`` runs the fast backend only up to ``FAST_MAX_WIDTH`` hidden units
@@ -11,23 +11,25 @@ vectorisation), mazedsl trains with ``backend=torch`` and ``backend=fast`` (the 
 for the measurement), alternating, ``--rounds`` times, each run one untimed warm-up update then
 N timed updates (the wall time of a ``Trainer.train`` call). Printed: the best steps/s of each backend and the
 per-round ratio fast / torch (geometric mean, 95% t-interval). One thread for torch and every
-BLAS pool.
+BLAS pool, on the CPU (``runner.device=cpu``). A full default run writes
+benchmarks/results/backends.json and .txt (the printed report); any other run writes only where
+--json says.
 """
 
 from __future__ import annotations
 
-import argparse
 import sys
 import time
 from pathlib import Path
+from typing import Any, Callable
 
 import attrs
 
-from _common import ROOT, load_note, table, versions
-from _matrix import (Cell, experiment, fmt_ratio, pin_threads, ratio_ci, thread_note, time_mazedsl,
+from _common import (ArgParser, captured_stdout, choices_list, load_note, positive_float, positive_int,
+                     positive_ints, results_path, table, versions)
+from _matrix import (ALGOS, Cell, experiment, fmt_ratio, pin_threads, ratio_ci, thread_note, time_mazedsl,
                      update_size, write_results)
 
-RESULTS = ROOT / "benchmarks" / "results"
 BACKENDS = ("torch", "fast")
 
 
@@ -48,24 +50,32 @@ def run(cell: Cell, backend: str, seed: int, threads: int, updates: int) -> floa
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--algos", default="ppo,a2c")
-    parser.add_argument("--envs", default="8,128", help="comma-separated n_envs")
-    parser.add_argument("--widths", default="64,256,512", help="comma-separated hidden widths (2 layers)")
-    parser.add_argument("--rounds", type=int, default=5, help="alternating runs of each backend")
-    parser.add_argument("--seconds", type=float, default=0.6, help="target length of one timed run")
-    parser.add_argument("--max-updates", type=int, default=200)
+    parser = ArgParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--algos", type=choices_list(ALGOS), default=list(ALGOS), help="comma-separated: ppo, a2c")
+    parser.add_argument("--envs", type=positive_ints, default=[8, 128], help="comma-separated n_envs")
+    parser.add_argument("--widths", type=positive_ints, default=[64, 256, 512],
+                        help="comma-separated hidden widths (2 layers)")
+    parser.add_argument("--rounds", type=positive_int, default=5, help="alternating runs of each backend")
+    parser.add_argument("--seconds", type=positive_float, default=0.6, help="target length of one timed run")
+    parser.add_argument("--max-updates", type=positive_int, default=200)
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--threads", type=positive_int, default=1)
     parser.add_argument("--json", default=None,
-                        help="write results here (default benchmarks/results/backends.json; quick: none)")
+                        help="write results here, and the printed report next to it as .txt (default "
+                             "benchmarks/results/backends.json and .txt, written only by a full default run)")
     parser.add_argument("--quick", action="store_true", help="one small cell, 1 round, 1 update")
     args = parser.parse_args(argv)
+    json_path = results_path(parser, args, "backends")
     if args.quick:
-        args.algos, args.envs, args.widths, args.rounds = "ppo", "8", "64", 1
-    cells = [Cell(a, int(n), f"{w}x{w}") for a in args.algos.split(",")
-             for w in args.widths.split(",") for n in args.envs.split(",")]
-    json_path = Path(args.json) if args.json else (None if args.quick else RESULTS / "backends.json")
+        args.algos, args.envs, args.widths, args.rounds = ["ppo"], [8], [64], 1
+    cells = [Cell(a, n, f"{w}x{w}") for a in args.algos for w in args.widths for n in args.envs]
+    with captured_stdout() as report:
+        return run_all(args, cells, json_path, report.text, argv)
+
+
+def run_all(args: Any, cells: list[Cell], json_path: Path | None, report_text: Callable[[], str],
+            argv: list[str] | None) -> int:
+    """Both backends on every cell, alternating, then the table (and the results files)."""
     pin_threads(args.threads)
     t_start = time.perf_counter()
     print(f"mazedsl fast backend vs plain-torch backend; {versions()}", flush=True)
@@ -101,7 +111,8 @@ def main(argv: list[str] | None = None) -> int:
         write_results(json_path, {
             "command": " ".join(["benchmarks/backends.py", *(argv if argv is not None else sys.argv[1:])]),
             "date_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "versions": versions(),
-            "threads": args.threads, "rounds": args.rounds, "load_at_end": load_note(), "cells": results})
+            "threads": args.threads, "rounds": args.rounds, "load_at_end": load_note(), "cells": results},
+            report_text())
     return 0
 
 

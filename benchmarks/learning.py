@@ -1,6 +1,6 @@
 """Do the shipped experiments learn? Steps to target and final evaluation, over seeds.
 
-    .venv/bin/python benchmarks/learning.py            # 4 experiments x 3 seeds (~5-10 minutes)
+    .venv/bin/python benchmarks/learning.py            # the 9 experiments below x 3 seeds (about 30 minutes)
     .venv/bin/python benchmarks/learning.py --jobs 2   # two runs at a time (on 2+ free cores)
     .venv/bin/python benchmarks/learning.py --quick    # tiny budgets, to check it runs
     .venv/bin/python benchmarks/learning.py --experiments cartpole_dqn --json out.json  # + every eval
@@ -29,7 +29,6 @@ their final evaluation uses 20 episodes too.
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 import tempfile
@@ -38,7 +37,7 @@ from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 from typing import Any
 
-from _common import evolve, fmt, load_note, median, shipped, table, versions
+from _common import ArgParser, positive_int, evolve, fmt, load_note, median, shipped, table, versions
 
 TARGETS: dict[str, tuple[float, int]] = {  # name: (mean return, within env steps)
     "cartpole_ppo": (475.0, 100_000),
@@ -118,13 +117,13 @@ def run_one(name: str, seed: int, quick: bool, out_dir: str) -> dict[str, Any]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = ArgParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--experiments", default=",".join(TARGETS),
                         help="comma-separated shipped experiment names")
-    parser.add_argument("--seeds", type=int, default=3, help="seeds 0..N-1 (default 3)")
+    parser.add_argument("--seeds", type=positive_int, default=3, help="seeds 0..N-1 (default 3)")
     parser.add_argument("--first-seed", type=int, default=0,
                         help="start the seeds here (e.g. 1 with --seeds 2: seeds 1 and 2)")
-    parser.add_argument("--jobs", type=int, default=1, help="runs in parallel processes")
+    parser.add_argument("--jobs", type=positive_int, default=1, help="runs in parallel processes")
     parser.add_argument("--json", metavar="PATH",
                         help="also write every run's results and evaluations (step, mean) here")
     parser.add_argument("--quick", action="store_true",

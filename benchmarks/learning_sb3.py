@@ -13,13 +13,12 @@ one (the schedule's last: 49,920 steps for cartpole_dqn, whose last 256-step pha
 
 from __future__ import annotations
 
-import argparse
 import sys
 import time
 from pathlib import Path
 from typing import Any
 
-from _common import evolve, fmt, load_note, shipped, table, versions
+from _common import ArgParser, positive_int, evolve, fmt, load_note, shipped, table, versions
 from learning import TARGETS
 
 
@@ -76,10 +75,10 @@ def run_one(name: str, seed: int, quick: bool = False) -> dict[str, Any]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = ArgParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--experiments", default="cartpole_dqn,mountaincar_dqn,acrobot_dqn",
                         help="comma-separated shipped off-policy experiment names")
-    parser.add_argument("--seeds", type=int, default=3, help="seeds 0..N-1 (default 3)")
+    parser.add_argument("--seeds", type=positive_int, default=3, help="seeds 0..N-1 (default 3)")
     parser.add_argument("--first-seed", type=int, default=0, help="start the seeds here")
     parser.add_argument("--json", metavar="PATH", help="also write the results here")
     parser.add_argument("--quick", action="store_true", help="2k steps, 1 seed: checks that it runs")

@@ -1,8 +1,8 @@
 """mazedsl's training time against a physical floor and a plain-torch reference, per cell.
 
-    .venv/bin/python benchmarks/limits.py            # every cell of the scaling matrix (~4 minutes)
-    .venv/bin/python benchmarks/limits.py --cells ppo-8-64x64,a2c-8-64x64   # the zoo points
+    .venv/bin/python benchmarks/limits.py            # every cell of the scaling matrix (about 1 minute)
     .venv/bin/python benchmarks/limits.py --profile ppo-128-256x256   # + where the time goes
+    .venv/bin/python benchmarks/limits.py --cells ppo-8-64x64,a2c-8-64x64 --json /tmp/l.json  # zoo points
     .venv/bin/python benchmarks/limits.py --quick    # the two zoo points, tiny budgets
 
 For each cell of benchmarks/scaling.py's matrix, mazedsl trains with its fastest vectorisation
@@ -33,27 +33,30 @@ update (the wall time of its ``Trainer.train`` call), and is compared with, for 
 
 Printed per cell: mazedsl's time, the floor's parts, mazedsl as a multiple of the floor and of
 the reference (each the best of --repeat interleaved repetitions, as P is a best), and the issue's targets for the
-CartPole zoo points (PPO <= 4x the floor, A2C <= 3x). One thread for torch and every BLAS pool.
+CartPole zoo points (PPO <= 4x the floor, A2C <= 3x). One thread for torch and every BLAS pool;
+mazedsl runs on the CPU (``runner.device=cpu``). The per-cell lines on stderr use P as measured
+before the cells (provisional); the table uses the faster of that and the measurement after.
+
+A full default run (--profile and --top aside) writes benchmarks/results/limits.json and
+limits.txt (the printed report); any other run writes only where --json says.
 """
 
 from __future__ import annotations
 
-import argparse
 import cProfile
 import math
 import pstats
 import sys
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 
-from _common import ROOT, load_note, table, versions
-from _matrix import (Cell, experiment, is_ppo, write_results, matrix_cells, parse_cells, pin_threads, thread_note,
-                     time_mazedsl, update_size)
-
-RESULTS = ROOT / "benchmarks" / "results"
+from _common import (ROOT, ArgParser, captured_stdout, load_note, positive_float, positive_int,
+                     results_path, table, versions)
+from _matrix import (Cell, cells_arg, experiment, is_ppo, matrix_cells, parse_cells, pin_threads,
+                     thread_note, time_mazedsl, update_size, write_results)
 
 
 def fastest_vectorization(cell: Cell) -> str:
@@ -383,27 +386,36 @@ def with_floor(res: dict[str, Any], peak: float) -> dict[str, Any]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--cells", default=None, help="comma-separated ALGO-N_ENVS-NET "
+    parser = ArgParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--cells", type=cells_arg, default=None, help="comma-separated ALGO-N_ENVS-NET "
                         "(as benchmarks/scaling.py); default the whole matrix")
-    parser.add_argument("--seconds", type=float, default=0.5,
+    parser.add_argument("--seconds", type=positive_float, default=0.5,
                         help="target length of one timed mazedsl run (sets updates per cell)")
-    parser.add_argument("--max-updates", type=int, default=200)
-    parser.add_argument("--repeat", type=int, default=3, help="interleaved repetitions (medians)")
-    parser.add_argument("--profile", default="", help="comma-separated cells to cProfile too")
-    parser.add_argument("--top", type=int, default=25, help="profile lines per profiled cell")
+    parser.add_argument("--max-updates", type=positive_int, default=200)
+    parser.add_argument("--repeat", type=positive_int, default=3,
+                        help="interleaved repetitions per cell; each time is the best (minimum) of them")
+    parser.add_argument("--profile", type=cells_arg, default=None, help="comma-separated cells to cProfile too")
+    parser.add_argument("--top", type=positive_int, default=25, help="profile lines per profiled cell")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--threads", type=positive_int, default=1)
     parser.add_argument("--json", default=None,
-                        help="write results here (default benchmarks/results/limits.json; quick: none)")
+                        help="write results here, and the printed report next to it as .txt (default "
+                             "benchmarks/results/limits.json and .txt, written only by a full default run)")
     parser.add_argument("--quick", action="store_true", help="the zoo points, 1 update: checks it runs")
     args = parser.parse_args(argv)
+    json_path = results_path(parser, args, "limits", free=("profile", "top"))
     if args.quick:
-        cells = parse_cells(args.cells or "ppo-8-64x64,a2c-8-64x64")
+        cells = args.cells or parse_cells("ppo-8-64x64,a2c-8-64x64")
         args.repeat, args.max_updates, args.top = 1, 1, 8
     else:
-        cells = parse_cells(args.cells) if args.cells else matrix_cells()
-    json_path = Path(args.json) if args.json else (None if args.quick else RESULTS / "limits.json")
+        cells = args.cells or matrix_cells()
+    with captured_stdout() as report:
+        return run(args, cells, json_path, report.text, argv)
+
+
+def run(args: Any, cells: list[Cell], json_path: Path | None, report_text: Callable[[], str],
+        argv: list[str] | None) -> int:
+    """Every cell against its floor and the reference, the table, the profiles (and the files)."""
     pin_threads(args.threads)
     t_start = time.perf_counter()
     print(f"mazedsl training vs the physical floor and the plain-torch reference; {versions()}", flush=True)
@@ -415,8 +427,8 @@ def main(argv: list[str] | None = None) -> int:
     for cell in cells:
         res = measure(cell, args.seconds, args.repeat, args.seed, args.threads, peak, args.max_updates)
         results.append(res)
-        print(f"  {cell.label}: {res['x_floor']:.2f}x floor, {res['x_reference']:.2f}x reference",
-              file=sys.stderr, flush=True)
+        print(f"  {cell.label}: {res['x_floor']:.2f}x floor (provisional: P measured before the cells), "
+              f"{res['x_reference']:.2f}x reference", file=sys.stderr, flush=True)
     # P is a best: the faster of the measurements before and after the cells sets every floor
     # (this machine's sgemm rate drifts by 20% and more under its neighbours' load)
     peak_start, peak_end = peak, matmul_peak(256 if args.quick else 512)
@@ -443,8 +455,9 @@ def main(argv: list[str] | None = None) -> int:
         target = {"ppo-8-64x64": 4.0, "a2c-8-64x64": 3.0}.get(r["key"])
         if target is not None:
             print(f"{r['label']}: mazedsl {r['x_floor']:.2f}x the floor (target <= {target:g}x): "
-                  f"{'PASS' if r['x_floor'] <= target else 'MISS'}")
-    profiled = parse_cells(args.profile) if args.profile else (cells[:1] if args.quick else [])
+                  f"{'PASS' if r['x_floor'] <= target else 'MISS'}"
+                  + (" (quick budgets: not a real check)" if args.quick else ""))
+    profiled = args.profile or (cells[:1] if args.quick else [])
     for cell in profiled:
         vec = fastest_vectorization(cell)
         probe = experiment(cell, vec, args.seed, args.threads, 1)
@@ -461,7 +474,7 @@ def main(argv: list[str] | None = None) -> int:
                "threads": args.threads, "matmul_peak_flops": peak, "matmul_peak_flops_start": peak_start,
                "matmul_peak_flops_end": peak_end, "repeat": args.repeat,
                "load_at_end": load_note(), "seconds": elapsed, "cells": results}
-        write_results(json_path, doc)
+        write_results(json_path, doc, report_text())
     return 0
 
 

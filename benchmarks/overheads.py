@@ -20,7 +20,6 @@ median is printed:
 
 from __future__ import annotations
 
-import argparse
 import json
 import subprocess
 import sys
@@ -28,7 +27,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from _common import EXPERIMENTS, ROOT, fmt, load_note, median, table
+from _common import ArgParser, positive_int, EXPERIMENTS, ROOT, fmt, load_note, median, table
 
 BIN = Path(sys.executable).parent
 
@@ -179,8 +178,8 @@ def _median_of(samples: list[dict[str, Any] | None], key: str) -> float | None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--repeat", type=int, default=5, help="fresh processes per item")
+    parser = ArgParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--repeat", type=positive_int, default=5, help="fresh processes per item")
     parser.add_argument("--quick", action="store_true", help="one process per item")
     args = parser.parse_args(argv)
     n = 1 if args.quick else args.repeat

@@ -17,7 +17,6 @@ schedule). Printed:
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import sys
@@ -26,7 +25,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from _common import evolve, fmt, shipped, table, versions
+from _common import ArgParser, positive_int, evolve, fmt, shipped, table, versions
 
 
 def rllib_exp(runners: int, envs: int, **changes: Any) -> Any:
@@ -108,9 +107,9 @@ def _native_rate(run_dir: Path) -> float:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = ArgParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="tiny budgets, to check it runs")
-    parser.add_argument("--seeds", type=int, default=3)
+    parser.add_argument("--seeds", type=positive_int, default=3)
     args = parser.parse_args()
     import torch
 

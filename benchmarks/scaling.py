@@ -1,8 +1,9 @@
 """Training speed across a matrix of settings, mazedsl vs Stable-Baselines3, per-seed ratios.
 
     .venv/bin/pip install -e '.[bench]'         # Stable-Baselines3 2.9.2 + threadpoolctl
-    .venv/bin/python benchmarks/scaling.py      # the full matrix, 5 seeds (~12 minutes)
+    .venv/bin/python benchmarks/scaling.py      # the full matrix, 5 seeds (about 4-5 minutes)
     .venv/bin/python benchmarks/scaling.py --quick   # 3 small cells, 2 seeds: checks it runs
+    .venv/bin/python benchmarks/scaling.py --cells ppo-8-64x64 --seeds 2 --json /tmp/s.json
 
 Cells: PPO (experiments/cartpole_ppo.py: rl-zoo CartPole values) and A2C
 (experiments/cartpole_a2c.py: SB3's defaults) on CartPole-v1 with n_envs in {8, 32, 128} and a
@@ -24,26 +25,30 @@ Every run uses the same hyperparameters and network on both sides, the same numb
 warm-up update that is not timed. Timed: mazedsl's ``Trainer.train`` call (rollouts, updates and
 the trainer's bookkeeping), SB3's ``learn`` from the start of the first timed rollout to its end. All
 runs share one process with torch threads and every BLAS/OpenMP pool (threadpoolctl) pinned to
---threads. Ratios are mazedsl / SB3 training env steps per second, paired by seed; the table
+--threads, and both sides run on the CPU (mazedsl's ``runner.device=cpu``, SB3's
+``device="cpu"``; benchmarks/gpu.py measures CUDA). Ratios are mazedsl / SB3 training env steps per second, paired by seed; the table
 shows their geometric mean and its 95% t-interval over seeds (on the logs).
+
+A full default run writes benchmarks/results/scaling.json and scaling.txt (the printed report);
+a run with --quick, --cells or any other option changed writes only where --json says.
 """
 
 from __future__ import annotations
 
-import argparse
 import platform
 import statistics
 import sys
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
-from _common import ROOT, load_note, table, versions
-from _matrix import (CNN, Cell, experiment, write_results, fmt_ratio, matrix_cells, parse_cells,
-                     pin_threads, ratio_ci, sb3_available, thread_note, time_mazedsl, time_sb3, update_size)
+from _common import (ArgParser, captured_stdout, load_note, positive_float, positive_int, results_path,
+                     table, versions)
+from _matrix import (CNN, Cell, cells_arg, experiment, fmt_ratio, matrix_cells, pin_threads, ratio_ci,
+                     sb3_available, thread_note, time_mazedsl, time_sb3, update_size, write_results)
 
 VARIANTS = ("mazedsl-sync", "mazedsl-fast", "sb3", "sb3-fast")
-RESULTS = ROOT / "benchmarks" / "results"
+QUICK_TAG = " (quick budgets: not a real check)"
 
 
 def fastest_vectorization(cell: Cell) -> str:
@@ -86,7 +91,7 @@ def summarise(cell: Cell, runs: dict[str, dict[int, float]]) -> dict[str, Any]:
     return out
 
 
-def render(cells: list[Cell], summary: dict[str, Any], use_sb3: bool) -> str:
+def render(cells: list[Cell], summary: dict[str, Any], use_sb3: bool, asked_sb3: bool = True) -> str:
     rows = []
     for cell in cells:
         s = summary[cell.key]
@@ -104,7 +109,7 @@ def render(cells: list[Cell], summary: dict[str, Any], use_sb3: bool) -> str:
     headers = ["cell (mazedsl vectorisation; SB3 always DummyVecEnv)", "mazedsl steps/s", "SB3 steps/s",
                "SB3 fast steps/s", "mazedsl/SB3", "95% CI", "mazedsl/SB3 fast", "95% CI"]
     text = table(headers, rows)
-    if not use_sb3:
+    if asked_sb3 and not use_sb3:
         text += "\nStable-Baselines3 is not installed: pip install -e '.[bench]' for the comparison"
     return text
 
@@ -114,8 +119,9 @@ def _ci(s: dict[str, Any], key: str) -> tuple[float, float, float] | None:
     return None if r is None else (r["geomean"], *r["ci95"])
 
 
-def verdicts(cells: list[Cell], summary: dict[str, Any]) -> list[str]:
-    """The issue's targets, read off the table (lower CI bounds are printed too)."""
+def verdicts(cells: list[Cell], summary: dict[str, Any], quick: bool = False) -> list[str]:
+    """The issue's targets, read off the table (lower CI bounds are printed too); tagged as no
+    real check in quick mode."""
     lines = []
     eq = [(c, summary[c.key]["ratios"].get("mazedsl-sync/sb3")) for c in cells]
     eq = [(c, r) for c, r in eq if r]
@@ -136,34 +142,39 @@ def verdicts(cells: list[Cell], summary: dict[str, Any]) -> list[str]:
             lines.append(f"CartPole zoo point (PPO 8 envs 64x64), {m}: {r['geomean']:.2f}x SB3 "
                          f"(95% CI {r['ci95'][0]:.2f}-{r['ci95'][1]:.2f}); target >= 3.5x: "
                          f"{'PASS' if r['geomean'] >= 3.5 else 'MISS'}")
-    return lines
+    return [line + (QUICK_TAG if quick else "") for line in lines]
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--seeds", type=int, default=5, help="seeds 0..N-1 (default 5)")
-    parser.add_argument("--seconds", type=float, default=1.0,
+    parser = ArgParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--seeds", type=positive_int, default=5, help="seeds 0..N-1 (default 5)")
+    parser.add_argument("--seconds", type=positive_float, default=1.0,
                         help="target duration of one timed SB3 run; sets updates per cell (default 1)")
-    parser.add_argument("--max-updates", type=int, default=200, help="cap on updates per timed run")
-    parser.add_argument("--cells", default=None,
+    parser.add_argument("--max-updates", type=positive_int, default=200, help="cap on updates per timed run")
+    parser.add_argument("--cells", type=cells_arg, default=None,
                         help=f"comma-separated ALGO-N_ENVS-NET (e.g. ppo-8-64x64,a2c-128-256x256,"
                              f"ppo-8-{CNN}); default the whole matrix")
     parser.add_argument("--no-cnn", action="store_true", help="leave out the pixel/CNN cell")
-    parser.add_argument("--threads", type=int, default=1, help="torch and BLAS threads, both sides")
+    parser.add_argument("--threads", type=positive_int, default=1, help="torch and BLAS threads, both sides")
     parser.add_argument("--no-sb3", action="store_true", help="mazedsl only")
     parser.add_argument("--json", default=None,
-                        help="write the results here (default benchmarks/results/scaling.json; "
-                             "quick mode: none)")
+                        help="write the results here, and the printed report next to it as .txt "
+                             "(default benchmarks/results/scaling.json and .txt, written only by a "
+                             "full default run)")
     parser.add_argument("--quick", action="store_true",
                         help="3 small cells, 2 seeds, 1 timed update: checks that it runs")
     args = parser.parse_args(argv)
-    if args.seeds < 1:
-        parser.error("--seeds must be >= 1")
-    cells = parse_cells(args.cells) if args.cells else matrix_cells(args.quick, cnn=not args.no_cnn)
+    json_path = results_path(parser, args, "scaling")
+    cells = args.cells or matrix_cells(args.quick, cnn=not args.no_cnn)
     if args.quick:
         args.seeds, args.max_updates = 2, 1
-    json_path = Path(args.json) if args.json else (None if args.quick else RESULTS / "scaling.json")
+    with captured_stdout() as report:
+        return run(args, cells, json_path, report.text, argv)
 
+
+def run(args: Any, cells: list[Cell], json_path: Path | None, report_text: Callable[[], str],
+        argv: list[str] | None) -> int:
+    """The matrix: calibration, the interleaved runs, the table (and the results files)."""
     pin_threads(args.threads)
     use_sb3 = not args.no_sb3 and sb3_available()
     variants = [v for v in VARIANTS if use_sb3 or v.startswith("mazedsl")]
@@ -197,8 +208,8 @@ def main(argv: list[str] | None = None) -> int:
     print()
     print(f"Training env steps/s, mean over {args.seeds} seed(s); ratios: geometric mean of per-seed "
           f"ratios with the 95% t-interval; {args.threads} torch + BLAS thread(s) on both sides")
-    print(render(cells, summary, use_sb3))
-    for line in verdicts(cells, summary):
+    print(render(cells, summary, use_sb3, not args.no_sb3))
+    for line in verdicts(cells, summary, args.quick):
         print(line)
     elapsed = time.perf_counter() - t_start
     print(f"{load_note()} at end; {elapsed:.0f} s in all")
@@ -214,9 +225,8 @@ def main(argv: list[str] | None = None) -> int:
                           "timed_updates": plan[c.key],
                           "steps_per_update": update_size(experiment(c, "sync", 0, 1, 1)),
                           **summary[c.key]} for c in cells]}
-        write_results(json_path, doc)
+        write_results(json_path, doc, report_text())
     return 0
-
 
 
 if __name__ == "__main__":

@@ -1,8 +1,8 @@
 """Wall time to solve CartPole-v1, mazedsl vs Stable-Baselines3, over many seeds with intervals.
 
     .venv/bin/pip install -e '.[bench]'
-    .venv/bin/python benchmarks/time_to_solve.py              # PPO and A2C, 20 seeds (~25 minutes)
-    .venv/bin/python benchmarks/time_to_solve.py --algos ppo  # PPO only (~6 minutes)
+    .venv/bin/python benchmarks/time_to_solve.py              # PPO and A2C, seeds 0-19 (about 5 minutes)
+    .venv/bin/python benchmarks/time_to_solve.py --algos ppo --json /tmp/t.json  # PPO only (about 2 minutes)
     .venv/bin/python benchmarks/time_to_solve.py --quick      # 2 seeds, tiny budgets: checks it runs
 
 Both tools train the shipped experiments' hyperparameters (experiments/cartpole_ppo.py: the
@@ -13,27 +13,30 @@ seed). Every --eval-every env steps (after the update that crosses it) both run 
 >= 475 and its wall time (from the start of training, evaluations included) is the time to
 solve. mazedsl steps envs its default way (--vectorization auto: gymnasium's numpy-vectorised
 CartPole); SB3 its DummyVecEnv of separate envs (--vectorization sync gives mazedsl the same).
+Both run on the CPU (mazedsl's ``runner.device=cpu``). Seeds are 0..--seeds-1 (default 0-19),
+the same seed for both tools' training.
 
 Printed per algorithm: mean wall seconds to solve with a 95% t-interval for each tool, the
 geometric mean of the per-seed ratios mazedsl/SB3 with its 95% t-interval (seeds where both
-solved), median env steps to solve, and how many seeds solved within the budget.
+solved), median env steps to solve, and how many seeds solved within the budget. A full default
+run writes benchmarks/results/time_to_solve.json and .txt (the printed report); any other run
+writes only where --json says.
 """
 
 from __future__ import annotations
 
-import argparse
 import math
 import sys
 import time
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
-from _common import ROOT, evolve, load_note, median, shipped, table, versions
-from _matrix import write_results, fmt_ratio, mean_ci, pin_threads, ratio_ci, sb3_available, thread_note
+from _common import (ArgParser, captured_stdout, choices_list, evolve, load_note, median, positive_int,
+                     results_path, shipped, table, versions)
+from _matrix import fmt_ratio, mean_ci, pin_threads, ratio_ci, sb3_available, thread_note, write_results
 
 ALGOS = {"ppo": "cartpole_ppo", "a2c": "cartpole_a2c"}
-RESULTS = ROOT / "benchmarks" / "results"
 
 
 def run_pair(algo: str, seed: int, opts: dict[str, Any]) -> dict[str, dict[str, Any]]:
@@ -43,7 +46,7 @@ def run_pair(algo: str, seed: int, opts: dict[str, Any]) -> dict[str, dict[str, 
     pin_threads(opts["threads"])
     exp = shipped(ALGOS[algo])
     exp = evolve(exp, runner=evolve(exp.runner, vectorization=opts["vectorization"],
-                                    torch_threads=opts["threads"]))
+                                    torch_threads=opts["threads"], device="cpu"))
     budget = opts["budget"] or exp.total_steps
     tools = ["mazedsl", "sb3"] if opts["sb3"] else ["mazedsl"]
     if seed % 2:
@@ -85,34 +88,39 @@ def _cell_wall(d: dict[str, Any] | None) -> list[str]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--seeds", type=int, default=20, help="seeds 0..N-1 (default 20)")
-    parser.add_argument("--algos", default="ppo,a2c", help="comma-separated: ppo, a2c")
+    parser = ArgParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--seeds", type=positive_int, default=20, help="seeds 0..N-1 (default 20)")
+    parser.add_argument("--algos", type=choices_list(tuple(ALGOS)), default=list(ALGOS),
+                        help="comma-separated: ppo, a2c")
     parser.add_argument("--target", type=float, default=475.0)
-    parser.add_argument("--eval-every", type=int, default=5_000, help="env steps between evaluations")
-    parser.add_argument("--eval-episodes", type=int, default=10)
-    parser.add_argument("--budget", type=int, default=None,
+    parser.add_argument("--eval-every", type=positive_int, default=5_000, help="env steps between evaluations")
+    parser.add_argument("--eval-episodes", type=positive_int, default=10)
+    parser.add_argument("--budget", type=positive_int, default=None,
                         help="env step cap per run (default the experiment's total_steps)")
     parser.add_argument("--vectorization", default="auto", choices=("auto", "native", "sync"),
                         help="mazedsl's env stepping (SB3: always DummyVecEnv)")
-    parser.add_argument("--threads", type=int, default=1, help="torch and BLAS threads per run")
-    parser.add_argument("--jobs", type=int, default=1,
+    parser.add_argument("--threads", type=positive_int, default=1, help="torch and BLAS threads per run")
+    parser.add_argument("--jobs", type=positive_int, default=1,
                         help="seeds in parallel processes (a pair stays in one process)")
     parser.add_argument("--no-sb3", action="store_true", help="mazedsl only")
     parser.add_argument("--json", default=None,
-                        help="write results here (default benchmarks/results/time_to_solve.json; "
-                             "quick: none)")
+                        help="write results here, and the printed report next to it as .txt (default "
+                             "benchmarks/results/time_to_solve.json and .txt, written only by a full "
+                             "default run)")
     parser.add_argument("--quick", action="store_true",
                         help="2 seeds, 2k steps, evaluation every 1k, target 0: checks that it runs")
     args = parser.parse_args(argv)
+    json_path = results_path(parser, args, "time_to_solve")
     if args.quick:
         args.seeds, args.target, args.eval_every, args.eval_episodes = 2, 0.0, 1_000, 2
         args.budget = args.budget or 2_000
-    algos = [a.strip().lower() for a in args.algos.split(",") if a.strip()]
-    bad = [a for a in algos if a not in ALGOS]
-    if bad:
-        parser.error(f"unknown algorithm(s) {', '.join(bad)}; known: {', '.join(ALGOS)}")
-    json_path = Path(args.json) if args.json else (None if args.quick else RESULTS / "time_to_solve.json")
+    with captured_stdout() as report:
+        return run(args, args.algos, json_path, report.text, argv)
+
+
+def run(args: Any, algos: list[str], json_path: Path | None, report_text: Callable[[], str],
+        argv: list[str] | None) -> int:
+    """Every algorithm's seeds, mazedsl and SB3 paired, then the table (and the results files)."""
     pin_threads(args.threads)
     use_sb3 = not args.no_sb3 and sb3_available()
     opts = {"threads": args.threads, "vectorization": args.vectorization, "budget": args.budget,
@@ -164,7 +172,7 @@ def main(argv: list[str] | None = None) -> int:
         ok = ppo["geomean"] <= 1 / 3 and ppo["ci95"][1] < 0.5
         print(f"PPO: wall time to solve {ppo['geomean']:.2f}x SB3's (95% CI {ppo['ci95'][0]:.2f}-"
               f"{ppo['ci95'][1]:.2f}); target <= 0.33x with the upper end < 0.5x: "
-              f"{'PASS' if ok else 'MISS'}")
+              f"{'PASS' if ok else 'MISS'}" + (" (quick budgets: not a real check)" if args.quick else ""))
     if not use_sb3 and not args.no_sb3:
         print("Stable-Baselines3 is not installed: pip install -e '.[bench]' for the comparison")
     elapsed = time.perf_counter() - t_start
@@ -174,9 +182,8 @@ def main(argv: list[str] | None = None) -> int:
         doc = {"command": " ".join(["benchmarks/time_to_solve.py", *(argv if argv is not None else sys.argv[1:])]),
                "date_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "versions": versions(),
                "options": opts, "seconds": elapsed, "load_at_end": load_note(), "algos": summary}
-        write_results(json_path, doc)
+        write_results(json_path, doc, report_text())
     return 0
-
 
 
 if __name__ == "__main__":

@@ -23,12 +23,11 @@ native vector CartPole (its 'auto' choice), SB3 its DummyVecEnv of Monitor-wrapp
 
 from __future__ import annotations
 
-import argparse
 import sys
 import time
 from typing import Any
 
-from _common import EvalSink, evolve, fmt, load_note, median, shipped, table, versions
+from _common import ArgParser, choices_list, positive_int, EvalSink, evolve, fmt, load_note, median, shipped, table, versions
 from _matrix import fmt_ratio, is_ppo, pin_threads, ratio_ci, thread_note
 
 ALGOS = {"ppo": "cartpole_ppo", "a2c": "cartpole_a2c", "dqn": "cartpole_dqn", "sac": "pendulum_sac"}
@@ -66,7 +65,7 @@ def run_mazedsl(exp: Any, seed: int, target: float, budget: int, eval_every: int
     from mazedsl.rl.trainer import Trainer
 
     exp = evolve(exp, seed=seed, eval_every_steps=eval_every, eval_episodes=eval_episodes,
-                 target_return=target, patience=None)
+                 target_return=target, patience=None, runner=evolve(exp.runner, device="cpu"))
     sink = EvalSink()
     trainer = Trainer(exp, sink=sink)
     eval_time = _time_evaluations(trainer)
@@ -202,15 +201,16 @@ def run_sb3(exp: Any, seed: int, target: float, budget: int, eval_every: int,
 
 # -- driver --------------------------------------------------------------------------------
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--seeds", type=int, default=10,
+    parser = ArgParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--seeds", type=positive_int, default=10,
                         help="seeds 0..N-1 (default 10: steps to solve vary a lot between seeds)")
-    parser.add_argument("--algos", default="ppo,a2c", help="comma-separated: ppo, a2c, dqn, sac")
+    parser.add_argument("--algos", type=choices_list(tuple(ALGOS)), default=["ppo", "a2c"],
+                        help="comma-separated: ppo, a2c, dqn, sac")
     parser.add_argument("--target", type=float, default=None,
                         help="solve threshold (default: 475 on CartPole, -200 on Pendulum)")
-    parser.add_argument("--eval-every", type=int, default=5_000, help="env steps between evaluations")
-    parser.add_argument("--eval-episodes", type=int, default=10)
-    parser.add_argument("--budget", type=int, default=None,
+    parser.add_argument("--eval-every", type=positive_int, default=5_000, help="env steps between evaluations")
+    parser.add_argument("--eval-episodes", type=positive_int, default=10)
+    parser.add_argument("--budget", type=positive_int, default=None,
                         help="env step cap per run (default: the experiment's total_steps, which "
                              "also sets the linear schedules)")
     parser.add_argument("--no-sb3", action="store_true", help="mazedsl only")
@@ -231,7 +231,7 @@ def main(argv: list[str] | None = None) -> int:
 
     pin_threads(1)
     use_sb3 = not args.no_sb3 and sb3_available()
-    algos = [a.strip().lower() for a in args.algos.split(",") if a.strip()]
+    algos = args.algos
     results: dict[tuple[str, str], list[dict[str, Any]]] = {}
     print(f"mazedsl vs Stable-Baselines3 ({', '.join(ALGOS[a] for a in algos if a in ALGOS)}); "
           f"{versions()}", flush=True)

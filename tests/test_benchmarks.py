@@ -7,6 +7,7 @@ The engine's speed paths are tested in test_engine_speed_paths.py.
 
 from __future__ import annotations
 
+import importlib
 import importlib.util
 import json
 import subprocess
@@ -26,6 +27,20 @@ def run_script(name: str, *args: str, timeout: float = 600) -> str:
                           timeout=timeout, cwd=ROOT)
     assert proc.returncode == 0, proc.stderr[-3000:]
     return proc.stdout
+
+
+def bench_module(name: str):
+    """A module of benchmarks/ imported in this process (its folder on sys.path, as when run)."""
+    if str(BENCH) not in sys.path:
+        sys.path.insert(0, str(BENCH))
+    return importlib.import_module(name)
+
+
+def assert_report_file(out: str, json_path: Path) -> None:
+    """The printed report was written next to the JSON as .txt, ending with the line naming both."""
+    txt = json_path.with_suffix(".txt")
+    assert txt.read_text() == out
+    assert out.splitlines()[-1] == f"results written to {json_path} and {txt}"
 
 
 def table_rows(out: str) -> dict[str, list[str]]:
@@ -66,6 +81,7 @@ def _load(path: Path) -> dict:
 
 def test_scaling_quick(tmp_path):
     out = run_script("scaling.py", "--quick", "--json", str(tmp_path / "s.json"))
+    assert_report_file(out, tmp_path / "s.json")
     doc = _load(tmp_path / "s.json")
     cells = {c["key"]: c for c in doc["cells"]}
     assert list(cells) == ["ppo-8-64x64", "a2c-8-64x64", "ppo-8-nature-cnn"]
@@ -96,10 +112,14 @@ def test_scaling_quick(tmp_path):
         if HAS_SB3:
             assert numeric(cells_[1]) and numeric(cells_[3]) and numeric(cells_[5]), cells_
     assert "threads: torch 1" in out
+    verdicts = [line for line in out.splitlines() if "PASS" in line or "MISS" in line]
+    assert len(verdicts) == (3 if HAS_SB3 else 0)  # equal vectorisation + the zoo point, 2 rows
+    assert all(line.endswith("(quick budgets: not a real check)") for line in verdicts), verdicts
 
 
 def test_limits_quick(tmp_path):
     out = run_script("limits.py", "--quick", "--json", str(tmp_path / "l.json"))
+    assert_report_file(out, tmp_path / "l.json")
     doc = _load(tmp_path / "l.json")
     cells = {c["key"]: c for c in doc["cells"]}
     assert list(cells) == ["ppo-8-64x64", "a2c-8-64x64"]
@@ -126,10 +146,13 @@ def test_limits_quick(tmp_path):
     for label in ("PPO   8 envs 64x64 (native)", "A2C   8 envs 64x64 (native)"):
         assert all(numeric(c) for c in rows[label]), rows[label]
     assert "own ms" in out  # the profile of the first cell
+    verdicts = [line for line in out.splitlines() if "PASS" in line or "MISS" in line]
+    assert len(verdicts) == 2 and all(line.endswith("(quick budgets: not a real check)") for line in verdicts)
 
 
 def test_backends_quick(tmp_path):
     out = run_script("backends.py", "--quick", "--json", str(tmp_path / "b.json"))
+    assert_report_file(out, tmp_path / "b.json")
     row = table_rows(out)["PPO   8 envs 64x64"]
     assert row[0] == "1" and all(numeric(c) for c in row[1:4]), row
     doc = _load(tmp_path / "b.json")
@@ -142,6 +165,7 @@ def test_backends_quick(tmp_path):
 
 def test_time_to_solve_quick(tmp_path):
     out = run_script("time_to_solve.py", "--quick", "--json", str(tmp_path / "t.json"))
+    assert_report_file(out, tmp_path / "t.json")
     doc = _load(tmp_path / "t.json")
     for algo, first_eval in (("ppo", 1024), ("a2c", 1000)):  # the update that crosses 1,000 steps
         d = doc["algos"][algo]
@@ -156,6 +180,9 @@ def test_time_to_solve_quick(tmp_path):
         assert numeric(rows[algo][0]) and rows[algo][2] == "2/2", rows[algo]
         if HAS_SB3:
             assert numeric(rows[algo][3]) and rows[algo][5] == "2/2" and numeric(rows[algo][6]), rows[algo]
+    verdicts = [line for line in out.splitlines() if "PASS" in line or "MISS" in line]
+    assert len(verdicts) == (1 if HAS_SB3 else 0)
+    assert all(line.endswith("(quick budgets: not a real check)") for line in verdicts), verdicts
 
 
 def test_overheads_quick():
@@ -178,3 +205,104 @@ def test_learning_quick():
             assert best < target, cells
         else:  # reached within the quick budget, by an evaluation at least as good as the target
             assert 0 < float(cells[2].replace(",", "")) <= 2_000 and best >= target, cells
+
+
+def test_gpu_quick_on_the_cpu(tmp_path):
+    """--device cpu runs gpu.py's whole path on a machine without CUDA (the CPU against itself)."""
+    out = run_script("gpu.py", "--device", "cpu", "--quick", "--json", str(tmp_path / "g.json"))
+    assert_report_file(out, tmp_path / "g.json")
+    doc = _load(tmp_path / "g.json")
+    assert doc["device"] == "cpu" and doc["seeds"] == 2 and doc["threads"] == 1
+    cells = {c["key"]: c for c in doc["cells"]}
+    assert list(cells) == ["ppo-8-nature-cnn", "ppo-128-256x256"]
+    assert cells["ppo-128-256x256"]["steps_per_update"] == 128 * 32
+    for cell in cells.values():
+        assert cell["timed_updates"] == 1
+        dev, cpu = cell["steps_per_s"]["device"], cell["steps_per_s"]["cpu"]
+        assert len(dev) == len(cpu) == 2 and all(0 < r < 1e7 for r in dev + cpu)
+        assert cell["ratios"] == pytest.approx([d / c for d, c in zip(dev, cpu)])
+        lo, hi = cell["ci95"]
+        assert min(cell["ratios"]) - 1e-9 <= cell["geomean"] <= max(cell["ratios"]) + 1e-9
+        assert lo <= cell["geomean"] <= hi
+    rows = table_rows(out)
+    for label, key in (("PPO   8 envs Nature CNN, pixels (sync)", "ppo-8-nature-cnn"),
+                       ("PPO 128 envs 256x256 (native)", "ppo-128-256x256")):
+        assert rows[label][0] == "1" and all(numeric(c) for c in rows[label][1:4]), rows[label]
+        assert rows[label][3] == f"{cells[key]['geomean']:.2f}x"
+
+
+def test_gpu_without_cuda_says_so_in_one_line():
+    import torch
+
+    if torch.cuda.is_available():
+        pytest.skip("this machine has CUDA: gpu.py measures")
+    proc = subprocess.run([sys.executable, str(BENCH / "gpu.py")], capture_output=True, text=True,
+                          timeout=120, cwd=ROOT)
+    assert proc.returncode == 0 and proc.stderr == ""
+    assert proc.stdout == "no CUDA device here: GPU rows not measured\n"
+
+
+BAD_ARGS = [  # (script, arguments, a text the one error line must contain)
+    ("scaling.py", ["--cells", "foo"], "'foo'"),
+    ("scaling.py", ["--cells", "ppo-8"], "'ppo-8'"),
+    ("scaling.py", ["--cells", "ppo-x-64x64"], "'ppo-x-64x64'"),
+    ("scaling.py", ["--cells", "ppo-8-128x128"], "'ppo-8-128x128'"),
+    ("scaling.py", ["--cells", "ppo-0-64x64", "--no-sb3", "--seeds", "1"], "'ppo-0-64x64'"),
+    ("scaling.py", ["--threads", "0"], "--threads"),
+    ("limits.py", ["--cells", "a2c-8-nature-cnn"], "'a2c-8-nature-cnn'"),
+    ("limits.py", ["--quick", "--profile", "bogus"], "'bogus'"),
+    ("limits.py", ["--repeat", "0"], "--repeat"),
+    ("time_to_solve.py", ["--seeds", "0"], "--seeds"),
+    ("time_to_solve.py", ["--seeds", "-1"], "'-1'"),
+    ("time_to_solve.py", ["--algos", "ppo,dqn"], "'dqn'"),
+    ("backends.py", ["--rounds", "0"], "--rounds"),
+    ("backends.py", ["--widths", "abc"], "'abc'"),
+    ("backends.py", ["--algos", "dqn"], "'dqn'"),
+    ("gpu.py", ["--device", "tpu"], "'tpu'"),
+    ("gpu.py", ["--device", "cpu", "--seeds", "0"], "--seeds"),
+]
+
+
+@pytest.mark.parametrize("script,args,names", BAD_ARGS, ids=[f"{s}:{' '.join(a)}" for s, a, _ in BAD_ARGS])
+def test_bad_arguments_exit_2_with_one_line(script, args, names):
+    proc = subprocess.run([sys.executable, str(BENCH / script), *args], capture_output=True, text=True,
+                          timeout=120, cwd=ROOT)
+    assert proc.returncode == 2, (proc.returncode, proc.stderr[-2000:])
+    lines = proc.stderr.splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f"{script}: error: argument "), proc.stderr
+    assert names in lines[0] and "Traceback" not in proc.stderr and proc.stdout == ""
+
+
+def test_experiment_refuses_an_unknown_algorithm():
+    matrix = bench_module("_matrix")
+    with pytest.raises(ValueError, match="unknown algorithm 'dqn'"):
+        matrix.experiment(matrix.Cell("dqn", 8, "64x64"), "sync", 0, 1, 1_000)
+    exp = matrix.experiment(matrix.Cell("a2c", 8, "64x64"), "sync", 0, 1, 1_000)
+    assert type(exp.algorithm).__name__ == "A2C" and exp.runner.device == "cpu"
+
+
+def test_results_go_to_the_committed_files_only_from_a_full_default_run():
+    common = bench_module("_common")
+    parser = common.ArgParser()
+    parser.add_argument("--seeds", type=common.positive_int, default=5)
+    parser.add_argument("--profile", default=None)
+    parser.add_argument("--json", default=None)
+    default = common.results_path(parser, parser.parse_args([]), "scaling")
+    assert default == common.RESULTS / "scaling.json"
+    assert common.results_path(parser, parser.parse_args(["--profile", "x"]), "s", free=("profile",)) \
+        == common.RESULTS / "s.json"
+    assert common.results_path(parser, parser.parse_args(["--seeds", "1"]), "scaling") is None
+    assert common.results_path(parser, parser.parse_args(["--seeds", "1", "--json", "x.json"]),
+                               "scaling") == Path("x.json")
+    assert common.rel(common.RESULTS / "scaling.json") == "benchmarks/results/scaling.json"
+
+
+def test_a_narrowed_run_leaves_the_committed_results_alone():
+    before = {p.name: p.read_bytes() for p in (BENCH / "results").glob("scaling.*")}
+    proc = subprocess.run([sys.executable, str(BENCH / "scaling.py"), "--cells", "a2c-8-64x64", "--seeds",
+                           "1", "--max-updates", "1", "--no-sb3"], capture_output=True, text=True,
+                          timeout=300, cwd=ROOT)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "note: not a full default run (--seeds, --max-updates, --cells, --no-sb3)" in proc.stderr
+    assert "results written" not in proc.stdout
+    assert {p.name: p.read_bytes() for p in (BENCH / "results").glob("scaling.*")} == before
