@@ -473,7 +473,8 @@ def group_runs(runs: Sequence[RunData]) -> list[Group]:
         if members[0].config is None:
             label = members[0].label
         elif params:
-            label = " ".join(f"{k}={_short(v)}" for k, v in params.items())
+            # a key only the other groups have (another algorithm's field) says nothing here
+            label = " ".join(f"{k}={_short(v)}" for k, v in params.items() if v != MISSING_VALUE)
         else:
             label = members[0].experiment
         groups.append(Group(label, params, list(members)))

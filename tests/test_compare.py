@@ -177,6 +177,23 @@ def test_cli_compare_table_and_differing_keys(ws):
     assert "algorithm.lr" in out and "job_003" in out
 
 
+def test_cli_compare_of_different_algorithms_stays_readable(ws):
+    """PPO vs A2C: a long configuration label folds instead of squeezing the numbers, and
+    with more differing keys than runs the key table has a row per key."""
+    comparison = compare([str(ws.jobs[0]), str(ws.a2c)], ws.runs)
+    assert len(comparison.diff_keys) > 2
+    out = mazedsl("compare", str(ws.jobs[0]), str(ws.a2c), cwd=ws.root).stdout
+    for group in comparison.groups:
+        assert f"{group.final()[0]:.1f}" in out  # the final eval is printed whole
+        assert "<missing>" not in group.label  # the other algorithm's fields are not listed
+    lines = out.splitlines()
+    header = next(line for line in lines if "┃ key" in line)
+    assert ws.a2c.name in header  # the runs are the columns
+    row = next(line for line in lines if "algorithm._target_" in line and "│" in line)
+    assert "mazedsl.rl.algos.ppo.PPO" in row or "mazedsl.rl.algos.a2c.A2C" in row
+    assert max(len(line) for line in lines) <= 160
+
+
 def test_cli_compare_json_numbers(ws):
     data = json.loads(mazedsl("compare", "cartpole_ppo/sweep_lr", "cartpole_a2c:latest", "--json",
                               cwd=ws.root).stdout)

@@ -58,7 +58,10 @@ def run_compare(args: argparse.Namespace) -> int:
                 "(evaluation return, mean ± std over seeds)",
                 ["configuration", "runs", "final eval", "best eval", "steps", "seeds"], rows)
     diff = comparison.diff_rows()
-    if diff:
+    if diff and len(diff) > len(comparison.runs):  # many keys, few runs: a row per key
+        print_table("differing config keys", ["key", *[run.label for run in comparison.runs]],
+                    [[key, *values] for key, values in diff])
+    elif diff:
         print_table("differing config keys", ["run", *[key for key, _ in diff]],
                     [[run.label, *[values[i] for _, values in diff]]
                      for i, run in enumerate(comparison.runs)])

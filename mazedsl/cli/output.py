@@ -72,7 +72,10 @@ def print_table(title: str | None, columns: Sequence[str], rows: Sequence[Sequen
 
     table = Table(title=title, show_lines=False)
     for i, col in enumerate(columns):
-        table.add_column(col, overflow="fold", no_wrap=i == 0)
+        # short columns (numbers, names) keep their width; a long first column (a sweep's
+        # configuration) folds instead of squeezing the others to nothing
+        widest = max([len(col), *(len(str(row[i])) for row in rows)]) if i else 0
+        table.add_column(col, overflow="fold", min_width=min(widest, 24) or None)
     for row in rows:
         table.add_row(*("-" if v is None else str(v) for v in row))
     console = Console()
