@@ -216,3 +216,28 @@ def test_bc_messages_are_one_readable_line(root: Path, tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match=r"no recorded episodes at .*gone \(no such file or folder, "
                        r"nor a run under"):
         RunContext(bc_exp(root, [str(tmp_path / "gone")]), silent=True).train()
+
+
+def test_pinned_episodes_names_a_gone_or_changed_file(tmp_path: Path) -> None:
+    from mazedsl.rl.algos.bc.manifest import MANIFEST, pinned_episodes
+
+    run = tmp_path / "run"
+    run.mkdir()
+    assert pinned_episodes(run) is None  # a run from before manifests resolves its references
+    files = [tmp_path / f"e{i}.npz" for i in range(3)]
+    for f in files:
+        f.write_bytes(b"x" * 10)
+    (run / MANIFEST).write_text(json.dumps({"files": [{"path": str(f), "bytes": 10, "steps": 1}
+                                                      for f in files]}))
+    assert pinned_episodes(run) == [str(f) for f in files]
+    files[1].write_bytes(b"y" * 11)
+    with pytest.raises(ConfigError, match=r"1 of the 3 recorded episode files it trained on has "
+                       r"changed \(.*e1\.npz\); restore it \(listed in .*episodes\.json\)"):
+        pinned_episodes(run)
+    files[0].unlink()
+    files[2].unlink()
+    with pytest.raises(ConfigError, match=r"2 of the 3 .* are gone \(.*e0\.npz, \.\.\.\); restore them"):
+        pinned_episodes(run)
+    (run / MANIFEST).write_text("{")
+    with pytest.raises(ConfigError, match="unreadable episodes manifest"):
+        pinned_episodes(run)

@@ -44,10 +44,12 @@ def pinned_episodes(run_dir: Path) -> list[str] | None:
     gone = [p for p, _ in files if not Path(p).is_file()]
     changed = [p for p, size in files if p not in gone and Path(p).stat().st_size != size]
     if gone or changed:
-        what = (f"{len(gone)} of the {len(files)} recorded episode files it trained on are gone "
-                f"({gone[0]}{', ...' if len(gone) > 1 else ''})" if gone else
-                f"{len(changed)} of the {len(files)} recorded episode files it trained on changed "
-                f"since ({changed[0]}{', ...' if len(changed) > 1 else ''})")
-        raise ConfigError(f"cannot resume {run_dir} on the same data: {what}; restore them "
-                          f"(listed in {path}) or train a new run", WHERE)
+        bad = gone or changed
+        one = len(bad) == 1
+        verb = ("is gone" if one else "are gone") if gone else ("has changed" if one else "have changed")
+        what = (f"{len(bad)} of the {len(files)} recorded episode files it trained on {verb} "
+                f"({bad[0]}{', ...' if len(bad) > 1 else ''})")
+        raise ConfigError(f"cannot resume {run_dir} on the same data: {what}; restore "
+                          f"{'it' if one else 'them'} (listed in {path}) or train a new run",
+                          WHERE)
     return [p for p, _ in files]
