@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import contextlib
+import logging
+import sys
 import time
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Callable, Iterator, Mapping
 
+import attrs
 import numpy as np
 
 from mazedsl.components import import_callable, resolve_experiment
@@ -178,12 +181,15 @@ class RunContext:
         from mazedsl.rl.building import build
         from mazedsl.rl.trainer import Trainer
 
+        resuming = self._checkpoint_kind is not None
+        exp = _resume_experiment(self._exp, self._run.path) if resuming else self._exp
         try:
-            built = build(self._exp, env_factory=self._env_factory(), training=True)
+            built = build(exp, env_factory=self._env_factory(), training=True)
         except Exception as exc:
             # bad input leaves no run behind, unless the run directory was asked for (the TUI
-            # and sweeps watch it) or exists already: then it says why it failed
-            if self._run_obj is not None or self._explicit_dir:
+            # and sweeps watch it) or exists already: then it says why it failed; a refused
+            # resume leaves the run's status as it was
+            if not resuming and (self._run_obj is not None or self._explicit_dir):
                 self._run.update_info(status="failed", error=f"{type(exc).__name__}: {exc}")
             raise
         if self._checkpoint_kind is not None:
@@ -227,6 +233,9 @@ class RunContext:
         trainer = self._trainer
         sink: _RunSink = trainer.sink
         self._run.write_json("spaces.json", trainer.built.spaces_json())
+        for name, content in trainer.built.learner.run_files().items():
+            if not (self._run.path / name).exists():  # a resumed run keeps its own
+                self._run.write_json(name, content)
         logger = self._run.open_logger()
         with TrainingStatus(self._run, logger, lambda: (trainer.steps, trainer.best_eval)) as status:
             logger.info("training %s on %s (%s, device %s) in %s", self._exp.name,
@@ -235,6 +244,11 @@ class RunContext:
             for note in getattr(self, "_resume_notes", ()):
                 logger.warning("resume: %s", note)
             self._resume_notes = []
+            for line in trainer.built.learner.notes():
+                warning = line.startswith("warning:")
+                logger.log(logging.WARNING if warning else logging.INFO, line)
+                if warning and not self.silent:
+                    print(line, file=sys.stderr, flush=True)
             budget = total_steps if total_steps is not None else self._exp.total_steps
             sink.progress_bar = None if self.silent else _progress_bar(budget, trainer.steps)
             try:
@@ -282,11 +296,14 @@ class RunContext:
                 render: bool = False, seed: int | None = None) -> Rollout:
         """Play ``n_episodes`` episodes and return them (a list of Episode with observations,
         actions, rewards, infos; ``.returns`` and ``.lengths`` of all); with ``record``, save
-        each to ``rollouts/episode_NNN.npz``; with ``render``, draw each step in the terminal."""
+        each to ``rollouts/episode_NNN.npz``; with ``render``, draw each step in the terminal.
+        Episode ``i`` is played with seed ``seed + i``; without ``seed``, the seeds continue
+        after the episodes already in ``rollouts/`` (so a new call records new episodes)."""
         episodes = Rollout()
-        base = self._exp.seed + 2_000_003 if seed is None else seed
         out = self._run.path / "rollouts"
         first = len(list(out.glob("episode_*.npz"))) if out.is_dir() else 0
+        # without a seed, a new call continues the seed sequence of the episodes recorded so far
+        base = self._exp.seed + 2_000_003 + first if seed is None else seed
         for i in range(n_episodes):
             ep = Episode([], [], [], [])
             steps = self.iter_rollout(deterministic, base + i, "rgb_array" if render else None)
@@ -394,6 +411,14 @@ def _load_built(exp: Any, run: RunDirectory, kind: str, factory: Any) -> Any:
         built.prep.normalizer.load_state_dict(state["obs_norm"])
     built.policy.eval()
     return built
+
+
+def _resume_experiment(exp: Any, path: Path) -> Any:
+    """``exp`` as its algorithm resumes the run at ``path`` (e.g. BC on its recorded files)."""
+    from mazedsl.rl.registry import entry_for
+
+    decl = entry_for(exp.algorithm).learner_class().for_resume(exp.algorithm, path)
+    return exp if decl is exp.algorithm else attrs.evolve(exp, algorithm=decl)
 
 
 def _check_recorded_spaces(run: RunDirectory, obs_space: Any, action_space: Any) -> None:

@@ -105,7 +105,7 @@ def cmd_rollout(args: argparse.Namespace) -> int:
         print("note: --render draws only to a terminal; stdout is not one, so the episodes are "
               "played without drawing", file=sys.stderr)
     ctx = RunContext.load(args.run, checkpoint=args.checkpoint, silent=True, runs_root=args.runs_root)
-    episodes = ctx.rollout(args.episodes, record=not args.no_record, render=render)
+    episodes = ctx.rollout(args.episodes, record=not args.no_record, render=render, seed=args.seed)
     stats = EvalResult(episodes.returns, episodes.lengths)
     summary = {**eval_summary(stats), "run_dir": str(ctx.run_dir),
                "saved_to": None if args.no_record else str(ctx.run_dir / "rollouts")}

@@ -80,6 +80,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--checkpoint", choices=("best", "last"), default="best")
     p.add_argument("--render", action="store_true", help="draw each step in the terminal")
     p.add_argument("--no-record", action="store_true", help="do not save the episodes")
+    p.add_argument("--seed", type=int, default=None, metavar="S",
+                   help="episode i plays with seed S+i (default: continue after the episodes "
+                   "already recorded, so each call records new ones)")
     p.add_argument("--json", action="store_true", help="machine-readable output")
 
     p = sub.add_parser("runs", help="table of past runs",

@@ -114,12 +114,15 @@ def check_spaces(obs_space: spaces.Space, action_space: spaces.Space, want_obs: 
 
 
 def check_experiment(experiment: Experiment, obs_space: spaces.Space,
-                     action_space: spaces.Space) -> None:
+                     action_space: spaces.Space, training: bool = True) -> None:
     """The algorithm's refusals of ``experiment`` on an env with these spaces (the first
-    thing :func:`build` does; ``mazedsl-run`` calls it before Hydra writes anything)."""
+    thing :func:`build` does; ``mazedsl-run`` calls it before Hydra writes anything);
+    ``training=False`` leaves out what only training needs (e.g. BC's recorded episodes)."""
     check_action_space(experiment.algorithm, action_space)
-    entry_for(experiment.algorithm).learner_class().check(experiment.algorithm, experiment,
-                                                          obs_space, action_space)
+    learner_cls = entry_for(experiment.algorithm).learner_class()
+    learner_cls.check(experiment.algorithm, experiment, obs_space, action_space)
+    if training:
+        learner_cls.check_training(experiment.algorithm, experiment, obs_space, action_space)
 
 
 def build(experiment: Experiment, *, device: str | torch.device | None = None,
@@ -154,7 +157,7 @@ def build(experiment: Experiment, *, device: str | torch.device | None = None,
     from mazedsl.config.instantiate import allowed_also
 
     try:
-        check_experiment(exp, obs_space, action_space)
+        check_experiment(exp, obs_space, action_space, training)
         prep = ObsPipeline(obs_space, exp.wrappers)
         with allowed_also(exp.allow_targets):  # the user's own modules, for this experiment
             policy = learner_cls.make_policy(exp.algorithm, exp, obs_space, action_space)

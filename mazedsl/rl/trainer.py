@@ -111,6 +111,7 @@ class Trainer(BestEvalSelection):
         or for ``n_updates`` more updates, or until stopped early."""
         budget = total_steps if total_steps is not None else self.exp.total_steps
         horizon = max(budget, self.exp.total_steps)
+        self.learner.budget = budget
         wall0 = time.perf_counter()
         self._wall_offset = start_time if start_time is not None else 0.0
         updates_left = n_updates

@@ -5,6 +5,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # pragma: no cover
+    from pathlib import Path
+
     from gymnasium import spaces
     from torch import nn
 
@@ -23,6 +25,10 @@ class Learner:
     prepared observations on the run's device.
     """
 
+    #: The step budget of the trainer's current ``train()`` call (set by the Trainer before
+    #: it iterates); a learner that can end an iteration early may stop exactly at it.
+    budget: int | None = None
+
     def __init__(self, declaration: Any, built: "Built") -> None:
         self.decl = declaration
         self.built = built
@@ -31,6 +37,27 @@ class Learner:
     def check(cls, declaration: Any, experiment: "Experiment", obs_space: "spaces.Space",
               action_space: "spaces.Space") -> None:
         """Refuse an unworkable combination before anything is written (raise ConfigError)."""
+
+    @classmethod
+    def check_training(cls, declaration: Any, experiment: "Experiment", obs_space: "spaces.Space",
+                       action_space: "spaces.Space") -> None:
+        """Refusals that matter only for training (e.g. missing training data): asked before
+        training, not when a trained policy is loaded to evaluate or play."""
+
+    @classmethod
+    def for_resume(cls, declaration: Any, run_dir: "Path") -> Any:
+        """The declaration to resume the run in ``run_dir`` with (default: ``declaration``);
+        e.g. BC pins the episode files the run recorded having trained on."""
+        return declaration
+
+    def run_files(self) -> dict[str, Any]:
+        """JSON files (name -> content) written into the run directory when training starts."""
+        return {}
+
+    def notes(self) -> list[str]:
+        """Lines for train.log when training starts; those starting with ``warning:`` are
+        also printed to stderr unless the run is silent."""
+        return []
 
     @classmethod
     def make_policy(cls, declaration: Any, experiment: "Experiment", obs_space: "spaces.Space",

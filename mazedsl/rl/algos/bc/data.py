@@ -48,6 +48,11 @@ def _in_dir(path: Path) -> list[Path]:
     return sorted(folder.glob("*.npz"))
 
 
+def _is_run_name(ref: str, runs_root: str | Path) -> bool:
+    """``latest``, ``EXPERIMENT:latest`` or a run's name under ``runs_root``."""
+    return ref == "latest" or ref.endswith(":latest") or (Path(runs_root) / ref).exists()
+
+
 def find_episode_files(refs: Sequence[str], runs_root: str | Path = "outputs") -> list[Path]:
     """The ``.npz`` files named by ``refs``: files, run directories (their ``rollouts/``),
     ``rollouts`` folders, run names (``latest``, ``cartpole_ppo:latest``, a name under
@@ -57,12 +62,16 @@ def find_episode_files(refs: Sequence[str], runs_root: str | Path = "outputs") -
                           "folders, .npz files or globs (e.g. algorithm.episodes=[outputs/"
                           "cartpole_ppo/<run>])", WHERE)
     files: list[Path] = []
+    resolved: dict[str, Path] = {}  # run names -> the run they named
     for ref in refs:
         if _GLOB & set(ref):
             matches = [Path(m) for m in sorted(glob.glob(ref, recursive=True))]
         else:
             path = Path(ref)
             if not path.exists():
+                if not _is_run_name(ref, runs_root):
+                    raise ConfigError(f"no recorded episodes at {ref} (no such file or folder, "
+                                      f"nor a run under '{runs_root}')", WHERE)
                 from mazedsl.run.listing import resolve_run
 
                 try:
@@ -70,23 +79,54 @@ def find_episode_files(refs: Sequence[str], runs_root: str | Path = "outputs") -
                 except MazeError as exc:
                     raise ConfigError(f"{exc} (train and record one first: `mazedsl rollout RUN "
                                       "--episodes N`)", WHERE) from None
+                resolved[ref] = path
             matches = [path]
         for m in matches:
-            found = [m] if m.is_file() and m.suffix == ".npz" else _in_dir(m) if m.is_dir() else []
+            if m.is_file():  # a file named outright is read (and refused if not an episode)
+                found = [m] if m.suffix == ".npz" or not (_GLOB & set(ref)) else []
+            else:
+                found = _in_dir(m) if m.is_dir() else []
             files += [f for f in found if f not in files]
     if not files:
-        shown = ", ".join(repr(r) for r in refs)
+        shown = ", ".join(f"{r!r} (the run {resolved[r]})" if r in resolved else repr(r)
+                          for r in refs)
         raise ConfigError(f"no recorded episodes (rollouts/*.npz) found in {shown}; record some "
                           "with `mazedsl rollout RUN --episodes N`", WHERE)
     return files
 
 
+def describe_space(space: spaces.Space) -> str:
+    """A short readable name of a space: ``Box(4,) float32``, ``Discrete(2)``, ``Dict(a, b)``."""
+    if isinstance(space, spaces.Box):
+        return f"Box{tuple(space.shape)} {space.dtype}"
+    if isinstance(space, spaces.Discrete):
+        return f"Discrete({space.n})" if space.start == 0 else f"Discrete({space.n}, start={space.start})"
+    if isinstance(space, spaces.MultiDiscrete):
+        return f"MultiDiscrete({np.asarray(space.nvec).tolist()})"
+    if isinstance(space, spaces.MultiBinary):
+        return f"MultiBinary({space.n})"
+    if isinstance(space, spaces.Dict):
+        return "Dict(" + ", ".join(f"{k}: {describe_space(v)}" for k, v in space.spaces.items()) + ")"
+    return type(space).__name__
+
+
 def _load(path: Path) -> dict[str, np.ndarray]:
+    """The arrays of one episode file; never unpickles anything (``allow_pickle=False``)."""
+    import zipfile
+
     try:
-        with np.load(path, allow_pickle=False) as data:
-            return {k: data[k] for k in data.files}
-    except (OSError, ValueError) as exc:
-        raise ConfigError(f"{path}: not a readable recorded episode ({exc})", WHERE) from None
+        data = np.load(path, allow_pickle=False)
+        if not isinstance(data, np.lib.npyio.NpzFile):
+            why = "a single .npy array, not an .npz archive"
+        else:
+            with data:
+                return {k: data[k] for k in data.files}
+    except ValueError as exc:
+        why = ("it holds Python objects, which are never unpickled" if "Object arrays" in str(exc)
+               else "not a numpy .npz archive (pickled files are never loaded)")
+    except (OSError, EOFError, zipfile.BadZipFile) as exc:
+        why = f"unreadable ({type(exc).__name__}{': ' + str(exc).splitlines()[0] if str(exc) else ''})"
+    raise ConfigError(f"{path} is not a recorded episode (.npz of arrays): {why}", WHERE)
 
 
 def _check_obs(path: Path, arrays: dict[str, np.ndarray], space: spaces.Space, n: int) -> Any:
@@ -96,13 +136,13 @@ def _check_obs(path: Path, arrays: dict[str, np.ndarray], space: spaces.Space, n
             arr = arrays.get(f"observations.{key}")
             if arr is None:
                 raise ConfigError(f"{path}: observations have no key {key!r} of the env's "
-                                  f"observation space {space}", WHERE)
+                                  f"observation space {describe_space(space)}", WHERE)
             obs[key] = _check_box_like(path, arr, sub, n, f"observations.{key}")
         return obs
     arr = arrays.get("observations")
     if arr is None:
         raise ConfigError(f"{path}: no 'observations' array (Dict observations?) for the env's "
-                          f"observation space {space}", WHERE)
+                          f"observation space {describe_space(space)}", WHERE)
     return _check_box_like(path, arr, space, n, "observations")
 
 
@@ -110,7 +150,7 @@ def _check_box_like(path: Path, arr: np.ndarray, space: spaces.Space, n: int, na
     shape = tuple(space.shape or ())
     if arr.shape != (n + 1, *shape):
         raise ConfigError(f"{path}: {name} have shape {arr.shape[1:]} per step, the env's "
-                          f"observation space {space} has {shape}", WHERE)
+                          f"observation space {describe_space(space)} has {shape}", WHERE)
     return arr[:-1]  # the observation each action was taken in
 
 
@@ -126,7 +166,7 @@ def _check_actions(path: Path, actions: np.ndarray, space: spaces.Space) -> np.n
             else np.issubdtype(actions.dtype, np.integer) or actions.dtype == bool)
     if not ok:
         raise ConfigError(f"{path}: recorded actions (shape {actions.shape[1:]} per step, dtype "
-                          f"{actions.dtype}) do not fit the env's action space {space}", WHERE)
+                          f"{actions.dtype}) do not fit the env's action space {describe_space(space)}", WHERE)
     return actions
 
 

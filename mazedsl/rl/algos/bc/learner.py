@@ -11,6 +11,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+import attrs
 import numpy as np
 import torch
 from gymnasium import spaces
@@ -19,17 +20,19 @@ from mazedsl.errors import ConfigError
 from mazedsl.rl.algos._offpolicy import (check_finite, clip_grad_norm, denormals_flushed, make_adam,
                                          step)
 from mazedsl.rl.algos.base import Learner
-from mazedsl.rl.algos.bc.data import (WHERE, EpisodeData, find_episode_files, load_episodes,
-                                      split_episodes)
+from mazedsl.rl.algos.bc.data import (WHERE, EpisodeData, describe_space, find_episode_files,
+                                      load_episodes, split_episodes)
+from mazedsl.rl.algos.bc.manifest import MANIFEST, manifest, pinned_episodes
 from mazedsl.rl.algos.bc.losses import bc_loss
 from mazedsl.rl.algos.bc.spec import BC
 
 
 def _check_recorded_spaces(files: list[Path], obs_space: spaces.Space, action_space: spaces.Space) -> None:
     """The recording runs' spaces.json (when present) must equal the env's spaces."""
-    from mazedsl.rl.spaces import space_to_json
+    from mazedsl.rl.spaces import space_from_json, space_to_json
 
     want = {"observation": space_to_json(obs_space), "action": space_to_json(action_space)}
+    here = {"observation": obs_space, "action": action_space}
     seen: set[Path] = set()
     for f in files:
         run = f.parent.parent if f.parent.name == "rollouts" else f.parent
@@ -42,8 +45,15 @@ def _check_recorded_spaces(files: list[Path], obs_space: spaces.Space, action_sp
             continue
         for kind in ("observation", "action"):
             if kind in got and got[kind] != want[kind]:
+                try:
+                    recorded = describe_space(space_from_json(got[kind]))
+                except Exception:  # noqa: BLE001 - an unreadable record: say so briefly
+                    recorded = "an unreadable space"
+                mine = describe_space(here[kind])
+                if recorded == mine:
+                    mine += " (same shape, other bounds)"
                 raise ConfigError(f"episodes of {run} were recorded with the {kind} space "
-                                  f"{got[kind]}, this env's is {want[kind]}", WHERE)
+                                  f"{recorded}, this env's is {mine}", WHERE)
 
 
 def load_dataset(decl: BC, experiment: Any, obs_space: spaces.Space,
@@ -70,14 +80,35 @@ class BCLearner(Learner):
         self.x_val, self.a_val = self._tensors(data, val_rows)
         self.n_episodes = len(data.files)
         self.n_val_episodes = int(len(np.unique(data.episode[val_rows]))) if len(val_rows) else 0
+        self._manifest = manifest(decl.episodes, data, val_rows)
         self.params = [p for p in self._pi_params()]
         self.optimizer = make_adam(self.params, decl.lr, decl.adam_eps)
         self.gen = torch.Generator(device=self.device).manual_seed(built.seeds.torch + 3)
         self.updates = 0
 
     @classmethod
-    def check(cls, decl: BC, experiment: Any, obs_space: Any, action_space: Any) -> None:
+    def check_training(cls, decl: BC, experiment: Any, obs_space: Any, action_space: Any) -> None:
         load_dataset(decl, experiment, obs_space, action_space)  # refuse before anything is written
+
+    @classmethod
+    def for_resume(cls, decl: BC, run_dir: Path) -> BC:
+        """Resume on the episode files the run trained on (its episodes.json), not on what
+        ``episodes`` names now; a ConfigError when any of them is gone or changed."""
+        files = pinned_episodes(run_dir)
+        return decl if files is None else attrs.evolve(decl, episodes=files)
+
+    def run_files(self) -> dict[str, Any]:
+        return {MANIFEST: self._manifest}
+
+    def notes(self) -> list[str]:
+        m = self._manifest
+        lines = [f"behaviour cloning from {m['count']} recorded episodes ({m['steps']} steps; "
+                 f"{len(m['validation'])} held out for validation), listed in {MANIFEST}: "
+                 + ", ".join(f["path"] for f in m["files"])]
+        if not m["validation"] and self.decl.validation_fraction > 0:
+            lines.append(f"warning: no validation split (no bc_val_loss): {m['count']} recorded "
+                         "episode; whole episodes are held out, so at least 2 are needed")
+        return lines
 
     # -- data ------------------------------------------------------------------------------
     @staticmethod
@@ -133,11 +164,16 @@ class BCLearner(Learner):
         decl = self.decl
         lr = decl.lr
         n_steps = max(1, decl.steps_per_iteration // decl.batch_size)
+        samples = n_steps * decl.batch_size
+        left = None if self.budget is None else self.budget - self.built.env_loop.steps
+        if left is not None and 0 < left < samples:  # the last iteration stops at the budget
+            samples = left
+            n_steps = -(-left // decl.batch_size)
         idx = torch.randint(0, self.x_train.shape[0], (n_steps, decl.batch_size),
                             generator=self.gen, device=self.device)
         totals = torch.zeros(3, device=self.device)
         for g in range(n_steps):
-            rows = idx[g]
+            rows = idx[g, :samples - g * decl.batch_size]
             loss, parts = self._loss(self.x_train[rows], self.a_train[rows])
             grads = list(torch.autograd.grad(loss, self.params, allow_unused=True))
             grads = [torch.zeros_like(p) if gr is None else gr for p, gr in zip(self.params, grads)]
@@ -145,7 +181,7 @@ class BCLearner(Learner):
             step(self.optimizer, self.params, grads, lr)
             totals += torch.stack([loss.detach(), parts["neglogp"], parts["entropy"]])
         self.updates += n_steps
-        self.built.env_loop.steps += n_steps * decl.batch_size  # BC counts samples seen
+        self.built.env_loop.steps += samples  # BC counts samples seen
         bc, neglogp, ent = (totals / n_steps).tolist()
         check_finite(bc, "the BC loss", self.built.env_loop.steps)
         stats = {"bc_loss": bc, "bc_neglogp": neglogp, "entropy": ent, "lr": lr,
