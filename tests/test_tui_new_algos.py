@@ -5,7 +5,6 @@ past a plot's frame or into its neighbour."""
 from __future__ import annotations
 
 import json
-import math
 import shutil
 from pathlib import Path
 from typing import Any

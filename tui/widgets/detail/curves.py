@@ -56,7 +56,7 @@ def assign_axes(ranges: dict[str, tuple[float, float]], preferred: dict[str, str
     sides = {k: preferred.get(k, "left") for k in keys}
     if not keys or readability(ranges, sides) >= READABLE:
         return sides
-    best, best_score = sides, (readability(ranges, sides), sum(1 for k in keys if sides[k] == preferred.get(k, "left")))
+    best, best_score = sides, (readability(ranges, sides), len(keys))
     for combo in itertools.product(("left", "right"), repeat=len(keys)):
         candidate = dict(zip(keys, combo))
         if "left" not in combo or (keep_left in candidate and candidate[keep_left] != "left"):
