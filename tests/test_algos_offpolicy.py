@@ -311,10 +311,11 @@ def test_loss_plot_shows_offpolicy_metrics_and_keeps_the_ppo_legend() -> None:
     from mazedsl_tui.widgets.detail.curves import loss_plot
 
     ppo = loss_plot()
-    legend = ppo.border_subtitle
-    ppo.set_records([{"phase": "train", "step": 1, "policy_loss": 0.1, "entropy": 0.6,
-                      "value_loss": 2.0}])
-    assert ppo.border_subtitle == legend and "Q loss" not in legend and ppo.point_count == 1
+    assert ppo.legend() == [] and ppo.border_subtitle == ""  # the legend: what the run logs
+    ppo.set_records([{"phase": "train", "step": s, "policy_loss": p, "entropy": e, "value_loss": v}
+                     for s, p, e, v in ((1, 0.01, 0.69, 40.0), (2, -0.01, 0.6, 2.0))])
+    assert ppo.legend() == ["policy", "entropy", "value →"] and ppo.point_count == 2
+    assert "Q loss" not in ppo.border_subtitle
     dqn = loss_plot()
     dqn.set_records([{"phase": "train", "step": s, "q_loss": 0.5, "epsilon": 0.1}
                      for s in (1, 2, 3)])

@@ -124,11 +124,12 @@ class CompareScreen(ComparisonScreen):
             return
         c = self.comparison
         text = Text()
-        text.append(f"{len(c.runs)} run{'s' * (len(c.runs) != 1)}", style="bold")
-        text.append(f" in {len(c.groups)} configuration{'s' * (len(c.groups) != 1)}")
-        text.append(f" · x: {'env steps' if self.x == 'steps' else 'wall time'}", style="dim")
+        # spaces end a styled run, never start one: SVG viewers drop a run's leading spaces
+        text.append(f"{len(c.runs)} run{'s' * (len(c.runs) != 1)} ", style="bold")
+        text.append(f"in {len(c.groups)} configuration{'s' * (len(c.groups) != 1)} ")
+        text.append(f"· x: {'env steps' if self.x == 'steps' else 'wall time'}{' · ' if c.live else ''}",
+                    style="dim")
         if c.live:
-            text.append(" · ")
             text.append("live", style="bold #e5c07b")
         notes = c.all_notes()
         for note in notes[:3]:

@@ -299,7 +299,8 @@ class ExperimentsScreen(Screen):
             self.query_one("#exp-title", Static).update(title)
             yaml_static.update(Text(message.error, style="#e06c75"))
             return
-        title.append("   t train · d diff", style="dim")
+        title.append("   ")  # (alone: SVG viewers drop the spaces that start a styled run)
+        title.append("t train · d diff", style="dim")
         self.query_one("#exp-title", Static).update(title)
         yaml_static.update(_yaml_view(message.yaml))
         values = {}
@@ -324,7 +325,8 @@ class ExperimentsScreen(Screen):
         self.sweep = sweep
         problem = sweep.problem()
         title.append(f"\nsweep config for mazedsl-run -m · {sweep.summary()}", style="#e5c07b")
-        title.append(f"  ✘ {problem}" if problem else "   t launch sweep",
+        title.append("  ")  # (alone: SVG viewers drop the spaces that start a styled run)
+        title.append(f"✘ {problem}" if problem else "t launch sweep",
                      style="#e06c75" if problem else "dim")
         self.query_one("#exp-title", Static).update(title)
         self.query_one("#exp-yaml", Static).update(_yaml_view(sweep.text))
@@ -409,8 +411,8 @@ class ExperimentsScreen(Screen):
         if message.a == message.b:
             status.update(Text("Same file.", style="dim"))
         else:
-            status.update(Text.assemble((f"{len(message.rows)} differences", "bold"), " between ",
-                                        (ref_stem(message.a), "#61afef"), " and ",
+            status.update(Text.assemble((f"{len(message.rows)} differences ", "bold"), "between ",
+                                        (f"{ref_stem(message.a)} ", "#61afef"), "and ",
                                         (ref_stem(message.b), "#e5c07b")))
         self._fill_diff()
 
@@ -463,7 +465,8 @@ class ExperimentsScreen(Screen):
         for path, va, vb in message.rows:
             if path == event.row_key.value:
                 self.query_one("#diff-detail", Static).update(Text.assemble(
-                    (path, "bold"), "  ", (_value_text(va), "#61afef"), "  →  ", (_value_text(vb), "#e5c07b")))
+                    (f"{path}  ", "bold"), (f"{_value_text(va)}  ", "#61afef"), "→  ",
+                    (_value_text(vb), "#e5c07b")))
                 return
 
     # -- actions -------------------------------------------------------------------------------------

@@ -134,6 +134,9 @@ class LaunchScreen(ModalScreen[Path | None]):
             if self._experiment is None:
                 self._experiment = lib.load_experiment(self.experiment_file)
             experiment = lib.apply_overrides(self._experiment, overrides)
+            if generation != self._generation:
+                return  # the form changed: skip making the env for a stale form
+            lib.preflight(experiment)  # what `mazedsl train` refuses before writing anything
             name = lib.experiment_name(experiment, self.experiment_file)
             message = OverridesValidated(overrides, None, name, generation=generation)
         except Exception as exc:  # noqa: BLE001 - every error is shown inline

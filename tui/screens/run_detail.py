@@ -27,6 +27,7 @@ from mazedsl_tui.widgets.detail.curves import MetricsPlot, eval_plot, loss_plot,
 from mazedsl_tui.widgets.detail.evaluation import EvaluationPanel
 
 TABS = ("curves", "evaluation", "config", "log")
+BC_RETURN = "BC learns from recordings: see Evaluation"
 
 
 class RunDetailScreen(Screen):
@@ -148,6 +149,8 @@ class RunDetailScreen(Screen):
     def on_run_info_updated(self, message: RunInfoUpdated) -> None:
         self.info = message.info
         self.info_status = message.status
+        if getattr(message.info, "algorithm", None) == "BC":  # no env episodes while it trains
+            self.query_one("#plot-return", MetricsPlot).set_empty(BC_RETURN)
         self._render_summary()
 
     def on_metrics_updated(self, message: MetricsUpdated) -> None:
@@ -196,11 +199,12 @@ class RunDetailScreen(Screen):
             return
         text.append(f"\n{info.algorithm} · {info.env} · {fmt_int(info.steps)} steps · ")
         text.append("best eval ", style="dim")
-        text.append(fmt_float(info.best_eval), style="bold")
-        text.append(f" · started {fmt_started(info.started)}", style="dim")
+        text.append(f"{fmt_float(info.best_eval)} ", style="bold")  # (no run starts with a space:
+        when = f"· started {fmt_started(info.started)}"  # one run: SVG viewers drop a run's leading space)
         ended = _parse_time(info.raw.get("ended"))
         if ended is not None and info.started is not None:
-            text.append(f" · took {fmt_duration((ended - info.started).total_seconds())}", style="dim")
+            when += f" · took {fmt_duration((ended - info.started).total_seconds())}"
+        text.append(when, style="dim")
         if info.raw.get("error"):
             text.append(f"\n{info.raw['error']}", style="#e06c75")
         elif self.status() == "failed":

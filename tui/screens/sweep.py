@@ -78,13 +78,15 @@ class SweepScreen(ComparisonScreen):
         n_failed = sum(g.n_failed for g in c.groups)
         text = Text()
         text.append(short_path(self.sweep_dir, self.app.runs_root), style="bold")
-        text.append(f"\n{len(c.runs) + len(c.failed_jobs)} jobs in {len(c.groups)} configurations")
+        # spaces end a styled run, never start one: SVG viewers drop a run's leading spaces
+        text.append(f"\n{len(c.runs) + len(c.failed_jobs)} jobs in {len(c.groups)} configurations · ")
         if n_failed:
-            text.append(f" · {n_failed} failed", style="bold #e06c75")
-        if c.live:
+            text.append(f"{n_failed} failed", style="bold #e06c75")
             text.append(" · ")
+        if c.live:
             text.append("live", style="bold #e5c07b")
-        text.append(f" · sorted by {SORT_NAMES[self.sort]}", style="dim")
+            text.append(" · ")
+        text.append(f"sorted by {SORT_NAMES[self.sort]}", style="dim")
         summary.update(text)
         groups = self.query_one("#sweep-groups", DataTable)
         cursor = groups.cursor_row

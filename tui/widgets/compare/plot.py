@@ -7,7 +7,7 @@ from typing import Any
 
 from textual_plotext import PlotextPlot
 
-from mazedsl_tui.widgets.detail.curves import fmt_steps, nice_ticks, thin
+from mazedsl_tui.widgets.detail.curves import fmt_steps, nice_ticks, pad_xlim, thin
 
 PALETTE = ((97, 175, 239), (229, 192, 123), (152, 195, 121), (224, 108, 117), (198, 120, 221),
            (86, 182, 194), (209, 154, 102), (171, 178, 191))
@@ -60,6 +60,7 @@ class ComparePlot(PlotextPlot):
             return
         ticks = nice_ticks(min(all_x), max(all_x), max(2, self.size.width // 14 or 4))
         plt.xticks(ticks, [fmt_steps(t) if self.x == "steps" else f"{t:g}s" for t in ticks])
+        pad_xlim(plt, min(all_x), max(all_x), self.size.width)
         limit = max(200, 4 * self.size.width)
         for i, (_, curve, n) in enumerate(self.curves):
             if not curve.x:
@@ -74,10 +75,10 @@ class ComparePlot(PlotextPlot):
                 for edge in (lo, hi):
                     xs, ys = thin(list(curve.x), list(edge), limit)
                     if len(xs) > 1:
-                        plt.plot(xs, ys, color=dim(color), marker="braille")
+                        plt.plot(xs, ys, color=dim(color), marker="hd")
             xs, ys = thin(list(curve.x), list(curve.mean), limit)
             if len(xs) == 1:
                 plt.scatter(xs, ys, color=color, marker="dot")
             else:
-                plt.plot(xs, ys, color=color, marker="braille")
+                plt.plot(xs, ys, color=color, marker="hd")
         self.refresh()

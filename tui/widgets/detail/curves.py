@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 from dataclasses import dataclass
 from typing import Any, Iterable
@@ -14,14 +15,57 @@ class Series:
     key: str
     label: str
     color: tuple[int, int, int]
-    yside: str = "left"
-    marker: str = "braille"
+    yside: str = "left"  # with ``auto_axes``: the side preferred while the scales allow it
+    marker: str = "hd"  # half blocks: braille is drawn wider than its cell by many fonts (past the frame)
     main: bool = False  # the series counted by ``point_count``
-    optional: bool = False  # in the legend (and counted) only once it has data: other algorithms'
-
+    optional: bool = False  # counted by ``point_count`` while the main series has no data
 
 BLUE, ORANGE, GREEN, RED, GREY, PURPLE = ((97, 175, 239), (229, 192, 123), (152, 195, 121),
                                           (224, 108, 117), (110, 118, 129), (198, 120, 221))
+CYAN, PINK = (86, 182, 194), (255, 121, 198)
+
+# a series whose drawn height is below this share of its axis reads as a flat line
+READABLE = 0.2
+
+
+def _span(lo: float, hi: float) -> float:
+    """The height a series of values in [lo, hi] needs (a constant one: a sliver of its size)."""
+    return max(hi - lo, 0.05 * max(abs(lo), abs(hi)), 1e-12)
+
+
+def readability(ranges: dict[str, tuple[float, float]], sides: dict[str, str]) -> float:
+    """The smallest share of its axis's height that any series spans (1: every one fills its axis)."""
+    worst = 1.0
+    for side in ("left", "right"):
+        keys = [k for k in ranges if sides[k] == side]
+        if not keys:
+            continue
+        lo, hi = min(ranges[k][0] for k in keys), max(ranges[k][1] for k in keys)
+        axis = _span(lo, hi)
+        worst = min(worst, *(min(1.0, _span(*ranges[k]) / axis) for k in keys))
+    return worst
+
+
+def assign_axes(ranges: dict[str, tuple[float, float]], preferred: dict[str, str],
+                keep_left: str | None = None) -> dict[str, str]:
+    """A y axis for each series (by its value range): the ``preferred`` sides while every
+    series then spans at least :data:`READABLE` of its axis, else the split into left and
+    right axes that makes the flattest series tallest (ties: more preferred sides kept).
+    ``keep_left`` (when present) stays on the left axis."""
+    keys = list(ranges)
+    sides = {k: preferred.get(k, "left") for k in keys}
+    if not keys or readability(ranges, sides) >= READABLE:
+        return sides
+    best, best_score = sides, (readability(ranges, sides), len(keys))
+    for combo in itertools.product(("left", "right"), repeat=len(keys)):
+        candidate = dict(zip(keys, combo))
+        if "left" not in combo or (keep_left in candidate and candidate[keep_left] != "left"):
+            continue
+        score = (readability(ranges, candidate),
+                 sum(1 for k in keys if candidate[k] == preferred.get(k, "left")))
+        if score > best_score:
+            best, best_score = candidate, score
+    return best
 
 
 def nice_ticks(lo: float, hi: float, count: int = 4) -> list[float]:
@@ -56,27 +100,52 @@ def thin(xs: list[float], ys: list[float], limit: int) -> tuple[list[float], lis
     return xs[::-stride][::-1], ys[::-stride][::-1]
 
 
+def pad_xlim(plt: Any, lo: float, hi: float, width: int) -> None:
+    """Leave about a column free inside the frame on either side of the data (a braille dot in
+    the frame's own column draws over, or past, the frame in many terminals and SVG viewers)."""
+    span = hi - lo
+    if span <= 0 or not math.isfinite(span):
+        return  # one x value: plotext centres it
+    pad = 1.5 * span / max(width - 16, 8)  # the data area is the width less the axes' labels
+    plt.xlim(lo - pad, hi + pad)
+
+
 class MetricsPlot(PlotextPlot):
     """A plot of some keys of the records of one phase (``train`` or ``eval``) against ``step``."""
 
     def __init__(self, title: str, phase: str, series: Iterable[Series], *, empty: str,
-                 id: str | None = None) -> None:
+                 id: str | None = None, auto_axes: bool = False) -> None:
         super().__init__(id=id)
         self.plot_title = title
         self.phase = phase
         self.series = tuple(series)
         self.empty = empty
+        self.auto_axes = auto_axes  # pick each series' y axis from the value ranges
         self._data: dict[str, tuple[list[float], list[float]]] = {}
+        self.sides: dict[str, str] = {s.key: s.yside for s in self.series}
         self.border_title = title
         self._set_legend()
 
-    def _set_legend(self) -> None:
-        legend: dict[str, tuple[int, int, int]] = {}
+    def set_empty(self, text: str) -> None:
+        """What the plot says while it has no data."""
+        if text != self.empty:
+            self.empty = text
+            self.replot()
+
+    def legend(self) -> list[str]:
+        """The legend's labels, in order: the series with data (a right-axis one marked ``→``)."""
+        labels: list[str] = []
         for s in self.series:
-            if not s.optional or self._data.get(s.key, ([], []))[0]:
-                legend.setdefault(s.label, s.color)
+            label = s.label + (" →" if self.sides.get(s.key) == "right" else "")
+            if self._data.get(s.key, ([], []))[0] and label not in labels:
+                labels.append(label)
+        return labels
+
+    def _set_legend(self) -> None:
+        colors = {s.label + (" →" if self.sides.get(s.key) == "right" else ""): s.color
+                  for s in reversed(self.series)}  # a shared label: its first series' colour
         self.border_subtitle = "  ".join(f"[rgb({r},{g},{b})]━ {label}[/]"
-                                         for label, (r, g, b) in legend.items())
+                                         for label in self.legend() for r, g, b in [colors[label]])
 
     @property
     def point_count(self) -> int:
@@ -106,9 +175,17 @@ class MetricsPlot(PlotextPlot):
                     data[s.key][1].append(float(value))
         if data != self._data:
             self._data = data
-            if any(s.optional for s in self.series):
-                self._set_legend()
+            if self.auto_axes:
+                self._assign_axes()
+            self._set_legend()
             self.replot()
+
+    def _assign_axes(self) -> None:
+        ranges = {s.key: (min(ys), max(ys)) for s in self.series
+                  for ys in [self._data.get(s.key, ([], []))[1]] if ys}
+        main = next((s.key for s in self.series if s.main), None)
+        self.sides = {s.key: s.yside for s in self.series}
+        self.sides.update(assign_axes(ranges, {s.key: s.yside for s in self.series}, keep_left=main))
 
     def on_resize(self) -> None:
         self.replot()
@@ -125,16 +202,18 @@ class MetricsPlot(PlotextPlot):
         all_x = [x for xs, _ in self._data.values() for x in xs]
         ticks = nice_ticks(min(all_x), max(all_x), max(2, self.size.width // 14 or 4))
         plt.xticks(ticks, [fmt_steps(t) for t in ticks])
-        limit = max(200, 4 * self.size.width)  # braille: 2 dots a cell; more points only cost time
+        pad_xlim(plt, min(all_x), max(all_x), self.size.width)
+        limit = max(200, 4 * self.size.width)  # 2 dots a cell; more points only cost time
         for s in self.series:
             xs, ys = self._data.get(s.key, ([], []))
             if not xs:
                 continue
             xs, ys = thin(xs, ys, limit)
+            side = self.sides.get(s.key, s.yside)
             if len(xs) == 1:
-                plt.scatter(xs, ys, color=s.color, yside=s.yside, marker="dot")
+                plt.scatter(xs, ys, color=s.color, yside=side, marker="dot")
             else:
-                plt.plot(xs, ys, color=s.color, yside=s.yside, marker=s.marker)
+                plt.plot(xs, ys, color=s.color, yside=side, marker=s.marker)
         self.refresh()
 
 
@@ -155,17 +234,19 @@ def eval_plot() -> MetricsPlot:
 
 
 def loss_plot() -> MetricsPlot:
+    """Every learner's losses; the legend lists those the run logs, each in its own colour, and
+    the y axes are picked from the values (SAC's small Q loss off its large policy loss)."""
     return MetricsPlot("Losses", "train", [
-        Series("policy_loss", "policy", ORANGE, main=True),
-        Series("entropy", "entropy", PURPLE),
-        Series("value_loss", "value →", RED, yside="right"),
+        Series("policy_loss", "policy", ORANGE, main=True, optional=True),
+        Series("entropy", "entropy", PURPLE, optional=True),
+        Series("value_loss", "value", RED, yside="right", optional=True),
         # off-policy and imitation learners (DQN, SAC, BC)
-        Series("q_loss", "Q loss", RED, optional=True),
-        Series("bc_loss", "BC loss", ORANGE, optional=True),
-        Series("bc_val_loss", "BC val loss", RED, optional=True),
-        Series("epsilon", "ε →", GREY, yside="right", optional=True),
-        Series("ent_coef", "α →", GREEN, yside="right", optional=True),
-    ], empty="no updates yet", id="plot-loss")
+        Series("q_loss", "Q loss", BLUE, optional=True),
+        Series("bc_loss", "BC loss", CYAN, optional=True),
+        Series("bc_val_loss", "BC val loss", PINK, optional=True),
+        Series("epsilon", "ε", GREY, yside="right", optional=True),
+        Series("ent_coef", "α", GREEN, yside="right", optional=True),
+    ], empty="no updates yet", id="plot-loss", auto_axes=True)
 
 
 def speed_plot() -> MetricsPlot:

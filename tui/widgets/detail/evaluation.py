@@ -56,20 +56,15 @@ class EvaluationPanel(Vertical):
                           key=str(i))
         if running:
             return
-        text = Text()
-        text.append("Mean return ", style="dim")
-        text.append(fmt_float(summary.get("mean_return"), 2), style="bold")
-        text.append(f" ± {fmt_float(summary.get('std_return'), 2)}")
-        text.append("   min ", style="dim")
-        text.append(fmt_float(summary.get("min_return"), 1))
-        text.append("  max ", style="dim")
-        text.append(fmt_float(summary.get("max_return"), 1))
-        text.append("   mean length ", style="dim")
-        text.append(fmt_float(summary.get("mean_length"), 1))
-        text.append(f"   {len(returns)} episodes", style="dim")
+        fields = [("Mean return", f"{fmt_float(summary.get('mean_return'), 2)} ± "
+                                  f"{fmt_float(summary.get('std_return'), 2)}", "bold"),
+                  ("min", fmt_float(summary.get("min_return"), 1), ""),
+                  ("max", fmt_float(summary.get("max_return"), 1), ""),
+                  ("mean length", fmt_float(summary.get("mean_length"), 1), ""),
+                  ("", f"{len(returns)} episodes", "")]
         if summary.get("checkpoint"):
-            text.append(f" · {summary['checkpoint']} checkpoint", style="dim")
-        static.update(text)
+            fields.append(("", f"{summary['checkpoint']} checkpoint", ""))
+        static.update(summary_text(fields))
 
     def set_history(self, records: Iterable[dict[str, Any]]) -> None:
         evals = [r for r in records if r.get("phase") == "eval"]
@@ -85,3 +80,17 @@ class EvaluationPanel(Vertical):
                           cell(rec.get("max_return")), cell(rec.get("mean_length")),
                           Text("★ best" if rec.get("best") else "", style="#e5c07b"), key=str(i))
         self._history_len = len(evals)
+
+
+def summary_text(fields: list[tuple[str, str, str]]) -> Text:
+    """``label value · label value · ...`` from (label, value, value style). Every space sits at
+    the end of a styled run, none at the start: SVG viewers drop a run's leading spaces, which
+    ran labels into values ("72.0max 87.0")."""
+    text = Text()
+    for i, (label, value, style) in enumerate(fields):
+        if i:
+            text.append("· ", style="dim")
+        if label:
+            text.append(f"{label} ", style="dim")
+        text.append(value if i == len(fields) - 1 else f"{value} ", style=style)
+    return text
