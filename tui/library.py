@@ -157,28 +157,9 @@ class Library:
         """Refuse ``experiment`` as ``mazedsl train`` would before it writes a run directory:
         make its env once and ask the algorithm whether it takes the env's spaces (SAC on a
         discrete action space, BC without recorded episodes, ...). Raises a ``MazeError``."""
-        from mazedsl.errors import EnvError, MazeError
-        from mazedsl.rl.building import check_experiment
-        from mazedsl.rl.envs import make_env_fn
-        from mazedsl.rl.registry import check_action_space
-        from mazedsl.rllib import is_rllib
+        from mazedsl.cli.preflight import check_runnable
 
-        if experiment.env.factory:  # a user factory: made (and checked) when training starts
-            return
-        try:
-            env = make_env_fn(experiment.env, experiment.wrappers)()
-        except MazeError:
-            raise
-        except Exception as exc:  # noqa: BLE001 - any failure of the env's own constructor
-            raise EnvError(f"env: cannot make {experiment.env.name!r}: {describe_error(exc)}") from None
-        try:
-            obs_space, action_space = env.observation_space, env.action_space
-        finally:
-            env.close()
-        if is_rllib(experiment):
-            check_action_space(experiment.algorithm, action_space)
-        else:
-            check_experiment(experiment, obs_space, action_space)
+        check_runnable(experiment)
 
     def conf_dir(self) -> Path | None:
         spec = importlib.util.find_spec("mazedsl.conf")
