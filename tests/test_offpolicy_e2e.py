@@ -225,8 +225,8 @@ def test_mazedsl_train_refuses_before_naming_a_run_directory(tmp_path: Path, exp
              ([str(exps / "pendulum_sac.py"), "env.name=CartPole-v1"], "algorithm: sac needs a Box"),
              ([str(exps / "cartpole_bc.py"), f"algorithm.episodes=[{tmp_path / 'empty'}]"],
               "no recorded episodes")]
-    for args, message in cases:
-        for quiet in ([], ["--quiet"]):
+    for i, (args, message) in enumerate(cases):
+        for quiet in ([["--quiet"]] if i else [[], ["--quiet"]]):
             proc = cli(["train", *args, *quiet], tmp_path)
             assert proc.returncode == 2, (args, proc.stderr)
             assert message in proc.stderr and proc.stderr.strip().count("\n") == 0, (args, proc.stderr)
