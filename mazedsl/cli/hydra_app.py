@@ -150,9 +150,10 @@ def _random_rollout(rc: Any) -> tuple[list[float], list[int]]:
         raise ConfigError("policy=random needs an env: add env=gym_env env.name=ENV_ID", "env")
     venv = gym.vector.SyncVectorEnv([make_env_fn(rc.env, [])],
                                     autoreset_mode=gym.vector.AutoresetMode.NEXT_STEP)
-    venv.action_space.seed(rc.seed)
+    seed = 0 if rc.seed is None else rc.seed
+    venv.action_space.seed(seed)
     try:
-        result = evaluate(venv, lambda _obs: venv.action_space.sample(), rc.runner.n_episodes, rc.seed)
+        result = evaluate(venv, lambda _obs: venv.action_space.sample(), rc.runner.n_episodes, seed)
     finally:
         venv.close()
     return result.returns, result.lengths

@@ -89,5 +89,8 @@ class RolloutConfig:
         default=None, metadata={"doc": "Env to play in (random policy; or replaces the run's env)."},
         validator=attrs.validators.optional(attrs.validators.instance_of(GymEnv)))
     runner: RolloutRunner = component(RolloutRunner, "Episodes and how to act.")
-    seed: int = param(0, "Seed of the rollout envs.", is_int, ge(0))
+    seed: Optional[int] = param(
+        None, "Seed of the first episode (episode i: seed + i); None: continue after the "
+        "episodes already recorded in the run (random policy: 0).",
+        optional(all_checks([is_int, ge(0)])))
     quiet: bool = param(False, "Print only the final statistics.", is_bool)
