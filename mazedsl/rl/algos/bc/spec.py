@@ -29,7 +29,9 @@ class BC:
     l2_weight 0). ``total_steps`` counts training samples (minibatch rows) seen.
     """
 
-    episodes: list[str] = param([], "Run dirs, rollouts folders, .npz files, run names or globs.",
+    episodes: list[str] = param([], "Run dirs, rollouts folders, .npz files, run names or globs "
+                                "(imitation's BC takes its demonstrations as an argument; none by "
+                                "default).",
                                 str_list)
     lr: float = param(1e-3, "Adam learning rate (imitation's BC: 1e-3).", is_float, gt(0))
     batch_size: int = param(32, "Minibatch size (imitation's BC: 32).", is_int, gt(0))
@@ -37,10 +39,12 @@ class BC:
     l2_weight: float = param(0.0, "L2 penalty on the policy weights (imitation's BC: 0).",
                              is_float, ge(0))
     validation_fraction: float = param(0.1, "Fraction of the episodes held out for validation "
-                                       "(at least one episode when there are two or more).",
+                                       "(at least one episode when there are two or more; imitation's BC "
+                                       "has no validation split: 0.1 is mazedsl's choice).",
                                        is_float, ge(0), lt_one)
     steps_per_iteration: int = param(2_048, "Training samples per iteration (a validation loss "
-                                     "is computed after each).", is_int, gt(0))
+                                     "is computed after each; mazedsl's choice: imitation's BC "
+                                     "logs every log_interval=500 batches).", is_int, gt(0))
     max_grad_norm: float = param(10.0, "Global gradient-norm clip (imitation's BC does not "
                                  "clip; 10 only guards against outliers).", is_float, gt(0))
     adam_eps: float = param(1e-8, "Adam epsilon (torch default 1e-8).", is_float, gt(0))
