@@ -149,18 +149,27 @@ class CompareScreen(ComparisonScreen):
         table = self.query_one("#compare-runs", DataTable)
         cursor = table.cursor_row
         table.clear()
+        rows: list[tuple[list[Any], str]] = []
         for i, group in enumerate(self.comparison.groups):
             r, g, b = group_color(i)
             for run in group.runs:
-                table.add_row(Text("━━", style=f"rgb({r},{g},{b})"), run.path.name, group.label,
+                rows.append(([Text("━━", style=f"rgb({r},{g},{b})"), run.path.name, group.label,
                               _value((run.config or {}).get("seed", "—")),
                               Text(fmt_float(run.final_eval), justify="right"),
                               Text(fmt_float(run.best_eval), justify="right"),
-                              Text(fmt_int(run.last_step), justify="right"), status_text(run.status),
-                              key=str(run.path))
+                              Text(fmt_int(run.last_step), justify="right"), status_text(run.status)],
+                             str(run.path)))
             for job in group.failed_jobs:
-                table.add_row(Text("✘", style="#e06c75"), job.name, group.label, "—", "—", "—", "—",
-                              Text(f"{job.status}: {job.error or ''}", style="#e06c75"), key=f"job:{job.name}")
+                rows.append(([Text("✘", style="#e06c75"), job.name, group.label, "—", "—", "—", "—",
+                              Text(f"{job.status}: {job.error or ''}", style="#e06c75")], f"job:{job.name}"))
+        # the widths are set here, with the rows: DataTable sizes auto columns only when idle,
+        # and a screen drawn before that showed every column cut to its header
+        for n, column in enumerate(table.columns.values()):
+            column.auto_width = False
+            column.width = max([column.label.cell_len, *(Text(c).cell_len if isinstance(c, str)
+                                                        else c.cell_len for c in (row[n] for row, _ in rows))])
+        for cells, key in rows:
+            table.add_row(*cells, key=key)
         if table.row_count:
             table.move_cursor(row=min(cursor, table.row_count - 1), animate=False)
 
