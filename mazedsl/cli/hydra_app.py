@@ -275,9 +275,6 @@ def preflight(argv: list[str]) -> None:
             check_runnable(declared, checked_envs)
 
 
-_check_env = check_runnable  # the name it had here
-
-
 def run() -> None:
     """Console entry point of ``mazedsl-run``: 0 ok, 2 a mistake of the user (one line),
     1 a bug (one line naming the traceback file) or a failed sweep job, 130 interrupted."""

@@ -44,6 +44,7 @@ class OffPolicyLearner(Learner):
         self.updates = 0  # gradient steps taken
         self.replay: ReplayBuffer | None = None
         self.replay_restored = True
+        self._replay_note: str | None = None  # what a resume could not restore
 
     @staticmethod
     def check_common(decl: Any, experiment: Any, obs_space: Any, action_space: Any) -> None:
@@ -133,7 +134,7 @@ class OffPolicyLearner(Learner):
                                  "experience, so this resume is not exact")
 
     def resume_notes(self) -> list[str]:
-        return [self._replay_note] if getattr(self, "_replay_note", None) else []
+        return [self._replay_note] if self._replay_note else []
 
 
 def check_replay_fits(capacity: int, obs_space: Any, action_space: Any, device: torch.device) -> None:
