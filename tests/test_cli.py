@@ -159,20 +159,17 @@ def check_sweep(doc: dict, n_jobs: int, swept: set[str], n_groups: int) -> None:
 
 def test_sweep_with_seeds_and_parallel_jobs(tmp_path):
     proc = mazedsl("train", CARTPOLE, *TINY, "--sweep", "algorithm.lr=1e-3,3e-4", "--seeds", "2",
-                   "--jobs", "2", "--json", cwd=tmp_path)
-    result = json.loads(proc.stdout)
+                   "--jobs", "2", cwd=tmp_path)
+    (sweep_json,) = tmp_path.glob("outputs/**/sweep.json")
+    result = json.loads(sweep_json.read_text())
     assert len(result["jobs"]) == 4 and all(j["status"] == "finished" for j in result["jobs"])
     evals = [j["best_eval"] for j in result["jobs"]]
     assert evals == sorted(evals, reverse=True)
-    sweep_dir = Path(result["sweep_dir"])
-    saved = json.loads((sweep_dir if sweep_dir.is_absolute() else tmp_path / sweep_dir)
-                       .joinpath("sweep.json").read_text())
-    assert saved == result
-    check_sweep(saved, 4, {"algorithm.lr", "seed"}, 2)
-    assert sorted(g["label"] for g in saved["groups"]) == ["algorithm.lr=0.0003", "algorithm.lr=0.001"]
-    table = mazedsl("train", CARTPOLE, *TINY, "--sweep", "algorithm.lr=1e-3", "--seeds", "2",
-                    cwd=tmp_path).stdout
-    assert "by configuration (mean ± std over seeds)" in table and " ± " in table
+    check_sweep(result, 4, {"algorithm.lr", "seed"}, 2)
+    assert sorted(g["label"] for g in result["groups"]) == ["algorithm.lr=0.0003", "algorithm.lr=0.001"]
+    # the printed tables: every job, then each configuration's mean ± std over its seeds
+    assert f"sweep {sweep_json.parent.relative_to(tmp_path)} (4 jobs, 0 failed)" in proc.stdout
+    assert "by configuration (mean ± std over seeds)" in proc.stdout and " ± " in proc.stdout
 
 
 def test_sweep_reports_a_failing_job(tmp_path):
@@ -189,6 +186,9 @@ def test_sweep_reports_a_failing_job(tmp_path):
     assert all(j["best_eval"] is None and "nope" in j["error"] for j in jobs)
     check_sweep(doc, 2, {"seed"}, 1)
     assert doc["groups"][0]["n_failed"] == 2 and doc["groups"][0]["final_eval_mean"] is None
+    sweep_dir = Path(doc["sweep_dir"])  # --json prints what the sweep wrote
+    saved = (sweep_dir if sweep_dir.is_absolute() else tmp_path / sweep_dir) / "sweep.json"
+    assert json.loads(saved.read_text()) == doc
 
 
 def hydra_run(*args: str, cwd: Path, check: bool = True) -> subprocess.CompletedProcess:
