@@ -5,12 +5,10 @@ STAMP := $(VENV)/.installed
 
 .PHONY: run test setup bench clean
 
-# --no-compile: Python compiles only the modules it imports, on first import (set-up 90 s
-# instead of 140 s here: Ray and its dependencies ship thousands of modules no test imports).
 $(STAMP): pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
-	$(PY) -m pip install --quiet --no-compile torch==2.13.0
-	$(PY) -m pip install --quiet --no-compile -e '.[dev]'
+	$(PY) -m pip install --quiet torch==2.13.0
+	$(PY) -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
 setup: $(STAMP)
