@@ -333,7 +333,8 @@ async def test_a_file_of_several_experiments_lists_each_to_show_diff_and_train(d
 
         await pilot.press("down")  # :small
         await wait_for(pilot, lambda: screen.current == small and screen.experiment is not None)
-        assert "name: cartpole_small" in shown(screen.query_one("#exp-yaml"))
+        await wait_for(pilot, lambda: "name: cartpole_small" in shown(screen.query_one("#exp-yaml")),
+                       what="the experiment's YAML, laid out")
         provenance = screen.query_one("#exp-provenance")
         assert provenance.get_cell("model.hidden_units", "source").plain == "cartpole_sizes.py:8"
 
@@ -435,7 +436,9 @@ async def test_sweep_config_is_shown_and_launched_as_a_sweep(demo, monkeypatch):
         await wait_for(pilot, lambda: screen.sweep is not None, what="the sweep config")
         title = str(screen.query_one("#exp-title").render())
         assert "sweep config for mazedsl-run -m · Optuna sweeper · 12 trials · maximize" in title
-        assert "n_trials: 12" in shown(screen.query_one("#exp-yaml"))
+        # the YAML panel is laid out to its new height on the next refresh
+        await wait_for(pilot, lambda: "n_trials: 12" in shown(screen.query_one("#exp-yaml")),
+                       what="the sweep YAML")
         table = screen.query_one("#exp-provenance", DataTable)
         assert table.get_cell("param:algorithm.lr", "value") == "interval(1e-4, 3e-3)"
         assert table.get_cell("fixed:total_steps", "value") == "30000"
