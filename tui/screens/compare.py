@@ -65,6 +65,11 @@ def _pm(pair: tuple[Any, Any], n: int) -> str:
     return fmt_float(mean) if n < 2 else f"{fmt_float(mean)} ± {fmt_float(std)}"
 
 
+def _cell_len(cell: str | Text) -> int:
+    """The terminal cells a DataTable cell takes on one line."""
+    return Text(cell).cell_len if isinstance(cell, str) else cell.cell_len
+
+
 def _value(value: Any) -> str:
     if isinstance(value, float):
         return f"{value:g}"
@@ -166,8 +171,7 @@ class CompareScreen(ComparisonScreen):
         # and a screen drawn before that showed every column cut to its header
         for n, column in enumerate(table.columns.values()):
             column.auto_width = False
-            column.width = max([column.label.cell_len, *(Text(c).cell_len if isinstance(c, str)
-                                                        else c.cell_len for c in (row[n] for row, _ in rows))])
+            column.width = max([column.label.cell_len, *(_cell_len(cells[n]) for cells, _ in rows)])
         for cells, key in rows:
             table.add_row(*cells, key=key)
         if table.row_count:

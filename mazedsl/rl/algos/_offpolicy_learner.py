@@ -43,7 +43,6 @@ class OffPolicyLearner(Learner):
         self.n_calls = 0  # vector env steps taken (SB3's _n_calls)
         self.updates = 0  # gradient steps taken
         self.replay: ReplayBuffer | None = None
-        self.replay_restored = True
         self._replay_note: str | None = None  # what a resume could not restore
 
     @staticmethod
@@ -120,11 +119,9 @@ class OffPolicyLearner(Learner):
         self.act_gen.set_state(state["act_gen"].cpu())
         self.sample_gen.set_state(state["sample_gen"].cpu())
         replay = (state.get("beside") or {}).get("replay")
-        self.replay_restored = False
         self._replay_note = None
         if replay is not None and self.replay is not None and int(replay["steps"]) == int(state["steps"]):
             self.replay.load_state_dict(replay)
-            self.replay_restored = True
         elif not self.decl.save_replay:
             self._replay_note = ("the replay buffer was not saved (algorithm.save_replay=false): "
                                  "it refills from new experience, so this resume is not exact")
