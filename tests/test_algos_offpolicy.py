@@ -328,12 +328,13 @@ def test_loss_plot_shows_offpolicy_metrics_and_keeps_the_ppo_legend() -> None:
 
 
 # -- the hand-written MLP backward -----------------------------------------------------------
-@pytest.mark.parametrize("act", ["relu", "tanh"])
-def test_mlp_grad_equals_autograd(act: str) -> None:
+@pytest.mark.parametrize("act, hidden", [("relu", [16, 8]), ("tanh", [16, 8]), ("relu", [64, 8])])
+def test_mlp_grad_equals_autograd(act: str, hidden: list[int]) -> None:
+    """[64, 8]: the observation layer's weight gradient takes the transposed product."""
     from mazedsl.rl.algos._mlpgrad import MLPGrad
 
     torch.manual_seed(0)
-    net = torch.nn.Sequential(mlp(4, [16, 8], act), torch.nn.Linear(8, 3))
+    net = torch.nn.Sequential(mlp(4, hidden, act), torch.nn.Linear(8, 3))
     mg = MLPGrad.for_module(net)
     assert mg is not None
     x, w = torch.randn(32, 4), torch.randn(32, 3)
@@ -343,6 +344,7 @@ def test_mlp_grad_equals_autograd(act: str) -> None:
     theirs = torch.autograd.grad((net(x) * w).sum(), list(net.parameters()))
     for a, b in zip(ours, theirs):
         assert torch.allclose(a, b, atol=1e-5)
+        assert a.is_contiguous()  # what the fused Adam kernel reads
     np_fwd = mg.numpy_forward()
     assert np.allclose(np_fwd(x.numpy()), out.numpy(), atol=1e-5)
     # the input gradient alone (a network used with detached weights), all or some columns

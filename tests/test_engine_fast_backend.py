@@ -277,6 +277,24 @@ def test_lean_optimisers_equal_torch_optim_and_share_its_state_dict(kind, flat):
     assert all(torch.equal(a, b) for a, b in zip(m4.parameters(), theirs_m.parameters()))
 
 
+
+def test_lean_adam_reads_a_transposed_gradient_by_its_strides():
+    """A gradient handed over as a transposed view steps the parameter as its contiguous
+    copy does (torch's fused kernel alone would read the memory in storage order)."""
+    from mazedsl.rl import optim
+
+    torch.manual_seed(0)
+    p1 = torch.randn(8, 3)
+    p2 = p1.clone()
+    g = torch.randn(3, 8).t()
+    assert not g.is_contiguous()
+    o1, o2 = optim.Adam([p1], lr=1e-2), optim.Adam([p2], lr=1e-2)
+    for _ in range(3):
+        o1.step_with([p1], [g])
+        o2.step_with([p2], [g.contiguous()])
+    assert torch.equal(p1, p2)
+    assert not torch.equal(p1, torch.zeros_like(p1))
+
 def test_rollout_inference_paths_agree():
     from mazedsl.rl.models import ActorCritic
     from mazedsl.spec import StateCritic, VectorObs

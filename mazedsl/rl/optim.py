@@ -152,6 +152,8 @@ class Adam(LeanOptimizer):
     def _update(self, params: list[Tensor], grads: list[Tensor], states: list[dict[str, Tensor]],
                 group: dict[str, Any]) -> None:
         beta1, beta2 = group["betas"]
+        # the fused kernel reads a gradient's memory in order, ignoring its strides
+        grads = [g if g.is_contiguous() else g.contiguous() for g in grads]
         steps = [s["step"] for s in states]
         torch._foreach_add_(steps, _ONE, alpha=1.0)  # a tensor 1: foreach's fast path on CPU
         torch._fused_adam_(params, grads, [s["exp_avg"] for s in states],
