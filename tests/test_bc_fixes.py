@@ -241,3 +241,20 @@ def test_pinned_episodes_names_a_gone_or_changed_file(tmp_path: Path) -> None:
     (run / MANIFEST).write_text("{")
     with pytest.raises(ConfigError, match="unreadable episodes manifest"):
         pinned_episodes(run)
+
+
+
+def test_latest_skips_the_run_being_built(root: Path) -> None:
+    """BC in the experiment it clones, from Hydra (which creates the run directory before the
+    build): 'cp_expert:latest' names the recorded expert run, not the BC run's own directory."""
+    proc = subprocess.run(
+        [str(BIN / "mazedsl-run"), "algorithm=bc", "name=cp_expert", "algorithm.episodes=[cp_expert:latest]",
+         "algorithm.steps_per_iteration=64", "total_steps=64", "eval_every_steps=0"],
+        cwd=root.parent, capture_output=True, text=True, timeout=240,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    assert proc.returncode == 0, proc.stderr
+    runs = [p for p in (root / "cp_expert").iterdir() if p.name != "a_old"]
+    assert len(runs) == 1 and status(runs[0]) == "finished"
+    manifest = json.loads((runs[0] / "episodes.json").read_text())
+    assert manifest["count"] == 4
+    assert all("a_old" in f["path"] for f in manifest["files"])
