@@ -584,7 +584,10 @@ def _pids_mentioning(text: str) -> list[int]:
 def ray_head(tmp_path):
     """`ray start --head --block` (2 CPUs, a free port, a private RAY_TMPDIR) as a subprocess,
     stopped by SIGTERM to that process (its node then ends its own Ray processes). `ray stop`
-    is not used: it ends every Ray process on the machine, other users' clusters included."""
+    is not used: it ends every Ray process on the machine, other users' clusters included.
+    Token authentication is on, as `ray start` turns it on where ~/.ray/auth_token exists: a
+    private HOME holds a token from `ray get-auth-token --generate` (the machine's own ~/.ray,
+    present or not, plays no part)."""
     import shutil
     import socket
     import tempfile
@@ -594,7 +597,11 @@ def ray_head(tmp_path):
         port = sock.getsockname()[1]
     ray_tmp = tempfile.mkdtemp(prefix="mzray", dir="/tmp")  # short: Ray's socket paths
     env = {k: v for k, v in os.environ.items() if k not in ("RAY_ADDRESS", "RAY_AUTH_MODE")}
-    env.update(RAY_TMPDIR=ray_tmp, RAY_DEDUP_LOGS="0", PYTHONUNBUFFERED="1")
+    env.update(RAY_TMPDIR=ray_tmp, RAY_DEDUP_LOGS="0", PYTHONUNBUFFERED="1",
+               HOME=str(Path(ray_tmp) / "home"))
+    subprocess.run([str(BIN / "ray"), "get-auth-token", "--generate"], env=env, check=True,
+                   capture_output=True, timeout=60)
+    assert (Path(env["HOME"]) / ".ray" / "auth_token").is_file()
     head = subprocess.Popen([str(BIN / "ray"), "start", "--head", "--block", "--num-cpus=2",
                              f"--port={port}", "--node-ip-address=127.0.0.1",
                              "--include-dashboard=false", "--disable-usage-stats"],

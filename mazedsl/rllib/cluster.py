@@ -81,8 +81,9 @@ def session(runner: Any) -> Iterator[dict[str, Any]]:
             hint = ""
             if address not in (None, "auto") and "RAY_AUTH_MODE" not in os.environ:
                 # Ray sends its token to a cluster named by address only when asked to
-                hint = ("; if the cluster uses token authentication (the default of `ray start`), "
-                        "set RAY_AUTH_MODE=token (token: ~/.ray/auth_token or $RAY_AUTH_TOKEN)")
+                hint = ("; if the cluster uses token authentication (`ray start` turns it on "
+                        "where it finds ~/.ray/auth_token), set RAY_AUTH_MODE=token (token: "
+                        "~/.ray/auth_token or $RAY_AUTH_TOKEN)")
             raise RLlibError(f"runner.address: cannot start or join {where} ({first[:200]})"
                              f"{hint}") from None
         started = True
