@@ -70,6 +70,8 @@ def run_variant(cell: Cell, variant: str, seed: int, threads: int, warm: int, up
 
 def calibrate(cell: Cell, threads: int, seconds: float, use_sb3: bool, max_updates: int) -> int:
     """Updates per timed run so that the (usually slowest) plain SB3 run takes ~``seconds``."""
+    if max_updates == 1:  # nothing to size (--quick)
+        return 1
     exp = experiment(cell, "sync", 10_000, threads, 1)
     rate = run_variant(cell, "sb3" if use_sb3 else "mazedsl-sync", 10_000, threads, 1, 1)
     return max(1, min(max_updates, round(seconds * rate / update_size(exp))))
