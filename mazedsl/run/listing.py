@@ -181,12 +181,17 @@ def list_entries(root: str | os.PathLike[str] = DEFAULT_ROOT, experiment: str | 
     return out
 
 
-def resolve_run(ref: str | os.PathLike[str], root: str | os.PathLike[str] = DEFAULT_ROOT) -> Path:
-    """A run directory from a path, a path under ``root``, ``latest`` or ``EXPERIMENT:latest``."""
+def resolve_run(ref: str | os.PathLike[str], root: str | os.PathLike[str] = DEFAULT_ROOT,
+                started: bool = False) -> Path:
+    """A run directory from a path, a path under ``root``, ``latest`` or ``EXPERIMENT:latest``.
+    ``started``: ``latest`` skips runs that have not started training (status ``created``),
+    where one exists: such a run holds nothing yet (the run being built is one of them)."""
     text = str(ref)
     if text == "latest" or text.endswith(":latest"):
         experiment = None if text == "latest" else text[: -len(":latest")]
         runs = list_runs(root, experiment)
+        if started:
+            runs = [r for r in runs if r.status != "created"] or runs
         if not runs:
             where = f"experiment '{experiment}'" if experiment else "any experiment"
             raise RunDirError(f"{text}: no run of {where} under '{root}'")

@@ -53,21 +53,6 @@ def _is_run_name(ref: str, runs_root: str | Path) -> bool:
     return ref == "latest" or ref.endswith(":latest") or (Path(runs_root) / ref).exists()
 
 
-def _resolve_run_name(ref: str, runs_root: str | Path) -> Path:
-    """The run ``ref`` names; ``latest`` and ``EXPERIMENT:latest`` skip runs that have not
-    started training (status ``created``): they hold no recordings, and the run being built
-    right now is one of them when it belongs to that experiment (``mazedsl-run
-    algorithm=bc 'algorithm.episodes=[conf_train:latest]'``)."""
-    from mazedsl.run.listing import list_runs, resolve_run
-
-    if ref == "latest" or ref.endswith(":latest"):
-        experiment = None if ref == "latest" else ref[: -len(":latest")]
-        started = [r for r in list_runs(runs_root, experiment) if r.status != "created"]
-        if started:
-            return started[0].path
-    return resolve_run(ref, runs_root)
-
-
 def find_episode_files(refs: Sequence[str], runs_root: str | Path = "outputs") -> list[Path]:
     """The ``.npz`` files named by ``refs``: files, run directories (their ``rollouts/``),
     ``rollouts`` folders, run names (``latest``, ``cartpole_ppo:latest``, a name under
@@ -87,8 +72,12 @@ def find_episode_files(refs: Sequence[str], runs_root: str | Path = "outputs") -
                 if not _is_run_name(ref, runs_root):
                     raise ConfigError(f"no recorded episodes at {ref} (no such file or folder, "
                                       f"nor a run under '{runs_root}')", WHERE)
+                from mazedsl.run.listing import resolve_run
+
                 try:
-                    path = _resolve_run_name(ref, runs_root)
+                    # started: not the run being built now, when it is of that experiment
+                    # (mazedsl-run algorithm=bc 'algorithm.episodes=[conf_train:latest]')
+                    path = resolve_run(ref, runs_root, started=True)
                 except MazeError as exc:
                     raise ConfigError(f"{exc} (train and record one first: `mazedsl rollout RUN "
                                       "--episodes N`)", WHERE) from None
