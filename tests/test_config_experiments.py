@@ -128,6 +128,23 @@ def test_loading_leaves_sys_modules_and_path_alone(workdir: Path) -> None:
     sys.modules.pop("helper_values", None)
 
 
+def test_an_edit_saved_within_the_same_second_is_read(workdir: Path,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    """Python's bytecode cache trusts a source's mtime (in seconds) and size: an experiment
+    edited at the same size within a second must still be read anew."""
+    import os
+
+    monkeypatch.setattr(sys, "dont_write_bytecode", False)  # caching on, as on most machines
+    path = workdir / "experiments" / "edited.py"
+    text = "from mazedsl import Experiment\nexperiment = Experiment(seed={})\n"
+    _write(path, text.format(1))
+    stamp = (path.stat().st_atime, path.stat().st_mtime)
+    assert load_experiment(path).seed == 1
+    _write(path, text.format(2))
+    os.utime(path, stamp)  # the same second and the same size as the first version
+    assert load_experiment(path).seed == 2
+
+
 @pytest.mark.parametrize("text, message", [
     ("from mazedsl.spec import Experiment\nexperiment = Experiment(\n",
      "experiments/bad.py:2: syntax error: '(' was never closed"),

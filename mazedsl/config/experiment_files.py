@@ -93,7 +93,12 @@ def _exec_file(file: str) -> dict[str, Any]:
     sys.modules[name] = module
     sys.path.insert(0, folder)
     try:
-        spec.loader.exec_module(module)
+        # compiled from its source each time, never from a bytecode cache: an edit saved within
+        # the same second at the same size would otherwise run the old code
+        path = os.path.abspath(file)
+        with open(path, "rb") as handle:
+            code = compile(handle.read(), path, "exec", dont_inherit=True)
+        exec(code, module.__dict__)  # noqa: S102 - the user's own experiment file
     except SyntaxError as exc:
         raise ConfigError(f"{shown}:{exc.lineno}: syntax error: {exc.msg}") from None
     except ConfigError as exc:
