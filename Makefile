@@ -32,7 +32,7 @@ run: bytecode
 test: bytecode
 	$(PY) -m pytest -q -n 2 --dist loadfile
 
-## Speed and learning benchmarks (about 45 minutes, learning.py most of it; figures in the README).
+## Speed and learning benchmarks (about 55 minutes, learning.py most of it; figures in the README).
 ## gpu.py prints one line and measures nothing without CUDA.
 bench: $(STAMP)
 	$(PY) -m pip install --quiet -e '.[bench]'
@@ -42,6 +42,8 @@ bench: $(STAMP)
 	$(PY) benchmarks/gpu.py
 	$(PY) benchmarks/time_to_solve.py
 	$(PY) benchmarks/overheads.py
+	$(PY) benchmarks/vs_sb3.py --algos dqn --seeds 3 --budget 10000 --eval-every 100000
+	$(PY) benchmarks/vs_sb3.py --algos sac --seeds 5 --budget 3000 --eval-every 100000
 	$(PY) benchmarks/learning.py
 
 clean:

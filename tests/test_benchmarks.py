@@ -308,3 +308,18 @@ def test_a_narrowed_run_leaves_the_committed_results_alone():
     assert "note: not a full default run (--seeds, --max-updates, --cells, --no-sb3)" in proc.stderr
     assert "results written" not in proc.stdout
     assert {p.name: p.read_bytes() for p in (BENCH / "results").glob("scaling.*")} == before
+
+
+def test_make_bench_runs_every_figure_script():
+    """`make bench` (dry run) calls each script whose figures the README quotes, the DQN and
+    SAC speed rows included."""
+    proc = subprocess.run(["make", "-n", "bench"], capture_output=True,
+                          text=True, cwd=ROOT, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    commands = [line.split() for line in proc.stdout.splitlines() if "benchmarks/" in line]
+    scripts = [Path(next(w for w in c if w.startswith("benchmarks/"))).name for c in commands]
+    assert set(scripts) >= {"scaling.py", "limits.py", "backends.py", "gpu.py", "time_to_solve.py",
+                            "overheads.py", "learning.py", "vs_sb3.py"}
+    assert {c[c.index("--algos") + 1] for c in commands if "--algos" in c} == {"dqn", "sac"}
+    for script in scripts:
+        assert (BENCH / script).is_file()
