@@ -10,12 +10,17 @@ MAPPING = {"mazedsl": "mazedsl", "conf": "mazedsl.conf", "tui": "mazedsl_tui"}
 
 
 def test_every_package_folder_is_listed_in_pyproject():
+    """Every folder with an ``__init__.py``, and every folder of the Hydra conf tree (data only:
+    setuptools warns at every install about importable folders it was not told of)."""
     listed = set(tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"])
     found = set()
     for folder, package in MAPPING.items():
         for init in (ROOT / folder).rglob("__init__.py"):
             rel = init.parent.relative_to(ROOT / folder)
             found.add(".".join([package, *rel.parts]))
+    for sub in (ROOT / "conf").rglob("*"):
+        if sub.is_dir() and sub.name != "__pycache__":
+            found.add(".".join(["mazedsl.conf", *sub.relative_to(ROOT / "conf").parts]))
     assert found == listed
 
 
