@@ -19,7 +19,7 @@ unexport PYTHONDONTWRITEBYTECODE
 $(STAMP): pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
 	$(PY) -m pip install --quiet --quiet --no-compile torch==2.13.0
-	$(PY) -m pip install --quiet --quiet --upgrade pip
+	$(PY) -m pip install --quiet --quiet --upgrade pip || echo "note: pip not upgraded; the set-up goes on, slower"
 	$(PY) -m pip install --quiet --quiet --no-compile -e '.[dev]'
 	$(PY) -c "import importlib, pkgutil, mazedsl, mazedsl_tui; [importlib.import_module(m.name) \
 	  for p in (mazedsl, mazedsl_tui) for m in pkgutil.walk_packages(p.__path__, p.__name__ + '.') \
