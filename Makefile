@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 .PHONY: run test setup bench clean
 
 # This machine sets PYTHONDONTWRITEBYTECODE=1: Python would compile every module it imports
-# again in every process. Under make it may cache them (in __pycache__ folders, which git
+# again in every process. Under make, Python caches them (in __pycache__ folders, which git
 # ignores), so the test suite's hundred-odd processes compile each module once, when first
 # imported. pip's own byte-compiling of all it installs (16,000 files, about 50 s here) is
 # skipped; instead set-up imports every module of mazedsl and its TUI once, which compiles
