@@ -243,7 +243,6 @@ def test_pinned_episodes_names_a_gone_or_changed_file(tmp_path: Path) -> None:
         pinned_episodes(run)
 
 
-
 def test_latest_skips_the_run_being_built(root: Path) -> None:
     """BC in the experiment it clones, from Hydra (which creates the run directory before the
     build): 'cp_expert:latest' names the recorded expert run, not the BC run's own directory."""

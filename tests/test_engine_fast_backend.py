@@ -277,7 +277,6 @@ def test_lean_optimisers_equal_torch_optim_and_share_its_state_dict(kind, flat):
     assert all(torch.equal(a, b) for a, b in zip(m4.parameters(), theirs_m.parameters()))
 
 
-
 def test_lean_adam_reads_a_transposed_gradient_by_its_strides():
     """A gradient handed over as a transposed view steps the parameter as its contiguous
     copy does (torch's fused kernel alone would read the memory in storage order)."""
@@ -294,6 +293,7 @@ def test_lean_adam_reads_a_transposed_gradient_by_its_strides():
         o2.step_with([p2], [g.contiguous()])
     assert torch.equal(p1, p2)
     assert not torch.equal(p1, torch.zeros_like(p1))
+
 
 def test_rollout_inference_paths_agree():
     from mazedsl.rl.models import ActorCritic
