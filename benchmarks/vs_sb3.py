@@ -11,7 +11,8 @@ hyperparameters (networks, replay, schedules, train_freq/gradient_steps, target 
 
 Both tools train the shipped experiments' hyperparameters (experiments/cartpole_ppo.py,
 the rl-baselines3-zoo PPO values, and experiments/cartpole_a2c.py, SB3's A2C defaults with
-the zoo's 8 envs) with one torch thread, interleaved seed by seed in this one process. Every
+the zoo's 8 envs) with one torch thread (``--threads`` sets another count, the same for both
+sides), interleaved seed by seed in this one process. Every
 5k env steps (after the update that crosses it) both run a deterministic 10-episode
 evaluation on 4 separate envs; a run stops at the first evaluation with mean return >= 475.
 
@@ -214,6 +215,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="env step cap per run (default: the experiment's total_steps, which "
                              "also sets the linear schedules)")
     parser.add_argument("--no-sb3", action="store_true", help="mazedsl only")
+    parser.add_argument("--threads", type=positive_int, default=1,
+                        help="torch and BLAS threads, the same for both tools (default 1)")
     parser.add_argument("--quick", action="store_true",
                         help="tiny budgets (1 seed, 2k steps, evaluation every 1k, target 0): "
                              "checks that the script runs, measures nothing useful")
@@ -229,13 +232,13 @@ def main(argv: list[str] | None = None) -> int:
             return -1e4 if algo == "sac" else 0.0
         return TARGETS[algo]
 
-    pin_threads(1)
+    pin_threads(args.threads)
     use_sb3 = not args.no_sb3 and sb3_available()
     algos = args.algos
     results: dict[tuple[str, str], list[dict[str, Any]]] = {}
     print(f"mazedsl vs Stable-Baselines3 ({', '.join(ALGOS[a] for a in algos if a in ALGOS)}); "
           f"{versions()}", flush=True)
-    print(thread_note(1), flush=True)
+    print(thread_note(args.threads), flush=True)
     print(f"{load_note()} at start", flush=True)
     for seed in range(args.seeds):
         for algo in algos:

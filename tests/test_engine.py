@@ -72,6 +72,28 @@ def test_same_seed_same_metrics_different_seed_differs():
     assert runs[0] != runs[2]
 
 
+class ProgressSink(ListSink):
+    def __init__(self) -> None:
+        super().__init__()
+        self.progress_steps: list[int] = []
+
+    def progress(self, steps: int, total: int, info: dict) -> None:
+        self.progress_steps.append(steps)
+
+
+def test_progress_is_reported_at_most_each_interval_and_at_the_end(monkeypatch):
+    import mazedsl.rl.trainer as trainer_module
+
+    monkeypatch.setattr(trainer_module, "PROGRESS_EVERY_S", 3600.0)
+    sink = ProgressSink()
+    summary = Trainer(small(), sink=sink).train()
+    assert sink.progress_steps == [64, summary.steps] and summary.steps == 640  # first, last
+    monkeypatch.setattr(trainer_module, "PROGRESS_EVERY_S", 0.0)
+    every = ProgressSink()
+    Trainer(small(), sink=every).train()
+    assert every.progress_steps == list(range(64, 641, 64)) + [640]  # each update, then the end
+
+
 @pytest.mark.parametrize("wrappers", [[], [NormalizeObservation(), NormalizeReward()]])
 def test_resume_from_state_gives_identical_metrics(wrappers):
     full = ListSink()

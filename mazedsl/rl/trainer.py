@@ -22,6 +22,10 @@ from mazedsl.spec import Experiment
 
 __all__ = ["Trainer", "TrainSummary", "TrainerSink", "NullSink", "Seeds"]
 
+#: seconds between progress reports (a progress bar redraws 4 times a second; an off-policy
+#: learner iterates once per env step, where a report each time cost a few percent)
+PROGRESS_EVERY_S = 0.1
+
 
 @attrs.define
 class TrainSummary:
@@ -116,6 +120,7 @@ class Trainer(BestEvalSelection):
         self._wall_offset = start_time if start_time is not None else 0.0
         updates_left = n_updates
         stopped = "budget"
+        next_progress = wall0
         while self.steps < budget:
             if updates_left is not None:
                 if updates_left <= 0:
@@ -136,7 +141,9 @@ class Trainer(BestEvalSelection):
                 self.sink.checkpoint("last", self.state_dict())
                 self.next_checkpoint = next_after(self.next_checkpoint, self.steps,
                                                   self.exp.checkpoint_every_steps)
-            self.sink.progress(self.steps, budget, self._progress_info())
+            if t0 >= next_progress:
+                self.sink.progress(self.steps, budget, self._progress_info())
+                next_progress = t0 + PROGRESS_EVERY_S
             if reason:
                 stopped = reason
                 break
@@ -148,6 +155,7 @@ class Trainer(BestEvalSelection):
         if (never_evaluated or evaluate_at_end) and self._evaluate_and_select(wall0) == "interrupted":
             stopped = "interrupted"
         self.sink.checkpoint("last", self.state_dict())
+        self.sink.progress(self.steps, budget, self._progress_info())
         return TrainSummary(steps=self.steps, wall_time=time.perf_counter() - wall0,
                             best_eval=self.best_eval, evaluations=self.evaluations, stopped=stopped)
 

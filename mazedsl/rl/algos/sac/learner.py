@@ -129,12 +129,15 @@ class SACLearner(OffPolicyLearner):
 
     # -- acting ----------------------------------------------------------------------------
     def _draw(self, n_steps: int) -> None:
-        """The random numbers of a collection phase, drawn in two calls: uniform actions in
-        [-1, 1] for the steps before ``learning_starts`` (SB3's warm-up), the policy's noise
-        for the others."""
+        """The random numbers of a collection phase, one call for each kind the phase uses:
+        uniform actions in [-1, 1] for the steps before ``learning_starts`` (SB3's warm-up),
+        the policy's noise for the others."""
         shape = (n_steps, self.n_envs, self.act_dim)
-        self._uniform = torch.rand(shape, generator=self.act_gen) * 2 - 1
-        self._gauss = torch.randn(shape, generator=self.act_gen)
+        first, starts = self.loop.steps, self.decl.learning_starts
+        last = first + (n_steps - 1) * self.n_envs  # the env step count at the phase's last step
+        self._uniform = (torch.rand(shape, generator=self.act_gen).mul_(2).sub_(1)
+                         if first < starts else None)
+        self._gauss = torch.randn(shape, generator=self.act_gen) if last >= starts else None
         self._t = 0
 
     def _act(self, obs_in: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
