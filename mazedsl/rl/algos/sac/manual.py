@@ -141,14 +141,17 @@ class ManualSAC:
         x_next = torch.cat([next_obs, next_a], -1)
         next_q = torch.cat([t.forward(x_next)[0] for t in self.targets], -1).t()
         y = critic_target(rewards, terminated, decl.gamma, next_q, next_logp, alpha)
-        # the critics
+        # the critics, each back-propagated right after its forward pass (while its
+        # activations are still in cache): their gradients do not depend on each other
         x = torch.cat([obs, actions], -1)
-        outs = [c.forward(x) for c in self.critics]
-        q = torch.cat([o for o, _ in outs], -1).t()
-        c_loss = critic_loss(q, y)
         grads: list[Tensor] = []
-        for c, (qi, saved) in zip(self.critics, outs):
+        qs: list[Tensor] = []
+        for c in self.critics:
+            qi, saved = c.forward(x)
+            qs.append(qi)
             grads += c.backward(saved, (qi - y.unsqueeze(1)).mul_(1.0 / n))
+        q = torch.cat(qs, -1).t()
+        c_loss = critic_loss(q, y)
         step(L.critic_opt, L.critic_params, grads, lr)
         # the actor, through the updated critics
         x_pi = torch.cat([obs, a_pi], -1)
