@@ -57,6 +57,26 @@ def sac_exp(**changes) -> Experiment:
 MAKERS = {"dqn": dqn_exp, "sac": sac_exp}
 
 
+def test_a_sac_phase_across_learning_starts_acts_at_random_then_from_the_policy() -> None:
+    """learning_starts inside a collection phase: its steps before it take the phase's uniform
+    actions, the rest the policy's; later phases draw no uniform numbers at all."""
+    from mazedsl.rl.trainer import Trainer
+
+    algo = SAC(buffer_size=1000, learning_starts=66, batch_size=32, train_freq=4, gradient_steps=2)
+    trainer = Trainer(sac_exp(algorithm=algo))
+    learner = trainer.learner
+    trainer.train(total_steps=68)  # phases of 4 steps: the last one holds steps 64-67
+    assert learner._uniform is not None and learner._gauss is not None
+    stored = learner.replay.actions[64:68, 0]
+    uniform = learner._uniform[:, 0, 0]
+    assert torch.equal(stored[:2], uniform[:2])  # steps 64, 65: warm-up
+    assert not torch.isclose(stored[2:], uniform[2:]).any()  # steps 66, 67: the policy
+    assert learner.updates == 2  # the phase that reached learning_starts trained
+    trainer.train(total_steps=72)
+    assert learner._uniform is None and learner._gauss is not None
+    trainer.close()
+
+
 @pytest.mark.parametrize("algo", ["dqn", "sac"])
 def test_run_directory_contract_and_exact_resume(tmp_path: Path, algo: str) -> None:
     exp = MAKERS[algo]()
