@@ -12,9 +12,9 @@ hyperparameters (networks, replay, schedules, train_freq/gradient_steps, target 
 Both tools train the shipped experiments' hyperparameters (experiments/cartpole_ppo.py,
 the rl-baselines3-zoo PPO values, and experiments/cartpole_a2c.py, SB3's A2C defaults with
 the zoo's 8 envs) with one torch thread (``--threads`` sets another count, the same for both
-sides), interleaved seed by seed in this one process. Every
-5k env steps (after the update that crosses it) both run a deterministic 10-episode
-evaluation on 4 separate envs; a run stops at the first evaluation with mean return >= 475.
+sides), interleaved seed by seed in this one process. Every 5k env steps (after the update
+that crosses it) both run a deterministic 10-episode evaluation on 4 separate envs; a run
+stops at the first evaluation with mean return >= 475.
 
 Printed per algorithm, medians over seeds: training env steps/s (wall time minus evaluations, on both sides),
 env steps and wall seconds (evaluations included) to the first evaluation >= 475, and
