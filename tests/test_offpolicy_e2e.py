@@ -241,6 +241,25 @@ def test_mazedsl_train_refuses_before_naming_a_run_directory(tmp_path: Path, exp
             assert proc.stdout.strip() == "" and not (tmp_path / "outputs").exists(), (args, proc.stdout)
 
 
+def test_an_algorithm_on_the_wrong_actions_is_refused_before_torch_is_imported(tmp_path: Path) -> None:
+    """The commonest refusal answers without importing torch (2-3 s of every such answer),
+    from both CLIs; a sweep's points are all checked this way before any is built."""
+    env = {**os.environ, "PYTHONPROFILEIMPORTTIME": "1"}  # Python logs each import to stderr
+    cases = [(["mazedsl", "train", str(ROOT / "experiments" / "pendulum_sac.py"),
+               "env.name=CartPole-v1"], "algorithm: sac needs a Box"),
+             (["mazedsl-run", "-cn", "conf_train", "-m", "algorithm=dqn,sac", "total_steps=64"],
+              "algorithm: sac needs a Box")]
+    for (exe, *args), message in cases:
+        proc = subprocess.run([str(BIN / exe), *args], cwd=tmp_path, env=env, capture_output=True,
+                              text=True, timeout=120)
+        log = [line for line in proc.stderr.splitlines() if line.startswith("import time:")]
+        said = [line for line in proc.stderr.splitlines() if not line.startswith("import time:")]
+        imported = {line.rsplit("|", 1)[1].strip() for line in log}
+        assert proc.returncode == 2 and len(said) == 1 and message in said[0], (exe, said)
+        assert "gymnasium" in imported and "torch" not in imported, exe
+        assert not (tmp_path / "outputs").exists(), exe
+
+
 def test_a_replay_buffer_larger_than_free_memory_is_refused(tmp_path: Path, monkeypatch) -> None:
     from gymnasium import spaces
 

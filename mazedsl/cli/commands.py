@@ -25,9 +25,13 @@ def cmd_train(args: argparse.Namespace) -> int:
             raise ConfigError("train needs an EXPERIMENT file (or --resume RUN)")
         if args.sweep or args.seeds:
             return _sweep(args)
+        from mazedsl.components import resolve_experiment
+
+        # bad input: one line, before the run directory is named (and, for the commonest
+        # mistakes, before torch is imported)
+        check_runnable(resolve_experiment(args.experiment, {}, list(args.overrides), None)[0])
         ctx = RunContext(args.experiment, overrides=list(args.overrides), run_dir=args.run_dir,
                          silent=quiet)
-        check_runnable(ctx.experiment)  # bad input: one line, before the run directory is named
     if args.quiet and not args.json:
         print(ctx.run_dir, flush=True)  # the one line a script needs
     elif not quiet:
