@@ -241,14 +241,21 @@ def test_mazedsl_train_refuses_before_naming_a_run_directory(tmp_path: Path, exp
             assert proc.stdout.strip() == "" and not (tmp_path / "outputs").exists(), (args, proc.stdout)
 
 
-def test_an_algorithm_on_the_wrong_actions_is_refused_before_torch_is_imported(tmp_path: Path) -> None:
-    """The commonest refusal answers without importing torch (2-3 s of every such answer),
-    from both CLIs; a sweep's points are all checked this way before any is built."""
+def test_wrong_actions_and_missing_episodes_are_refused_before_torch_is_imported(
+        tmp_path: Path, expert: Path) -> None:
+    """The commonest refusals answer without importing torch (2-3 s of every such answer),
+    from both CLIs: an algorithm on the wrong kind of actions (a sweep's points are all
+    checked this way before any is built) and BC's registered precheck of its episodes."""
+    (tmp_path / "empty").mkdir()
     env = {**os.environ, "PYTHONPROFILEIMPORTTIME": "1"}  # Python logs each import to stderr
     cases = [(["mazedsl", "train", str(ROOT / "experiments" / "pendulum_sac.py"),
                "env.name=CartPole-v1"], "algorithm: sac needs a Box"),
              (["mazedsl-run", "-cn", "conf_train", "-m", "algorithm=dqn,sac", "total_steps=64"],
-              "algorithm: sac needs a Box")]
+              "algorithm: sac needs a Box"),
+             (["mazedsl", "train", str(ROOT / "experiments" / "cartpole_bc.py"),
+               f"algorithm.episodes=[{tmp_path / 'empty'}]"], "no recorded episodes"),
+             (["mazedsl-run", "-cn", "conf_train", "algorithm=bc", f"algorithm.episodes=[{expert}]",
+               "env.name=Acrobot-v1"], "were recorded with the observation space")]
     for (exe, *args), message in cases:
         proc = subprocess.run([str(BIN / exe), *args], cwd=tmp_path, env=env, capture_output=True,
                               text=True, timeout=120)

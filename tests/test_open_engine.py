@@ -33,6 +33,40 @@ def cli(*args: str, cwd: Path, check: bool = True) -> subprocess.CompletedProces
 
 
 # -- algorithms by registry ---------------------------------------------------------------
+def test_a_registered_precheck_refuses_before_the_learner_is_imported() -> None:
+    """``register_algorithm(..., precheck=f)``: the CLIs' preflight calls ``f`` with the
+    declaration, the experiment and the env's spaces before it imports the learner."""
+    import attrs
+
+    from mazedsl import register_algorithm
+    from mazedsl.cli.preflight import check_runnable
+    from mazedsl.rl import registry
+    from mazedsl.spec import param
+
+    @attrs.define(frozen=True, kw_only=True)
+    class Picky:
+        n_steps: int = param(8, "Steps per env before each update.")
+
+    seen = []
+
+    def precheck(decl, experiment, obs_space, action_space) -> None:
+        seen.append((decl.n_steps, experiment.env.name, obs_space.shape, action_space.n))
+        raise ConfigError("must be at least 16", "algorithm.n_steps")
+
+    register_algorithm("picky", Picky, "no_such_module:Learner", action_spaces=("Discrete",),
+                       precheck=precheck, config_module=False)
+    try:
+        with pytest.raises(ConfigError, match="must be at least 16") as err:
+            check_runnable(Experiment(algorithm=Picky()))
+        assert err.value.path == "algorithm.n_steps"
+        assert seen == [(8, "CartPole-v1", (4,), 2)]
+        with pytest.raises(ConfigError, match="picky needs a Discrete action space"):
+            check_runnable(Experiment(algorithm=Picky()).override({"env.name": "Pendulum-v1"}))
+        assert len(seen) == 1  # the action space is refused first
+    finally:
+        registry._ENTRIES.pop("picky")
+
+
 
 def test_an_algorithm_from_outside_trains_through_run_context(tmp_path):
     from tests.plugins.reinforce_algo import Reinforce

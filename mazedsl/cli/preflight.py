@@ -2,8 +2,9 @@
 algorithm takes the experiment on its spaces.
 
 It runs in two stages. :func:`check_spaces` imports no torch (about 2.5 s here), so the
-commonest refusals (an env that cannot be made, an algorithm on the wrong kind of actions)
-answer in about a second; :func:`check_runnable` then asks the algorithm itself."""
+commonest refusals (an env that cannot be made, an algorithm on the wrong kind of actions,
+an algorithm's registered ``precheck`` such as BC's missing episodes) answer in about a
+second; :func:`check_runnable` then asks the algorithm's learner itself."""
 
 from __future__ import annotations
 
@@ -14,11 +15,12 @@ Checked = dict[str, tuple[Any, Any]]
 
 
 def check_spaces(exp: Any, checked: Checked | None = None) -> tuple[Any, Any] | None:
-    """Make the env once (per distinct env declaration) and refuse an algorithm that cannot
-    act in its action space; the (observation, action) spaces, or None for an env factory
-    (checked when it is built). Imports no torch."""
+    """Make the env once (per distinct env declaration), refuse an algorithm that cannot act
+    in its action space, and run the algorithm's registered ``precheck`` (e.g. BC's recorded
+    episodes); the (observation, action) spaces, or None for an env factory (checked when it
+    is built). Imports no torch."""
     from mazedsl.errors import EnvError, MazeError
-    from mazedsl.rl.registry import check_action_space
+    from mazedsl.rl.registry import check_action_space, entry_for
 
     if exp.env.factory:
         return None
@@ -36,8 +38,10 @@ def check_spaces(exp: Any, checked: Checked | None = None) -> tuple[Any, Any] | 
             raise EnvError(f"env: cannot make {exp.env.name!r}: {type(exc).__name__}: {first}") from None
         checked[key] = (env.observation_space, env.action_space)
         env.close()
-    check_action_space(exp.algorithm, checked[key][1])
-    return checked[key]
+    obs_space, action_space = checked[key]
+    check_action_space(exp.algorithm, action_space)
+    entry_for(exp.algorithm).run_precheck(exp.algorithm, exp, obs_space, action_space)
+    return obs_space, action_space
 
 
 def check_runnable(exp: Any, checked: Checked | None = None) -> None:

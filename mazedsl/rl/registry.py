@@ -33,13 +33,25 @@ class AlgorithmEntry:
     learner: str | Callable[..., Any]  # "module:Class" or the class itself
     action_spaces: tuple[str, ...]  # gymnasium space class names it can act in; () = any
     default: bool = False
+    precheck: str | Callable[..., Any] | None = None  # "module:function" or the function
 
     def learner_class(self) -> Any:
         """The learner class (imported on first use)."""
-        if not isinstance(self.learner, str):
-            return self.learner
-        module, _, name = self.learner.partition(":")
-        return getattr(importlib.import_module(module), name)
+        return _resolve(self.learner)
+
+    def run_precheck(self, declaration: Any, experiment: Any, obs_space: Any,
+                     action_space: Any) -> None:
+        """The algorithm's torch-free training check, where it registered one."""
+        if self.precheck is not None:
+            _resolve(self.precheck)(declaration, experiment, obs_space, action_space)
+
+
+def _resolve(obj: str | Callable[..., Any]) -> Any:
+    """``obj`` itself, or the attribute a ``"module:name"`` path names (imported now)."""
+    if not isinstance(obj, str):
+        return obj
+    module, _, name = obj.partition(":")
+    return getattr(importlib.import_module(module), name)
 
 
 _ENTRIES: dict[str, AlgorithmEntry] = {}
@@ -49,7 +61,8 @@ _LOADED: list[bool] = []
 def register_algorithm(name: str, declaration: type, learner: str | Callable[..., Any], *,
                        action_spaces: tuple[str, ...] = (), default: bool = False,
                        public_path: str | None = None, aliases: tuple[str, ...] = (),
-                       config_module: bool = True) -> AlgorithmEntry:
+                       config_module: bool = True,
+                       precheck: str | Callable[..., Any] | None = None) -> AlgorithmEntry:
     """Register an algorithm under ``name``.
 
     ``declaration`` is its attrs declaration class (every field made with
@@ -57,7 +70,11 @@ def register_algorithm(name: str, declaration: type, learner: str | Callable[...
     its ``"module:Class"`` path; ``action_spaces`` the gymnasium space class names it supports
     (e.g. ``("Discrete",)``; empty: any). The declaration becomes a valid ``_target_`` (its
     ``public_path``, default ``module.Class``), and unless a config file already provides it,
-    the config module ``algorithm=<name>`` (the declaration's defaults).
+    the config module ``algorithm=<name>`` (the declaration's defaults). ``precheck``
+    (a function or its ``"module:function"`` path, called ``(declaration, experiment,
+    obs_space, action_space)``, raising :class:`~mazedsl.errors.ConfigError`) is a training
+    check in a module that does not import torch: both CLIs run it before they import torch,
+    so that mistake is refused within a second (the learner's own checks run later).
     """
     if not isinstance(name, str) or not name.isidentifier():
         raise ConfigError(f"algorithm name {name!r} must be a plain identifier")
@@ -67,7 +84,7 @@ def register_algorithm(name: str, declaration: type, learner: str | Callable[...
     from mazedsl.config.targets import register_declaration
 
     register_declaration(declaration, public_path, aliases)
-    entry = AlgorithmEntry(name, declaration, learner, tuple(action_spaces), default)
+    entry = AlgorithmEntry(name, declaration, learner, tuple(action_spaces), default, precheck)
     _ENTRIES[name] = entry
     if config_module and not declaration.__module__.startswith("mazedsl."):
         _store_config_module(name, declaration)  # built-ins have conf/algorithm/<name>.yaml

@@ -10,6 +10,7 @@ episodes into training and validation sets.
 from __future__ import annotations
 
 import glob
+import json
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -199,6 +200,50 @@ def load_episodes(files: Sequence[Path], obs_space: spaces.Space,
     if len(data) == 0:
         raise ConfigError("the recorded episodes hold no steps", WHERE)
     return data
+
+
+def _check_recorded_spaces(files: list[Path], obs_space: spaces.Space, action_space: spaces.Space) -> None:
+    """The recording runs' spaces.json (when present) must equal the env's spaces."""
+    from mazedsl.rl.spaces import space_from_json, space_to_json
+
+    want = {"observation": space_to_json(obs_space), "action": space_to_json(action_space)}
+    here = {"observation": obs_space, "action": action_space}
+    seen: set[Path] = set()
+    for f in files:
+        run = f.parent.parent if f.parent.name == "rollouts" else f.parent
+        if run in seen or not (run / "spaces.json").is_file():
+            continue
+        seen.add(run)
+        try:
+            got = json.loads((run / "spaces.json").read_text())
+        except (OSError, ValueError):
+            continue
+        for kind in ("observation", "action"):
+            if kind in got and got[kind] != want[kind]:
+                try:
+                    recorded = describe_space(space_from_json(got[kind]))
+                except Exception:  # noqa: BLE001 - an unreadable record: say so briefly
+                    recorded = "an unreadable space"
+                mine = describe_space(here[kind])
+                if recorded == mine:
+                    mine += " (same shape, other bounds)"
+                raise ConfigError(f"episodes of {run} were recorded with the {kind} space "
+                                  f"{recorded}, this env's is {mine}", WHERE)
+
+
+def load_dataset(decl: Any, experiment: Any, obs_space: spaces.Space,
+                 action_space: spaces.Space) -> EpisodeData:
+    """The recorded episodes ``decl.episodes`` names, checked against the env's spaces."""
+    files = find_episode_files(decl.episodes, experiment.output_dir)
+    _check_recorded_spaces(files, obs_space, action_space)
+    return load_episodes(files, obs_space, action_space)
+
+
+def check_episodes(decl: Any, experiment: Any, obs_space: spaces.Space,
+                   action_space: spaces.Space) -> None:
+    """BC's training check, registered as its ``precheck``: the episodes load and match the
+    env's spaces (this module imports no torch, so both CLIs refuse within a second)."""
+    load_dataset(decl, experiment, obs_space, action_space)
 
 
 def split_episodes(data: EpisodeData, fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:

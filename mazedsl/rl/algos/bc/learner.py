@@ -7,7 +7,6 @@ samples seen."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
@@ -16,52 +15,13 @@ import numpy as np
 import torch
 from gymnasium import spaces
 
-from mazedsl.errors import ConfigError
 from mazedsl.rl.algos._offpolicy import (check_finite, clip_grad_norm, denormals_flushed, make_adam,
                                          step)
 from mazedsl.rl.algos.base import Learner
-from mazedsl.rl.algos.bc.data import (WHERE, EpisodeData, describe_space, find_episode_files,
-                                      load_episodes, split_episodes)
+from mazedsl.rl.algos.bc.data import EpisodeData, load_dataset, split_episodes
 from mazedsl.rl.algos.bc.manifest import MANIFEST, manifest, pinned_episodes
 from mazedsl.rl.algos.bc.losses import bc_loss
 from mazedsl.rl.algos.bc.spec import BC
-
-
-def _check_recorded_spaces(files: list[Path], obs_space: spaces.Space, action_space: spaces.Space) -> None:
-    """The recording runs' spaces.json (when present) must equal the env's spaces."""
-    from mazedsl.rl.spaces import space_from_json, space_to_json
-
-    want = {"observation": space_to_json(obs_space), "action": space_to_json(action_space)}
-    here = {"observation": obs_space, "action": action_space}
-    seen: set[Path] = set()
-    for f in files:
-        run = f.parent.parent if f.parent.name == "rollouts" else f.parent
-        if run in seen or not (run / "spaces.json").is_file():
-            continue
-        seen.add(run)
-        try:
-            got = json.loads((run / "spaces.json").read_text())
-        except (OSError, ValueError):
-            continue
-        for kind in ("observation", "action"):
-            if kind in got and got[kind] != want[kind]:
-                try:
-                    recorded = describe_space(space_from_json(got[kind]))
-                except Exception:  # noqa: BLE001 - an unreadable record: say so briefly
-                    recorded = "an unreadable space"
-                mine = describe_space(here[kind])
-                if recorded == mine:
-                    mine += " (same shape, other bounds)"
-                raise ConfigError(f"episodes of {run} were recorded with the {kind} space "
-                                  f"{recorded}, this env's is {mine}", WHERE)
-
-
-def load_dataset(decl: BC, experiment: Any, obs_space: spaces.Space,
-                 action_space: spaces.Space) -> EpisodeData:
-    """The recorded episodes ``decl.episodes`` names, checked against the env's spaces."""
-    files = find_episode_files(decl.episodes, experiment.output_dir)
-    _check_recorded_spaces(files, obs_space, action_space)
-    return load_episodes(files, obs_space, action_space)
 
 
 class BCLearner(Learner):
