@@ -3,6 +3,7 @@ and test_tui_compare.py), plus hand-damaged copies for the bad-input cases."""
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import shutil
@@ -13,6 +14,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
+A2C_RUN = "20261201-120000_a2c000"
 TINY = ["total_steps=2048", "eval_every_steps=512", "eval_episodes=2", "runner.n_envs=4",
         "algorithm.batch_size=128", "algorithm.n_epochs=2"]
 
@@ -36,7 +38,7 @@ def make_workspace(root: Path) -> Workspace:
     """Train the sweep (4 jobs, 2 at a time) and the A2C run side by side: about 10 s."""
     runs = root / "outputs"
     sweep = runs / "cartpole_ppo" / "sweep_lr"
-    a2c = runs / "cartpole_a2c" / "20261201-120000_a2c000"
+    a2c = runs / "cartpole_a2c" / A2C_RUN
     procs = [
         subprocess.Popen([str(BIN / "mazedsl"), "train", str(ROOT / "experiments" / "cartpole_ppo.py"), *TINY,
                           "--sweep", "algorithm.lr=1e-3,3e-3", "--seeds", "2", "--jobs", "2", "--quiet"],
@@ -56,6 +58,28 @@ def make_workspace(root: Path) -> Workspace:
     jobs = sorted(p.parent for p in sweep.glob("*/run.json"))
     assert len(jobs) == 4, jobs
     return Workspace(root, runs, sweep, jobs, a2c)
+
+
+def shared_workspace(tmp_path_factory, name: str) -> Workspace:
+    """A copy of one :func:`make_workspace` per test session: the first test file to ask
+    trains it (under a lock, so the other xdist worker waits instead of training it again:
+    six CLI processes), each gets its own copy under ``name`` (nothing in it names its path)."""
+    base = tmp_path_factory.getbasetemp()
+    shared = base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+    cache = shared / "compare_workspace"
+    with open(shared / "compare_workspace.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not (cache / ".ready").is_file():
+            shutil.rmtree(cache, ignore_errors=True)
+            cache.mkdir()
+            make_workspace(cache)
+            (cache / ".ready").write_text("")
+    root = tmp_path_factory.mktemp(name)
+    shutil.copytree(cache / "outputs", root / "outputs")
+    runs = root / "outputs"
+    sweep = runs / "cartpole_ppo" / "sweep_lr"
+    return Workspace(root, runs, sweep, sorted(p.parent for p in sweep.glob("*/run.json")),
+                     runs / "cartpole_a2c" / A2C_RUN)
 
 
 def copy_run(src: Path, dest: Path) -> Path:

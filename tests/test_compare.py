@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from compare_runs import (BIN, Workspace, copy_run, eval_returns, make_workspace, with_damaged_line,
+from compare_runs import (BIN, Workspace, copy_run, eval_returns, shared_workspace, with_damaged_line,
                           with_failed_job, without_evals)
 from mazedsl.compare import aggregate, compare, differing_keys, is_sweep_dir, sweep_jobs
 from mazedsl.errors import MazeError
@@ -22,7 +22,7 @@ from mazedsl.run import list_entries
 
 @pytest.fixture(scope="session")
 def ws(tmp_path_factory) -> Workspace:
-    return make_workspace(tmp_path_factory.mktemp("compare"))
+    return shared_workspace(tmp_path_factory, "compare")
 
 
 def mazedsl(*args: str, cwd: Path, check: bool = True) -> subprocess.CompletedProcess:

@@ -11,7 +11,7 @@ import pytest
 from rich.text import Text
 from textual.widgets import DataTable
 
-from compare_runs import Workspace, eval_returns, make_workspace, with_failed_job
+from compare_runs import Workspace, eval_returns, shared_workspace, with_failed_job
 from mazedsl_tui.app import MazeApp
 from mazedsl_tui.demo import DemoLibrary, build_demo
 from mazedsl_tui.screens.compare import CompareScreen
@@ -27,7 +27,7 @@ from tests.tui_helpers import run_async, wait_for
 
 @pytest.fixture(scope="session")
 def ws(tmp_path_factory) -> Workspace:
-    return make_workspace(tmp_path_factory.mktemp("tui_compare"))
+    return shared_workspace(tmp_path_factory, "tui_compare")
 
 
 
