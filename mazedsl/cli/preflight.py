@@ -55,4 +55,4 @@ def check_runnable(exp: Any, checked: Checked | None = None) -> None:
     if spaces is not None and not is_rllib(exp):  # RLlib's mapping refuses when it builds
         from mazedsl.rl.building import check_experiment
 
-        check_experiment(exp, *spaces)
+        check_experiment(exp, *spaces, prechecked=True)

@@ -114,12 +114,19 @@ def check_spaces(obs_space: spaces.Space, action_space: spaces.Space, want_obs: 
 
 
 def check_experiment(experiment: Experiment, obs_space: spaces.Space,
-                     action_space: spaces.Space, training: bool = True) -> None:
+                     action_space: spaces.Space, training: bool = True,
+                     prechecked: bool = False) -> None:
     """The algorithm's refusals of ``experiment`` on an env with these spaces (the first
     thing :func:`build` does; ``mazedsl-run`` calls it before Hydra writes anything);
-    ``training=False`` leaves out what only training needs (e.g. BC's recorded episodes)."""
-    check_action_space(experiment.algorithm, action_space)
-    learner_cls = entry_for(experiment.algorithm).learner_class()
+    ``training=False`` leaves out what only training needs (the registered ``precheck``,
+    e.g. BC's recorded episodes, and ``check_training``); ``prechecked``: the caller has
+    already run the action-space check and the precheck (the CLIs' preflight)."""
+    entry = entry_for(experiment.algorithm)
+    if not prechecked:
+        check_action_space(experiment.algorithm, action_space)
+        if training:
+            entry.run_precheck(experiment.algorithm, experiment, obs_space, action_space)
+    learner_cls = entry.learner_class()
     learner_cls.check(experiment.algorithm, experiment, obs_space, action_space)
     if training:
         learner_cls.check_training(experiment.algorithm, experiment, obs_space, action_space)

@@ -47,10 +47,6 @@ class BCLearner(Learner):
         self.updates = 0
 
     @classmethod
-    def check_training(cls, decl: BC, experiment: Any, obs_space: Any, action_space: Any) -> None:
-        load_dataset(decl, experiment, obs_space, action_space)  # refuse before anything is written
-
-    @classmethod
     def for_resume(cls, decl: BC, run_dir: Path) -> BC:
         """Resume on the episode files the run trained on (its episodes.json), not on what
         ``episodes`` names now; a ConfigError when any of them is gone or changed."""
