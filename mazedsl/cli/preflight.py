@@ -1,8 +1,8 @@
 """The check both training CLIs make before anything is written: the env can be made and the
 algorithm takes the experiment on its spaces.
 
-It runs in two stages. :func:`check_spaces` imports no torch (about 2.5 s here), so the
-commonest refusals (an env that cannot be made, an algorithm on the wrong kind of actions,
+It runs in two stages. :func:`check_before_torch` imports no torch (about 2.5 s here), so
+the commonest refusals (an env that cannot be made, an algorithm on the wrong kind of actions,
 an algorithm's registered ``precheck`` such as BC's missing episodes) answer in about a
 second; :func:`check_runnable` then asks the algorithm's learner itself."""
 
@@ -14,7 +14,7 @@ Checked = dict[str, tuple[Any, Any]]
 """The spaces of each env declaration made so far (a sweep makes each env once)."""
 
 
-def check_spaces(exp: Any, checked: Checked | None = None) -> tuple[Any, Any] | None:
+def check_before_torch(exp: Any, checked: Checked | None = None) -> tuple[Any, Any] | None:
     """Make the env once (per distinct env declaration), refuse an algorithm that cannot act
     in its action space, and run the algorithm's registered ``precheck`` (e.g. BC's recorded
     episodes); the (observation, action) spaces, or None for an env factory (checked when it
@@ -45,13 +45,13 @@ def check_spaces(exp: Any, checked: Checked | None = None) -> tuple[Any, Any] | 
 
 
 def check_runnable(exp: Any, checked: Checked | None = None) -> None:
-    """:func:`check_spaces`, then ask the algorithm whether it takes this experiment on the
-    env's spaces: bad kwargs, a missing dependency or an algorithm that cannot run here
+    """:func:`check_before_torch`, then ask the algorithm whether it takes this experiment on
+    the env's spaces: bad kwargs, a missing dependency or an algorithm that cannot run here
     (DQN on a Box action space, BC without episodes, ...) are refused before any run
     directory exists."""
     from mazedsl.rllib import is_rllib
 
-    spaces = check_spaces(exp, checked)
+    spaces = check_before_torch(exp, checked)
     if spaces is not None and not is_rllib(exp):  # RLlib's mapping refuses when it builds
         from mazedsl.rl.building import check_experiment
 
