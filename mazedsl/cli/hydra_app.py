@@ -18,7 +18,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from mazedsl.cli.output import (EXIT_BUG, EXIT_INTERRUPTED, EXIT_USER, error, exit_code_of, fmt,
                                 print_eval)
-from mazedsl.cli.preflight import check_before_torch, check_runnable
+from mazedsl.cli.preflight import check_before_torch, check_learner
 
 APP_NAME = "mazedsl-run"
 BUG_REPORTED = False  # an internal error already reported (exit 1 is then not Hydra's usage error)
@@ -263,7 +263,7 @@ def preflight(argv: list[str]) -> None:
     points = split_sweep(overrides) if multirun else [overrides]
     checked_envs: dict[str, tuple[Any, Any]] = {}
     composed: dict[tuple[str, ...], Any] = {}
-    runnable: list[Any] = []
+    runnable: list[tuple[Any, Any]] = []
     for point in points:
         # compose once per choice of modules (the slow part); values are then applied to it
         choices = tuple(text for text in point if _is_choice(text)
@@ -273,10 +273,10 @@ def preflight(argv: list[str]) -> None:
         values = [text for text in point if text not in choices]
         declared = apply_overrides(composed[choices], values) if values else composed[choices]
         if config_name == "conf_train" and not prints_only:  # --cfg prints; nothing runs
-            check_before_torch(declared, checked_envs)  # every point's, before torch is imported
-            runnable.append(declared)
-    for declared in runnable:
-        check_runnable(declared, checked_envs)
+            # every point's, before torch is imported
+            runnable.append((declared, check_before_torch(declared, checked_envs)))
+    for declared, spaces in runnable:
+        check_learner(declared, spaces)
 
 
 def run() -> None:

@@ -4,7 +4,8 @@ algorithm takes the experiment on its spaces.
 It runs in two stages. :func:`check_before_torch` imports no torch (about 2.5 s here), so
 the commonest refusals (an env that cannot be made, an algorithm on the wrong kind of actions,
 an algorithm's registered ``precheck`` such as BC's missing episodes) answer in about a
-second; :func:`check_runnable` then asks the algorithm's learner itself."""
+second; :func:`check_learner` then asks the algorithm's learner itself.
+:func:`check_runnable` runs both."""
 
 from __future__ import annotations
 
@@ -45,13 +46,17 @@ def check_before_torch(exp: Any, checked: Checked | None = None) -> tuple[Any, A
 
 
 def check_runnable(exp: Any, checked: Checked | None = None) -> None:
-    """:func:`check_before_torch`, then ask the algorithm whether it takes this experiment on
-    the env's spaces: bad kwargs, a missing dependency or an algorithm that cannot run here
-    (DQN on a Box action space, BC without episodes, ...) are refused before any run
-    directory exists."""
+    """:func:`check_before_torch`, then :func:`check_learner`: bad kwargs, a missing
+    dependency or an algorithm that cannot run here (DQN on a Box action space, BC without
+    episodes, ...) are refused before any run directory exists."""
+    check_learner(exp, check_before_torch(exp, checked))
+
+
+def check_learner(exp: Any, spaces: tuple[Any, Any] | None) -> None:
+    """Ask the algorithm's learner whether it takes this experiment on the env's ``spaces``
+    (what :func:`check_before_torch` returned for it; that stage is not repeated)."""
     from mazedsl.rllib import is_rllib
 
-    spaces = check_before_torch(exp, checked)
     if spaces is not None and not is_rllib(exp):  # RLlib's mapping refuses when it builds
         from mazedsl.rl.building import check_experiment
 
