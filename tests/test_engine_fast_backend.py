@@ -317,8 +317,80 @@ def test_rollout_inference_paths_agree():
             out_m, values_m = policy.inference_fn()(x)
             np_forward = policy.numpy_inference_fn()
             out_n, values_n = np_forward(x.numpy())
-        assert kind in np_forward.__qualname__  # wide separate nets are not zero-padded
+            recorded: list = []
+            out_r, values_r = np_forward(x.numpy(), recorded)
+        assert np_forward.layout == kind  # wide separate nets are not zero-padded
         torch.testing.assert_close(out_m, out)
         torch.testing.assert_close(values_m, values)
         torch.testing.assert_close(torch.from_numpy(out_n.copy()), out)
         torch.testing.assert_close(torch.from_numpy(values_n.copy()), values)
+        assert (out_r == out_n).all() and (values_r == values_n).all()
+        # the recorded layer outputs, split per net, are each net's hidden activations
+        pi_plan, vf_plan, _, _ = policy._fast
+        hidden_p, hidden_v = np_forward.split(recorded)
+        assert (hidden_v is None) == shared
+        for plan, got in ((pi_plan, hidden_p), (vf_plan, hidden_v)):
+            if plan is None:
+                continue
+            h, expected = x, []
+            for w, b, fn in plan:
+                h = fn(torch.nn.functional.linear(h, w.detach(), b.detach()))
+                expected.append(h)
+            assert [tuple(g.shape) for g in got] == [tuple(e.shape) for e in expected]
+            for g, e in zip(got, expected):
+                torch.testing.assert_close(torch.from_numpy(g.copy()), e)
+
+
+def _a2c_experiment(env: str, n_envs: int, hidden: list[int], shared: bool, backend: str):
+    from mazedsl import A2C
+    from mazedsl.spec import Experiment, GymEnv, Runner, StateCritic, VectorObs
+
+    return Experiment(env=GymEnv(name=env), model=VectorObs(hidden_units=hidden),
+                      critic=StateCritic(hidden_units=hidden, shared=shared),
+                      algorithm=A2C(backend=backend, ent_coef=0.01),
+                      runner=Runner(n_envs=n_envs, vectorization="sync"), seed=3,
+                      total_steps=10 ** 6, eval_every_steps=0, eval_episodes=1)
+
+
+@pytest.mark.parametrize("env,n_envs,hidden,shared,by_default", [
+    ("CartPole-v1", 8, [64, 64], False, False),    # merged nets, the numpy update (40 rows)
+    ("CartPole-v1", 32, [160, 160], False, True),  # two chains (wide), the torch hand-written update
+    ("CartPole-v1", 8, [32], True, False),         # a shared torso
+    ("Pendulum-v1", 8, [64, 64], False, False),    # Gaussian actions
+])
+def test_a2c_reuses_the_rollout_forward_and_equals_the_reference(env, n_envs, hidden, shared, by_default):
+    """A2C takes one step per rollout with the weights that acted, so the fast backend's update
+    can reuse the rollout's forward pass (its valid rows: episodes end inside these rollouts);
+    it does by default where the update is large enough to gain (``REUSE_MIN_MACS``). Over 40
+    updates, reusing equals computing the forward again (to float32 rounding) and the
+    plain-torch reference (autograd) to the tolerance of the other fast-backend tests."""
+    from mazedsl.rl.algos.a2c import fast
+    from mazedsl.rl.trainer import Trainer
+
+    used, masked = [], []
+    real = fast.a2c_update
+
+    def spy(policy, optimizer, batch, algo, step, **kwargs):
+        used.append(kwargs.get("recorded") is not None)
+        masked.append(batch["advantages"].shape[0] < n_envs * algo.n_steps)  # reset steps left out
+        return real(policy, optimizer, batch, algo, step, **kwargs)
+
+    params = {}
+    for name, backend, keep in (("reuse", "fast", True), ("again", "fast", False), ("torch", "torch", False)):
+        trainer = Trainer(_a2c_experiment(env, n_envs, hidden, shared, backend))
+        assert trainer.learner.fast == (backend == "fast")
+        assert trainer.learner.keep_hidden == (by_default and backend == "fast")
+        trainer.learner.keep_hidden = keep
+        fast.a2c_update = spy
+        try:
+            trainer.train(n_updates=40)
+        finally:
+            fast.a2c_update = real
+        params[name] = [p.detach().clone() for p in trainer.learner.policy.parameters()]
+        trainer.close()
+    assert used == [True] * 40 + [False] * 40  # the reference path never calls the fast update
+    assert any(masked[:40]) == (env == "CartPole-v1")
+    for a, b in zip(params["reuse"], params["again"]):
+        torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-5)
+    for a, b in zip(params["reuse"], params["torch"]):
+        torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-4)

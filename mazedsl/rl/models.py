@@ -393,12 +393,13 @@ class ActorCritic(nn.Module):
 
         return forward
 
-    def numpy_inference_fn(self) -> Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]] | None:
+    def numpy_inference_fn(self) -> NumpyForward | None:
         """Like :meth:`inference_fn`, in numpy on float32 arrays ``(N, obs_dim)``: for the small
         batches of a rollout step numpy's per-call cost is a fraction of torch's. None unless
         the nets are built-in MLPs with tanh, relu, silu or elu on CPU float32. Nets up to
         ``MERGE_MAX_WIDTH`` wide of equal depth and activations run merged, others as two
-        chains. Agrees with the torch forward to float32 rounding.
+        chains. Agrees with the torch forward to float32 rounding. It can also record its
+        layers' outputs (:class:`NumpyForward`).
 
         The (transposed) weights live in numpy buffers kept on the module; each call copies
         the current parameters into them, so every forward returned so far computes with the
@@ -470,7 +471,28 @@ class ActorCritic(nn.Module):
 
 # -- numpy rollout forwards --------------------------------------------------------------------
 _Copies = list[tuple[np.ndarray, np.ndarray]]
-_NpForward = Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]]
+_Split = Callable[[list[np.ndarray]], tuple[list[np.ndarray], list[np.ndarray] | None]]
+
+
+class NumpyForward:
+    """The numpy forward pass of a rollout: ``forward(obs) -> (policy outputs, values)``.
+
+    ``forward(obs, record)`` also appends each layer's output, as computed (one array per
+    product: a merged layer holds both nets' units), to the list ``record``; :meth:`split`
+    turns such arrays (of one layer each, rows concatenated) into the hidden activations of
+    the policy net and of the value net (None for a shared torso), in the order of the
+    nets' layers: the activations a hand-written backward pass needs."""
+
+    def __init__(self, run: Callable[[np.ndarray, list[np.ndarray] | None], tuple[np.ndarray, np.ndarray]],
+                 split: _Split, layout: str) -> None:
+        self._run = run
+        self.split = split
+        self.layout = layout
+        """'merged' (both nets as one block-diagonal MLP) or 'separate' (two chains)."""
+
+    def __call__(self, obs: np.ndarray, record: list[np.ndarray] | None = None
+                 ) -> tuple[np.ndarray, np.ndarray]:
+        return self._run(obs, record)
 
 
 def _arr(t: torch.Tensor) -> np.ndarray:
@@ -486,16 +508,19 @@ def _np_layer(w: torch.Tensor, b: torch.Tensor, copies: _Copies) -> tuple[np.nda
     return wt, bb
 
 
-def _np_chain(layers: list[tuple[np.ndarray, np.ndarray, Any]], x: np.ndarray) -> np.ndarray:
+def _np_chain(layers: list[tuple[np.ndarray, np.ndarray, Any]], x: np.ndarray,
+              record: list[np.ndarray] | None = None) -> np.ndarray:
     for w, b, act in layers:
         x = x @ w
         x += b
         act(x)
+        if record is not None:
+            record.append(x)
     return x
 
 
 def _np_separate_forward(pi: list[Layer], vf: list[Layer], head_p: tuple[torch.Tensor, torch.Tensor],
-                         head_v: tuple[torch.Tensor, torch.Tensor]) -> tuple[_NpForward, _Copies]:
+                         head_v: tuple[torch.Tensor, torch.Tensor]) -> tuple[NumpyForward, _Copies]:
     """Policy and value MLPs as two chains of products (no zero blocks). When both first
     layers have the same activation they are one product: both read the observation, so
     their weights stack without padding."""
@@ -515,26 +540,35 @@ def _np_separate_forward(pi: list[Layer], vf: list[Layer], head_p: tuple[torch.T
     hpw, hpb = _np_layer(*head_p, copies)
     hvw, hvb = _np_layer(*head_v, copies)
 
-    def forward(obs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def forward(obs: np.ndarray, record: list[np.ndarray] | None) -> tuple[np.ndarray, np.ndarray]:
         if first is not None:
             wt, bb, act, o1 = first
             h = obs @ wt
             h += bb
             act(h)
+            if record is not None:
+                record.append(h)
             hp, hv = h[:, :o1], h[:, o1:]
         else:
             hp = hv = obs
-        out = _np_chain(rest_p, hp) @ hpw
+        out = _np_chain(rest_p, hp, record) @ hpw
         out += hpb
-        values = _np_chain(rest_v, hv) @ hvw
+        values = _np_chain(rest_v, hv, record) @ hvw
         values += hvb
         return out, values[:, 0]
 
-    return forward, copies
+    def split(layers: list[np.ndarray]) -> tuple[list[np.ndarray], list[np.ndarray] | None]:
+        if first is None:
+            return layers[:len(rest_p)], layers[len(rest_p):]
+        o1 = first[3]
+        h, rest = layers[0], layers[1:]
+        return [h[:, :o1], *rest[:len(rest_p)]], [h[:, o1:], *rest[len(rest_p):]]
+
+    return NumpyForward(forward, split, "separate"), copies
 
 
 def _np_merged_forward(pi: list[Layer], vf: list[Layer] | None, head_p: tuple[torch.Tensor, torch.Tensor],
-                       head_v: tuple[torch.Tensor, torch.Tensor]) -> tuple[_NpForward, _Copies]:
+                       head_v: tuple[torch.Tensor, torch.Tensor]) -> tuple[NumpyForward, _Copies]:
     """Policy and value MLPs of equal depth and activations (or a shared torso) as one MLP:
     hidden weights stacked block-diagonally, the heads side by side."""
     (pw, pb), (vw, vb) = head_p, head_v
@@ -566,10 +600,16 @@ def _np_merged_forward(pi: list[Layer], vf: list[Layer] | None, head_p: tuple[to
         copies += [(ht[:in_p, :n_out], _arr(pw).T), (ht[in_p:, n_out:], _arr(vw).T)]
     hb = np.zeros(n_out + 1, np.float32)
     copies += [(hb[:n_out], _arr(pb)), (hb[n_out:], _arr(vb))]
+    widths = [w.shape[0] for w, _, _ in pi]  # the policy net's columns of each merged layer
 
-    def forward(obs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        out = _np_chain(layers, obs) @ ht
+    def forward(obs: np.ndarray, record: list[np.ndarray] | None) -> tuple[np.ndarray, np.ndarray]:
+        out = _np_chain(layers, obs, record) @ ht
         out += hb
         return out[:, :n_out], out[:, n_out]
 
-    return forward, copies
+    def split(hidden: list[np.ndarray]) -> tuple[list[np.ndarray], list[np.ndarray] | None]:
+        if vf is None:
+            return hidden, None
+        return [h[:, :o] for h, o in zip(hidden, widths)], [h[:, o:] for h, o in zip(hidden, widths)]
+
+    return NumpyForward(forward, split, "merged"), copies

@@ -8,17 +8,18 @@ and seeds they take the same actions.
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 import torch
 
 from mazedsl.rl.buffer import RolloutBuffer
 from mazedsl.rl.envloop import EnvLoop
-from mazedsl.rl.models import ActorCritic
+from mazedsl.rl.models import ActorCritic, NumpyForward
 from mazedsl.rl.observations import ObsPipeline
 
-NumpyForward = Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]]
+Hidden = tuple[list[torch.Tensor], list[torch.Tensor] | None]
+"""The hidden activations of the policy net and of the value net (None: a shared torso)."""
 
 _NP_DTYPES = {torch.int64: np.int64, torch.int8: np.int8, torch.float32: np.float32}
 
@@ -38,10 +39,16 @@ class OnPolicyRollout:
         self.loop, self.policy, self.prep, self.device = loop, policy, prep, device
         self.buffer = make_buffer(policy, prep, n_steps, loop.n_envs)
         self.last_values = np.zeros(loop.n_envs, dtype=np.float32)
+        self._layers: list[list[np.ndarray]] | None = None  # each step's layer outputs
+        self._np_forward: NumpyForward | None = None
 
-    def collect(self, np_forward: NumpyForward | None = None) -> None:
-        """One rollout of ``n_steps`` vector steps; ``np_forward``: the fast numpy forward."""
+    def collect(self, np_forward: NumpyForward | None = None, keep_hidden: bool = False) -> None:
+        """One rollout of ``n_steps`` vector steps; ``np_forward``: the fast numpy forward.
+        ``keep_hidden`` (with ``np_forward``) keeps each step's hidden activations for
+        :meth:`recorded_forward`."""
         buf, policy, prep, loop = self.buffer, self.policy, self.prep, self.loop
+        layers = self._layers = [] if keep_hidden and np_forward is not None else None
+        self._np_forward = np_forward
         dist, device = policy.dist, self.device
         reward_norm = loop.reward_norm
         gaussian, discrete = dist.kind == "gaussian", dist.kind == "discrete"
@@ -55,7 +62,11 @@ class OnPolicyRollout:
                 obs_in = prep(loop.obs, update=True)
                 b_obs[t] = obs_in
                 if np_forward is not None:
-                    out, values = np_forward(obs_in)
+                    if layers is None:
+                        out, values = np_forward(obs_in)
+                    else:
+                        layers.append([])
+                        out, values = np_forward(obs_in, layers[-1])
                     a = (out - noise[t]).argmax(1) if discrete else out + noise[t]
                 else:
                     out_t, values_t = policy.reference_forward(torch.as_tensor(obs_in, device=device))
@@ -84,6 +95,27 @@ class OnPolicyRollout:
         """GAE over the filled buffer, then its valid transitions as tensors on the device."""
         self.buffer.compute_gae(self.last_values, gamma, gae_lambda)
         return {k: v.to(self.device) for k, v in self.buffer.batch().items()}
+
+    def recorded_forward(self) -> tuple[torch.Tensor, torch.Tensor, Hidden] | None:
+        """The last rollout's forward pass over its valid transitions, in :meth:`batch`'s
+        order: policy outputs, values and the hidden activations of the policy and value nets
+        (None for a shared torso), as CPU tensors; None unless it kept them. It is the
+        forward pass of the weights that acted, so an update made with those weights (A2C's
+        one step per rollout) need not run it again."""
+        steps, np_forward = self._layers, self._np_forward
+        if steps is None or np_forward is None:
+            return None
+        buf = self.buffer
+        n = buf.n_steps * buf.n_envs
+        keep = buf.valid.reshape(-1)
+        whole = buf.valid.all(1).tolist()  # steps with every env's transition valid
+        layers = [np.concatenate([s[i] if w else s[i][v] for s, w, v in zip(steps, whole, buf.valid)])
+                  for i in range(len(steps[0]))]
+        pi, vf = np_forward.split(layers)
+        out = torch.from_numpy(buf.out.reshape(n, -1)[keep])
+        values = torch.from_numpy(buf.values.reshape(n)[keep])
+        return (out, values, ([torch.from_numpy(h) for h in pi],
+                              None if vf is None else [torch.from_numpy(h) for h in vf]))
 
 
 # -- the on-policy learner base and its backends ------------------------------------------
@@ -140,12 +172,16 @@ class OnPolicyLearner:
                                        built.device)
         self.fast = fast
 
+    keep_hidden = False
+    """Whether the fast backend's rollouts keep their hidden activations
+    (:meth:`OnPolicyRollout.recorded_forward`)."""
+
     def collect(self) -> None:
         """Fill the buffer (through the numpy forward on the fast backend)."""
         if self.fast:
             with torch.inference_mode():
                 np_forward = self.policy.numpy_inference_fn()
-            self.rollout.collect(np_forward)
+            self.rollout.collect(np_forward, self.keep_hidden)
         else:
             self.rollout.collect()
 
