@@ -10,6 +10,7 @@ from __future__ import annotations
 import importlib
 import importlib.util
 import json
+import statistics
 import subprocess
 import sys
 from pathlib import Path
@@ -163,6 +164,18 @@ def test_backends_quick(tmp_path):
     assert row[3] == f"{cell['fast_over_torch'][0]:.2f}x"
 
 
+def test_a2c_reuse_quick(tmp_path):
+    out = run_script("a2c_reuse.py", "--quick", "--json", str(tmp_path / "r.json"))
+    assert_report_file(out, tmp_path / "r.json")
+    row = table_rows(out)["A2C   8 envs 64x64"]
+    cell = _load(tmp_path / "r.json")["cells"][0]
+    secs = cell["seconds_per_update"]
+    assert len(secs["reuse"]) == len(secs["recompute"]) == 2 and min(secs["reuse"] + secs["recompute"]) > 0
+    assert cell["speedup"] == pytest.approx([a / b for a, b in zip(secs["recompute"], secs["reuse"])])
+    assert row[0] == f"{statistics.median(secs['recompute']) * 1e3:.3f}"
+    assert row[2] == f"{cell['speedup_ci'][0]:.2f}x"
+
+
 def test_time_to_solve_quick(tmp_path):
     out = run_script("time_to_solve.py", "--quick", "--json", str(tmp_path / "t.json"))
     assert_report_file(out, tmp_path / "t.json")
@@ -260,6 +273,8 @@ BAD_ARGS = [  # (script, arguments, a text the one error line must contain)
     ("backends.py", ["--rounds", "0"], "--rounds"),
     ("backends.py", ["--widths", "abc"], "'abc'"),
     ("backends.py", ["--algos", "dqn"], "'dqn'"),
+    ("a2c_reuse.py", ["--cells", "ppo-8-64x64"], "A2C cells only"),
+    ("a2c_reuse.py", ["--rounds", "0"], "--rounds"),
     ("gpu.py", ["--device", "tpu"], "'tpu'"),
     ("gpu.py", ["--device", "cpu", "--seeds", "0"], "--seeds"),
 ]
@@ -318,8 +333,8 @@ def test_make_bench_runs_every_figure_script():
     assert proc.returncode == 0, proc.stderr
     commands = [line.split() for line in proc.stdout.splitlines() if "benchmarks/" in line]
     scripts = [Path(next(w for w in c if w.startswith("benchmarks/"))).name for c in commands]
-    assert set(scripts) >= {"scaling.py", "limits.py", "backends.py", "gpu.py", "time_to_solve.py",
-                            "overheads.py", "learning.py", "vs_sb3.py"}
+    assert set(scripts) >= {"scaling.py", "limits.py", "backends.py", "a2c_reuse.py", "gpu.py",
+                            "time_to_solve.py", "overheads.py", "learning.py", "vs_sb3.py"}
     assert {c[c.index("--algos") + 1] for c in commands if "--algos" in c} == {"dqn", "sac"}
     for script in scripts:
         assert (BENCH / script).is_file()
