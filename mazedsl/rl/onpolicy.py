@@ -18,8 +18,9 @@ from mazedsl.rl.envloop import EnvLoop
 from mazedsl.rl.models import ActorCritic, NumpyForward
 from mazedsl.rl.observations import ObsPipeline
 
-Hidden = tuple[list[torch.Tensor], list[torch.Tensor] | None]
-"""The hidden activations of the policy net and of the value net (None: a shared torso)."""
+Recorded = tuple[np.ndarray, np.ndarray, tuple[list[np.ndarray], list[np.ndarray] | None]]
+"""A rollout's forward pass: policy outputs, values, and the hidden activations of the policy
+net and of the value net (None: a shared torso)."""
 
 _NP_DTYPES = {torch.int64: np.int64, torch.int8: np.int8, torch.float32: np.float32}
 
@@ -96,10 +97,10 @@ class OnPolicyRollout:
         self.buffer.compute_gae(self.last_values, gamma, gae_lambda)
         return {k: v.to(self.device) for k, v in self.buffer.batch().items()}
 
-    def recorded_forward(self) -> tuple[torch.Tensor, torch.Tensor, Hidden] | None:
+    def recorded_forward(self) -> Recorded | None:
         """The last rollout's forward pass over its valid transitions, in :meth:`batch`'s
         order: policy outputs, values and the hidden activations of the policy and value nets
-        (None for a shared torso), as CPU tensors; None unless it kept them. It is the
+        (None for a shared torso), as numpy arrays; None unless it kept them. It is the
         forward pass of the weights that acted, so an update made with those weights (A2C's
         one step per rollout) need not run it again."""
         steps, np_forward = self._layers, self._np_forward
@@ -111,11 +112,7 @@ class OnPolicyRollout:
         whole = buf.valid.all(1).tolist()  # steps with every env's transition valid
         layers = [np.concatenate([s[i] if w else s[i][v] for s, w, v in zip(steps, whole, buf.valid)])
                   for i in range(len(steps[0]))]
-        pi, vf = np_forward.split(layers)
-        out = torch.from_numpy(buf.out.reshape(n, -1)[keep])
-        values = torch.from_numpy(buf.values.reshape(n)[keep])
-        return (out, values, ([torch.from_numpy(h) for h in pi],
-                              None if vf is None else [torch.from_numpy(h) for h in vf]))
+        return buf.out.reshape(n, -1)[keep], buf.values.reshape(n)[keep], np_forward.split(layers)
 
 
 # -- the on-policy learner base and its backends ------------------------------------------

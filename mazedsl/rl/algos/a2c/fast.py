@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+from typing import Any
 
 import numpy as np
 import torch
@@ -11,14 +12,14 @@ from torch.nn import functional as F
 from mazedsl.rl.manual_grad import ManualGrad, squared_error
 from mazedsl.rl.np_grad import NumpyGrad
 from mazedsl.rl.models import ActorCritic
-from mazedsl.rl.onpolicy import Hidden
+from mazedsl.rl.onpolicy import Recorded
 from mazedsl.rl.updates import UpdateStats, apply_grads, check_finite, clip_grad_norm, with_grads
 from mazedsl.rl.algos.a2c.spec import A2C
 
 
 def a2c_update(policy: ActorCritic, optimizer: torch.optim.Optimizer, batch: dict[str, torch.Tensor],
                algo: A2C, step: int, manual_grad: bool = True,
-               recorded: tuple[torch.Tensor, torch.Tensor, Hidden] | None = None) -> UpdateStats:
+               recorded: Recorded | None = None) -> UpdateStats:
     """Policy-gradient plus value regression plus entropy bonus, one optimiser step
     (gradients by :class:`NumpyGrad` for discrete actions and batches of at most
     :data:`NUMPY_MAX_BATCH`, else by :class:`ManualGrad` where it covers the network, else
@@ -40,7 +41,7 @@ def a2c_update(policy: ActorCritic, optimizer: torch.optim.Optimizer, batch: dic
     with torch.no_grad() if manual is not None else contextlib.nullcontext():
         if manual is not None:
             out, values, cache = (manual.forward(batch["obs"]) if recorded is None
-                                  else _with_obs(recorded, batch["obs"]))
+                                  else _with_obs(_tensors(recorded), batch["obs"]))
             logp, aux = manual.log_prob(out, actions)
             logp_all = aux[0] if policy.discrete else None
         else:
@@ -81,12 +82,19 @@ def a2c_update(policy: ActorCritic, optimizer: torch.optim.Optimizer, batch: dic
     return stats
 
 
-def _with_obs(recorded: tuple[torch.Tensor, torch.Tensor, Hidden], obs: torch.Tensor
-              ) -> tuple[torch.Tensor, torch.Tensor, tuple[list[torch.Tensor], list[torch.Tensor] | None]]:
-    """A recorded forward pass as :meth:`ManualGrad.forward` returns it (the activations
-    start with the input)."""
+def _with_obs(recorded: Any, obs: Any) -> Any:
+    """A recorded forward pass (:data:`Recorded`, as arrays or tensors) as
+    :meth:`NumpyGrad.forward` / :meth:`ManualGrad.forward` return it: the activations start
+    with the input."""
     out, values, (pi, vf) = recorded
     return out, values, ([obs, *pi], None if vf is None else [obs, *vf])
+
+
+def _tensors(recorded: Recorded) -> Any:
+    """A recorded forward pass as CPU tensors sharing its arrays."""
+    t = torch.from_numpy
+    out, values, (pi, vf) = recorded
+    return t(out), t(values), ([t(h) for h in pi], None if vf is None else [t(h) for h in vf])
 
 
 NUMPY_MAX_BATCH = 128
@@ -97,19 +105,15 @@ up to 160 samples."""
 
 def _numpy_update(npg: NumpyGrad, optimizer: torch.optim.Optimizer, batch: dict[str, torch.Tensor],
                   algo: A2C, step: int,
-                  recorded: tuple[torch.Tensor, torch.Tensor, Hidden] | None = None) -> UpdateStats:
+                  recorded: Recorded | None = None) -> UpdateStats:
     """:func:`a2c_update` for a discrete policy, its loss and passes in numpy."""
     adv, returns = batch["advantages"].numpy(), batch["returns"].numpy()
     actions = batch["actions"].numpy()
     n = adv.shape[0]
     if algo.normalize_advantage and n > 1:
         adv = (adv - adv.mean()) / (adv.std(ddof=1) + np.float32(1e-8))
-    if recorded is None:
-        out, values, cache = npg.forward(batch["obs"].numpy())
-    else:
-        out_t, values_t, (acts_p, acts_v) = _with_obs(recorded, batch["obs"])
-        out, values = out_t.numpy(), values_t.numpy()
-        cache = ([a.numpy() for a in acts_p], None if acts_v is None else [a.numpy() for a in acts_v])
+    obs = batch["obs"].numpy()
+    out, values, cache = npg.forward(obs) if recorded is None else _with_obs(recorded, obs)
     z = out - np.maximum.reduce(out, 1, keepdims=True)
     p = np.exp(z)
     total = np.add.reduce(p, 1, keepdims=True)
