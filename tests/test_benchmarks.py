@@ -176,6 +176,20 @@ def test_a2c_reuse_quick(tmp_path):
     assert row[2] == f"{cell['speedup_ci'][0]:.2f}x"
 
 
+def test_cnn_layout_quick(tmp_path):
+    out = run_script("cnn_layout.py", "--quick", "--json", str(tmp_path / "c.json"))
+    assert_report_file(out, tmp_path / "c.json")
+    doc = _load(tmp_path / "c.json")
+    rows = table_rows(out)
+    for kind, label in (("pass", "Nature CNN forward+backward, 256 frames"),
+                        ("update", "PPO update, pixel CartPole, 8 envs")):
+        secs = doc["seconds"][kind]
+        assert len(secs["mazedsl"]) == len(secs["default"]) == 2 and min(secs["mazedsl"] + secs["default"]) > 0
+        assert doc[kind]["speedup"] == pytest.approx([d / m for d, m in zip(secs["default"], secs["mazedsl"])])
+        assert rows[label][0] == f"{statistics.median(secs['default']) * 1e3:.2f}"
+        assert rows[label][2] == f"{doc[kind]['speedup_ci'][0]:.2f}x"
+
+
 def test_time_to_solve_quick(tmp_path):
     out = run_script("time_to_solve.py", "--quick", "--json", str(tmp_path / "t.json"))
     assert_report_file(out, tmp_path / "t.json")
@@ -275,6 +289,7 @@ BAD_ARGS = [  # (script, arguments, a text the one error line must contain)
     ("backends.py", ["--algos", "dqn"], "'dqn'"),
     ("a2c_reuse.py", ["--cells", "ppo-8-64x64"], "A2C cells only"),
     ("a2c_reuse.py", ["--rounds", "0"], "--rounds"),
+    ("cnn_layout.py", ["--passes", "0"], "--passes"),
     ("gpu.py", ["--device", "tpu"], "'tpu'"),
     ("gpu.py", ["--device", "cpu", "--seeds", "0"], "--seeds"),
 ]
@@ -333,7 +348,7 @@ def test_make_bench_runs_every_figure_script():
     assert proc.returncode == 0, proc.stderr
     commands = [line.split() for line in proc.stdout.splitlines() if "benchmarks/" in line]
     scripts = [Path(next(w for w in c if w.startswith("benchmarks/"))).name for c in commands]
-    assert set(scripts) >= {"scaling.py", "limits.py", "backends.py", "a2c_reuse.py", "gpu.py",
+    assert set(scripts) >= {"scaling.py", "limits.py", "backends.py", "a2c_reuse.py", "cnn_layout.py", "gpu.py",
                             "time_to_solve.py", "overheads.py", "learning.py", "vs_sb3.py"}
     assert {c[c.index("--algos") + 1] for c in commands if "--algos" in c} == {"dqn", "sac"}
     for script in scripts:

@@ -1,0 +1,152 @@
+"""The CNN's CPU layout (channels-last batches, a kernel-covers-its-input layer as F.linear)
+against torch's default layout, for the scaling matrix's pixel PPO cell.
+
+    .venv/bin/python benchmarks/cnn_layout.py            # 12 rounds (about 1 minute)
+    .venv/bin/python benchmarks/cnn_layout.py --quick    # 2 rounds of 1 update: checks it runs
+
+The cell is the scaling matrix's PPO with the Nature CNN on 8 envs of the pixel CartPole
+(2 stacked 42x42 grey frames, sync vectorisation; benchmarks/_matrix.py). Two things are timed,
+each ``--rounds`` times with the two layouts in turn (the order alternating), in one process:
+
+- a minibatch's forward and backward through the Nature CNN actor-critic (256 frames, the
+  cell's minibatch), ``--passes`` times per round;
+- whole PPO updates (rollout of 8 x 32 steps, 20 epochs) of two trainers of the same
+  experiment, ``--updates`` per round.
+
+The default layout is torch's: contiguous batches and ``nn.Conv2d.forward`` for every layer
+(``mazedsl.rl.models`` patched for the duration). Printed: the median milliseconds of each and
+the per-round ratio (geometric mean, 95% t-interval). One thread for torch and every BLAS
+pool. A full default run writes benchmarks/results/cnn_layout.json and .txt; any other run
+writes only where --json says.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import statistics
+import sys
+import time
+from pathlib import Path
+from typing import Any, Callable, Iterator
+
+from _common import ArgParser, captured_stdout, load_note, positive_int, results_path, table, versions
+from _matrix import CNN, Cell, experiment, fmt_ratio, pin_threads, ratio_ci, thread_note, write_results
+
+CELL = Cell("ppo", 8, CNN)
+MINIBATCH = 256
+
+
+@contextlib.contextmanager
+def default_layout() -> Iterator[None]:
+    """torch's default layout while inside: contiguous batches, every layer ``nn.Conv2d``'s."""
+    from torch import nn
+
+    from mazedsl.rl import models
+
+    saved = models.CHANNELS_LAST_MIN_BATCH, models.Conv2d.forward
+    models.CHANNELS_LAST_MIN_BATCH, models.Conv2d.forward = 10 ** 12, nn.Conv2d.forward  # type: ignore[method-assign]
+    try:
+        yield
+    finally:
+        models.CHANNELS_LAST_MIN_BATCH, models.Conv2d.forward = saved  # type: ignore[method-assign]
+
+
+def layout(name: str) -> contextlib.AbstractContextManager[None]:
+    return default_layout() if name == "default" else contextlib.nullcontext()
+
+
+def measure(rounds: int, passes: int, updates: int, seed: int, threads: int) -> dict[str, Any]:
+    """Seconds per minibatch pass and per update of each layout, round by round."""
+    import torch
+
+    from mazedsl.rl.trainer import Trainer
+
+    exp = experiment(CELL, "sync", seed, threads, 10 ** 12)
+    trainers = {"mazedsl": Trainer(exp), "default": Trainer(exp)}
+    try:
+        policy = trainers["mazedsl"].policy
+        frames = torch.rand(MINIBATCH, *trainers["mazedsl"].obs_space.shape,
+                            generator=torch.Generator().manual_seed(seed))
+        params = [p for p in policy.parameters() if p.requires_grad]
+
+        def one_pass() -> None:
+            logits, value = policy(frames)  # the policy's outputs and the value, one shared torso
+            torch.autograd.grad(logits.sum() + value.sum(), params)
+
+        for name, trainer in trainers.items():  # warm-up
+            with layout(name):
+                one_pass()
+                trainer.train(n_updates=1)
+        secs: dict[str, dict[str, list[float]]] = {"pass": {"mazedsl": [], "default": []},
+                                                    "update": {"mazedsl": [], "default": []}}
+        for r in range(rounds):
+            for name in (("mazedsl", "default") if r % 2 else ("default", "mazedsl")):
+                with layout(name):
+                    t0 = time.perf_counter()
+                    for _ in range(passes):
+                        one_pass()
+                    secs["pass"][name].append((time.perf_counter() - t0) / passes)
+                    t0 = time.perf_counter()
+                    trainers[name].train(n_updates=updates)
+                    secs["update"][name].append((time.perf_counter() - t0) / updates)
+    finally:
+        for trainer in trainers.values():
+            trainer.close()
+    out: dict[str, Any] = {"seconds": secs}
+    for kind in secs:
+        ratios = [d / m for d, m in zip(secs[kind]["default"], secs[kind]["mazedsl"])]
+        out[kind] = {"speedup": ratios, "speedup_ci": list(ratio_ci(ratios))}
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = ArgParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--rounds", type=positive_int, default=12, help="alternating timed runs of each")
+    parser.add_argument("--passes", type=positive_int, default=10, help="minibatch passes per round")
+    parser.add_argument("--updates", type=positive_int, default=2, help="PPO updates per round")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--threads", type=positive_int, default=1)
+    parser.add_argument("--json", default=None,
+                        help="write results here, and the printed report next to it as .txt (default "
+                             "benchmarks/results/cnn_layout.json and .txt, written only by a full default run)")
+    parser.add_argument("--quick", action="store_true", help="2 rounds of 1 pass and 1 update")
+    args = parser.parse_args(argv)
+    json_path = results_path(parser, args, "cnn_layout")
+    if args.quick:
+        args.rounds, args.passes, args.updates = 2, 1, 1
+    with captured_stdout() as report:
+        return run(args, json_path, report.text, argv)
+
+
+def run(args: Any, json_path: Path | None, report_text: Callable[[], str], argv: list[str] | None) -> int:
+    pin_threads(args.threads)
+    t_start = time.perf_counter()
+    print(f"CNN layout on the CPU, mazedsl's vs torch's default; {versions()}", flush=True)
+    print(thread_note(args.threads), flush=True)
+    print(f"{load_note()} at start", flush=True)
+    res = measure(args.rounds, args.passes, args.updates, args.seed, args.threads)
+    labels = {"pass": f"Nature CNN forward+backward, {MINIBATCH} frames",
+              "update": f"PPO update, pixel CartPole, {CELL.n_envs} envs"}
+    rows = []
+    for kind, label in labels.items():
+        mean, interval = fmt_ratio(tuple(res[kind]["speedup_ci"]))  # type: ignore[arg-type]
+        secs = res["seconds"][kind]
+        rows.append([label, f"{statistics.median(secs['default']) * 1e3:.2f}",
+                     f"{statistics.median(secs['mazedsl']) * 1e3:.2f}", mean, interval])
+    print()
+    print(f"Milliseconds (median of {args.rounds} rounds); speed-up: default / mazedsl, geometric mean "
+          f"of the per-round ratios, 95% t-interval")
+    print(table(["what", "default ms", "mazedsl ms", "speed-up", "95% CI"], rows))
+    print(f"{load_note()} at end; {time.perf_counter() - t_start:.0f} s in all")
+    if json_path is not None:
+        json_path.parent.mkdir(parents=True, exist_ok=True)
+        write_results(json_path, {
+            "command": " ".join(["benchmarks/cnn_layout.py", *(argv if argv is not None else sys.argv[1:])]),
+            "date_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "versions": versions(),
+            "threads": args.threads, "rounds": args.rounds, "passes": args.passes, "updates": args.updates,
+            "load_at_end": load_note(), **res}, report_text())
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
