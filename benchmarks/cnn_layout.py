@@ -2,7 +2,7 @@
 against torch's default layout, for the scaling matrix's pixel PPO cell.
 
     .venv/bin/python benchmarks/cnn_layout.py            # 12 rounds (about 1 minute)
-    .venv/bin/python benchmarks/cnn_layout.py --quick    # 2 rounds of 1 update: checks it runs
+    .venv/bin/python benchmarks/cnn_layout.py --quick    # 2 rounds, 1-epoch updates: checks it runs
 
 The cell is the scaling matrix's PPO with the Nature CNN on 8 envs of the pixel CartPole
 (2 stacked 42x42 grey frames, sync vectorisation; benchmarks/_matrix.py). Two things are timed,
@@ -29,7 +29,8 @@ import time
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
-from _common import ArgParser, captured_stdout, load_note, positive_int, results_path, table, versions
+from _common import (ArgParser, captured_stdout, evolve, load_note, positive_int, results_path, table,
+                     versions)
 from _matrix import CNN, Cell, experiment, fmt_ratio, pin_threads, ratio_ci, thread_note, write_results
 
 CELL = Cell("ppo", 8, CNN)
@@ -55,13 +56,17 @@ def layout(name: str) -> contextlib.AbstractContextManager[None]:
     return default_layout() if name == "default" else contextlib.nullcontext()
 
 
-def measure(rounds: int, passes: int, updates: int, seed: int, threads: int) -> dict[str, Any]:
-    """Seconds per minibatch pass and per update of each layout, round by round."""
+def measure(rounds: int, passes: int, updates: int, seed: int, threads: int,
+            epochs: int | None = None) -> dict[str, Any]:
+    """Seconds per minibatch pass and per update of each layout, round by round (``epochs``:
+    the PPO epochs per update, if not the cell's)."""
     import torch
 
     from mazedsl.rl.trainer import Trainer
 
     exp = experiment(CELL, "sync", seed, threads, 10 ** 12)
+    if epochs is not None:
+        exp = evolve(exp, algorithm=evolve(exp.algorithm, n_epochs=epochs))
     trainers = {"mazedsl": Trainer(exp), "default": Trainer(exp)}
     try:
         policy = trainers["mazedsl"].policy
@@ -109,7 +114,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", default=None,
                         help="write results here, and the printed report next to it as .txt (default "
                              "benchmarks/results/cnn_layout.json and .txt, written only by a full default run)")
-    parser.add_argument("--quick", action="store_true", help="2 rounds of 1 pass and 1 update")
+    parser.add_argument("--quick", action="store_true",
+                        help="2 rounds of 1 pass and 1 update of 1 epoch: checks it runs")
     args = parser.parse_args(argv)
     json_path = results_path(parser, args, "cnn_layout")
     if args.quick:
@@ -124,7 +130,8 @@ def run(args: Any, json_path: Path | None, report_text: Callable[[], str], argv:
     print(f"CNN layout on the CPU, mazedsl's vs torch's default; {versions()}", flush=True)
     print(thread_note(args.threads), flush=True)
     print(f"{load_note()} at start", flush=True)
-    res = measure(args.rounds, args.passes, args.updates, args.seed, args.threads)
+    res = measure(args.rounds, args.passes, args.updates, args.seed, args.threads,
+                  epochs=1 if args.quick else None)
     labels = {"pass": f"Nature CNN forward+backward, {MINIBATCH} frames",
               "update": f"PPO update, pixel CartPole, {CELL.n_envs} envs"}
     rows = []

@@ -55,6 +55,13 @@ def test_conv2d_equals_nn_conv2d(c_in, c_out, k, s, pad, hw, linear, layout, mon
         assert _rel(a, b) < 1e-5
 
 
+def test_conv2d_takes_an_unbatched_image_as_nn_conv2d_does():
+    ours = models.Conv2d(3, 4, 5)
+    x = torch.randn(3, 5, 5)  # (C, H, W): the kernel covers it, but there is no batch axis
+    torch.testing.assert_close(ours(x), nn.Conv2d.forward(ours, x))
+    assert ours(x).shape == (4, 1, 1)
+
+
 def test_image_input_hands_cpu_batches_of_16_and_more_channels_last():
     prep = models.ImageInput(spaces.Box(0, 255, (3, 42, 42), np.uint8))  # CHW bytes
     frames = torch.randint(0, 256, (32, 3, 42, 42), dtype=torch.uint8)

@@ -152,8 +152,8 @@ class Conv2d(nn.Conv2d):
     torch's default layout computes, to float32 rounding (tests/test_cnn_layout.py)."""
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if (x.shape[-2:] != self.weight.shape[-2:] or self.padding != (0, 0) or self.groups != 1
-                or self.dilation != (1, 1) or self.padding_mode != "zeros"):
+        if (x.dim() != 4 or x.shape[-2:] != self.weight.shape[-2:] or self.padding != (0, 0)
+                or self.groups != 1 or self.dilation != (1, 1) or self.padding_mode != "zeros"):
             return super().forward(x)
         n, out = x.shape[0], self.out_channels
         if x.is_contiguous():  # (C, H, W) order
