@@ -2,7 +2,7 @@
 
     .venv/bin/python benchmarks/learning.py            # the 9 experiments below x 3 seeds (about 30 minutes)
     .venv/bin/python benchmarks/learning.py --jobs 2   # two runs at a time (on 2+ free cores)
-    .venv/bin/python benchmarks/learning.py --quick    # tiny budgets, to check it runs
+    .venv/bin/python benchmarks/learning.py --quick    # tiny budgets and 2 final episodes, to check it runs
     .venv/bin/python benchmarks/learning.py --experiments cartpole_dqn --json out.json  # + every eval
 
 Each shipped experiment (experiments/*.py, loaded with ``mazedsl.load_experiment``) is
@@ -52,7 +52,7 @@ TARGETS: dict[str, tuple[float, int]] = {  # name: (mean return, within env step
 }
 FINAL_EPISODES = {"cartpole_dqn": 20, "mountaincar_dqn": 20, "acrobot_dqn": 20, "pendulum_sac": 20,
                   "cartpole_bc": 20}
-QUICK_STEPS = {"pendulum_sac": 300, "acrobot_dqn": 500, "mountaincar_dqn": 1_000}
+QUICK_STEPS = {"pendulum_sac": 200, "acrobot_dqn": 500, "mountaincar_dqn": 1_000}
 BC_EXPERT_EPISODES = 50
 
 
@@ -98,7 +98,8 @@ def run_one(name: str, seed: int, quick: bool, out_dir: str) -> dict[str, Any]:
             rec = json.loads(line)
             if rec.get("phase") == "eval":
                 evals.append((rec["step"], rec["mean_return"]))
-        final = ctx.evaluate(n_episodes=FINAL_EPISODES.get(name, 10), deterministic=True).mean_return
+        final = ctx.evaluate(n_episodes=2 if quick else FINAL_EPISODES.get(name, 10),
+                             deterministic=True).mean_return
     except ImportError:  # RunContext not available yet: the engine directly
         from _common import EvalSink
 
@@ -108,7 +109,7 @@ def run_one(name: str, seed: int, quick: bool, out_dir: str) -> dict[str, Any]:
         trainer = Trainer(exp, sink=sink)
         trainer.train()
         evals = [(s, m) for s, m, _ in sink.evals]
-        final = trainer.evaluate(10, True, seed + 1_000_003).mean_return
+        final = trainer.evaluate(2 if quick else 10, True, seed + 1_000_003).mean_return
         trainer.close()
     reached = next((s for s, m in evals if m >= target), None)
     return {"name": name, "seed": seed, "target": target, "within": within, "budget": budget,
@@ -127,7 +128,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", metavar="PATH",
                         help="also write every run's results and evaluations (step, mean) here")
     parser.add_argument("--quick", action="store_true",
-                        help="tiny budgets (1 seed, 2k steps): checks that it runs, nothing more")
+                        help="tiny budgets (1 seed, 2k steps at most, 2 final episodes): checks that it runs, nothing more")
     args = parser.parse_args(argv)
     if args.quick:
         args.seeds = 1

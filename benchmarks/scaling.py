@@ -2,7 +2,7 @@
 
     .venv/bin/pip install -e '.[bench]'         # Stable-Baselines3 2.9.2 + threadpoolctl
     .venv/bin/python benchmarks/scaling.py      # the full matrix, 5 seeds (about 4-5 minutes)
-    .venv/bin/python benchmarks/scaling.py --quick   # 3 small cells, 2 seeds: checks it runs
+    .venv/bin/python benchmarks/scaling.py --quick   # 3 small cells, 2 seeds, no warm-up: checks it runs
     .venv/bin/python benchmarks/scaling.py --cells ppo-8-64x64 --seeds 2 --json /tmp/s.json
 
 Cells: PPO (experiments/cartpole_ppo.py: rl-zoo CartPole values) and A2C
@@ -164,7 +164,7 @@ def main(argv: list[str] | None = None) -> int:
                              "(default benchmarks/results/scaling.json and .txt, written only by a "
                              "full default run)")
     parser.add_argument("--quick", action="store_true",
-                        help="3 small cells, 2 seeds, 1 timed update: checks that it runs")
+                        help="3 small cells, 2 seeds, 1 timed update and no warm-up: checks that it runs")
     args = parser.parse_args(argv)
     json_path = results_path(parser, args, "scaling")
     cells = args.cells or matrix_cells(args.quick, cnn=not args.no_cnn)
@@ -201,7 +201,7 @@ def run(args: Any, cells: list[Cell], json_path: Path | None, report_text: Calla
             order = cell_variants(cell)
             shift = (seed + i) % len(order)
             for variant in order[shift:] + order[:shift]:
-                rate = run_variant(cell, variant, seed, args.threads, 1, plan[cell.key])
+                rate = run_variant(cell, variant, seed, args.threads, 0 if args.quick else 1, plan[cell.key])
                 runs[cell.key][variant][seed] = rate
                 print(f"  seed {seed} {cell.label} {variant:12s} {rate:10,.0f} steps/s",
                       file=sys.stderr, flush=True)
