@@ -2,6 +2,7 @@
 against torch's default layout, for the scaling matrix's pixel PPO cell.
 
     .venv/bin/python benchmarks/cnn_layout.py            # 12 rounds (about 1 minute)
+    .venv/bin/python benchmarks/cnn_layout.py --model shipped --rounds 8 --updates 1   # pixel_cartpole_ppo.py's CNN
     .venv/bin/python benchmarks/cnn_layout.py --quick    # 2 rounds, 1-epoch updates: checks it runs
 
 The cell is the scaling matrix's PPO with the Nature CNN on 8 envs of the pixel CartPole
@@ -29,8 +30,8 @@ import time
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
-from _common import (ArgParser, captured_stdout, evolve, load_note, positive_int, results_path, table,
-                     versions)
+from _common import (ArgParser, captured_stdout, evolve, load_note, positive_int, results_path, shipped,
+                     table, versions)
 from _matrix import CNN, Cell, experiment, fmt_ratio, pin_threads, ratio_ci, thread_note, write_results
 
 CELL = Cell("ppo", 8, CNN)
@@ -57,7 +58,7 @@ def layout(name: str) -> contextlib.AbstractContextManager[None]:
 
 
 def measure(rounds: int, passes: int, updates: int, seed: int, threads: int,
-            epochs: int | None = None) -> dict[str, Any]:
+            epochs: int | None = None, model: str = "nature") -> dict[str, Any]:
     """Seconds per minibatch pass and per update of each layout, round by round (``epochs``:
     the PPO epochs per update, if not the cell's)."""
     import torch
@@ -65,6 +66,8 @@ def measure(rounds: int, passes: int, updates: int, seed: int, threads: int,
     from mazedsl.rl.trainer import Trainer
 
     exp = experiment(CELL, "sync", seed, threads, 10 ** 12)
+    if model == "shipped":  # experiments/pixel_cartpole_ppo.py's own CNN in place of the Nature CNN
+        exp = evolve(exp, model=shipped("pixel_cartpole_ppo").model)
     if epochs is not None:
         exp = evolve(exp, algorithm=evolve(exp.algorithm, n_epochs=epochs))
     trainers = {"mazedsl": Trainer(exp), "default": Trainer(exp)}
@@ -109,6 +112,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rounds", type=positive_int, default=12, help="alternating timed runs of each")
     parser.add_argument("--passes", type=positive_int, default=10, help="minibatch passes per round")
     parser.add_argument("--updates", type=positive_int, default=2, help="PPO updates per round")
+    parser.add_argument("--model", choices=("nature", "shipped"), default="nature",
+                        help="the cell's Nature CNN, or experiments/pixel_cartpole_ppo.py's smaller one")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--threads", type=positive_int, default=1)
     parser.add_argument("--json", default=None,
@@ -131,8 +136,9 @@ def run(args: Any, json_path: Path | None, report_text: Callable[[], str], argv:
     print(thread_note(args.threads), flush=True)
     print(f"{load_note()} at start", flush=True)
     res = measure(args.rounds, args.passes, args.updates, args.seed, args.threads,
-                  epochs=1 if args.quick else None)
-    labels = {"pass": f"Nature CNN forward+backward, {MINIBATCH} frames",
+                  epochs=1 if args.quick else None, model=args.model)
+    cnn = "Nature CNN" if args.model == "nature" else "pixel_cartpole_ppo.py's CNN"
+    labels = {"pass": f"{cnn} forward+backward, {MINIBATCH} frames",
               "update": f"PPO update, pixel CartPole, {CELL.n_envs} envs"}
     rows = []
     for kind, label in labels.items():
@@ -150,7 +156,8 @@ def run(args: Any, json_path: Path | None, report_text: Callable[[], str], argv:
         write_results(json_path, {
             "command": " ".join(["benchmarks/cnn_layout.py", *(argv if argv is not None else sys.argv[1:])]),
             "date_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "versions": versions(),
-            "threads": args.threads, "rounds": args.rounds, "passes": args.passes, "updates": args.updates,
+            "threads": args.threads, "model": args.model, "rounds": args.rounds, "passes": args.passes,
+            "updates": args.updates,
             "load_at_end": load_note(), **res}, report_text())
     return 0
 

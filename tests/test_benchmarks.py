@@ -290,6 +290,7 @@ BAD_ARGS = [  # (script, arguments, a text the one error line must contain)
     ("a2c_reuse.py", ["--cells", "ppo-8-64x64"], "A2C cells only"),
     ("a2c_reuse.py", ["--rounds", "0"], "--rounds"),
     ("cnn_layout.py", ["--passes", "0"], "--passes"),
+    ("cnn_layout.py", ["--model", "resnet"], "'resnet'"),
     ("gpu.py", ["--device", "tpu"], "'tpu'"),
     ("gpu.py", ["--device", "cpu", "--seeds", "0"], "--seeds"),
 ]

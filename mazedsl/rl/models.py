@@ -149,9 +149,20 @@ class Conv2d(nn.Conv2d):
     A layer whose kernel covers its whole input (no padding; the Nature CNN's last layer on
     42x42 frames) is one dot product per output channel: it runs as ``F.linear`` on the
     flattened input, where oneDNN's backward is several times slower. Both compute what
-    torch's default layout computes, to float32 rounding (tests/test_cnn_layout.py)."""
+    torch's default layout computes, to float32 rounding (tests/test_cnn_layout.py).
+
+    The last conv before the dense layers has ``contiguous_out`` set: its output goes back to
+    the default layout, so that the activation after it and the flattening see one layout
+    (a channels-last activation whose gradient comes from the flattening runs its backward
+    several times slower)."""
+
+    contiguous_out = False
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        out = self._forward(x)
+        return out.contiguous() if self.contiguous_out else out
+
+    def _forward(self, x: torch.Tensor) -> torch.Tensor:
         if (x.dim() != 4 or x.shape[-2:] != self.weight.shape[-2:] or self.padding != (0, 0)
                 or self.groups != 1 or self.dilation != (1, 1) or self.padding_mode != "zeros"):
             return super().forward(x)
@@ -159,7 +170,8 @@ class Conv2d(nn.Conv2d):
         if x.is_contiguous():  # (C, H, W) order
             flat, w = x.reshape(n, -1), self.weight.reshape(out, -1)
         else:  # channels-last: (H, W, C) order, the weight permuted to match
-            flat, w = x.permute(0, 2, 3, 1).reshape(n, -1), self.weight.permute(0, 2, 3, 1).reshape(out, -1)
+            flat = x.permute(0, 2, 3, 1).reshape(n, -1)
+            w = self.weight.permute(0, 2, 3, 1).reshape(out, -1)
         return F.linear(flat, w, self.bias).view(n, out, 1, 1)
 
 
@@ -173,6 +185,7 @@ def _cnn(space: spaces.Space, decl: PixelObs, hidden: list[int]) -> tuple[nn.Mod
         layers += [_init(Conv2d(channels, out, k, s), math.sqrt(2), decl.ortho_init),
                    _activation(decl.activation)()]
         channels = out
+    layers[-2].contiguous_out = True  # the last conv (see Conv2d)
     layers.append(nn.Flatten())
     conv = nn.Sequential(*layers)
     with torch.no_grad():
