@@ -135,6 +135,26 @@ def test_pixel_observations_with_cnn():
     assert summary.steps == 128 and summary.evaluations == 1
 
 
+@pytest.mark.parametrize("backend", ["fast", "torch"])
+def test_an_mlp_takes_image_observations_flattened(backend, tmp_path):
+    """VectorObs (an MLP) on 2-D uint8 frames: the frames reach it as float32 vectors."""
+    from mazedsl import RunContext
+
+    exp = small(env=GymEnv(name="mazedsl/PixelCartPole-v1"),
+                wrappers=[Grayscale(), Resize(height=8, width=8)],
+                algorithm=PPO(n_steps=16, batch_size=32, n_epochs=2, backend=backend),
+                runner=Runner(n_envs=2), total_steps=64, eval_every_steps=0, eval_episodes=1)
+    trainer = Trainer(exp)
+    assert trainer.obs_space.shape == (8, 8) and trainer.prep.shape == (64,)
+    obs = trainer.prep(np.full((2, 8, 8), 255, np.uint8))
+    assert obs.shape == (2, 64) and obs.dtype == np.float32 and obs.max() == 255.0
+    assert trainer.train().steps == 64
+    ctx = RunContext(exp, run_dir=tmp_path / "r", silent=True)
+    ctx.train()
+    assert int(ctx.compute_action(np.zeros((8, 8), np.uint8))) in (0, 1)
+    assert ctx.evaluate(1).mean_return > 0
+
+
 def test_pixel_model_rejects_vector_observations():
     with pytest.raises(EnvError, match="PixelObs.*image"):
         Trainer(small(model=PixelObs()))

@@ -21,7 +21,7 @@ from mazedsl.rl.envs import EnvFactory, env_step_limit, make_env_fn, make_vector
 from mazedsl.rl.observations import ObsPipeline
 from mazedsl.rl.registry import AlgorithmEntry, check_action_space, entry_for
 from mazedsl.rl.spaces import space_to_json
-from mazedsl.spec import Experiment, NormalizeReward
+from mazedsl.spec import Experiment, NormalizeReward, VectorObs
 
 
 @attrs.define(frozen=True)
@@ -165,7 +165,7 @@ def build(experiment: Experiment, *, device: str | torch.device | None = None,
 
     try:
         check_experiment(exp, obs_space, action_space, training)
-        prep = ObsPipeline(obs_space, exp.wrappers)
+        prep = ObsPipeline(obs_space, exp.wrappers, image=not isinstance(exp.model, VectorObs))
         with allowed_also(exp.allow_targets):  # the user's own modules, for this experiment
             policy = learner_cls.make_policy(exp.algorithm, exp, obs_space, action_space)
             if policy is None:

@@ -201,8 +201,7 @@ def _torso(space: spaces.Space, decl: VectorObs | PixelObs, hidden: list[int],
            activation: str) -> tuple[nn.Module, int]:
     if isinstance(decl, PixelObs):
         return _cnn(space, decl, hidden)
-    if is_image_space(space) and len(space.shape) == 3:
-        pass  # flattened images are allowed for small inputs
+    # an MLP takes images flattened (ObsPipeline flattens them for a VectorObs model)
     return _mlp(flat_dim(space), hidden, activation, decl.ortho_init)
 
 

@@ -15,9 +15,11 @@ from mazedsl.spec import NormalizeObservation
 class ObsPipeline:
     """Turns a batch of raw observations into the float array the model takes."""
 
-    def __init__(self, space: spaces.Space, wrappers: Sequence[Any]) -> None:
+    def __init__(self, space: spaces.Space, wrappers: Sequence[Any], image: bool = True) -> None:
+        """``image``: keep 2-D and 3-D Box observations as images (for a CNN or your own
+        module); with False (an MLP model) they are flattened to float32 vectors as well."""
         self.space = space
-        self.image = is_image_space(space)
+        self.image = image and is_image_space(space)
         self.shape: tuple[int, ...] = tuple(space.shape) if self.image else (flat_dim(space),)
         self.dtype = space.dtype if self.image else np.float32
         norm = next((w for w in wrappers if isinstance(w, NormalizeObservation)), None)
