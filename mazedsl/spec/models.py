@@ -51,7 +51,8 @@ def activation_param(default: str) -> Any:
 
 @attrs.define(frozen=True, kw_only=True)
 class VectorObs:
-    """An MLP policy for flat (vector) observations; SB3's default 2x64 tanh MLP."""
+    """An MLP policy for flat (vector) observations; SB3's default 2x64 tanh MLP. Image (2-D or
+    3-D Box) observations reach it flattened to float32 vectors."""
 
     hidden_units: list[int] = param([64, 64], "Width of each hidden layer.", int_list())
     activation: str = activation_param("tanh")
