@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import math
 import statistics
+import sys
 import time
 from dataclasses import dataclass
 from typing import Any, Sequence
 
-from _common import evolve, shipped
+from _common import evolve, load_note, shipped, versions
 
 NETS = ("64x64", "256x256")
 N_ENVS = (8, 32, 128)
@@ -325,6 +326,22 @@ def finite(value: Any) -> Any:
     return value
 
 
+def report_header(title: str, threads: int, note: str = "") -> None:
+    """A speed report's first lines: what it measures and the versions, the thread pools (and
+    ``note``), the load at the start."""
+    print(f"{title}; {versions()}", flush=True)
+    print(thread_note(threads) + note, flush=True)
+    print(f"{load_note()} at start", flush=True)
+
+
+def run_record(script: str, argv: Sequence[str] | None, **fields: Any) -> dict[str, Any]:
+    """A results document: the command as run, the UTC date and the versions, ``fields``, and
+    the load at the end."""
+    return {"command": " ".join([f"benchmarks/{script}", *(argv if argv is not None else sys.argv[1:])]),
+            "date_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "versions": versions(),
+            **fields, "load_at_end": load_note()}
+
+
 def write_results(json_path: Any, doc: dict, text: str | None = None) -> None:
     """Write a benchmark's results atomically: the JSON (non-finite floats as null) and, when
     ``text`` (the printed report) is given, next to it with the suffix .txt that text followed by
@@ -337,6 +354,7 @@ def write_results(json_path: Any, doc: dict, text: str | None = None) -> None:
     from mazedsl.run.files import atomic_write_text
 
     path = Path(json_path)
+    path.parent.mkdir(parents=True, exist_ok=True)
     if text is None:
         line = f"results written to {rel(path)}"
     else:

@@ -22,9 +22,9 @@ import time
 from pathlib import Path
 from typing import Any, Callable
 
-from _common import ArgParser, captured_stdout, load_note, positive_int, results_path, table, versions
-from _matrix import (Cell, cells_arg, experiment, fmt_ratio, pin_threads, ratio_ci, thread_note,
-                     write_results)
+from _common import ArgParser, captured_stdout, load_note, positive_int, results_path, table
+from _matrix import (Cell, cells_arg, experiment, fmt_ratio, pin_threads, ratio_ci, report_header,
+                     run_record, write_results)
 
 CELLS = [Cell("a2c", n, net) for net in ("64x64", "256x256") for n in (8, 32, 128)]
 
@@ -89,9 +89,7 @@ def run_all(args: Any, cells: list[Cell], json_path: Path | None, report_text: C
             argv: list[str] | None) -> int:
     pin_threads(args.threads)
     t_start = time.perf_counter()
-    print(f"A2C fast backend, rollout forward reused vs computed again; {versions()}", flush=True)
-    print(thread_note(args.threads), flush=True)
-    print(f"{load_note()} at start", flush=True)
+    report_header("A2C fast backend, rollout forward reused vs computed again", args.threads)
     results, rows = [], []
     for cell in cells:
         res = measure(cell, args.rounds, args.updates, args.seed, args.threads)
@@ -107,12 +105,8 @@ def run_all(args: Any, cells: list[Cell], json_path: Path | None, report_text: C
     print(table(["cell", "recompute ms", "reuse ms", "speed-up", "95% CI"], rows))
     print(f"{load_note()} at end; {time.perf_counter() - t_start:.0f} s in all")
     if json_path is not None:
-        json_path.parent.mkdir(parents=True, exist_ok=True)
-        write_results(json_path, {
-            "command": " ".join(["benchmarks/a2c_reuse.py", *(argv if argv is not None else sys.argv[1:])]),
-            "date_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "versions": versions(),
-            "threads": args.threads, "rounds": args.rounds, "updates": args.updates,
-            "load_at_end": load_note(), "cells": results}, report_text())
+        write_results(json_path, run_record("a2c_reuse.py", argv, threads=args.threads, rounds=args.rounds,
+                                            updates=args.updates, cells=results), report_text())
     return 0
 
 

@@ -26,9 +26,9 @@ from typing import Any, Callable
 import attrs
 
 from _common import (ArgParser, captured_stdout, choices_list, load_note, positive_float, positive_int,
-                     positive_ints, results_path, table, versions)
-from _matrix import (ALGOS, Cell, experiment, fmt_ratio, pin_threads, ratio_ci, thread_note, time_mazedsl,
-                     update_size, write_results)
+                     positive_ints, results_path, table)
+from _matrix import (ALGOS, Cell, experiment, fmt_ratio, pin_threads, ratio_ci, report_header, run_record,
+                     time_mazedsl, update_size, write_results)
 
 BACKENDS = ("torch", "fast")
 
@@ -78,9 +78,7 @@ def run_all(args: Any, cells: list[Cell], json_path: Path | None, report_text: C
     """Both backends on every cell, alternating, then the table (and the results files)."""
     pin_threads(args.threads)
     t_start = time.perf_counter()
-    print(f"mazedsl fast backend vs plain-torch backend; {versions()}", flush=True)
-    print(thread_note(args.threads), flush=True)
-    print(f"{load_note()} at start", flush=True)
+    report_header("mazedsl fast backend vs plain-torch backend", args.threads)
     results, rows = [], []
     for cell in cells:
         if args.quick:
@@ -107,12 +105,8 @@ def run_all(args: Any, cells: list[Cell], json_path: Path | None, report_text: C
     print(table(["cell", "updates", "torch steps/s", "fast steps/s", "fast/torch", "95% CI"], rows))
     print(f"{load_note()} at end; {time.perf_counter() - t_start:.0f} s in all")
     if json_path is not None:
-        json_path.parent.mkdir(parents=True, exist_ok=True)
-        write_results(json_path, {
-            "command": " ".join(["benchmarks/backends.py", *(argv if argv is not None else sys.argv[1:])]),
-            "date_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "versions": versions(),
-            "threads": args.threads, "rounds": args.rounds, "load_at_end": load_note(), "cells": results},
-            report_text())
+        write_results(json_path, run_record("backends.py", argv, threads=args.threads, rounds=args.rounds,
+                                            cells=results), report_text())
     return 0
 
 

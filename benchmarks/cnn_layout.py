@@ -30,9 +30,9 @@ import time
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
-from _common import (ArgParser, captured_stdout, evolve, load_note, positive_int, results_path, shipped,
-                     table, versions)
-from _matrix import CNN, Cell, experiment, fmt_ratio, pin_threads, ratio_ci, thread_note, write_results
+from _common import ArgParser, captured_stdout, evolve, load_note, positive_int, results_path, shipped, table
+from _matrix import (CNN, Cell, experiment, fmt_ratio, pin_threads, ratio_ci, report_header, run_record,
+                     write_results)
 
 CELL = Cell("ppo", 8, CNN)
 MINIBATCH = 256
@@ -132,9 +132,7 @@ def main(argv: list[str] | None = None) -> int:
 def run(args: Any, json_path: Path | None, report_text: Callable[[], str], argv: list[str] | None) -> int:
     pin_threads(args.threads)
     t_start = time.perf_counter()
-    print(f"CNN layout on the CPU, mazedsl's vs torch's default; {versions()}", flush=True)
-    print(thread_note(args.threads), flush=True)
-    print(f"{load_note()} at start", flush=True)
+    report_header("CNN layout on the CPU, mazedsl's vs torch's default", args.threads)
     res = measure(args.rounds, args.passes, args.updates, args.seed, args.threads,
                   epochs=1 if args.quick else None, model=args.model)
     cnn = "Nature CNN" if args.model == "nature" else "pixel_cartpole_ppo.py's CNN"
@@ -152,13 +150,9 @@ def run(args: Any, json_path: Path | None, report_text: Callable[[], str], argv:
     print(table(["what", "default ms", "mazedsl ms", "speed-up", "95% CI"], rows))
     print(f"{load_note()} at end; {time.perf_counter() - t_start:.0f} s in all")
     if json_path is not None:
-        json_path.parent.mkdir(parents=True, exist_ok=True)
-        write_results(json_path, {
-            "command": " ".join(["benchmarks/cnn_layout.py", *(argv if argv is not None else sys.argv[1:])]),
-            "date_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "versions": versions(),
-            "threads": args.threads, "model": args.model, "rounds": args.rounds, "passes": args.passes,
-            "updates": args.updates,
-            "load_at_end": load_note(), **res}, report_text())
+        write_results(json_path, run_record("cnn_layout.py", argv, threads=args.threads, model=args.model,
+                                            rounds=args.rounds, passes=args.passes, updates=args.updates,
+                                            **res), report_text())
     return 0
 
 

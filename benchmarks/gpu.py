@@ -31,10 +31,9 @@ import time
 from pathlib import Path
 from typing import Any, Callable
 
-from _common import (ArgParser, captured_stdout, load_note, positive_float, positive_int, results_path,
-                     table, versions)
-from _matrix import (CNN, Cell, cells_arg, experiment, fmt_ratio, pin_threads, ratio_ci, thread_note,
-                     time_mazedsl, update_size, write_results)
+from _common import ArgParser, captured_stdout, load_note, positive_float, positive_int, results_path, table
+from _matrix import (CNN, Cell, cells_arg, experiment, fmt_ratio, pin_threads, ratio_ci, report_header,
+                     run_record, time_mazedsl, update_size, write_results)
 
 CELLS = (Cell("ppo", 8, CNN), Cell("ppo", 128, "256x256"))
 NO_CUDA = "no CUDA device here: GPU rows not measured"
@@ -109,9 +108,7 @@ def run(args: Any, cells: list[Cell], json_path: Path | None, report_text: Calla
     pin_threads(args.threads)
     sides = (args.device, "cpu")
     t_start = time.perf_counter()
-    print(f"mazedsl training speed, {args.device} ({device_name(args.device)}) vs cpu; {versions()}", flush=True)
-    print(thread_note(args.threads), flush=True)
-    print(f"{load_note()} at start", flush=True)
+    report_header(f"mazedsl training speed, {args.device} ({device_name(args.device)}) vs cpu", args.threads)
     plan: dict[str, int] = {}
     for cell in cells:
         cpu_rate = rate(cell, "cpu", 10_000, args.threads, 1)
@@ -151,12 +148,9 @@ def run(args: Any, cells: list[Cell], json_path: Path | None, report_text: Calla
     elapsed = time.perf_counter() - t_start
     print(f"{load_note()} at end; {elapsed:.0f} s in all")
     if json_path is not None:
-        write_results(json_path, {
-            "command": " ".join(["benchmarks/gpu.py", *(argv if argv is not None else sys.argv[1:])]),
-            "date_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "versions": versions(),
-            "device": args.device, "device_name": device_name(args.device), "threads": args.threads,
-            "seeds": args.seeds, "load_at_end": load_note(), "seconds": elapsed, "cells": results},
-            report_text())
+        write_results(json_path, run_record(
+            "gpu.py", argv, device=args.device, device_name=device_name(args.device), threads=args.threads,
+            seeds=args.seeds, seconds=elapsed, cells=results), report_text())
     return 0
 
 

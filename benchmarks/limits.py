@@ -53,10 +53,10 @@ from typing import Any, Callable
 
 import numpy as np
 
-from _common import (ROOT, ArgParser, captured_stdout, load_note, positive_float, positive_int,
-                     results_path, table, versions)
+from _common import (ROOT, ArgParser, captured_stdout, load_note, positive_float, positive_int, results_path,
+                     table)
 from _matrix import (Cell, cells_arg, experiment, is_ppo, matrix_cells, parse_cells, pin_threads,
-                     thread_note, time_mazedsl, update_size, write_results)
+                     report_header, run_record, time_mazedsl, update_size, write_results)
 
 
 def fastest_vectorization(cell: Cell) -> str:
@@ -418,9 +418,7 @@ def run(args: Any, cells: list[Cell], json_path: Path | None, report_text: Calla
     """Every cell against its floor and the reference, the table, the profiles (and the files)."""
     pin_threads(args.threads)
     t_start = time.perf_counter()
-    print(f"mazedsl training vs the physical floor and the plain-torch reference; {versions()}", flush=True)
-    print(thread_note(args.threads), flush=True)
-    print(f"{load_note()} at start", flush=True)
+    report_header("mazedsl training vs the physical floor and the plain-torch reference", args.threads)
     peak = matmul_peak(256 if args.quick else 512)
     print(f"P = {peak / 1e9:.1f} GFLOP/s (float32 sgemm, {args.threads} thread)", flush=True)
     results = []
@@ -468,12 +466,9 @@ def run(args: Any, cells: list[Cell], json_path: Path | None, report_text: Calla
     elapsed = time.perf_counter() - t_start
     print(f"{load_note()} at end; {elapsed:.0f} s in all")
     if json_path is not None:
-        json_path.parent.mkdir(parents=True, exist_ok=True)
-        doc = {"command": " ".join(["benchmarks/limits.py", *(argv if argv is not None else sys.argv[1:])]),
-               "date_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "versions": versions(),
-               "threads": args.threads, "matmul_peak_flops": peak, "matmul_peak_flops_start": peak_start,
-               "matmul_peak_flops_end": peak_end, "repeat": args.repeat,
-               "load_at_end": load_note(), "seconds": elapsed, "cells": results}
+        doc = run_record("limits.py", argv, threads=args.threads, matmul_peak_flops=peak,
+                         matmul_peak_flops_start=peak_start, matmul_peak_flops_end=peak_end,
+                         repeat=args.repeat, seconds=elapsed, cells=results)
         write_results(json_path, doc, report_text())
     return 0
 

@@ -42,10 +42,10 @@ import time
 from pathlib import Path
 from typing import Any, Callable
 
-from _common import (ArgParser, captured_stdout, load_note, positive_float, positive_int, results_path,
-                     table, versions)
+from _common import ArgParser, captured_stdout, load_note, positive_float, positive_int, results_path, table
 from _matrix import (CNN, Cell, cells_arg, experiment, fmt_ratio, matrix_cells, pin_threads, ratio_ci,
-                     sb3_available, thread_note, time_mazedsl, time_sb3, update_size, write_results)
+                     report_header, run_record, sb3_available, time_mazedsl, time_sb3, update_size,
+                     write_results)
 
 VARIANTS = ("mazedsl-sync", "mazedsl-fast", "sb3", "sb3-fast")
 QUICK_TAG = " (quick budgets: not a real check)"
@@ -181,9 +181,7 @@ def run(args: Any, cells: list[Cell], json_path: Path | None, report_text: Calla
     use_sb3 = not args.no_sb3 and sb3_available()
     variants = [v for v in VARIANTS if use_sb3 or v.startswith("mazedsl")]
     t_start = time.perf_counter()
-    print(f"Training speed matrix, mazedsl vs Stable-Baselines3; {versions()}", flush=True)
-    print(thread_note(args.threads), flush=True)
-    print(f"{load_note()} at start", flush=True)
+    report_header("Training speed matrix, mazedsl vs Stable-Baselines3", args.threads)
     plan: dict[str, int] = {}
     for cell in cells:
         plan[cell.key] = calibrate(cell, args.threads, args.seconds, use_sb3, args.max_updates)
@@ -216,17 +214,14 @@ def run(args: Any, cells: list[Cell], json_path: Path | None, report_text: Calla
     elapsed = time.perf_counter() - t_start
     print(f"{load_note()} at end; {elapsed:.0f} s in all")
     if json_path is not None:
-        json_path.parent.mkdir(parents=True, exist_ok=True)
-        doc = {"command": " ".join(["benchmarks/scaling.py", *(argv if argv is not None else sys.argv[1:])]),
-               "date_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-               "versions": versions(), "machine": platform.processor() or platform.machine(),
-               "threads": args.threads, "load_at_end": load_note(), "seconds": elapsed,
-               "seeds": args.seeds, "variants": variants,
-               "cells": [{"key": c.key, "label": c.label.strip(), "algo": c.algo, "n_envs": c.n_envs,
-                          "net": c.net, "fastest_vectorization": fastest_vectorization(c),
-                          "timed_updates": plan[c.key],
-                          "steps_per_update": update_size(experiment(c, "sync", 0, 1, 1)),
-                          **summary[c.key]} for c in cells]}
+        doc = run_record(
+            "scaling.py", argv, machine=platform.processor() or platform.machine(), threads=args.threads,
+            seconds=elapsed, seeds=args.seeds, variants=variants,
+            cells=[{"key": c.key, "label": c.label.strip(), "algo": c.algo, "n_envs": c.n_envs,
+                    "net": c.net, "fastest_vectorization": fastest_vectorization(c),
+                    "timed_updates": plan[c.key],
+                    "steps_per_update": update_size(experiment(c, "sync", 0, 1, 1)),
+                    **summary[c.key]} for c in cells])
         write_results(json_path, doc, report_text())
     return 0
 

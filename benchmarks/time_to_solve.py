@@ -33,8 +33,9 @@ from pathlib import Path
 from typing import Any, Callable
 
 from _common import (ArgParser, captured_stdout, choices_list, evolve, load_note, median, positive_int,
-                     results_path, shipped, table, versions)
-from _matrix import fmt_ratio, mean_ci, pin_threads, ratio_ci, sb3_available, thread_note, write_results
+                     results_path, shipped, table)
+from _matrix import (fmt_ratio, mean_ci, pin_threads, ratio_ci, report_header, run_record, sb3_available,
+                     write_results)
 
 ALGOS = {"ppo": "cartpole_ppo", "a2c": "cartpole_a2c"}
 
@@ -127,9 +128,8 @@ def run(args: Any, algos: list[str], json_path: Path | None, report_text: Callab
             "sb3": use_sb3, "target": args.target, "eval_every": args.eval_every,
             "eval_episodes": args.eval_episodes}
     t_start = time.perf_counter()
-    print(f"Wall time to solve CartPole-v1, mazedsl vs Stable-Baselines3; {versions()}", flush=True)
-    print(thread_note(args.threads) + f"; {args.jobs} job(s)", flush=True)
-    print(f"{load_note()} at start", flush=True)
+    report_header("Wall time to solve CartPole-v1, mazedsl vs Stable-Baselines3", args.threads,
+                  f"; {args.jobs} job(s)")
     summary: dict[str, Any] = {}
     for algo in algos:
         results: dict[int, dict[str, dict[str, Any]]] = {}
@@ -178,10 +178,7 @@ def run(args: Any, algos: list[str], json_path: Path | None, report_text: Callab
     elapsed = time.perf_counter() - t_start
     print(f"{load_note()} at end; {elapsed:.0f} s in all")
     if json_path is not None:
-        json_path.parent.mkdir(parents=True, exist_ok=True)
-        doc = {"command": " ".join(["benchmarks/time_to_solve.py", *(argv if argv is not None else sys.argv[1:])]),
-               "date_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "versions": versions(),
-               "options": opts, "seconds": elapsed, "load_at_end": load_note(), "algos": summary}
+        doc = run_record("time_to_solve.py", argv, options=opts, seconds=elapsed, algos=summary)
         write_results(json_path, doc, report_text())
     return 0
 

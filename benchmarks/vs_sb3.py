@@ -28,8 +28,9 @@ import sys
 import time
 from typing import Any
 
-from _common import ArgParser, choices_list, positive_int, EvalSink, evolve, fmt, load_note, median, shipped, table, versions
-from _matrix import fmt_ratio, is_ppo, pin_threads, ratio_ci, thread_note
+from _common import (ArgParser, choices_list, positive_int, EvalSink, evolve, fmt, load_note, median,
+                     shipped, table)
+from _matrix import fmt_ratio, is_ppo, pin_threads, ratio_ci, report_header
 
 ALGOS = {"ppo": "cartpole_ppo", "a2c": "cartpole_a2c", "dqn": "cartpole_dqn", "sac": "pendulum_sac"}
 TARGETS = {"ppo": 475.0, "a2c": 475.0, "dqn": 475.0, "sac": -200.0}
@@ -236,10 +237,8 @@ def main(argv: list[str] | None = None) -> int:
     use_sb3 = not args.no_sb3 and sb3_available()
     algos = args.algos
     results: dict[tuple[str, str], list[dict[str, Any]]] = {}
-    print(f"mazedsl vs Stable-Baselines3 ({', '.join(ALGOS[a] for a in algos if a in ALGOS)}); "
-          f"{versions()}", flush=True)
-    print(thread_note(args.threads), flush=True)
-    print(f"{load_note()} at start", flush=True)
+    report_header(f"mazedsl vs Stable-Baselines3 ({', '.join(ALGOS[a] for a in algos if a in ALGOS)})",
+                  args.threads)
     for seed in range(args.seeds):
         for algo in algos:
             exp = shipped(ALGOS[algo])
