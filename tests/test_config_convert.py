@@ -209,3 +209,23 @@ def test_declaration_instances_inside_dicts_are_accepted() -> None:
     exp = from_config({"algorithm": A2C(lr=0.1), "model": VectorObs(hidden_units=[8])})
     assert exp.algorithm == A2C(lr=0.1) and exp.model.hidden_units == [8]
     assert from_config(FULL) is FULL
+
+
+def test_one_string_where_a_list_of_strings_is_expected_is_a_list_of_one() -> None:
+    """`algorithm.episodes=RUN` as typed on a command line, a declaration given one path,
+    and a config tree holding one string all mean the list of that one; the tree compiles
+    back to a list. Lists of anything else stay strict."""
+    from mazedsl.rl.algos.bc import BC
+
+    assert BC(episodes="runs/a").episodes == ["runs/a"]
+    assert Experiment(allow_targets="mypkg.nets").allow_targets == ["mypkg.nets"]
+    exp = Experiment().override("algorithm=bc", "algorithm.episodes=cartpole_ppo:latest")
+    assert exp.algorithm.episodes == ["cartpole_ppo:latest"]
+    cfg = to_config(exp)
+    assert OmegaConf.to_container(cfg.algorithm.episodes) == ["cartpole_ppo:latest"]
+    cfg.algorithm.episodes = "outputs/*/rollouts"
+    assert from_config(cfg, Experiment).algorithm.episodes == ["outputs/*/rollouts"]
+    with pytest.raises(ConfigError, match=r"model.hidden_units: must be a list"):
+        Experiment().override("model.hidden_units=64")
+    with pytest.raises(ConfigError, match="episodes"):
+        BC(episodes="")

@@ -214,7 +214,8 @@ def test_mazedsl_run_refuses_before_hydra_writes_a_run_directory(tmp_path: Path,
     (tmp_path / "empty").mkdir()
     cases = [(["algorithm=dqn", "env.name=Pendulum-v1"], "algorithm: dqn needs a Discrete"),
              (["algorithm=sac"], "algorithm: sac needs a Box"),
-             (["algorithm=bc", f"algorithm.episodes=[{tmp_path / 'empty'}]"], "no recorded episodes"),
+             # one path as typed on a command line, no list brackets
+             (["algorithm=bc", f"algorithm.episodes={tmp_path / 'empty'}"], "no recorded episodes"),
              (["algorithm=bc", f"algorithm.episodes=[{expert}]", "env.name=Acrobot-v1"],
               "were recorded with the observation space"),
              (["-m", "algorithm=dqn,sac", "total_steps=64"], "algorithm: sac needs a Box")]

@@ -219,6 +219,8 @@ def _structure_algorithm(value: Any, _tp: Any) -> Any:
 
 def _structure_list(value: Any, tp: Any) -> list[Any]:
     (item_type,) = typing.get_args(tp) or (Any,)
+    if item_type is str and isinstance(value, str):
+        value = [value]  # one path or name, as typed on a command line: a list of one
     if not isinstance(value, (list, tuple)):
         raise _got("must be a list", value)
     out = []

@@ -35,12 +35,20 @@ def param(default: Any, doc: str, *checks: Check, converter: Callable[[Any], Any
     if isinstance(default, (list, dict)):
         frozen = copy.deepcopy(default)
         convert = (lambda v: integral(plain_container(v))) if wants_int else plain_container
+        if converter is not None:
+            convert = (lambda first, then: lambda v: then(first(v)))(convert, converter)
         return attrs.field(factory=lambda: copy.deepcopy(frozen), validator=validate,
                            converter=convert, metadata={"doc": doc})
     if wants_int and converter is None:
         converter = integral
     return attrs.field(default=default, validator=validate, metadata={"doc": doc},
                        converter=converter)
+
+
+def one_as_list(value: Any) -> Any:
+    """A single string as a list of one (one path or name where a list of them is
+    expected); anything else unchanged."""
+    return [value] if isinstance(value, str) else value
 
 
 def integral(value: Any) -> Any:

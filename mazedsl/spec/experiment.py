@@ -7,7 +7,7 @@ from typing import Any, Mapping, Optional, Sequence
 import attrs
 
 from mazedsl.spec._fields import (all_checks, component, list_of, ge, gt, is_bool, is_float, is_int,
-                                  is_str, optional, param)
+                                  is_str, one_as_list, optional, param)
 from mazedsl.spec.algorithms import AlgorithmSpec, algorithm_types, default_algorithm
 from mazedsl.spec.env import GymEnv
 from mazedsl.spec.models import Critic, Model, PixelObs, StateCritic, TorchModel, VectorObs
@@ -60,7 +60,8 @@ class Experiment:
     allow_targets: list[str] = param(
         [], "Module prefixes whose classes `_target_` may name beyond mazedsl, gymnasium and "
         "torch.nn (e.g. ['mypkg.nets'] for your own model).", lambda v: None if isinstance(v, list)
-        and all(isinstance(x, str) and x for x in v) else "must be a list of module names")
+        and all(isinstance(x, str) and x for x in v) else "must be a list of module names",
+        converter=one_as_list)
 
     def override(self, *overrides: str | Mapping[str, Any] | Sequence[str]) -> "Experiment":
         """A new, validated experiment with Hydra-style overrides applied.

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import attrs
 
-from mazedsl.spec._fields import ge, gt, is_float, is_int, param
+from mazedsl.spec._fields import ge, gt, is_float, is_int, one_as_list, param
 
 
 def str_list(value: object) -> str | None:
@@ -20,8 +20,8 @@ def lt_one(value: object) -> str | None:
 class BC:
     """Behaviour cloning: supervised learning of the policy from recorded episodes.
 
-    ``episodes`` names what ``mazedsl rollout`` / ``RunContext.rollout()`` wrote: run
-    directories (their ``rollouts/*.npz``), ``rollouts`` folders, ``.npz`` files, run names
+    ``episodes`` names what ``mazedsl rollout`` / ``RunContext.rollout()`` wrote (a list,
+    or one of them as a string): run directories (their ``rollouts/*.npz``), ``rollouts`` folders, ``.npz`` files, run names
     (``latest``, ``cartpole_ppo:latest``) or globs of them. Whole episodes are held out for
     validation. The loss is the policy's negative log-likelihood of the recorded actions
     (cross-entropy for discrete actions) minus an entropy bonus, plus an L2 penalty:
@@ -32,7 +32,7 @@ class BC:
     episodes: list[str] = param([], "Run dirs, rollouts folders, .npz files, run names or globs "
                                 "(imitation's BC takes its demonstrations as an argument; none by "
                                 "default).",
-                                str_list)
+                                str_list, converter=one_as_list)
     lr: float = param(1e-3, "Adam learning rate (imitation's BC: 1e-3).", is_float, gt(0))
     batch_size: int = param(32, "Minibatch size (imitation's BC: 32).", is_int, gt(0))
     ent_weight: float = param(1e-3, "Entropy bonus weight (imitation's BC: 1e-3).", is_float, ge(0))
