@@ -237,7 +237,8 @@ class RunContext:
             if not (self._run.path / name).exists():  # a resumed run keeps its own
                 self._run.write_json(name, content)
         logger = self._run.open_logger()
-        with TrainingStatus(self._run, logger, lambda: (trainer.steps, trainer.best_eval)) as status:
+        with TrainingStatus(self._run, logger, lambda: (trainer.steps, trainer.best_eval),
+                            train_episodes=trainer.built.learner.plays_episodes) as status:
             logger.info("training %s on %s (%s, device %s) in %s", self._exp.name,
                         self._exp.env.name, trainer.built.algorithm.name, trainer.built.device,
                         self._run.path)

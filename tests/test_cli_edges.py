@@ -307,7 +307,7 @@ def test_damaged_run_json_is_listed_and_rebuilt_on_resume(quiet_run, tmp_path):
     assert resumed.returncode == 0, resumed.stderr
     info = json.loads((run_dir / "run.json").read_text())
     assert info["created"].startswith(original["created"][:10]) and "repaired" in info
-    for key in ("experiment", "algorithm", "env", "seeds", "versions", "git"):
+    for key in ("experiment", "algorithm", "env", "seeds", "versions", "git", "train_episodes"):
         assert info[key] == original[key], key
     assert info["status"] == "finished" and info["steps"] == 384 and info["total_steps"] == 384
 

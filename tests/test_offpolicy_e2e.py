@@ -19,6 +19,7 @@ from mazedsl.rl.algos.bc import BC
 from mazedsl.rl.algos.dqn import DQN
 from mazedsl.rl.algos.sac import SAC
 from mazedsl.run import iter_metrics
+from mazedsl.run.listing import read_run_info
 from mazedsl import PPO
 from mazedsl.spec import GymEnv, Runner, StateCritic, VectorObs
 
@@ -173,6 +174,11 @@ def test_bc_learns_from_recorded_episodes_and_resumes(tmp_path: Path, expert: Pa
     assert train[-1]["bc_loss"] < train[0]["bc_loss"]  # the expert is deterministic: it learns
     assert train[-1]["step"] == 512
     assert (full / "checkpoints" / "best.pt").is_file()
+    # no env episodes while it trains: run.json says so (the TUI shows why no returns);
+    # the expert's run (PPO) played them
+    assert json.loads((full / "run.json").read_text())["train_episodes"] is False
+    assert json.loads((expert / "run.json").read_text())["train_episodes"] is True
+    assert not read_run_info(full).plays_episodes and read_run_info(expert).plays_episodes
     part = tmp_path / "part"
     RunContext(exp, run_dir=part, silent=True).train(total_steps=256)
     RunContext.load(part).train()

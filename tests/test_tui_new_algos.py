@@ -17,7 +17,8 @@ from mazedsl_tui.app import MazeApp
 from mazedsl_tui.demo import DemoLibrary, build_demo
 from mazedsl_tui.library import Library
 from mazedsl_tui.screens.launch import LaunchScreen
-from mazedsl_tui.screens.run_detail import BC_RETURN, RunDetailScreen
+from mazedsl_tui.screens.run_detail import NO_TRAIN_EPISODES, RunDetailScreen
+from mazedsl_tui.screens.runs import RunsScreen
 from mazedsl_tui.widgets.detail.curves import READABLE, MetricsPlot, assign_axes, loss_plot, readability
 from tests.tui_helpers import run_async, wait_for
 
@@ -75,6 +76,8 @@ def algo_run(demo, algorithm: str) -> Path:
     shutil.copytree(source, path)
     info = json.loads((path / "run.json").read_text())
     info.update(experiment=f"cartpole_{algorithm.lower()}", algorithm=algorithm)
+    if algorithm == "BC":  # as its learner records it (plays_episodes = False)
+        info["train_episodes"] = False
     (path / "run.json").write_text(json.dumps(info))
     (path / "metrics.jsonl").write_text("".join(json.dumps(r) + "\n" for r in _metrics(algorithm)))
     return path
@@ -197,9 +200,35 @@ async def test_bc_return_panel_says_why_it_is_empty(demo):
     async with app.run_test(size=(100, 32)) as pilot:
         plots = await open_curves(pilot, app, algo_run(demo, "BC"))
         text = "\n".join(lines(plots["plot-return"]))
-        assert BC_RETURN in text and "no training episodes" not in text
+        assert NO_TRAIN_EPISODES in text and "no training episodes" not in text
         assert plots["plot-return"].legend() == [] and "min/max" not in str(plots["plot-return"].border_subtitle)
         assert plots["plot-eval"].point_count == 1
+
+
+@run_async
+async def test_runs_preview_says_what_a_sparkline_could_not(demo):
+    """The Runs screen's preview draws a sparkline from two values up; a run that plays no
+    episodes while training says so, and a single evaluation is its value, not a full bar."""
+    bc = algo_run(demo, "BC")
+    app = MazeApp(demo.experiments, demo.runs, library=DemoLibrary(), poll_interval=0.05, mode="runs")
+    async with app.run_test(size=(170, 40)) as pilot:
+        await wait_for_screen(pilot, app, RunsScreen)
+        screen = app.screen
+        note = lambda name: str(screen.query_one(f"#preview-{name}-note", Static).render())  # noqa: E731
+        await wait_for(pilot, lambda: screen.selected_run() is not None, what="the runs")
+        for _ in range(len(screen._runs)):
+            if screen.selected_run().path == bc:
+                break
+            await pilot.press("down")
+        await wait_for(pilot, lambda: screen.selected_run().path == bc and "one so far" in note("eval"),
+                       what="the BC run's preview")
+        assert note("return") == "none: it learns from recordings" and note("eval") == "one so far: 118.4"
+        assert not screen.query_one("#preview-return").display and not screen.query_one("#preview-eval").display
+        await pilot.press("up")  # another run: a finished PPO run with returns and evaluations
+        await wait_for(pilot, lambda: screen.selected_run().path != bc
+                       and screen.query_one("#preview-return").display, what="a run with returns")
+        assert len(screen.query_one("#preview-return").data) >= 2
+        assert not screen.query_one("#preview-return-note").display
 
 
 # -- D15: plots stay inside their frames; the evaluation summary separates its fields ---------------

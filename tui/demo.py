@@ -283,6 +283,8 @@ def write_run(runs_root: Path, run: DemoRun, experiments: Path | None = None) ->
             "versions": DEMO_VERSIONS, "git": None,
             "command": ["mazedsl", "train", file.as_posix(), *run.overrides],
             "cwd": "/home/demo/project", "started": run.started, "ended": run.ended, "error": run.error}
+    if run.status != "created":  # written when training starts
+        info["train_episodes"] = True
     if run.status != "running":
         info["stopped"] = run.status
     (path / "run.json").write_text(json.dumps(info, indent=2))

@@ -144,6 +144,7 @@ class RunDirectory:
 
             experiment = from_config(OmegaConf.load(self.path / "config.yaml"),
                                      source=str(self.path / "config.yaml"))
+        from mazedsl.rl.registry import entry_for
         from mazedsl.rl.trainer import Seeds
 
         seeds = Seeds.derive(experiment.seed)
@@ -154,6 +155,7 @@ class RunDirectory:
         rebuilt = {"status": "interrupted", "experiment": experiment.name,
                    "algorithm": type(experiment.algorithm).__name__, "env": experiment.env.name,
                    "total_steps": experiment.total_steps, "steps": 0, "best_eval": None,
+                   "train_episodes": entry_for(experiment.algorithm).learner_class().plays_episodes,
                    "created": created.isoformat(timespec="seconds"),
                    "seeds": {"master": seeds.master, "env": seeds.env, "eval": seeds.eval,
                              "torch": seeds.torch},

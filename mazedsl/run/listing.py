@@ -37,6 +37,12 @@ class RunInfo:
     def is_sweep(self) -> bool:
         return False
 
+    @property
+    def plays_episodes(self) -> bool:
+        """Whether its training plays env episodes (run.json's ``train_episodes``, which
+        the learner sets; True for runs written before that key)."""
+        return self.raw.get("train_episodes") is not False
+
 
 DAMAGED = "damaged"
 

@@ -27,7 +27,7 @@ from mazedsl_tui.widgets.detail.curves import MetricsPlot, eval_plot, loss_plot,
 from mazedsl_tui.widgets.detail.evaluation import EvaluationPanel
 
 TABS = ("curves", "evaluation", "config", "log")
-BC_RETURN = "BC learns from recordings: see Evaluation"
+NO_TRAIN_EPISODES = "Learns from recordings: see Evaluation"
 
 
 class RunDetailScreen(Screen):
@@ -149,8 +149,8 @@ class RunDetailScreen(Screen):
     def on_run_info_updated(self, message: RunInfoUpdated) -> None:
         self.info = message.info
         self.info_status = message.status
-        if getattr(message.info, "algorithm", None) == "BC":  # no env episodes while it trains
-            self.query_one("#plot-return", MetricsPlot).set_empty(BC_RETURN)
+        if not getattr(message.info, "plays_episodes", True):
+            self.query_one("#plot-return", MetricsPlot).set_empty(NO_TRAIN_EPISODES)
         self._render_summary()
 
     def on_metrics_updated(self, message: MetricsUpdated) -> None:

@@ -48,8 +48,10 @@ class RunsScreen(Screen):
                 yield Static("", id="preview-summary")
                 yield Static("Episode return", classes="preview-label")
                 yield Sparkline([], id="preview-return")
+                yield Static("", id="preview-return-note", classes="preview-note")
                 yield Static("Evaluation return", classes="preview-label")
                 yield Sparkline([], id="preview-eval")
+                yield Static("", id="preview-eval-note", classes="preview-note")
                 yield Static("", id="preview-evals")
         yield Footer(compact=True)
 
@@ -143,13 +145,26 @@ class RunsScreen(Screen):
         train = [r["ep_return_mean"] for r in message.records
                  if r.get("phase") == "train" and isinstance(r.get("ep_return_mean"), (int, float))]
         evals = [r for r in message.records if r.get("phase") == "eval"]
-        self.query_one("#preview-return", Sparkline).data = train[-200:] or [0.0]
-        self.query_one("#preview-eval", Sparkline).data = [r.get("mean_return", 0.0) for r in evals] or [0.0]
+        info = self.selected_run()
+        no_train = ("none: it learns from recordings" if info is not None
+                    and not getattr(info, "plays_episodes", True) else "none yet")
+        self._show_series("return", train[-200:], no_train)
+        self._show_series("eval", [r.get("mean_return", 0.0) for r in evals], "none yet")
         lines = Text()
         for rec in evals[-6:]:
             lines.append(f"{fmt_int(rec.get('step')):>9}  {fmt_float(rec.get('mean_return')):>8}")
             lines.append("  ★\n" if rec.get("best") else "\n", style="#e5c07b")
         self.query_one("#preview-evals", Static).update(lines)
+
+    def _show_series(self, name: str, values: list[float], when_none: str) -> None:
+        """A sparkline of two values or more; else a line saying there are none or the
+        one value (a one-value sparkline would draw as a full bar)."""
+        spark = self.query_one(f"#preview-{name}", Sparkline)
+        note = self.query_one(f"#preview-{name}-note", Static)
+        spark.data = values if len(values) >= 2 else [0.0]
+        spark.display = len(values) >= 2
+        note.display = len(values) < 2
+        note.update(when_none if not values else f"one so far: {fmt_float(values[0])}")
 
     # -- actions ----------------------------------------------------------------------------------
     def selected_run(self) -> Any:

@@ -29,6 +29,11 @@ class Learner:
     #: it iterates); a learner that can end an iteration early may stop exactly at it.
     budget: int | None = None
 
+    #: Whether training plays env episodes (their returns are logged as ``ep_return_mean``);
+    #: False for a learner that learns from recorded data alone. Recorded in run.json as
+    #: ``train_episodes``, so viewers say why a run has no training returns.
+    plays_episodes: bool = True
+
     def __init__(self, declaration: Any, built: "Built") -> None:
         self.decl = declaration
         self.built = built

@@ -27,6 +27,8 @@ from mazedsl.rl.algos.bc.spec import BC
 class BCLearner(Learner):
     """Behaviour cloning into the experiment's policy (``built.policy``)."""
 
+    plays_episodes = False  # it learns from the recorded episodes; only evaluations play
+
     def __init__(self, decl: BC, built: Any) -> None:
         super().__init__(decl, built)
         self.policy = built.policy
