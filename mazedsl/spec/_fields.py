@@ -36,13 +36,17 @@ def param(default: Any, doc: str, *checks: Check, converter: Callable[[Any], Any
         frozen = copy.deepcopy(default)
         convert = (lambda v: integral(plain_container(v))) if wants_int else plain_container
         if converter is not None:
-            convert = (lambda first, then: lambda v: then(first(v)))(convert, converter)
+            convert = _chained(convert, converter)
         return attrs.field(factory=lambda: copy.deepcopy(frozen), validator=validate,
                            converter=convert, metadata={"doc": doc})
     if wants_int and converter is None:
         converter = integral
     return attrs.field(default=default, validator=validate, metadata={"doc": doc},
                        converter=converter)
+
+
+def _chained(first: Callable[[Any], Any], then: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    return lambda value: then(first(value))
 
 
 def one_as_list(value: Any) -> Any:

@@ -21,10 +21,11 @@ class BC:
     """Behaviour cloning: supervised learning of the policy from recorded episodes.
 
     ``episodes`` names what ``mazedsl rollout`` / ``RunContext.rollout()`` wrote (a list,
-    or one of them as a string): run directories (their ``rollouts/*.npz``), ``rollouts`` folders, ``.npz`` files, run names
-    (``latest``, ``cartpole_ppo:latest``) or globs of them. Whole episodes are held out for
-    validation. The loss is the policy's negative log-likelihood of the recorded actions
-    (cross-entropy for discrete actions) minus an entropy bonus, plus an L2 penalty:
+    or one of them as a string): run directories (their ``rollouts/*.npz``), ``rollouts``
+    folders, ``.npz`` files, run names (``latest``, ``cartpole_ppo:latest``) or globs of them.
+    Whole episodes are held out for validation. The loss is the policy's negative
+    log-likelihood of the recorded actions (cross-entropy for discrete actions) minus an
+    entropy bonus, plus an L2 penalty:
     the ``imitation`` library's BC (defaults: Adam lr 1e-3, batch 32, ent_weight 1e-3,
     l2_weight 0). ``total_steps`` counts training samples (minibatch rows) seen.
     """
