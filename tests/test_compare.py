@@ -309,3 +309,16 @@ def test_cli_compare_help_names_the_forms_and_the_extra(ws):
     out = mazedsl("compare", "--help", cwd=ws.root).stdout
     for text in ("RUN|SWEEP", "'latest'", "EXPERIMENT:latest", "--plot", "mazedsl[plot]", "--x", "--band"):
         assert text in out, text
+
+
+def test_tables_show_brackets_in_values_as_text(capsys):
+    """A value such as a BC run's ``algorithm.episodes=[cartpole_ppo:latest]`` (or a run
+    folder named ``[bold]x``) is printed as it is: rich would take it for markup and drop it."""
+    from mazedsl.cli.output import print_table
+
+    print_table("runs of [b]x", ["configuration", "[dim]col"],
+                [["algorithm.episodes=[cartpole_ppo:latest]", "[bold]x[/bold]"], [None, "[64,64]"]])
+    out = capsys.readouterr().out
+    for text in ("runs of [b]x", "[dim]col", "algorithm.episodes=[cartpole_ppo:latest]",
+                 "[bold]x[/bold]", "[64,64]"):
+        assert text in out, (text, out)

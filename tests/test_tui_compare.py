@@ -4,11 +4,13 @@ by tiny real trainings (tests/compare_runs.py), and of the Runs-table fixes (End
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 from typing import Any
 
 import pytest
 from rich.text import Text
+from textual.geometry import Region
 from textual.widgets import DataTable
 
 from compare_runs import Workspace, eval_returns, shared_workspace, with_failed_job
@@ -254,3 +256,36 @@ async def test_80x24_keeps_a_run_column_that_tells_rows_apart(tmp_path):
         names = {table.cell_text(k, "run") for k in ppo}
         assert names == {"3fa9c1", "9e1d7b"}
         assert table.virtual_size.width <= table.size.width
+
+
+@run_async
+async def test_brackets_in_names_and_values_are_shown_as_they_are(ws, tmp_path):
+    """A DataTable reads a str cell as rich markup: an experiment named ``[red]exp`` or a
+    configuration label ``allow_targets=[mypkg]`` (a list of strings, as a BC run's
+    ``algorithm.episodes=[cartpole_ppo:latest]``) must keep its brackets."""
+    runs = tmp_path / "outputs"
+    a, b = (runs / "exp" / f"20261201-15000{i}_00000{i}" for i in range(2))
+    shutil.copytree(ws.jobs[0], a)
+    shutil.copytree(ws.jobs[0], b)
+    info = json.loads((a / "run.json").read_text())
+    (a / "run.json").write_text(json.dumps({**info, "experiment": "[red]exp"}))
+    with open(b / "config.yaml", "a") as fh:
+        fh.write("allow_targets:\n- mypkg\n")
+    app = MazeApp(tmp_path / "experiments", runs, poll_interval=0.05)
+    async with app.run_test(size=(120, 32)) as pilot:
+        table = await runs_ready(pilot, 2)
+        await pilot.pause()
+        assert "[red]exp" in drawn(table)
+        app.open_compare([a, b])
+        await wait_for(pilot, lambda: isinstance(app.screen, CompareScreen) and app.screen.comparison is not None)
+        runs_table = app.screen.query_one("#compare-runs", DataTable)
+        await wait_for(pilot, lambda: runs_table.row_count == 2, what="the compared runs")
+        await pilot.pause()
+        assert "allow_targets=[mypkg]" in drawn(runs_table)
+
+
+def drawn(widget) -> str:
+    """What a widget draws, row by row."""
+    width, height = widget.outer_size
+    return "\n".join("".join(seg.text for seg in strip)
+                     for strip in widget.render_lines(Region(0, 0, width, height)))

@@ -441,7 +441,7 @@ async def test_sweep_config_is_shown_and_launched_as_a_sweep(demo, monkeypatch):
                        what="the sweep YAML")
         table = screen.query_one("#exp-provenance", DataTable)
         assert table.get_cell("param:algorithm.lr", "value") == "interval(1e-4, 3e-3)"
-        assert table.get_cell("fixed:total_steps", "value") == "30000"
+        assert str(table.get_cell("fixed:total_steps", "value")) == "30000"
         options = [value for _, value in screen.query_one("#diff-other")._options]
         assert str(sweep_file) not in options  # not offered for diffing
 

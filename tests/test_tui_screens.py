@@ -296,7 +296,7 @@ async def test_experiments_tree_yaml_provenance_and_diff(demo):
         await wait_for(pilot, lambda: "name: cartpole_a2c" in shown(screen.query_one("#exp-yaml", Static)))
         provenance = screen.query_one("#exp-provenance", DataTable)
         assert provenance.get_cell("algorithm.ent_coef", "source").plain == "cartpole_a2c.py:9"
-        assert provenance.get_cell("algorithm.ent_coef", "value") == "0.01"
+        assert str(provenance.get_cell("algorithm.ent_coef", "value")) == "0.01"
         assert provenance.get_cell("runner.n_envs", "source").plain == "cartpole_a2c.py:10"
         assert provenance.get_cell("runner.vectorization", "source").plain == "Runner.vectorization default"
 

@@ -28,6 +28,13 @@ STATUS_ICONS = {
 MISSING = "—"
 
 
+def plain(value: Any) -> Text:
+    """``value`` as text shown as it is: a DataTable reads a ``str`` cell as rich markup, so
+    ``algorithm.episodes=[cartpole_ppo:latest]`` or a run named ``[bold]x`` would lose its
+    brackets (and what is between them)."""
+    return value if isinstance(value, Text) else Text(str(value))
+
+
 def status_text(status: str) -> Text:
     """A run status with its icon and colour (``✔ finished``)."""
     icon = STATUS_ICONS.get(status, "?")

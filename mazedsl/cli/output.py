@@ -66,18 +66,20 @@ def print_json(obj: Any) -> None:
 
 
 def print_table(title: str | None, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
-    """A rich table on stdout (plain text when not a terminal)."""
+    """A rich table on stdout (plain text when not a terminal). Cells, headers and title are
+    shown as they are: ``[cartpole_ppo:latest]`` in a value is text, not rich markup."""
     from rich.console import Console
     from rich.table import Table
+    from rich.text import Text
 
-    table = Table(title=title, show_lines=False)
+    table = Table(title=None if title is None else Text(title), show_lines=False)
     for i, col in enumerate(columns):
         # short columns (numbers, names) keep their width; a long first column (a sweep's
         # configuration) folds instead of squeezing the others to nothing
         widest = max([len(col), *(len(str(row[i])) for row in rows)]) if i else 0
-        table.add_column(col, overflow="fold", min_width=min(widest, 24) or None)
+        table.add_column(Text(col), overflow="fold", min_width=min(widest, 24) or None)
     for row in rows:
-        table.add_row(*("-" if v is None else str(v) for v in row))
+        table.add_row(*(Text("-" if v is None else str(v)) for v in row))
     console = Console()
     Console(width=console.width if console.is_terminal else 160).print(table)
 

@@ -15,7 +15,7 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Static, TabbedContent, TabPane
 from textual.worker import get_current_worker
 
-from mazedsl_tui.formatting import fmt_float, fmt_int, status_text
+from mazedsl_tui.formatting import fmt_float, fmt_int, plain, status_text
 from mazedsl_tui.library import describe_error
 from mazedsl_tui.messages import ComparisonUpdated
 from mazedsl_tui.polling import sleep_unless_cancelled
@@ -70,10 +70,8 @@ def _cell_len(cell: str | Text) -> int:
     return Text(cell).cell_len if isinstance(cell, str) else cell.cell_len
 
 
-def _value(value: Any) -> str:
-    if isinstance(value, float):
-        return f"{value:g}"
-    return str(value)
+def _value(value: Any) -> Text:
+    return plain(f"{value:g}" if isinstance(value, float) else value)
 
 
 class CompareScreen(ComparisonScreen):
@@ -158,14 +156,14 @@ class CompareScreen(ComparisonScreen):
         for i, group in enumerate(self.comparison.groups):
             r, g, b = group_color(i)
             for run in group.runs:
-                rows.append(([Text("━━", style=f"rgb({r},{g},{b})"), run.path.name, group.label,
+                rows.append(([Text("━━", style=f"rgb({r},{g},{b})"), plain(run.path.name), plain(group.label),
                               _value((run.config or {}).get("seed", "—")),
                               Text(fmt_float(run.final_eval), justify="right"),
                               Text(fmt_float(run.best_eval), justify="right"),
                               Text(fmt_int(run.last_step), justify="right"), status_text(run.status)],
                              str(run.path)))
             for job in group.failed_jobs:
-                rows.append(([Text("✘", style="#e06c75"), job.name, group.label, "—", "—", "—", "—",
+                rows.append(([Text("✘", style="#e06c75"), plain(job.name), plain(group.label), "—", "—", "—", "—",
                               Text(f"{job.status}: {job.error or ''}", style="#e06c75")], f"job:{job.name}"))
         # the widths are set here, with the rows: DataTable sizes auto columns only when idle,
         # and a screen drawn before that showed every column cut to its header
@@ -188,9 +186,9 @@ class CompareScreen(ComparisonScreen):
             return
         table.add_column("Key", key="key")
         for run in runs:
-            table.add_column(run.path.name, key=str(run.path))
+            table.add_column(plain(run.path.name), key=str(run.path))
         for key, values in rows:
-            table.add_row(key, *(_value(v) for v in values), key=key)
+            table.add_row(plain(key), *(_value(v) for v in values), key=key)
 
     # -- actions -------------------------------------------------------------------------------------
     def action_back(self) -> None:

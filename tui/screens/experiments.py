@@ -15,7 +15,7 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Select, Static, TabbedContent, TabPane, Tree
 
-from mazedsl_tui.formatting import cwd_path
+from mazedsl_tui.formatting import cwd_path, plain
 from mazedsl_tui.library import describe_error, experiment_files, experiment_ref, ref_parts, ref_stem
 from mazedsl_tui.messages import ExperimentDiffed, ExperimentLoaded, ExperimentsScanned, ModulesListed
 from mazedsl_tui.widgets.experiments.tree import ExperimentEntry, ExperimentTree, ModuleEntry
@@ -317,7 +317,7 @@ class ExperimentsScreen(Screen):
             source = source[len(prefix):]
             style = ("#e5c07b" if source.startswith("override")
                      else "dim" if source == "default" or source.endswith(" default") else "")
-            table.add_row(path, _value_text(values.get(path, "")), Text(source, style=style), key=path)
+            table.add_row(path, plain(_value_text(values.get(path, ""))), Text(source, style=style), key=path)
         self._refresh_diff()
 
     def _show_sweep(self, sweep: Any, title: Text) -> None:
@@ -335,7 +335,7 @@ class ExperimentsScreen(Screen):
             table.add_row(path, space, Text("search space", style="#e5c07b"),
                           key=f"param:{path}")
         for path, value in sweep.fixed.items():
-            table.add_row(path, _value_text(value), Text(sweep.path.name), key=f"fixed:{path}")
+            table.add_row(path, plain(_value_text(value)), Text(sweep.path.name), key=f"fixed:{path}")
         bases = ", ".join(sweep.bases) or "nothing"
         self.query_one("#exp-explain", Static).update(Text(
             f"The search space is hydra.sweeper.params; every other value comes from {bases}. "

@@ -12,7 +12,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.widgets import DataTable, Footer, Header, Static
 
-from mazedsl_tui.formatting import fmt_float, fmt_int, short_path, status_text
+from mazedsl_tui.formatting import fmt_float, fmt_int, plain, short_path, status_text
 from mazedsl_tui.screens.compare import ComparisonScreen, _pm, _value
 
 SORTS = ("final", "best", "label")
@@ -93,7 +93,7 @@ class SweepScreen(ComparisonScreen):
         groups.clear()
         for group in self.sorted_groups():
             evals = sum(1 for r in group.runs if r.returns)
-            groups.add_row(group.label, Text(str(group.n), justify="right"),
+            groups.add_row(plain(group.label), Text(str(group.n), justify="right"),
                            Text(str(group.n_failed), style="bold #e06c75" if group.n_failed else "dim",
                                 justify="right"),
                            Text(_pm(group.final(), evals), justify="right"),
@@ -105,13 +105,13 @@ class SweepScreen(ComparisonScreen):
         jobs.clear()
         for group in self.sorted_groups():
             for run in group.runs:
-                jobs.add_row(run.path.name, group.label, _value((run.config or {}).get("seed", "—")),
+                jobs.add_row(plain(run.path.name), plain(group.label), _value((run.config or {}).get("seed", "—")),
                              status_text(run.status), Text(fmt_int(run.last_step), justify="right"),
                              Text(fmt_float(run.final_eval), justify="right"),
                              Text(fmt_float(run.best_eval), justify="right"),
                              Text(str(run.info.get("error") or ""), style="#e06c75"), key=str(run.path))
             for job in group.failed_jobs:
-                jobs.add_row(job.name, group.label, _value(job.params.get("seed", "—")), status_text(job.status),
+                jobs.add_row(plain(job.name), plain(group.label), _value(job.params.get("seed", "—")), status_text(job.status),
                              "—", "—", "—", Text(job.error or "", style="#e06c75"), key=f"job:{job.name}")
         if jobs.row_count:
             jobs.move_cursor(row=min(cursor, jobs.row_count - 1), animate=False)
@@ -120,7 +120,7 @@ class SweepScreen(ComparisonScreen):
         """The error shown for a job (by its folder name), '' when none."""
         table = self.query_one("#sweep-jobs", DataTable)
         for row in table.ordered_rows:
-            if table.get_cell(row.key, "job") == name:
+            if str(table.get_cell(row.key, "job")) == name:
                 value = table.get_cell(row.key, "error")
                 return value.plain if isinstance(value, Text) else str(value)
         raise KeyError(name)

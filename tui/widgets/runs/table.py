@@ -11,7 +11,7 @@ from rich.text import Text
 from textual.binding import Binding
 from textual.widgets import DataTable
 
-from mazedsl_tui.formatting import STATUS_STYLES, fmt_float, fmt_int, fmt_started, status_text
+from mazedsl_tui.formatting import STATUS_STYLES, fmt_float, fmt_int, fmt_started, plain, status_text
 
 COLUMNS = (("", "mark"), ("Experiment", "experiment"), ("Run", "run"), ("Algo", "algorithm"),
            ("Env", "env"), ("Status", "status"), ("Steps", "steps"), ("Best eval", "best_eval"),
@@ -71,10 +71,10 @@ class RunsTable(DataTable):
             status_cell = status_text(status)
         return {
             "mark": Text(MARK if key in self.marked else " ", style="bold #61afef"),
-            "experiment": info.experiment,
-            "run": run_name(info, self.long),
-            "algorithm": info.algorithm,
-            "env": info.env,
+            "experiment": plain(info.experiment),
+            "run": plain(run_name(info, self.long)),
+            "algorithm": plain(info.algorithm),
+            "env": plain(info.env),
             "status": status_cell,
             "steps": Text(fmt_int(info.steps), justify="right"),
             "best_eval": Text(fmt_float(info.best_eval, 1), justify="right"),
