@@ -76,6 +76,13 @@ def choices_list(known: Sequence[str]) -> Callable[[str], list[str]]:
     return parse
 
 
+def add_json_option(parser: argparse.ArgumentParser, name: str) -> None:
+    """The ``--json PATH`` option of a script whose results :func:`results_path` places."""
+    parser.add_argument("--json", default=None,
+                        help="write results here, and the printed report next to it as .txt (default "
+                             f"benchmarks/results/{name}.json and .txt, written only by a full default run)")
+
+
 def results_path(parser: argparse.ArgumentParser, args: argparse.Namespace, name: str,
                  free: Sequence[str] = ()) -> Path | None:
     """Where a run writes its results: ``--json PATH`` when given; ``benchmarks/results/<name>.json``

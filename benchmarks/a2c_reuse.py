@@ -22,7 +22,7 @@ import time
 from pathlib import Path
 from typing import Any, Callable
 
-from _common import ArgParser, captured_stdout, load_note, positive_int, results_path, table
+from _common import ArgParser, add_json_option, captured_stdout, load_note, positive_int, results_path, table
 from _matrix import (Cell, cells_arg, experiment, fmt_ratio, pin_threads, ratio_ci, report_header,
                      run_record, write_results)
 
@@ -72,9 +72,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--updates", type=positive_int, default=40, help="updates per timed run")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--threads", type=positive_int, default=1)
-    parser.add_argument("--json", default=None,
-                        help="write results here, and the printed report next to it as .txt (default "
-                             "benchmarks/results/a2c_reuse.json and .txt, written only by a full default run)")
+    add_json_option(parser, "a2c_reuse")
     parser.add_argument("--quick", action="store_true", help="one small cell, 2 rounds of 1 update")
     args = parser.parse_args(argv)
     json_path = results_path(parser, args, "a2c_reuse")

@@ -25,8 +25,8 @@ from typing import Any, Callable
 
 import attrs
 
-from _common import (ArgParser, captured_stdout, choices_list, load_note, positive_float, positive_int,
-                     positive_ints, results_path, table)
+from _common import (ArgParser, add_json_option, captured_stdout, choices_list, load_note, positive_float,
+                     positive_int, positive_ints, results_path, table)
 from _matrix import (ALGOS, Cell, experiment, fmt_ratio, pin_threads, ratio_ci, report_header, run_record,
                      time_mazedsl, update_size, write_results)
 
@@ -60,9 +60,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--max-updates", type=positive_int, default=200)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--threads", type=positive_int, default=1)
-    parser.add_argument("--json", default=None,
-                        help="write results here, and the printed report next to it as .txt (default "
-                             "benchmarks/results/backends.json and .txt, written only by a full default run)")
+    add_json_option(parser, "backends")
     parser.add_argument("--quick", action="store_true", help="one small cell, 1 round, 1 update")
     args = parser.parse_args(argv)
     json_path = results_path(parser, args, "backends")

@@ -30,7 +30,8 @@ import time
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
-from _common import ArgParser, captured_stdout, evolve, load_note, positive_int, results_path, shipped, table
+from _common import (ArgParser, add_json_option, captured_stdout, evolve, load_note, positive_int,
+                     results_path, shipped, table)
 from _matrix import (CNN, Cell, experiment, fmt_ratio, pin_threads, ratio_ci, report_header, run_record,
                      write_results)
 
@@ -116,9 +117,7 @@ def main(argv: list[str] | None = None) -> int:
                         help="the cell's Nature CNN, or experiments/pixel_cartpole_ppo.py's smaller one")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--threads", type=positive_int, default=1)
-    parser.add_argument("--json", default=None,
-                        help="write results here, and the printed report next to it as .txt (default "
-                             "benchmarks/results/cnn_layout.json and .txt, written only by a full default run)")
+    add_json_option(parser, "cnn_layout")
     parser.add_argument("--quick", action="store_true",
                         help="2 rounds of 1 pass and 1 update of 1 epoch: checks it runs")
     args = parser.parse_args(argv)

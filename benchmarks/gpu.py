@@ -31,7 +31,8 @@ import time
 from pathlib import Path
 from typing import Any, Callable
 
-from _common import ArgParser, captured_stdout, load_note, positive_float, positive_int, results_path, table
+from _common import (ArgParser, add_json_option, captured_stdout, load_note, positive_float, positive_int,
+                     results_path, table)
 from _matrix import (CNN, Cell, cells_arg, experiment, fmt_ratio, pin_threads, ratio_ci, report_header,
                      run_record, time_mazedsl, update_size, write_results)
 
@@ -83,9 +84,7 @@ def main(argv: list[str] | None = None) -> int:
                         help="target length of one timed CPU run; sets updates per cell (default 2)")
     parser.add_argument("--max-updates", type=positive_int, default=100, help="cap on updates per timed run")
     parser.add_argument("--threads", type=positive_int, default=1, help="torch and BLAS threads")
-    parser.add_argument("--json", default=None,
-                        help="write results here, and the printed report next to it as .txt (default "
-                             "benchmarks/results/gpu.json and .txt, written only by a full default run)")
+    add_json_option(parser, "gpu")
     parser.add_argument("--quick", action="store_true", help="2 seeds, 1 timed update: checks that it runs")
     args = parser.parse_args(argv)
     if args.device.startswith("cuda"):

@@ -53,8 +53,8 @@ from typing import Any, Callable
 
 import numpy as np
 
-from _common import (ROOT, ArgParser, captured_stdout, load_note, positive_float, positive_int, results_path,
-                     table)
+from _common import (ROOT, ArgParser, add_json_option, captured_stdout, load_note, positive_float,
+                     positive_int, results_path, table)
 from _matrix import (Cell, cells_arg, experiment, is_ppo, matrix_cells, parse_cells, pin_threads,
                      report_header, run_record, time_mazedsl, update_size, write_results)
 
@@ -398,9 +398,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--top", type=positive_int, default=25, help="profile lines per profiled cell")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--threads", type=positive_int, default=1)
-    parser.add_argument("--json", default=None,
-                        help="write results here, and the printed report next to it as .txt (default "
-                             "benchmarks/results/limits.json and .txt, written only by a full default run)")
+    add_json_option(parser, "limits")
     parser.add_argument("--quick", action="store_true", help="the zoo points, 1 update: checks it runs")
     args = parser.parse_args(argv)
     json_path = results_path(parser, args, "limits", free=("profile", "top"))

@@ -42,7 +42,8 @@ import time
 from pathlib import Path
 from typing import Any, Callable
 
-from _common import ArgParser, captured_stdout, load_note, positive_float, positive_int, results_path, table
+from _common import (ArgParser, add_json_option, captured_stdout, load_note, positive_float, positive_int,
+                     results_path, table)
 from _matrix import (CNN, Cell, cells_arg, experiment, fmt_ratio, matrix_cells, pin_threads, ratio_ci,
                      report_header, run_record, sb3_available, time_mazedsl, time_sb3, update_size,
                      write_results)
@@ -159,10 +160,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-cnn", action="store_true", help="leave out the pixel/CNN cell")
     parser.add_argument("--threads", type=positive_int, default=1, help="torch and BLAS threads, both sides")
     parser.add_argument("--no-sb3", action="store_true", help="mazedsl only")
-    parser.add_argument("--json", default=None,
-                        help="write the results here, and the printed report next to it as .txt "
-                             "(default benchmarks/results/scaling.json and .txt, written only by a "
-                             "full default run)")
+    add_json_option(parser, "scaling")
     parser.add_argument("--quick", action="store_true",
                         help="3 small cells, 2 seeds, 1 timed update and no warm-up: checks that it runs")
     args = parser.parse_args(argv)

@@ -32,8 +32,8 @@ from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any, Callable
 
-from _common import (ArgParser, captured_stdout, choices_list, evolve, load_note, median, positive_int,
-                     results_path, shipped, table)
+from _common import (ArgParser, add_json_option, captured_stdout, choices_list, evolve, load_note, median,
+                     positive_int, results_path, shipped, table)
 from _matrix import (fmt_ratio, mean_ci, pin_threads, ratio_ci, report_header, run_record, sb3_available,
                      write_results)
 
@@ -104,10 +104,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--jobs", type=positive_int, default=1,
                         help="seeds in parallel processes (a pair stays in one process)")
     parser.add_argument("--no-sb3", action="store_true", help="mazedsl only")
-    parser.add_argument("--json", default=None,
-                        help="write results here, and the printed report next to it as .txt (default "
-                             "benchmarks/results/time_to_solve.json and .txt, written only by a full "
-                             "default run)")
+    add_json_option(parser, "time_to_solve")
     parser.add_argument("--quick", action="store_true",
                         help="2 seeds, 2k steps, evaluation every 1k, target 0: checks that it runs")
     args = parser.parse_args(argv)
