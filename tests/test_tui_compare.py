@@ -269,8 +269,9 @@ async def test_brackets_in_names_and_values_are_shown_as_they_are(ws, tmp_path):
     shutil.copytree(ws.jobs[0], b)
     info = json.loads((a / "run.json").read_text())
     (a / "run.json").write_text(json.dumps({**info, "experiment": "[red]exp"}))
-    with open(b / "config.yaml", "a") as fh:
-        fh.write("allow_targets:\n- mypkg\n")
+    config = (b / "config.yaml").read_text()
+    assert "\nallow_targets: []\n" in config
+    (b / "config.yaml").write_text(config.replace("\nallow_targets: []\n", "\nallow_targets:\n- mypkg\n"))
     app = MazeApp(tmp_path / "experiments", runs, poll_interval=0.05)
     async with app.run_test(size=(120, 32)) as pilot:
         table = await runs_ready(pilot, 2)
