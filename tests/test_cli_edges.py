@@ -72,6 +72,34 @@ def test_global_options_after_the_subcommand(tmp_path):
     assert shown.stdout.startswith("total_steps = 300")
 
 
+def test_train_writes_its_run_under_the_runs_root(tmp_path):
+    """`mazedsl --runs-root DIR train ...` (the command the TUI's launch dialog shows) writes
+    where `mazedsl --runs-root DIR runs` looks, not under ./outputs."""
+    root = tmp_path / "my runs, 'quoted'"
+    proc = mazedsl("--runs-root", str(root), "train", CARTPOLE, *TINY, "--quiet", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    run_dir = Path(proc.stdout.strip().splitlines()[-1])
+    assert run_dir.parent == root / "cartpole_ppo" and (run_dir / "checkpoints" / "last.pt").is_file()
+    assert not (tmp_path / "outputs").exists()
+    listed = json.loads(mazedsl("runs", "--runs-root", str(root), "--json", cwd=tmp_path).stdout)
+    assert [r["steps"] for r in listed] == [256]
+
+
+def test_an_output_dir_override_wins_over_the_runs_root():
+    import argparse
+
+    from mazedsl.cli.commands import _with_runs_root
+
+    def overrides(given: bool, *extra: str) -> list[str]:
+        return _with_runs_root(argparse.Namespace(runs_root="/r/x", runs_root_given=given,
+                                                  overrides=list(extra)))
+
+    assert overrides(True, "algorithm.lr=1") == ["output_dir='/r/x'", "algorithm.lr=1"]
+    assert overrides(True, "output_dir=/y") == ["output_dir=/y"]
+    assert overrides(True, "+output_dir=/y") == ["+output_dir=/y"]
+    assert overrides(False, "algorithm.lr=1") == ["algorithm.lr=1"]  # the experiment's own
+
+
 # -- exit codes --------------------------------------------------------------------------
 
 def _patched_cli(body: str, *args: str, cwd: Path) -> subprocess.CompletedProcess:

@@ -23,6 +23,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     else:
         if not args.experiment:
             raise ConfigError("train needs an EXPERIMENT file (or --resume RUN)")
+        args.overrides = _with_runs_root(args)
         if args.sweep or args.seeds:
             return _sweep(args)
         from mazedsl.components import resolve_experiment
@@ -46,6 +47,19 @@ def cmd_train(args: argparse.Namespace) -> int:
         print(f"trained {summary.steps} steps in {summary.wall_time:.1f} s ({summary.stopped}); "
               f"best eval {fmt(summary.best_eval)}; run directory: {ctx.run_dir}")
     return EXIT_INTERRUPTED if summary.stopped == "interrupted" else 0
+
+
+def _with_runs_root(args: argparse.Namespace) -> list[str]:
+    """The overrides, led by ``output_dir=<--runs-root>`` when ``--runs-root`` was given (so
+    ``mazedsl --runs-root DIR runs`` lists what ``mazedsl --runs-root DIR train`` wrote),
+    unless the overrides set ``output_dir`` themselves."""
+    overrides = list(args.overrides)
+    if not getattr(args, "runs_root_given", False) or any(
+            o.lstrip("+~").split("=", 1)[0] == "output_dir" for o in overrides):
+        return overrides
+    root = str(args.runs_root)
+    escaped = root.replace("\\", "\\\\").replace("'", "\\'")
+    return [f"output_dir='{escaped}'", *overrides]
 
 
 def _resume_budget(ctx: Any, overrides: list[str]) -> int | None:

@@ -36,7 +36,8 @@ def _global_options(suppress: bool) -> argparse.ArgumentParser:
     options.add_argument("--debug", action="store_true", help="show tracebacks on errors",
                          **default)
     options.add_argument("--runs-root", metavar="DIR", help="where run directories live "
-                         "(default: outputs)", **(default or {"default": "outputs"}))
+                         "(default: outputs; train writes its runs there too)",
+                         **(default or {"default": None}))
     return options
 
 
@@ -147,6 +148,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         if not hasattr(args, "overrides") or any(a.startswith("-") for a in extra):
             _parser_of(parser, args.command).error(f"unrecognized arguments: {' '.join(extra)}")
         args.overrides = [*args.overrides, *extra]
+    args.runs_root_given = args.runs_root is not None  # (train then writes its runs there)
+    if args.runs_root is None:
+        args.runs_root = "outputs"
     if args.command is None:
         parser.print_help()
         return 0
