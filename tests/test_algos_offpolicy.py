@@ -24,7 +24,7 @@ from mazedsl.rl.algos.dqn.networks import check_discrete
 from mazedsl.rl.algos.sac import SAC
 from mazedsl.rl.algos.sac.losses import (actor_loss, critic_loss, critic_target,
                                          entropy_coef_loss, squashed_sample)
-from mazedsl.rl.algos.sac.networks import SquashedGaussianActor, TwinQ, check_box
+from mazedsl.rl.algos.sac.networks import NetGaussianActor, SquashedGaussianActor, TwinQ, check_box
 from mazedsl.rollout import Episode
 
 T = torch.tensor
@@ -233,6 +233,16 @@ def test_actor_clamps_log_std() -> None:
         actor.log_std.bias.fill_(10.0)
     mean, log_std = actor(torch.zeros(4, 3))
     assert mean.shape == (4, 2) and torch.all(log_std == 0.5)
+
+
+def test_an_actor_from_your_own_module_reads_means_then_clamped_log_stds() -> None:
+    net = torch.nn.Linear(3, 4)  # two actions: columns 0-1 the means, 2-3 the log stds
+    with torch.no_grad():
+        net.weight.zero_()
+        net.bias.copy_(T([0.3, -0.2, 10.0, -30.0]))
+    mean, log_std = NetGaussianActor(net, 2, log_std_min=-5.0, log_std_max=2.0)(torch.zeros(2, 3))
+    assert torch.equal(mean, T([[0.3, -0.2]] * 2))
+    assert torch.equal(log_std, T([[2.0, -5.0]] * 2))
 
 
 # -- BC --------------------------------------------------------------------------------------

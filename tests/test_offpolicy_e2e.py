@@ -124,6 +124,50 @@ def test_run_directory_contract_and_exact_resume(tmp_path: Path, algo: str) -> N
         assert np.asarray(action).shape == (1,) and -2.0 <= float(np.asarray(action)[0]) <= 2.0
 
 
+USER_NET = {"_target_": "tests.plugins.my_nets.PolicyNet", "hidden_units": [16],
+            "non_lin": "torch.nn.SiLU"}
+
+
+@pytest.mark.parametrize("algo", ["dqn", "sac"])
+def test_your_own_module_as_the_model_trains_resumes_and_reloads(tmp_path: Path, algo: str) -> None:
+    """Any nn.Module is a model: DQN's Q-network, or SAC's actor (it returns the Gaussian's
+    means, then its log stds: 2 x the action size). Autograd, not the fast path, trains it."""
+    exp = MAKERS[algo]().override({"model": USER_NET, "allow_targets": ["tests.plugins"],
+                                   "total_steps": 256, "eval_every_steps": 128})
+    full = tmp_path / "full"
+    ctx = RunContext(exp, run_dir=full, silent=True)
+    ctx.train()
+    learner = ctx._trainer.learner
+    if algo == "sac":
+        assert learner.manual is None
+        inner = learner.actor.net.inner
+        assert inner.net[-1].out_features == 2  # Pendulum: one action
+    else:
+        inner = learner.q.inner
+    assert type(inner).__name__ == "PolicyNet" and isinstance(inner.net[1], torch.nn.SiLU)
+    learned = [r for r in iter_metrics(full / "metrics.jsonl") if "q_loss" in r]
+    assert learned and all(np.isfinite(r["q_loss"]) for r in learned)
+    part = tmp_path / "part"
+    RunContext(exp, run_dir=part, silent=True).train(total_steps=128)
+    RunContext.load(part).train()
+    assert untimed(part) == untimed(full)
+    loaded = RunContext.load(full)
+    obs = np.zeros(4 if algo == "dqn" else 3, dtype=np.float32)
+    action = np.asarray(loaded.compute_action(obs))
+    assert action.shape == (() if algo == "dqn" else (1,))
+    assert float(action) in (0, 1) if algo == "dqn" else -2.0 <= float(action[0]) <= 2.0
+
+
+def test_a_sac_model_of_the_wrong_width_says_what_sac_needs(tmp_path: Path) -> None:
+    exp = sac_exp().override({"model": {"_target_": "tests.plugins.my_nets.WrongShape"},
+                              "allow_targets": ["tests.plugins"], "output_dir": str(tmp_path)})
+    with pytest.raises(ConfigError, match=r"^model: tests.plugins.my_nets.WrongShape returned shape "
+                       r"\(2, 5\) for a batch of 2; SAC on action space Box\(-2.0, 2.0, \(1,\), "
+                       r"float32\) \(means, then log stds\) needs \(batch, 2\)$"):
+        RunContext(exp, silent=True).train()
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_replay_can_be_left_out(tmp_path: Path) -> None:
     exp = dqn_exp(algorithm=DQN(buffer_size=300, learning_starts=64, batch_size=32, train_freq=8,
                                 gradient_steps=4, save_replay=False), total_steps=256)

@@ -3,7 +3,8 @@
 The contract (README, "Your own model"): the constructor receives your keyword arguments plus
 those of ``obs_space``, ``action_space``, ``obs_dim``, ``obs_shape`` and ``out_dim`` that it
 declares; ``forward`` takes a float batch of observations ``(batch, *obs_shape)`` and returns
-``(batch, out_dim)``: logits for discrete actions, Gaussian means for continuous ones.
+``(batch, out_dim)``: logits for discrete actions, Gaussian means for continuous ones (with
+SAC: the means, then the log stds; experiments/custom_model_sac.py).
 """
 
 from __future__ import annotations

@@ -250,9 +250,10 @@ def _torch_classes(value: Any) -> Any:
 
 
 def build_torch_model(decl: TorchModel, obs_space: spaces.Space, action_space: spaces.Space,
-                      out_dim: int, path: str) -> nn.Module:
+                      out_dim: int, path: str, needs: str | None = None) -> nn.Module:
     """The user's module: its kwargs plus those of ``obs_space``, ``action_space``, ``obs_dim``,
-    ``obs_shape`` and ``out_dim`` its constructor declares; its output shape is checked."""
+    ``obs_shape`` and ``out_dim`` its constructor declares; its output shape is checked
+    (``needs`` names who needs that shape in the error)."""
     import inspect
 
     cls = _import_module_class(decl.target, path)
@@ -280,7 +281,8 @@ def build_torch_model(decl: TorchModel, obs_space: spaces.Space, action_space: s
                           path) from None
     shape = tuple(getattr(out, "shape", ()))
     if shape != (2, out_dim) and not (out_dim == 1 and shape == (2,)):
-        needs = f"action space {action_space}" if out_dim != 1 or path == "model" else "a value"
+        if needs is None:
+            needs = f"action space {action_space}" if out_dim != 1 or path == "model" else "a value"
         raise ConfigError(f"{decl.target} returned shape {shape} for a batch of 2; {needs} needs "
                           f"(batch, {out_dim})", path)
     return UserNet(module, unsqueeze=shape == (2,))

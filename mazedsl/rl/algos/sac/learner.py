@@ -19,7 +19,7 @@ from mazedsl.rl.algos._offpolicy_learner import OffPolicyLearner
 from mazedsl.rl.algos.sac.losses import (actor_loss, critic_loss, critic_target,
                                          entropy_coef_loss, squashed_sample)
 from mazedsl.rl.algos.sac.manual import ManualSAC
-from mazedsl.rl.algos.sac.networks import SquashedGaussianActor, TwinQ, check_box
+from mazedsl.rl.algos.sac.networks import NetGaussianActor, SquashedGaussianActor, TwinQ, check_box
 from mazedsl.rl.algos.sac.spec import SAC
 
 
@@ -101,14 +101,16 @@ class SACLearner(OffPolicyLearner):
     @classmethod
     def check(cls, decl: SAC, experiment: Any, obs_space: Any, action_space: Any) -> None:
         from mazedsl.rl.spaces import is_image_space
-        from mazedsl.spec import StateCritic, VectorObs
+        from mazedsl.spec import StateCritic, TorchModel, VectorObs
 
         check_box(action_space)
         cls.check_common(decl, experiment, obs_space, action_space)
-        if not isinstance(experiment.model, VectorObs) or is_image_space(obs_space) and \
-                len(obs_space.shape) > 1:
-            raise ConfigError("SAC supports vector observations with the VectorObs model, got "
-                              f"{type(experiment.model).__name__}", "model")
+        if not isinstance(experiment.model, (VectorObs, TorchModel)):
+            raise ConfigError("SAC supports the VectorObs model or your own module "
+                              f"(TorchModel), got {type(experiment.model).__name__}", "model")
+        if is_image_space(obs_space) and len(obs_space.shape) > 1:
+            raise ConfigError(f"SAC supports vector observations (its critics are MLPs), got "
+                              f"images of shape {tuple(obs_space.shape)}", "env")
         if not isinstance(experiment.critic, StateCritic) or experiment.critic.shared:
             raise ConfigError("SAC builds its twin Q critics from a separate StateCritic "
                               "(hidden_units, activation); set critic.shared=false", "critic")
@@ -120,8 +122,18 @@ class SACLearner(OffPolicyLearner):
     def make_policy(cls, decl: SAC, experiment: Any, obs_space: Any, action_space: Any) -> nn.Module:
         from mazedsl.rl.spaces import flat_dim
 
+        from mazedsl.spec import TorchModel
+
         act_dim = check_box(action_space)
         model = experiment.model
+        if isinstance(model, TorchModel):
+            from mazedsl.rl.models import build_torch_model
+
+            net = build_torch_model(model, obs_space, action_space, 2 * act_dim, "model",
+                                    needs=f"SAC on action space {action_space} (means, then "
+                                          "log stds)")
+            return SACPolicy(NetGaussianActor(net, act_dim, decl.log_std_min, decl.log_std_max),
+                             action_space)
         actor = SquashedGaussianActor(flat_dim(obs_space), act_dim, model.hidden_units,
                                       _activation(model.activation), decl.log_std_min,
                                       decl.log_std_max)

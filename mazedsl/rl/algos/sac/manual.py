@@ -76,7 +76,8 @@ class ManualSAC:
         torso or critic that is not a plain ReLU/tanh MLP)."""
         if learner.device.type != "cpu" or learner.critic.activation not in ("relu", "tanh"):
             return None
-        found = _torso_layers(learner.actor.torso)
+        module = getattr(learner.actor, "torso", None)  # (your own module's actor has none)
+        found = _torso_layers(module) if module is not None else None
         if found is None:
             return None
         torso, acts = found

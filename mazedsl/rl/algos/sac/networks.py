@@ -41,6 +41,24 @@ class SquashedGaussianActor(nn.Module):
         return self.mu(h), self.log_std(h).clamp(self.log_std_min, self.log_std_max)
 
 
+class NetGaussianActor(nn.Module):
+    """``obs -> (mean, log_std)`` from your own module (``TorchModel``), which returns
+    ``(batch, 2 * act_dim)``: the Gaussian's means, then its log stds (clamped here), as
+    RLlib's SAC models do."""
+
+    def __init__(self, net: nn.Module, act_dim: int, log_std_min: float = -20.0,
+                 log_std_max: float = 2.0) -> None:
+        super().__init__()
+        self.net = net
+        self.act_dim = act_dim
+        self.log_std_min, self.log_std_max = log_std_min, log_std_max
+
+    def forward(self, obs: Tensor) -> tuple[Tensor, Tensor]:
+        out = self.net(obs)
+        mean, log_std = out[:, :self.act_dim], out[:, self.act_dim:]
+        return mean, log_std.clamp(self.log_std_min, self.log_std_max)
+
+
 class TwinQ(nn.Module):
     """``n`` independent Q(s, a) MLPs evaluated together: ``(N, in) -> (n, N)``.
 
