@@ -13,6 +13,7 @@ import gymnasium as gym
 import numpy as np
 import pytest
 import torch
+import yaml
 
 from mazedsl import Experiment, RunContext, TorchModel
 from mazedsl.errors import ConfigError, EnvError, MazeError
@@ -190,6 +191,31 @@ def test_bad_user_models_are_one_line_and_leave_no_run(tmp_path, model, message)
     with pytest.raises(ConfigError, match=message):
         asked.train()
     assert json.loads((tmp_path / "r" / "run.json").read_text())["status"] == "failed"
+
+
+def test_a_model_given_whole_replaces_the_node_and_its_target_alone_says_so(tmp_path):
+    """`model={_target_: ...}` replaces conf_train's VectorObs node, in RunContext and in both
+    CLIs alike; `model._target_=...` alone keeps the node's other fields, and the error says so."""
+    net = "{_target_:tests.plugins.my_nets.PolicyNet,hidden_units:[8],non_lin:torch.nn.ReLU}"
+    whole = RunContext(overrides=[f"model={net}", "allow_targets=[tests.plugins]"],
+                       run_dir=tmp_path / "whole", silent=True)
+    assert whole.experiment.model.kwargs == {"hidden_units": [8], "non_lin": "torch.nn.ReLU"}
+    assert type(whole.policy.pi_torso.inner).__name__ == "PolicyNet"
+    alone = RunContext(overrides=["model._target_=tests.plugins.my_nets.PolicyNet",
+                                  "allow_targets=[tests.plugins]"], run_dir=tmp_path / "alone",
+                       silent=True)
+    with pytest.raises(ConfigError, match=r"^model: tests.plugins.my_nets.PolicyNet\(\.\.\.\) rejected "
+                       r"its arguments: .*unexpected keyword argument '(\w+)' \('\1' is a field of the "
+                       r"built-in declaration the model node held; give the whole node to replace "
+                       r"it: model=\{_target_: \.\.\., \.\.\.\}\)$"):
+        alone.train()
+    run_dir = tmp_path / "hydra"
+    cli("mazedsl-run", "-cn", "conf_train", f"model={net}", "allow_targets=[tests.plugins]",
+        *(f"{k}={v}" for k, v in TINY.items()), "total_steps=128", "algorithm.n_steps=64",
+        "algorithm.batch_size=64", f"hydra.run.dir={run_dir}", cwd=ROOT)
+    logged = yaml.safe_load((run_dir / "config.yaml").read_text())["model"]
+    assert logged == {"_target_": "tests.plugins.my_nets.PolicyNet", "hidden_units": [8],
+                      "non_lin": "torch.nn.ReLU"}
 
 
 def test_user_modules_are_outside_the_allowlist_by_default(tmp_path):

@@ -279,6 +279,28 @@ def preflight(argv: list[str]) -> None:
         check_learner(declared, spaces)
 
 
+def replacing_nodes(argv: list[str]) -> list[str]:
+    """``model={_target_: mypkg.Net, ...}`` as ``~model +model={...}``: a group's node given
+    whole, naming a ``_target_``, replaces the node (as ``mazedsl train`` and ``RunContext``
+    apply it) where Hydra would merge it into the module's node, keeping that declaration's
+    fields or refusing keys it lacks."""
+    from mazedsl.config.groups import GROUPS
+    from mazedsl.config.overrides import _parse
+    from hydra.core.override_parser.types import OverrideType
+
+    out: list[str] = []
+    for arg in argv:
+        key, sep, value = arg.partition("=")
+        if sep and key in GROUPS and not arg.startswith(("-", "+", "~")):
+            override = _parse(arg)
+            if (override.type == OverrideType.CHANGE and not override.is_sweep_override()
+                    and isinstance(override.value(), dict) and "_target_" in override.value()):
+                out += [f"~{key}", f"+{key}={value}"]
+                continue
+        out.append(arg)
+    return out
+
+
 def run() -> None:
     """Console entry point of ``mazedsl-run``: 0 ok, 2 a mistake of the user (one line),
     1 a bug (one line naming the traceback file) or a failed sweep job, 130 interrupted."""
@@ -291,6 +313,7 @@ def run() -> None:
         sys.argv.remove("--debug")  # ours, not Hydra's
     try:
         preflight(sys.argv[1:])
+        sys.argv[1:] = replacing_nodes(sys.argv[1:])
     except (Exception, KeyboardInterrupt) as exc:  # noqa: BLE001 - errors become exit codes here
         sys.exit(exit_code_of(exc, DEBUG))
     try:

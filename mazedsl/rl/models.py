@@ -249,6 +249,21 @@ def _torch_classes(value: Any) -> Any:
     return value
 
 
+def _merged_hint(error: str, path: str) -> str:
+    """Why a built-in model's field reached your module, when it did: an override of the
+    ``_target_`` alone (``model._target_=mypkg.Net``) keeps the node's other fields."""
+    import re
+
+    import attrs
+
+    found = re.search(r"unexpected keyword argument '(\w+)'", error)
+    builtin = {f.name for cls in (VectorObs, PixelObs, StateCritic) for f in attrs.fields(cls)}
+    if not found or found.group(1) not in builtin:
+        return ""
+    return (f" ('{found.group(1)}' is a field of the built-in declaration the {path} node held; "
+            f"give the whole node to replace it: {path}={{_target_: ..., ...}})")
+
+
 def build_torch_model(decl: TorchModel, obs_space: spaces.Space, action_space: spaces.Space,
                       out_dim: int, path: str, needs: str | None = None) -> nn.Module:
     """The user's module: its kwargs plus those of ``obs_space``, ``action_space``, ``obs_dim``,
@@ -269,7 +284,8 @@ def build_torch_model(decl: TorchModel, obs_space: spaces.Space, action_space: s
     try:
         module = cls(**kwargs)
     except TypeError as exc:
-        raise ConfigError(f"{decl.target}(...) rejected its arguments: {exc}", path) from None
+        raise ConfigError(f"{decl.target}(...) rejected its arguments: {exc}"
+                          f"{_merged_hint(str(exc), path)}", path) from None
     in_shape = offered["obs_shape"]
     probe = torch.zeros(2, *in_shape)
     try:
