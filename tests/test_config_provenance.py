@@ -68,6 +68,26 @@ def test_file_then_overrides_keep_the_file_lines() -> None:
     assert provenance(base)["algorithm.lr"] != where["algorithm.lr"]  # the base is unchanged
 
 
+def test_explain_reaches_your_modules_arguments_and_every_target() -> None:
+    """What `mazedsl show` prints is what --explain reaches: a TorchModel's arguments sit in its
+    node (model.hidden_units), and each node's _target_ comes from where the node was set."""
+    path = REPO / "experiments" / "custom_model_sac.py"
+    line = next(i for i, text in enumerate(path.read_text().splitlines(), 1) if "TorchModel(" in text)
+    exp = load_experiment(path)
+    assert explain(exp, "model.hidden_units") == (
+        f"model.hidden_units = [256, 256]  (experiments/custom_model_sac.py:{line})")
+    assert explain(exp, "model._target_") == (
+        f"model._target_ = 'experiments._nets.mlp.PolicyNet'  (experiments/custom_model_sac.py:{line})")
+    changed = apply_overrides(exp, "model.non_lin=torch.nn.Tanh")
+    assert explain(changed, "model.non_lin") == (
+        "model.non_lin = 'torch.nn.Tanh'  (override 'model.non_lin=torch.nn.Tanh')")
+    with pytest.raises(ConfigError, match=r"^model.nope: no such config path"):
+        explain(exp, "model.nope")
+    composed = compose_experiment(["algorithm=a2c"])
+    assert explain(composed, "algorithm._target_") == (
+        "algorithm._target_ = 'mazedsl.rl.algos.a2c.A2C'  (conf/algorithm/a2c.yaml)")
+
+
 def test_explain_unknown_path() -> None:
     with pytest.raises(ConfigError, match=r"^algorithm.lrr: no such config path; did you mean "
                                           r"'algorithm.lr'\?$"):

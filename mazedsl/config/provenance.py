@@ -15,8 +15,9 @@ from typing import Any, Iterator, Mapping
 import attrs
 
 from mazedsl.config import _paths
-from mazedsl.config.targets import is_declaration
+from mazedsl.config.targets import is_declaration, target_of
 from mazedsl.errors import ConfigError
+from mazedsl.spec import TorchModel
 
 SET_IN_PYTHON = "set in Python"
 DEFAULT_SUFFIX = " default"
@@ -107,6 +108,10 @@ def _node(obj: Any, path: str) -> Any:
             node = node[int(seg)]
         elif isinstance(node, dict):
             node = node[seg]
+        elif isinstance(node, TorchModel):  # your module's arguments sit in its node, as in the YAML
+            node = node.target if seg == "_target_" else node.kwargs[seg]
+        elif is_declaration(node) and seg == "_target_":
+            node = target_of(type(node))
         elif is_declaration(node) and isinstance(seg, str) and seg in attrs.fields_dict(
                 type(node)):
             node = getattr(node, seg)
@@ -127,11 +132,12 @@ def explain(obj: Any, path: str) -> str:
         below = [p for p in labels if p.endswith(f".{path}")]  # 'gamma' -> 'algorithm.gamma'
         hint = f"; did you mean {below[0]!r}?" if len(below) == 1 else did_you_mean(path, labels)
         raise ConfigError(f"no such config path{hint}", path) from None
-    if canonical in labels:
-        where = labels[canonical]
+    node = _paths.parent(canonical) if _paths.split(canonical)[-1] == "_target_" else canonical
+    if node in labels:  # (a node's _target_ comes from where the node was set)
+        where = labels[node]
     else:
-        below = list(dict.fromkeys(v for k, v in labels.items() if _paths.is_within(k, canonical)))
+        below = list(dict.fromkeys(v for k, v in labels.items() if _paths.is_within(k, node)))
         table = _TABLE.get(id(obj)) or {}
-        where = _paths.lookup(table, canonical) or "; ".join(below[:3]) + (
-            "; ..." if len(below) > 3 else "")
+        where = _paths.lookup(table, canonical) or _paths.lookup(table, node) or "; ".join(
+            below[:3]) + ("; ..." if len(below) > 3 else "")
     return f"{canonical} = {_show(value)}  ({where})"
