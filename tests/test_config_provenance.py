@@ -69,11 +69,16 @@ def test_file_then_overrides_keep_the_file_lines() -> None:
 
 
 def test_explain_reaches_your_modules_arguments_and_every_target() -> None:
-    """What `mazedsl show` prints is what --explain reaches: a TorchModel's arguments sit in its
-    node (model.hidden_units), and each node's _target_ comes from where the node was set."""
+    """What `mazedsl show` prints is what provenance lists and --explain reaches: a TorchModel's
+    arguments sit in its node (model.hidden_units, not model.kwargs.hidden_units), and each
+    node's _target_ comes from where the node was set."""
     path = REPO / "experiments" / "custom_model_sac.py"
     line = next(i for i, text in enumerate(path.read_text().splitlines(), 1) if "TorchModel(" in text)
     exp = load_experiment(path)
+    assert {k: v for k, v in provenance(exp).items() if k.startswith("model")} == {
+        "model._target_": f"experiments/custom_model_sac.py:{line}",
+        "model.hidden_units": f"experiments/custom_model_sac.py:{line}",
+        "model.non_lin": f"experiments/custom_model_sac.py:{line + 1}"}  # (the TUI's table)
     assert explain(exp, "model.hidden_units") == (
         f"model.hidden_units = [256, 256]  (experiments/custom_model_sac.py:{line})")
     assert explain(exp, "model._target_") == (

@@ -52,8 +52,16 @@ def _field_default(field: attrs.Attribute) -> Any:
 
 
 def walk(obj: Any, prefix: str = "") -> Iterator[tuple[str, Any, str]]:
-    """``(path, value, default label or SET_IN_PYTHON)`` for each leaf of a declaration."""
+    """``(path, value, default label or SET_IN_PYTHON)`` for each leaf of a declaration (your
+    module's node as its YAML reads: ``model._target_``, then its arguments)."""
     cls = type(obj)
+    if isinstance(obj, TorchModel):
+        yield _paths.join(prefix, "_target_"), obj.target, SET_IN_PYTHON
+        for name, value in obj.kwargs.items():
+            path = _paths.join(prefix, name)
+            for leaf, leaf_value in (_paths.leaves(value, path) or {path: value}).items():
+                yield leaf, leaf_value, SET_IN_PYTHON
+        return
     for field in attrs.fields(cls):
         value = getattr(obj, field.name)
         path = _paths.join(prefix, field.name)
