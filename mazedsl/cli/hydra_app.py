@@ -284,9 +284,10 @@ def replacing_nodes(argv: list[str]) -> list[str]:
     whole, naming a ``_target_``, replaces the node (as ``mazedsl train`` and ``RunContext``
     apply it) where Hydra would merge it into the module's node, keeping that declaration's
     fields or refusing keys it lacks."""
+    from hydra.core.override_parser.types import OverrideType
+
     from mazedsl.config.groups import GROUPS
     from mazedsl.config.overrides import _parse
-    from hydra.core.override_parser.types import OverrideType
 
     out: list[str] = []
     for arg in argv:

@@ -121,7 +121,6 @@ class SACLearner(OffPolicyLearner):
     @classmethod
     def make_policy(cls, decl: SAC, experiment: Any, obs_space: Any, action_space: Any) -> nn.Module:
         from mazedsl.rl.spaces import flat_dim
-
         from mazedsl.spec import TorchModel
 
         act_dim = check_box(action_space)
