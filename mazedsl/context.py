@@ -111,6 +111,9 @@ class RunContext:
         factory = env
         missing = None
         if factory is None and exp.env.factory:
+            from mazedsl.rl.envs import _importable_cwd
+
+            _importable_cwd()  # your modules, importable from where you stand, as in training
             factory = import_callable(exp.env.factory)
             if factory is None:
                 factory, missing = _rebuild_factory(exp, path, silent)

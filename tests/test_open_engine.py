@@ -256,6 +256,27 @@ def test_module_id_env_and_factory_from_the_cli(tmp_path):
     assert bad.returncode == 2 and "env.factory: cannot import the env factory" in bad.stderr
 
 
+def test_a_run_of_a_factory_from_the_working_directory_evaluates_from_there(tmp_path):
+    """Training imports `env.factory` with the working directory importable (as `python -m`);
+    loading the run from the same place (eval, rollout, the TUI) does too. No PYTHONPATH."""
+    (tmp_path / "my_factories.py").write_text(
+        "import gymnasium\n\ndef make():\n    return gymnasium.make('CartPole-v1')\n")
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+
+    def run(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run([str(BIN / "mazedsl"), *args], cwd=tmp_path, env=env,
+                              capture_output=True, text=True, timeout=300)
+
+    trained = run("train", str(ROOT / "experiments" / "cartpole_ppo.py"),
+                  "env.factory=my_factories:make", "env.name=my_cartpole",  # (no registered id)
+                  *(f"{k}={v}" for k, v in TINY.items()), "total_steps=128",
+                  "algorithm.n_steps=64", "algorithm.batch_size=64", "--quiet")
+    assert trained.returncode == 0, trained.stderr
+    evaluated = run("eval", "latest", "--episodes", "2", "--json")
+    assert evaluated.returncode == 0, evaluated.stderr
+    assert json.loads(evaluated.stdout)["n_episodes"] == 2
+
+
 def test_an_env_whose_spaces_differ_from_the_run_is_one_line(tmp_path):
     RunContext(Experiment().override(TINY, {"algorithm.n_steps": 64, "algorithm.batch_size": 64}),
                run_dir=tmp_path / "r", silent=True).train(total_steps=128)
