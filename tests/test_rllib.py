@@ -548,6 +548,24 @@ def test_sigint_checkpoints_and_resume_continues(cluster, tmp_path):
     assert json.loads((run_dir / "run.json").read_text())["status"] == "finished"
 
 
+@pytest.mark.parametrize("cli, args, line", [
+    ("mazedsl", ["train", str(ROOT / "experiments" / "custom_model_sac.py"), "runner=rllib"],
+     "error: model: no RLlib counterpart for this value under runner=rllib (runner=rllib trains "
+     "SAC with RLlib's default MLP module: use a VectorObs model, got TorchModel)"),
+    ("mazedsl-run", ["algorithm=a2c", "runner=rllib"],
+     "error: algorithm: A2C has no RLlib counterpart (RLlib's algorithms: PPO, APPO, IMPALA, DQN, "
+     "SAC, BC, CQL, MARWIL, DreamerV3); runner=rllib trains PPO, DQN, SAC: use algorithm=ppo, or "
+     "a native runner (runner=local)"),
+])
+def test_both_clis_refuse_what_rllib_cannot_honour_before_writing(tmp_path, cli, args, line):
+    """The mapping's refusals are plain data: both CLIs check them with the others, before a
+    run directory is named (and before Ray starts)."""
+    out = subprocess.run([str(BIN / cli), *args], capture_output=True, text=True, timeout=120,
+                         cwd=tmp_path)
+    assert out.returncode == 2 and out.stderr.strip().splitlines() == [line], out.stderr
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_an_unreachable_address_is_one_line_within_seconds(tmp_path):
     cmd = [str(BIN / "mazedsl"), "train", str(ROOT / "experiments" / "cartpole_ppo.py"),
            "runner=rllib", "runner.address=127.0.0.1:9", "runner.connect_timeout_s=2",

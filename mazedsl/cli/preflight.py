@@ -57,7 +57,11 @@ def check_learner(exp: Any, spaces: tuple[Any, Any] | None) -> None:
     (what :func:`check_before_torch` returned for it; that stage is not repeated)."""
     from mazedsl.rllib import is_rllib
 
-    if spaces is not None and not is_rllib(exp):  # RLlib's mapping refuses when it builds
+    if is_rllib(exp):  # what runner=rllib cannot honour (plain data: no Ray, no torch)
+        from mazedsl.rllib.translate import check
+
+        check(exp)
+    elif spaces is not None:
         from mazedsl.rl.building import check_experiment
 
         check_experiment(exp, *spaces, prechecked=True)
