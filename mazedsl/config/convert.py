@@ -23,6 +23,7 @@ from mazedsl.config.targets import (DECLARATIONS, is_declaration, is_declaration
                                     lookup_target, names, resolve_target, target_of)
 from mazedsl.errors import ConfigError
 from mazedsl.spec import AlgorithmSpec, Experiment, TorchModel
+from mazedsl.spec._fields import one_as_list
 
 #: What ``source`` may be: one label, ``{path: label}`` (nearest enclosing path wins) or a function.
 Source = Union[str, Mapping[str, str], Callable[[str], "str | None"], None]
@@ -219,8 +220,8 @@ def _structure_algorithm(value: Any, _tp: Any) -> Any:
 
 def _structure_list(value: Any, tp: Any) -> list[Any]:
     (item_type,) = typing.get_args(tp) or (Any,)
-    if item_type is str and isinstance(value, str):
-        value = [value]  # one path or name, as typed on a command line: a list of one
+    if item_type is str:
+        value = one_as_list(value)  # one path or name, as typed on a command line
     if not isinstance(value, (list, tuple)):
         raise _got("must be a list", value)
     out = []

@@ -10,7 +10,7 @@ read ``PPO.lr default`` when they hold the class default, else ``set in Python``
 from __future__ import annotations
 
 import weakref
-from typing import Any, Iterator, Mapping
+from typing import Any, Iterable, Iterator, Mapping
 
 import attrs
 
@@ -51,6 +51,11 @@ def _field_default(field: attrs.Attribute) -> Any:
     return default
 
 
+def _leaf_items(value: Any, path: str) -> Iterable[tuple[str, Any]]:
+    """``(leaf path, value)`` of a plain value: each leaf of a container, else the value."""
+    return (_paths.leaves(value, path) or {path: value}).items()
+
+
 def walk(obj: Any, prefix: str = "") -> Iterator[tuple[str, Any, str]]:
     """``(path, value, default label or SET_IN_PYTHON)`` for each leaf of a declaration (your
     module's node as its YAML reads: ``model._target_``, then its arguments)."""
@@ -59,7 +64,7 @@ def walk(obj: Any, prefix: str = "") -> Iterator[tuple[str, Any, str]]:
         yield _paths.join(prefix, "_target_"), obj.target, SET_IN_PYTHON
         for name, value in obj.kwargs.items():
             path = _paths.join(prefix, name)
-            for leaf, leaf_value in (_paths.leaves(value, path) or {path: value}).items():
+            for leaf, leaf_value in _leaf_items(value, path):
                 yield leaf, leaf_value, SET_IN_PYTHON
         return
     for field in attrs.fields(cls):
@@ -73,7 +78,7 @@ def walk(obj: Any, prefix: str = "") -> Iterator[tuple[str, Any, str]]:
         else:
             label = (f"{cls.__name__}.{field.name}{DEFAULT_SUFFIX}"
                      if value == _field_default(field) else SET_IN_PYTHON)
-            for leaf, leaf_value in (_paths.leaves(value, path) or {path: value}).items():
+            for leaf, leaf_value in _leaf_items(value, path):
                 yield leaf, leaf_value, label
 
 
