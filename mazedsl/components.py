@@ -21,20 +21,42 @@ def describe_callable(fn: Callable[..., Any]) -> str:
     return repr(fn)
 
 
+def is_import_path(path: str | None) -> bool:
+    """Whether ``path`` names a callable by ``module:qualname`` (not a recorded description
+    of an object that cannot be imported, such as ``<lambda> made CartPole-v1``)."""
+    return bool(path) and ":" in path and not path.startswith("<")
+
+
 def import_callable(path: str) -> Callable[..., Any] | None:
     """The callable named ``module:qualname``, or None."""
-    import importlib
-
-    if ":" not in path or path.startswith("<"):
+    if not is_import_path(path):
         return None
-    module, _, qualname = path.partition(":")
     try:
-        obj: Any = importlib.import_module(module)
-        for part in qualname.split("."):
-            obj = getattr(obj, part)
+        obj = _imported(path)
     except (ImportError, AttributeError, ValueError):
         return None
     return obj if callable(obj) else None
+
+
+def import_failure(path: str) -> str | None:
+    """Why ``module:qualname`` does not import as a callable (one phrase), or None."""
+    if not is_import_path(path):
+        return f"{path!r} is not 'module:function'"
+    try:
+        obj = _imported(path)
+    except (ImportError, AttributeError, ValueError) as exc:
+        return f"{type(exc).__name__}: {exc}"
+    return None if callable(obj) else f"{path} is not callable"
+
+
+def _imported(path: str) -> Any:
+    import importlib
+
+    module, _, qualname = path.partition(":")
+    obj: Any = importlib.import_module(module)
+    for part in qualname.split("."):
+        obj = getattr(obj, part)
+    return obj
 
 
 def _is_env_instance(value: Any) -> bool:

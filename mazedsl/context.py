@@ -13,7 +13,7 @@ from typing import Any, Callable, Iterator, Mapping
 import attrs
 import numpy as np
 
-from mazedsl.components import import_callable, resolve_experiment
+from mazedsl.components import import_callable, import_failure, is_import_path, resolve_experiment
 from mazedsl.errors import ConfigError, EnvError, RunDirError
 from mazedsl.signals import stop_on_signals
 from mazedsl.rllib import is_rllib
@@ -121,6 +121,28 @@ class RunContext:
         ctx._checkpoint_kind = checkpoint
         ctx._missing_factory = missing
         return ctx
+
+    def set_total_steps(self, total_steps: int) -> None:
+        """Give a loaded run a new budget before it resumes: written to its config.yaml,
+        run.json and overrides.yaml (under ``resumed``), so later resumes, ``show`` and the run
+        table agree; the schedules (learning rate, clip range, exploration) follow it."""
+        from omegaconf import OmegaConf
+
+        from mazedsl.config import to_yaml
+
+        if self._checkpoint_kind is None or self._trainer is not None:
+            raise ConfigError("set_total_steps() changes a loaded run's budget before it "
+                              "resumes; give a new experiment total_steps=N instead")
+        self._exp = attrs.evolve(self._exp, total_steps=total_steps)
+        self._run.write_text("config.yaml", to_yaml(self._exp))
+        try:
+            saved = OmegaConf.to_container(OmegaConf.load(self._run.path / "overrides.yaml"))
+        except Exception:  # noqa: BLE001 - missing or damaged: start it again
+            saved = {}
+        saved = saved if isinstance(saved, dict) else {}
+        saved["resumed"] = [*(saved.get("resumed") or []), f"total_steps={total_steps}"]
+        self._run.write_text("overrides.yaml", OmegaConf.to_yaml(OmegaConf.create(saved)))
+        self._run.update_info(total_steps=total_steps)
 
     def _env_factory(self) -> Callable[[], Any] | None:  # noqa: D401
         """The env factory (None: gymnasium.make); errors if a loaded run's factory is lost."""
@@ -243,7 +265,7 @@ class RunContext:
         with TrainingStatus(self._run, logger, lambda: (trainer.steps, trainer.best_eval),
                             train_episodes=trainer.built.learner.plays_episodes) as status:
             logger.info("training %s on %s (%s, device %s) in %s", self._exp.name,
-                        self._exp.env.name, trainer.built.algorithm.name, trainer.built.device,
+                        self._exp.env.label, trainer.built.algorithm.name, trainer.built.device,
                         self._run.path)
             for note in getattr(self, "_resume_notes", ()):
                 logger.warning("resume: %s", note)
@@ -402,6 +424,9 @@ def _load_built(exp: Any, run: RunDirectory, kind: str, factory: Any) -> Any:
     from mazedsl.rl.building import build
     from mazedsl.rl.spaces import space_from_json
 
+    if not (run.path / "spaces.json").is_file() and run.run_info().get("status") == "created":
+        raise CheckpointError(f"{run.path}: this run was never trained (status created): "
+                              "no policy to load")
     spaces = run.read_json("spaces.json")
     recorded = (space_from_json(spaces["observation"]), space_from_json(spaces["action"]))
     built = build(exp, env_factory=factory, training=False, recorded_spaces=recorded)
@@ -438,10 +463,16 @@ def _check_recorded_spaces(run: RunDirectory, obs_space: Any, action_space: Any)
 
 def _rebuild_factory(exp: Any, path: Path, silent: bool) -> tuple[Any, str | None]:
     """A lost (e.g. lambda) env factory: rebuilt from the recorded gymnasium id when it is a
-    registered env, else None with the error envs will raise."""
+    registered env, else None with the error envs will raise. A factory recorded by import
+    path is never replaced: it is imported, or the error says why not."""
     import gymnasium as gym
 
     name = exp.env.name
+    if is_import_path(exp.env.factory):
+        return None, (f"{path}: the run's env factory {exp.env.factory!r} cannot be imported from "
+                      f"here ({import_failure(exp.env.factory)}); run from the directory it "
+                      "trained in, put its module on PYTHONPATH, or pass it: "
+                      "RunContext.load(run, env=factory)")
     if name in gym.envs.registry:
         if not silent:
             print(f"note: the run's env factory ({exp.env.factory}) cannot be imported; "

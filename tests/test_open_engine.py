@@ -263,18 +263,27 @@ def test_a_run_of_a_factory_from_the_working_directory_evaluates_from_there(tmp_
         "import gymnasium\n\ndef make():\n    return gymnasium.make('CartPole-v1')\n")
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
 
-    def run(*args: str) -> subprocess.CompletedProcess:
-        return subprocess.run([str(BIN / "mazedsl"), *args], cwd=tmp_path, env=env,
+    def run(*args: str, cwd: Path = tmp_path) -> subprocess.CompletedProcess:
+        return subprocess.run([str(BIN / "mazedsl"), *args], cwd=cwd, env=env,
                               capture_output=True, text=True, timeout=300)
 
     trained = run("train", str(ROOT / "experiments" / "cartpole_ppo.py"),
-                  "env.factory=my_factories:make", "env.name=my_cartpole",  # (no registered id)
+                  "env.factory=my_factories:make",  # env.name keeps the file's CartPole-v1
                   *(f"{k}={v}" for k, v in TINY.items()), "total_steps=128",
                   "algorithm.n_steps=64", "algorithm.batch_size=64", "--quiet")
     assert trained.returncode == 0, trained.stderr
     evaluated = run("eval", "latest", "--episodes", "2", "--json")
     assert evaluated.returncode == 0, evaluated.stderr
     assert json.loads(evaluated.stdout)["n_episodes"] == 2
+    # the run is labelled by its factory, not by the env.name it left unused
+    assert [r["env"] for r in json.loads(run("runs", "--json").stdout)] == ["my_factories:make"]
+    # from elsewhere the factory does not import: said so, never another env built in its place
+    (tmp_path / "elsewhere").mkdir()
+    away = run("eval", str(tmp_path / trained.stdout.strip()), cwd=tmp_path / "elsewhere")
+    assert away.returncode == 2 and "Traceback" not in away.stderr
+    assert (f"the run's env factory 'my_factories:make' cannot be imported from here "
+            "(ModuleNotFoundError: No module named 'my_factories'); run from the directory it "
+            "trained in") in away.stderr
 
 
 def test_an_env_whose_spaces_differ_from_the_run_is_one_line(tmp_path):

@@ -106,6 +106,29 @@ def test_python_resume_with_load_then_train(tmp_path):
     assert untimed(tmp_path / "part") == untimed(tmp_path / "full")
 
 
+def test_a_budget_given_on_resume_becomes_the_runs_budget_and_its_schedules(tmp_path):
+    from mazedsl.cli.commands import load_run_experiment
+    from mazedsl.config import explain
+
+    exp = Experiment(name="b", algorithm=PPO(n_steps=16, batch_size=32, n_epochs=1, lr=1e-3,
+                                             lr_schedule="linear"),
+                     runner=Runner(n_envs=2), total_steps=4096, eval_every_steps=0, eval_episodes=1,
+                     log_every_steps=32)
+    RunContext(exp, run_dir=tmp_path / "b", silent=True).train(total_steps=128)
+    with pytest.raises(MazeError, match="changes a loaded run's budget"):
+        RunContext(exp, silent=True).set_total_steps(512)
+    resumed = RunContext.load(tmp_path / "b", checkpoint="last", silent=True)
+    resumed.set_total_steps(512)  # shorter than declared: the schedule now ends at 512
+    assert resumed.train().steps == 512
+    lrs = [r["lr"] for r in iter_metrics(tmp_path / "b" / "metrics.jsonl") if r["phase"] == "train"]
+    assert lrs[-1] == pytest.approx(1e-3 * (1 - 480 / 512), rel=1e-4)  # the last update's, at 480
+    assert "total_steps: 512" in (tmp_path / "b" / "config.yaml").read_text()
+    assert json.loads((tmp_path / "b" / "run.json").read_text())["total_steps"] == 512
+    assert explain(load_run_experiment(tmp_path / "b"), "total_steps") == \
+        "total_steps = 512  (override 'total_steps=512' given on resume)"
+    assert RunContext.load(tmp_path / "b", checkpoint="last", silent=True).experiment.total_steps == 512
+
+
 @pytest.fixture(scope="module")
 def small_run(tmp_path_factory):
     d = tmp_path_factory.mktemp("small") / "run"
@@ -113,6 +136,26 @@ def small_run(tmp_path_factory):
                      runner=Runner(n_envs=2), total_steps=64, eval_every_steps=0, eval_episodes=1)
     RunContext(exp, run_dir=d, silent=True).train()
     return d
+
+
+def test_latest_is_the_newest_run_that_trained_and_an_untrained_one_says_so(small_run, tmp_path):
+    import shutil
+
+    from mazedsl.run.listing import resolve_run
+
+    root = tmp_path / "outputs"
+    trained = root / "small" / "20260101-000000_aaaaaa"
+    shutil.copytree(small_run, trained)
+    exp = Experiment(name="small", algorithm=PPO(n_steps=16, batch_size=32, n_epochs=1),
+                     runner=Runner(n_envs=2), total_steps=64, eval_episodes=1, output_dir=str(root))
+    untrained = RunContext(exp, silent=True)
+    untrained.evaluate(1)  # an untrained policy's evaluation: a run directory, status created
+    assert json.loads((untrained.run_dir / "run.json").read_text())["status"] == "created"
+    for ref in ("latest", "small:latest"):
+        assert resolve_run(ref, root) == trained
+    assert RunContext.load("small:latest", runs_root=root, silent=True).evaluate(1).lengths != []
+    with pytest.raises(CheckpointError, match="this run was never trained .status created.: no policy"):
+        RunContext.load(untrained.run_dir, silent=True).evaluate(1)
 
 
 def test_truncated_checkpoint_is_a_clear_error(small_run, tmp_path):

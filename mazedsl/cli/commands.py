@@ -63,28 +63,31 @@ def _with_runs_root(args: argparse.Namespace) -> list[str]:
 
 
 def _resume_budget(ctx: Any, overrides: list[str]) -> int | None:
-    """The budget of a resumed run: ``total_steps=N`` (the one override --resume takes), else
-    a budget raised earlier (run.json), else the declared one (None). Recorded in run.json."""
+    """The budget a resumed run trains to: ``total_steps=N`` (the one override --resume takes;
+    it becomes the run's budget, see ``RunContext.set_total_steps``), else the run's budget as
+    run.json records it (None: as declared). A finished run needs a larger one."""
     from mazedsl.config import apply_overrides, diff
     from mazedsl.run.directory import RunDirectory
 
-    run = RunDirectory(ctx.run_dir)
-    info = run.run_info()
-    declared = ctx.experiment.total_steps
+    info = RunDirectory(ctx.run_dir).run_info()
+    done = int(info.get("steps") or 0)
     if not overrides:
         recorded = info.get("total_steps")
-        return recorded if isinstance(recorded, int) and recorded > declared else None
+        budget = recorded if isinstance(recorded, int) else ctx.experiment.total_steps
+        if info.get("status") == "finished" and done >= budget:
+            raise ConfigError(f"{ctx.run_dir}: the run finished its budget ({done} of {budget} "
+                              f"steps); --resume RUN total_steps=N with N > {done} trains it further")
+        return budget if budget != ctx.experiment.total_steps else None
     changed = apply_overrides(ctx.experiment, overrides)
     others = [path for path, _a, _b in diff(ctx.experiment, changed) if path != "total_steps"]
     if others:
         raise ConfigError(f"--resume continues a run as it was declared; only its budget can "
                           f"change (total_steps=N), not {', '.join(others)}")
-    done = int(info.get("steps") or 0)
     if changed.total_steps <= done:
         raise ConfigError(f"the run already has {done} steps; a larger budget continues it",
                           "total_steps", f"override 'total_steps={changed.total_steps}'")
-    run.update_info(total_steps=changed.total_steps)
-    return int(changed.total_steps)
+    ctx.set_total_steps(int(changed.total_steps))
+    return None
 
 
 def _sweep(args: argparse.Namespace) -> int:
@@ -252,20 +255,24 @@ def _override_sources(path: Path) -> dict[str, str]:
     from mazedsl.config.overrides import parse_override
 
     try:
-        items = OmegaConf.to_container(OmegaConf.load(path)).get("overrides") or []
+        saved = OmegaConf.to_container(OmegaConf.load(path))
+        items = saved.get("overrides") or []
+        resumed = [str(item) for item in saved.get("resumed") or []]
     except Exception:  # noqa: BLE001 - no or unreadable overrides.yaml: no labels
         return {}
     table: dict[str, str] = {}
+    for item in resumed:  # a budget given on resume (mazedsl train --resume RUN total_steps=N)
+        table[item.partition("=")[0]] = f"override {item!r} given on resume"
     for item in items:
         if isinstance(item, str):
             try:
                 key = parse_override(item).key_or_group
             except MazeError:
                 continue
-            table[key] = f"override {item!r} when the run was made"
+            table.setdefault(key, f"override {item!r} when the run was made")
         elif isinstance(item, dict):
             for key, value in (_paths.leaves(item, "") or {}).items():
-                table[key] = f"override {key}={value!r} when the run was made"
+                table.setdefault(key, f"override {key}={value!r} when the run was made")
     return table
 
 

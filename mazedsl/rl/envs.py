@@ -54,15 +54,15 @@ def factory_from_decl(env: GymEnv) -> EnvFactory | None:
     importable), None when it names none; a ConfigError when it cannot be imported."""
     if not env.factory:
         return None
-    from mazedsl.components import import_callable
+    from mazedsl.components import import_callable, import_failure, is_import_path
 
-    if ":" not in env.factory or env.factory.startswith("<"):
+    if not is_import_path(env.factory):
         return None  # a recorded description of a Python object (e.g. a lambda)
     _importable_cwd()
     factory = import_callable(env.factory)
     if factory is None:
-        raise ConfigError(f"cannot import the env factory {env.factory!r} (give 'module:function' "
-                          "with the module importable from here)", "env.factory")
+        raise ConfigError(f"cannot import the env factory {env.factory!r} ({import_failure(env.factory)}; "
+                          "give 'module:function' with the module importable from here)", "env.factory")
     return factory
 
 

@@ -332,7 +332,7 @@ def train_run(exp: Any, run: Any, factory: Callable[[], Any] | None, *, resume: 
         with cluster.session(exp.runner) as info:
             resources = cluster.check_resources(exp.runner)
             logger.info("training %s on %s with RLlib %s (%d env runners x %d envs; Ray at %s, "
-                        "%d nodes, %g CPUs) in %s", exp.name, exp.env.name,
+                        "%d nodes, %g CPUs) in %s", exp.name, exp.env.label,
                         type(exp.algorithm).__name__,
                         exp.runner.num_env_runners, exp.runner.num_envs_per_env_runner,
                         info["address"], info["nodes"], resources["CPU"], run.path)

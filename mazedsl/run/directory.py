@@ -118,7 +118,7 @@ class RunDirectory:
 
     def start_info(self, experiment: Any, seeds: dict[str, int], command: list[str] | None) -> None:
         self.update_info(status="created", experiment=experiment.name,
-                         algorithm=type(experiment.algorithm).__name__, env=experiment.env.name,
+                         algorithm=type(experiment.algorithm).__name__, env=experiment.env.label,
                          total_steps=experiment.total_steps, steps=0, best_eval=None,
                          created=datetime.now().isoformat(timespec="seconds"), seeds=seeds,
                          versions=versions(), git=git_state(), command=command or sys.argv,
@@ -153,7 +153,7 @@ class RunDirectory:
         except ValueError:
             created = datetime.fromtimestamp((self.path / "config.yaml").stat().st_mtime)
         rebuilt = {"status": "interrupted", "experiment": experiment.name,
-                   "algorithm": type(experiment.algorithm).__name__, "env": experiment.env.name,
+                   "algorithm": type(experiment.algorithm).__name__, "env": experiment.env.label,
                    "total_steps": experiment.total_steps, "steps": 0, "best_eval": None,
                    "train_episodes": entry_for(experiment.algorithm).learner_class().plays_episodes,
                    "created": created.isoformat(timespec="seconds"),

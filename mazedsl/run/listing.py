@@ -188,10 +188,11 @@ def list_entries(root: str | os.PathLike[str] = DEFAULT_ROOT, experiment: str | 
 
 
 def resolve_run(ref: str | os.PathLike[str], root: str | os.PathLike[str] = DEFAULT_ROOT,
-                started: bool = False) -> Path:
+                started: bool = True) -> Path:
     """A run directory from a path, a path under ``root``, ``latest`` or ``EXPERIMENT:latest``.
-    ``started``: ``latest`` skips runs that have not started training (status ``created``),
-    where one exists: such a run holds nothing yet (the run being built is one of them)."""
+    ``started``: ``latest`` is the newest run that has started training (not status
+    ``created``), where one exists: a created run holds nothing yet (an evaluation of an
+    untrained policy makes one; so does the run being built)."""
     text = str(ref)
     if text == "latest" or text.endswith(":latest"):
         experiment = None if text == "latest" else text[: -len(":latest")]

@@ -21,3 +21,10 @@ class GymEnv:
     factory: Optional[str] = param(
         None, "Set when the env came from a Python factory: its import path and repr (recorded "
         "for the log; 'module:function' paths can be rebuilt).", optional(is_str))
+
+    @property
+    def label(self) -> str:
+        """What run tables and logs call the env: the factory's ``module:function`` when the
+        env comes from one (``name`` may then be a leftover default), else ``name``."""
+        factory = self.factory or ""
+        return factory if ":" in factory and not factory.startswith("<") else self.name

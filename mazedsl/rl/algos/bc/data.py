@@ -78,7 +78,7 @@ def find_episode_files(refs: Sequence[str], runs_root: str | Path = "outputs") -
                 try:
                     # started: not the run being built now, when it is of that experiment
                     # (mazedsl-run algorithm=bc 'algorithm.episodes=[conf_train:latest]')
-                    path = resolve_run(ref, runs_root, started=True)
+                    path = resolve_run(ref, runs_root)
                 except MazeError as exc:
                     raise ConfigError(f"{exc} (train and record one first: `mazedsl rollout RUN "
                                       "--episodes N`)", WHERE) from None
