@@ -271,10 +271,12 @@ def test_resume_with_a_larger_budget(quiet_run, tmp_path):
     info = json.loads((run_dir / "run.json").read_text())
     assert info["steps"] == 512 and info["total_steps"] == 512 and info["status"] == "finished"
     assert "total_steps: 512" in (run_dir / "config.yaml").read_text()  # the run's budget now
-    again = mazedsl("train", "--resume", str(run_dir), cwd=cwd)  # finished: nothing more to train
-    assert again.returncode == 2 and again.stderr.strip() == (
-        f"error: {run_dir}: the run finished its budget (512 of 512 steps); "
-        "--resume RUN total_steps=N with N > 512 trains it further")
+    again = mazedsl("train", "--resume", str(run_dir), cwd=cwd)  # finished: it stays as it is
+    assert again.returncode == 0, again.stderr
+    assert again.stdout.startswith(
+        "note: the run finished its budget (512 of 512 steps): nothing to train; "
+        "--resume RUN total_steps=N with N > 512 trains it further\n")
+    assert json.loads((run_dir / "run.json").read_text())["steps"] == 512
 
 
 def test_final_progress_bar_shows_the_best_eval(tmp_path):

@@ -53,31 +53,29 @@ def wait_for_lines(path: Path, n: int, proc: subprocess.Popen, timeout: float = 
 
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
 def test_signal_checkpoints_and_resume_matches_uninterrupted(tmp_path, sig):
-    # a budget the run never reaches, so the signal always comes while it trains
-    endless = ["total_steps=100000000"]
+    # the signal comes after 3 of the 12 metrics lines of a 6,144-step budget, while it trains
+    budget = ["total_steps=6144"]
     run = tmp_path / "run"
-    proc = start_training(run, endless)
+    proc = start_training(run, budget)
     wait_for_lines(run / "metrics.jsonl", 3, proc)
     proc.send_signal(sig)
     out, err = proc.communicate(timeout=60)
     assert proc.returncode == 130, err
     info = json.loads((run / "run.json").read_text())
-    assert info["status"] == "interrupted" and info["steps"] > 0
+    assert info["status"] == "interrupted" and 0 < info["steps"] < 6144
     assert (run / "checkpoints" / "last.pt").is_file()
 
-    budget = info["steps"] + 2048  # resume past the interruption, with a larger budget
-    resumed = subprocess.run([str(BIN / "mazedsl"), "train", "--resume", str(run),
-                              f"total_steps={budget}", "--quiet"], capture_output=True, text=True)
+    resumed = subprocess.run([str(BIN / "mazedsl"), "train", "--resume", str(run), "--quiet"],
+                             capture_output=True, text=True)
     assert resumed.returncode == 0, resumed.stderr
-    assert json.loads((run / "run.json").read_text())["status"] == "finished"
+    info = json.loads((run / "run.json").read_text())
+    assert info["status"] == "finished" and info["steps"] == 6144
 
-    ref = tmp_path / "ref"  # the same run, uninterrupted, stopped at the same budget
+    ref = tmp_path / "ref"  # the same run, uninterrupted
     code = ("import sys; from mazedsl import RunContext; "
-            "RunContext(sys.argv[1], overrides=sys.argv[3:], run_dir=sys.argv[2], silent=True)"
-            f".train(total_steps={budget})")
+            "RunContext(sys.argv[1], overrides=sys.argv[3:], run_dir=sys.argv[2], silent=True).train()")
     subprocess.run([sys.executable, "-c", code, str(ROOT / "experiments" / "cartpole_ppo.py"), str(ref),
-                    *LONG, *endless], check=True, capture_output=True)
-    assert json.loads((ref / "run.json").read_text())["steps"] == budget
+                    *LONG, *budget], check=True, capture_output=True)
     assert untimed(run) == untimed(ref)
 
 

@@ -65,7 +65,7 @@ def _with_runs_root(args: argparse.Namespace) -> list[str]:
 def _resume_budget(ctx: Any, overrides: list[str]) -> int | None:
     """The budget a resumed run trains to: ``total_steps=N`` (the one override --resume takes;
     it becomes the run's budget, see ``RunContext.set_total_steps``), else the run's budget as
-    run.json records it (None: as declared). A finished run needs a larger one."""
+    run.json records it (None: as declared); a finished run resumed without one stays as it is."""
     from mazedsl.config import apply_overrides, diff
     from mazedsl.run.directory import RunDirectory
 
@@ -74,9 +74,9 @@ def _resume_budget(ctx: Any, overrides: list[str]) -> int | None:
     if not overrides:
         recorded = info.get("total_steps")
         budget = recorded if isinstance(recorded, int) else ctx.experiment.total_steps
-        if info.get("status") == "finished" and done >= budget:
-            raise ConfigError(f"{ctx.run_dir}: the run finished its budget ({done} of {budget} "
-                              f"steps); --resume RUN total_steps=N with N > {done} trains it further")
+        if info.get("status") == "finished" and done >= budget and not ctx.silent:
+            print(f"note: the run finished its budget ({done} of {budget} steps): nothing to "
+                  f"train; --resume RUN total_steps=N with N > {done} trains it further", flush=True)
         return budget if budget != ctx.experiment.total_steps else None
     changed = apply_overrides(ctx.experiment, overrides)
     others = [path for path, _a, _b in diff(ctx.experiment, changed) if path != "total_steps"]
