@@ -224,20 +224,24 @@ class RunContext:
 
     # -- training ----------------------------------------------------------------
     def train(self, n_epochs: int | None = None, total_steps: int | None = None,
-              **trainer_kwargs: Any) -> Any:
+              *, on_start: Callable[[Path], Any] | None = None, **trainer_kwargs: Any) -> Any:
         """Train (resuming from the last checkpoint of a loaded run).
 
         ``total_steps``: train until this many env steps in all (default: the experiment's
         budget); ``n_epochs``: at most this many update iterations. Returns a TrainSummary.
         Ctrl-C or SIGTERM finish the current update, checkpoint, and return with
-        ``stopped == "interrupted"``.
+        ``stopped == "interrupted"``. ``on_start`` is called with the run directory once the
+        run's parts are built, right before training starts (so the directory is kept: bad
+        input refused by the build leaves none, and ``on_start`` is not called).
         """
         if trainer_kwargs:
             raise ConfigError(f"unknown train() arguments: {', '.join(sorted(trainer_kwargs))}; "
-                              "valid: n_epochs, total_steps")
+                              "valid: n_epochs, total_steps, on_start")
         if is_rllib(self._exp):  # runner=rllib: the same loop contract, on Ray RLlib
             from mazedsl.rllib import dispatch
 
+            if on_start is not None:
+                on_start(self.run_dir)
             return dispatch.train(self, total_steps, n_epochs)
         if self._trainer is None:
             resuming = self._checkpoint_kind is not None
@@ -255,6 +259,8 @@ class RunContext:
                 if not self.silent:
                     for note in notes:
                         print(f"note: {note}")
+        if on_start is not None:
+            on_start(self.run_dir)
         trainer = self._trainer
         sink: _RunSink = trainer.sink
         self._run.write_json("spaces.json", trainer.built.spaces_json())

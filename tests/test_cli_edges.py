@@ -49,7 +49,7 @@ def lines(text: str) -> list[str]:
 def test_abbreviated_or_unknown_flags_are_errors(tmp_path, args, flag):
     proc = mazedsl(*args, cwd=tmp_path)
     assert proc.returncode == 2
-    assert f"unrecognized arguments: {flag}" in proc.stderr
+    assert f"unrecognized option {flag}" in proc.stderr
     assert not (tmp_path / "outputs").exists()
 
 

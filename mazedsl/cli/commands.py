@@ -13,6 +13,11 @@ from mazedsl.errors import ConfigError, MazeError, RunDirError
 
 
 def cmd_train(args: argparse.Namespace) -> int:
+    if args.resume:  # before anything is loaded: `--resume RUN x.py` is not an override error
+        for given in (args.experiment, *args.overrides):
+            if given and "=" not in given and not given.startswith("~"):
+                raise ConfigError(f"--resume RUN continues a recorded run; give no EXPERIMENT "
+                                  f"file with it (only total_steps=N), not {given!r}")
     from mazedsl.context import RunContext
 
     quiet = args.quiet or args.json
@@ -33,11 +38,14 @@ def cmd_train(args: argparse.Namespace) -> int:
         check_runnable(resolve_experiment(args.experiment, {}, list(args.overrides), None)[0])
         ctx = RunContext(args.experiment, overrides=list(args.overrides), run_dir=args.run_dir,
                          silent=quiet)
-    if args.quiet and not args.json:
-        print(ctx.run_dir, flush=True)  # the one line a script needs
-    elif not quiet:
-        print(f"run directory: {ctx.run_dir}", flush=True)
-    summary = ctx.train(total_steps=budget)
+
+    def started(run_dir: Any) -> None:  # named once built: a run refused by the build is not kept
+        if args.quiet and not args.json:
+            print(run_dir, flush=True)  # the one line a script needs
+        elif not quiet:
+            print(f"run directory: {run_dir}", flush=True)
+
+    summary = ctx.train(total_steps=budget, on_start=started)
     result: dict[str, Any] = {"run_dir": str(ctx.run_dir), "steps": summary.steps,
                               "wall_time": round(summary.wall_time, 3), "best_eval": summary.best_eval,
                               "stopped": summary.stopped}

@@ -139,14 +139,35 @@ def _parser_of(parser: argparse.ArgumentParser, command: str | None) -> argparse
     return parser
 
 
+def _unknown_options(parser: argparse.ArgumentParser, extra: Sequence[str]) -> str | None:
+    """``unrecognized option --seed (did you mean --seeds?)``: the options among ``extra``
+    (what argparse left over) named alone, without the words after them; None when there
+    are none. Flags are never abbreviated: a close one is only suggested."""
+    from mazedsl.config.suggest import close_matches
+
+    names = [a.split("=", 1)[0] for a in extra if a.startswith("-") and a != "-"]
+    if not names:
+        return None
+    known = [o for action in parser._actions for o in action.option_strings if o.startswith("--")]
+    shown = []
+    for name in dict.fromkeys(names):
+        close = close_matches(name, known) if name.startswith("--") else []
+        shown.append(f"{name} (did you mean {close[0]}?)" if close else name)
+    return f"unrecognized option{'s' if len(shown) > 1 else ''} {', '.join(shown)}"
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run one command; returns the exit status: 0 ok, 2 a mistake of the user (one line),
     1 a bug (one line naming the traceback file), 130 interrupted."""
     parser = build_parser()
     args, extra = parser.parse_known_args(argv)
     if extra:  # overrides given after an option (`train x.py --quiet lr=1`) are still overrides
-        if not hasattr(args, "overrides") or any(a.startswith("-") for a in extra):
-            _parser_of(parser, args.command).error(f"unrecognized arguments: {' '.join(extra)}")
+        command_parser = _parser_of(parser, args.command)
+        unknown = _unknown_options(command_parser, extra)
+        if unknown:
+            command_parser.error(unknown)
+        if not hasattr(args, "overrides"):
+            command_parser.error(f"unrecognized arguments: {' '.join(extra)}")
         args.overrides = [*args.overrides, *extra]
     args.runs_root_given = args.runs_root is not None  # (train then writes its runs there)
     if args.runs_root is None:

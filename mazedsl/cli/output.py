@@ -35,13 +35,77 @@ def write_traceback(exc: BaseException) -> str:
     return path
 
 
+def _own_dirs() -> list[str]:
+    """The folders of mazedsl's own code: the ``mazedsl`` package and the TUI (``tui/``)."""
+    import importlib.util
+    import os
+
+    import mazedsl
+
+    package = os.path.dirname(os.path.abspath(mazedsl.__file__))
+    dirs = [package, os.path.join(os.path.dirname(package), "tui")]
+    try:
+        spec = importlib.util.find_spec("mazedsl_tui")  # finds it without importing it
+        dirs += list(spec.submodule_search_locations or []) if spec else []
+    except (ImportError, ValueError):
+        pass
+    return [os.path.abspath(d) for d in dirs]
+
+
+def _library_dirs() -> list[str]:
+    """The folders of the Python standard library and of installed packages."""
+    import os
+    import sysconfig
+
+    paths = sysconfig.get_paths()
+    return [os.path.abspath(paths[key]) for key in ("stdlib", "platstdlib", "purelib", "platlib")
+            if paths.get(key)]
+
+
+def _under(path: str, folders: list[str]) -> bool:
+    import os
+
+    return any(path == folder or path.startswith(folder.rstrip(os.sep) + os.sep)
+               for folder in folders)
+
+
+def user_frame(exc: BaseException) -> tuple[str, int, str] | None:
+    """Where ``exc`` was raised when that is the user's code: ``(file, line, function)``,
+    else None (mazedsl's own code: a bug in mazedsl).
+
+    The traceback is walked from the innermost frame outwards, passing over frames of the
+    standard library and of installed packages (site-packages, dist-packages); the first
+    other frame decides: in mazedsl's package or the TUI it is mazedsl's, anywhere else
+    (your env, your model, your algorithm) it is yours."""
+    import os
+    import traceback
+
+    own, libraries = _own_dirs(), _library_dirs()
+    for frame in reversed(traceback.extract_tb(exc.__traceback__)):
+        name = frame.filename
+        if name.startswith("<"):  # <frozen ...>, <string>: no file to blame
+            continue
+        path = os.path.abspath(name)
+        if _under(path, own):
+            return None
+        parts = path.split(os.sep)
+        if _under(path, libraries) or "site-packages" in parts or "dist-packages" in parts:
+            continue
+        return name, frame.lineno or 0, frame.name
+    return None
+
+
 def exit_code_of(exc: BaseException, debug: bool = False) -> int:
     """Report ``exc`` on stderr and return the exit status: 2 for a mistake of the user
-    (:class:`~mazedsl.errors.MazeError`), 130 for Ctrl-C, 1 for anything else (a bug: one
-    line naming the file that holds the traceback). ``debug`` prints the traceback too."""
+    (:class:`~mazedsl.errors.MazeError`), 130 for Ctrl-C, 1 for anything else: one line
+    naming where the traceback is (the run's train.log when training wrote it there, else
+    a new file in the temp folder) and, when the exception was raised in the user's own code
+    (:func:`user_frame`), that place; otherwise it is reported as a bug in mazedsl.
+    ``debug`` prints the traceback too."""
     import traceback
 
     from mazedsl.errors import MazeError
+    from mazedsl.run.status import TRACEBACK_LOG
 
     if isinstance(exc, KeyboardInterrupt):
         error("interrupted")
@@ -52,12 +116,26 @@ def exit_code_of(exc: BaseException, debug: bool = False) -> int:
         error(str(exc))
         return EXIT_USER
     first = (str(exc).strip().splitlines() or [""])[0][:200]
+    what = f"{type(exc).__name__}{': ' + first if first else ''}"
+    logged = getattr(exc, TRACEBACK_LOG, None)
+    if isinstance(logged, str) and logged:
+        where = f"traceback in {logged}"
+    else:
+        try:
+            where = f"traceback written to {write_traceback(exc)}"
+        except OSError as write_error:
+            where = f"traceback could not be written ({write_error}); rerun with --debug"
     try:
-        where = f"traceback written to {write_traceback(exc)}"
-    except OSError as write_error:
-        where = f"traceback could not be written ({write_error}); rerun with --debug"
-    print(f"error: internal error, this is a bug in mazedsl: {type(exc).__name__}"
-          f"{': ' + first if first else ''} ({where})", file=sys.stderr)
+        frame = user_frame(exc)
+    except Exception:  # noqa: BLE001 - blaming must never hide the error itself
+        frame = None
+    if frame is not None:
+        file, line, function = frame
+        print(f"error: {what} (raised in your code at {file}:{line}, in {function}; {where})",
+              file=sys.stderr)
+    else:
+        print(f"error: internal error, this is a bug in mazedsl: {what} ({where})",
+              file=sys.stderr)
     return EXIT_BUG
 
 

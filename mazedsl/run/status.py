@@ -8,6 +8,11 @@ from types import TracebackType
 from typing import Any, Callable
 
 
+TRACEBACK_LOG = "mazedsl_traceback_log"
+"""The attribute :class:`TrainingStatus` sets on an unexpected exception whose traceback it
+wrote to the run's log: train.log's path (the CLI's error line names it)."""
+
+
 def _now() -> str:
     return datetime.now().isoformat(timespec="seconds")
 
@@ -15,8 +20,8 @@ def _now() -> str:
 class TrainingStatus:
     """Marks the run ``running`` on entry (keeping the first ``started``); on exit
     ``finished`` or ``interrupted`` (from :meth:`done`, or Ctrl-C), else ``failed`` with the
-    error, with the steps and best evaluation ``counters()`` gives then; logs it and closes
-    the run. Exceptions propagate."""
+    error, with the steps and best evaluation ``counters()`` gives then; logs it (an
+    unexpected exception with its traceback) and closes the run. Exceptions propagate."""
 
     def __init__(self, run: Any, logger: logging.Logger,
                  counters: Callable[[], tuple[int, float | None]], **running: Any) -> None:
@@ -41,9 +46,25 @@ class TrainingStatus:
         elif exc is not None:
             self.status = "failed"
             self.error = f"{type(exc).__name__}: {exc}"
-            self.logger.error("training failed: %s", self.error)
+            self._log_failure(exc_type, exc, tb)
         steps, best = self.counters()
         self.run.update_info(status=self.status, ended=_now(), steps=steps, best_eval=best,
                              error=self.error, stopped=self.status)
         self.logger.info("training %s at step %d (best eval %s)", self.status, steps, best)
         self.run.close()
+
+    def _log_failure(self, exc_type: type[BaseException] | None, exc: BaseException,
+                     tb: TracebackType | None) -> None:
+        """``training failed: ...`` in train.log; an unexpected exception (not a MazeError)
+        with its full traceback, and marked with train.log's path (the CLI's error line
+        names it: :data:`TRACEBACK_LOG`)."""
+        from mazedsl.errors import MazeError
+
+        if isinstance(exc, MazeError) or not isinstance(exc, Exception):
+            self.logger.error("training failed: %s", self.error)
+            return
+        self.logger.error("training failed: %s", self.error, exc_info=(exc_type, exc, tb))
+        try:
+            setattr(exc, TRACEBACK_LOG, str(self.run.path / "train.log"))
+        except (AttributeError, TypeError):  # an exception type that takes no attributes
+            pass
