@@ -4,7 +4,8 @@ and the config keys that differ.
 A *group* is the set of runs whose configs are equal once ``seed`` is removed. Its curve is
 the mean, std, min and max over its runs of the evaluation return, on the union of their x
 values (env steps or wall seconds); a run contributes at x only inside its own range (linear
-interpolation between its points), so runs of different lengths are fine.
+interpolation between its points), so runs of different lengths are fine. Every std here is
+the sample standard deviation (n - 1; 0.0 for one run), as in a sweep's table and sweep.json.
 
 Nothing here imports textual or matplotlib; ``mazedsl compare`` and the TUI's Compare screen
 both sit on top of it.
@@ -17,6 +18,7 @@ import json
 import math
 import os
 import re
+import statistics
 from pathlib import Path
 from typing import Any, Iterable, Sequence
 
@@ -25,6 +27,7 @@ import attrs
 from mazedsl.errors import MazeError, RunDirError
 
 GROUP_IGNORED = ("seed",)
+NOT_RUN = "not run"  # the status of a job an interrupted sweep never started (sweep.json)
 _JOB_NAME = re.compile(r"^(job_?\d+|\d+)$")
 
 
@@ -394,10 +397,10 @@ def aggregate(series: Sequence[tuple[Sequence[float], Sequence[float]]]) -> Curv
     out = Curve([], [], [], [], [], [])
     for x in grid:
         values = [_interp(x, xs, ys) for xs, ys in curves if xs[0] <= x <= xs[-1]]
-        mean = sum(values) / len(values)
+        mean, std = mean_std(values)
         out.x.append(x)
         out.mean.append(mean)
-        out.std.append(math.sqrt(sum((v - mean) ** 2 for v in values) / len(values)))
+        out.std.append(std)
         out.lo.append(min(values))
         out.hi.append(max(values))
         out.n.append(len(values))
@@ -413,12 +416,13 @@ def _interp(x: float, xs: list[float], ys: list[float]) -> float:
 
 
 def mean_std(values: Sequence[float | None]) -> tuple[float | None, float | None]:
-    """Mean and population std of the given values (None ignored); (None, None) for none."""
+    """Mean and sample standard deviation (n - 1, ``statistics.stdev``; 0.0 for one value) of
+    the given values (None ignored); (None, None) for none. The convention of
+    :mod:`mazedsl.run.sweeps` (a sweep's table and sweep.json), so both report the same ± std."""
     vals = [float(v) for v in values if v is not None]
     if not vals:
         return None, None
-    mean = sum(vals) / len(vals)
-    return mean, math.sqrt(sum((v - mean) ** 2 for v in vals) / len(vals))
+    return statistics.fmean(vals), statistics.stdev(vals) if len(vals) > 1 else 0.0
 
 
 @attrs.define
@@ -436,7 +440,10 @@ class Group:
 
     @property
     def n_failed(self) -> int:
-        return sum(r.status in ("failed", "crashed") for r in self.runs) + len(self.failed_jobs)
+        """Failed runs, and jobs that failed before making a run directory (a job an
+        interrupted sweep never started is not run, not failed)."""
+        return sum(r.status in ("failed", "crashed") for r in self.runs) + sum(
+            j.status != NOT_RUN for j in self.failed_jobs)
 
     def final(self) -> tuple[float | None, float | None]:
         return mean_std([r.final_eval for r in self.runs])

@@ -388,10 +388,17 @@ class RunContext:
 
     @staticmethod
     def sweep(experiment: str, sweep: list[str] | tuple[str, ...] = (), seeds: int | None = None,
-              overrides: list[str] | tuple[str, ...] = (), jobs: int = 1, quiet: bool = True) -> Any:
+              overrides: Mapping[str, Any] | list[Any] | tuple[Any, ...] = (), jobs: int = 1,
+              quiet: bool = True) -> Any:
         """Run every combination of ``sweep`` overrides (e.g. ``["algorithm.lr=1e-3,3e-4"]``)
         and ``seeds`` of an experiment file, each job in its own process and run directory;
-        returns a SweepResult with per-job status and evaluation returns."""
+        returns a SweepResult with per-job status and evaluation returns.
+
+        ``overrides`` (the same for every job) take the forms ``RunContext(overrides=...)``
+        takes: strings, a dict of dotted keys, or a list mixing them. Ctrl-C stops the running
+        jobs after their current update, writes the partial sweep.json (jobs not started are
+        ``not run``) and raises ``mazedsl.sweep.SweepInterrupted`` (a KeyboardInterrupt) whose
+        ``result`` is that SweepResult."""
         from mazedsl.sweep import run_sweep
 
         return run_sweep(experiment, sweep, seeds, overrides, jobs, quiet)

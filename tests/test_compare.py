@@ -48,8 +48,34 @@ def test_aggregate_counts_only_the_runs_present_at_each_x():
     assert curve.n == [2, 3, 2, 1]
     assert curve.mean == [2.0, pytest.approx((2.0 + 5.0 + 100.0) / 3), 5.0, 5.0]
     assert curve.lo == [1.0, 2.0, 3.0, 5.0] and curve.hi == [3.0, 100.0, 7.0, 5.0]
-    assert curve.std[0] == pytest.approx(1.0) and curve.std[3] == 0.0
+    # sample std (n - 1), as in a sweep's table: [1, 3] -> sqrt(2), not the population's 1.0
+    assert curve.std[0] == pytest.approx(2 ** 0.5) and curve.std[3] == 0.0
+    assert curve.std[1] == pytest.approx(statistics.stdev([2.0, 5.0, 100.0])) == pytest.approx(55.7345)
     assert aggregate([]).x == [] and aggregate([([], [])]).n == []
+
+
+def test_one_std_convention_for_compare_and_sweeps(tmp_path):
+    """The defect: for the same runs the sweep table said 66.8 ± 68.2 and compare 66.8 ± 48.2.
+    Both now give the sample std (n - 1; 0.0 for one seed)."""
+    from mazedsl.compare import mean_std
+    from mazedsl.run.sweeps import collect_job, group_jobs
+
+    finals = [115.0, 18.5]  # the two seeds of the report
+    assert mean_std(finals) == (66.75, pytest.approx(68.2358)) and mean_std(finals)[1] != pytest.approx(48.25)
+    assert mean_std([10.0, None, 20.0, 60.0]) == (30.0, pytest.approx(700 ** 0.5))
+    assert mean_std([7.0]) == (7.0, 0.0) and mean_std([None]) == (None, None)
+    jobs = []
+    for seed, value in enumerate(finals):
+        run_dir = tmp_path / f"job_00{seed}"
+        run_dir.mkdir()
+        (run_dir / "run.json").write_text(json.dumps({"status": "finished", "best_eval": value, "steps": 1024}))
+        (run_dir / "metrics.jsonl").write_text(json.dumps({"phase": "eval", "step": 1024, "time": 1.0,
+                                                          "mean_return": value}) + "\n")
+        jobs.append(collect_job(seed, run_dir, ["algorithm.lr=0.001", f"seed={seed}"]))
+    (group,) = group_jobs(jobs)
+    assert (group.final_eval_mean, group.final_eval_std) == mean_std(finals)
+    curve = aggregate([([1024.0], [v]) for v in finals])
+    assert curve.std == [pytest.approx(68.2358)]
 
 
 def test_differing_keys_keep_config_order_and_treat_missing_as_a_value():
@@ -72,8 +98,8 @@ def test_a_sweep_groups_seeds_by_configuration(ws):
         assert {lr_of(r.path) for r in group.runs} == {group.params["algorithm.lr"]}
         finals = [eval_returns(r.path)[-1][1] for r in group.runs]
         bests = [max(v for _, v in eval_returns(r.path)) for r in group.runs]
-        assert group.final() == (pytest.approx(statistics.mean(finals)), pytest.approx(statistics.pstdev(finals)))
-        assert group.best() == (pytest.approx(statistics.mean(bests)), pytest.approx(statistics.pstdev(bests)))
+        assert group.final() == (pytest.approx(statistics.mean(finals)), pytest.approx(statistics.stdev(finals)))
+        assert group.best() == (pytest.approx(statistics.mean(bests)), pytest.approx(statistics.stdev(bests)))
         curve = group.curve("steps")
         assert curve.x == [512.0, 1024.0, 1536.0, 2048.0] and curve.n == [2, 2, 2, 2]
         per_run = [dict(eval_returns(r.path)) for r in group.runs]
@@ -202,7 +228,12 @@ def test_cli_compare_json_numbers(ws):
     lr3 = next(g for label, g in by_label.items() if "algorithm.lr=0.003" in label)
     finals = [eval_returns(j)[-1][1] for j in ws.jobs if lr_of(j) == 0.003]
     assert lr3["n"] == 2 and lr3["final_eval_mean"] == pytest.approx(statistics.mean(finals))
-    assert lr3["final_eval_std"] == pytest.approx(statistics.pstdev(finals))
+    assert lr3["final_eval_std"] == pytest.approx(statistics.stdev(finals))
+    # the sweep's own sweep.json (its table) gives the same ± std for the same runs
+    sweep = json.loads((ws.sweep / "sweep.json").read_text())
+    group = next(g for g in sweep["groups"] if g["params"] == {"algorithm.lr": 0.003})
+    assert lr3["final_eval_std"] == pytest.approx(group["final_eval_std"])
+    assert lr3["best_eval_std"] == pytest.approx(group["best_eval_std"])
     assert lr3["curve"]["x"] == [512.0, 1024.0, 1536.0, 2048.0] and lr3["curve"]["n"] == [2, 2, 2, 2]
     assert data["diff"]["algorithm._target_"].count("mazedsl.rl.algos.a2c.A2C") == 1
     assert data["notes"] == []
@@ -322,3 +353,20 @@ def test_tables_show_brackets_in_values_as_text(capsys):
     for text in ("runs of [b]x", "[dim]col", "algorithm.episodes=[cartpole_ppo:latest]",
                  "[bold]x[/bold]", "[64,64]"):
         assert text in out, (text, out)
+
+
+def test_a_job_an_interrupted_sweep_never_started_is_not_run_not_failed(ws, tmp_path):
+    import shutil
+
+    sweep = tmp_path / "cartpole_ppo" / "sweep_cut"
+    shutil.copytree(ws.sweep, sweep)
+    doc = json.loads((sweep / "sweep.json").read_text())
+    doc["jobs"].append({"job": "job_004", "run_dir": str(sweep / "job_004"), "status": "not run",
+                        "overrides": ["algorithm.lr=0.01", "seed=0"], "params": {"algorithm.lr": 0.01, "seed": 0},
+                        "error": "the sweep was interrupted before this job started"})
+    (sweep / "sweep.json").write_text(json.dumps(doc))
+    comparison = compare([str(sweep)], tmp_path)
+    assert [(j.name, j.status, j.run_dir) for j in comparison.failed_jobs] == [("job_004", "not run", None)]
+    assert [(g.label, g.n, g.n_failed) for g in comparison.groups] == [
+        ("algorithm.lr=0.001", 2, 0), ("algorithm.lr=0.003", 2, 0), ("algorithm.lr=0.01", 0, 0)]
+    assert "job_004: not run (the sweep was interrupted before this job started)" in comparison.all_notes()

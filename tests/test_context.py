@@ -268,15 +268,25 @@ def test_pixel_experiment_file_trains_and_acts_on_images(tmp_path):
 
 
 def test_sweep_from_python_returns_per_job_results(tmp_path, monkeypatch):
+    """Overrides as RunContext takes them: a list mixing strings and dicts (a dict alone was
+    refused as "malformed override 'total_steps'": its keys were read as strings)."""
     monkeypatch.chdir(tmp_path)
     result = RunContext.sweep(str(ROOT / "experiments" / "cartpole_a2c.py"), ["algorithm.lr=1e-3,7e-4"],
-                              seeds=1, overrides=["total_steps=200", "eval_every_steps=100",
-                                                  "eval_episodes=1", "runner.n_envs=2"], jobs=2)
+                              seeds=1, overrides=[{"total_steps": 200, "eval_every_steps": 100},
+                                                  "eval_episodes=1", {"runner.n_envs": 2}], jobs=2)
     assert len(result.jobs) == 2 and not result.failed
     assert {tuple(j.overrides) for j in result.jobs} == {("algorithm.lr=0.001", "seed=0"),
                                                          ("algorithm.lr=0.0007", "seed=0")}
     assert all(j.best_eval is not None and j.steps == 200 for j in result.jobs)
     assert (result.sweep_dir / "sweep.json").is_file()
+    for job in result.jobs:
+        config = yaml.safe_load((Path(job.run_dir) / "config.yaml").read_text())
+        assert (config["total_steps"], config["eval_every_steps"], config["eval_episodes"],
+                config["runner"]["n_envs"]) == (200, 100, 1, 2)
+    with pytest.raises(ConfigError, match="total_stepz"):  # a dict's mistake, before any job runs
+        RunContext.sweep(str(ROOT / "experiments" / "cartpole_a2c.py"), ["algorithm.lr=1e-3,7e-4"],
+                         overrides={"total_stepz": 200})
+    assert len(list(tmp_path.glob("outputs/*/sweep_*"))) == 1
 
 
 def test_loaded_run_of_a_lambda_factory_acts_but_needs_the_factory_for_envs(tmp_path):

@@ -68,7 +68,7 @@ async def test_a_sweep_is_one_row_that_opens_its_jobs(ws):
         by_final = sorted(finals, key=lambda lr: -sum(finals[lr]) / 2)
         assert [r.key.value for r in groups.ordered_rows] == [f"algorithm.lr={lr}" for lr in by_final]
         mean = sum(finals["0.001"]) / 2
-        std = abs(finals["0.001"][0] - finals["0.001"][1]) / 2
+        std = abs(finals["0.001"][0] - finals["0.001"][1]) / 2 ** 0.5  # sample std (n - 1)
         assert cell(groups, "algorithm.lr=0.001", "final") == f"{mean:,.1f} ± {std:,.1f}"
         await pilot.press("s", "s")  # sort: final -> best -> configuration
         assert [r.key.value for r in groups.ordered_rows] == ["algorithm.lr=0.001", "algorithm.lr=0.003"]

@@ -99,10 +99,17 @@ def _resume_budget(ctx: Any, overrides: list[str]) -> int | None:
 
 
 def _sweep(args: argparse.Namespace) -> int:
-    from mazedsl.sweep import run_sweep
+    from mazedsl.sweep import SweepInterrupted, run_sweep
 
-    result = run_sweep(args.experiment, sweep=args.sweep, seeds=args.seeds, overrides=args.overrides,
-                       jobs=args.jobs, quiet=args.quiet or args.json)
+    try:
+        result = run_sweep(args.experiment, sweep=args.sweep, seeds=args.seeds,
+                           overrides=args.overrides, jobs=args.jobs, quiet=args.quiet or args.json)
+    except SweepInterrupted as stop:  # the partial sweep.json is written: show it, exit 130
+        if args.json:
+            print_json(stop.result.to_json())
+        else:
+            stop.result.print_table()
+        raise
     if args.json:
         print_json(result.to_json())
     else:

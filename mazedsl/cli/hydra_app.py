@@ -322,7 +322,10 @@ def run() -> None:
     except SystemExit as exc:
         if exc.code == 1 and not hydra_callbacks.SWEEP_FAILED and not BUG_REPORTED:
             sys.exit(EXIT_USER)  # Hydra's own report of a usage error
+        if exc.code == EXIT_INTERRUPTED:  # a multirun's partial sweep.json and table
+            hydra_callbacks.summarize_interrupted()
         raise
     except KeyboardInterrupt:
         error("interrupted")
+        hydra_callbacks.summarize_interrupted()
         sys.exit(EXIT_INTERRUPTED)

@@ -13,9 +13,11 @@
 
 ``overrides`` are the job's swept overrides (the command holds the fixed ones), ``params``
 their values. ``wall_s``: the job's process (``mazedsl train --sweep``) or its training
-(``mazedsl-run -m``, from metrics.jsonl) in wall seconds. A job is ``finished``, ``interrupted`` or ``failed`` (with its ``error``); only
-finished jobs are scored, so a failed job never counts as a low score. Standard deviations
-are sample deviations (n - 1), 0.0 for one finished job, null for none.
+(``mazedsl-run -m``, from metrics.jsonl) in wall seconds. A job is ``finished``, ``interrupted``
+(with its evaluations up to then), ``failed`` (with its ``error``) or ``not run`` (an
+interrupted sweep never started it); only finished jobs are scored, so a failed job never
+counts as a low score. Standard deviations are sample deviations (n - 1), 0.0 for one
+finished job, null for none.
 """
 
 from __future__ import annotations
@@ -173,17 +175,19 @@ def collect_job(index: int, run_dir: str | Path, overrides: Sequence[str],
         status = "failed"
     elif status not in ("finished", "interrupted"):
         status = "failed"  # created / running / unknown: it did not get to the end
-    if status != "finished":
+    if status == "interrupted":  # not an error: its run directory holds what it did (resumable)
+        error = None if info else "interrupted before it made its run directory"
+    elif status != "finished":
         error = error or info.get("error") or (
             f"exit status {exit_status}" if exit_status not in (None, 0)
             else f"did not finish (status {info.get('status', 'unknown')!r})")
     else:
         error = None
-    finished = status == "finished"
+    scored = status in ("finished", "interrupted")  # an interrupted job's evaluations so far
     return SweepJob(job=job_name(index), run_dir=str(run_dir), overrides=list(overrides),
                     params=dict(params if params is not None else params_of(overrides)),
-                    status=status, final_eval=final_eval(run_dir) if finished else None,
-                    best_eval=_finite(info.get("best_eval")) if finished else None,
+                    status=status, final_eval=final_eval(run_dir) if scored else None,
+                    best_eval=_finite(info.get("best_eval")) if scored else None,
                     steps=_steps(info),
                     wall_s=round(wall_s, 3) if wall_s is not None else _wall_from_run(run_dir, info),
                     error=error)
@@ -295,7 +299,10 @@ def print_sweep(result: SweepResult) -> None:
     from mazedsl.cli.output import print_table
 
     jobs = sorted(result.jobs, key=sort_key)
-    print_table(f"sweep {result.sweep_dir} ({len(jobs)} jobs, {len(result.failed)} failed)",
+    tally = [f"{sum(j.status == 'failed' for j in jobs)} failed"] + [  # then interrupted, not run
+        f"{sum(j.status == s for j in jobs)} {s}" for s in dict.fromkeys(j.status for j in jobs)
+        if s not in ("finished", "failed")]
+    print_table(f"sweep {result.sweep_dir} ({len(jobs)} jobs, {', '.join(tally)})",
                 ["job", "params", "status", "final eval", "best eval", "steps", "time (s)",
                  "run / error"],
                 [[j.job, label_of(j.params) if j.params else " ".join(j.overrides) or "(base)",
