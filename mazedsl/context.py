@@ -414,20 +414,19 @@ class RunContext:
 
 
 def _prepared(built: Any, observation: Any) -> tuple[np.ndarray, bool]:
-    """One observation or a batch as the model's input batch; a wrong shape is one line."""
-    from gymnasium import spaces
+    """One observation or a batch as the model's input batch. One that is not in the
+    observation space (shape, dtype, non-integer, out of range) is one line naming the space."""
+    from mazedsl.rl.observations import ObservationMisfit, check_observation, describe_space
 
     space = built.obs_space
-    if isinstance(space, spaces.Box):
-        got, want = tuple(np.shape(observation)), tuple(space.shape)
-        if got != want and got[1:] != want:
-            raise ConfigError(f"expected an observation of shape {want} (or a batch (n, "
-                              f"{', '.join(map(str, want))})), got shape {got}", "observation")
     try:
-        batch = built.prep.is_batch(observation)
-        return (built.prep(observation) if batch else built.prep.single(observation)), batch
+        checked, batch = check_observation(space, observation)
+    except ObservationMisfit as exc:
+        raise ConfigError(f"{exc} (observation space {describe_space(space)})", "observation") from None
+    try:
+        return (built.prep(checked) if batch else built.prep.single(checked)), batch
     except (ValueError, TypeError, IndexError, KeyError) as exc:
-        raise ConfigError(f"observation does not fit the observation space {space} "
+        raise ConfigError(f"observation does not fit the observation space {describe_space(space)} "
                           f"({type(exc).__name__}: {exc})", "observation") from None
 
 

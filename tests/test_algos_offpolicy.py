@@ -371,3 +371,29 @@ def test_mlp_grad_refuses_other_modules() -> None:
                                                   torch.nn.Linear(2, 1))) is None
     assert MLPGrad.for_module(torch.nn.Sequential(torch.nn.Linear(2, 2), torch.nn.ReLU())) is None
     assert MLPGrad.for_module(torch.nn.Conv2d(1, 1, 1)) is None
+
+
+@pytest.mark.parametrize("algo, env", [("dqn", "CartPole-v1"), ("sac", "Pendulum-v1")])
+def test_a_batch_larger_than_the_replay_buffer_is_refused(algo: str, env: str, tmp_path: Path,
+                                                           capsys: pytest.CaptureFixture) -> None:
+    from mazedsl import Experiment, RunContext
+    from mazedsl.cli.main import main
+
+    decl = {"dqn": DQN, "sac": SAC}[algo]
+    line = r"algorithm.batch_size: 100000 is larger than the replay buffer \(algorithm.buffer_size 50\)"
+    exp = Experiment(name="big_batch", algorithm=decl(batch_size=100_000, buffer_size=50)).override(
+        {"env.name": env, "total_steps": 256, "eval_episodes": 1})
+    with pytest.raises(ConfigError, match="^" + line + "$"):
+        RunContext(exp, run_dir=tmp_path / "r", silent=True).train()
+    # the CLI: one line, exit status 2, no run directory
+    root = Path(__file__).resolve().parents[1]
+    code = main(["--runs-root", str(tmp_path / "runs"), "train", str(root / "experiments" / "cartpole_ppo.py"),
+                 f"algorithm={algo}", f"env.name={env}", "algorithm.batch_size=100000",
+                 "algorithm.buffer_size=50", "total_steps=256"])
+    err = capsys.readouterr().err
+    assert code == 2 and err.strip() == "error: " + line.replace("\\", "")
+    assert not (tmp_path / "runs").exists() or not any((tmp_path / "runs").rglob("*"))
+    # equal sizes are fine: the buffer holds exactly one batch
+    small = exp.override({"algorithm.batch_size": 32, "algorithm.buffer_size": 32, "total_steps": 64,
+                          "eval_every_steps": 0, "algorithm.learning_starts": 32})
+    assert RunContext(small, run_dir=tmp_path / "ok", silent=True).train().steps >= 64

@@ -26,6 +26,81 @@ def test_compute_action_names_the_expected_and_given_shape(tmp_path):
     assert ctx.compute_action(np.zeros((3, 4), np.float32)).shape == (3,)
 
 
+def _ctx(tmp_path, env_name, name="r"):
+    exp = Experiment(name=name).override(TINY, {"env.name": env_name, "eval_episodes": 1})
+    return RunContext(exp, run_dir=tmp_path / name, silent=True)
+
+
+@pytest.mark.parametrize("observation, problem", [
+    (-1, r"-1 is out of range 0\.\.15"),
+    (16, r"16 is out of range 0\.\.15"),
+    (2.7, r"expected integers, got 2\.7"),
+    (True, r"expected integers, got True"),
+    ("3", r"expected one integer .*got str '3'"),
+    (np.zeros((3, 4)), r"expected one integer \(or a 1-D batch of integers \(n,\)\), got shape \(3, 4\)"),
+    (np.array([1, 2, 99]), r"99 is out of range 0\.\.15 \(at index 2\)"),
+    ([1.0, 2.5], r"expected integers, got 2\.5 \(at index 1\)"),
+])
+def test_compute_action_refuses_what_is_not_in_a_discrete_space(tmp_path, observation, problem):
+    ctx = _ctx(tmp_path, "FrozenLake-v1")
+    with pytest.raises(ConfigError, match=r"^observation: " + problem + r".*\(observation space Discrete\(16\)\)$"):
+        ctx.compute_action(observation)
+    with pytest.raises(ConfigError, match=problem):
+        ctx.compute_action_distribution(observation)
+
+
+def test_a_loaded_discrete_run_acts_on_valid_observations_and_refuses_the_rest(tmp_path):
+    ctx = _ctx(tmp_path, "FrozenLake-v1")
+    ctx.train()
+    loaded = RunContext.load(ctx.run_dir)
+    assert loaded.compute_action(15) in range(4) and loaded.compute_action(np.int8(3)) in range(4)
+    assert loaded.compute_action(3.0) == loaded.compute_action(3)  # an integral float is that state
+    batch = loaded.compute_action([0, 5, 15])
+    assert batch.shape == (3,) and list(batch) == [loaded.compute_action(s) for s in (0, 5, 15)]
+    for bad in (-1, 2.7, np.zeros((3, 4))):
+        with pytest.raises(ConfigError, match=r"observation space Discrete\(16\)"):
+            loaded.compute_action(bad)
+
+
+def test_compute_action_takes_a_batch_of_tuple_observations_in_either_form(tmp_path):
+    ctx = _ctx(tmp_path, "Blackjack-v1")
+    singles = [(14, 10, 0), (20, 5, 1), (4, 1, 1)]
+    one = [ctx.compute_action_distribution(o)["probs"] for o in singles]
+    as_list = ctx.compute_action_distribution(singles)["probs"]          # a list of observations
+    as_parts = ctx.compute_action_distribution(tuple(np.array(c) for c in zip(*singles)))["probs"]
+    np.testing.assert_allclose(as_list, np.stack(one), rtol=1e-6)
+    np.testing.assert_allclose(as_parts, np.stack(one), rtol=1e-6)  # a vector env's tuple of arrays
+    assert ctx.compute_action(singles[:2]).shape == (2,)
+    assert ctx.compute_action(np.array(singles[0])) in (0, 1)
+
+
+@pytest.mark.parametrize("observation, problem", [
+    (99, r"expected a tuple of 3 \(Discrete\(32\), Discrete\(11\), Discrete\(2\)\) \(or a batch: "
+         r"a list of such tuples, or a tuple of per-element batches\), got int 99"),
+    ((14, 99, 0), r"element \[1\]: 99 is out of range 0\.\.10"),
+    ((14.5, 1, 0), r"element \[0\]: expected integers, got 14\.5"),
+    ([(14, 10, 0), (20, 5, 9)], r"batch item \[1\]: element \[2\]: 9 is out of range 0\.\.1"),
+    ((np.array([14, 20]), np.array([10, 5]), np.array([0])), r"the elements' batch sizes differ \(1, 2\)"),
+    ((1, 2), r"expected a tuple of 3 .* got tuple \(1, 2\)"),
+])
+def test_compute_action_refuses_what_is_not_in_a_tuple_space(tmp_path, observation, problem):
+    ctx = _ctx(tmp_path, "Blackjack-v1")
+    with pytest.raises(ConfigError, match=r"^observation: " + problem
+                       + r".*\(observation space Tuple\(Discrete\(32\), Discrete\(11\), Discrete\(2\)\)\)$"):
+        ctx.compute_action(observation)
+
+
+def test_compute_action_checks_box_dtype_range_and_nan(tmp_path):
+    ctx = _ctx(tmp_path, "CartPole-v1")
+    for bad, problem in [([np.nan, 0, 0, 0], r"contains NaN \(at index 0\)"),
+                         (["a", "b", "c", "d"], r"expected numbers, got list"),
+                         (np.zeros((2, 2)), r"got shape \(2, 2\)")]:
+        with pytest.raises(ConfigError, match=r"^observation: .*" + problem
+                           + r".*\(observation space Box\(\[-4\.8 -inf -0\.41887903 -inf\], "):
+            ctx.compute_action(bad)
+    assert ctx.compute_action([0, 0, 0, 0]) in (0, 1)  # a list of ints is a float observation
+
+
 class Endless(gym.Env):
     """An env that never ends an episode (no step limit of its own)."""
 
@@ -89,3 +164,32 @@ def test_cartpole_ppo_learns_within_its_budget(tmp_path):
     exp = load_experiment("experiments/cartpole_ppo.py").override("target_return=475")
     summary = RunContext(exp, run_dir=tmp_path / "r", silent=True).train()
     assert summary.best_eval is not None and summary.best_eval >= 475, summary
+
+
+def test_readme_reinforce_example_trains_without_warnings(tmp_path):
+    """The README's "Open engine" algorithm, pasted as is (registered under another name, so
+    the plugin's ``reinforce`` stays), trains without torch's requires_grad warning."""
+    import re
+    import sys
+    import types
+    import warnings
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    section = readme[readme.index("## Open engine"):]
+    code = re.search(r"```python\n(.*?)```", section, re.S).group(1)
+    assert 'register_algorithm("reinforce"' in code and "class ReinforceLearner" in code
+    code = code.replace('register_algorithm("reinforce"', 'register_algorithm("readme_reinforce"')
+    module = types.ModuleType("readme_open_engine_example")
+    sys.modules[module.__name__] = module
+    try:
+        exec(compile(code, "README.md", "exec"), module.__dict__)
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", UserWarning)
+            ctx = RunContext(Experiment(algorithm=module.Reinforce(n_steps=32)).override(
+                {"total_steps": 128, "eval_every_steps": 0, "eval_episodes": 1, "runner.n_envs": 2}),
+                run_dir=tmp_path / "r", silent=True)
+            summary = ctx.train()
+        assert summary.steps >= 128
+    finally:
+        sys.modules.pop(module.__name__, None)

@@ -1,7 +1,9 @@
 """Atomic file writes and the append-only metrics stream.
 
 Every file of a run directory is written to a temporary file in the same folder and
-renamed into place, so a crash or kill never leaves a half-written file behind.
+renamed into place, so a crash or kill never leaves a half-written file behind. The file gets
+the mode an ordinary ``open()`` would give a new file (``0o666 & ~umask``), not mkstemp's 0600,
+so other users and processes can read shared results as they can ``metrics.jsonl``.
 """
 
 from __future__ import annotations
@@ -14,9 +16,34 @@ from typing import Any, Iterator
 
 from mazedsl.errors import RunDirError
 
+_FALLBACK_UMASK: int | None = None
+
+
+def current_umask() -> int:
+    """The process's umask, read without changing it where the system allows.
+
+    Linux reports it in ``/proc/self/status`` (``Umask:``); elsewhere the ``os.umask`` round
+    trip (set, then restore: process-global, so racy with threads creating files) runs once and
+    its answer is cached.
+    """
+    global _FALLBACK_UMASK
+    try:
+        with open("/proc/self/status", encoding="ascii", errors="replace") as fh:
+            for line in fh:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        pass
+    if _FALLBACK_UMASK is None:
+        mask = os.umask(0o022)
+        os.umask(mask)
+        _FALLBACK_UMASK = mask
+    return _FALLBACK_UMASK
+
 
 def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> None:
-    """Write ``data`` to ``path`` atomically (temp file + fsync + rename)."""
+    """Write ``data`` to ``path`` atomically (temp file + fsync + rename), with the mode a new
+    file gets from ``open()`` (``0o666 & ~umask``)."""
     path = Path(path)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -25,6 +52,7 @@ def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> None:
         raise RunDirError(f"{path.parent}: cannot write here ({exc.strerror})") from None
     try:
         with os.fdopen(fd, "wb") as fh:
+            _open_mode(fh.fileno())
             fh.write(data)
             fh.flush()
             os.fsync(fh.fileno())
@@ -35,6 +63,16 @@ def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> None:
         except OSError:
             pass
         raise
+
+
+def _open_mode(fd: int) -> None:
+    """Give the file ``fd`` the mode ``open()`` gives a new file (mkstemp's is 0600); where the
+    file system cannot change modes, the file keeps mkstemp's."""
+    if hasattr(os, "fchmod"):
+        try:
+            os.fchmod(fd, 0o666 & ~current_umask())
+        except OSError:
+            pass
 
 
 def atomic_write_text(path: str | os.PathLike[str], text: str) -> None:

@@ -34,7 +34,7 @@ class ReinforceLearner(OnPolicyLearner, Learner):
         logp = self.policy.log_prob(out, batch["actions"])
         loss = -(batch["advantages"] * logp).mean() + 0.5 * (batch["returns"] - values).pow(2).mean()
         optimizer_step(self.optimizer, loss, list(self.policy.parameters()), 0.5)
-        return {"loss": float(loss)}
+        return {"loss": loss.item()}
 
 
 register_algorithm("reinforce", Reinforce, ReinforceLearner, action_spaces=("Discrete", "Box"))

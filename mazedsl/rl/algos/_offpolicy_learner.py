@@ -53,6 +53,9 @@ class OffPolicyLearner(Learner):
         if any(isinstance(w, NormalizeReward) for w in experiment.wrappers):
             raise ConfigError("NormalizeReward is for on-policy algorithms; off-policy learners "
                               "store raw rewards in the replay buffer: remove it", "wrappers")
+        if decl.batch_size > decl.buffer_size:  # each gradient step would sample it many times over
+            raise ConfigError(f"{decl.batch_size} is larger than the replay buffer "
+                              f"(algorithm.buffer_size {decl.buffer_size})", "algorithm.batch_size")
         check_replay_fits(decl.buffer_size, obs_space, action_space,
                           resolve_device(experiment.runner.device))
 
