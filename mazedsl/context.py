@@ -255,6 +255,11 @@ class RunContext:
                 notes = self._trainer.learner.resume_notes()
                 if not exact:
                     notes.insert(0, "env state not restorable; resumed with fresh episodes")
+                budget = total_steps if total_steps is not None else self._exp.total_steps
+                if self._trainer.steps >= budget:
+                    notes.append(f"the run finished its budget ({self._trainer.steps} of {budget} "
+                                 "steps): nothing to train; train(total_steps=N) with a larger N, "
+                                 "or set_total_steps(N) first, trains it further")
                 self._resume_notes = notes
                 if not self.silent:
                     for note in notes:

@@ -127,6 +127,26 @@ def test_a_budget_given_on_resume_becomes_the_runs_budget_and_its_schedules(tmp_
     assert RunContext.load(tmp_path / "b", checkpoint="last", silent=True).experiment.total_steps == 512
 
 
+def test_a_raised_budget_ends_with_the_closing_evaluation_a_fresh_run_gets(tmp_path, capsys):
+    exp = Experiment(name="c", algorithm=PPO(n_steps=16, batch_size=32, n_epochs=1),
+                     runner=Runner(n_envs=2), total_steps=256, eval_every_steps=100_000,
+                     eval_episodes=1)
+    RunContext(exp, run_dir=tmp_path / "c", silent=True).train()  # no scheduled eval: one at the end
+
+    def eval_steps() -> list[int]:
+        return [r["step"] for r in iter_metrics(tmp_path / "c" / "metrics.jsonl") if r["phase"] == "eval"]
+
+    assert eval_steps() == [256]
+    resumed = RunContext.load(tmp_path / "c", checkpoint="last", silent=True)
+    resumed.set_total_steps(512)
+    resumed.train()
+    assert eval_steps() == [256, 512]  # the final policy's score, not the one at 256
+    RunContext.load(tmp_path / "c", checkpoint="last").train()  # finished: nothing to add
+    assert eval_steps() == [256, 512]
+    assert ("note: the run finished its budget (512 of 512 steps): nothing to train"
+            in capsys.readouterr().out)
+
+
 @pytest.fixture(scope="module")
 def small_run(tmp_path_factory):
     d = tmp_path_factory.mktemp("small") / "run"

@@ -25,6 +25,16 @@ def cmd_train(args: argparse.Namespace) -> int:
     if args.resume:
         ctx = RunContext.load(args.resume, checkpoint="last", silent=quiet, runs_root=args.runs_root)
         budget = _resume_budget(ctx, [a for a in (args.experiment, *args.overrides) if a])
+        if budget == 0:  # a finished run, resumed without a larger budget: nothing to do
+            from mazedsl.run.directory import RunDirectory
+
+            info = RunDirectory(ctx.run_dir).run_info()
+            if args.json:
+                print_json({"run_dir": str(ctx.run_dir), "steps": info.get("steps"), "wall_time": 0.0,
+                            "best_eval": info.get("best_eval"), "stopped": "budget"})
+            elif args.quiet:
+                print(ctx.run_dir)
+            return 0
     else:
         if not args.experiment:
             raise ConfigError("train needs an EXPERIMENT file (or --resume RUN)")
@@ -73,7 +83,8 @@ def _with_runs_root(args: argparse.Namespace) -> list[str]:
 def _resume_budget(ctx: Any, overrides: list[str]) -> int | None:
     """The budget a resumed run trains to: ``total_steps=N`` (the one override --resume takes;
     it becomes the run's budget, see ``RunContext.set_total_steps``), else the run's budget as
-    run.json records it (None: as declared); a finished run resumed without one stays as it is."""
+    run.json records it (None: as declared); 0 for a finished run resumed without one (it
+    stays as it is; a note says so)."""
     from mazedsl.config import apply_overrides, diff
     from mazedsl.run.directory import RunDirectory
 
@@ -82,9 +93,11 @@ def _resume_budget(ctx: Any, overrides: list[str]) -> int | None:
     if not overrides:
         recorded = info.get("total_steps")
         budget = recorded if isinstance(recorded, int) else ctx.experiment.total_steps
-        if info.get("status") == "finished" and done >= budget and not ctx.silent:
-            print(f"note: the run finished its budget ({done} of {budget} steps): nothing to "
-                  f"train; --resume RUN total_steps=N with N > {done} trains it further", flush=True)
+        if info.get("status") == "finished" and done >= budget:
+            if not ctx.silent:
+                print(f"note: the run finished its budget ({done} of {budget} steps): nothing to "
+                      f"train; --resume RUN total_steps=N with N > {done} trains it further")
+            return 0
         return budget if budget != ctx.experiment.total_steps else None
     changed = apply_overrides(ctx.experiment, overrides)
     others = [path for path, _a, _b in diff(ctx.experiment, changed) if path != "total_steps"]

@@ -79,6 +79,7 @@ class Trainer(BestEvalSelection):
         self.updates = 0
         self.train_time = 0.0
         self.evaluations = 0
+        self.last_eval_step: int | None = None
         self.best_eval: float | None = None
         self.evals_since_best = 0
         self.next_log = exp.log_every_steps
@@ -150,9 +151,12 @@ class Trainer(BestEvalSelection):
             if self._stop_requested:
                 stopped = "interrupted"
                 break
-        never_evaluated = stopped in ("budget", "epochs") and self.evaluations == 0
-        evaluate_at_end = stopped == "budget" and self.exp.eval_every_steps == 0
-        if (never_evaluated or evaluate_at_end) and self._evaluate_and_select(wall0) == "interrupted":
+        # a budget reached before any scheduled evaluation (or with none scheduled) ends with
+        # one of the final policy, also when a resume raised it after such a closing evaluation
+        unscheduled = self.exp.eval_every_steps == 0 or self.steps < self.exp.eval_every_steps
+        closing = stopped == "budget" and unscheduled and self.last_eval_step != self.steps
+        never_evaluated = stopped == "epochs" and self.evaluations == 0
+        if (closing or never_evaluated) and self._evaluate_and_select(wall0) == "interrupted":
             stopped = "interrupted"
         self.sink.checkpoint("last", self.state_dict())
         self.sink.progress(self.steps, budget, self._progress_info())
@@ -182,6 +186,7 @@ class Trainer(BestEvalSelection):
             result = self.evaluate(self.exp.eval_episodes, True, self.seeds.eval + self.evaluations)
         except EpisodesStopped:
             return "interrupted"
+        self.last_eval_step = self.steps
         record, is_best, reason = self._select(
             result, self.steps, round(self._wall_offset + time.perf_counter() - wall0, 4))
         self.sink.record(record)
@@ -213,6 +218,7 @@ class Trainer(BestEvalSelection):
             "learner": self.learner.state_dict(),
             "counters": {"steps": self.steps, "updates": self.updates, "train_time": self.train_time,
                          "evaluations": self.evaluations, "best_eval": self.best_eval,
+                         "last_eval_step": self.last_eval_step,
                          "evals_since_best": self.evals_since_best, "next_log": self.next_log,
                          "next_eval": self.next_eval, "next_checkpoint": self.next_checkpoint,
                          "last_log_steps": self._last_log[0], "last_log_time": self._last_log[1]},
@@ -234,6 +240,7 @@ class Trainer(BestEvalSelection):
         c = state["counters"]
         self.updates, self.train_time = c["updates"], c["train_time"]
         self.evaluations, self.best_eval = c["evaluations"], c["best_eval"]
+        self.last_eval_step = c.get("last_eval_step")  # (checkpoints before it: None)
         self.evals_since_best, self.next_log = c["evals_since_best"], c["next_log"]
         self.next_eval, self.next_checkpoint = c["next_eval"], c["next_checkpoint"]
         self._last_log = (c["last_log_steps"], c["last_log_time"])
