@@ -282,6 +282,7 @@ def test_cli_compare_bad_inputs_do_not_crash(ws, tmp_path):
     with_failed_job(ws.sweep, root / "cartpole_ppo" / "sweep_bad")
     out = mazedsl("compare", "exp/a", "exp/b", "exp/a", cwd=tmp_path).stdout
     assert "no evaluation yet" in out and "damaged" in out and "the same run" in out
+    assert out.count("(1 running)") == 1  # exp/a is still training: its row says so
     out = mazedsl("compare", "cartpole_ppo/sweep_bad", cwd=tmp_path).stdout
     assert out.count("(1 failed)") == 2 and "job_004: failed" in out and "algorithm.lr=0.01 " in out
     runs = json.loads(mazedsl("runs", "--json", cwd=tmp_path).stdout)

@@ -49,14 +49,16 @@ def run_compare(args: argparse.Namespace) -> int:
     rows = []
     for g in groups:
         evals = [r for r in g.runs if r.returns]
-        rows.append([g.label, f"{g.n}" + (f" ({g.n_failed} failed)" if g.n_failed else ""),
+        running = sum(r.status in ("running", "created") for r in g.runs)
+        rows.append([g.label, f"{g.n}" + (f" ({g.n_failed} failed)" if g.n_failed else "")
+                     + (f" ({running} running)" if running else ""),
                      _pm(*g.final(), len(evals)), _pm(*g.best(), len(evals)),
                      max((r.last_step for r in g.runs), default=0),
                      ", ".join(str(s) for s in g.seeds)])
     n_runs, n_groups = len(comparison.runs), len(comparison.groups)
     print_table(f"{n_runs} run{'s' * (n_runs != 1)} in {n_groups} configuration{'s' * (n_groups != 1)} "
                 "(evaluation return, mean ± std over seeds)",
-                ["configuration", "runs", "final eval", "best eval", "steps", "seeds"], rows)
+                ["configuration", "runs", "final eval", "best eval", "steps", "seed"], rows)
     diff = comparison.diff_rows()
     if diff and len(diff) > len(comparison.runs):  # many keys, few runs: a row per key
         print_table("differing config keys", ["key", *[run.label for run in comparison.runs]],
