@@ -151,25 +151,64 @@ def _check_obs(path: Path, arrays: dict[str, np.ndarray], space: spaces.Space, n
 
 def _check_box_like(path: Path, arr: np.ndarray, space: spaces.Space, n: int, name: str) -> np.ndarray:
     shape = tuple(space.shape or ())
-    if arr.shape != (n + 1, *shape):
+    if arr.shape[1:] != shape or arr.ndim == 0:
         raise ConfigError(f"{path}: {name} have shape {arr.shape[1:]} per step, the env's "
                           f"observation space {describe_space(space)} has {shape}", WHERE)
+    if arr.shape[0] != n + 1:
+        raise ConfigError(f"{path}: {arr.shape[0]} {name} for {n} actions; a recorded episode "
+                          "holds T+1 observations for T actions", WHERE)
+    _check_finite(path, arr, name)
     return arr[:-1]  # the observation each action was taken in
+
+
+def _check_finite(path: Path, arr: np.ndarray, name: str) -> None:
+    """A ConfigError naming the file, the array and the first step holding NaN or inf
+    (``arr`` has one row per step)."""
+    if not np.issubdtype(arr.dtype, np.inexact):
+        return  # integers and booleans are always finite
+    bad = ~np.isfinite(arr.reshape(len(arr), -1))
+    if not bad.any():
+        return
+    step = int(np.argmax(bad.any(axis=1)))
+    value = arr.reshape(len(arr), -1)[step, np.argmax(bad[step])]
+    what = "NaN" if np.isnan(value) else ("inf" if value > 0 else "-inf")
+    raise ConfigError(f"{path}: {name} contain {what} (step {step})", WHERE)
+
+
+def _action_range(space: spaces.Space) -> tuple[np.ndarray, np.ndarray] | None:
+    """The lowest and highest valid action of a discrete space (None for Box and others)."""
+    if isinstance(space, spaces.Discrete):
+        return np.asarray(space.start), np.asarray(space.start + space.n - 1)
+    if isinstance(space, spaces.MultiDiscrete):
+        start = np.asarray(getattr(space, "start", 0))
+        return start + np.zeros_like(space.nvec), start + np.asarray(space.nvec) - 1
+    if isinstance(space, spaces.MultiBinary):
+        return np.asarray(0), np.asarray(1)
+    return None
 
 
 def _check_actions(path: Path, actions: np.ndarray, space: spaces.Space) -> np.ndarray:
     if isinstance(space, spaces.Discrete):
-        ok = (actions.ndim == 1 and np.issubdtype(actions.dtype, np.integer)
-              and (actions.size == 0 or (actions.min() >= space.start
-                                         and actions.max() < space.start + space.n)))
+        ok = actions.ndim == 1 and np.issubdtype(actions.dtype, np.integer)
     else:
         shape = tuple(space.shape or ())
-        ok = actions.shape[1:] == shape and (
+        ok = actions.ndim >= 1 and actions.shape[1:] == shape and (
             np.issubdtype(actions.dtype, np.floating) if isinstance(space, spaces.Box)
             else np.issubdtype(actions.dtype, np.integer) or actions.dtype == bool)
     if not ok:
         raise ConfigError(f"{path}: recorded actions (shape {actions.shape[1:]} per step, dtype "
                           f"{actions.dtype}) do not fit the env's action space {describe_space(space)}", WHERE)
+    _check_finite(path, actions, "actions")
+    bounds = _action_range(space)
+    if bounds is not None and actions.size:
+        low, high = bounds
+        values = actions.astype(np.int64)
+        out = ((values < low) | (values > high)).reshape(len(actions), -1).any(axis=1)
+        if out.any():
+            step = int(np.argmax(out))
+            action = np.asarray(actions[step]).tolist()
+            raise ConfigError(f"{path}: action {action} (step {step}) is out of range for the "
+                              f"env's action space {describe_space(space)}", WHERE)
     return actions
 
 

@@ -7,6 +7,7 @@ samples seen."""
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Any
 
@@ -15,8 +16,8 @@ import numpy as np
 import torch
 from gymnasium import spaces
 
-from mazedsl.rl.algos._offpolicy import (check_finite, clip_grad_norm, denormals_flushed, make_adam,
-                                         step)
+from mazedsl.errors import TrainingError
+from mazedsl.rl.algos._offpolicy import clip_grad_norm, denormals_flushed, make_adam, step
 from mazedsl.rl.algos.base import Learner
 from mazedsl.rl.algos.bc.data import EpisodeData, load_dataset, split_episodes
 from mazedsl.rl.algos.bc.manifest import MANIFEST, manifest, pinned_episodes
@@ -141,7 +142,9 @@ class BCLearner(Learner):
         self.updates += n_steps
         self.built.env_loop.steps += samples  # BC counts samples seen
         bc, neglogp, ent = (totals / n_steps).tolist()
-        check_finite(bc, "the BC loss", self.built.env_loop.steps)
+        if not math.isfinite(bc):  # BC has no rewards: name what it learns from
+            raise TrainingError(f"the BC loss is {bc} at env step {self.built.env_loop.steps}; "
+                                "stopping (lower the learning rate or check the recorded episodes)")
         stats = {"bc_loss": bc, "bc_neglogp": neglogp, "entropy": ent, "lr": lr,
                  "n_updates": float(self.updates)}
         stats.update(self.validate())
