@@ -290,3 +290,38 @@ def drawn(widget) -> str:
     width, height = widget.outer_size
     return "\n".join("".join(seg.text for seg in strip)
                      for strip in widget.render_lines(Region(0, 0, width, height)))
+
+
+@run_async
+async def test_compare_of_different_experiments_shows_the_numbers_and_names_each_group(ws):
+    """Runs of two experiments differ in most config keys: the Configuration column (one long
+    string) pushed Seed, Final/Best eval, Steps and Status out of sight, and the legend named
+    only the first series."""
+    app = make_app(ws)
+    async with app.run_test(size=(100, 32)) as pilot:
+        await runs_ready(pilot, 2)
+        app.open_compare([ws.jobs[0], ws.a2c])
+        await wait_for(pilot, lambda: isinstance(app.screen, CompareScreen) and app.screen.comparison is not None)
+        screen = app.screen
+        runs_table = screen.query_one("#compare-runs", DataTable)
+        await wait_for(pilot, lambda: runs_table.row_count == 2, what="the compared runs")
+        await pilot.pause()
+        labels = [g.label for g in screen.comparison.groups]
+        assert len(labels) == 2 and max(len(label) for label in labels) > 100  # longer than the screen
+        assert runs_table.virtual_size.width <= runs_table.size.width  # nothing hidden sideways
+        text = drawn(runs_table)
+        for header in ("Seed", "Final eval", "Best eval", "Steps", "Status", "Configuration"):
+            assert header in text
+        assert f"{eval_returns(ws.a2c)[-1][1]:,.1f}" in text and "1,200" in text
+        assert "…" in text  # the long configuration is cut, not the numbers
+        assert cell(runs_table, str(ws.jobs[0]), "color").endswith("A")
+        assert cell(runs_table, str(ws.a2c), "color").endswith("B")
+        # one legend entry per group, keyed as in the table
+        plot = screen.query_one(ComparePlot)
+        legend = drawn(plot).splitlines()[-1]
+        assert "━ A " in legend and "━ B " in legend
+        # wider: more of the configuration, the numbers still in sight
+        await pilot.resize_terminal(160, 32)
+        await pilot.pause(0.2)
+        assert runs_table.virtual_size.width <= runs_table.size.width
+        assert len(cell(runs_table, str(ws.a2c), "group")) > 60

@@ -19,7 +19,7 @@ from mazedsl_tui.formatting import fmt_float, fmt_int, plain, status_text
 from mazedsl_tui.library import describe_error
 from mazedsl_tui.messages import ComparisonUpdated
 from mazedsl_tui.polling import sleep_unless_cancelled
-from mazedsl_tui.widgets.compare.plot import ComparePlot, group_color
+from mazedsl_tui.widgets.compare.plot import ComparePlot, group_color, group_key
 
 
 class ComparisonScreen(Screen):
@@ -70,6 +70,11 @@ def _cell_len(cell: str | Text) -> int:
     return Text(cell).cell_len if isinstance(cell, str) else cell.cell_len
 
 
+def _clip(label: str, width: int) -> str:
+    """``label`` cut to ``width`` cells, ``…`` last when cut."""
+    return label if len(label) <= width else label[:max(width - 1, 0)] + "…"
+
+
 def _value(value: Any) -> Text:
     return plain(f"{value:g}" if isinstance(value, float) else value)
 
@@ -108,9 +113,11 @@ class CompareScreen(ComparisonScreen):
     def on_mount(self) -> None:
         self.sub_title = self.title_text or f"Compare {len(self.run_dirs)} runs"
         runs = self.query_one("#compare-runs", DataTable)
-        for label, key in (("", "color"), ("Run", "run"), ("Configuration", "group"), ("Seed", "seed"),
-                           ("Final eval", "final"), ("Best eval", "best"), ("Steps", "steps"),
-                           ("Status", "status")):
+        # the numbers before the configuration: a long one (runs of different experiments differ
+        # in most keys) is cut to the width left, never pushing them out of sight
+        for label, key in (("", "color"), ("Run", "run"), ("Seed", "seed"), ("Final eval", "final"),
+                           ("Best eval", "best"), ("Steps", "steps"), ("Status", "status"),
+                           ("Configuration", "group")):
             runs.add_column(label, key=key)
         self.poll()
 
@@ -152,28 +159,43 @@ class CompareScreen(ComparisonScreen):
         table = self.query_one("#compare-runs", DataTable)
         cursor = table.cursor_row
         table.clear()
-        rows: list[tuple[list[Any], str]] = []
+        rows: list[tuple[list[Any], str, str]] = []  # cells but the configuration, key, label
         for i, group in enumerate(self.comparison.groups):
             r, g, b = group_color(i)
+            swatch = Text.assemble(("━━", f"rgb({r},{g},{b})"), f" {group_key(i)}")
             for run in group.runs:
-                rows.append(([Text("━━", style=f"rgb({r},{g},{b})"), plain(run.path.name), plain(group.label),
+                rows.append(([swatch, plain(run.path.name),
                               _value((run.config or {}).get("seed", "—")),
                               Text(fmt_float(run.final_eval), justify="right"),
                               Text(fmt_float(run.best_eval), justify="right"),
                               Text(fmt_int(run.last_step), justify="right"), status_text(run.status)],
-                             str(run.path)))
+                             str(run.path), group.label))
             for job in group.failed_jobs:
-                rows.append(([Text("✘", style="#e06c75"), plain(job.name), plain(group.label), "—", "—", "—", "—",
-                              Text(f"{job.status}: {job.error or ''}", style="#e06c75")], f"job:{job.name}"))
+                rows.append(([Text.assemble(("✘ ", "#e06c75"), group_key(i)), plain(job.name), "—", "—", "—",
+                              "—", Text(f"{job.status}: {job.error or ''}", style="#e06c75")],
+                             f"job:{job.name}", group.label))
         # the widths are set here, with the rows: DataTable sizes auto columns only when idle,
         # and a screen drawn before that showed every column cut to its header
-        for n, column in enumerate(table.columns.values()):
+        columns = list(table.columns.values())
+        for n, column in enumerate(columns[:-1]):
             column.auto_width = False
-            column.width = max([column.label.cell_len, *(_cell_len(cells[n]) for cells, _ in rows)])
-        for cells, key in rows:
-            table.add_row(*cells, key=key)
+            column.width = max([column.label.cell_len, *(_cell_len(cells[n]) for cells, _, _ in rows)])
+        config = columns[-1]
+        config.auto_width = False
+        longest = max([config.label.cell_len, *(len(label) for _, _, label in rows)])
+        used = sum(c.width + 2 * table.cell_padding for c in columns[:-1]) + 2 * table.cell_padding
+        # the table spans the screen (it is not laid out yet when the first comparison comes);
+        # two columns are kept for a vertical scrollbar
+        room = (table.size.width or self.size.width) - used - 2
+        config.width = min(longest, max(room, 16))
+        for cells, key, label in rows:
+            table.add_row(*cells, plain(_clip(label, config.width)), key=key)
         if table.row_count:
             table.move_cursor(row=min(cursor, table.row_count - 1), animate=False)
+
+    def on_resize(self) -> None:
+        if self.comparison is not None and not self.error:
+            self.call_after_refresh(self._runs_table)  # the table's new width: after the layout
 
     def _diff_table(self) -> None:
         table = self.query_one("#compare-diff", DataTable)

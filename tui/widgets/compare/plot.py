@@ -5,9 +5,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from rich.text import Text
 from textual_plotext import PlotextPlot
 
-from mazedsl_tui.widgets.detail.curves import fmt_steps, nice_ticks, pad_xlim, thin
+from mazedsl_tui.widgets.detail.curves import (fmt_steps, nice_ticks, pad_flat_ylim, pad_xlim,
+                                               thin)
 
 PALETTE = ((97, 175, 239), (229, 192, 123), (152, 195, 121), (224, 108, 117), (198, 120, 221),
            (86, 182, 194), (209, 154, 102), (171, 178, 191))
@@ -15,6 +17,42 @@ PALETTE = ((97, 175, 239), (229, 192, 123), (152, 195, 121), (224, 108, 117), (1
 
 def group_color(index: int) -> tuple[int, int, int]:
     return PALETTE[index % len(PALETTE)]
+
+
+def group_key(index: int) -> str:
+    """The short name of a group in the legend and the Runs table: A, B, … Z, then 27, 28, …"""
+    return chr(ord("A") + index) if index < 26 else str(index + 1)
+
+
+def _clip(label: str, width: int) -> str:
+    return label if len(label) <= width else label[:max(width - 1, 0)] + "…"
+
+
+def legend_entries(curves: list[tuple[str, int]], width: int) -> list[str]:
+    """One legend entry per group, ``A label ×n``, fitting in ``width`` cells with two spaces
+    between entries (``━ `` before each): the labels cut evenly (a short one kept whole, its
+    room going to the others), or left out (``A ×n``) when too little room is left for them."""
+    keys = [f"{group_key(i)}" for i in range(len(curves))]
+    counts = [f" ×{n}" if n > 1 else "" for _, n in curves]
+    full = [f"{k} {label}{c}" for k, (label, _), c in zip(keys, curves, counts)]
+    fixed = sum(2 + len(k) + 1 + len(c) for k, c in zip(keys, counts)) + 2 * (len(curves) - 1)
+    if width <= 0 or fixed + sum(len(label) for label, _ in curves) <= width:
+        return full
+    room = width - fixed
+    # water-filling: the labels shorter than an even share keep their length
+    lengths = sorted(len(label) for label, _ in curves)
+    share, left, rest = 0, room, len(lengths)
+    for length in lengths:
+        share = left // rest
+        if length > share:
+            break
+        left -= length
+        rest -= 1
+    else:
+        share = room
+    if share < 8:  # a label cut this short says nothing: the Runs table has them
+        return [f"{k}{c}" for k, c in zip(keys, counts)]
+    return [f"{k} {_clip(label, share)}{c}" for k, (label, _), c in zip(keys, curves, counts)]
 
 
 def dim(color: tuple[int, int, int], amount: float = 0.55) -> tuple[int, int, int]:
@@ -36,16 +74,27 @@ class ComparePlot(PlotextPlot):
         self.curves, self.x, self.band = curves, x, band
         band_text = "±std" if band == "std" else "min–max"
         self.border_title = f"Evaluation return · mean over seeds, {band_text} band"
-        self.border_subtitle = "  ".join(
-            f"[rgb({r},{g},{b})]━ {label}{f' ×{n}' if n > 1 else ''}[/]"
-            for i, (label, _, n) in enumerate(curves) for r, g, b in [group_color(i)])
+        self._set_legend()
         self.replot()
+
+    def legend(self) -> list[str]:
+        """The legend's entries (without their ``━``), cut to the plot's width."""
+        return legend_entries([(label, n) for label, _, n in self.curves], self.size.width - 4)
+
+    def _set_legend(self) -> None:
+        text = Text()
+        for i, entry in enumerate(self.legend()):
+            r, g, b = group_color(i)
+            text.append("  " if i else "")
+            text.append(f"━ {entry}", style=f"rgb({r},{g},{b})")
+        self.border_subtitle = text
 
     @property
     def point_count(self) -> int:
         return sum(len(curve.x) for _, curve, _ in self.curves)
 
     def on_resize(self) -> None:
+        self._set_legend()
         self.replot()
 
     def replot(self) -> None:
@@ -62,6 +111,7 @@ class ComparePlot(PlotextPlot):
         plt.xticks(ticks, [fmt_steps(t) if self.x == "steps" else f"{t:g}s" for t in ticks])
         pad_xlim(plt, min(all_x), max(all_x), self.size.width)
         limit = max(200, 4 * self.size.width)
+        all_y: list[float] = []
         for i, (_, curve, n) in enumerate(self.curves):
             if not curve.x:
                 continue
@@ -76,9 +126,12 @@ class ComparePlot(PlotextPlot):
                     xs, ys = thin(list(curve.x), list(edge), limit)
                     if len(xs) > 1:
                         plt.plot(xs, ys, color=dim(color), marker="hd")
+                        all_y.extend(ys)
             xs, ys = thin(list(curve.x), list(curve.mean), limit)
             if len(xs) == 1:
                 plt.scatter(xs, ys, color=color, marker="dot")
             else:
                 plt.plot(xs, ys, color=color, marker="hd")
+            all_y.extend(ys)
+        pad_flat_ylim(plt, all_y)
         self.refresh()

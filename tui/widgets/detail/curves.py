@@ -110,6 +110,29 @@ def pad_xlim(plt: Any, lo: float, hi: float, width: int) -> None:
     plt.xlim(lo - pad, hi + pad)
 
 
+def flat_ylim(values: Iterable[float]) -> tuple[float, float] | None:
+    """The y range to give an axis whose values are all one value ``v`` (a single point, or a
+    constant series): ``v`` ± 10% of ``|v|`` (± 1 at zero), lower end first. ``None`` when
+    the values differ (plotext's own range is right) or there are none.
+
+    plotext's own range for a constant ``v`` is ``(0.5 v, 1.5 v)``: upside down when ``v`` is
+    negative (the larger value at the bottom)."""
+    vals = [v for v in values if math.isfinite(v)]
+    if not vals or min(vals) != max(vals):
+        return None
+    v = vals[0]
+    pad = 0.1 * abs(v) or 1.0
+    return v - pad, v + pad
+
+
+def pad_flat_ylim(plt: Any, values: Iterable[float], yside: str = "left") -> None:
+    """Set the ``yside`` axis' range around its values when they are all one value (see
+    :func:`flat_ylim`); else leave plotext's range."""
+    lim = flat_ylim(values)
+    if lim is not None:
+        plt.ylim(*lim, yside=yside)
+
+
 class MetricsPlot(PlotextPlot):
     """A plot of some keys of the records of one phase (``train`` or ``eval``) against ``step``."""
 
@@ -204,6 +227,7 @@ class MetricsPlot(PlotextPlot):
         plt.xticks(ticks, [fmt_steps(t) for t in ticks])
         pad_xlim(plt, min(all_x), max(all_x), self.size.width)
         limit = max(200, 4 * self.size.width)  # 2 dots a cell; more points only cost time
+        by_side: dict[str, list[float]] = {}
         for s in self.series:
             xs, ys = self._data.get(s.key, ([], []))
             if not xs:
@@ -214,6 +238,9 @@ class MetricsPlot(PlotextPlot):
                 plt.scatter(xs, ys, color=s.color, yside=side, marker="dot")
             else:
                 plt.plot(xs, ys, color=s.color, yside=side, marker=s.marker)
+            by_side.setdefault(side, []).extend(ys)
+        for side, ys in by_side.items():
+            pad_flat_ylim(plt, ys, side)
         self.refresh()
 
 
