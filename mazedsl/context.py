@@ -100,7 +100,12 @@ class RunContext:
         from omegaconf import OmegaConf
 
         from mazedsl.config import from_config
+        from mazedsl.errors import CheckpointError
+        from mazedsl.run.directory import CHECKPOINTS
 
+        if checkpoint not in CHECKPOINTS:
+            raise CheckpointError(f"checkpoint must be one of {', '.join(CHECKPOINTS)}, "
+                                  f"got {checkpoint!r}")
         path = resolve_run(run_dir, runs_root)
         run = RunDirectory.open(path)
         try:
@@ -111,9 +116,9 @@ class RunContext:
         factory = env
         missing = None
         if factory is None and exp.env.factory:
-            from mazedsl.rl.envs import _importable_cwd
+            from mazedsl.config.targets import importable_cwd
 
-            _importable_cwd()  # your modules, importable from where you stand, as in training
+            importable_cwd()  # your modules, importable from where you stand, as in training
             factory = import_callable(exp.env.factory)
             if factory is None:
                 factory, missing = _rebuild_factory(exp, path, silent)

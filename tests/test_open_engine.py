@@ -113,6 +113,36 @@ def test_an_algorithm_from_outside_trains_through_both_clis(tmp_path):
     assert refused.returncode == 2 and "algorithm" in refused.stderr
 
 
+def test_an_algorithm_package_in_the_working_directory_imports_and_its_errors_are_named(
+        tmp_path, monkeypatch):
+    """As for envs and models, the working directory is importable (no PYTHONPATH); an import
+    error inside the package is named, not reported as an unknown _target_ alone."""
+    from mazedsl.rl.registry import _ENTRIES
+
+    pkg = tmp_path / "cwd_algos_t1"
+    pkg.mkdir()
+    (pkg / "__init__.py").write_text("")
+    source = (ROOT / "tests" / "plugins" / "reinforce_algo.py").read_text()
+    (pkg / "algo.py").write_text(source.replace('register_algorithm("reinforce"',
+                                                'register_algorithm("reinforce_cwd_t1"'))
+    (pkg / "broken.py").write_text("import no_such_dependency_t1\n")
+    monkeypatch.chdir(tmp_path)
+    try:
+        exp = Experiment().override({"allow_targets": ["cwd_algos_t1"],
+                                     "algorithm": {"_target_": "cwd_algos_t1.algo.Reinforce"}})
+        assert type(exp.algorithm).__module__ == "cwd_algos_t1.algo"
+        with pytest.raises(MazeError) as err:
+            Experiment().override({"allow_targets": ["cwd_algos_t1"],
+                                   "algorithm": {"_target_": "cwd_algos_t1.broken.Reinforce"}})
+        assert ("unknown _target_ 'cwd_algos_t1.broken.Reinforce' (importing cwd_algos_t1.broken "
+                "failed: ModuleNotFoundError: No module named 'no_such_dependency_t1')") in str(err.value)
+    finally:
+        from hydra.core.config_store import ConfigStore
+
+        _ENTRIES.pop("reinforce_cwd_t1", None)
+        ConfigStore.instance().repo.get("algorithm", {}).pop("reinforce_cwd_t1.yaml", None)
+
+
 def test_algorithm_files_state_every_field_of_their_declaration():
     from omegaconf import OmegaConf
 

@@ -174,6 +174,8 @@ def test_latest_is_the_newest_run_that_trained_and_an_untrained_one_says_so(smal
     assert RunContext.load("small:latest", runs_root=root, silent=True).evaluate(1).lengths != []
     with pytest.raises(CheckpointError, match="this run was never trained .status created.: no policy"):
         RunContext.load(untrained.run_dir, silent=True).evaluate(1)
+    with pytest.raises(CheckpointError, match="checkpoint must be one of .*, got 'bogus'"):
+        RunContext.load(trained, checkpoint="bogus")  # at once, not at first use
 
 
 def test_truncated_checkpoint_is_a_clear_error(small_run, tmp_path):

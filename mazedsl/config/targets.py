@@ -65,8 +65,24 @@ def names(types: Iterable[type]) -> str:
     return " or ".join(t.__name__ for t in types)
 
 
+#: Why a ``_target_``'s module did not import (its own error, not a missing parent module).
+_IMPORT_FAILURES: dict[str, str] = {}
+
+
+def importable_cwd() -> None:
+    """The working directory importable, as ``python -m`` has it (your packages: algorithms,
+    models, envs)."""
+    import os
+    import sys
+
+    if os.getcwd() not in sys.path and "" not in sys.path:
+        sys.path.insert(0, os.getcwd())
+
+
 def _import_target(target: str) -> None:
-    """Import the module of an allowed ``_target_`` (an algorithm package registers itself)."""
+    """Import the module of an allowed ``_target_`` (an algorithm package registers itself),
+    from the working directory too; an error raised inside that module is remembered for the
+    'unknown _target_' message."""
     from mazedsl.config.instantiate import is_allowed
 
     if target.startswith("mazedsl.spec."):  # built-in algorithms' old paths
@@ -76,12 +92,18 @@ def _import_target(target: str) -> None:
         return
     if not is_allowed(target):
         return
+    importable_cwd()
     module = target.rpartition(".")[0]
     while module:
         try:
             importlib.import_module(module)
             return
-        except ImportError:
+        except ImportError as exc:
+            missing = getattr(exc, "name", None)
+            if not (isinstance(exc, ModuleNotFoundError) and missing
+                    and (module == missing or module.startswith(missing + "."))):
+                _IMPORT_FAILURES[target] = f"importing {module} failed: {type(exc).__name__}: {exc}"
+                return
             module = module.rpartition(".")[0]
 
 
@@ -111,7 +133,9 @@ def resolve_target(target: Any, allowed: Iterable[type]) -> type:
     cls = lookup_target(target)
     if cls is None:
         expected = ", ".join(target_of(t) for t in allowed if t in _PUBLIC)
-        raise UnsafeTargetError(f"unknown _target_ {target!r}; expected {expected}", "_target_")
+        why = _IMPORT_FAILURES.get(target) if isinstance(target, str) else None
+        raise UnsafeTargetError(f"unknown _target_ {target!r}{f' ({why})' if why else ''}; "
+                                f"expected {expected}", "_target_")
     if cls not in allowed:
         raise ConfigError(f"must be a {names(allowed)} declaration, got _target_ {target!r}",
                           "_target_")

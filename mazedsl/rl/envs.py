@@ -8,6 +8,7 @@ from typing import Any, Callable, Sequence
 import gymnasium as gym
 
 from mazedsl.config.instantiate import check_targets, safe_instantiate
+from mazedsl.config.targets import importable_cwd
 from mazedsl.errors import ConfigError, EnvError
 from mazedsl.rl import pixel
 from mazedsl.rl.syncvec import SyncEnvs
@@ -20,15 +21,6 @@ VECTOR_LEVEL = (NormalizeObservation, NormalizeReward)
 pixel.register_envs()
 
 
-def _importable_cwd() -> None:
-    """The working directory importable, as ``python -m`` has it (user env packages)."""
-    import os
-    import sys
-
-    if os.getcwd() not in sys.path and "" not in sys.path:
-        sys.path.insert(0, os.getcwd())
-
-
 def check_env_id(name: str) -> None:
     """Raise a ConfigError at ``env.name`` unless ``name`` is registered; gymnasium's
     ``module:EnvId`` form imports ``module`` first (it registers its envs)."""
@@ -37,7 +29,7 @@ def check_env_id(name: str) -> None:
     env_id = name
     if ":" in name:
         module, _, env_id = name.partition(":")
-        _importable_cwd()
+        importable_cwd()
         try:
             importlib.import_module(module)
         except ImportError as exc:
@@ -58,7 +50,7 @@ def factory_from_decl(env: GymEnv) -> EnvFactory | None:
 
     if not is_import_path(env.factory):
         return None  # a recorded description of a Python object (e.g. a lambda)
-    _importable_cwd()
+    importable_cwd()
     factory = import_callable(env.factory)
     if factory is None:
         raise ConfigError(f"cannot import the env factory {env.factory!r} ({import_failure(env.factory)}; "

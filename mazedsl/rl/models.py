@@ -216,9 +216,9 @@ def _import_module_class(target: str, path: str) -> type[nn.Module]:
         raise UnsafeTargetError(
             f"_target_ {target!r} is outside the allowed modules; allow it with the experiment "
             f"setting allow_targets=[{target.rpartition('.')[0]!r}]", f"{path}._target_")
-    from mazedsl.rl.envs import _importable_cwd
+    from mazedsl.config.targets import importable_cwd
 
-    _importable_cwd()  # your modules, importable from where you stand (as `python -m`)
+    importable_cwd()  # your modules, importable from where you stand (as `python -m`)
     module_name, _, name = target.rpartition(".")
     try:
         obj: Any = getattr(importlib.import_module(module_name), name)
