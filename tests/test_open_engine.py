@@ -109,6 +109,7 @@ def test_an_algorithm_from_outside_trains_through_both_clis(tmp_path):
         os.environ.pop("MAZEDSL_CONFIG_PATH")
     runs = list((tmp_path / "out").glob("conf_train/*/run.json"))
     assert len(runs) == 1 and json.loads(runs[0].read_text())["status"] == "finished", proc.stdout
+    assert "ConfigStore schema" not in proc.stderr  # Hydra's deprecation note: not the user's to fix
     refused = cli("mazedsl-run", "algorithm=reinforce", "output_dir=out2", cwd=tmp_path, check=False)
     assert refused.returncode == 2 and "algorithm" in refused.stderr
 

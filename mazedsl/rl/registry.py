@@ -92,9 +92,17 @@ def register_algorithm(name: str, declaration: type, learner: str | Callable[...
 
 
 def _store_config_module(name: str, declaration: type) -> None:
+    import warnings
+
     from hydra.core.config_store import ConfigStore
 
     from mazedsl.config.convert import unstructure
+
+    # Your algorithm/<name>.yaml may sit on MAZEDSL_CONFIG_PATH beside this entry (the README's
+    # way): Hydra then fills the file's missing fields from it, and warns on every compose that
+    # this pairing is deprecated. It is how the registry works here: not the user's to fix.
+    warnings.filterwarnings("ignore", category=UserWarning,
+                            message=rf"\s*'algorithm/{name}' is validated against ConfigStore schema")
 
     repo = ConfigStore.instance().repo.setdefault("algorithm", {})
     if f"{name}.yaml" in repo:
