@@ -77,6 +77,19 @@ def test_groups_have_mean_and_std_over_finished_seeds(tmp_path):
     assert SweepResult(tmp_path, jobs).seeds_vary
 
 
+def test_a_group_counts_only_failed_jobs_as_failed(tmp_path):
+    """Interrupted jobs and jobs an interrupted sweep never started are not failures."""
+    from mazedsl.sweep import not_run_job
+
+    specs = [(0, "finished", 10.0), (1, "interrupted", 30.0), (2, "failed", None)]
+    jobs = [collect_job(i, _job_dir(tmp_path, job_name(i), status=st, best=b, evals=[b] if b else []),
+                        ["algorithm.lr=0.1", f"seed={seed}"])
+            for i, (seed, st, b) in enumerate(specs)]
+    jobs.append(not_run_job(3, tmp_path / job_name(3), ["algorithm.lr=0.1", "seed=3"]))
+    (group,) = group_jobs(jobs)
+    assert (group.n, group.n_failed, group.best_eval_mean) == (4, 1, 10.0)
+
+
 # -- dict overrides (RunContext.sweep passes them to its job processes as strings) -----------------
 
 def test_override_strings_turn_dicts_into_the_same_overrides():

@@ -271,7 +271,7 @@ def group_jobs(jobs: Sequence[SweepJob]) -> list[SweepGroup]:
         final_mean, final_std = _mean_std([j.final_eval for j in done if j.final_eval is not None])
         best_mean, best_std = _mean_std([j.best_eval for j in done if j.best_eval is not None])
         groups.append(SweepGroup(params=params, label=label_of(params), jobs=[j.job for j in members],
-                                 n=len(members), n_failed=len(members) - len(done),
+                                 n=len(members), n_failed=sum(j.status == "failed" for j in members),
                                  final_eval_mean=final_mean, final_eval_std=final_std,
                                  best_eval_mean=best_mean, best_eval_std=best_std))
     groups.sort(key=lambda g: (g.best_eval_mean is None,
