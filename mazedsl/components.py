@@ -8,6 +8,7 @@ from typing import Any, Callable, Mapping
 import attrs
 
 from mazedsl.errors import ConfigError
+from mazedsl.spec.env import is_import_path
 
 GROUPS = ("env", "wrappers", "model", "critic", "algorithm", "runner")
 
@@ -19,12 +20,6 @@ def describe_callable(fn: Callable[..., Any]) -> str:
     if module and qualname and "<" not in qualname:
         return f"{module}:{qualname}"
     return repr(fn)
-
-
-def is_import_path(path: str | None) -> bool:
-    """Whether ``path`` names a callable by ``module:qualname`` (not a recorded description
-    of an object that cannot be imported, such as ``<lambda> made CartPole-v1``)."""
-    return bool(path) and ":" in path and not path.startswith("<")
 
 
 def import_callable(path: str) -> Callable[..., Any] | None:

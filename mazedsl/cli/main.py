@@ -56,7 +56,8 @@ def build_parser() -> argparse.ArgumentParser:
                        "OVERRIDES such as algorithm.lr=1e-3 or algorithm=a2c.")
     p.add_argument("experiment", nargs="?", help="experiment file, file.py:name, or name")
     p.add_argument("overrides", nargs="*", help="overrides: key=value, group=module, +key=v, ~key")
-    p.add_argument("--resume", metavar="RUN", help="continue RUN from its last checkpoint")
+    p.add_argument("--resume", metavar="RUN", help="continue RUN from its last checkpoint (with "
+                   "total_steps=N: a new budget above its steps, which becomes the run's own)")
     p.add_argument("--run-dir", metavar="DIR", help="write the run here (default: "
                    "<output_dir>/<experiment>/<timestamp>_<id>)")
     p.add_argument("--sweep", action="append", default=[], metavar="OVERRIDE",

@@ -26,5 +26,10 @@ class GymEnv:
     def label(self) -> str:
         """What run tables and logs call the env: the factory's ``module:function`` when the
         env comes from one (``name`` may then be a leftover default), else ``name``."""
-        factory = self.factory or ""
-        return factory if ":" in factory and not factory.startswith("<") else self.name
+        return self.factory if is_import_path(self.factory) else self.name
+
+
+def is_import_path(path: str | None) -> bool:
+    """Whether ``path`` names a callable by ``module:qualname`` (not a recorded description
+    of an object that cannot be imported, such as ``<lambda> made CartPole-v1``)."""
+    return bool(path) and ":" in path and not path.startswith("<")
