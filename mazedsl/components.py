@@ -8,6 +8,7 @@ from typing import Any, Callable, Mapping
 import attrs
 
 from mazedsl.errors import ConfigError
+from mazedsl.hydra_quoting import hydra_quote
 from mazedsl.spec.env import is_import_path
 
 GROUPS = ("env", "wrappers", "model", "critic", "algorithm", "runner")
@@ -109,8 +110,7 @@ def _override_string(key: str, value: Any) -> str | None:
     if value is None:
         return f"{key}=null"
     if isinstance(value, str):
-        escaped = value.replace("\\", "\\\\").replace("'", "\\'")
-        return f"{key}='{escaped}'"
+        return f"{key}={hydra_quote(value)}"
     return None
 
 

@@ -17,7 +17,6 @@ from __future__ import annotations
 import json
 import math
 import os
-import re
 import signal
 import subprocess
 import sys
@@ -28,6 +27,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Iterator, Mapping, Sequence, Union
 
+from mazedsl.hydra_quoting import hydra_quote
 from mazedsl.run.sweeps import (SweepJob, SweepResult, collect_job, job_name, params_of,
                                 sort_key)
 
@@ -77,14 +77,6 @@ def _items(overrides: Overrides) -> Iterator[str | Mapping[str, Any]]:
     yield from _flatten([overrides])
 
 
-def _quoted(text: str) -> str:
-    """``text`` as a single-quoted Hydra string: a quote is escaped, and so are the backslashes
-    right before a quote or the end (the only places Hydra reads them as escapes)."""
-    body = re.sub(r"(\\*)'", lambda m: m.group(1) * 2 + "\\'", text)
-    body = re.sub(r"(\\+)$", lambda m: m.group(1) * 2, body)
-    return f"'{body}'"
-
-
 def _hydra_value(value: Any) -> str:
     """A plain value (scalars, lists, dicts) in Hydra's override grammar."""
     if isinstance(value, bool):
@@ -96,7 +88,7 @@ def _hydra_value(value: Any) -> str:
     if isinstance(value, float):
         return "nan" if math.isnan(value) else repr(value)  # inf, -inf, 1e-10 as Hydra reads them
     if isinstance(value, str):
-        return _quoted(value)
+        return hydra_quote(value)
     if isinstance(value, (list, tuple)):
         return "[" + ",".join(_hydra_value(v) for v in value) + "]"
     if isinstance(value, Mapping):

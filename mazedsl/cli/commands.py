@@ -10,6 +10,7 @@ from mazedsl.cli.output import (EXIT_INTERRUPTED, age, eval_summary, fmt, print_
                                 print_table)
 from mazedsl.cli.preflight import check_runnable
 from mazedsl.errors import ConfigError, MazeError, RunDirError
+from mazedsl.hydra_quoting import hydra_quote
 
 
 def cmd_train(args: argparse.Namespace) -> int:
@@ -75,9 +76,7 @@ def _with_runs_root(args: argparse.Namespace) -> list[str]:
     if not getattr(args, "runs_root_given", False) or any(
             o.lstrip("+~").split("=", 1)[0] == "output_dir" for o in overrides):
         return overrides
-    root = str(args.runs_root)
-    escaped = root.replace("\\", "\\\\").replace("'", "\\'")
-    return [f"output_dir='{escaped}'", *overrides]
+    return [f"output_dir={hydra_quote(str(args.runs_root), literal=True)}", *overrides]
 
 
 def _resume_budget(ctx: Any, overrides: list[str]) -> int | None:

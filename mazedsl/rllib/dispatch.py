@@ -16,8 +16,11 @@ def train(ctx: Any, total_steps: int | None, n_epochs: int | None) -> Any:
     """Train (or resume, for a loaded run) on RLlib; afterwards the context acts with the
     run's last checkpoint."""
     from mazedsl.rllib.runner import train_run
+    from mazedsl.rllib.translate import check
 
     resuming = ctx._checkpoint_kind is not None
+    if not resuming and ctx._run_obj is None and not ctx._explicit_dir:
+        check(ctx._exp)  # refused input leaves no run directory behind (as a native build's)
     ctx._agent = None
     summary = train_run(ctx._exp, ctx._run, ctx._env_factory(), resume=resuming,
                         total_steps=total_steps, n_epochs=n_epochs, silent=ctx.silent)

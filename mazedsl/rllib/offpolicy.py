@@ -127,6 +127,15 @@ def refusals(exp: Any) -> list[tuple[str, str]]:
     return out
 
 
+def check_batch(algo: Any, runner: Any) -> None:
+    """The DQN or SAC batch splits evenly over the learners (plain data: checked before
+    anything is written or Ray starts)."""
+    learners = max(1, runner.num_learners)
+    if algo.batch_size % learners:
+        raise ConfigError(f"the batch {algo.batch_size} does not split over {learners} learners",
+                          "runner.num_learners")
+
+
 def _lr(lr: float, schedule: str, total: int) -> Any:
     return [[0, lr], [total, 0.0]] if schedule == "linear" else lr
 
@@ -151,9 +160,6 @@ def settings(exp: Any, rllib_n_envs: int) -> dict[str, dict[str, Any]]:
     name = type(exp.algorithm).__name__
     algo, model, runner = exp.algorithm, exp.model, exp.runner
     learners = max(1, runner.num_learners)
-    if algo.batch_size % learners:
-        raise ConfigError(f"the batch {algo.batch_size} does not split over {learners} learners",
-                          "runner.num_learners")
     grad_steps = algo.gradient_steps if algo.gradient_steps > 0 else algo.train_freq * rllib_n_envs
     # RLlib: updates per sample = intensity / (batch / (fragment x envs each x (runners + 1)))
     per_sample = algo.train_freq * runner.num_envs_per_env_runner * max(runner.num_env_runners + 1, 1)

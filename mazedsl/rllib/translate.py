@@ -167,7 +167,8 @@ def uses_default_module(exp: Any) -> bool:
 
 def check(exp: Any) -> None:
     """Raise one ConfigError naming every setting runner=rllib cannot honour (at the first
-    one's path; the others follow on the same line)."""
+    one's path; the others follow on the same line), or a train batch that cannot hold a
+    minibatch (PPO) or split over the learners. Plain data: no Ray, no torch."""
     _check_algorithm(exp)
     refused = _refusals(exp)
     if refused:
@@ -175,6 +176,32 @@ def check(exp: Any) -> None:
         also = "".join(f"; also {p}: {w}" for p, w in others)
         raise ConfigError(f"no RLlib counterpart for this value under runner=rllib ({why}){also}",
                           path)
+    if type(exp.algorithm).__name__ == "PPO":
+        _check_ppo_batch(exp.algorithm, exp.runner)
+    else:
+        from mazedsl.rllib.offpolicy import check_batch
+
+        check_batch(exp.algorithm, exp.runner)
+
+
+def _check_ppo_batch(algo: Any, runner: Any) -> None:
+    """PPO's train batch (n_steps x all envs) holds at least one minibatch and splits evenly
+    over the learners (plain data: checked before anything is written or Ray starts)."""
+    envs = n_envs(runner)
+    batch = algo.n_steps * envs
+    if algo.batch_size > batch:
+        if runner.num_env_runners:
+            made_of = (f"runner.num_env_runners {runner.num_env_runners} x "
+                       f"runner.num_envs_per_env_runner {runner.num_envs_per_env_runner}")
+        else:
+            made_of = (f"runner.num_envs_per_env_runner {runner.num_envs_per_env_runner} on the "
+                       f"driver (runner.num_env_runners 0)")
+        raise ConfigError(f"{algo.batch_size} is larger than one rollout (n_steps {algo.n_steps} x "
+                          f"{envs} envs = {batch}); the envs: {made_of}", "algorithm.batch_size")
+    learners = max(1, runner.num_learners)
+    if batch % learners:
+        raise ConfigError(f"the train batch n_steps x envs = {batch} does not split over "
+                          f"{learners} learners", "runner.num_learners")
 
 
 def n_envs(runner: Any) -> int:
@@ -202,12 +229,6 @@ def rllib_settings(exp: Any, continuous: bool = False) -> dict[str, dict[str, An
         return out
     learners = max(1, runner.num_learners)
     batch = algo.n_steps * envs
-    if algo.batch_size > batch:
-        raise ConfigError(f"{algo.batch_size} is larger than one rollout (n_steps {algo.n_steps} x "
-                          f"{envs} envs = {batch})", "algorithm.batch_size")
-    if batch % learners:
-        raise ConfigError(f"the train batch n_steps x envs = {batch} does not split over "
-                          f"{learners} learners", "runner.num_learners")
     lr: Any = algo.lr
     if algo.lr_schedule == "linear":
         lr = [[0, algo.lr], [exp.total_steps, 0.0]]
