@@ -160,7 +160,7 @@ def test_an_edit_saved_within_the_same_second_is_read(workdir: Path,
     ("x = 1 / 0\n", "experiments/bad.py:1: running it failed: ZeroDivisionError: division by "
                     "zero"),
     ("from mazedsl import Experiment, PPO\n\nexperiment = Experiment(algorithm=PPO(lr=-1))\n",
-     "lr: must be > 0, got -1 (from experiments/bad.py:3)"),
+     "algorithm.lr: must be > 0, got -1 (from experiments/bad.py:3)"),
     ("from mazedsl.spec import Experiment\n\nexperiment = Experiment().override('seed=-1')\n",
      "seed: must be >= 0, got -1 (from override 'seed=-1' in experiments/bad.py:3)"),
 ])

@@ -17,7 +17,8 @@ from mazedsl.config.convert import from_config, sourced
 from mazedsl.config.groups import GROUPS, unknown_module_error
 from mazedsl.config.hydra_session import (compose_with_choices, composition_sources,
                                           config_names, group_options, session)
-from mazedsl.config.overrides import Overrider, _flatten, error_sources, parse_override
+from mazedsl.config.overrides import (Overrider, _flatten, declared_allowances, error_sources,
+                                      parse_override)
 from mazedsl.config.provenance import record
 from mazedsl.config.suggest import did_you_mean
 from mazedsl.config.targets import DECLARATIONS, resolve_target
@@ -61,7 +62,7 @@ def _compose_tree(config_name: str, overrides: Iterable[Any]) -> Overrider:
             root = resolve_target(tree["_target_"], DECLARATIONS)
         except ConfigError as exc:
             raise sourced(exc, f"config {config_name!r}") from None
-    overrider = Overrider(tree, root, table)
+    overrider = Overrider(tree, root, table, declared_allowances(rest))
     for item in rest:
         overrider.apply(item)
     return overrider

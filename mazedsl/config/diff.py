@@ -58,18 +58,28 @@ def _sort_key(path: str) -> tuple[tuple[int, Any], ...]:
     return tuple((0, s) if isinstance(s, int) else (1, s) for s in _paths.split(path))
 
 
+def _filled(path: str, value: Any, other: Mapping[str, Any]) -> bool:
+    """True when ``value`` is an empty container whose keys or items the other side has
+    (``env.kwargs: {}`` against ``env.kwargs.foo: 1``): the leaves below tell the difference."""
+    return (isinstance(value, (dict, list)) and not value
+            and any(p != path and _paths.is_within(p, path) for p in other))
+
+
 def diff(a: Any, b: Any) -> list[tuple[str, Any, Any]]:
     """``[(path, value in a, value in b)]`` for every leaf that differs, sorted by path.
 
     ``a`` and ``b`` are declarations, DictConfigs or dicts; ``_target_`` leaves are
     compared too (a swapped algorithm shows as ``algorithm._target_``). A path present on
-    one side only has :data:`MISSING` (shown ``<missing>``) on the other.
+    one side only has :data:`MISSING` (shown ``<missing>``) on the other; an empty container
+    filled on the other side is not a row of its own (its new leaves are).
     """
     left = _paths.leaves(_tree(a), targets=True)
     right = _paths.leaves(_tree(b), targets=True)
     out = []
     for path in sorted(set(left) | set(right), key=_sort_key):
         x, y = left.get(path, MISSING), right.get(path, MISSING)
+        if (x is MISSING and _filled(path, y, left)) or (y is MISSING and _filled(path, x, right)):
+            continue
         if x is MISSING or y is MISSING or not _same(x, y):
             out.append((path, x, y))
     return out

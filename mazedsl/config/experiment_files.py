@@ -14,14 +14,18 @@ import importlib
 import importlib.util
 import itertools
 import os
+import re
 import sys
 import traceback
 from typing import Any
 
+import attrs
+
 from mazedsl.config import _paths
-from mazedsl.config.convert import sourced
+from mazedsl.config.convert import prefixed, sourced
 from mazedsl.config.overrides import _parse
 from mazedsl.config.provenance import is_location, record, recorded
+from mazedsl.config.suggest import did_you_mean
 from mazedsl.config.targets import DECLARATIONS
 from mazedsl.errors import ConfigError
 from mazedsl.spec import Experiment
@@ -71,13 +75,19 @@ def _resolve(ref: str) -> tuple[str | None, str | None, str | None]:
     return None, text, name
 
 
-def _line_in(exc: BaseException, file: str) -> int | None:
+def _frame_in(exc: BaseException, file: str) -> traceback.FrameSummary | None:
+    """The innermost frame of ``exc``'s traceback that runs ``file``."""
     target = os.path.abspath(file)
-    line = None
+    found = None
     for frame in traceback.extract_tb(exc.__traceback__):
         if os.path.abspath(frame.filename) == target:
-            line = frame.lineno
-    return line
+            found = frame
+    return found
+
+
+def _line_in(exc: BaseException, file: str) -> int | None:
+    frame = _frame_in(exc, file)
+    return frame.lineno if frame is not None else None
 
 
 def _exec_file(file: str) -> dict[str, Any]:
@@ -102,9 +112,11 @@ def _exec_file(file: str) -> dict[str, Any]:
     except SyntaxError as exc:
         raise ConfigError(f"{shown}:{exc.lineno}: syntax error: {exc.msg}") from None
     except ConfigError as exc:
-        where = f"{shown}:{_line_in(exc, file)}"
-        raise sourced(exc, f"{exc.source} in {where}" if exc.source else where) from None
+        raise _placed(exc, file, shown) from None
     except Exception as exc:  # noqa: BLE001 - any failure of the file is a ConfigError
+        unknown = _unknown_keyword(exc, file, shown, module.__dict__)
+        if unknown is not None:
+            raise unknown from None
         line = _line_in(exc, file)
         at = f":{line}" if line else ""
         what = "importing it failed" if isinstance(exc, ImportError) else "running it failed"
@@ -114,6 +126,126 @@ def _exec_file(file: str) -> dict[str, Any]:
         if folder in sys.path:
             sys.path.remove(folder)
     return dict(vars(module))
+
+
+# --- errors raised while the file runs: where in the experiment, where in the file ------
+
+_UNEXPECTED = re.compile(r"^([\w.]+)\.__init__\(\) got an unexpected keyword argument '(\w+)'$")
+
+
+def _call_at(file: str, frame: traceback.FrameSummary | None
+             ) -> tuple[ast.Call | None, str | None]:
+    """The declaration call ``frame`` is executing in ``file`` (the innermost one whose source
+    holds the frame's position) and its path in the experiment built from it (``algorithm``
+    for ``Experiment(algorithm=PPO(...))``; None when unknown or ambiguous)."""
+    if frame is None:
+        return None, None
+    try:
+        with open(file, encoding="utf-8") as handle:
+            tree = ast.parse(handle.read(), filename=file)
+    except (OSError, SyntaxError, ValueError):
+        return None, None
+    calls = _call_paths(tree)
+    holding = [call for call in calls if _holds(call, frame)]
+    inner = [call for call in holding
+             if not any(other is not call and _contains(call, other) for other in holding)]
+    if len(inner) != 1:
+        return None, None
+    return inner[0], calls[inner[0]]
+
+
+def _call_paths(tree: ast.Module) -> dict[ast.Call, str | None]:
+    """Each declaration call of the module-level assignments and its deepest path from them:
+    ``algo = PPO(...)`` used as ``Experiment(algorithm=algo)`` is at ``algorithm``."""
+    locator = _Locator(tree, "")
+    for expr in locator.assigns.values():
+        if isinstance(expr, ast.Call):
+            locator.visit(expr, "", expr.lineno)
+    out: dict[ast.Call, str | None] = {}
+    for call, found in locator.calls.items():
+        depth = max(len(_paths.split(p)) for p in found)
+        deepest = {p for p in found if len(_paths.split(p)) == depth}
+        out[call] = deepest.pop() if len(deepest) == 1 else None
+    return out
+
+
+def _holds(call: ast.Call, frame: traceback.FrameSummary) -> bool:
+    """True when ``call``'s source span holds the frame's position (its line, where the
+    frame has no columns)."""
+    end_line = getattr(frame, "end_lineno", None) or frame.lineno
+    col, end_col = getattr(frame, "colno", None), getattr(frame, "end_colno", None)
+    if col is None or end_col is None or call.end_lineno is None or call.end_col_offset is None:
+        return call.lineno <= (frame.lineno or 0) <= (call.end_lineno or call.lineno)
+    return ((call.lineno, call.col_offset) <= (frame.lineno, col)
+            and (end_line, end_col) <= (call.end_lineno, call.end_col_offset))
+
+
+def _contains(outer: ast.Call, inner: ast.Call) -> bool:
+    """True when ``inner`` is written inside ``outer``'s arguments."""
+    return any(node is inner for node in ast.walk(outer) if node is not outer)
+
+
+def _keyword_line(call: ast.Call | None, name: str | int, default: int | None) -> int | None:
+    """The line of keyword ``name`` in ``call``, else ``default``."""
+    for kw in call.keywords if call is not None else []:
+        if kw.arg == name:
+            return kw.lineno
+    return default
+
+
+def _under(exc: ConfigError, path: str | None) -> ConfigError:
+    """``exc`` with its path below ``path`` (``lr`` -> ``algorithm.lr``)."""
+    for segment in reversed(_paths.split(path or "")):
+        exc = prefixed(exc, segment)
+    return exc
+
+
+def _placed(exc: ConfigError, file: str, shown: str) -> ConfigError:
+    """A ConfigError raised while ``file`` ran, with its full path in the experiment and the
+    file and line that wrote the value (``algorithm.lr: must be > 0, got -1 (from x.py:6)``)."""
+    frame = _frame_in(exc, file)
+    call, path = _call_at(file, frame)
+    segments = _paths.split(exc.path)
+    line = frame.lineno if frame is not None else None
+    if segments:
+        line = _keyword_line(call, segments[0], line)
+    where = f"{shown}:{line}" if line else shown
+    return sourced(_under(exc, path), f"{exc.source} in {where}" if exc.source else where)
+
+
+def _callee(func: ast.expr, namespace: dict[str, Any]) -> Any:
+    """What a call's ``Name`` or ``a.b.Name`` function names in ``namespace`` (None if unknown)."""
+    if isinstance(func, ast.Name):
+        return namespace.get(func.id)
+    if isinstance(func, ast.Attribute):
+        base = _callee(func.value, namespace)
+        return getattr(base, func.attr, None) if base is not None else None
+    return None
+
+
+def _unknown_keyword(exc: BaseException, file: str, shown: str,
+                     namespace: dict[str, Any]) -> ConfigError | None:
+    """``PPO(lrr=1)`` in ``file`` as one ConfigError naming the class, the keyword, the
+    closest field, the path and the line; None for any other error."""
+    match = _UNEXPECTED.match(str(exc)) if isinstance(exc, TypeError) else None
+    if match is None:
+        return None
+    qualname, keyword = match.groups()
+    frame = _frame_in(exc, file)
+    call, path = _call_at(file, frame)
+    cls = _callee(call.func, namespace) if call is not None else None
+    if not (isinstance(cls, type) and cls in DECLARATIONS and cls.__qualname__ == qualname):
+        # the call is not found (e.g. inside a function): name the class alone, if unique
+        named = [c for c in DECLARATIONS if c.__qualname__ == qualname]
+        if len(named) != 1:
+            return None
+        cls, call, path = named[0], None, None
+    line = _keyword_line(call, keyword, frame.lineno if frame else None)
+    fields = [f.name for f in attrs.fields(cls)]
+    message = (f"{cls.__name__} has no field {keyword!r}{did_you_mean(keyword, fields)} "
+               f"(valid: {', '.join(fields)})")
+    return ConfigError(message, _paths.join(path or "", keyword),
+                       f"{shown}:{line}" if line else shown)
 
 
 def _pick(namespace: dict[str, Any], name: str | None, shown: str) -> tuple[Experiment, str]:
@@ -157,6 +289,7 @@ class _Locator:
     def __init__(self, tree: ast.Module, shown: str) -> None:
         self.shown = shown
         self.table: dict[str, str] = {}
+        self.calls: dict[ast.Call, set[str]] = {}  # each declaration call: the paths it builds
         self.assigns: dict[str, ast.expr] = {}
         for stmt in tree.body:
             if isinstance(stmt, ast.Assign):
@@ -177,6 +310,7 @@ class _Locator:
         if isinstance(node, ast.Name) and node.id in self.assigns and node.id not in seen:
             self.visit(self.assigns[node.id], path, line, seen | {node.id})
         elif isinstance(node, ast.Call) and _func_name(node.func) in _declaration_names():
+            self.calls.setdefault(node, set()).add(path)
             if node.args:
                 self._mark(path, node.lineno)
             for kw in node.keywords:

@@ -25,6 +25,7 @@ from omegaconf import DictConfig, ListConfig, OmegaConf
 from mazedsl.config import _paths
 from mazedsl.config.convert import from_config, sourced, unknown_key_error, unstructure
 from mazedsl.config.groups import GROUPS, load_group_node
+from mazedsl.config.instantiate import allowed_also
 from mazedsl.config.provenance import is_location, provenance, record
 from mazedsl.config.targets import DECLARATIONS, is_declaration, resolve_target
 from mazedsl.errors import ConfigError
@@ -120,15 +121,23 @@ class Overrider:
     tree: dict[str, Any]
     root: type
     table: dict[str, str]
+    #: Module prefixes the overrides still to come allow (``allow_targets=[...]``).
+    allowed: list[str] = attrs.field(factory=list)
 
     # --- navigation -----------------------------------------------------------
+
+    def _allowances(self) -> list[str]:
+        """The ``_target_`` prefixes this tree allows: its ``allow_targets`` and the overrides'."""
+        declared = self.tree.get("allow_targets")
+        return _module_names(declared) + self.allowed
 
     def _class_of(self, node: Any, path: str) -> type | None:
         if not isinstance(node, dict):
             return None
-        if "_target_" in node:
+        if "_target_" in node:  # also your registered declaration, once its module is allowed
             try:
-                return resolve_target(node["_target_"], DECLARATIONS)
+                with allowed_also(self._allowances()):
+                    return resolve_target(node["_target_"], DECLARATIONS)
             except ConfigError:
                 return None
         if path == "":
@@ -183,7 +192,21 @@ class Overrider:
 
     def _mark(self, path: str, label: str) -> None:
         _paths.forget(self.table, path)
+        self._forget_covered(path)
         self.table[path] = label
+
+    def _forget_covered(self, path: str) -> None:
+        """Drop the labels of enclosing nodes that held nothing else than ``path`` (an empty
+        ``env.kwargs`` given a key): they no longer say where anything came from."""
+        for node in list(_paths.ancestors(path))[1:]:
+            if node not in self.table:
+                continue
+            try:
+                inside = _paths.leaves(self._get(node), node, targets=True)
+            except (KeyError, IndexError, ValueError, TypeError):
+                continue
+            if all(_paths.is_within(leaf, path) for leaf in inside):
+                del self.table[node]
 
     def set(self, key: str, value: Any, label: str, mode: str = "set") -> None:
         """Set dotted ``key``; ``mode`` is ``change`` (must exist), ``add`` (must not) or ``set``."""
@@ -225,7 +248,8 @@ class Overrider:
         if expected is not None and container[seg] != expected:
             raise ConfigError(f"is {container[seg]!r}, not {expected!r}; not deleted", path, label)
         del container[seg]
-        self._mark(parent if isinstance(container, list) else path, label)
+        emptied = isinstance(container, list) or not container  # the node itself changed
+        self._mark(parent if emptied and parent else path, label)
 
     def apply(self, item: Any) -> None:
         """Apply one override string, dict, or declaration (replaces the matching group)."""
@@ -252,6 +276,31 @@ class Overrider:
             return
         mode = {OverrideType.CHANGE: "change", OverrideType.ADD: "add"}.get(override.type, "set")
         self.set(key, override.value(), label, mode)
+
+
+def _module_names(value: Any) -> list[str]:
+    """The module prefixes an ``allow_targets`` value names (a name or a list of them)."""
+    if isinstance(value, (ListConfig, DictConfig)):
+        value = OmegaConf.to_container(value, resolve=False)
+    items = [value] if isinstance(value, str) else value if isinstance(value, list) else []
+    return [item for item in items if isinstance(item, str) and item]
+
+
+def declared_allowances(items: Iterable[Any]) -> list[str]:
+    """The module prefixes that ``allow_targets`` overrides among ``items`` name, so that a
+    ``_target_`` they allow is known whatever the order of the overrides."""
+    out: list[str] = []
+    for item in items:
+        if isinstance(item, Mapping):
+            out += _module_names(item.get("allow_targets"))
+            continue
+        try:
+            override = parse_override(item)
+        except ConfigError:
+            continue
+        if override.key_or_group == "allow_targets" and override.type != OverrideType.DEL:
+            out += _module_names(override.value())
+    return out
 
 
 def _other_target(old: dict[str, Any], new: dict[str, Any]) -> bool:
@@ -302,7 +351,8 @@ def apply_overrides(experiment: Any, *overrides: OverrideArg) -> Any:
         raise ConfigError(f"apply_overrides() takes a declaration, got "
                           f"{type(experiment).__name__}")
     root = type(experiment)
-    overrider = Overrider(unstructure(experiment), root, provenance(experiment))
+    overrider = Overrider(unstructure(experiment), root, provenance(experiment),
+                          declared_allowances(items))
     for item in items:
         overrider.apply(item)
     result = from_config(overrider.tree, root, source=error_sources(overrider.table))

@@ -93,12 +93,21 @@ def provenance(obj: Any) -> dict[str, str]:
         raise ConfigError(f"provenance() takes a declaration, got {type(obj).__name__}")
     table = _TABLE.get(id(obj)) or {}
     out = {}
-    for path, _value, fallback in walk(obj):
+    for path, value, fallback in walk(obj):
         label = _paths.lookup(table, path)
+        if label is None and isinstance(value, (dict, list)) and not value:
+            label = _emptied_by(table, path)
         if label is None:
             label = table.get("", SET_IN_PYTHON) if fallback == SET_IN_PYTHON else fallback
         out[path] = label
     return out
+
+
+def _emptied_by(table: Mapping[str, str], path: str) -> str | None:
+    """For an empty container at ``path``: the last label recorded below it (the override
+    that deleted its last key, e.g. ``~env.kwargs.foo``), or None."""
+    below = [label for key, label in table.items() if key != path and _paths.is_within(key, path)]
+    return below[-1] if below else None
 
 
 def values(obj: Any) -> dict[str, Any]:

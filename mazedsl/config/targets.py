@@ -127,10 +127,11 @@ def resolve_target(target: Any, allowed: Iterable[type]) -> type:
     """The class a ``_target_`` value names, which must be one of ``allowed``.
 
     Accepts the public path (``mazedsl.spec.GymEnv``), the defining module's path and the
-    short class name. Errors carry the path ``_target_``.
+    short class name. Errors carry the path ``_target_``. ``allowed`` is read after the
+    lookup, so a live list such as :data:`DECLARATIONS` includes what importing registered.
     """
-    allowed = tuple(allowed)
     cls = lookup_target(target)
+    allowed = tuple(allowed)
     if cls is None:
         expected = ", ".join(target_of(t) for t in allowed if t in _PUBLIC)
         why = _IMPORT_FAILURES.get(target) if isinstance(target, str) else None
