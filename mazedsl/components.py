@@ -162,10 +162,9 @@ def resolve_experiment(experiment: Any, components: Mapping[str, Any],
     else:
         raise ConfigError(f"must be an Experiment, an experiment file path or a module name, "
                           f"got {type(experiment).__name__}", "experiment")
-    exp = apply_overrides(base, dict(items)) if items else base
-    if strings:
-        exp = apply_overrides(exp, strings)
-    return exp, factory, raw
+    # one application, so an ``allow_targets=`` among the strings also admits a component's
+    # ``_target_`` (``algorithm="reinforce"``)
+    return apply_overrides(base, dict(items), strings), factory, raw
 
 
 def _raw(value: Any) -> Any:

@@ -245,9 +245,7 @@ class RunContext:
         if is_rllib(self._exp):  # runner=rllib: the same loop contract, on Ray RLlib
             from mazedsl.rllib import dispatch
 
-            if on_start is not None:
-                on_start(self.run_dir)
-            return dispatch.train(self, total_steps, n_epochs)
+            return dispatch.train(self, total_steps, n_epochs, on_start)
         if self._trainer is None:
             resuming = self._checkpoint_kind is not None
             self._make_trainer()

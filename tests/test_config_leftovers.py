@@ -282,3 +282,38 @@ def test_show_run_explain_names_the_override_of_a_deleted_key(tmp_path: Path) ->
     exp = load_run_experiment(run)
     assert explain(exp, "env.kwargs") == \
         "env.kwargs = {}  (override '~env.kwargs.sutton_barto_reward' when the run was made)"
+
+
+def test_a_runs_override_labels_name_the_last_override_of_a_key_in_canonical_form(tmp_path):
+    from mazedsl.cli.commands import _override_sources
+
+    saved = tmp_path / "overrides.yaml"
+    saved.write_text("overrides:\n- ~algorithm.lr\n- +algorithm.lr=0.0005\n"
+                     "- wrappers.0.clip=5.0\n- seed=3\nresumed:\n- total_steps=900\n")
+    table = _override_sources(saved)
+    assert table["algorithm.lr"] == "override '+algorithm.lr=0.0005' when the run was made"
+    assert table["wrappers[0].clip"] == "override 'wrappers.0.clip=5.0' when the run was made"
+    assert table["seed"] == "override 'seed=3' when the run was made"
+    assert table["total_steps"] == "override 'total_steps=900' given on resume"
+
+
+def test_a_component_by_name_sees_the_allow_targets_given_among_string_overrides(tmp_path):
+    """RunContext(file, algorithm="<module>", overrides=["allow_targets=[pkg]"]) in a fresh
+    process: the component and the strings are applied together, so the module's ``_target_``
+    is admitted (it was refused as unknown when the component went first, alone)."""
+    import subprocess
+    import sys
+
+    conf = tmp_path / "conf" / "algorithm"
+    conf.mkdir(parents=True)
+    (conf / "reinforce_byname.yaml").write_text("_target_: tests.plugins.reinforce_algo.Reinforce\n")
+    code = ("from mazedsl import RunContext\n"
+            f"ctx = RunContext({str(ROOT / 'experiments' / 'cartpole_ppo.py')!r}, "
+            "algorithm='reinforce_byname', overrides=['allow_targets=[tests.plugins]', "
+            "'algorithm.n_steps=13'], silent=True)\n"
+            "print(type(ctx.experiment.algorithm).__name__, ctx.experiment.algorithm.n_steps)\n")
+    env = {**os.environ, "MAZEDSL_CONFIG_PATH": str(tmp_path / "conf"), "PYTHONPATH": str(ROOT)}
+    proc = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, env=env,
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.split() == ["Reinforce", "13"]

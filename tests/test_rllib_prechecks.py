@@ -77,10 +77,12 @@ def test_run_context_refuses_it_before_making_the_run_directory(tmp_path, monkey
                                               "algorithm.batch_size": 512})
     ctx = RunContext(exp, silent=True)
     monkeypatch.setattr(builtins, "__import__", no_ray_import)
+    started: list[Path] = []
     with pytest.raises(ConfigError, match=r"^algorithm.batch_size: 512 is larger than one rollout"):
-        ctx.train()
+        ctx.train(on_start=started.append)
     monkeypatch.undo()
     assert list(tmp_path.iterdir()) == []
+    assert started == []  # a refused run is never announced
 
 
 def test_dqn_and_sac_batches_that_do_not_split_over_the_learners_are_refused_by_check():

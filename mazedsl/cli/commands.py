@@ -288,18 +288,19 @@ def _override_sources(path: Path) -> dict[str, str]:
     except Exception:  # noqa: BLE001 - no or unreadable overrides.yaml: no labels
         return {}
     table: dict[str, str] = {}
-    for item in resumed:  # a budget given on resume (mazedsl train --resume RUN total_steps=N)
-        table[item.partition("=")[0]] = f"override {item!r} given on resume"
-    for item in items:
+    for item in items:  # in order: a key overridden twice is labelled by its last override
         if isinstance(item, str):
             try:
                 key = parse_override(item).key_or_group
             except MazeError:
                 continue
-            table.setdefault(key, f"override {item!r} when the run was made")
+            table[_paths.build(_paths.split(key))] = f"override {item!r} when the run was made"
         elif isinstance(item, dict):
             for key, value in (_paths.leaves(item, "") or {}).items():
-                table.setdefault(key, f"override {key}={value!r} when the run was made")
+                table[_paths.build(_paths.split(key))] = (f"override {key}={value!r} "
+                                                          "when the run was made")
+    for item in resumed:  # a budget given on resume (mazedsl train --resume RUN total_steps=N)
+        table[item.partition("=")[0]] = f"override {item!r} given on resume"
     return table
 
 

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any
+from pathlib import Path
+from typing import Any, Callable
 
 from mazedsl.rllib import is_rllib
 
@@ -12,7 +13,8 @@ def handles(ctx: Any) -> bool:
     return is_rllib(ctx._exp)
 
 
-def train(ctx: Any, total_steps: int | None, n_epochs: int | None) -> Any:
+def train(ctx: Any, total_steps: int | None, n_epochs: int | None,
+          on_start: Callable[[Path], Any] | None = None) -> Any:
     """Train (or resume, for a loaded run) on RLlib; afterwards the context acts with the
     run's last checkpoint."""
     from mazedsl.rllib.runner import train_run
@@ -21,6 +23,8 @@ def train(ctx: Any, total_steps: int | None, n_epochs: int | None) -> Any:
     resuming = ctx._checkpoint_kind is not None
     if not resuming and ctx._run_obj is None and not ctx._explicit_dir:
         check(ctx._exp)  # refused input leaves no run directory behind (as a native build's)
+    if on_start is not None:
+        on_start(ctx.run_dir)
     ctx._agent = None
     summary = train_run(ctx._exp, ctx._run, ctx._env_factory(), resume=resuming,
                         total_steps=total_steps, n_epochs=n_epochs, silent=ctx.silent)
