@@ -311,7 +311,7 @@ async def test_experiments_tree_yaml_provenance_and_diff(demo):
         assert diff.get_row("env.name")[1:] == ["CartPole-v1", "Pendulum-v1"] or \
             [c.plain for c in diff.get_row("env.name")[1:]] == ["CartPole-v1", "Pendulum-v1"]
         assert f"{len(expected)} differences" in shown(screen.query_one("#diff-status", Static))
-        assert len(expected) == 20
+        assert len(expected) == 19
 
 
 @run_async
@@ -617,7 +617,7 @@ async def test_command_palette_diff(demo):
         await pilot.press("enter")
         await wait_for_screen(pilot, app, ExperimentsScreen)
         screen = app.screen
-        await wait_for(pilot, lambda: screen.query_one("#diff-table", DataTable).row_count == 20,
+        await wait_for(pilot, lambda: screen.query_one("#diff-table", DataTable).row_count == 19,
                        what="diff")
         assert screen.current.name == "cartpole_ppo.py"
 

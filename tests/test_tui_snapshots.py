@@ -112,7 +112,7 @@ def test_experiments_diff(snap_compare, demo):
         app = pilot.app
         app.open_diff(demo.experiments / "cartpole_ppo.py", demo.experiments / "pendulum_ppo.py")
         await settle(pilot, lambda: app.screen.query("#diff-table")
-                     and app.screen.query_one("#diff-table").row_count == 20)
+                     and app.screen.query_one("#diff-table").row_count == 19)
 
     assert snap_compare(make_app(demo), terminal_size=(100, 32), run_before=run_before)
 
@@ -122,7 +122,7 @@ def test_experiments_diff_80x24(snap_compare, demo):
         app = pilot.app
         app.open_diff(demo.experiments / "cartpole_ppo.py", demo.experiments / "pendulum_ppo.py")
         await settle(pilot, lambda: app.screen.query("#diff-table")
-                     and app.screen.query_one("#diff-table").row_count == 20
+                     and app.screen.query_one("#diff-table").row_count == 19
                      and "linear" in str(app.screen.query_one("#diff-detail").render()))
 
     assert snap_compare(make_app(demo), terminal_size=(80, 24), run_before=run_before)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import math
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -285,8 +286,12 @@ def write_run(runs_root: Path, run: DemoRun, experiments: Path | None = None) ->
             "cwd": "/home/demo/project", "started": run.started, "ended": run.ended, "error": run.error}
     if run.status != "created":  # written when training starts
         info["train_episodes"] = True
+        info["sessions"] = 1
     if run.status != "running":
         info["stopped"] = run.status
+        if run.started and run.ended:  # one session: all of its time trained
+            info["train_seconds"] = (datetime.fromisoformat(run.ended)
+                                     - datetime.fromisoformat(run.started)).total_seconds()
     (path / "run.json").write_text(json.dumps(info, indent=2))
     return path
 

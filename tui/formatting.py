@@ -41,6 +41,29 @@ def status_text(status: str) -> Text:
     return Text(f"{icon} {status}", style=STATUS_STYLES.get(status, "dim"))
 
 
+def budget_unit(plays_episodes: bool) -> str:
+    """What a run's step counter (``total_steps``, ``steps``) counts: env steps, or, for a
+    learner that plays no env episodes (BC learns from recorded ones: run.json's
+    ``train_episodes`` false), the training samples it used."""
+    return "env steps" if plays_episodes else "training samples"
+
+
+def step_noun(plays_episodes: bool) -> str:
+    """The short word for those counts after a number (``2,048 steps``, ``2,048 samples``)."""
+    return "steps" if plays_episodes else "samples"
+
+
+def steps_axis(plays: Any) -> str:
+    """What the steps of several runs count (``plays``: each run's ``plays_episodes``): env
+    steps, training samples (all learn from recordings, as BC does), or both."""
+    kinds = set(plays)
+    if not kinds or kinds == {True}:
+        return budget_unit(True)
+    if kinds == {False}:
+        return budget_unit(False)
+    return f"{budget_unit(True)} / {budget_unit(False)}"
+
+
 def fmt_int(value: Any) -> str:
     try:
         return f"{int(value):,}"

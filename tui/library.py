@@ -161,6 +161,14 @@ class Library:
 
         check_runnable(experiment)
 
+    def plays_episodes(self, experiment: Any) -> bool:
+        """Whether training ``experiment`` plays env episodes (its learner's ``plays_episodes``):
+        False for BC, whose ``total_steps`` counts training samples, not env steps. Imports the
+        learner (torch, seconds the first time): call it from a worker."""
+        from mazedsl.rl.registry import entry_for
+
+        return getattr(entry_for(experiment.algorithm).learner_class(), "plays_episodes", True) is not False
+
     def conf_dir(self) -> Path | None:
         spec = importlib.util.find_spec("mazedsl.conf")
         if spec is None or not spec.submodule_search_locations:

@@ -43,13 +43,18 @@ class MetricsUpdated(Message):
 
 
 class RunInfoUpdated(Message):
-    """The run.json of a run changed (status, steps, best eval); ``status`` is the one to show."""
+    """The run.json of a run changed (status, steps, best eval); ``status`` is the one to show.
 
-    def __init__(self, run_dir: Path, info: Any, status: str) -> None:
+    ``trained``: (seconds it trained, sessions) once it is not training (sessions.training_time).
+    """
+
+    def __init__(self, run_dir: Path, info: Any, status: str,
+                 trained: tuple[float, int] | None = None) -> None:
         super().__init__()
         self.run_dir = run_dir
         self.info = info
         self.status = status
+        self.trained = trained
 
     def can_replace(self, message: Message) -> bool:
         return isinstance(message, RunInfoUpdated) and message.run_dir == self.run_dir
@@ -133,6 +138,16 @@ class OverridesValidated(Message):
         self.error = error
         self.experiment_name = experiment_name
         self.note = note
+        self.generation = generation
+
+
+class BudgetUnitKnown(Message):
+    """Whether the launch form's experiment trains on env episodes (its budget counts env
+    steps) or learns from recordings (BC: training samples); ``generation`` as above."""
+
+    def __init__(self, plays_episodes: bool, generation: int = 0) -> None:
+        super().__init__()
+        self.plays_episodes = plays_episodes
         self.generation = generation
 
 

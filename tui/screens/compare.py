@@ -15,7 +15,7 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Static, TabbedContent, TabPane
 from textual.worker import get_current_worker
 
-from mazedsl_tui.formatting import fmt_float, fmt_int, plain, status_text
+from mazedsl_tui.formatting import fmt_float, fmt_int, plain, status_text, steps_axis
 from mazedsl_tui.library import describe_error
 from mazedsl_tui.messages import ComparisonUpdated
 from mazedsl_tui.polling import sleep_unless_cancelled
@@ -137,7 +137,7 @@ class CompareScreen(ComparisonScreen):
         # spaces end a styled run, never start one: SVG viewers drop a run's leading spaces
         text.append(f"{len(c.runs)} run{'s' * (len(c.runs) != 1)} ", style="bold")
         text.append(f"in {len(c.groups)} configuration{'s' * (len(c.groups) != 1)} ")
-        text.append(f"· x: {'env steps' if self.x == 'steps' else 'wall time'}{' · ' if c.live else ''}",
+        text.append(f"· x: {self.steps_label() if self.x == 'steps' else 'wall time'}{' · ' if c.live else ''}",
                     style="dim")
         if c.live:
             text.append("live", style="bold #e5c07b")
@@ -153,7 +153,13 @@ class CompareScreen(ComparisonScreen):
 
     def _plot(self) -> None:
         curves = [(g.label, g.curve(self.x), g.n) for g in self.comparison.groups]
-        self.query_one(ComparePlot).set_curves(curves, self.x, self.band)
+        self.query_one(ComparePlot).set_curves(curves, self.x, self.band, self.steps_label())
+
+    def steps_label(self) -> str:
+        """What the runs' steps count: env steps, or training samples for runs that learn from
+        recordings (run.json's ``train_episodes`` false: BC)."""
+        infos = (getattr(run, "info", None) for run in self.comparison.runs)
+        return steps_axis(not (isinstance(info, dict) and info.get("train_episodes") is False) for info in infos)
 
     def _runs_table(self) -> None:
         table = self.query_one("#compare-runs", DataTable)

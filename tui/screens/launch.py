@@ -14,11 +14,16 @@ from textual.containers import Grid, Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Static
 
-from mazedsl_tui.formatting import cwd_path
+from mazedsl_tui.formatting import budget_unit, cwd_path
 from mazedsl_tui.library import describe_error, ref_parts
-from mazedsl_tui.messages import OverridesValidated
+from mazedsl_tui.messages import BudgetUnitKnown, OverridesValidated
 
 FIELDS = ("overrides", "seed", "budget")
+
+
+def budget_label(plays_episodes: bool) -> str:
+    """The budget field's label: ``total_steps`` counts env steps, or BC's training samples."""
+    return f"Budget ({budget_unit(plays_episodes)})"
 
 
 def build_overrides(text: str, seed: str, budget: str) -> tuple[list[str], str | None, str]:
@@ -62,6 +67,7 @@ class LaunchScreen(ModalScreen[Path | None]):
         self.validating = False
         self._experiment: Any = None
         self._generation = 0
+        self.plays_episodes = True  # False: the budget counts training samples (BC), not env steps
 
     def compose(self) -> ComposeResult:
         with Vertical(id="launch-dialog"):
@@ -71,7 +77,7 @@ class LaunchScreen(ModalScreen[Path | None]):
                         id="launch-overrides")
             with Grid(id="launch-numbers"):
                 yield Label("Seed", classes="launch-label")
-                yield Label("Budget (env steps)", classes="launch-label")
+                yield Label(budget_label(True), classes="launch-label", id="launch-budget-label")
                 yield Input(placeholder="from the experiment", id="launch-seed", type="integer")
                 yield Input(placeholder="from the experiment", id="launch-budget")
             yield Static("", id="launch-error")
@@ -130,6 +136,7 @@ class LaunchScreen(ModalScreen[Path | None]):
                 overrides, None, None, note=f"{problem} Overrides are checked when training starts.",
                 generation=generation))
             return
+        experiment = None
         try:
             if self._experiment is None:
                 self._experiment = lib.load_experiment(self.experiment_file)
@@ -142,6 +149,20 @@ class LaunchScreen(ModalScreen[Path | None]):
         except Exception as exc:  # noqa: BLE001 - every error is shown inline
             message = OverridesValidated(overrides, describe_error(exc), None, generation=generation)
         self.post_message(message)
+        if experiment is not None and generation == self._generation:
+            # what the budget counts follows the algorithm (overrides may change it): after the
+            # verdict, since asking the learner imports torch (seconds, the first time)
+            try:
+                plays = lib.plays_episodes(experiment)
+            except Exception:  # noqa: BLE001 - an algorithm that cannot say: the label stays
+                return
+            self.post_message(BudgetUnitKnown(plays, generation))
+
+    def on_budget_unit_known(self, message: BudgetUnitKnown) -> None:
+        if message.generation != self._generation:
+            return  # the form changed since: its own answer follows
+        self.plays_episodes = message.plays_episodes
+        self.query_one("#launch-budget-label", Label).update(budget_label(message.plays_episodes))
 
     def on_overrides_validated(self, message: OverridesValidated) -> None:
         if message.generation != self._generation:

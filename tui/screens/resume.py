@@ -14,25 +14,28 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Static
 
-from mazedsl_tui.formatting import cwd_path, fmt_int, short_path, status_text
+from mazedsl_tui.formatting import budget_unit, cwd_path, fmt_int, short_path, status_text, step_noun
 
 
-def resume_plan(status: str, steps: int, budget: int | None, text: str) -> tuple[list[str], str | None]:
+def resume_plan(status: str, steps: int, budget: int | None, text: str,
+                plays_episodes: bool = True) -> tuple[list[str], str | None]:
     """The overrides ``--resume`` gets from the budget field (``total_steps=N`` or none), or
-    why the run cannot be resumed so."""
+    why the run cannot be resumed so. ``plays_episodes`` False: the run's steps are training
+    samples (BC), and the messages say so."""
     if status in ("running", "starting"):
         return [], "the run is still training; stop it first (s)"
+    noun = step_noun(plays_episodes)
     raw = text.strip().replace(",", "").replace("_", "")
     if raw:
         if not raw.isdigit():
-            return [], f"budget: expected a whole number of env steps, got {text.strip()!r}"
+            return [], f"budget: expected a whole number of {budget_unit(plays_episodes)}, got {text.strip()!r}"
         if int(raw) <= steps:
-            return [], f"budget: the run already has {fmt_int(steps)} steps; give more to continue it"
+            return [], f"budget: the run already has {fmt_int(steps)} {noun}; give more to continue it"
         if budget is None or int(raw) != budget:
             return [f"total_steps={int(raw)}"], None
         return [], None
     if budget is not None and steps >= budget:
-        return [], f"the run has used its budget of {fmt_int(budget)} steps: give a larger one to continue"
+        return [], f"the run has used its budget of {fmt_int(budget)} {noun}: give a larger one to continue"
     return [], None
 
 
@@ -52,13 +55,16 @@ class ResumeScreen(ModalScreen[list[str] | None]):
         self.steps = int(raw.get("steps") or getattr(info, "steps", 0) or 0)
         budget = raw.get("total_steps")
         self.budget = budget if isinstance(budget, int) else None
+        # run.json's train_episodes: false for a learner of recordings (BC counts training samples)
+        self.plays_episodes = raw.get("train_episodes") is not False
         self.overrides: list[str] = []
         self.error: str | None = None
 
     def compose(self) -> ComposeResult:
         with Vertical(id="resume-dialog", classes="dialog"):
             yield Static("", id="resume-title")
-            yield Label("Budget (total env steps)", classes="launch-label")
+            yield Label(f"Budget (total {budget_unit(self.plays_episodes)})", classes="launch-label",
+                        id="resume-budget-label")
             yield Input(placeholder="as before" if self.budget is None else f"{self.budget:,} as before",
                         id="resume-budget")
             yield Static("", id="resume-error")
@@ -73,7 +79,8 @@ class ResumeScreen(ModalScreen[list[str] | None]):
         dialog.border_subtitle = "from checkpoints/last.pt"
         title = Text.assemble(("Run  ", "dim"), (short_path(self.run_dir, self.app.runs_root), "bold"), "  ")
         title.append_text(status_text(self.status))
-        title.append(f"\n{fmt_int(self.steps)} of {fmt_int(self.budget)} steps done", style="dim")
+        title.append(f"\n{fmt_int(self.steps)} of {fmt_int(self.budget)} {step_noun(self.plays_episodes)} done",
+                     style="dim")
         self.query_one("#resume-title", Static).update(title)
         budget = self.query_one("#resume-budget", Input)
         if self.budget is not None and self.steps >= self.budget:
@@ -84,7 +91,8 @@ class ResumeScreen(ModalScreen[list[str] | None]):
     @on(Input.Changed)
     def check(self) -> None:
         text = self.query_one("#resume-budget", Input).value
-        self.overrides, self.error = resume_plan(self.status, self.steps, self.budget, text)
+        self.overrides, self.error = resume_plan(self.status, self.steps, self.budget, text,
+                                                 self.plays_episodes)
         self.query_one("#resume-budget", Input).set_class(bool(self.error), "-invalid-field")
         self.query_one("#resume-error", Static).update(
             Text(f"✘ {self.error}", style="bold #e06c75") if self.error else Text("✔ ready", style="#98c379"))

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -17,13 +16,16 @@ from textual.screen import Screen
 from textual.widgets import Footer, Header, Log, Static, TabbedContent, TabPane
 from textual.worker import get_current_worker
 
-from mazedsl_tui.formatting import fmt_duration, fmt_float, fmt_int, fmt_started, short_path, status_text
+from mazedsl_tui.formatting import (fmt_duration, fmt_float, fmt_int, fmt_started, short_path, status_text,
+                                    step_noun)
 from mazedsl_tui.library import describe_error
 from mazedsl_tui.messages import (EvalFileLoaded, EvaluationFinished, LogAppended, MetricsUpdated,
                                   RunFileRead, RunInfoUpdated)
 from mazedsl_tui.polling import FileTail, sleep_unless_cancelled
+from mazedsl_tui.sessions import training_time
 from mazedsl_tui.training import console_log_path
-from mazedsl_tui.widgets.detail.curves import MetricsPlot, eval_plot, loss_plot, return_plot, speed_plot
+from mazedsl_tui.widgets.detail.curves import (MetricsPlot, count_samples, eval_plot, loss_plot, return_plot,
+                                               speed_plot)
 from mazedsl_tui.widgets.detail.evaluation import EvaluationPanel
 
 TABS = ("curves", "evaluation", "config", "log")
@@ -53,6 +55,7 @@ class RunDetailScreen(Screen):
         self.records: list[dict[str, Any]] = []
         self.eval_summary: dict[str, Any] | None = None
         self.evaluating = False
+        self.trained: tuple[float, int] | None = None  # (seconds, sessions): sessions.training_time
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -107,7 +110,8 @@ class RunDetailScreen(Screen):
                 info = None
             if info is not None and info.raw != last_raw:
                 last_raw = info.raw
-                self.post_message(RunInfoUpdated(run_dir, info, app.effective_status(info, exited)))
+                self.post_message(RunInfoUpdated(run_dir, info, app.effective_status(info, exited),
+                                                 training_time(info.raw)))
             new, offset = lib.read_metrics(run_dir / "metrics.jsonl", offset)
             if new:
                 records.extend(new)
@@ -134,7 +138,8 @@ class RunDetailScreen(Screen):
             if ended and not final_sent:
                 final_sent = True
                 if info is not None:  # once more: the status shown may be derived ('crashed')
-                    self.post_message(RunInfoUpdated(run_dir, info, app.effective_status(info, exited)))
+                    self.post_message(RunInfoUpdated(run_dir, info, app.effective_status(info, exited),
+                                                     training_time(info.raw)))
                 code = training.process.returncode if training is not None else None
                 if code not in (0, 130, None) and wanted != console and console.is_file():
                     extra = console.read_text(encoding="utf-8", errors="replace").strip()
@@ -149,8 +154,11 @@ class RunDetailScreen(Screen):
     def on_run_info_updated(self, message: RunInfoUpdated) -> None:
         self.info = message.info
         self.info_status = message.status
-        if not getattr(message.info, "plays_episodes", True):
+        self.trained = message.trained
+        plays = getattr(message.info, "plays_episodes", True)
+        if not plays:
             self.query_one("#plot-return", MetricsPlot).set_empty(NO_TRAIN_EPISODES)
+        count_samples(self.query(MetricsPlot), not plays)
         self._render_summary()
 
     def on_metrics_updated(self, message: MetricsUpdated) -> None:
@@ -197,13 +205,14 @@ class RunDetailScreen(Screen):
                         else "\nno run.json here", style="dim")
             self.query_one("#run-summary", Static).update(text)
             return
-        text.append(f"\n{info.algorithm} · {info.env} · {fmt_int(info.steps)} steps · ")
+        noun = step_noun(getattr(info, "plays_episodes", True))  # BC counts training samples
+        text.append(f"\n{info.algorithm} · {info.env} · {fmt_int(info.steps)} {noun} · ")
         text.append("best eval ", style="dim")
         text.append(f"{fmt_float(info.best_eval)} ", style="bold")  # (no run starts with a space:
         when = f"· started {fmt_started(info.started)}"  # one run: SVG viewers drop a run's leading space)
-        ended = _parse_time(info.raw.get("ended"))
-        if ended is not None and info.started is not None:
-            when += f" · took {fmt_duration((ended - info.started).total_seconds())}"
+        if self.trained is not None:  # the training sessions' time, not the gaps between them
+            seconds, sessions = self.trained
+            when += f" · took {fmt_duration(seconds)}" + (f" in {sessions} sessions" if sessions > 1 else "")
         text.append(when, style="dim")
         if info.raw.get("error"):
             text.append(f"\n{info.raw['error']}", style="#e06c75")
@@ -283,11 +292,4 @@ def _read_json(path: Path) -> Any:
     try:
         return json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
-        return None
-
-
-def _parse_time(value: Any) -> datetime | None:
-    try:
-        return datetime.fromisoformat(value) if value else None
-    except (TypeError, ValueError):
         return None

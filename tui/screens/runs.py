@@ -14,7 +14,7 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Sparkline, Static
 from textual.worker import get_current_worker
 
-from mazedsl_tui.formatting import fmt_float, fmt_int, fmt_started, status_text
+from mazedsl_tui.formatting import fmt_float, fmt_int, fmt_started, status_text, step_noun
 from mazedsl_tui.messages import MetricsUpdated, RunsUpdated
 from mazedsl_tui.polling import sleep_unless_cancelled
 from mazedsl_tui.widgets.runs.table import RunsTable
@@ -125,7 +125,8 @@ class RunsScreen(Screen):
         text.append(f"{info.path.name}\n", style="dim")
         text.append_text(status_text(self._statuses.get(str(info.path), info.status)))
         text.append(f"\n{info.algorithm} · {info.env}\n")
-        text.append(f"{fmt_int(info.steps)} steps · best {fmt_float(info.best_eval)}\n")
+        noun = step_noun(getattr(info, "plays_episodes", True))  # BC counts training samples
+        text.append(f"{fmt_int(info.steps)} {noun} · best {fmt_float(info.best_eval)}\n")
         text.append(f"started {fmt_started(info.started)}", style="dim")
         if info.raw.get("error"):
             text.append(f"\n{info.raw['error']}", style="#e06c75")

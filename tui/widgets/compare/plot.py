@@ -61,17 +61,19 @@ def dim(color: tuple[int, int, int], amount: float = 0.55) -> tuple[int, int, in
 
 
 class ComparePlot(PlotextPlot):
-    """Groups' curves of a comparison against env steps or wall seconds."""
+    """Groups' curves of a comparison against env steps (BC: training samples) or wall seconds."""
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
         self.x = "steps"
         self.band = "minmax"
+        self.steps_label = "env steps"  # what the runs' steps count (formatting.steps_axis)
         self.curves: list[tuple[str, Any, int]] = []  # (label, Curve, n runs)
         self.border_title = "Evaluation return"
 
-    def set_curves(self, curves: list[tuple[str, Any, int]], x: str, band: str) -> None:
-        self.curves, self.x, self.band = curves, x, band
+    def set_curves(self, curves: list[tuple[str, Any, int]], x: str, band: str,
+                   steps_label: str = "env steps") -> None:
+        self.curves, self.x, self.band, self.steps_label = curves, x, band, steps_label
         band_text = "±std" if band == "std" else "min–max"
         self.border_title = f"Evaluation return · mean over seeds, {band_text} band"
         self._set_legend()
@@ -101,7 +103,7 @@ class ComparePlot(PlotextPlot):
         plt = self.plt
         plt.clear_data()
         plt.clear_figure()
-        plt.xlabel("env steps" if self.x == "steps" else "wall seconds")
+        plt.xlabel(self.steps_label if self.x == "steps" else "wall seconds")
         all_x = [x for _, curve, _ in self.curves for x in curve.x]
         if not all_x:
             plt.title("no evaluation yet")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import itertools
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Iterable
 
 from textual_plotext import PlotextPlot
@@ -144,6 +144,7 @@ class MetricsPlot(PlotextPlot):
         self.series = tuple(series)
         self.empty = empty
         self.auto_axes = auto_axes  # pick each series' y axis from the value ranges
+        self.x_label = "step"  # what ``step`` counts: BC's runs count training samples
         self._data: dict[str, tuple[list[float], list[float]]] = {}
         self.sides: dict[str, str] = {s.key: s.yside for s in self.series}
         self.border_title = title
@@ -154,6 +155,17 @@ class MetricsPlot(PlotextPlot):
         if text != self.empty:
             self.empty = text
             self.replot()
+
+    def set_x_label(self, label: str) -> None:
+        if label != self.x_label:
+            self.x_label = label
+            self.replot()
+
+    def relabel(self, title: str, labels: dict[str, str]) -> None:
+        """Rename the plot and some series (``key -> label``)."""
+        self.plot_title = self.border_title = title
+        self.series = tuple(replace(s, label=labels.get(s.key, s.label)) for s in self.series)
+        self._set_legend()
 
     def legend(self) -> list[str]:
         """The legend's labels, in order: the series with data (a right-axis one marked ``→``)."""
@@ -217,7 +229,7 @@ class MetricsPlot(PlotextPlot):
         plt = self.plt
         plt.clear_data()
         plt.clear_figure()
-        plt.xlabel("step")
+        plt.xlabel(self.x_label)
         if not any(xs for xs, _ in self._data.values()):
             plt.title(self.empty)
             self.refresh()
@@ -274,6 +286,16 @@ def loss_plot() -> MetricsPlot:
         Series("epsilon", "ε", GREY, yside="right", optional=True),
         Series("ent_coef", "α", GREEN, yside="right", optional=True),
     ], empty="no updates yet", id="plot-loss", auto_axes=True)
+
+
+def count_samples(plots: Iterable[MetricsPlot], samples: bool) -> None:
+    """Label a run's plots by what its steps count: env steps, or (``samples``: BC, which
+    learns from recordings) training samples, on the x axes and the speed plot."""
+    for plot in plots:
+        plot.set_x_label("training samples" if samples else "step")
+        if plot.id == "plot-speed":
+            plot.relabel("Samples/s" if samples else "Steps/s",
+                         {"steps_per_s": "samples/s" if samples else "steps/s"})
 
 
 def speed_plot() -> MetricsPlot:
