@@ -293,8 +293,7 @@ class RunContext:
             sink.progress_bar = None if self.silent else _progress_bar(budget, trainer.steps)
             try:
                 with stop_on_signals(trainer), (sink.progress_bar or contextlib.nullcontext()):
-                    return status.done(trainer.train(total_steps, n_epochs,
-                                                     start_time=trainer.train_time))
+                    return status.done(trainer.train(total_steps, n_epochs))
             finally:
                 sink.progress_bar = None
 

@@ -87,11 +87,19 @@ class Trainer(BestEvalSelection):
         self.next_checkpoint = exp.checkpoint_every_steps
         self._stop_requested = False
         self._last_log = (0, 0.0)
-        self._wall_offset = 0.0
+        self._wall_offset = 0.0  # the training clock of the trainings before this one
+        self._clock0: float | None = None  # when this train() started (perf_counter)
 
     @property
     def steps(self) -> int:
         return self.loop.steps
+
+    @property
+    def wall_time(self) -> float:
+        """The training clock: wall seconds spent in train(), over every session (a resumed
+        run continues from its checkpoint's); the metrics' ``time``."""
+        running = time.perf_counter() - self._clock0 if self._clock0 is not None else 0.0
+        return self._wall_offset + running
 
     # -- control ---------------------------------------------------------------
     def request_stop(self) -> None:
@@ -110,15 +118,20 @@ class Trainer(BestEvalSelection):
             self._eval_venv.close()
 
     # -- training --------------------------------------------------------------
-    def train(self, total_steps: int | None = None, n_updates: int | None = None,
-              start_time: float | None = None) -> TrainSummary:
+    def train(self, total_steps: int | None = None, n_updates: int | None = None) -> TrainSummary:
         """Train until ``total_steps`` env steps in all (default: the experiment's budget),
         or for ``n_updates`` more updates, or until stopped early."""
         budget = total_steps if total_steps is not None else self.exp.total_steps
         horizon = max(budget, self.exp.total_steps)
         self.learner.budget = budget
-        wall0 = time.perf_counter()
-        self._wall_offset = start_time if start_time is not None else 0.0
+        wall0 = self._clock0 = time.perf_counter()
+        try:
+            return self._train(budget, horizon, n_updates, wall0)
+        finally:
+            self._wall_offset, self._clock0 = self.wall_time, None
+
+    def _train(self, budget: int, horizon: int, n_updates: int | None, wall0: float
+               ) -> TrainSummary:
         updates_left = n_updates
         stopped = "budget"
         next_progress = wall0
@@ -133,10 +146,10 @@ class Trainer(BestEvalSelection):
             self.updates += 1
             self.train_time += time.perf_counter() - t0
             if self.steps >= self.next_log or self.steps >= budget:
-                self._log(stats, wall0)
+                self._log(stats)
             reason = None
             if self.next_eval is not None and self.steps >= self.next_eval:
-                reason = self._evaluate_and_select(wall0)
+                reason = self._evaluate_and_select()
                 self.next_eval = next_after(self.next_eval, self.steps, self.exp.eval_every_steps)
             if self.steps >= self.next_checkpoint:
                 self.sink.checkpoint("last", self.state_dict())
@@ -156,19 +169,19 @@ class Trainer(BestEvalSelection):
         unscheduled = self.exp.eval_every_steps == 0 or self.steps < self.exp.eval_every_steps
         closing = stopped == "budget" and unscheduled and self.last_eval_step != self.steps
         never_evaluated = stopped == "epochs" and self.evaluations == 0
-        if (closing or never_evaluated) and self._evaluate_and_select(wall0) == "interrupted":
+        if (closing or never_evaluated) and self._evaluate_and_select() == "interrupted":
             stopped = "interrupted"
         self.sink.checkpoint("last", self.state_dict())
         self.sink.progress(self.steps, budget, self._progress_info())
         return TrainSummary(steps=self.steps, wall_time=time.perf_counter() - wall0,
                             best_eval=self.best_eval, evaluations=self.evaluations, stopped=stopped)
 
-    def _log(self, stats: dict[str, float], wall0: float) -> None:
+    def _log(self, stats: dict[str, float]) -> None:
         last_steps, last_time = self._last_log
         dt = self.train_time - last_time
         record: dict[str, Any] = {
             "phase": "train", "step": self.steps, "update": self.updates,
-            "time": round(self._wall_offset + time.perf_counter() - wall0, 4),
+            "time": round(self.wall_time, 4),
             "steps_per_s": round((self.steps - last_steps) / dt, 1) if dt > 0 else None,
         }
         if self.loop.recent_returns:
@@ -181,14 +194,14 @@ class Trainer(BestEvalSelection):
         self._last_log = (self.steps, self.train_time)
         self.next_log = next_after(self.next_log, self.steps, self.exp.log_every_steps)
 
-    def _evaluate_and_select(self, wall0: float) -> str | None:
+    def _evaluate_and_select(self) -> str | None:
         try:
             result = self.evaluate(self.exp.eval_episodes, True, self.seeds.eval + self.evaluations)
         except EpisodesStopped:
             return "interrupted"
         self.last_eval_step = self.steps
         record, is_best, reason = self._select(
-            result, self.steps, round(self._wall_offset + time.perf_counter() - wall0, 4))
+            result, self.steps, round(self.wall_time, 4))
         self.sink.record(record)
         if is_best:
             self.sink.checkpoint("best", self.state_dict())
@@ -217,6 +230,7 @@ class Trainer(BestEvalSelection):
             "policy": self.policy.state_dict(),
             "learner": self.learner.state_dict(),
             "counters": {"steps": self.steps, "updates": self.updates, "train_time": self.train_time,
+                         "wall_time": self.wall_time,
                          "evaluations": self.evaluations, "best_eval": self.best_eval,
                          "last_eval_step": self.last_eval_step,
                          "evals_since_best": self.evals_since_best, "next_log": self.next_log,
@@ -239,6 +253,7 @@ class Trainer(BestEvalSelection):
         self.learner.load_state_dict(state.get("learner", {}))
         c = state["counters"]
         self.updates, self.train_time = c["updates"], c["train_time"]
+        self._wall_offset = c.get("wall_time", c["train_time"])  # (checkpoints before it: none)
         self.evaluations, self.best_eval = c["evaluations"], c["best_eval"]
         self.last_eval_step = c.get("last_eval_step")  # (checkpoints before it: None)
         self.evals_since_best, self.next_log = c["evals_since_best"], c["next_log"]

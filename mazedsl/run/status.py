@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import math
+import time
 from datetime import datetime
 from types import TracebackType
 from typing import Any, Callable
@@ -17,11 +19,18 @@ def _now() -> str:
     return datetime.now().isoformat(timespec="seconds")
 
 
+def _seconds(value: Any) -> float:
+    """run.json's ``train_seconds`` as a number (0 when absent or unreadable)."""
+    return float(value) if isinstance(value, (int, float)) and math.isfinite(value) else 0.0
+
+
 class TrainingStatus:
-    """Marks the run ``running`` on entry (keeping the first ``started``); on exit
-    ``finished`` or ``interrupted`` (from :meth:`done`, or Ctrl-C), else ``failed`` with the
-    error, with the steps and best evaluation ``counters()`` gives then; logs it (an
-    unexpected exception with its traceback) and closes the run. Exceptions propagate."""
+    """Marks the run ``running`` on entry (keeping the first ``started``; counting the
+    training ``sessions``: a resume starts one); on exit ``finished`` or ``interrupted`` (from
+    :meth:`done`, or Ctrl-C), else ``failed`` with the error, with the steps and best
+    evaluation ``counters()`` gives then and ``train_seconds``, the wall time of all sessions
+    so far (not the time between sessions); logs it (an unexpected exception with its
+    traceback) and closes the run. Exceptions propagate."""
 
     def __init__(self, run: Any, logger: logging.Logger,
                  counters: Callable[[], tuple[int, float | None]], **running: Any) -> None:
@@ -29,9 +38,13 @@ class TrainingStatus:
         self.status, self.error = "failed", None
 
     def __enter__(self) -> "TrainingStatus":
-        started = self.run.run_info().get("started") or _now()
+        info = self.run.run_info()
+        started = info.get("started") or _now()
+        self._trained_before = _seconds(info.get("train_seconds"))
+        self._sessions = int(info.get("sessions") or (1 if info.get("ended") else 0)) + 1
+        self._t0 = time.monotonic()
         self.run.update_info(status="running", started=started, ended=None, error=None,
-                             **self.running)
+                             sessions=self._sessions, **self.running)
         return self
 
     def done(self, summary: Any) -> Any:
@@ -48,8 +61,9 @@ class TrainingStatus:
             self.error = f"{type(exc).__name__}: {exc}"
             self._log_failure(exc_type, exc, tb)
         steps, best = self.counters()
+        trained = round(self._trained_before + time.monotonic() - self._t0, 3)
         self.run.update_info(status=self.status, ended=_now(), steps=steps, best_eval=best,
-                             error=self.error, stopped=self.status)
+                             error=self.error, stopped=self.status, train_seconds=trained)
         self.logger.info("training %s at step %d (best eval %s)", self.status, steps, best)
         self.run.close()
 
