@@ -1,14 +1,17 @@
-"""Turning RunContext's arguments (names, dicts, declarations, factories) into one Experiment."""
+"""Turning RunContext's arguments (names, dicts, declarations, env factories, nn.Module classes)
+into one Experiment."""
 
 from __future__ import annotations
 
 import inspect
+import sys
 from typing import Any, Callable, Mapping
 
 import attrs
 
 from mazedsl.errors import ConfigError
 from mazedsl.hydra_quoting import hydra_quote
+from mazedsl.spec._fields import from_numpy
 from mazedsl.spec.env import is_import_path
 
 GROUPS = ("env", "wrappers", "model", "critic", "algorithm", "runner")
@@ -101,8 +104,66 @@ def factory_env_decl(factory: Callable[[], Any]) -> Any:
     return GymEnv(name=name, kwargs=kwargs, max_episode_steps=limit, factory=described)
 
 
+#: Components a torch module may fill (as ``TorchModel``).
+_NETWORKS = ("model", "critic")
+
+
+def _module_class_path(cls: type, key: str) -> str:
+    """``module.Class`` of an ``nn.Module`` class a run can import again, else a ConfigError
+    naming ``key``: runs record components by import path (to load and resume them)."""
+    from mazedsl.spec.models import class_import_path
+
+    try:
+        return class_import_path(cls)
+    except ConfigError as exc:
+        raise ConfigError(exc.message, key) from None
+
+
+def network_decl_from(value: Any, key: str) -> Any:
+    """``model=``/``critic=`` given as a torch ``nn.Module`` class: ``TorchModel(cls)``.
+
+    An ``nn.Module`` instance, a function or another class is refused in one line saying
+    what to pass instead; anything else (names, dicts, declarations) is returned unchanged.
+    """
+    if value is None or isinstance(value, (str, Mapping)) or attrs.has(type(value)):
+        return value
+    if inspect.isclass(value) and attrs.has(value):
+        raise ConfigError(f"got the declaration class {value.__name__}; pass an instance, "
+                          f"e.g. {value.__name__}()", key)
+    torch = sys.modules.get("torch")  # an nn.Module given: torch is imported already
+    nn_module = getattr(getattr(torch, "nn", None), "Module", None)
+    cls = value if inspect.isclass(value) else type(value)
+    is_module = nn_module is not None and issubclass(cls, nn_module)
+    if inspect.isclass(value) and is_module:
+        from mazedsl.spec import TorchModel
+
+        return TorchModel(_module_class_path(value, key))
+    if is_module:
+        try:
+            path = _module_class_path(cls, key)
+            pass_instead = f"TorchModel({cls.__name__}, **kwargs) or {{'_target_': '{path}', ...}}"
+        except ConfigError:
+            pass_instead = "TorchModel(YourNet, **kwargs), YourNet defined in a module"
+        raise ConfigError(
+            f"got an nn.Module instance ({cls.__name__}); a run builds its {key} itself from "
+            f"the class and keyword arguments (it records them by import path, to load and "
+            f"resume the run), so pass {pass_instead}", key)
+    if inspect.isclass(value):
+        raise ConfigError(f"got the class {value.__qualname__}, which is not a torch.nn.Module; "
+                          f"a {key} is a config-module name, a dict, a declaration or an "
+                          f"nn.Module class", key)
+    if callable(value):
+        raise ConfigError(
+            f"got a function ({describe_callable(value)}); a {key} is built from an nn.Module "
+            f"class, not a factory: pass TorchModel(YourNet, **kwargs) or "
+            f"{{'_target_': 'mypkg.nets.YourNet', ...}} (its constructor may take obs_space, "
+            f"action_space, obs_dim, obs_shape and out_dim)", key)
+    return value
+
+
 def _override_string(key: str, value: Any) -> str | None:
     """A Hydra override string for a plain value, or None if it is not a plain value."""
+    value = from_numpy(value)
     if isinstance(value, bool):
         return f"{key}={'true' if value else 'false'}"
     if isinstance(value, (int, float)):
@@ -131,9 +192,14 @@ def resolve_experiment(experiment: Any, components: Mapping[str, Any],
         factory = env_factory_from(given["env"])
         if factory is not None:
             given["env"] = factory_env_decl(factory)
+    for key in _NETWORKS:
+        if key in given:
+            given[key] = network_decl_from(given[key], key)
     items: list[tuple[str, Any]] = list(given.items())
     raw: list[Any] = []
     if isinstance(overrides, Mapping):
+        overrides = {k: network_decl_from(v, k) if k in _NETWORKS else v
+                     for k, v in overrides.items()}
         items += list(overrides.items())
         raw.append({k: _raw(v) for k, v in overrides.items()})
     elif overrides:
@@ -174,6 +240,7 @@ def _raw(value: Any) -> Any:
         from omegaconf import OmegaConf
 
         return OmegaConf.to_container(to_config(value))
+    value = from_numpy(value)
     if isinstance(value, (str, int, float, bool)) or value is None:
         return value
     if isinstance(value, Mapping):

@@ -58,6 +58,9 @@ def _is_multirun() -> bool:
 
 
 def _train(cfg: DictConfig) -> float:
+    """One training job in Hydra's output directory. A single run is refused as ``mazedsl
+    train`` refuses it: what the build rejects leaves no run (Hydra's own directory for it is
+    removed again); a multirun job records its failure there, for the sweep's table."""
     from hydra.core.hydra_config import HydraConfig
 
     from mazedsl.config import from_config
@@ -66,17 +69,33 @@ def _train(cfg: DictConfig) -> float:
     hc = HydraConfig.get()
     run_dir = Path(hc.runtime.output_dir)
     plain = OmegaConf.to_container(cfg, resolve=True)
+    multirun = _is_multirun()
+    began = False
+
+    def start(_path: Any = None) -> None:
+        nonlocal began
+        began = True
+        ctx._run.write_text("overrides.yaml", OmegaConf.to_yaml(OmegaConf.create(
+            {"overrides": list(hc.overrides.task)})))
+        ctx._run.update_info(command=["mazedsl-run", *sys.argv[1:]])
+        print(f"run directory: {run_dir}", flush=True)
+
     try:
         exp = from_config(plain, source="mazedsl-run")
-        ctx = RunContext(exp, run_dir=run_dir, silent=_is_multirun())
-    except Exception as exc:
-        _record_failure(run_dir, exc, plain)
+        if multirun:
+            ctx = RunContext(exp, run_dir=run_dir, silent=True)
+            start()
+            summary = ctx.train()
+        else:
+            ctx = RunContext(exp, silent=False)
+            ctx._run_path = run_dir  # named, not given: created once the run is built
+            summary = ctx.train(on_start=start)
+    except BaseException as exc:
+        if multirun and not began and isinstance(exc, Exception):
+            _record_failure(run_dir, exc, plain)
+        elif not multirun and not began:
+            _discard_job_dir(run_dir)
         raise
-    ctx._run.write_text("overrides.yaml", OmegaConf.to_yaml(OmegaConf.create(
-        {"overrides": list(hc.overrides.task)})))
-    ctx._run.update_info(command=["mazedsl-run", *sys.argv[1:]])
-    print(f"run directory: {run_dir}", flush=True)
-    summary = ctx.train()
     print(f"trained {summary.steps} steps in {summary.wall_time:.1f} s ({summary.stopped}); "
           f"best eval {fmt(summary.best_eval)}", flush=True)
     if summary.stopped == "interrupted":
@@ -90,6 +109,40 @@ def final_eval(run_dir: Path) -> float:
 
     value = last_eval(run_dir)
     return math.nan if value is None else value
+
+
+#: Folders a single run's directory would lie in that did not exist before it (preflight).
+_NEW_FOLDERS: list[Path] = []
+_HYDRA_FILES = {"config.yaml", "hydra.yaml", "overrides.yaml"}
+
+
+def _remember_new_folders(exp: Any) -> None:
+    """Note which of ``<output_dir>/<name>`` and ``<output_dir>`` do not exist yet, so that a
+    refused run removes them again with the directory Hydra made for it."""
+    out = Path(exp.output_dir).absolute()
+    _NEW_FOLDERS[:] = [p for p in (out / exp.name, out) if not p.exists()]
+
+
+def _discard_job_dir(run_dir: Path) -> None:
+    """Remove the directory Hydra made for a single run refused before it started, when it
+    holds Hydra's own files alone (``.hydra/``), and the empty folders made for it."""
+    import shutil
+
+    run_dir = run_dir.absolute()
+    try:
+        entries = list(run_dir.iterdir())
+        hydra = [p.name for p in (run_dir / ".hydra").iterdir()] if (run_dir / ".hydra").is_dir() else []
+    except OSError:
+        return
+    if any(p.name != ".hydra" for p in entries) or not set(hydra) <= _HYDRA_FILES:
+        return
+    shutil.rmtree(run_dir, ignore_errors=True)
+    for folder in _NEW_FOLDERS:
+        if folder in run_dir.parents:
+            try:
+                folder.rmdir()  # only when empty
+            except OSError:
+                pass
 
 
 def _record_failure(run_dir: Path, exc: BaseException, plain: Any = None) -> None:
@@ -264,6 +317,7 @@ def preflight(argv: list[str]) -> None:
     checked_envs: dict[str, tuple[Any, Any]] = {}
     composed: dict[tuple[str, ...], Any] = {}
     runnable: list[tuple[Any, Any]] = []
+    _NEW_FOLDERS.clear()
     for point in points:
         # compose once per choice of modules (the slow part); values are then applied to it
         choices = tuple(text for text in point if _is_choice(text)
@@ -275,6 +329,8 @@ def preflight(argv: list[str]) -> None:
         if config_name == "conf_train" and not prints_only:  # --cfg prints; nothing runs
             # every point's, before torch is imported
             runnable.append((declared, check_before_torch(declared, checked_envs)))
+            if not multirun:
+                _remember_new_folders(declared)
     for declared, spaces in runnable:
         check_learner(declared, spaces)
 

@@ -54,14 +54,19 @@ def check_runnable(exp: Any, checked: Checked | None = None) -> None:
 
 def check_learner(exp: Any, spaces: tuple[Any, Any] | None) -> None:
     """Ask the algorithm's learner whether it takes this experiment on the env's ``spaces``
-    (what :func:`check_before_torch` returned for it; that stage is not repeated)."""
+    (what :func:`check_before_torch` returned for it; that stage is not repeated), and
+    refuse a ``runner.device`` this machine lacks."""
     from mazedsl.rllib import is_rllib
 
     if is_rllib(exp):  # what runner=rllib cannot honour (plain data: no Ray, no torch)
         from mazedsl.rllib.translate import check
 
         check(exp)
-    elif spaces is not None:
+        return
+    from mazedsl.rl.device import resolve_device
+
+    resolve_device(exp.runner.device)
+    if spaces is not None:
         from mazedsl.rl.building import check_experiment
 
         check_experiment(exp, *spaces, prechecked=True)

@@ -23,7 +23,7 @@ from mazedsl.config.targets import (DECLARATIONS, is_declaration, is_declaration
                                     lookup_target, names, resolve_target, target_of)
 from mazedsl.errors import ConfigError
 from mazedsl.spec import AlgorithmSpec, Experiment, TorchModel
-from mazedsl.spec._fields import one_as_list
+from mazedsl.spec._fields import from_numpy, one_as_list
 
 #: What ``source`` may be: one label, ``{path: label}`` (nearest enclosing path wins) or a function.
 Source = Union[str, Mapping[str, str], Callable[[str], "str | None"], None]
@@ -46,10 +46,14 @@ def _unstructure_declaration(obj: Any) -> dict[str, Any]:
 
 CONVERTER.register_unstructure_hook_func(is_declaration_type, _unstructure_declaration)
 CONVERTER.register_unstructure_hook(tuple, lambda t: [CONVERTER.unstructure(v) for v in t])
+# numpy scalars and arrays (np.float32(1e-3), np.arange(3)) as the Python values they hold
+CONVERTER.register_unstructure_hook_func(
+    lambda tp: getattr(tp, "__module__", None) == "numpy" and hasattr(tp, "dtype"), from_numpy)
 
 
 def unstructure(obj: Any) -> Any:
-    """Plain containers for a declaration (or a list/dict holding declarations)."""
+    """Plain containers for a declaration (or a list/dict holding declarations); numpy
+    scalars and arrays become Python numbers and lists."""
     if isinstance(obj, (DictConfig, ListConfig)):
         return OmegaConf.to_container(obj, resolve=False)
     if isinstance(obj, Mapping):

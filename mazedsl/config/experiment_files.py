@@ -55,8 +55,9 @@ def _resolve(ref: str) -> tuple[str | None, str | None, str | None]:
     """``(file, module, name)`` that ``ref`` designates."""
     text, name = ref, None
     head, sep, tail = ref.rpartition(":")
-    if sep and head and tail.isidentifier():
-        text, name = head, tail
+    if sep and head and (tail.isidentifier() or (
+            head.endswith(".py") and tail and not any(c in tail for c in "/\\ "))):
+        text, name = head, tail  # a variable, or an experiment's name (``chain-ppo``)
     if text.endswith(".py") or "/" in text or os.sep in text or os.path.isfile(text):
         if not os.path.isfile(text):
             raise ConfigError(f"experiment file {text!r} not found")
@@ -248,17 +249,36 @@ def _unknown_keyword(exc: BaseException, file: str, shown: str,
                        f"{shown}:{line}" if line else shown)
 
 
+def _by_name(found: dict[str, Experiment], name: str, shown: str
+             ) -> tuple[Experiment, str] | None:
+    """The Experiment whose ``.name`` is ``name`` and its variable; None when none has it,
+    a ConfigError when several (distinct objects) do."""
+    named = {k: v for k, v in found.items() if v.name == name}
+    distinct = {id(v) for v in named.values()}
+    if len(distinct) > 1:
+        raise ConfigError(f"{shown}: several experiments are named {name!r} (variables "
+                          f"{', '.join(named)}); pick one by its variable, e.g. "
+                          f"'{shown}:{next(iter(named))}'")
+    return next(((v, k) for k, v in named.items()), None)
+
+
 def _pick(namespace: dict[str, Any], name: str | None, shown: str) -> tuple[Experiment, str]:
+    """The Experiment ``name`` picks (its variable, else its ``.name`` when one has it) or the
+    file's one experiment, with the variable that holds it."""
     found = {k: v for k, v in namespace.items()
              if isinstance(v, Experiment) and not k.startswith("_")}
     if name is not None:
-        if name not in namespace:
-            raise ConfigError(f"{shown}: no experiment named {name!r} (defined: "
-                              f"{', '.join(found) or 'none'})")
-        if not isinstance(namespace[name], Experiment):
+        if name in namespace and isinstance(namespace[name], Experiment):
+            return namespace[name], name
+        picked = _by_name(found, name, shown)
+        if picked is not None:
+            return picked
+        if name in namespace:
             raise ConfigError(f"{shown}: {name!r} is a {type(namespace[name]).__name__}, "
                               f"not an Experiment")
-        return namespace[name], name
+        defined = [k if v.name == k else f"{k} (named {v.name!r})" for k, v in found.items()]
+        raise ConfigError(f"{shown}: no experiment named {name!r} (defined: "
+                          f"{', '.join(defined) or 'none'})")
     if "experiment" in namespace:
         if not isinstance(namespace["experiment"], Experiment):
             raise ConfigError(f"{shown}: `experiment` is a {type(namespace['experiment']).__name__}"
@@ -373,9 +393,10 @@ def locate(file: str, variable: str) -> dict[str, str]:
 def load_experiment(ref: str | os.PathLike[str]) -> Experiment:
     """The Experiment an experiment reference names.
 
-    ``ref`` is a file (``experiments/cartpole_ppo.py``), ``file.py:name`` (a named Experiment
-    in it), a dotted module name, or a bare stem found in ``./experiments/``. The file
-    defines ``experiment``, or exactly one Experiment, or several (then ``:name`` picks).
+    ``ref`` is a file (``experiments/cartpole_ppo.py``), ``file.py:NAME`` (the Experiment in
+    variable NAME, else the one whose ``name`` is NAME), a dotted module name, or a bare stem
+    found in ``./experiments/``. The file defines ``experiment``, or exactly one Experiment,
+    or several (then ``:NAME`` picks).
     A ``.yaml`` file holding a whole compiled experiment (such as a run's ``config.yaml``)
     is loaded too.
     """

@@ -29,6 +29,9 @@ def param(default: Any, doc: str, *checks: Check, converter: Callable[[Any], Any
         for check in checks:
             problem = check(value)
             if problem:
+                if _is_numpy(value) and value.ndim:  # an array where one value is expected
+                    raise ConfigError(f"{problem}, got a numpy array of shape "
+                                      f"{tuple(value.shape)}: {value!r}", attribute.name)
                 raise ConfigError(f"{problem}, got {value!r}", attribute.name)
 
     wants_int = any(getattr(check, "wants_int", False) for check in checks)
@@ -39,10 +42,11 @@ def param(default: Any, doc: str, *checks: Check, converter: Callable[[Any], Any
             convert = _chained(convert, converter)
         return attrs.field(factory=lambda: copy.deepcopy(frozen), validator=validate,
                            converter=convert, metadata={"doc": doc})
-    if wants_int and converter is None:
-        converter = integral
+    convert = _chained(numpy_scalar, integral) if wants_int else numpy_scalar
+    if converter is not None:
+        convert = _chained(convert, converter)
     return attrs.field(default=default, validator=validate, metadata={"doc": doc},
-                       converter=converter)
+                       converter=convert)
 
 
 def _chained(first: Callable[[Any], Any], then: Callable[[Any], Any]) -> Callable[[Any], Any]:
@@ -72,14 +76,52 @@ def _int_check(check: Check) -> Check:
 
 
 def plain_container(value: Any) -> Any:
-    """OmegaConf containers (e.g. from ``hydra.utils.instantiate``) and tuples as plain
-    lists and dicts; anything else unchanged."""
+    """OmegaConf containers (e.g. from ``hydra.utils.instantiate``), tuples and numpy arrays
+    as plain lists and dicts, numpy scalars in them as Python's; anything else unchanged."""
     if type(value).__module__.startswith("omegaconf"):
         from omegaconf import OmegaConf
 
         return OmegaConf.to_container(value, resolve=True)
     if isinstance(value, tuple):
-        return list(value)
+        return from_numpy(list(value))
+    if isinstance(value, (list, dict)) or _is_numpy(value):
+        return from_numpy(value)
+    return value
+
+
+def _is_numpy(value: Any) -> bool:
+    """True for a numpy scalar or array (numpy itself is not imported)."""
+    return type(value).__module__ == "numpy" and hasattr(value, "dtype")
+
+
+def _numpy_item(value: Any) -> Any:
+    """A numpy scalar (or 0-d array) of numbers, booleans or text as Python's own; a float32
+    as the shortest decimal that reads back as it (``np.float32(1e-3)`` -> ``0.001``)."""
+    kind, size = value.dtype.kind, value.dtype.itemsize
+    if kind == "f" and size < 8:
+        return float(str(value[()]))
+    return value.item() if kind in "biufU" else value
+
+
+def numpy_scalar(value: Any) -> Any:
+    """A numpy scalar or 0-d array as the Python number, bool or str it holds; anything else
+    (an array of several values, which a scalar field then refuses) unchanged."""
+    if _is_numpy(value) and value.ndim == 0:
+        return _numpy_item(value)
+    return value
+
+
+def from_numpy(value: Any) -> Any:
+    """Numpy scalars as Python's and numpy arrays as (nested) lists, also inside lists,
+    tuples and dicts; anything else unchanged. Configs hold plain values only."""
+    if _is_numpy(value):
+        return _numpy_item(value) if value.ndim == 0 else [from_numpy(v) for v in value]
+    if isinstance(value, list):
+        return [from_numpy(v) for v in value]
+    if isinstance(value, tuple):
+        return tuple(from_numpy(v) for v in value)
+    if isinstance(value, dict):
+        return {k: from_numpy(v) for k, v in value.items()}
     return value
 
 

@@ -6,6 +6,7 @@ from typing import Any
 
 import attrs
 
+from mazedsl.errors import ConfigError
 from mazedsl.spec._fields import int_list, is_bool, is_float, param, same_length, str_dict
 
 #: Activation names; a torch class path (``torch.nn.Tanh``) or class (``nn.Tanh``) works too.
@@ -78,9 +79,37 @@ class PixelObs:
 
 
 def _target_path(value: Any) -> str | None:
-    if not isinstance(value, str) or not value or value.startswith(("<", ".")) or " " in value:
+    if not isinstance(value, str) or not value or value.startswith(".") or " " in value \
+            or "<" in value:
         return "must be an import path such as 'mypkg.nets.PolicyNet'"
     return None
+
+
+def class_import_path(cls: type) -> str:
+    """``module.Qualname`` of a class that a later process can import again (runs record
+    their components by import path, to load and resume them); a ConfigError saying why not
+    for a class defined in the running script (``__main__``), inside a function, or not
+    reachable under its own name."""
+    import sys
+
+    module, qualname = cls.__module__, cls.__qualname__
+    move = "move it into a module (e.g. nets.py beside your script) and import it from there"
+    why = "runs record components by import path"
+    if module == "__main__":
+        raise ConfigError(f"{qualname} is defined in the script being run (__main__), which a "
+                          f"run cannot import again ({why}); {move}")
+    if module.startswith("_mazedsl_experiment_"):
+        raise ConfigError(f"{qualname} is defined in the experiment file itself, which is not "
+                          f"an importable module ({why}); {move}")
+    if "<" in qualname:
+        raise ConfigError(f"{module}.{qualname} is defined inside a function, so it cannot be "
+                          f"imported ({why}); {move}")
+    obj: Any = sys.modules.get(module)
+    for part in qualname.split("."):
+        obj = getattr(obj, part, None)
+    if obj is not cls:
+        raise ConfigError(f"{module}.{qualname} does not import under that name ({why}); {move}")
+    return f"{module}.{qualname}"
 
 
 @attrs.define(frozen=True, init=False)
@@ -100,7 +129,10 @@ class TorchModel:
 
     def __init__(self, target: Any, kwargs: dict[str, Any] | None = None, **more: Any) -> None:
         if isinstance(target, type):
-            target = f"{target.__module__}.{target.__qualname__}"
+            try:
+                target = class_import_path(target)
+            except ConfigError as exc:
+                raise ConfigError(exc.message, "target") from None
         if isinstance(target, str) and ":" in target:
             target = target.replace(":", ".")
         merged = {**(kwargs or {}), **more}
