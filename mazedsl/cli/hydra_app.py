@@ -18,7 +18,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from mazedsl.cli.output import (EXIT_BUG, EXIT_INTERRUPTED, EXIT_USER, error, exit_code_of, fmt,
                                 print_eval)
-from mazedsl.cli.preflight import check_before_torch, check_learner
+from mazedsl.cli.preflight import check_before_torch, check_creatable, check_learner
 
 APP_NAME = "mazedsl-run"
 BUG_REPORTED = False  # an internal error already reported (exit 1 is then not Hydra's usage error)
@@ -331,6 +331,7 @@ def preflight(argv: list[str]) -> None:
             runnable.append((declared, check_before_torch(declared, checked_envs)))
             if not multirun:
                 _remember_new_folders(declared)
+            check_creatable(declared.output_dir)
     for declared, spaces in runnable:
         check_learner(declared, spaces)
 

@@ -9,7 +9,11 @@ second; :func:`check_learner` then asks the algorithm's learner itself.
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
 from typing import Any
+
+from mazedsl.errors import ConfigError
 
 Checked = dict[str, tuple[Any, Any]]
 """The spaces of each env declaration made so far (a sweep makes each env once)."""
@@ -70,3 +74,24 @@ def check_learner(exp: Any, spaces: tuple[Any, Any] | None) -> None:
         from mazedsl.rl.building import check_experiment
 
         check_experiment(exp, *spaces, prechecked=True)
+
+
+def check_creatable(folder: str | Path, what: str = "output_dir") -> None:
+    """Refuse, in one line naming ``what``, a folder that cannot be made here (below a file,
+    in a read-only or virtual file system such as /proc): a scratch folder is made and removed
+    in its nearest existing ancestor, which is what creating the run directory will need."""
+    import tempfile
+
+    path = Path(folder).absolute()
+    ancestor = path
+    while not ancestor.exists() and ancestor != ancestor.parent:
+        ancestor = ancestor.parent
+    if not ancestor.is_dir():
+        raise ConfigError(f"cannot create {str(path)!r}: {str(ancestor)!r} is not a directory",
+                          what)
+    try:
+        probe = tempfile.mkdtemp(prefix=".mazedsl-probe-", dir=ancestor)
+        os.rmdir(probe)
+    except OSError as exc:
+        raise ConfigError(f"cannot create {str(path)!r} ({exc.strerror or exc})", what) from None
+
