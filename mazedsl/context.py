@@ -181,7 +181,8 @@ class RunContext:
 
     @property
     def policy(self) -> Any:
-        """The torch policy module (on ``runner.device``)."""
+        """The torch policy module (on ``runner.device``), in eval mode as loaded and between
+        training's updates (which run in train mode)."""
         return self._get_agent().policy
 
     @property
@@ -290,7 +291,17 @@ class RunContext:
                 if warning and not self.silent:
                     print(line, file=sys.stderr, flush=True)
             budget = total_steps if total_steps is not None else self._exp.total_steps
-            sink.progress_bar = None if self.silent else _progress_bar(budget, trainer.steps)
+            planned = trainer.planned_steps(budget)
+            if planned > budget:  # as SB3's learn(): the last rollout (phase) is a whole one
+                each = trainer.learner.iteration_steps
+                line = (f"note: training runs to {planned:,} steps: the budget of {budget:,} "
+                        f"rounds up to whole iterations of {each:,} env steps (one rollout or "
+                        "collection phase each)")
+                logger.info(line)
+                if not self.silent:
+                    print(line, file=sys.stderr, flush=True)
+            sink.progress_bar = None if self.silent else _progress_bar(planned, trainer.steps)
+            sink.progress_total = planned
             try:
                 with stop_on_signals(trainer), (sink.progress_bar or contextlib.nullcontext()):
                     return status.done(trainer.train(total_steps, n_epochs))
@@ -300,17 +311,18 @@ class RunContext:
     # -- evaluation and rollouts ------------------------------------------------------
     def evaluate(self, n_episodes: int = 10, deterministic: bool = True, seed: int | None = None) -> Any:
         """Play ``n_episodes`` episodes; returns an EvalResult (mean/std/min/max return, mean
-        length, per-episode returns) and writes it to eval.json."""
-        from mazedsl.rl.episodes import evaluate
+        length, per-episode returns) and writes it to eval.json. The policy acts in eval mode;
+        ``seed`` seeds the env resets and the action sampling (stochastic episodes replay)."""
+        from mazedsl.rl.episodes import evaluate, policy_actions
 
         if n_episodes <= 0:
             raise ConfigError(f"must be > 0, got {n_episodes}", "n_episodes")
         built = self._get_agent()
         self._env_factory()
         venv = built.make_eval_venv(min(self._exp.runner.n_eval_envs, n_episodes))
+        seed = self._exp.seed + 1_000_003 if seed is None else seed
         try:
-            result = evaluate(venv, built.act_fn(deterministic), n_episodes,
-                              self._exp.seed + 1_000_003 if seed is None else seed,
+            result = evaluate(venv, policy_actions(built, deterministic, seed), n_episodes, seed,
                               built.episode_step_limit)
         finally:
             venv.close()
@@ -322,11 +334,14 @@ class RunContext:
     def iter_rollout(self, deterministic: bool = True, seed: int | None = None,
                      render_mode: str | None = None) -> Iterator[RolloutStep]:
         """Play one episode step by step (for live viewers); ``render_mode='rgb_array'``
-        adds frames where the env can render."""
+        adds frames where the env can render. The policy acts in eval mode; ``seed`` seeds
+        the env's reset and the action sampling (a stochastic episode replays)."""
+        from mazedsl.rl.episodes import policy_actions
+
         built = self._get_agent()  # load the policy before the env is made
         self._env_factory()
-        act = built.act_fn(deterministic)
-        yield from play_episode(lambda: built.make_env(render_mode), lambda o: act(o),
+        act = policy_actions(built, deterministic, seed)  # eval mode; the seed's own sampling
+        yield from play_episode(lambda: built.make_env(render_mode), act,
                                 self._exp.env.name, seed, render=render_mode is not None,
                                 step_limit=built.episode_step_limit,
                                 spaces=(built.obs_space, built.action_space))
@@ -371,7 +386,9 @@ class RunContext:
         obs_in, batch = _prepared(built, observation)
         import torch
 
-        with torch.inference_mode():
+        from mazedsl.rl.models import module_mode
+
+        with torch.inference_mode(), module_mode(built.policy, False):
             actions = built.policy.predict(torch.as_tensor(obs_in, device=built.device), deterministic)
         from mazedsl.rl.building import _env_actions
 
@@ -389,7 +406,9 @@ class RunContext:
         obs_in, batch = _prepared(built, observation)
         if not hasattr(built.policy, "distribution"):
             raise ConfigError(f"the {built.algorithm.name} policy has no action distribution")
-        with torch.inference_mode():
+        from mazedsl.rl.models import module_mode
+
+        with torch.inference_mode(), module_mode(built.policy, False):
             dist = built.policy.distribution(torch.as_tensor(obs_in, device=built.device))
         return {k: (v.cpu().numpy() if batch else v.cpu().numpy()[0]) for k, v in dist.items()}
 
@@ -508,6 +527,7 @@ class _RunSink:
     def __init__(self, run: Callable[[], RunDirectory]) -> None:
         self._get_run = run  # the run directory is made on first output
         self.progress_bar: Any = None
+        self.progress_total: int | None = None  # the bar's total
         self._tb: Any = False
         self._last_info_write = 0.0
 
@@ -537,8 +557,9 @@ class _RunSink:
         self.run.update_info(steps=counters["steps"], best_eval=counters["best_eval"])
 
     def progress(self, steps: int, total: int, info: dict[str, Any]) -> None:
-        if self.progress_bar is not None:
-            self.progress_bar.update(steps, info)
+        if self.progress_bar is not None:  # never past the bar's total (a learner's uneven steps)
+            shown = steps if self.progress_total is None else min(steps, self.progress_total)
+            self.progress_bar.update(shown, info)
         now = time.monotonic()
         if now - self._last_info_write > 2.0:  # keep run.json's step count fresh for the run table
             self._last_info_write = now

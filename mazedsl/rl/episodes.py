@@ -8,16 +8,83 @@ their own never hang); ``stop()`` returning True ends the loop at once.
 
 from __future__ import annotations
 
-from typing import Any, Callable, Iterator
+from typing import TYPE_CHECKING, Any, Callable, Iterator
 
 import attrs
 import numpy as np
 
 from mazedsl.errors import MazeError
 
+if TYPE_CHECKING:  # pragma: no cover
+    import torch
+
 
 class EpisodesStopped(MazeError):
     """The episode loop was asked to stop (a signal) before its episodes were played."""
+
+
+class RandomStream:
+    """A torch random stream of its own, seeded with ``seed``: inside ``with stream:`` the
+    global generators (the CPU's and, on CUDA, ``device``'s) draw from it; on leaving, the
+    stream keeps its place and the global generators are back where they were, so drawing
+    from it never moves the stream training draws from (a resumed run stays exact)."""
+
+    def __init__(self, seed: int, device: "torch.device | None" = None) -> None:
+        import torch
+
+        self._cpu = torch.Generator().manual_seed(int(seed)).get_state()
+        self._device = device if device is not None and device.type == "cuda" else None
+        self._cuda = None
+        if self._device is not None:
+            saved = torch.cuda.get_rng_state(self._device)
+            with torch.cuda.device(self._device):
+                torch.cuda.manual_seed(int(seed))
+            self._cuda = torch.cuda.get_rng_state(self._device)
+            torch.cuda.set_rng_state(saved, self._device)
+        self._saved: tuple[Any, Any] = (None, None)
+
+    def __enter__(self) -> "RandomStream":
+        import torch
+
+        cuda = None
+        if self._device is not None:
+            cuda = torch.cuda.get_rng_state(self._device)
+            torch.cuda.set_rng_state(self._cuda, self._device)
+        self._saved = (torch.get_rng_state(), cuda)
+        torch.set_rng_state(self._cpu)
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        import torch
+
+        cpu, cuda = self._saved
+        self._cpu = torch.get_rng_state()
+        torch.set_rng_state(cpu)
+        if self._device is not None:
+            self._cuda = torch.cuda.get_rng_state(self._device)
+            torch.cuda.set_rng_state(cuda, self._device)
+
+
+def policy_actions(built: Any, deterministic: bool = True, seed: int | None = None
+                   ) -> Callable[[Any], np.ndarray]:
+    """``built.act_fn(deterministic)`` as evaluations, rollouts and the viewers act with it:
+    the policy in eval mode (Dropout off, BatchNorm on its running statistics; its mode as it
+    was after each call) and, given ``seed``, sampling its actions from a
+    :class:`RandomStream` of that seed, so that the same seed plays the same episodes, also
+    stochastic ones, without moving training's random stream."""
+    from mazedsl.rl.models import module_mode
+
+    act, policy = built.act_fn(deterministic), built.policy
+    stream = None if seed is None else RandomStream(seed, built.device)
+
+    def acting(obs: Any) -> np.ndarray:
+        with module_mode(policy, False):
+            if stream is None:
+                return act(obs)
+            with stream:
+                return act(obs)
+
+    return acting
 
 
 @attrs.define

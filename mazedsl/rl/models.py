@@ -12,8 +12,9 @@ for both (wider ones run as two chains: the zero blocks would cost more than the
 
 from __future__ import annotations
 
+import contextlib
 import math
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 import numpy as np
 import torch
@@ -39,6 +40,72 @@ MERGE_MAX_WIDTH = 128
 """Widest hidden layer for which separate policy and value MLPs run as one block-diagonal
 MLP in rollouts (one product per layer for both). Wider, the zero blocks' arithmetic and
 memory traffic cost more than the saved calls: the nets run as two chains."""
+
+
+# -- train and eval mode ------------------------------------------------------------------------
+# As SB3 (``policy.set_training_mode``): the policy acts in eval mode (evaluation, rollouts,
+# compute_action, and the learners' own acting while they collect) and is updated in train mode,
+# so Dropout and BatchNorm behave as their authors meant. A policy mazedsl builds for training
+# rests in eval mode between updates; a loaded one is in eval mode.
+
+_MODE_DEPENDENT: tuple[type[nn.Module], ...] = (
+    nn.modules.dropout._DropoutNd, nn.modules.batchnorm._NormBase, nn.RNNBase,
+    nn.MultiheadAttention, nn.RReLU)
+
+
+def mode_matters(module: nn.Module) -> bool:
+    """Whether train/eval mode can change what ``module`` computes or stores: it holds torch's
+    dropout, batch/instance norm, RNN, attention or RReLU layers, or a class from outside torch
+    and mazedsl (whose forward may read ``self.training``)."""
+    for m in module.modules():
+        home = type(m).__module__
+        if isinstance(m, _MODE_DEPENDENT) or not home.startswith(("torch.", "mazedsl.")):
+            return True
+    return False
+
+
+@contextlib.contextmanager
+def module_mode(module: nn.Module, training: bool) -> Iterator[None]:
+    """``module`` in train (``training``) or eval mode inside the block, as ``module.train()``
+    sets it; afterwards each submodule has the mode it had. A module whose own flag already
+    says that mode is left as it is (the cheap case: one attribute read), as is a policy that
+    is no ``nn.Module`` (RLlib's, which keeps its own eval mode)."""
+    if not isinstance(module, nn.Module) or module.training == training:
+        yield
+        return
+    before = [(m, m.training) for m in module.modules()]
+    module.train(training)
+    try:
+        yield
+    finally:
+        for m, flag in before:
+            m.training = flag
+
+
+class PolicyModes:
+    """A learner's mode switches for the modules it trains: :meth:`acting` (eval mode, while
+    collecting) and :meth:`updating` (train mode, for the gradient steps). Modules whose mode
+    changes nothing (:func:`mode_matters`: the built-in MLPs and CNN) are never switched, so
+    the fast paths pay nothing."""
+
+    def __init__(self, *modules: nn.Module) -> None:
+        self.modules = [m for m in modules if mode_matters(m)]
+
+    def acting(self) -> contextlib.AbstractContextManager[None]:
+        return self._all(False)
+
+    def updating(self) -> contextlib.AbstractContextManager[None]:
+        return self._all(True)
+
+    def _all(self, training: bool) -> contextlib.AbstractContextManager[None]:
+        if not self.modules:
+            return contextlib.nullcontext()
+        if len(self.modules) == 1:
+            return module_mode(self.modules[0], training)
+        stack = contextlib.ExitStack()
+        for m in self.modules:
+            stack.enter_context(module_mode(m, training))
+        return stack
 
 
 def _mlp_plan(torso: nn.Module) -> list[Layer] | None:
@@ -205,6 +272,31 @@ def _torso(space: spaces.Space, decl: VectorObs | PixelObs, hidden: list[int],
     return _mlp(flat_dim(space), hidden, activation, decl.ortho_init)
 
 
+def _image_critic(space: spaces.Box, critic: StateCritic) -> tuple[nn.Module, int]:
+    """The default critic beside your own model on image observations: the built-in CNN
+    (``PixelObs``'s conv layers, then ``critic.hidden_units``), or, for images smaller than
+    its convs take (36x36), an MLP of ``critic.hidden_units`` over the flattened pixels,
+    scaled as the CNN's input (uint8 to [0, 1])."""
+    try:
+        return _cnn(space, PixelObs(ortho_init=False), list(critic.hidden_units))
+    except EnvError:  # the conv layers do not fit such small images
+        pass
+    dense, out_dim = _mlp(flat_dim(space), list(critic.hidden_units), critic.activation, False)
+    return nn.Sequential(FlatPixels(space), dense), out_dim
+
+
+class FlatPixels(nn.Module):
+    """Image batches as flat float vectors, uint8 scaled to [0, 1] (as :class:`ImageInput`)."""
+
+    def __init__(self, space: spaces.Box) -> None:
+        super().__init__()
+        self.scale = 1.0 / 255.0 if space.dtype == np.uint8 else 1.0
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = x.reshape(x.shape[0], -1).float()
+        return x * self.scale if self.scale != 1.0 else x
+
+
 def _import_module_class(target: str, path: str) -> type[nn.Module]:
     """The ``nn.Module`` class a :class:`TorchModel` names (allowlist checked first)."""
     import importlib
@@ -288,8 +380,8 @@ def build_torch_model(decl: TorchModel, obs_space: spaces.Space, action_space: s
                           f"{_merged_hint(str(exc), path)}", path) from None
     in_shape = offered["obs_shape"]
     probe = torch.zeros(2, *in_shape)
-    try:
-        with torch.no_grad():
+    try:  # in eval mode: the probe leaves no trace (BatchNorm statistics, dropout's draws)
+        with torch.no_grad(), module_mode(module, False):
             out = module(probe)
     except Exception as exc:  # noqa: BLE001 - the user's forward, reported as one line
         raise ConfigError(f"{decl.target}.forward failed on a batch of shape {tuple(probe.shape)}: "
@@ -357,6 +449,10 @@ class ActorCritic(nn.Module):
                                   "with your own model set critic.shared=false", "critic.shared")
             self.vf_torso = None
             self.vf_head = _init(nn.Linear(pi_dim, 1), 1.0, ortho)
+        elif isinstance(model, TorchModel) and is_image_space(obs_space):
+            # your module takes images as they come (ObsPipeline keeps them): so does the critic
+            self.vf_torso, vf_dim = _image_critic(obs_space, critic)
+            self.vf_head = _init(nn.Linear(vf_dim, 1), 1.0, ortho)
         else:
             decl = model if not isinstance(model, TorchModel) else VectorObs(ortho_init=False)
             self.vf_torso, vf_dim = _torso(obs_space, decl, critic.hidden_units, critic.activation)
@@ -509,8 +605,10 @@ class ActorCritic(nn.Module):
         return actions, self.log_prob(out, actions), values
 
     def predict(self, obs: torch.Tensor, deterministic: bool = True) -> torch.Tensor:
-        """Actions for a batch of prepared observations (what evaluation and rollouts call)."""
-        return self.sample(self(obs)[0], deterministic)
+        """Actions for a batch of prepared observations (what evaluation and rollouts call),
+        in eval mode (as SB3's ``predict``)."""
+        with module_mode(self, False):
+            return self.sample(self(obs)[0], deterministic)
 
     def sample(self, out: torch.Tensor, deterministic: bool = False,
                noise: torch.Tensor | None = None) -> torch.Tensor:
@@ -528,8 +626,10 @@ class ActorCritic(nn.Module):
         return self.dist.entropy(out, self._log_std())
 
     def distribution(self, obs: torch.Tensor) -> dict[str, torch.Tensor]:
-        """The action distribution's parameters: ``probs``/``logits`` or ``mean``/``std``."""
-        return self.dist.params(self(obs)[0], self._log_std())
+        """The action distribution's parameters: ``probs``/``logits`` or ``mean``/``std``
+        (in eval mode, as :meth:`predict`)."""
+        with module_mode(self, False):
+            return self.dist.params(self(obs)[0], self._log_std())
 
 
 # -- numpy rollout forwards --------------------------------------------------------------------

@@ -17,7 +17,7 @@ import torch
 from mazedsl.rl.building import Built, Seeds, build
 from mazedsl.rl.cadence import BestEvalSelection, next_after
 from mazedsl.rl.envs import EnvFactory
-from mazedsl.rl.episodes import EpisodesStopped, EvalResult, evaluate
+from mazedsl.rl.episodes import EpisodesStopped, EvalResult, evaluate, policy_actions
 from mazedsl.spec import Experiment
 
 __all__ = ["Trainer", "TrainSummary", "TrainerSink", "NullSink", "Seeds"]
@@ -72,6 +72,10 @@ class Trainer(BestEvalSelection):
         self.learner = built.learner
         self.loop = built.env_loop
         self.policy = built.policy
+        # between updates the policy rests in eval mode, as a loaded one: what acts on it
+        # (evaluations, compute_action, the learners' collection) acts as the user's Dropout
+        # and BatchNorm mean it to; the learners switch to train mode for their updates
+        self.policy.eval()
         self.prep = built.prep
         self.obs_space, self.action_space = built.obs_space, built.action_space
         self._eval_venv: Any = None
@@ -118,6 +122,15 @@ class Trainer(BestEvalSelection):
             self._eval_venv.close()
 
     # -- training --------------------------------------------------------------
+    def planned_steps(self, budget: int) -> int:
+        """The env step count training to ``budget`` ends at, unless stopped early: the
+        learner's iterations are whole (an on-policy rollout, an off-policy collection
+        phase), so a budget between two iterations' ends rounds up to the next one."""
+        each = getattr(self.learner, "iteration_steps", None)
+        if not each or self.steps >= budget:
+            return max(budget, self.steps)
+        return self.steps + -(-(budget - self.steps) // each) * each
+
     def train(self, total_steps: int | None = None, n_updates: int | None = None) -> TrainSummary:
         """Train until ``total_steps`` env steps in all (default: the experiment's budget),
         or for ``n_updates`` more updates, or until stopped early."""
@@ -134,6 +147,7 @@ class Trainer(BestEvalSelection):
                ) -> TrainSummary:
         updates_left = n_updates
         stopped = "budget"
+        planned = self.planned_steps(budget)
         next_progress = wall0
         while self.steps < budget:
             if updates_left is not None:
@@ -156,7 +170,7 @@ class Trainer(BestEvalSelection):
                 self.next_checkpoint = next_after(self.next_checkpoint, self.steps,
                                                   self.exp.checkpoint_every_steps)
             if t0 >= next_progress:
-                self.sink.progress(self.steps, budget, self._progress_info())
+                self.sink.progress(self.steps, planned, self._progress_info())
                 next_progress = t0 + PROGRESS_EVERY_S
             if reason:
                 stopped = reason
@@ -172,7 +186,7 @@ class Trainer(BestEvalSelection):
         if (closing or never_evaluated) and self._evaluate_and_select() == "interrupted":
             stopped = "interrupted"
         self.sink.checkpoint("last", self.state_dict())
-        self.sink.progress(self.steps, budget, self._progress_info())
+        self.sink.progress(self.steps, max(planned, self.steps), self._progress_info())
         return TrainSummary(steps=self.steps, wall_time=time.perf_counter() - wall0,
                             best_eval=self.best_eval, evaluations=self.evaluations, stopped=stopped)
 
@@ -208,10 +222,12 @@ class Trainer(BestEvalSelection):
         return reason
 
     def evaluate(self, n_episodes: int, deterministic: bool = True, seed: int | None = None) -> EvalResult:
-        """Episodes on the separate evaluation envs, with frozen normalisation statistics; a
-        stop request (signal) ends it at once (:class:`EpisodesStopped`)."""
-        return evaluate(self.eval_venv, self.built.act_fn(deterministic), n_episodes, seed,
-                        self.built.episode_step_limit, lambda: self._stop_requested)
+        """Episodes on the separate evaluation envs, with frozen normalisation statistics and
+        the policy in eval mode (its action sampling seeded by ``seed`` apart from training's
+        random stream); a stop request (signal) ends it at once (:class:`EpisodesStopped`)."""
+        return evaluate(self.eval_venv, policy_actions(self.built, deterministic, seed),
+                        n_episodes, seed, self.built.episode_step_limit,
+                        lambda: self._stop_requested)
 
     def _progress_info(self) -> dict[str, Any]:
         info: dict[str, Any] = {"steps_per_s": self.steps / self.train_time if self.train_time else 0.0}

@@ -37,6 +37,7 @@ class OffPolicyLearner(Learner):
         self.prep = built.prep
         self.device = built.device
         self.n_envs = self.loop.n_envs
+        self.iteration_steps = decl.train_freq * self.n_envs  # one collection phase
         # acting noise on the CPU, replay sampling on the device: both saved for exact resume
         self.act_gen = torch.Generator().manual_seed(built.seeds.torch + 1)
         self.sample_gen = torch.Generator(device=self.device).manual_seed(built.seeds.torch + 2)
@@ -77,6 +78,8 @@ class OffPolicyLearner(Learner):
         live_b = np.empty((n_steps, n), dtype=bool)
         acts: list[np.ndarray] = []
         same = prep.normalizer is None
+        # each observation acted on updates the normalisation statistics once, as on-policy
+        # rollouts count them: the phase's last next observation is counted by the next phase
         obs_in = prep(loop.obs, update=True)
         for t in range(n_steps):
             obs_b[t] = obs_in
@@ -88,7 +91,8 @@ class OffPolicyLearner(Learner):
             rew_b[t] = step.rewards
             term_b[t] = step.terminated
             live_b[t] = step.live
-            obs_in = next_in if same else prep(loop.obs, update=True)
+            if t + 1 < n_steps:
+                obs_in = next_in if same else prep(loop.obs, update=True)
         self.n_calls += n_steps
         act_b = np.stack(acts)
         assert self.replay is not None

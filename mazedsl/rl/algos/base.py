@@ -29,6 +29,12 @@ class Learner:
     #: it iterates); a learner that can end an iteration early may stop exactly at it.
     budget: int | None = None
 
+    #: The env steps one ``iteration`` takes when that is fixed (an on-policy rollout, an
+    #: off-policy collection phase), else None (e.g. an iteration that stops at ``budget``).
+    #: A budget that is not a whole number of iterations rounds up to one (as SB3's ``learn``);
+    #: the trainer's progress total and its note say so.
+    iteration_steps: int | None = None
+
     #: Whether training plays env episodes (their returns are logged as ``ep_return_mean``);
     #: False for a learner that learns from recorded data alone. Recorded in run.json as
     #: ``train_episodes``, so viewers say why a run has no training returns.

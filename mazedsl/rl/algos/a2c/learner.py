@@ -10,6 +10,7 @@ from mazedsl.rl.algos.a2c import fast
 from mazedsl.rl.algos.a2c.spec import A2C
 from mazedsl.rl.algos.a2c.update import a2c_update
 from mazedsl.rl.algos.base import Learner
+from mazedsl.rl.models import PolicyModes
 from mazedsl.rl.onpolicy import OnPolicyLearner, choose_fast
 from mazedsl.rl.updates import lean_adam, torch_adam, lean_rmsprop, set_lr
 from mazedsl.spec.algorithms import scheduled
@@ -28,6 +29,8 @@ class A2CLearner(OnPolicyLearner, Learner):
     def __init__(self, decl: A2C, built: Any) -> None:
         use_fast = choose_fast(decl.backend, built.policy, built.device)
         super().__init__(decl, built, decl.n_steps, use_fast)
+        self.modes = PolicyModes(self.policy)
+        self.iteration_steps = decl.n_steps * built.env_loop.n_envs  # one rollout
         # one update per rollout, with the weights that acted: the rollout's forward pass is
         # the update's, so the fast backend keeps its activations where that pays
         params = list(self.policy.parameters())
@@ -45,12 +48,14 @@ class A2CLearner(OnPolicyLearner, Learner):
         decl = self.decl
         lr = scheduled(decl.lr, decl.lr_schedule, progress)
         set_lr(self.optimizer, lr)
-        self.collect()
+        with self.modes.acting():  # SB3 collects in eval mode, updates in train mode
+            self.collect()
         batch = self.rollout.batch(decl.gamma, decl.gae_lambda)
         step = self.built.env_loop.steps
-        if self.fast:
-            stats = fast.a2c_update(self.policy, self.optimizer, batch, decl, step,
-                                    recorded=self.rollout.recorded_forward()).as_dict()
-        else:
-            stats = a2c_update(self.policy, self.optimizer, batch, decl, step)
+        with self.modes.updating():
+            if self.fast:
+                stats = fast.a2c_update(self.policy, self.optimizer, batch, decl, step,
+                                        recorded=self.rollout.recorded_forward()).as_dict()
+            else:
+                stats = a2c_update(self.policy, self.optimizer, batch, decl, step)
         return {**stats, "lr": lr}

@@ -23,6 +23,7 @@ from mazedsl.rl.algos.bc.data import EpisodeData, load_dataset, split_episodes
 from mazedsl.rl.algos.bc.manifest import MANIFEST, manifest, pinned_episodes
 from mazedsl.rl.algos.bc.losses import bc_loss
 from mazedsl.rl.algos.bc.spec import BC
+from mazedsl.rl.models import PolicyModes
 
 
 class BCLearner(Learner):
@@ -34,6 +35,7 @@ class BCLearner(Learner):
         super().__init__(decl, built)
         self.policy = built.policy
         self.device = built.device
+        self.modes = PolicyModes(self.policy)  # train mode to update, eval mode to validate
         data = load_dataset(decl, built.experiment, built.obs_space, built.action_space)
         train_rows, val_rows = split_episodes(data, decl.validation_fraction, built.seeds.torch)
         prep = built.prep
@@ -117,7 +119,10 @@ class BCLearner(Learner):
     # -- one iteration ---------------------------------------------------------------------
     def iteration(self, progress: float) -> dict[str, float]:
         with denormals_flushed():
-            return self._iteration()
+            with self.modes.updating():
+                stats = self._iteration()
+            stats.update(self.validate())
+            return stats
 
     def _iteration(self) -> dict[str, float]:
         decl = self.decl
@@ -147,7 +152,6 @@ class BCLearner(Learner):
                                 "stopping (lower the learning rate or check the recorded episodes)")
         stats = {"bc_loss": bc, "bc_neglogp": neglogp, "entropy": ent, "lr": lr,
                  "n_updates": float(self.updates)}
-        stats.update(self.validate())
         return stats
 
     @torch.no_grad()
@@ -155,6 +159,10 @@ class BCLearner(Learner):
         """The loss (and, for discrete actions, accuracy) on the held-out episodes."""
         if self.x_val.shape[0] == 0:
             return {}
+        with self.modes.acting():
+            return self._validate()
+
+    def _validate(self) -> dict[str, float]:
         out: dict[str, float] = {}
         chunk = 65_536
         total, correct = 0.0, 0.0

@@ -19,6 +19,7 @@ from mazedsl.rl.algos._offpolicy_learner import OffPolicyLearner
 from mazedsl.rl.algos.dqn.losses import q_targets, td_loss
 from mazedsl.rl.algos.dqn.networks import check_discrete
 from mazedsl.rl.algos.dqn.spec import DQN
+from mazedsl.rl.models import PolicyModes, module_mode
 
 
 class QPolicy(nn.Module):
@@ -38,7 +39,8 @@ class QPolicy(nn.Module):
         return self.q(obs)
 
     def predict(self, obs: torch.Tensor, deterministic: bool = True) -> torch.Tensor:
-        greedy = self.q(obs).argmax(-1)
+        with module_mode(self, False):  # acting: eval mode (as SB3's predict)
+            greedy = self.q(obs).argmax(-1)
         if deterministic or self.explore_eps <= 0:
             return greedy
         n = greedy.shape[0]
@@ -46,22 +48,32 @@ class QPolicy(nn.Module):
         return torch.where(explore, torch.randint(self.n_actions, (n,), device=greedy.device), greedy)
 
     def distribution(self, obs: torch.Tensor) -> dict[str, torch.Tensor]:
-        """Q-values and the greedy action's one-hot ``probs``."""
-        q = self.q(obs)
+        """Q-values and the greedy action's one-hot ``probs`` (in eval mode)."""
+        with module_mode(self, False):
+            q = self.q(obs)
         return {"q_values": q, "probs": nn.functional.one_hot(q.argmax(-1), self.n_actions).float()}
 
 
-def build_q_net(experiment: Any, obs_space: Any, n_actions: int) -> nn.Module:
+def build_q_net(experiment: Any, obs_space: Any, action_space: Any) -> nn.Module:
     """The experiment's model torso with a linear Q head (torch's default init, as SB3), or
-    the user's own module (``TorchModel``) with ``n_actions`` outputs."""
+    the user's own module (``TorchModel``) with one output per action (its constructor gets
+    the action space, as every model's does)."""
     from mazedsl.rl.models import _torso, build_torch_model
     from mazedsl.spec.models import TorchModel
 
     model = experiment.model
+    n_actions = check_discrete(action_space)
     if isinstance(model, TorchModel):
-        return build_torch_model(model, obs_space, None, n_actions, "model")
+        return build_torch_model(model, obs_space, action_space, n_actions, "model",
+                                 needs=f"DQN on action space {action_space} (one Q-value per "
+                                       "action)")
     torso, dim = _torso(obs_space, model, model.hidden_units, model.activation)
     return nn.Sequential(torso, nn.Linear(dim, n_actions))
+
+
+def _running_stats(net: nn.Module) -> list[torch.Tensor]:
+    """The BatchNorm running statistics of ``net`` (SB3 copies them to the target net)."""
+    return [b for name, b in net.named_buffers() if "running_" in name.rpartition(".")[2]]
 
 
 class DQNLearner(OffPolicyLearner):
@@ -71,7 +83,12 @@ class DQNLearner(OffPolicyLearner):
         super().__init__(decl, built)
         self.policy: QPolicy = built.policy
         self.q = self.policy.q
-        self.target = copy.deepcopy(self.q).requires_grad_(False)
+        # the target net only evaluates (eval mode, as SB3's); its BatchNorm statistics are
+        # copied from the online net's with each target update
+        self.target = copy.deepcopy(self.q).requires_grad_(False).eval()
+        self.modes = PolicyModes(self.q)  # eval mode to act, train mode to update (as SB3)
+        self.norm_stats = _running_stats(self.q)
+        self.target_norm_stats = _running_stats(self.target)
         self.params = [p for p in self.q.parameters() if p.requires_grad]
         self.target_params = list(self.target.parameters())
         self.optimizer = make_adam(self.params, decl.lr, decl.adam_eps)
@@ -92,8 +109,8 @@ class DQNLearner(OffPolicyLearner):
 
     @classmethod
     def make_policy(cls, decl: DQN, experiment: Any, obs_space: Any, action_space: Any) -> nn.Module:
-        n = check_discrete(action_space)
-        return QPolicy(build_q_net(experiment, obs_space, n), action_space, decl.exploration_final_eps)
+        return QPolicy(build_q_net(experiment, obs_space, action_space), action_space,
+                       decl.exploration_final_eps)
 
     # -- acting ----------------------------------------------------------------------------
     def _draw(self, n_steps: int, progress: float) -> None:
@@ -136,7 +153,8 @@ class DQNLearner(OffPolicyLearner):
         decl = self.decl
         calls_before = self.n_calls
         self._draw(decl.train_freq, progress)
-        self.collect(decl.train_freq, self._act)
+        with self.modes.acting():
+            self.collect(decl.train_freq, self._act)
         self.epsilon = self._eps[-1]
         # SB3 updates the target every target_update_interval // n_envs vector steps; the
         # online net is constant while collecting, so those updates can be applied now
@@ -144,12 +162,14 @@ class DQNLearner(OffPolicyLearner):
         if crossings:
             tau = 1.0 - (1.0 - decl.tau) ** crossings
             polyak_update(self.params, self.target_params, tau)
+            for src, dst in zip(self.norm_stats, self.target_norm_stats):
+                dst.copy_(src)
         lr = scheduled(decl.lr, decl.lr_schedule, progress)
         stats: dict[str, float] = {"epsilon": self.epsilon, "lr": lr,
                                    "replay_size": float(len(self.replay))}
         n_grad = self.gradient_steps_now()
         if n_grad:
-            with denormals_flushed():
+            with denormals_flushed(), self.modes.updating():
                 stats.update(self.train(n_grad, lr))
         stats["n_updates"] = float(self.updates)
         return stats

@@ -9,6 +9,7 @@ from mazedsl.rl.algos.base import Learner
 from mazedsl.rl.algos.ppo import fast
 from mazedsl.rl.algos.ppo.spec import PPO
 from mazedsl.rl.algos.ppo.update import ppo_update
+from mazedsl.rl.models import PolicyModes
 from mazedsl.rl.onpolicy import OnPolicyLearner, choose_fast
 from mazedsl.rl.updates import lean_adam, torch_adam, set_lr
 from mazedsl.spec.algorithms import scheduled
@@ -22,6 +23,8 @@ class PPOLearner(OnPolicyLearner, Learner):
                                "value clipping is not covered" if decl.clip_range_vf is not None
                                else None)
         super().__init__(decl, built, decl.n_steps, use_fast)
+        self.modes = PolicyModes(self.policy)
+        self.iteration_steps = decl.n_steps * built.env_loop.n_envs  # one rollout
         params = list(self.policy.parameters())
         self.optimizer = (lean_adam(params, decl.lr, decl.adam_eps) if use_fast
                           else torch_adam(params, decl.lr, decl.adam_eps))
@@ -38,12 +41,15 @@ class PPOLearner(OnPolicyLearner, Learner):
         decl = self.decl
         lr = scheduled(decl.lr, decl.lr_schedule, progress)
         set_lr(self.optimizer, lr)
-        self.collect()
+        with self.modes.acting():  # SB3 collects in eval mode, updates in train mode
+            self.collect()
         batch = self.rollout.batch(decl.gamma, decl.gae_lambda)
         clip = scheduled(decl.clip_range, decl.clip_schedule, progress)
         step = self.built.env_loop.steps
-        if self.fast:
-            stats = fast.ppo_update(self.policy, self.optimizer, batch, decl, clip, step).as_dict()
-        else:
-            stats = ppo_update(self.policy, self.optimizer, batch, decl, clip, step)
+        with self.modes.updating():
+            if self.fast:
+                stats = fast.ppo_update(self.policy, self.optimizer, batch, decl, clip,
+                                        step).as_dict()
+            else:
+                stats = ppo_update(self.policy, self.optimizer, batch, decl, clip, step)
         return {**stats, "clip_range": clip, "lr": lr}

@@ -21,6 +21,7 @@ from mazedsl.rl.algos.sac.losses import (actor_loss, critic_loss, critic_target,
 from mazedsl.rl.algos.sac.manual import ManualSAC
 from mazedsl.rl.algos.sac.networks import NetGaussianActor, SquashedGaussianActor, TwinQ, check_box
 from mazedsl.rl.algos.sac.spec import SAC
+from mazedsl.rl.models import PolicyModes, module_mode
 
 
 def _activation(value: Any) -> str:
@@ -61,11 +62,13 @@ class SACPolicy(nn.Module):
         return (self.center + self.scale * squashed).reshape(-1, *self.shape)
 
     def predict(self, obs: torch.Tensor, deterministic: bool = True) -> torch.Tensor:
-        return self.to_bounds(self.squashed(obs, deterministic))
+        with module_mode(self, False):  # acting: eval mode (as SB3's predict)
+            return self.to_bounds(self.squashed(obs, deterministic))
 
     def distribution(self, obs: torch.Tensor) -> dict[str, torch.Tensor]:
-        """The Gaussian before the tanh squashing: ``mean`` and ``std``."""
-        mean, log_std = self.actor(obs)
+        """The Gaussian before the tanh squashing: ``mean`` and ``std`` (in eval mode)."""
+        with module_mode(self, False):
+            mean, log_std = self.actor(obs)
         return {"mean": mean, "std": log_std.exp()}
 
 
@@ -97,6 +100,7 @@ class SACLearner(OffPolicyLearner):
                                else float(decl.target_entropy))
         self.replay = self.make_replay((self.act_dim,), torch.float32)
         self.manual = ManualSAC.for_learner(self) if decl.backend != "torch" else None
+        self.modes = PolicyModes(self.actor, self.critic)  # eval to act, train to update (SB3)
 
     @classmethod
     def check(cls, decl: SAC, experiment: Any, obs_space: Any, action_space: Any) -> None:
@@ -173,12 +177,13 @@ class SACLearner(OffPolicyLearner):
     def iteration(self, progress: float) -> dict[str, float]:
         decl = self.decl
         self._draw(decl.train_freq)
-        self.collect(decl.train_freq, self._act)
+        with self.modes.acting():
+            self.collect(decl.train_freq, self._act)
         lr = scheduled(decl.lr, decl.lr_schedule, progress)
         stats: dict[str, float] = {"lr": lr, "replay_size": float(len(self.replay))}
         n_grad = self.gradient_steps_now()
         if n_grad:
-            with denormals_flushed():
+            with denormals_flushed(), self.modes.updating():
                 stats.update(self.train(n_grad, lr))
         stats["ent_coef"] = float(self.log_alpha.detach().exp())
         stats["n_updates"] = float(self.updates)
