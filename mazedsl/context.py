@@ -269,7 +269,7 @@ class RunContext:
                     for note in notes:
                         print(f"note: {note}")
         if on_start is not None:
-            on_start(self.run_dir)
+            on_start(self._run.path)  # the directory made first: announced only once it exists
         trainer = self._trainer
         sink: _RunSink = trainer.sink
         self._run.write_json("spaces.json", trainer.built.spaces_json())
@@ -355,7 +355,7 @@ class RunContext:
         after the episodes already in ``rollouts/`` (so a new call records new episodes)."""
         episodes = Rollout()
         out = self._run.path / "rollouts"
-        first = len(list(out.glob("episode_*.npz"))) if out.is_dir() else 0
+        first = _next_episode_index(out)  # never over a recorded episode, gaps or not
         # without a seed, a new call continues the seed sequence of the episodes recorded so far
         base = self._exp.seed + 2_000_003 + first if seed is None else seed
         for i in range(n_episodes):
@@ -579,6 +579,13 @@ def _progress_bar(total: int, start: int) -> Any:
     from mazedsl.progress import TrainingProgress
 
     return TrainingProgress(total, start)
+
+
+def _next_episode_index(folder: Path) -> int:
+    """One past the highest ``episode_NNN.npz`` in ``folder`` (0 when it holds none)."""
+    numbers = [int(p.stem[len("episode_"):]) for p in folder.glob("episode_*.npz")
+               if p.stem[len("episode_"):].isdigit()] if folder.is_dir() else []
+    return max(numbers, default=-1) + 1
 
 
 def _draw(step: RolloutStep) -> None:

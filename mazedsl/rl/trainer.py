@@ -146,10 +146,12 @@ class Trainer(BestEvalSelection):
     def _train(self, budget: int, horizon: int, n_updates: int | None, wall0: float
                ) -> TrainSummary:
         updates_left = n_updates
-        stopped = "budget"
+        # an evaluation a stop cut short (the run resumed from the checkpoint of that stop)
+        # runs first, at the step where an uninterrupted run ran it
+        stopped = (self._scheduled_evaluation() if self._evaluation_due() else None) or "budget"
         planned = self.planned_steps(budget)
         next_progress = wall0
-        while self.steps < budget:
+        while stopped == "budget" and self.steps < budget:
             if updates_left is not None:
                 if updates_left <= 0:
                     stopped = "epochs"
@@ -161,10 +163,7 @@ class Trainer(BestEvalSelection):
             self.train_time += time.perf_counter() - t0
             if self.steps >= self.next_log or self.steps >= budget:
                 self._log(stats)
-            reason = None
-            if self.next_eval is not None and self.steps >= self.next_eval:
-                reason = self._evaluate_and_select()
-                self.next_eval = next_after(self.next_eval, self.steps, self.exp.eval_every_steps)
+            reason = self._scheduled_evaluation() if self._evaluation_due() else None
             if self.steps >= self.next_checkpoint:
                 self.sink.checkpoint("last", self.state_dict())
                 self.next_checkpoint = next_after(self.next_checkpoint, self.steps,
@@ -207,6 +206,17 @@ class Trainer(BestEvalSelection):
         self.sink.record(record)
         self._last_log = (self.steps, self.train_time)
         self.next_log = next_after(self.next_log, self.steps, self.exp.log_every_steps)
+
+    def _evaluation_due(self) -> bool:
+        return self.next_eval is not None and self.steps >= self.next_eval
+
+    def _scheduled_evaluation(self) -> str | None:
+        """The evaluation due now; the next is scheduled unless a stop cut this one short
+        (then a resume from the checkpoint taken at the stop runs it again, as it was)."""
+        reason = self._evaluate_and_select()
+        if reason != "interrupted":
+            self.next_eval = next_after(self.next_eval, self.steps, self.exp.eval_every_steps)
+        return reason
 
     def _evaluate_and_select(self) -> str | None:
         try:
