@@ -54,6 +54,7 @@ class RunData:
     returns: list[float] = attrs.field(factory=list)
     bad_lines: list[int] = attrs.field(factory=list)
     problem: str | None = None
+    config_problem: str | None = None  # config.yaml missing or unreadable (a note says so)
     _offset: int = 0
     _lines: int = 0
     _stamp: tuple[int, int] | None = None
@@ -87,6 +88,9 @@ class RunData:
         out = []
         if self.problem:
             out.append(self.problem)
+        if self.config_problem:
+            out.append(f"{self.label}: {self.config_problem}; shown as a configuration of its "
+                       "own, its config keys not compared")
         if self.bad_lines:
             lines = ", ".join(str(n) for n in self.bad_lines[:3]) + ("…" if len(self.bad_lines) > 3 else "")
             out.append(f"{self.label}: metrics.jsonl line {lines} damaged (skipped)")
@@ -162,7 +166,7 @@ class RunData:
             return True
         self.info, self.problem = info, None
         if self.config is None:
-            self.config = read_config(self.path)
+            self.config, self.config_problem = _config_of(self.path)
         return True
 
 
@@ -171,16 +175,29 @@ def read_config(run_dir: Path) -> dict[str, Any] | None:
 
     Plain YAML (the C loader when there is one): no OmegaConf or Hydra import, so opening
     Compare on many runs stays fast."""
+    return _config_of(run_dir)[0]
+
+
+def _config_of(run_dir: Path) -> tuple[dict[str, Any] | None, str | None]:
+    """``(read_config(run_dir), None)``, or ``(None, why)`` when config.yaml is missing or
+    unreadable."""
     import yaml
 
     loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
     try:
         tree = yaml.load((run_dir / "config.yaml").read_text(encoding="utf-8"), Loader=loader)
-    except (OSError, yaml.YAMLError):
-        return None
+    except FileNotFoundError:
+        return None, "no config.yaml"
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        mark = getattr(exc, "problem_mark", None)
+        if getattr(exc, "problem", None) and mark is not None:  # YAML's own words and place
+            first = f"{exc.problem} at line {mark.line + 1}"
+        return None, f"config.yaml unreadable ({first})"
     if not isinstance(tree, dict):
-        return None
-    return _leaves(tree)
+        what = "empty" if tree is None else f"a {type(tree).__name__}, not a mapping"
+        return None, f"config.yaml unreadable ({what})"
+    return _leaves(tree), None
 
 
 def _leaves(tree: Any, prefix: str = "") -> dict[str, Any]:
@@ -347,6 +364,9 @@ def resolve_refs(refs: Sequence[str | os.PathLike[str]], root: str | os.PathLike
 
     for ref in refs:
         text = str(ref)
+        if text.endswith(":latest") and not text[: -len(":latest")].strip():
+            raise CompareError(f"{text!r} names no experiment: give EXPERIMENT:latest (e.g. "
+                               "cartpole_ppo:latest) or latest (the newest run of any experiment)")
         candidate = Path(text)
         if not candidate.exists() and (root / candidate).exists():
             candidate = root / candidate
@@ -473,7 +493,8 @@ def group_runs(runs: Sequence[RunData]) -> list[Group]:
     for run in runs:
         buckets.setdefault(group_key(run.config, run.path), []).append(run)
     configs = [members[0].config or {} for members in buckets.values()]
-    keys = differing_keys(configs, ignore=GROUP_IGNORED)
+    # (a run without a config is a group of its own: it makes no key differ for the others)
+    keys = differing_keys([members[0].config for members in buckets.values()], ignore=GROUP_IGNORED)
     groups = []
     for members, config in zip(buckets.values(), configs):
         params = {k: config.get(k, MISSING_VALUE) for k in keys}

@@ -42,6 +42,9 @@ def plot_comparison(comparison: "Comparison", path: str | os.PathLike[str], x: s
     path = Path(path)
     if path.suffix.lower() not in FORMATS:
         raise PlotError(f"{path}: the picture must end in .png or .svg")
+    if path.is_dir():
+        raise PlotError(f"{path}: is a directory; give a file name for the picture (e.g. "
+                        f"{path / ('curves' + path.suffix.lower())})")
     plt = _pyplot()
     import io
 

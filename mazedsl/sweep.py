@@ -220,6 +220,28 @@ class _Stop:
 
 # -- the sweep -------------------------------------------------------------------------------------
 
+def _count_at_least_1(value: Any) -> bool:
+    """An integer (numpy's too; not a bool) of at least 1."""
+    import numbers
+
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool) and value >= 1
+
+
+def _make_sweep_dir(root: Path) -> None:
+    """Create the sweep directory and check it takes files, before any job starts: one line
+    naming it when it cannot (a read-only folder, a path that cannot exist, a file there)."""
+    from mazedsl.errors import RunDirError
+
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+        probe = root / f".write-test-{os.getpid()}"
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as exc:
+        raise RunDirError(f"{root}: cannot create the sweep directory "
+                          f"({exc.strerror or exc})") from None
+
+
 def run_sweep(experiment: str, sweep: Sequence[str] = (), seeds: int | None = None,
               overrides: Overrides = (), jobs: int = 1, quiet: bool = False,
               sweep_dir: str | Path | None = None,
@@ -231,7 +253,12 @@ def run_sweep(experiment: str, sweep: Sequence[str] = (), seeds: int | None = No
     them, as ``RunContext(overrides=...)`` takes them. Ctrl-C: see the module doc; raises
     :class:`SweepInterrupted` after writing the partial ``sweep.json``."""
     from mazedsl.config import apply_overrides, load_experiment
+    from mazedsl.errors import ConfigError
 
+    if seeds is not None and not _count_at_least_1(seeds):
+        raise ConfigError(f"needs a number N >= 1 (seeds 0..N-1) or None, got {seeds!r}", "seeds")
+    if not _count_at_least_1(jobs):
+        raise ConfigError(f"needs a number N >= 1 of parallel jobs, got {jobs!r}", "jobs")
     base = load_experiment(experiment)
     given = overrides
     if overrides:
@@ -269,9 +296,9 @@ def run_sweep(experiment: str, sweep: Sequence[str] = (), seeds: int | None = No
                   f"{how.get(result.status, f', best eval {result.best_eval}')}", flush=True)
         return result
 
+    _make_sweep_dir(root)
     with _Stop(quiet) as stop:  # a signal from here on is passed on; none interrupts this code
-        root.mkdir(parents=True, exist_ok=True)
-        with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
+        with ThreadPoolExecutor(max_workers=jobs) as pool:
             results = list(pool.map(lambda ip: job(stop, *ip), enumerate(points)))
         results.sort(key=sort_key)
         out = SweepResult(root, results, experiment=base.name,

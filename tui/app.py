@@ -209,8 +209,13 @@ class MazeApp(App[None]):
     def stop_training(self, run_dir: str | Path) -> None:
         training = self.trainings.get(run_dir)
         if training is None or not training.running:
-            self.notify("Only trainings started from this window can be stopped here.",
-                        severity="warning")
+            holder = self.library.training_holder(run_dir)
+            if holder is not None:  # another process trains it (its lock says which)
+                self.notify(f"It trains in another process ({holder}): stop it there (Ctrl-C, "
+                            "or kill -INT its pid); only trainings started from this window are "
+                            "stopped here.", severity="warning")
+            else:
+                self.notify("It is not training: nothing to stop.", severity="warning")
             return
         what = training.stop()
         hint = {"interrupting": " (checkpoint kept) — s again: terminate",

@@ -15,6 +15,7 @@ STATUS_STYLES = {
     "crashed": "bold #e06c75",
     "interrupted": "#c678dd",
     "starting": "#61afef",
+    "damaged": "bold #d19a66",
 }
 STATUS_ICONS = {
     "running": "▶",
@@ -23,6 +24,7 @@ STATUS_ICONS = {
     "crashed": "✘",
     "interrupted": "■",
     "starting": "…",
+    "damaged": "!",
 }
 
 MISSING = "—"

@@ -98,14 +98,35 @@ class Library:
                              label_root=Path(root))
 
     def read_run_info(self, path: str | os.PathLike[str]) -> "RunInfo":
+        """A run's RunInfo; one whose run.json is there but damaged (bad JSON, not an object)
+        has the status ``damaged`` (``mazedsl train --resume`` rebuilds run.json)."""
+        from mazedsl.errors import RunDirError
         from mazedsl.run import read_run_info
+        from mazedsl.run.listing import damaged_run_info
 
-        return read_run_info(path)
+        try:
+            return read_run_info(path)
+        except RunDirError as exc:
+            if not (Path(path) / "run.json").is_file() or not (Path(path) / "config.yaml").is_file():
+                raise
+            return damaged_run_info(path, str(exc))
 
     def read_metrics(self, path: str | os.PathLike[str], offset: int = 0) -> tuple[list[dict], int]:
+        """New records of a metrics file from ``offset``; none when it cannot be read (a folder
+        in its place)."""
+        from mazedsl.errors import RunDirError
         from mazedsl.run import read_metrics
 
-        return read_metrics(path, offset)
+        try:
+            return read_metrics(path, offset)
+        except RunDirError:
+            return [], offset
+
+    def training_holder(self, run_dir: str | os.PathLike[str]) -> str | None:
+        """``pid N on host H since T`` of the process training ``run_dir`` now (its lock), or None."""
+        from mazedsl.run.lock import describe_holder, is_training, lock_holder
+
+        return describe_holder(lock_holder(run_dir)) if is_training(run_dir) else None
 
     # -- config -------------------------------------------------------------------------
     def _config(self) -> Any:

@@ -14,17 +14,23 @@ from mazedsl.hydra_quoting import hydra_quote
 
 
 def cmd_train(args: argparse.Namespace) -> int:
+    _check_train_flags(args)
     if args.resume:  # before anything is loaded: `--resume RUN x.py` is not an override error
         for given in (args.experiment, *args.overrides):
             if given and "=" not in given and not given.startswith("~"):
                 raise ConfigError(f"--resume RUN continues a recorded run; give no EXPERIMENT "
                                   f"file with it (only total_steps=N), not {given!r}")
+        _check_run_name(args.resume)
+    elif args.experiment:
+        _check_not_a_directory(args.experiment)
     from mazedsl.context import RunContext
 
     quiet = args.quiet or args.json
     budget = None
+    as_it_was = None
     if args.resume:
         ctx = RunContext.load(args.resume, checkpoint="last", silent=quiet, runs_root=args.runs_root)
+        as_it_was = _RunFiles(ctx.run_dir)  # before the new budget is written
         budget = _resume_budget(ctx, [a for a in (args.experiment, *args.overrides) if a])
         if budget == 0:  # a finished run, resumed without a larger budget: nothing to do
             from mazedsl.run.directory import RunDirectory
@@ -40,7 +46,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         if not args.experiment:
             raise ConfigError("train needs an EXPERIMENT file (or --resume RUN)")
         args.overrides = _with_runs_root(args)
-        if args.sweep or args.seeds:
+        if args.sweep or args.seeds is not None:
             return _sweep(args)
         from mazedsl.components import resolve_experiment
 
@@ -50,13 +56,21 @@ def cmd_train(args: argparse.Namespace) -> int:
         ctx = RunContext(args.experiment, overrides=list(args.overrides), run_dir=args.run_dir,
                          silent=quiet)
 
+    training: list[bool] = []
+
     def started(run_dir: Any) -> None:  # named once built: a run refused by the build is not kept
+        training.append(True)
         if args.quiet and not args.json:
             print(run_dir, flush=True)  # the one line a script needs
         elif not quiet:
             print(f"run directory: {run_dir}", flush=True)
 
-    summary = ctx.train(total_steps=budget, on_start=started)
+    try:
+        summary = ctx.train(total_steps=budget, on_start=started)
+    except BaseException:
+        if as_it_was is not None and not training:  # a refused resume leaves the run as it was
+            as_it_was.restore()
+        raise
     result: dict[str, Any] = {"run_dir": str(ctx.run_dir), "steps": summary.steps,
                               "wall_time": round(summary.wall_time, 3), "best_eval": summary.best_eval,
                               "stopped": summary.stopped}
@@ -66,6 +80,77 @@ def cmd_train(args: argparse.Namespace) -> int:
         print(f"trained {summary.steps} steps in {summary.wall_time:.1f} s ({summary.stopped}); "
               f"best eval {fmt(summary.best_eval)}; run directory: {ctx.run_dir}")
     return EXIT_INTERRUPTED if summary.stopped == "interrupted" else 0
+
+
+def _check_train_flags(args: argparse.Namespace) -> None:
+    """Flags that cannot go together, refused before anything is loaded (none is ignored)."""
+    sweeping = [flag for flag, given in (("--sweep", args.sweep), ("--seeds", args.seeds is not None))
+                if given]
+    if args.resume:
+        given = [*sweeping, *(["--run-dir"] if args.run_dir else []),
+                 *(["--jobs"] if args.jobs is not None else [])]
+        if given:
+            raise ConfigError(f"--resume RUN continues one recorded run in its own directory; "
+                              f"{given[0]} does not go with it")
+    if sweeping and args.run_dir:
+        raise ConfigError(f"--run-dir names one run's directory, and {sweeping[0]} makes one per "
+                          "job (<output_dir>/<experiment>/sweep_<stamp>/job_NNN); choose where "
+                          "with output_dir=DIR instead")
+    if args.jobs is not None and not sweeping and not args.resume:
+        raise ConfigError("--jobs N runs sweep jobs in parallel; it goes with --sweep or --seeds")
+
+
+class _RunFiles:
+    """The files a resume's new budget rewrites (``RunContext.set_total_steps``: config.yaml,
+    overrides.yaml, run.json), as they were: ``restore()`` puts them back when the resume is
+    refused before training starts (a missing checkpoint, spaces that no longer fit...)."""
+
+    NAMES = ("config.yaml", "overrides.yaml", "run.json")
+
+    def __init__(self, run_dir: Path) -> None:
+        self.run_dir = Path(run_dir)
+        self.saved: dict[str, bytes | None] = {}
+        for name in self.NAMES:
+            try:
+                self.saved[name] = (self.run_dir / name).read_bytes()
+            except FileNotFoundError:
+                self.saved[name] = None
+            except OSError:  # unreadable: never rewritten by us either
+                continue
+
+    def restore(self) -> None:
+        import sys
+
+        from mazedsl.run.files import atomic_write_bytes
+
+        for name, data in self.saved.items():
+            path = self.run_dir / name
+            try:
+                now = path.read_bytes() if path.exists() else None
+                if now == data:
+                    continue
+                if data is None:
+                    path.unlink()
+                else:
+                    atomic_write_bytes(path, data)
+            except (OSError, MazeError) as exc:
+                print(f"note: {path}: could not be put back as it was before this resume ({exc})",
+                      file=sys.stderr)
+
+
+def _check_run_name(ref: str) -> None:
+    """``:latest`` names no experiment (it is neither ``latest`` nor ``EXPERIMENT:latest``)."""
+    if ref.endswith(":latest") and not ref[: -len(":latest")].strip():
+        raise RunDirError(f"{ref!r} names no experiment: give EXPERIMENT:latest (e.g. "
+                          "cartpole_ppo:latest) or latest (the newest run of any experiment)")
+
+
+def _check_not_a_directory(ref: str) -> None:
+    """An experiment file name (``x.py``, ``x.py:name``, ``x.yaml``) that is a directory."""
+    head, sep, _tail = ref.rpartition(":")
+    for text in (ref, head) if sep else (ref,):
+        if text.endswith((".py", ".yaml", ".yml")) and Path(text).is_dir():
+            raise ConfigError(f"{text}: is a directory, not an experiment file")
 
 
 def _with_runs_root(args: argparse.Namespace) -> list[str]:
@@ -115,7 +200,8 @@ def _sweep(args: argparse.Namespace) -> int:
 
     try:
         result = run_sweep(args.experiment, sweep=args.sweep, seeds=args.seeds,
-                           overrides=args.overrides, jobs=args.jobs, quiet=args.quiet or args.json)
+                           overrides=args.overrides, jobs=args.jobs or 1,
+                           quiet=args.quiet or args.json)
     except SweepInterrupted as stop:  # the partial sweep.json is written: show it, exit 130
         if args.json:
             print_json(stop.result.to_json())
@@ -132,6 +218,7 @@ def _sweep(args: argparse.Namespace) -> int:
 def cmd_eval(args: argparse.Namespace) -> int:
     from mazedsl.context import RunContext
 
+    _check_run_name(args.run)
     ctx = RunContext.load(args.run, checkpoint=args.checkpoint, silent=True, runs_root=args.runs_root)
     result = ctx.evaluate(args.episodes, deterministic=not args.stochastic)
     summary = {**eval_summary(result), "run_dir": str(ctx.run_dir), "checkpoint": args.checkpoint}
@@ -148,6 +235,11 @@ def cmd_rollout(args: argparse.Namespace) -> int:
     from mazedsl.context import RunContext
     from mazedsl.rl.episodes import EvalResult
 
+    _check_run_name(args.run)
+    if args.seed is not None and args.seed + args.episodes - 1 >= SEED_LIMIT:
+        raise ConfigError(f"--seed {args.seed}: episode i plays with seed S+i, which must stay "
+                          f"below 2**64 (with {args.episodes} episode{'s' * (args.episodes > 1)}: "
+                          f"S <= {SEED_LIMIT - args.episodes})")
     render = args.render and sys.stdout.isatty()
     if args.render and not render:
         print("note: --render draws only to a terminal; stdout is not one, so the episodes are "
@@ -162,6 +254,9 @@ def cmd_rollout(args: argparse.Namespace) -> int:
     else:
         print_eval(f"rollout of {ctx.run_dir}", summary)
     return 0
+
+
+SEED_LIMIT = 2**64  # torch's generators take seeds below it
 
 
 def cmd_runs(args: argparse.Namespace) -> int:
@@ -232,6 +327,7 @@ def _run_ref(ref: str, runs_root: str) -> Path | None:
     lists it, ``latest``, ``EXPERIMENT:latest``), or None when it names no run."""
     from mazedsl.run.listing import resolve_run
 
+    _check_run_name(ref)
     path = Path(ref)
     if path.is_dir() and (path / "config.yaml").is_file():
         return path
@@ -239,6 +335,12 @@ def _run_ref(ref: str, runs_root: str) -> Path | None:
         return resolve_run(ref, runs_root)
     if not path.exists() and (Path(runs_root) / path / "config.yaml").is_file():
         return resolve_run(ref, runs_root)
+    here = path if path.exists() else Path(runs_root) / path
+    if here.is_dir() and ((here / "run.json").is_file() or (here / "metrics.jsonl").is_file()
+                          or any((here / "checkpoints").glob("*.pt"))):
+        raise RunDirError(f"{here}: a run directory without config.yaml (its config is lost): "
+                          "nothing to load its config from")
+    _check_not_a_directory(ref)
     return None
 
 

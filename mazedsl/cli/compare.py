@@ -18,10 +18,10 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--json", action="store_true", help="machine-readable output (with the curves)")
     p.add_argument("--plot", metavar="FILE", help="write the overlaid curves to FILE.png or FILE.svg "
                    "(needs the plot extra: pip install 'mazedsl[plot]')")
-    p.add_argument("--x", choices=("steps", "time"), default="steps",
-                   help="x axis of the curves: env steps (default) or wall seconds")
-    p.add_argument("--band", choices=("minmax", "std"), default="minmax",
-                   help="band around each configuration's mean: min-max (default) or ±std")
+    p.add_argument("--x", choices=("steps", "time"),
+                   help="x axis of the curves (--plot, --json): env steps (default) or wall seconds")
+    p.add_argument("--band", choices=("minmax", "std"),
+                   help="band around each configuration's mean (--plot): min-max (default) or ±std")
 
 
 def _pm(mean: float | None, std: float | None, n: int) -> str:
@@ -32,7 +32,15 @@ def _pm(mean: float | None, std: float | None, n: int) -> str:
 
 def run_compare(args: argparse.Namespace) -> int:
     from mazedsl.compare import compare
+    from mazedsl.errors import ConfigError
 
+    # the curves are only drawn (--plot) or written (--json): never ignore a flag for them
+    if args.band is not None and not args.plot:
+        raise ConfigError("--band shapes the picture's band; it goes with --plot FILE")
+    if args.x is not None and not (args.plot or args.json):
+        raise ConfigError("--x sets the curves' x axis; it goes with --plot FILE or --json "
+                          "(the table has no curves)")
+    args.x, args.band = args.x or "steps", args.band or "minmax"
     comparison = compare(args.runs, args.runs_root)
     if args.plot:
         from mazedsl.plot import plot_comparison
@@ -67,7 +75,7 @@ def run_compare(args: argparse.Namespace) -> int:
         print_table("differing config keys", ["run", *[key for key, _ in diff]],
                     [[run.label, *[values[i] for _, values in diff]]
                      for i, run in enumerate(comparison.runs)])
-    elif len(comparison.runs) > 1:
+    elif sum(run.config is not None for run in comparison.runs) > 1:  # (no config: a note)
         print("no config differences")
     for note in comparison.all_notes():
         print(f"note: {note}")

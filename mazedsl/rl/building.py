@@ -177,8 +177,11 @@ def build(experiment: Experiment, *, device: str | torch.device | None = None,
         if venv is not None:
             venv.close()
         raise
+    # the env's own limit (applied to its envs, factories' too) also caps the episode loop,
+    # so that an env ignoring it cannot hang evaluation; without one, runner.episode_step_limit
+    own_limit = env_step_limit(exp.env, env_factory)
     built = Built(exp, dev, seeds, entry, obs_space, action_space, prep, policy, env_factory,
-                  None if env_step_limit(exp.env, env_factory) else exp.runner.episode_step_limit)
+                  own_limit or exp.runner.episode_step_limit)
     if training:
         from mazedsl.rl.envloop import EnvLoop
         from mazedsl.rl.normalize import RewardNormalizer

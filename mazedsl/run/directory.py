@@ -20,9 +20,13 @@ from pathlib import Path
 from typing import Any
 
 from mazedsl.errors import CheckpointError, RunDirError
-from mazedsl.run.files import MetricsWriter, atomic_write_bytes, atomic_write_json, atomic_write_text
+from mazedsl.run.files import (MetricsWriter, atomic_write_bytes, atomic_write_json, atomic_write_text,
+                               rewind_metrics_file, write_problem)
+from mazedsl.run.lock import CRASHED, RunLock, trainer_alive
 
 CHECKPOINTS = ("last", "best")
+#: What shows that a folder holds a run (a new run is never made in it).
+RUN_MARKERS = ("run.json", "config.yaml")
 
 
 def new_run_path(output_dir: str | os.PathLike[str], experiment: str) -> Path:
@@ -42,6 +46,65 @@ def versions() -> dict[str, str]:
         except PackageNotFoundError:
             pass
     return out
+
+
+def read_run_config(run_dir: str | os.PathLike[str]) -> Any:
+    """A run's ``config.yaml`` as an OmegaConf tree, checked whole: a run's config is written
+    complete, so one missing a top-level field of the Experiment declaration (empty, or cut
+    short) is refused rather than filled with defaults. :class:`RunDirError` names the file."""
+    import attrs
+    from omegaconf import DictConfig, OmegaConf
+
+    from mazedsl.spec import Experiment
+
+    config = Path(run_dir) / "config.yaml"
+    try:
+        cfg = OmegaConf.load(config)
+    except FileNotFoundError:
+        raise RunDirError(f"{run_dir}: not a run directory (no config.yaml)") from None
+    except OSError as exc:
+        raise RunDirError(f"{config}: unreadable ({write_problem(config, exc)})") from None
+    except Exception as exc:  # noqa: BLE001 - malformed YAML of any kind
+        raise RunDirError(f"{config}: unreadable ({str(exc).splitlines()[0]})") from None
+    if not isinstance(cfg, DictConfig):
+        raise RunDirError(f"{config}: not a config (a YAML list, not a mapping); the run cannot "
+                          "be loaded")
+    missing = [field.name for field in attrs.fields(Experiment) if field.name not in cfg]
+    if missing and len(missing) == len(attrs.fields(Experiment)):
+        raise RunDirError(f"{config}: {'empty' if not cfg else 'not an experiment config'} "
+                          "(no field of an experiment); the run cannot be loaded")
+    if missing:
+        shown = ", ".join(missing[:6]) + (f" and {len(missing) - 6} more" if len(missing) > 6 else "")
+        raise RunDirError(f"{config}: incomplete (missing {shown}); the run cannot be loaded")
+    return cfg
+
+
+def holds_run(path: str | os.PathLike[str]) -> bool:
+    """Whether the folder ``path`` holds a run: its run.json, config.yaml or a checkpoint."""
+    path = Path(path)
+    if any((path / name).exists() for name in RUN_MARKERS):
+        return True
+    try:
+        return any((path / "checkpoints").iterdir())
+    except OSError:
+        return False
+
+
+def check_new_run_dir(path: str | os.PathLike[str]) -> None:
+    """Refuse to make a new run in a folder that holds one (:class:`RunDirError`, one line
+    naming that run and how to continue it instead); a missing or empty folder is fine."""
+    path = Path(path)
+    if not holds_run(path):
+        return
+    from mazedsl.run.listing import damaged_run_info, read_run_info
+
+    try:
+        info = read_run_info(path)
+    except RunDirError as exc:
+        info = damaged_run_info(path, str(exc))
+    raise RunDirError(f"{path} already holds a run ({info.experiment}, {info.status}); use "
+                      f"--resume {path} to continue it (RunContext.load(RUN).train()), or "
+                      "another --run-dir")
 
 
 def git_state(cwd: str | os.PathLike[str] | None = None) -> dict[str, Any] | None:
@@ -65,11 +128,15 @@ class RunDirectory:
         self.path = Path(path)
         self._metrics: MetricsWriter | None = None
         self.logger: logging.Logger | None = None
+        self._lock = RunLock(self.path)
 
     # -- creating ------------------------------------------------------------------
     @classmethod
     def create(cls, path: str | os.PathLike[str]) -> "RunDirectory":
+        """A new run directory at ``path`` (made, and checked writable); a folder that holds
+        a run already is refused (:func:`check_new_run_dir`)."""
         path = Path(path)
+        check_new_run_dir(path)
         try:
             (path / "checkpoints").mkdir(parents=True, exist_ok=True)
             probe = path / ".write-test"
@@ -81,12 +148,25 @@ class RunDirectory:
 
     @classmethod
     def open(cls, path: str | os.PathLike[str]) -> "RunDirectory":
+        """An existing run directory; its config.yaml must be whole (:func:`read_run_config`)."""
         path = Path(path)
         if not path.is_dir():
             raise RunDirError(f"{path}: run directory does not exist")
         if not (path / "config.yaml").is_file():
             raise RunDirError(f"{path}: not a run directory (needs run.json and config.yaml)")
+        read_run_config(path)
         return cls(path)  # a missing or damaged run.json is rebuilt on resume (repair_info)
+
+    # -- the training lock ---------------------------------------------------------
+    def lock(self) -> None:
+        """Take the run's training lock (RUN/.lock) until :meth:`close`: refused in one line
+        naming the pid and host of another process training this run (see run/lock.py)."""
+        self._lock.acquire()
+
+    @property
+    def locked(self) -> bool:
+        """Whether this object holds the run's training lock."""
+        return self._lock.held
 
     # -- files ---------------------------------------------------------------------
     def write_text(self, name: str, text: str) -> None:
@@ -96,18 +176,36 @@ class RunDirectory:
         atomic_write_json(self.path / name, obj)
 
     def read_json(self, name: str) -> Any:
+        """A JSON file of the run; run.json, eval.json and spaces.json are checked to have
+        their shape (:class:`RunDirError` naming the file when not)."""
+        path = self.path / name
         try:
-            return json.loads((self.path / name).read_text(encoding="utf-8"))
+            data = json.loads(path.read_text(encoding="utf-8"))
         except FileNotFoundError:
             raise RunDirError(f"{self.path}: no {name}") from None
-        except (OSError, json.JSONDecodeError) as exc:
-            raise RunDirError(f"{self.path / name}: unreadable ({exc})") from None
+        except OSError as exc:
+            raise RunDirError(f"{path}: unreadable ({write_problem(path, exc)})") from None
+        except ValueError as exc:  # bad JSON, or bytes that are no UTF-8
+            raise RunDirError(f"{path}: unreadable ({exc})") from None
+        problem = json_shape_problem(name, data)
+        if problem:
+            raise RunDirError(f"{path}: damaged ({problem})")
+        return data
 
     def run_info(self) -> dict[str, Any]:
+        """run.json's content; {} when it is missing or damaged (a resume rebuilds it)."""
         try:
             return self.read_json("run.json")
         except RunDirError:
             return {}
+
+    def rollouts_path(self) -> Path:
+        """``RUN/rollouts`` (recorded episodes), checked to be a folder where it exists."""
+        out = self.path / "rollouts"
+        if out.exists() and not out.is_dir():
+            raise RunDirError(f"{out}: a file is where the run keeps its recorded episodes (a "
+                              "folder); move it away")
+        return out
 
     def update_info(self, **fields: Any) -> dict[str, Any]:
         """Merge ``fields`` into run.json (atomically) and return the result."""
@@ -138,12 +236,9 @@ class RunDirectory:
         if isinstance(info, dict) and all(key in info for key in self.INFO_KEYS):
             return False
         if experiment is None:
-            from omegaconf import OmegaConf
-
             from mazedsl.config import from_config
 
-            experiment = from_config(OmegaConf.load(self.path / "config.yaml"),
-                                     source=str(self.path / "config.yaml"))
+            experiment = from_config(read_run_config(self.path), source=str(self.path / "config.yaml"))
         from mazedsl.rl.registry import entry_for
         from mazedsl.rl.trainer import Seeds
 
@@ -165,6 +260,20 @@ class RunDirectory:
         return True
 
     # -- metrics and log -----------------------------------------------------------
+    def rewind_metrics(self, counters: dict[str, Any]) -> int:
+        """Cut metrics.jsonl back to the checkpoint a resume starts from (``counters``: its
+        ``state["counters"]``: ``steps``, and ``last_eval_step`` where the trainer keeps it):
+        what the resumed training writes again goes (see
+        :func:`mazedsl.run.files.rewind_metrics_file`), so its metrics are an uninterrupted
+        run's. Takes the run's training lock first. Returns how many lines went."""
+        self.lock()
+        if self._metrics is not None:  # the file is replaced: reopen it afterwards
+            self._metrics.close()
+            self._metrics = None
+        step = int(counters["steps"])
+        last_eval = counters.get("last_eval_step", step)
+        return rewind_metrics_file(self.path / "metrics.jsonl", step, keep_eval_at_step=last_eval == step)
+
     @property
     def metrics(self) -> MetricsWriter:
         if self._metrics is None:
@@ -184,6 +293,7 @@ class RunDirectory:
         return self.logger
 
     def close(self) -> None:
+        """Close the metrics file and the log, and let go of the training lock."""
         if self._metrics is not None:
             self._metrics.close()
             self._metrics = None
@@ -192,6 +302,7 @@ class RunDirectory:
                 handler.close()
                 self.logger.removeHandler(handler)
             self.logger = None
+        self._lock.release()
 
     # -- checkpoints ---------------------------------------------------------------
     def checkpoint_path(self, kind: str) -> Path:
@@ -236,8 +347,12 @@ class RunDirectory:
         path = self.checkpoint_path(kind)
         if not path.is_file():
             other = [k for k in CHECKPOINTS if k != kind and self.checkpoint_path(k).is_file()]
-            hint = f"; '{other[0]}' exists" if other else ""
-            raise CheckpointError(f"{path}: no '{kind}' checkpoint in this run{hint}")
+            if not other:
+                status = self.run_info().get("status")
+                if status == "running" and (self.locked or trainer_alive(self.path) is False):
+                    status = CRASHED  # its trainer is gone (we hold its lock: we resume it)
+                raise CheckpointError(no_checkpoint_message(self.path, status))
+            raise CheckpointError(f"{path}: no '{kind}' checkpoint in this run; '{other[0]}' exists")
         try:
             with warnings.catch_warnings():  # torch's pickle-protocol notes: the error says it
                 warnings.simplefilter("ignore")
@@ -264,6 +379,36 @@ class RunDirectory:
                                           "delete it to resume without it (then not "
                                           "exactly)") from None
         return state
+
+
+def no_checkpoint_message(path: Path, status: Any) -> str:
+    """Why a run without any checkpoint has nothing to load or resume, with what to do."""
+    if status in ("running", "created"):
+        return f"{path}: no checkpoint in this run yet (status {status}): nothing to load or resume from"
+    return (f"{path}: no checkpoint in this run (its training stopped before writing the first "
+            "one): nothing to load or resume from; train the experiment anew (`mazedsl runs "
+            "--prune` removes this run)")
+
+
+def json_shape_problem(name: str, data: Any) -> str | None:
+    """What is wrong with the content of a run's JSON file ``name`` (run.json and eval.json:
+    an object; spaces.json: an observation and an action space), or None."""
+    if name in ("run.json", "eval.json", "spaces.json") and not isinstance(data, dict):
+        return f"a JSON {type(data).__name__}, not an object"
+    if name != "spaces.json":
+        return None
+    from mazedsl.rl.spaces import space_from_json
+
+    for key in ("observation", "action"):
+        if key not in data:
+            return f"no {key!r} space"
+        try:
+            space_from_json(data[key])
+        except Exception as exc:  # noqa: BLE001 - any malformed space description
+            detail = str(exc).splitlines()[0] if str(exc) else ""
+            return f"its {key!r} space is not a space description ({type(exc).__name__}" + (
+                f": {detail})" if detail else ")")
+    return None
 
 
 def checkpoint_problem(path: Path, exc: BaseException) -> str:

@@ -11,6 +11,7 @@ from typing import Any
 import attrs
 
 from mazedsl.errors import RunDirError
+from mazedsl.run.lock import CRASHED, is_training, trainer_alive
 
 DEFAULT_ROOT = "outputs"
 
@@ -55,7 +56,9 @@ def is_run_dir(path: str | os.PathLike[str]) -> bool:
 
 
 def read_run_info(path: str | os.PathLike[str]) -> RunInfo:
-    """The :class:`RunInfo` of one run directory."""
+    """The :class:`RunInfo` of one run directory. A run whose run.json says ``running`` while
+    no process holds its training lock (its trainer died: ``kill -9``, a crash, a reboot) has
+    the status :data:`~mazedsl.run.lock.CRASHED` (run.json is left as it is)."""
     path = Path(path)
     try:
         raw = json.loads((path / "run.json").read_text(encoding="utf-8"))
@@ -71,10 +74,13 @@ def read_run_info(path: str | os.PathLike[str]) -> RunInfo:
     except ValueError:
         started_at = None
     best = raw.get("best_eval")
+    status = str(raw.get("status", "unknown"))
+    if status == "running" and trainer_alive(path) is False:
+        status = CRASHED
     try:
         return RunInfo(path=path, experiment=str(raw.get("experiment", path.parent.name)),
                        algorithm=str(raw.get("algorithm", "?")), env=str(raw.get("env", "?")),
-                       status=str(raw.get("status", "unknown")), steps=int(raw.get("steps") or 0),
+                       status=status, steps=int(raw.get("steps") or 0),
                        best_eval=None if best is None else float(best), started=started_at, raw=raw)
     except (TypeError, ValueError) as exc:
         raise RunDirError(f"{path}/run.json: unreadable (bad steps or best_eval: {exc})") from None
@@ -213,21 +219,30 @@ def resolve_run(ref: str | os.PathLike[str], root: str | os.PathLike[str] = DEFA
     return path
 
 
-#: A run in one of these states, without a checkpoint, holds nothing worth keeping.
-PRUNABLE = ("created", "failed")
+#: A run in one of these states, without a checkpoint, holds nothing worth keeping (nor can
+#: it be resumed: a resume starts from checkpoints/last).
+PRUNABLE = ("created", "failed", "interrupted", CRASHED)
 #: Created runs touched more recently than this may still be starting: never pruned.
 PRUNE_GRACE_S = 120.0
 
 
+def has_checkpoint(path: str | os.PathLike[str]) -> bool:
+    """Whether a run has a checkpoint: ``checkpoints/last.pt`` or ``best.pt``, or RLlib's
+    ``checkpoints/last/`` or ``best/`` folders."""
+    folder = Path(path) / "checkpoints"
+    return any((folder / f"{kind}.pt").is_file() or (folder / kind).is_dir() for kind in ("last", "best"))
+
+
 def prunable(runs: list[RunInfo]) -> list[tuple[RunInfo, str]]:
     """The runs ``mazedsl runs --prune`` removes, with why: created but never trained, or
-    failed before writing any checkpoint (a failed run that trained keeps its checkpoints)."""
+    failed, interrupted or crashed before writing any checkpoint (nothing to resume from; a
+    run that wrote one keeps it)."""
     import time
 
     out = []
     for run in runs:
-        if run.status not in PRUNABLE or any((run.path / "checkpoints").glob("*.pt")):
-            continue
+        if run.status not in PRUNABLE or has_checkpoint(run.path) or is_training(run.path):
+            continue  # (a run a process trains now, e.g. one being resumed, is kept)
         if run.status == "created":  # it may be starting right now
             try:
                 touched = max(p.stat().st_mtime for p in [run.path, *run.path.iterdir()])
@@ -235,8 +250,12 @@ def prunable(runs: list[RunInfo]) -> list[tuple[RunInfo, str]]:
                 continue
             if time.time() - touched < PRUNE_GRACE_S:
                 continue
-        why = ("created, never trained" if run.status == "created"
-               else f"failed before any checkpoint: {run.raw.get('error') or 'no error recorded'}")
+        if run.status == "created":
+            why = "created, never trained"
+        elif run.status == "failed":
+            why = f"failed before any checkpoint: {run.raw.get('error') or 'no error recorded'}"
+        else:
+            why = f"{run.status} before any checkpoint: nothing to resume from"
         out.append((run, why))
     return out
 

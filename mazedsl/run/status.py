@@ -25,12 +25,14 @@ def _seconds(value: Any) -> float:
 
 
 class TrainingStatus:
-    """Marks the run ``running`` on entry (keeping the first ``started``; counting the
+    """Takes the run's training lock (``RUN/.lock``, held until the run is closed: another
+    process training this run is refused in one line naming it; see run/lock.py) and marks
+    the run ``running`` on entry (keeping the first ``started``; counting the
     training ``sessions``: a resume starts one); on exit ``finished`` or ``interrupted`` (from
     :meth:`done`, or Ctrl-C), else ``failed`` with the error, with the steps and best
     evaluation ``counters()`` gives then and ``train_seconds``, the wall time of all sessions
     so far (not the time between sessions); logs it (an unexpected exception with its
-    traceback) and closes the run. Exceptions propagate."""
+    traceback) and closes the run, which releases the lock. Exceptions propagate."""
 
     def __init__(self, run: Any, logger: logging.Logger,
                  counters: Callable[[], tuple[int, float | None]], **running: Any) -> None:
@@ -38,6 +40,9 @@ class TrainingStatus:
         self.status, self.error = "failed", None
 
     def __enter__(self) -> "TrainingStatus":
+        lock = getattr(self.run, "lock", None)
+        if lock is not None:
+            lock()
         info = self.run.run_info()
         started = info.get("started") or _now()
         self._trained_before = _seconds(info.get("train_seconds"))

@@ -8,6 +8,7 @@
 from __future__ import annotations
 
 import copy
+import math
 import numbers
 from typing import Any, Callable, Sequence
 
@@ -170,8 +171,9 @@ def is_int(value: Any) -> str | None:
 
 
 def is_float(value: Any) -> str | None:
-    ok = isinstance(value, numbers.Real) and not isinstance(value, bool)
-    return None if ok else "must be a number"
+    if not isinstance(value, numbers.Real) or isinstance(value, bool):
+        return "must be a number"
+    return None if math.isfinite(value) else "must be a finite number"
 
 
 def is_bool(value: Any) -> str | None:
@@ -189,15 +191,15 @@ def optional(check: Check) -> Check:
 
 
 def gt(bound: float) -> Check:
-    return lambda v: None if is_float(v) is None and v > bound else f"must be > {bound}"
+    return lambda v: is_float(v) or (None if v > bound else f"must be > {bound}")
 
 
 def ge(bound: float) -> Check:
-    return lambda v: None if is_float(v) is None and v >= bound else f"must be >= {bound}"
+    return lambda v: is_float(v) or (None if v >= bound else f"must be >= {bound}")
 
 
 def le(bound: float) -> Check:
-    return lambda v: None if is_float(v) is None and v <= bound else f"must be <= {bound}"
+    return lambda v: is_float(v) or (None if v <= bound else f"must be <= {bound}")
 
 
 def one_of(*choices: Any) -> Check:

@@ -214,8 +214,13 @@ class RunDetailScreen(Screen):
             seconds, sessions = self.trained
             when += f" · took {fmt_duration(seconds)}" + (f" in {sessions} sessions" if sessions > 1 else "")
         text.append(when, style="dim")
-        if info.raw.get("error"):
+        if info.status == "damaged":
+            text.append(f"\n{damaged_note(info.raw.get('error'))}", style="#e06c75")
+        elif info.raw.get("error"):
             text.append(f"\n{info.raw['error']}", style="#e06c75")
+        elif self.status() == "crashed":
+            text.append("\nits training process died (killed, or the machine went down): r resumes "
+                        "it from its last checkpoint", style="#e06c75")
         elif self.status() == "failed":
             training = self.app.trainings.get(self.run_dir)
             code = training.process.returncode if training is not None else None
@@ -280,6 +285,17 @@ class RunDetailScreen(Screen):
         self.notify(f"Mean return {fmt_float(mean, 2)}", title="Evaluation finished")
 
 
+def damaged_note(error: Any) -> str:
+    """What the run screen says of a run whose run.json is damaged (``error``: why)."""
+    detail = str(error or "unreadable")
+    if "run.json: " in detail:
+        detail = detail.split("run.json: ", 1)[1]
+    if detail.startswith("unreadable (") and detail.endswith(")"):
+        detail = detail[len("unreadable ("):-1]
+    return (f"run.json damaged ({detail}); r resumes the run, rebuilding run.json from "
+            "config.yaml")
+
+
 def _stamp(path: Path) -> Any:
     try:
         st = path.stat()
@@ -288,8 +304,10 @@ def _stamp(path: Path) -> Any:
     return (st.st_mtime_ns, st.st_size)
 
 
-def _read_json(path: Path) -> Any:
+def _read_json(path: Path) -> dict[str, Any] | None:
+    """A JSON object file (eval.json); None when missing, unreadable or not an object."""
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
+        data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
+    return data if isinstance(data, dict) else None
