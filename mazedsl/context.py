@@ -138,6 +138,7 @@ class RunContext:
         if self._checkpoint_kind is None or self._trainer is not None:
             raise ConfigError("set_total_steps() changes a loaded run's budget before it "
                               "resumes; give a new experiment total_steps=N instead")
+        self._run.lock()  # not the budget of a run another process trains
         self._exp = attrs.evolve(self._exp, total_steps=total_steps)
         self._run.write_text("config.yaml", to_yaml(self._exp))
         try:
@@ -249,11 +250,14 @@ class RunContext:
             return dispatch.train(self, total_steps, n_epochs, on_start)
         if self._trainer is None:
             resuming = self._checkpoint_kind is not None
+            if resuming:
+                self._run.lock()  # never two trainers in one run
             self._make_trainer()
             if resuming:
                 self._run.repair_info(self._exp)  # a damaged run.json is rebuilt from the config
                 state = self._run.load_checkpoint("last")
                 exact = self._trainer.load_state_dict(state)
+                self._run.rewind_metrics(state["counters"])  # records past it: written again
                 self._checkpoint_kind = None
                 self._agent = None
                 notes = self._trainer.learner.resume_notes()
@@ -354,7 +358,7 @@ class RunContext:
         Episode ``i`` is played with seed ``seed + i``; without ``seed``, the seeds continue
         after the episodes already in ``rollouts/`` (so a new call records new episodes)."""
         episodes = Rollout()
-        out = self._run.path / "rollouts"
+        out = self._run.rollouts_path()
         first = _next_episode_index(out)  # never over a recorded episode, gaps or not
         # without a seed, a new call continues the seed sequence of the episodes recorded so far
         base = self._exp.seed + 2_000_003 + first if seed is None else seed

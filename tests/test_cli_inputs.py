@@ -183,10 +183,10 @@ def test_a_refused_resume_leaves_the_run_as_it_was(tmp_path, monkeypatch, capsys
     run = tmp_path / "b"
     RunContext(exp, run_dir=run, silent=True).train()
     (run / "checkpoints" / "last.pt").unlink()
-    before = {p: p.read_bytes() for p in run.rglob("*") if p.is_file()}
+    before = {p: p.read_bytes() for p in run.rglob("*") if p.is_file() and p.name != ".lock"}
     monkeypatch.chdir(tmp_path)
     assert status(["train", "--resume", str(run), "total_steps=5000"]) == 2
     assert capsys.readouterr().err == (f"error: {run / 'checkpoints' / 'last.pt'}: no 'last' "
                                        "checkpoint in this run; 'best' exists\n")
-    after = {p: p.read_bytes() for p in run.rglob("*") if p.is_file()}
+    after = {p: p.read_bytes() for p in run.rglob("*") if p.is_file() and p.name != ".lock"}
     assert after == before  # config.yaml, overrides.yaml and run.json keep their budget

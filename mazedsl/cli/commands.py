@@ -30,6 +30,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     as_it_was = None
     if args.resume:
         ctx = RunContext.load(args.resume, checkpoint="last", silent=quiet, runs_root=args.runs_root)
+        ctx._run.lock()  # refused while another process trains it, before anything is saved
         as_it_was = _RunFiles(ctx.run_dir)  # before the new budget is written
         budget = _resume_budget(ctx, [a for a in (args.experiment, *args.overrides) if a])
         if budget == 0:  # a finished run, resumed without a larger budget: nothing to do
@@ -361,17 +362,12 @@ def _load_any(ref: str, overrides: list[str] | None = None, runs_root: str = "ou
 def load_run_experiment(run: Path) -> Any:
     """A run's Experiment (from its config.yaml), each value labelled with where it came
     from: an override given when the run was made (overrides.yaml), else the config file."""
-    from omegaconf import OmegaConf
-
     from mazedsl.config import from_config
     from mazedsl.config.provenance import record
+    from mazedsl.run.directory import read_run_config
 
     config = run / "config.yaml"
-    try:
-        cfg = OmegaConf.load(config)
-    except Exception as exc:  # noqa: BLE001 - malformed YAML of any kind
-        raise RunDirError(f"{config}: unreadable ({str(exc).splitlines()[0]})") from None
-    exp = from_config(cfg, source=str(config))
+    exp = from_config(read_run_config(run), source=str(config))  # complete, or refused
     record(exp, {"": str(config), **_override_sources(run / "overrides.yaml")})
     return exp
 
