@@ -183,7 +183,7 @@ def resolve_experiment(experiment: Any, components: Mapping[str, Any],
     With no ``experiment``, config-module names and plain values go through Hydra's compose
     API on ``conf_train`` (exactly as the CLI); declarations and dicts are applied after.
     """
-    from mazedsl.config import apply_overrides, compose_experiment, load_experiment
+    from mazedsl.config import _paths, apply_overrides, compose_experiment, load_experiment
     from mazedsl.spec import Experiment
 
     factory = None
@@ -213,7 +213,9 @@ def resolve_experiment(experiment: Any, components: Mapping[str, Any],
         rest: list[tuple[str, Any]] = []
         for key, value in items:
             text = _override_string(key, value)
-            if text is not None and not (key in GROUPS and not isinstance(value, str)):
+            below_rest = any(_paths.is_within(key, earlier) for earlier, _ in rest)
+            if (text is not None and not (key in GROUPS and not isinstance(value, str))
+                    and not below_rest):  # a value under a declaration given earlier: after it
                 hydra_overrides.append(text if key not in GROUPS else f"{key}={value}")
             else:
                 rest.append((key, value))

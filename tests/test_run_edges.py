@@ -113,3 +113,20 @@ def test_a_stop_during_an_evaluation_resumes_into_that_evaluation(tmp_path, monk
     full, cut = _records(tmp_path / "full"), _records(tmp_path / "cut")
     assert [r["step"] for r in cut if r["phase"] == "eval"] == [256, 512, 768]
     assert cut == full
+
+
+def test_a_dotted_override_below_a_component_applies_after_it():
+    """RunContext(env=<factory>, overrides={"env.max_episode_steps": 7}): the component is
+    applied first, the value under it after (the component used to replace it)."""
+    import gymnasium
+
+    from mazedsl import RunContext
+    from mazedsl.spec import PPO
+
+    rc = RunContext(env=lambda: gymnasium.make("CartPole-v1"),
+                    overrides={"env.max_episode_steps": 7}, silent=True)
+    assert rc.experiment.env.max_episode_steps == 7
+    rc = RunContext(algorithm=PPO(lr=0.5), overrides={"algorithm.lr": 0.1}, silent=True)
+    assert rc.experiment.algorithm.lr == 0.1
+    rc = RunContext(algorithm="a2c", overrides={"algorithm.lr": 0.1}, silent=True)
+    assert (type(rc.experiment.algorithm).__name__, rc.experiment.algorithm.lr) == ("A2C", 0.1)
