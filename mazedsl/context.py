@@ -357,6 +357,10 @@ class RunContext:
         each to ``rollouts/episode_NNN.npz``; with ``render``, draw each step in the terminal.
         Episode ``i`` is played with seed ``seed + i``; without ``seed``, the seeds continue
         after the episodes already in ``rollouts/`` (so a new call records new episodes)."""
+        if n_episodes <= 0:
+            raise ConfigError(f"must be > 0, got {n_episodes}", "n_episodes")
+        if seed is not None and not 0 <= seed <= 2**64 - n_episodes:
+            raise ConfigError(f"must be in [0, 2**64 - n_episodes], got {seed}", "seed")
         episodes = Rollout()
         out = self._run.rollouts_path()
         first = _next_episode_index(out)  # never over a recorded episode, gaps or not

@@ -130,3 +130,13 @@ def test_a_dotted_override_below_a_component_applies_after_it():
     assert rc.experiment.algorithm.lr == 0.1
     rc = RunContext(algorithm="a2c", overrides={"algorithm.lr": 0.1}, silent=True)
     assert (type(rc.experiment.algorithm).__name__, rc.experiment.algorithm.lr) == ("A2C", 0.1)
+
+
+def test_rollout_from_python_checks_its_counts(tmp_path):
+    from mazedsl import RunContext
+
+    ctx = RunContext(CARTPOLE, overrides=TINY, run_dir=tmp_path / "r", silent=True)
+    with pytest.raises(ConfigError, match=r"^n_episodes: must be > 0, got 0"):
+        ctx.rollout(0)
+    with pytest.raises(ConfigError, match=r"^seed: must be in \[0, 2\*\*64 - n_episodes\], got -1"):
+        ctx.rollout(1, seed=-1)
