@@ -140,3 +140,12 @@ def test_rollout_from_python_checks_its_counts(tmp_path):
         ctx.rollout(0)
     with pytest.raises(ConfigError, match=r"^seed: must be in \[0, 2\*\*64 - n_episodes\], got -1"):
         ctx.rollout(1, seed=-1)
+
+
+def test_an_integer_field_takes_1e5_but_not_a_float_past_exact_integers():
+    from mazedsl.config import apply_overrides, load_experiment
+
+    exp = load_experiment(CARTPOLE)
+    assert apply_overrides(exp, ["total_steps=1e5"]).total_steps == 100_000
+    with pytest.raises(ConfigError, match=r"^total_steps: must be an integer, got 1e\+30"):
+        apply_overrides(exp, ["total_steps=1e30"])

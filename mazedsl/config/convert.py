@@ -253,8 +253,8 @@ def _structure_dict(value: Any, tp: Any) -> dict[str, Any]:
 def _structure_int(value: Any, _tp: Any) -> int:
     if isinstance(value, int) and not isinstance(value, bool):
         return int(value)
-    if isinstance(value, float) and value.is_integer():  # 1e5 from YAML or an override
-        return int(value)
+    if isinstance(value, float) and value.is_integer() and abs(value) <= 2**53:
+        return int(value)  # 1e5 from YAML or an override (not 1e30: no exact integer)
     raise _got("must be an integer", value)
 
 

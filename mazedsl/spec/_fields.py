@@ -60,10 +60,14 @@ def one_as_list(value: Any) -> Any:
     return [value] if isinstance(value, str) else value
 
 
+EXACT_FLOAT_INT = 2**53
+"""The largest float that holds every integer up to it exactly; ``1e30`` is no integer."""
+
+
 def integral(value: Any) -> Any:
     """An integral float (``1e5``, ``64.0``) as an int, also inside a list; anything else
     unchanged (so the int check still refuses ``0.5``)."""
-    if isinstance(value, float) and value.is_integer():
+    if isinstance(value, float) and value.is_integer() and abs(value) <= EXACT_FLOAT_INT:
         return int(value)
     if isinstance(value, list):
         return [integral(v) for v in value]
