@@ -139,6 +139,7 @@ class RunContext:
             raise ConfigError("set_total_steps() changes a loaded run's budget before it "
                               "resumes; give a new experiment total_steps=N instead")
         self._run.lock()  # not the budget of a run another process trains
+        self._run.load_checkpoint(self._checkpoint_kind)  # a run that cannot resume keeps its budget
         self._exp = attrs.evolve(self._exp, total_steps=total_steps)
         self._run.write_text("config.yaml", to_yaml(self._exp))
         try:

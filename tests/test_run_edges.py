@@ -149,3 +149,20 @@ def test_an_integer_field_takes_1e5_but_not_a_float_past_exact_integers():
     assert apply_overrides(exp, ["total_steps=1e5"]).total_steps == 100_000
     with pytest.raises(ConfigError, match=r"^total_steps: must be an integer, got 1e\+30"):
         apply_overrides(exp, ["total_steps=1e30"])
+
+
+def test_set_total_steps_leaves_a_run_without_its_checkpoint_as_it_was(tmp_path):
+    from mazedsl import RunContext
+    from mazedsl.errors import MazeError
+
+    RunContext(CARTPOLE, overrides=TINY, run_dir=tmp_path / "r", silent=True).train()
+    (tmp_path / "r" / "checkpoints" / "last.pt").unlink()
+    before = {p.name: p.read_bytes() for p in (tmp_path / "r").iterdir() if p.is_file()
+              and p.name != ".lock"}
+    loaded = RunContext.load(tmp_path / "r", checkpoint="best", silent=True)
+    loaded._checkpoint_kind = "last"  # as --resume asks for it
+    with pytest.raises(MazeError, match="no 'last' checkpoint"):
+        loaded.set_total_steps(4096)
+    after = {p.name: p.read_bytes() for p in (tmp_path / "r").iterdir() if p.is_file()
+             and p.name != ".lock"}
+    assert after == before
