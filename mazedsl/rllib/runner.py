@@ -345,6 +345,7 @@ def train_run(exp: Any, run: Any, factory: Callable[[], Any] | None, *, resume: 
                                        "env_runner_nodes": loop.env_runner_nodes()})
                 if resume:
                     loop.restore()
+                    run.rewind_metrics({"steps": loop.steps})  # what it writes again goes
                 budget = total_steps if total_steps is not None else exp.total_steps
                 bar = None
                 if not silent:
