@@ -20,7 +20,6 @@ from mazedsl_tui.screens.launch import LaunchScreen
 from mazedsl_tui.screens.resume import ResumeScreen, resume_plan
 from mazedsl_tui.screens.run_detail import RunDetailScreen
 from mazedsl_tui.screens.runs import RunsScreen
-from mazedsl_tui.sessions import training_time
 from mazedsl_tui.widgets.compare.plot import ComparePlot
 from mazedsl_tui.widgets.detail.curves import MetricsPlot
 from tests.tui_helpers import run_async, wait_for
@@ -60,6 +59,17 @@ def write_resumed_run(run_dir: Path) -> None:
     info.update(started="2026-01-05T09:30:12", ended="2026-01-05T10:30:22", status="finished",
                 steps=2048, train_seconds=15.0, sessions=2)
     (run_dir / "run.json").write_text(json.dumps(info))
+
+
+def training_time(raw: dict) -> tuple[float, int] | None:
+    """What the run header shows as "took": RunInfo.trained of a run.json like ``raw``."""
+    import tempfile
+
+    from mazedsl.run.listing import read_run_info
+
+    with tempfile.TemporaryDirectory() as tmp:
+        (Path(tmp) / "run.json").write_text(json.dumps(raw))
+        return read_run_info(tmp).trained
 
 
 def test_training_time_is_run_jsons_training_clock():

@@ -43,18 +43,13 @@ class MetricsUpdated(Message):
 
 
 class RunInfoUpdated(Message):
-    """The run.json of a run changed (status, steps, best eval); ``status`` is the one to show.
+    """The run.json of a run changed (status, steps, best eval); ``status`` is the one to show."""
 
-    ``trained``: (seconds it trained, sessions) once it is not training (sessions.training_time).
-    """
-
-    def __init__(self, run_dir: Path, info: Any, status: str,
-                 trained: tuple[float, int] | None = None) -> None:
+    def __init__(self, run_dir: Path, info: Any, status: str) -> None:
         super().__init__()
         self.run_dir = run_dir
         self.info = info
         self.status = status
-        self.trained = trained
 
     def can_replace(self, message: Message) -> bool:
         return isinstance(message, RunInfoUpdated) and message.run_dir == self.run_dir

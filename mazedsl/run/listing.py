@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import os
 from datetime import datetime
 from pathlib import Path
@@ -37,6 +38,26 @@ class RunInfo:
     @property
     def is_sweep(self) -> bool:
         return False
+
+    @property
+    def trained(self) -> tuple[float, int] | None:
+        """(seconds it trained, sessions) once it ended: run.json's ``train_seconds``, the wall
+        time of all its training sessions (not the time it sat between them), and ``sessions``;
+        for runs from before those keys ``ended - started`` and one session. None while it
+        trains or when its times are unknown."""
+        raw = self.raw
+        if raw.get("ended") is None:
+            return None
+        seconds, sessions = raw.get("train_seconds"), raw.get("sessions")
+        if isinstance(seconds, (int, float)) and math.isfinite(seconds) and seconds >= 0:
+            return float(seconds), sessions if isinstance(sessions, int) and sessions > 0 else 1
+        try:
+            ended = datetime.fromisoformat(raw["ended"])
+        except (TypeError, ValueError):
+            return None
+        if self.started is None:
+            return None
+        return max(0.0, (ended - self.started).total_seconds()), 1
 
     @property
     def plays_episodes(self) -> bool:

@@ -22,7 +22,6 @@ from mazedsl_tui.library import describe_error
 from mazedsl_tui.messages import (EvalFileLoaded, EvaluationFinished, LogAppended, MetricsUpdated,
                                   RunFileRead, RunInfoUpdated)
 from mazedsl_tui.polling import FileTail, sleep_unless_cancelled
-from mazedsl_tui.sessions import training_time
 from mazedsl_tui.training import console_log_path
 from mazedsl_tui.widgets.detail.curves import (MetricsPlot, count_samples, eval_plot, loss_plot, return_plot,
                                                speed_plot)
@@ -55,7 +54,6 @@ class RunDetailScreen(Screen):
         self.records: list[dict[str, Any]] = []
         self.eval_summary: dict[str, Any] | None = None
         self.evaluating = False
-        self.trained: tuple[float, int] | None = None  # (seconds, sessions): sessions.training_time
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -110,8 +108,7 @@ class RunDetailScreen(Screen):
                 info = None
             if info is not None and info.raw != last_raw:
                 last_raw = info.raw
-                self.post_message(RunInfoUpdated(run_dir, info, app.effective_status(info, exited),
-                                                 training_time(info.raw)))
+                self.post_message(RunInfoUpdated(run_dir, info, app.effective_status(info, exited)))
             new, offset = lib.read_metrics(run_dir / "metrics.jsonl", offset)
             if new:
                 records.extend(new)
@@ -138,8 +135,7 @@ class RunDetailScreen(Screen):
             if ended and not final_sent:
                 final_sent = True
                 if info is not None:  # once more: the status shown may be derived ('crashed')
-                    self.post_message(RunInfoUpdated(run_dir, info, app.effective_status(info, exited),
-                                                     training_time(info.raw)))
+                    self.post_message(RunInfoUpdated(run_dir, info, app.effective_status(info, exited)))
                 code = training.process.returncode if training is not None else None
                 if code not in (0, 130, None) and wanted != console and console.is_file():
                     extra = console.read_text(encoding="utf-8", errors="replace").strip()
@@ -154,7 +150,6 @@ class RunDetailScreen(Screen):
     def on_run_info_updated(self, message: RunInfoUpdated) -> None:
         self.info = message.info
         self.info_status = message.status
-        self.trained = message.trained
         plays = getattr(message.info, "plays_episodes", True)
         if not plays:
             self.query_one("#plot-return", MetricsPlot).set_empty(NO_TRAIN_EPISODES)
@@ -210,8 +205,9 @@ class RunDetailScreen(Screen):
         text.append("best eval ", style="dim")
         text.append(f"{fmt_float(info.best_eval)} ", style="bold")  # (no run starts with a space:
         when = f"· started {fmt_started(info.started)}"  # one run: SVG viewers drop a run's leading space)
-        if self.trained is not None:  # the training sessions' time, not the gaps between them
-            seconds, sessions = self.trained
+        trained = getattr(info, "trained", None)  # the sessions' time, not the gaps between them
+        if trained is not None:
+            seconds, sessions = trained
             when += f" · took {fmt_duration(seconds)}" + (f" in {sessions} sessions" if sessions > 1 else "")
         text.append(when, style="dim")
         if info.status == "damaged":
