@@ -257,6 +257,32 @@ def _numeric(cell: Any) -> bool:
         return False
 
 
+def cpu_note() -> str:
+    """The CPU model and its widest vector units, e.g. ``AMD EPYC (AVX2, no AVX-512)``.
+
+    A shared VM can land on different hosts between runs, and the widest vector unit sets the
+    float32 matmul peak and numpy's ``tanh``/``exp`` speed (about 2x apart here between AVX2 and
+    AVX-512 hosts), so figures from runs on different hosts do not compare cell by cell."""
+    import platform
+
+    model, flags = platform.processor() or platform.machine(), set()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            key, _, value = line.partition(":")
+            if key.strip() == "model name" and value.strip():
+                model = value.strip()
+            elif key.strip() == "flags":
+                flags = set(value.split())
+                break
+    except OSError:  # not Linux: the model only
+        return model
+    if not flags:
+        return model
+    widest = ("AVX-512" if "avx512f" in flags else "AVX2, no AVX-512" if "avx2" in flags
+              else "no AVX2")
+    return f"{model} ({widest})"
+
+
 def versions() -> str:
     import platform
 
@@ -270,4 +296,5 @@ def versions() -> str:
         parts.append(f"gymnasium {gymnasium.__version__}")
     except ImportError:  # pragma: no cover
         pass
+    parts.append(f"CPU {cpu_note()}")
     return ", ".join(parts)

@@ -354,3 +354,23 @@ def test_make_bench_runs_every_figure_script():
     assert {c[c.index("--algos") + 1] for c in commands if "--algos" in c} == {"dqn", "sac"}
     for script in scripts:
         assert (BENCH / script).is_file()
+
+
+def test_every_report_names_the_cpu_and_its_widest_vector_unit(monkeypatch, tmp_path):
+    """The VM can land on hosts with and without AVX-512 (2x apart in matmul peak), so each
+    report's version line says which: read from /proc/cpuinfo's flags."""
+    common = bench_module("_common")
+    cpuinfo = tmp_path / "cpuinfo"
+    real_path = common.Path
+
+    def fake_path(arg, *rest):
+        return cpuinfo if str(arg) == "/proc/cpuinfo" else real_path(arg, *rest)
+
+    monkeypatch.setattr(common, "Path", fake_path)
+    cpuinfo.write_text("processor\t: 0\nmodel name\t: Test CPU 9000\nflags\t\t: fpu sse2 avx avx2 fma\n")
+    assert common.cpu_note() == "Test CPU 9000 (AVX2, no AVX-512)"
+    cpuinfo.write_text("model name\t: Big CPU\nflags\t\t: avx2 avx512f avx512bw\n")
+    assert common.cpu_note() == "Big CPU (AVX-512)"
+    assert common.versions().endswith("CPU Big CPU (AVX-512)")
+    cpuinfo.write_text("model name\t: Old CPU\nflags\t\t: sse2 avx\n")
+    assert common.cpu_note() == "Old CPU (no AVX2)"
