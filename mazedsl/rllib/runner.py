@@ -270,13 +270,15 @@ class RLlibLoop(BestEvalSelection):
                          self.factory)
 
     def evaluate(self, n_episodes: int, deterministic: bool = True, seed: int | None = None) -> Any:
-        from mazedsl.rl.episodes import evaluate
+        from mazedsl.rl.episodes import evaluate, policy_actions
 
         built = self.built()
         if self._eval_venv is None:
             self._eval_venv = built.make_eval_venv(self.exp.runner.n_eval_envs)
-        return evaluate(self._eval_venv, built.act_fn(deterministic), n_episodes, seed,
-                        built.episode_step_limit)
+        # as the native trainer: eval mode, and a stochastic policy samples from the seed's
+        # own stream
+        return evaluate(self._eval_venv, policy_actions(built, deterministic, seed), n_episodes,
+                        seed, built.episode_step_limit)
 
     def _evaluate_and_select(self, wall0: float) -> str | None:
         exp = self.exp
