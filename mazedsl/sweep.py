@@ -242,6 +242,21 @@ def _make_sweep_dir(root: Path) -> None:
                           f"({exc.strerror or exc})") from None
 
 
+def _check_points(base: Any, points: Sequence[Sequence[str]]) -> None:
+    """Every job's check before any job starts, as ``mazedsl train`` and ``mazedsl-run -m``
+    make it: its overrides apply, its env can be made (once per distinct env), and its
+    algorithm takes the experiment on that env's spaces (e.g. SAC on discrete actions, BC
+    without recorded episodes are refused here, not as a failed job)."""
+    from mazedsl.cli.preflight import check_before_torch, check_learner
+    from mazedsl.config import apply_overrides
+
+    checked: dict[str, tuple[Any, Any]] = {}
+    runnable = [(exp, check_before_torch(exp, checked))
+                for exp in (apply_overrides(base, list(point)) for point in points)]
+    for exp, spaces in runnable:  # (imports torch: after every point's quick check)
+        check_learner(exp, spaces)
+
+
 def run_sweep(experiment: str, sweep: Sequence[str] = (), seeds: int | None = None,
               overrides: Overrides = (), jobs: int = 1, quiet: bool = False,
               sweep_dir: str | Path | None = None,
@@ -267,8 +282,7 @@ def run_sweep(experiment: str, sweep: Sequence[str] = (), seeds: int | None = No
     if any(not isinstance(item, str) for item in _items(overrides)):
         _check_same(base, experiment, strings, given)
     points = expand(sweep, seeds)
-    for point in points:  # validate every job before starting any
-        apply_overrides(base, list(point))
+    _check_points(base, points)
     created = datetime.now()
     stamp = created.strftime("%Y%m%d-%H%M%S")
     root = Path(sweep_dir) if sweep_dir else Path(base.output_dir) / base.name / f"sweep_{stamp}_{os.getpid()}"

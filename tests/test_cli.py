@@ -173,17 +173,23 @@ def test_sweep_with_seeds_and_parallel_jobs(tmp_path):
 
 
 def test_sweep_reports_a_failing_job(tmp_path):
-    # a crash inside each job: env kwargs that only fail when the job builds the env
+    # a crash inside each job: an env whose reset fails, which the sweep's up-front check
+    # (it makes each env once and reads its spaces) cannot see
     bad = tmp_path / "bad.py"
-    bad.write_text("from mazedsl import Experiment, GymEnv\n"
-                   "experiment = Experiment(name='bad', env=GymEnv(name='CartPole-v1', kwargs={'nope': 1}),"
-                   " total_steps=64)\n")
+    bad.write_text("import gymnasium as gym\n"
+                   "from mazedsl import Experiment, GymEnv\n"
+                   "class Broken(gym.Wrapper):\n"
+                   "    def reset(self, **kwargs):\n"
+                   "        raise RuntimeError('nope: this env cannot reset')\n"
+                   "def make():\n"
+                   "    return Broken(gym.make('CartPole-v1'))\n"
+                   "experiment = Experiment(name='bad', env=GymEnv(factory='bad:make'), total_steps=64)\n")
     proc = mazedsl("train", str(bad), "--sweep", "seed=0,1", "--json", cwd=tmp_path, check=False)
-    assert proc.returncode == 1
+    assert proc.returncode == 1, proc.stderr
     doc = json.loads(proc.stdout)
     jobs = doc["jobs"]
     assert [j["status"] for j in jobs] == ["failed", "failed"]
-    assert all(j["best_eval"] is None and "nope" in j["error"] for j in jobs)
+    assert all(j["best_eval"] is None and "nope" in j["error"] for j in jobs), jobs
     check_sweep(doc, 2, {"seed"}, 1)
     assert doc["groups"][0]["n_failed"] == 2 and doc["groups"][0]["final_eval_mean"] is None
     sweep_dir = Path(doc["sweep_dir"])  # --json prints what the sweep wrote

@@ -190,3 +190,28 @@ def test_a_refused_resume_leaves_the_run_as_it_was(tmp_path, monkeypatch, capsys
                                        "checkpoint in this run; 'best' exists\n")
     after = {p: p.read_bytes() for p in run.rglob("*") if p.is_file() and p.name != ".lock"}
     assert after == before  # config.yaml, overrides.yaml and run.json keep their budget
+
+
+@pytest.mark.parametrize("sweep, message", [
+    ("algorithm=dqn,sac", "error: algorithm: sac needs a Box action space"),
+    ("algorithm=ppo,bc", "algorithm.episodes"),
+])
+def test_a_sweep_point_the_algorithm_cannot_take_is_refused_before_any_job(
+        tmp_path, monkeypatch, capsys, sweep, message):
+    """As mazedsl-run -m does: SAC on CartPole's discrete actions, or BC without recorded
+    episodes, is one line and exit 2 before the first job trains; nothing is written."""
+    monkeypatch.chdir(tmp_path)
+    assert status(["train", CARTPOLE, "--sweep", sweep, "total_steps=64"]) == 2
+    err = capsys.readouterr().err
+    assert len(err.splitlines()) == 1 and err.startswith("error: ") and message in err, err
+    assert files_under(tmp_path) == []
+
+
+def test_run_context_sweep_refuses_a_bad_point_before_any_job(tmp_path, monkeypatch):
+    from mazedsl import RunContext
+    from mazedsl.errors import MazeError
+
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(MazeError, match="sac needs a Box action space"):
+        RunContext.sweep(CARTPOLE, ["algorithm=sac,dqn"], overrides={"total_steps": 64})
+    assert files_under(tmp_path) == []
