@@ -49,8 +49,8 @@ bench: $(STAMP)
 	$(PY) benchmarks/gpu.py
 	$(PY) benchmarks/time_to_solve.py
 	$(PY) benchmarks/overheads.py
-	$(PY) benchmarks/vs_sb3.py --algos dqn --seeds 3 --budget 10000 --eval-every 100000
-	$(PY) benchmarks/vs_sb3.py --algos sac --seeds 5 --budget 3000 --eval-every 100000
+	$(PY) benchmarks/vs_sb3.py --algos dqn --seeds 3 --budget 10000 --eval-every 100000 --json benchmarks/results/vs_sb3-dqn.json
+	$(PY) benchmarks/vs_sb3.py --algos sac --seeds 5 --budget 3000 --eval-every 100000 --json benchmarks/results/vs_sb3-sac.json
 	$(PY) benchmarks/learning.py
 
 clean:

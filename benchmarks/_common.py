@@ -6,8 +6,10 @@ import argparse
 import contextlib
 import io
 import os
+import math
 import statistics
 import sys
+import tempfile
 import time
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator, Sequence
@@ -18,6 +20,7 @@ if str(ROOT) not in sys.path:  # run from a clone without installing: python ben
 
 EXPERIMENTS = ROOT / "experiments"
 RESULTS = ROOT / "benchmarks" / "results"
+QUICK_TAG = " (quick budgets: not a real check)"  # ends every target verdict of a --quick run
 
 
 # -- command lines -----------------------------------------------------------------------------
@@ -26,6 +29,39 @@ class ArgParser(argparse.ArgumentParser):
 
     def error(self, message: str) -> Any:  # type: ignore[override]
         self.exit(2, f"{self.prog}: error: {message} (--help for usage)\n")
+
+    def given(self, argv: Sequence[str] | None = None) -> set[str]:
+        """The destinations of the options that ``argv`` (default ``sys.argv[1:]``) gives
+        explicitly, whatever their values (``--seeds 10`` is given even when 10 is the default)."""
+        saved = [(action, action.default) for action in self._actions]
+        for action, _ in saved:
+            action.default = argparse.SUPPRESS
+        try:
+            namespace, _ = self.parse_known_args(argv)
+        finally:
+            for action, default in saved:
+                action.default = default
+        return set(vars(namespace))
+
+
+def quick_defaults(parser: ArgParser, args: argparse.Namespace, argv: Sequence[str] | None,
+                   moot: dict[str, str] | None = None, **values: Any) -> None:
+    """--quick's values for the options the command line did not give: an option given
+    explicitly wins over --quick's default for it. ``moot`` maps an option to the one whose
+    quick value leaves it without effect (``seconds`` -> ``max_updates``): given without that
+    one, a line on stderr says so. Call it after :func:`results_path`."""
+    given = parser.given(argv)
+    for dest, value in values.items():
+        if dest not in given:
+            setattr(args, dest, value)
+    for dest, by in (moot or {}).items():
+        if dest in given and by not in given:
+            print(f"note: --quick sets {_flag(by)} {values[by]}, so {_flag(dest)} has no effect "
+                  f"(give {_flag(by)} too)", file=sys.stderr, flush=True)
+
+
+def _flag(dest: str) -> str:
+    return "--" + dest.replace("_", "-")
 
 
 def positive_int(text: str) -> int:
@@ -47,6 +83,28 @@ def positive_float(text: str) -> float:
         raise argparse.ArgumentTypeError(f"{text!r} is not a number (want one > 0)") from None
     if not 0 < value < float("inf"):
         raise argparse.ArgumentTypeError(f"{text!r}: want a number > 0")
+    return value
+
+
+def non_negative_int(text: str) -> int:
+    """An argparse type: an integer >= 0 (a seed)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an integer (want one >= 0)") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"{text!r}: want an integer >= 0")
+    return value
+
+
+def finite_float(text: str) -> float:
+    """An argparse type: a finite number (not nan or inf)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"{text!r}: want a finite number")
     return value
 
 
@@ -76,9 +134,49 @@ def choices_list(known: Sequence[str]) -> Callable[[str], list[str]]:
     return parse
 
 
+def report_beside(path: Path) -> Path:
+    """Where :func:`write_results` puts the printed report next to the JSON ``path``: the .txt."""
+    return path.with_suffix(".txt") if path.suffix != ".txt" else path.with_name(path.name + ".txt")
+
+
+def writable_json(report: bool = True) -> Callable[[str], str]:
+    """An argparse type: a results path that can be written (with the report beside it as
+    .txt when ``report``), checked before anything is measured: no folder in its place, and
+    a file can be created in its folder, or in the nearest folder above it that exists (the
+    missing ones are made when the results are written)."""
+
+    def parse(text: str) -> str:
+        path = Path(text)
+        if not text.strip():
+            raise argparse.ArgumentTypeError("an empty path: want a file path, e.g. /tmp/results.json")
+        for p in (path, report_beside(path)) if report else (path,):
+            if p.is_dir():
+                raise argparse.ArgumentTypeError(f"{str(p)!r} is a folder: want a file path")
+        folder = path.parent
+        try:
+            while not folder.exists():
+                folder = folder.parent
+        except OSError as exc:
+            raise argparse.ArgumentTypeError(f"{text!r}: cannot write under {str(folder)!r} "
+                                             f"({exc.strerror})") from None
+        if not folder.is_dir():
+            raise argparse.ArgumentTypeError(f"{text!r}: {str(folder)!r} is a file, not a folder")
+        try:
+            fd, probe = tempfile.mkstemp(dir=folder, prefix=".bench-check-", suffix=".tmp")
+        except OSError as exc:
+            raise argparse.ArgumentTypeError(f"{text!r}: cannot write in {str(folder)!r} "
+                                             f"({exc.strerror})") from None
+        os.close(fd)
+        os.unlink(probe)
+        return text
+
+    parse.__name__ = "path"
+    return parse
+
+
 def add_json_option(parser: argparse.ArgumentParser, name: str) -> None:
     """The ``--json PATH`` option of a script whose results :func:`results_path` places."""
-    parser.add_argument("--json", default=None,
+    parser.add_argument("--json", type=writable_json(), default=None, metavar="PATH",
                         help="write results here, and the printed report next to it as .txt (default "
                              f"benchmarks/results/{name}.json and .txt, written only by a full default run)")
 

@@ -349,7 +349,7 @@ def write_results(json_path: Any, doc: dict, text: str | None = None) -> None:
     import json
     from pathlib import Path
 
-    from _common import rel
+    from _common import rel, report_beside
 
     from mazedsl.run.files import atomic_write_text
 
@@ -358,7 +358,7 @@ def write_results(json_path: Any, doc: dict, text: str | None = None) -> None:
     if text is None:
         line = f"results written to {rel(path)}"
     else:
-        txt = path.with_suffix(".txt") if path.suffix != ".txt" else path.with_name(path.name + ".txt")
+        txt = report_beside(path)
         line = f"results written to {rel(path)} and {rel(txt)}"
         atomic_write_text(txt, text + ("\n" if text and not text.endswith("\n") else "") + line + "\n")
     atomic_write_text(path, json.dumps(finite(doc), indent=1))

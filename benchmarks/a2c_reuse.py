@@ -1,6 +1,6 @@
 """A2C's fast backend with and without reusing the rollout's forward pass in the update.
 
-    .venv/bin/python benchmarks/a2c_reuse.py           # A2C x 8, 32, 128 envs x 64x64, 256x256 (about 3 minutes)
+    .venv/bin/python benchmarks/a2c_reuse.py           # A2C x 8, 32, 128 envs x 64x64, 256x256 (about 1 minute)
     .venv/bin/python benchmarks/a2c_reuse.py --cells a2c-128-64x64 --rounds 20
     .venv/bin/python benchmarks/a2c_reuse.py --quick   # one small cell, 2 rounds: checks it runs
 
@@ -22,7 +22,8 @@ import time
 from pathlib import Path
 from typing import Any, Callable
 
-from _common import ArgParser, add_json_option, captured_stdout, load_note, positive_int, results_path, table
+from _common import (ArgParser, add_json_option, captured_stdout, load_note, non_negative_int, positive_int,
+                     quick_defaults, results_path, table)
 from _matrix import (Cell, cells_arg, experiment, fmt_ratio, pin_threads, ratio_ci, report_header,
                      run_record, write_results)
 
@@ -70,15 +71,16 @@ def main(argv: list[str] | None = None) -> int:
                         help="comma-separated a2c-N_ENVS-NET; default A2C x 8, 32, 128 envs x 64x64, 256x256")
     parser.add_argument("--rounds", type=positive_int, default=12, help="alternating timed runs of each")
     parser.add_argument("--updates", type=positive_int, default=40, help="updates per timed run")
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--seed", type=non_negative_int, default=0)
     parser.add_argument("--threads", type=positive_int, default=1)
     add_json_option(parser, "a2c_reuse")
-    parser.add_argument("--quick", action="store_true", help="one small cell, 2 rounds of 1 update")
+    parser.add_argument("--quick", action="store_true",
+                        help="one small cell, 2 rounds of 1 update (options given explicitly win)")
     args = parser.parse_args(argv)
     json_path = results_path(parser, args, "a2c_reuse")
-    cells = args.cells or CELLS
     if args.quick:
-        cells, args.rounds, args.updates = [Cell("a2c", 8, "64x64")], 2, 1
+        quick_defaults(parser, args, argv, cells=[Cell("a2c", 8, "64x64")], rounds=2, updates=1)
+    cells = args.cells or CELLS
     with captured_stdout() as report:
         return run_all(args, cells, json_path, report.text, argv)
 

@@ -25,8 +25,8 @@ from typing import Any, Callable
 
 import attrs
 
-from _common import (ArgParser, add_json_option, captured_stdout, choices_list, load_note, positive_float,
-                     positive_int, positive_ints, results_path, table)
+from _common import (ArgParser, add_json_option, captured_stdout, choices_list, load_note, non_negative_int,
+                     positive_float, positive_int, positive_ints, quick_defaults, results_path, table)
 from _matrix import (ALGOS, Cell, experiment, fmt_ratio, pin_threads, ratio_ci, report_header, run_record,
                      time_mazedsl, update_size, write_results)
 
@@ -58,14 +58,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rounds", type=positive_int, default=5, help="alternating runs of each backend")
     parser.add_argument("--seconds", type=positive_float, default=0.6, help="target length of one timed run")
     parser.add_argument("--max-updates", type=positive_int, default=200)
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--seed", type=non_negative_int, default=0)
     parser.add_argument("--threads", type=positive_int, default=1)
     add_json_option(parser, "backends")
-    parser.add_argument("--quick", action="store_true", help="one small cell, 1 round, 1 update")
+    parser.add_argument("--quick", action="store_true",
+                        help="one small cell, 1 round, 1 update (options given explicitly win)")
     args = parser.parse_args(argv)
     json_path = results_path(parser, args, "backends")
     if args.quick:
-        args.algos, args.envs, args.widths, args.rounds = ["ppo"], [8], [64], 1
+        quick_defaults(parser, args, argv, moot={"seconds": "max_updates"}, algos=["ppo"], envs=[8],
+                       widths=[64], rounds=1, max_updates=1)
     cells = [Cell(a, n, f"{w}x{w}") for a in args.algos for w in args.widths for n in args.envs]
     with captured_stdout() as report:
         return run_all(args, cells, json_path, report.text, argv)
@@ -79,7 +81,7 @@ def run_all(args: Any, cells: list[Cell], json_path: Path | None, report_text: C
     report_header("mazedsl fast backend vs plain-torch backend", args.threads)
     results, rows = [], []
     for cell in cells:
-        if args.quick:
+        if args.max_updates == 1:  # nothing to size (--quick's default)
             updates = 1
         else:  # calibrate on the reference backend
             per_update = 1.0 / run(cell, "torch", args.seed, args.threads, 2) * update_size(

@@ -30,8 +30,8 @@ import time
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
-from _common import (ArgParser, add_json_option, captured_stdout, evolve, load_note, positive_int,
-                     results_path, shipped, table)
+from _common import (ArgParser, add_json_option, captured_stdout, evolve, load_note, non_negative_int,
+                     positive_int, quick_defaults, results_path, shipped, table)
 from _matrix import (CNN, Cell, experiment, fmt_ratio, pin_threads, ratio_ci, report_header, run_record,
                      write_results)
 
@@ -115,15 +115,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--updates", type=positive_int, default=2, help="PPO updates per round")
     parser.add_argument("--model", choices=("nature", "shipped"), default="nature",
                         help="the cell's Nature CNN, or experiments/pixel_cartpole_ppo.py's smaller one")
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--seed", type=non_negative_int, default=0)
     parser.add_argument("--threads", type=positive_int, default=1)
     add_json_option(parser, "cnn_layout")
     parser.add_argument("--quick", action="store_true",
-                        help="2 rounds of 1 pass and 1 update of 1 epoch: checks it runs")
+                        help="2 rounds of 1 pass and 1 update of 1 epoch (options given explicitly "
+                             "win): checks it runs")
     args = parser.parse_args(argv)
     json_path = results_path(parser, args, "cnn_layout")
     if args.quick:
-        args.rounds, args.passes, args.updates = 2, 1, 1
+        quick_defaults(parser, args, argv, rounds=2, passes=1, updates=1)
     with captured_stdout() as report:
         return run(args, json_path, report.text, argv)
 

@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from _common import (ArgParser, add_json_option, captured_stdout, load_note, positive_float, positive_int,
-                     results_path, table)
+                     quick_defaults, results_path, table)
 from _matrix import (CNN, Cell, cells_arg, experiment, fmt_ratio, pin_threads, ratio_ci, report_header,
                      run_record, time_mazedsl, update_size, write_results)
 
@@ -85,7 +85,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--max-updates", type=positive_int, default=100, help="cap on updates per timed run")
     parser.add_argument("--threads", type=positive_int, default=1, help="torch and BLAS threads")
     add_json_option(parser, "gpu")
-    parser.add_argument("--quick", action="store_true", help="2 seeds, 1 timed update: checks that it runs")
+    parser.add_argument("--quick", action="store_true",
+                        help="2 seeds, 1 timed update (options given explicitly win): checks that it runs")
     args = parser.parse_args(argv)
     if args.device.startswith("cuda"):
         import torch
@@ -96,7 +97,7 @@ def main(argv: list[str] | None = None) -> int:
     json_path = results_path(parser, args, "gpu")
     cells = args.cells or list(CELLS)
     if args.quick:
-        args.seeds, args.max_updates = 2, 1
+        quick_defaults(parser, args, argv, moot={"seconds": "max_updates"}, seeds=2, max_updates=1)
     with captured_stdout() as report:
         return run(args, cells, json_path, report.text, argv)
 

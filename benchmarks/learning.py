@@ -37,7 +37,8 @@ from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 from typing import Any
 
-from _common import ArgParser, positive_int, evolve, fmt, load_note, median, shipped, table, versions
+from _common import (QUICK_TAG, ArgParser, non_negative_int, positive_int, quick_defaults, evolve, fmt,
+                     load_note, median, shipped, table, versions, writable_json)
 
 TARGETS: dict[str, tuple[float, int]] = {  # name: (mean return, within env steps)
     "cartpole_ppo": (475.0, 100_000),
@@ -122,16 +123,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--experiments", default=",".join(TARGETS),
                         help="comma-separated shipped experiment names")
     parser.add_argument("--seeds", type=positive_int, default=3, help="seeds 0..N-1 (default 3)")
-    parser.add_argument("--first-seed", type=int, default=0,
+    parser.add_argument("--first-seed", type=non_negative_int, default=0,
                         help="start the seeds here (e.g. 1 with --seeds 2: seeds 1 and 2)")
     parser.add_argument("--jobs", type=positive_int, default=1, help="runs in parallel processes")
-    parser.add_argument("--json", metavar="PATH",
+    parser.add_argument("--json", type=writable_json(report=False), metavar="PATH",
                         help="also write every run's results and evaluations (step, mean) here")
     parser.add_argument("--quick", action="store_true",
-                        help="tiny budgets (1 seed, 2k steps at most, 2 final episodes): checks that it runs, nothing more")
+                        help="tiny budgets (1 seed unless --seeds, 2k steps at most, 2 final episodes): "
+                             "checks that it runs, nothing more")
     args = parser.parse_args(argv)
     if args.quick:
-        args.seeds = 1
+        quick_defaults(parser, args, argv, seeds=1)
     import torch
 
     torch.set_num_threads(1)
@@ -179,7 +181,7 @@ def main(argv: list[str] | None = None) -> int:
                      fmt(median(r["seconds"] for r in runs), 1)])
         verdicts.append(f"{name}: eval >= {target:g} within {within:,} env steps on {ok}/{len(runs)} "
                         f"seed(s): {'PASS' if ok == len(runs) else 'MISS'}"
-                        + (" (quick budgets: not a real check)" if args.quick else ""))
+                        + (QUICK_TAG if args.quick else ""))
     print()
     print(table(["experiment", "seed", "target", "steps to target", "best eval", "final eval",
                  "seconds"], rows))

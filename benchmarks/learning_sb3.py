@@ -18,7 +18,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from _common import ArgParser, positive_int, evolve, fmt, load_note, shipped, table, versions
+from _common import (QUICK_TAG, ArgParser, non_negative_int, positive_int, quick_defaults, evolve, fmt,
+                     load_note, shipped, table, versions, writable_json)
 from learning import TARGETS
 
 
@@ -79,12 +80,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--experiments", default="cartpole_dqn,mountaincar_dqn,acrobot_dqn",
                         help="comma-separated shipped off-policy experiment names")
     parser.add_argument("--seeds", type=positive_int, default=3, help="seeds 0..N-1 (default 3)")
-    parser.add_argument("--first-seed", type=int, default=0, help="start the seeds here")
-    parser.add_argument("--json", metavar="PATH", help="also write the results here")
-    parser.add_argument("--quick", action="store_true", help="2k steps, 1 seed: checks that it runs")
+    parser.add_argument("--first-seed", type=non_negative_int, default=0, help="start the seeds here")
+    parser.add_argument("--json", type=writable_json(report=False), metavar="PATH",
+                        help="also write the results here")
+    parser.add_argument("--quick", action="store_true",
+                        help="2k steps, 1 seed unless --seeds: checks that it runs")
     args = parser.parse_args(argv)
     if args.quick:
-        args.seeds = 1
+        quick_defaults(parser, args, argv, seeds=1)
     names = [n.strip() for n in args.experiments.split(",") if n.strip()]
     unknown = [n for n in names if n not in TARGETS]
     if unknown:
@@ -116,7 +119,7 @@ def main(argv: list[str] | None = None) -> int:
         runs = [r for r in results if r["name"] == name]
         ok = sum(r["reached"] is not None and r["reached"] <= r["within"] for r in runs)
         print(f"SB3 {name}: eval >= {TARGETS[name][0]:g} within {TARGETS[name][1]:,} env steps "
-              f"on {ok}/{len(runs)} seed(s)")
+              f"on {ok}/{len(runs)} seed(s)" + (QUICK_TAG if args.quick else ""))
     print(f"{load_note()} at end")
     return 0
 

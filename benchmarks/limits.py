@@ -53,8 +53,8 @@ from typing import Any, Callable
 
 import numpy as np
 
-from _common import (ROOT, ArgParser, add_json_option, captured_stdout, load_note, positive_float,
-                     positive_int, results_path, table)
+from _common import (QUICK_TAG, ROOT, ArgParser, add_json_option, captured_stdout, load_note, non_negative_int,
+                     positive_float, positive_int, quick_defaults, results_path, table)
 from _matrix import (Cell, cells_arg, experiment, is_ppo, matrix_cells, parse_cells, pin_threads,
                      report_header, run_record, time_mazedsl, update_size, write_results)
 
@@ -396,15 +396,17 @@ def main(argv: list[str] | None = None) -> int:
                         help="interleaved repetitions per cell; each time is the best (minimum) of them")
     parser.add_argument("--profile", type=cells_arg, default=None, help="comma-separated cells to cProfile too")
     parser.add_argument("--top", type=positive_int, default=25, help="profile lines per profiled cell")
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--seed", type=non_negative_int, default=0)
     parser.add_argument("--threads", type=positive_int, default=1)
     add_json_option(parser, "limits")
-    parser.add_argument("--quick", action="store_true", help="the zoo points, 1 update: checks it runs")
+    parser.add_argument("--quick", action="store_true",
+                        help="the zoo points, 1 repetition of 1 update (options given explicitly win): "
+                             "checks it runs")
     args = parser.parse_args(argv)
     json_path = results_path(parser, args, "limits", free=("profile", "top"))
     if args.quick:
         cells = args.cells or parse_cells("ppo-8-64x64,a2c-8-64x64")
-        args.repeat, args.max_updates, args.top = 1, 1, 8
+        quick_defaults(parser, args, argv, moot={"seconds": "max_updates"}, repeat=1, max_updates=1, top=8)
     else:
         cells = args.cells or matrix_cells()
     with captured_stdout() as report:
@@ -452,7 +454,7 @@ def run(args: Any, cells: list[Cell], json_path: Path | None, report_text: Calla
         if target is not None:
             print(f"{r['label']}: mazedsl {r['x_floor']:.2f}x the floor (target <= {target:g}x): "
                   f"{'PASS' if r['x_floor'] <= target else 'MISS'}"
-                  + (" (quick budgets: not a real check)" if args.quick else ""))
+                  + (QUICK_TAG if args.quick else ""))
     profiled = args.profile or (cells[:1] if args.quick else [])
     for cell in profiled:
         vec = fastest_vectorization(cell)

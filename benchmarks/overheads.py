@@ -27,7 +27,8 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from _common import ArgParser, positive_int, EXPERIMENTS, ROOT, fmt, load_note, median, table
+from _common import (QUICK_TAG, ArgParser, positive_int, quick_defaults, EXPERIMENTS, ROOT, fmt, load_note,
+                     median, table)
 
 BIN = Path(sys.executable).parent
 
@@ -180,9 +181,12 @@ def _median_of(samples: list[dict[str, Any] | None], key: str) -> float | None:
 def main(argv: list[str] | None = None) -> int:
     parser = ArgParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--repeat", type=positive_int, default=5, help="fresh processes per item")
-    parser.add_argument("--quick", action="store_true", help="one process per item")
+    parser.add_argument("--quick", action="store_true",
+                        help="one process per item (unless --repeat), 2 s of idle polling")
     args = parser.parse_args(argv)
-    n = 1 if args.quick else args.repeat
+    if args.quick:
+        quick_defaults(parser, args, argv, repeat=1)
+    n = args.repeat
     print(f"Fixed costs, medians of {n} fresh process(es); {load_note()} at start", flush=True)
     results: dict[str, float | None] = {}
 
@@ -251,6 +255,8 @@ def main(argv: list[str] | None = None) -> int:
     ]
     print()
     print(table(["item", "seconds", "target", "verdict"], rows))
+    if args.quick:
+        print(f"verdicts of a --quick run ({n} process(es) per item, 2 s of idle polling):{QUICK_TAG}")
     print(f"{load_note()} at end")
     return 0
 

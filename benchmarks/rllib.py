@@ -25,7 +25,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from _common import ArgParser, positive_int, evolve, fmt, shipped, table, versions
+from _common import ArgParser, positive_int, quick_defaults, evolve, fmt, shipped, table, versions
 
 
 def rllib_exp(runners: int, envs: int, **changes: Any) -> Any:
@@ -108,9 +108,12 @@ def _native_rate(run_dir: Path) -> float:
 
 def main() -> None:
     parser = ArgParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="tiny budgets, to check it runs")
+    parser.add_argument("--quick", action="store_true",
+                        help="tiny budgets, 1 seed unless --seeds: to check it runs")
     parser.add_argument("--seeds", type=positive_int, default=3)
     args = parser.parse_args()
+    if args.quick:
+        quick_defaults(parser, args, None, seeds=1)
     import torch
 
     torch.set_num_threads(1)
@@ -123,7 +126,7 @@ def main() -> None:
             ["build PPO (1 env runner)", fmt(up["build"], 2)],
             ["first train() iteration", fmt(up["first_iteration"], 2)]]))
         rows = []
-        results = [learn(seed, args.quick, out) for seed in range(1 if args.quick else args.seeds)]
+        results = [learn(seed, args.quick, out) for seed in range(args.seeds)]
         for r in results:
             rows.append([f"seed {r['seed']}", r["steps_to_475"] if r["steps_to_475"] else "not reached",
                          fmt(r["best_eval"], 1), r["steps"], fmt(r["train_s"], 1), fmt(r["wall_s"], 1)])

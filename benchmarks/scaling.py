@@ -2,7 +2,7 @@
 
     .venv/bin/pip install -e '.[bench]'         # Stable-Baselines3 2.9.2 + threadpoolctl
     .venv/bin/python benchmarks/scaling.py      # the full matrix, 5 seeds (about 4-5 minutes)
-    .venv/bin/python benchmarks/scaling.py --quick   # 3 small cells, 2 seeds, no warm-up: checks it runs
+    .venv/bin/python benchmarks/scaling.py --quick   # 3 small cells, 2 seeds, 1 timed update: checks it runs
     .venv/bin/python benchmarks/scaling.py --cells ppo-8-64x64 --seeds 2 --json /tmp/s.json
 
 Cells: PPO (experiments/cartpole_ppo.py: rl-zoo CartPole values) and A2C
@@ -22,7 +22,8 @@ Per cell and seed, four runs, interleaved (the order rotates from cell to cell):
 
 Every run uses the same hyperparameters and network on both sides, the same number of updates
 (chosen per cell from a calibration run so that one SB3 run takes about --seconds), after one
-warm-up update that is not timed. Timed: mazedsl's ``Trainer.train`` call (rollouts, updates and
+warm-up update that is not timed (in --quick too: it takes mazedsl's first evaluation and
+first-call set-up out of the timed call). Timed: mazedsl's ``Trainer.train`` call (rollouts, updates and
 the trainer's bookkeeping), SB3's ``learn`` from the start of the first timed rollout to its end. All
 runs share one process with torch threads and every BLAS/OpenMP pool (threadpoolctl) pinned to
 --threads, and both sides run on the CPU (mazedsl's ``runner.device=cpu``, SB3's
@@ -42,14 +43,14 @@ import time
 from pathlib import Path
 from typing import Any, Callable
 
-from _common import (ArgParser, add_json_option, captured_stdout, load_note, positive_float, positive_int,
-                     results_path, table)
+from _common import (QUICK_TAG, ArgParser, add_json_option, captured_stdout, load_note, positive_float,
+                     positive_int, quick_defaults, results_path, table)
 from _matrix import (CNN, Cell, cells_arg, experiment, fmt_ratio, matrix_cells, pin_threads, ratio_ci,
                      report_header, run_record, sb3_available, time_mazedsl, time_sb3, update_size,
                      write_results)
 
 VARIANTS = ("mazedsl-sync", "mazedsl-fast", "sb3", "sb3-fast")
-QUICK_TAG = " (quick budgets: not a real check)"
+WARM_UPDATES = 1  # untimed updates before the timed ones, in every run (--quick too)
 
 
 def fastest_vectorization(cell: Cell) -> str:
@@ -71,7 +72,7 @@ def run_variant(cell: Cell, variant: str, seed: int, threads: int, warm: int, up
 
 def calibrate(cell: Cell, threads: int, seconds: float, use_sb3: bool, max_updates: int) -> int:
     """Updates per timed run so that the (usually slowest) plain SB3 run takes ~``seconds``."""
-    if max_updates == 1:  # nothing to size (--quick)
+    if max_updates == 1:  # nothing to size (--quick's default)
         return 1
     exp = experiment(cell, "sync", 10_000, threads, 1)
     rate = run_variant(cell, "sb3" if use_sb3 else "mazedsl-sync", 10_000, threads, 1, 1)
@@ -162,12 +163,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-sb3", action="store_true", help="mazedsl only")
     add_json_option(parser, "scaling")
     parser.add_argument("--quick", action="store_true",
-                        help="3 small cells, 2 seeds, 1 timed update and no warm-up: checks that it runs")
+                        help="3 small cells, 2 seeds, 1 timed update after the warm-up one (options "
+                             "given explicitly win): checks that it runs")
     args = parser.parse_args(argv)
     json_path = results_path(parser, args, "scaling")
     cells = args.cells or matrix_cells(args.quick, cnn=not args.no_cnn)
     if args.quick:
-        args.seeds, args.max_updates = 2, 1
+        quick_defaults(parser, args, argv, moot={"seconds": "max_updates"}, seeds=2, max_updates=1)
     with captured_stdout() as report:
         return run(args, cells, json_path, report.text, argv)
 
@@ -197,15 +199,16 @@ def run(args: Any, cells: list[Cell], json_path: Path | None, report_text: Calla
             order = cell_variants(cell)
             shift = (seed + i) % len(order)
             for variant in order[shift:] + order[:shift]:
-                rate = run_variant(cell, variant, seed, args.threads, 0 if args.quick else 1, plan[cell.key])
+                rate = run_variant(cell, variant, seed, args.threads, WARM_UPDATES, plan[cell.key])
                 runs[cell.key][variant][seed] = rate
                 print(f"  seed {seed} {cell.label} {variant:12s} {rate:10,.0f} steps/s",
                       file=sys.stderr, flush=True)
 
     summary = {c.key: summarise(c, runs[c.key]) for c in cells}
     print()
-    print(f"Training env steps/s, mean over {args.seeds} seed(s); ratios: geometric mean of per-seed "
-          f"ratios with the 95% t-interval; {args.threads} torch + BLAS thread(s) on both sides")
+    print(f"Training env steps/s, mean over {args.seeds} seed(s), each run {WARM_UPDATES} untimed warm-up "
+          f"update(s) then the timed ones; ratios: geometric mean of per-seed ratios with the 95% "
+          f"t-interval; {args.threads} torch + BLAS thread(s) on both sides")
     print(render(cells, summary, use_sb3, not args.no_sb3))
     for line in verdicts(cells, summary, args.quick):
         print(line)
@@ -214,7 +217,7 @@ def run(args: Any, cells: list[Cell], json_path: Path | None, report_text: Calla
     if json_path is not None:
         doc = run_record(
             "scaling.py", argv, machine=platform.processor() or platform.machine(), threads=args.threads,
-            seconds=elapsed, seeds=args.seeds, variants=variants,
+            seconds=elapsed, seeds=args.seeds, variants=variants, warm_updates=WARM_UPDATES,
             cells=[{"key": c.key, "label": c.label.strip(), "algo": c.algo, "n_envs": c.n_envs,
                     "net": c.net, "fastest_vectorization": fastest_vectorization(c),
                     "timed_updates": plan[c.key],

@@ -32,8 +32,8 @@ from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any, Callable
 
-from _common import (ArgParser, add_json_option, captured_stdout, choices_list, evolve, load_note, median,
-                     positive_int, results_path, shipped, table)
+from _common import (ArgParser, add_json_option, captured_stdout, choices_list, evolve, finite_float, load_note,
+                     median, positive_int, quick_defaults, results_path, shipped, table)
 from _matrix import (fmt_ratio, mean_ci, pin_threads, ratio_ci, report_header, run_record, sb3_available,
                      write_results)
 
@@ -93,7 +93,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seeds", type=positive_int, default=20, help="seeds 0..N-1 (default 20)")
     parser.add_argument("--algos", type=choices_list(tuple(ALGOS)), default=list(ALGOS),
                         help="comma-separated: ppo, a2c")
-    parser.add_argument("--target", type=float, default=475.0)
+    parser.add_argument("--target", type=finite_float, default=475.0, help="solve threshold (default 475)")
     parser.add_argument("--eval-every", type=positive_int, default=5_000, help="env steps between evaluations")
     parser.add_argument("--eval-episodes", type=positive_int, default=10)
     parser.add_argument("--budget", type=positive_int, default=None,
@@ -106,12 +106,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-sb3", action="store_true", help="mazedsl only")
     add_json_option(parser, "time_to_solve")
     parser.add_argument("--quick", action="store_true",
-                        help="2 seeds, 2k steps, evaluation every 1k, target 0: checks that it runs")
+                        help="2 seeds, 2k steps, evaluation every 1k of 2 episodes, target 0 (options "
+                             "given explicitly win): checks that it runs")
     args = parser.parse_args(argv)
     json_path = results_path(parser, args, "time_to_solve")
     if args.quick:
-        args.seeds, args.target, args.eval_every, args.eval_episodes = 2, 0.0, 1_000, 2
-        args.budget = args.budget or 2_000
+        quick_defaults(parser, args, argv, seeds=2, target=0.0, eval_every=1_000, eval_episodes=2, budget=2_000)
     with captured_stdout() as report:
         return run(args, args.algos, json_path, report.text, argv)
 

@@ -3,6 +3,7 @@
     .venv/bin/pip install -e '.[bench]'      # Stable-Baselines3 2.9.2 (optional)
     .venv/bin/python benchmarks/vs_sb3.py     # 10 seeds, PPO and A2C (~3 minutes)
     .venv/bin/python benchmarks/vs_sb3.py --algos dqn,sac --seeds 3 --budget 10000
+    .venv/bin/python benchmarks/vs_sb3.py --algos sac --seeds 5 --budget 3000 --json /tmp/v.json
     .venv/bin/python benchmarks/vs_sb3.py --quick   # tiny budgets, to check it runs
 
 DQN runs experiments/cartpole_dqn.py (rl-zoo's CartPole-v1 DQN, solve target 475) and SAC
@@ -11,26 +12,38 @@ hyperparameters (networks, replay, schedules, train_freq/gradient_steps, target 
 
 Both tools train the shipped experiments' hyperparameters (experiments/cartpole_ppo.py,
 the rl-baselines3-zoo PPO values, and experiments/cartpole_a2c.py, SB3's A2C defaults with
-the zoo's 8 envs) with one torch thread (``--threads`` sets another count, the same for both
-sides), interleaved seed by seed in this one process. Every 5k env steps (after the update
-that crosses it) both run a deterministic 10-episode evaluation on 4 separate envs; a run
-stops at the first evaluation with mean return >= 475.
+the zoo's 8 envs) with one torch and BLAS thread (``--threads`` sets another count, the same
+for both sides: mazedsl's ``runner.torch_threads`` is set to it), interleaved seed by seed in
+this one process. Both run with mazedsl's malloc settings (``tune_malloc``: glibc's trim and
+mmap thresholds and top pad raised, so freed memory stays in the process), which are
+process-wide: applied once before any run, so the order of the runs does not change them (a
+mazedsl DQN/SAC learner would otherwise apply them at its first build, and every later SB3 run
+would inherit them). Every 5k env steps (after the update that crosses it) both run a
+deterministic 10-episode evaluation on 4 separate envs; a run stops at the first evaluation
+with mean return >= 475.
 
 Printed per algorithm, medians over seeds: training env steps/s (wall time minus evaluations, on both sides),
 env steps and wall seconds (evaluations included) to the first evaluation >= 475, and
-mazedsl's figures divided by SB3's. Each tool uses its own env stepping: mazedsl gymnasium's
-native vector CartPole (its 'auto' choice), SB3 its DummyVecEnv of Monitor-wrapped envs.
+mazedsl's figures divided by SB3's, then the per-seed speed ratios with their geometric mean
+and 95% t-interval. Each tool uses its own env stepping: mazedsl gymnasium's native vector
+CartPole (its 'auto' choice), SB3 its DummyVecEnv of Monitor-wrapped envs.
+
+A full default run writes benchmarks/results/vs_sb3.json and vs_sb3.txt (the printed report);
+any other run writes only where --json says (``make bench`` names
+benchmarks/results/vs_sb3-dqn.json and vs_sb3-sac.json).
 """
 
 from __future__ import annotations
 
 import sys
 import time
-from typing import Any
+from pathlib import Path
+from typing import Any, Callable
 
-from _common import (ArgParser, choices_list, positive_int, EvalSink, evolve, fmt, load_note, median,
+from _common import (QUICK_TAG, ArgParser, add_json_option, captured_stdout, choices_list, finite_float,
+                     positive_int, quick_defaults, results_path, EvalSink, evolve, fmt, load_note, median,
                      shipped, table)
-from _matrix import fmt_ratio, is_ppo, pin_threads, ratio_ci, report_header
+from _matrix import fmt_ratio, is_ppo, pin_threads, ratio_ci, report_header, run_record, write_results
 
 ALGOS = {"ppo": "cartpole_ppo", "a2c": "cartpole_a2c", "dqn": "cartpole_dqn", "sac": "pendulum_sac"}
 TARGETS = {"ppo": 475.0, "a2c": 475.0, "dqn": 475.0, "sac": -200.0}
@@ -63,11 +76,15 @@ def _time_evaluations(trainer: Any) -> list[float]:
 
 
 def run_mazedsl(exp: Any, seed: int, target: float, budget: int, eval_every: int,
-                eval_episodes: int) -> dict[str, Any]:
+                eval_episodes: int, threads: int | None = None) -> dict[str, Any]:
+    """One mazedsl run on the CPU; ``threads``: its ``runner.torch_threads`` (which the
+    Trainer applies to torch and the BLAS pools, process-wide), else the experiment's."""
     from mazedsl.rl.trainer import Trainer
 
+    runner = evolve(exp.runner, device="cpu",
+                    **({} if threads is None else {"torch_threads": threads}))
     exp = evolve(exp, seed=seed, eval_every_steps=eval_every, eval_episodes=eval_episodes,
-                 target_return=target, patience=None, runner=evolve(exp.runner, device="cpu"))
+                 target_return=target, patience=None, runner=runner)
     sink = EvalSink()
     trainer = Trainer(exp, sink=sink)
     eval_time = _time_evaluations(trainer)
@@ -208,7 +225,7 @@ def main(argv: list[str] | None = None) -> int:
                         help="seeds 0..N-1 (default 10: steps to solve vary a lot between seeds)")
     parser.add_argument("--algos", type=choices_list(tuple(ALGOS)), default=["ppo", "a2c"],
                         help="comma-separated: ppo, a2c, dqn, sac")
-    parser.add_argument("--target", type=float, default=None,
+    parser.add_argument("--target", type=finite_float, default=None,
                         help="solve threshold (default: 475 on CartPole, -200 on Pendulum)")
     parser.add_argument("--eval-every", type=positive_int, default=5_000, help="env steps between evaluations")
     parser.add_argument("--eval-episodes", type=positive_int, default=10)
@@ -218,13 +235,22 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-sb3", action="store_true", help="mazedsl only")
     parser.add_argument("--threads", type=positive_int, default=1,
                         help="torch and BLAS threads, the same for both tools (default 1)")
+    add_json_option(parser, "vs_sb3")
     parser.add_argument("--quick", action="store_true",
-                        help="tiny budgets (1 seed, 2k steps, evaluation every 1k, target 0): "
-                             "checks that the script runs, measures nothing useful")
+                        help="tiny budgets (1 seed, 2k steps, evaluation every 1k of 2 episodes, any "
+                             "evaluation reaches the target; options given explicitly win): checks "
+                             "that the script runs, measures nothing useful")
     args = parser.parse_args(argv)
+    json_path = results_path(parser, args, "vs_sb3")
     if args.quick:
-        args.seeds, args.eval_every, args.eval_episodes = 1, 1_000, 2
-        args.budget = args.budget or 2_000
+        quick_defaults(parser, args, argv, seeds=1, eval_every=1_000, eval_episodes=2, budget=2_000)
+    with captured_stdout() as report:
+        return run(args, json_path, report.text, argv)
+
+
+def run(args: Any, json_path: Path | None, report_text: Callable[[], str], argv: list[str] | None) -> int:
+    """Every seed of every algorithm, both tools interleaved, the table (and the results files)."""
+    from mazedsl.rl.algos._offpolicy import tune_malloc
 
     def target_of(algo: str) -> float:
         if args.target is not None:
@@ -234,11 +260,16 @@ def main(argv: list[str] | None = None) -> int:
         return TARGETS[algo]
 
     pin_threads(args.threads)
+    # process-wide: set before any run, for both tools (not at the first mazedsl DQN/SAC build)
+    malloc_tuned = tune_malloc()
     use_sb3 = not args.no_sb3 and sb3_available()
     algos = args.algos
     results: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    malloc = ("mazedsl's malloc settings (tune_malloc: glibc trim/mmap thresholds and top pad raised) "
+              "applied for both tools, process-wide, before any run" if malloc_tuned
+              else "mazedsl's malloc settings not applied (not glibc)")
     report_header(f"mazedsl vs Stable-Baselines3 ({', '.join(ALGOS[a] for a in algos if a in ALGOS)})",
-                  args.threads)
+                  args.threads, f"; {malloc}")
     for seed in range(args.seeds):
         for algo in algos:
             exp = shipped(ALGOS[algo])
@@ -247,8 +278,11 @@ def main(argv: list[str] | None = None) -> int:
             for tool in order:
                 if tool == "sb3" and not use_sb3:
                     continue
-                run = run_mazedsl if tool == "mazedsl" else run_sb3
-                res = run(exp, seed, target_of(algo), budget, args.eval_every, args.eval_episodes)
+                if tool == "mazedsl":
+                    res = run_mazedsl(exp, seed, target_of(algo), budget, args.eval_every, args.eval_episodes,
+                                      threads=args.threads)
+                else:
+                    res = run_sb3(exp, seed, target_of(algo), budget, args.eval_every, args.eval_episodes)
                 results.setdefault((algo, tool), []).append(res)
                 print(f"  {algo.upper()} {tool:7s} seed {seed}: {res['steps_per_s']:8,.0f} steps/s, "
                       f"reached {target_of(algo):g} at {fmt(res['solve_steps'])} steps / "
@@ -256,8 +290,14 @@ def main(argv: list[str] | None = None) -> int:
 
     rows = []
     verdicts = []
+    summary: dict[str, Any] = {}
+    tag = QUICK_TAG if args.quick else ""
     for algo in algos:
         med: dict[str, dict[str, Any]] = {}
+        doc: dict[str, Any] = {"experiment": ALGOS[algo], "target": target_of(algo),
+                               "budget": args.budget or shipped(ALGOS[algo]).total_steps,
+                               "seeds": list(range(args.seeds))}
+        summary[algo] = doc
         for tool in ("mazedsl", "sb3"):
             runs = results.get((algo, tool))
             label = f"{algo.upper()} {'mazedsl' if tool == 'mazedsl' else 'SB3'}"
@@ -266,6 +306,8 @@ def main(argv: list[str] | None = None) -> int:
                 continue
             med[tool] = {k: median(r[k] for r in runs) for k in ("steps_per_s", "solve_steps", "solve_wall")}
             solved = sum(r["solve_steps"] is not None for r in runs)
+            doc[tool] = {"steps_per_s": [r["steps_per_s"] for r in runs], "runs": runs,
+                         "medians": med[tool], "solved": solved}
             rows.append([label, fmt(med[tool]["steps_per_s"]), fmt(med[tool]["solve_steps"]),
                          fmt(med[tool]["solve_wall"], 2), f"{solved}/{len(runs)}",
                          f"{target_of(algo):g}"])
@@ -278,18 +320,21 @@ def main(argv: list[str] | None = None) -> int:
                          fmt(r_wall, 2, "x"), "", ""])
             pairs = zip(results[(algo, "mazedsl")], results[(algo, "sb3")])
             per_seed = [m["steps_per_s"] / s["steps_per_s"] for m, s in pairs]
-            mean, interval = fmt_ratio(ratio_ci(per_seed))
+            ci = ratio_ci(per_seed)
+            doc["median_ratios"] = {"steps_per_s": r_speed, "solve_steps": r_steps, "solve_wall": r_wall}
+            doc["speed_ratio"] = {"per_seed": per_seed, "geomean": ci[0], "ci95": [ci[1], ci[2]]}
+            mean, interval = fmt_ratio(ci)
             verdicts.append(f"{algo.upper()}: per-seed training speed ratios "
                             f"{', '.join(f'{r:.2f}' for r in per_seed)}; geometric mean {mean}, "
                             f"95% CI {interval}")
             want = SPEED_TARGETS[algo]
             verdicts.append(f"{algo.upper()}: training speed {fmt(r_speed, 2, 'x')} SB3's "
                             f"(target >= {want:g}x): "
-                            f"{'PASS' if r_speed is not None and r_speed >= want else 'MISS'}")
+                            f"{'PASS' if r_speed is not None and r_speed >= want else 'MISS'}{tag}")
             if algo == "ppo":
                 verdicts.append(f"PPO: wall time to solve {fmt(r_wall, 2, 'x')} SB3's "
                                 "(target <= 0.33x): "
-                                f"{'PASS' if r_wall is not None and r_wall <= 1 / 3 else 'MISS'}")
+                                f"{'PASS' if r_wall is not None and r_wall <= 1 / 3 else 'MISS'}{tag}")
     print()
     print(f"Medians over {args.seeds} seed(s); target: deterministic {args.eval_episodes}-episode "
           f"evaluation >= the target, evaluated every {args.eval_every:,} env steps")
@@ -300,6 +345,12 @@ def main(argv: list[str] | None = None) -> int:
     for v in verdicts:
         print(v)
     print(f"{load_note()} at end")
+    if json_path is not None:
+        options = {"seeds": args.seeds, "algos": algos, "target": args.target, "eval_every": args.eval_every,
+                   "eval_episodes": args.eval_episodes, "budget": args.budget, "threads": args.threads,
+                   "sb3": use_sb3, "quick": args.quick, "malloc_tuned": malloc_tuned}
+        write_results(json_path, run_record("vs_sb3.py", argv, options=options, algos=summary),
+                      report_text())
     return 0
 
 

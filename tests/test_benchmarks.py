@@ -7,6 +7,7 @@ The engine's speed paths are tested in test_engine_speed_paths.py.
 
 from __future__ import annotations
 
+import argparse
 import importlib
 import importlib.util
 import json
@@ -63,8 +64,9 @@ def numeric(cell: str) -> bool:
     return True
 
 
-def test_vs_sb3_quick():
-    out = run_script("vs_sb3.py", "--quick")
+def test_vs_sb3_quick(tmp_path):
+    out = run_script("vs_sb3.py", "--quick", "--json", str(tmp_path / "v.json"))
+    assert_report_file(out, tmp_path / "v.json")
     rows = table_rows(out)
     for algo in ("PPO", "A2C"):
         assert all(numeric(c) for c in rows[f"{algo} mazedsl"][:3]), rows[f"{algo} mazedsl"]
@@ -74,6 +76,77 @@ def test_vs_sb3_quick():
         else:
             assert rows[f"{algo} SB3"][0] == "not installed"
     assert ("training speed" in out) == HAS_SB3
+    assert "malloc settings (tune_malloc" in out.splitlines()[1]  # the header says both tools have them
+    verdicts = [line for line in out.splitlines() if "PASS" in line or "MISS" in line]
+    assert len(verdicts) == (3 if HAS_SB3 else 0)  # PPO speed and wall time, A2C speed
+    assert all(line.endswith("(quick budgets: not a real check)") for line in verdicts), verdicts
+    doc = _load(tmp_path / "v.json")
+    assert doc["options"]["seeds"] == 1 and doc["options"]["threads"] == 1 and doc["options"]["quick"]
+    assert doc["command"] == f"benchmarks/vs_sb3.py --quick --json {tmp_path / 'v.json'}"
+    for algo in ("ppo", "a2c"):
+        d = doc["algos"][algo]
+        assert d["seeds"] == [0] and len(d["mazedsl"]["steps_per_s"]) == 1 and d["mazedsl"]["steps_per_s"][0] > 0
+        if HAS_SB3:
+            ratio = d["speed_ratio"]
+            expect = [m / s for m, s in zip(d["mazedsl"]["steps_per_s"], d["sb3"]["steps_per_s"])]
+            assert ratio["per_seed"] == pytest.approx(expect)
+            assert ratio["geomean"] == pytest.approx(expect[0]) and len(ratio["ci95"]) == 2
+            assert rows[f"{algo.upper()} mazedsl/SB3"][0] == f"{d['median_ratios']['steps_per_s']:.2f}x"
+
+
+@pytest.fixture
+def restore_threads():
+    """torch's and every BLAS/OpenMP pool's thread counts as they were, after the test."""
+    import numpy  # noqa: F401  (loaded, so threadpoolctl sees its pool)
+    import torch
+
+    threadpoolctl = pytest.importorskip("threadpoolctl")
+    n = torch.get_num_threads()
+    with threadpoolctl.threadpool_limits(limits=None):  # restores the pools on exit
+        yield
+    torch.set_num_threads(n)
+
+
+def test_vs_sb3_mazedsl_runs_keep_the_asked_threads(restore_threads):
+    """--threads N: mazedsl's run applies N (its runner.torch_threads), not the shipped 1, so the
+    process (and every SB3 run after it) stays at N threads."""
+    import torch
+    from threadpoolctl import threadpool_info
+
+    vs_sb3, matrix = bench_module("vs_sb3"), bench_module("_matrix")
+    matrix.pin_threads(2)
+    res = vs_sb3.run_mazedsl(bench_module("_common").shipped("cartpole_ppo"), 0, 0.0, 256, 10 ** 6, 1,
+                             threads=2)
+    assert res["steps"] == 256
+    assert torch.get_num_threads() == 2
+    assert {p["num_threads"] for p in threadpool_info()} == {2}, threadpool_info()
+
+
+def _fake_run(name: str, calls: list):
+    def run(exp, seed, target, budget, eval_every, eval_episodes, threads=None):
+        calls.append((name, seed, threads))
+        return {"steps_per_s": 1000.0 if name == "mazedsl" else 250.0, "steps": budget, "solve_steps": None,
+                "solve_wall": None}
+    return run
+
+
+def test_vs_sb3_tunes_malloc_once_before_any_run_and_passes_the_threads(monkeypatch, capsys, restore_threads):
+    """mazedsl's process-wide malloc settings are applied before the first run of either tool (not
+    at mazedsl's first DQN/SAC build, which SB3 runs after it would inherit), and every mazedsl run
+    gets --threads."""
+    import mazedsl.rl.algos._offpolicy as offpolicy
+
+    vs_sb3 = bench_module("vs_sb3")
+    calls: list = []
+    monkeypatch.setattr(offpolicy, "tune_malloc", lambda: calls.append(("tune_malloc",)) or True)
+    monkeypatch.setattr(vs_sb3, "run_mazedsl", _fake_run("mazedsl", calls))
+    monkeypatch.setattr(vs_sb3, "run_sb3", _fake_run("sb3", calls))
+    monkeypatch.setattr(vs_sb3, "sb3_available", lambda: True)
+    assert vs_sb3.main(["--algos", "sac", "--seeds", "2", "--budget", "100", "--threads", "2"]) == 0
+    assert calls == [("tune_malloc",), ("mazedsl", 0, 2), ("sb3", 0, None), ("sb3", 1, None), ("mazedsl", 1, 2)]
+    out = capsys.readouterr().out
+    assert "applied for both tools, process-wide, before any run" in out.splitlines()[1]
+    assert "SAC: training speed 4.00x SB3's (target >= 2x): PASS" in out.splitlines()
 
 
 def _load(path: Path) -> dict:
@@ -87,6 +160,7 @@ def test_scaling_quick(tmp_path):
     cells = {c["key"]: c for c in doc["cells"]}
     assert list(cells) == ["ppo-8-64x64", "a2c-8-64x64", "ppo-8-nature-cnn"]
     assert doc["seeds"] == 2 and doc["threads"] == 1
+    assert doc["warm_updates"] == 1  # quick runs warm up too: the timed update has no first-call costs
     mazedsl = ["mazedsl-sync", "mazedsl-fast"]
     sb3 = ["sb3", "sb3-fast"] if HAS_SB3 else []
     for key, cell in cells.items():
@@ -293,6 +367,15 @@ BAD_ARGS = [  # (script, arguments, a text the one error line must contain)
     ("cnn_layout.py", ["--model", "resnet"], "'resnet'"),
     ("gpu.py", ["--device", "tpu"], "'tpu'"),
     ("gpu.py", ["--device", "cpu", "--seeds", "0"], "--seeds"),
+    ("time_to_solve.py", ["--quick", "--target", "nan"], "'nan'"),
+    ("vs_sb3.py", ["--target", "inf", "--quick", "--algos", "ppo"], "'inf'"),
+    ("vs_sb3.py", ["--target", "x"], "'x'"),
+    ("limits.py", ["--quick", "--seed", "-1"], "'-1'"),
+    ("a2c_reuse.py", ["--quick", "--seed", "-1"], "'-1'"),
+    ("cnn_layout.py", ["--quick", "--seed", "-1"], "'-1'"),
+    ("backends.py", ["--quick", "--seed", "-1"], "'-1'"),
+    ("learning.py", ["--quick", "--experiments", "cartpole_ppo", "--first-seed", "-3"], "'-3'"),
+    ("learning_sb3.py", ["--quick", "--first-seed", "-1"], "'-1'"),
 ]
 
 
@@ -304,6 +387,114 @@ def test_bad_arguments_exit_2_with_one_line(script, args, names):
     lines = proc.stderr.splitlines()
     assert len(lines) == 1 and lines[0].startswith(f"{script}: error: argument "), proc.stderr
     assert names in lines[0] and "Traceback" not in proc.stderr and proc.stdout == ""
+
+
+JSON_SCRIPTS = [  # every script with --json, with arguments that would make it measure (quickly)
+    ("scaling.py", ["--cells", "ppo-8-64x64", "--quick"]), ("limits.py", ["--quick"]),
+    ("backends.py", ["--quick"]), ("a2c_reuse.py", ["--quick"]), ("cnn_layout.py", ["--quick"]),
+    ("gpu.py", ["--device", "cpu", "--quick"]), ("time_to_solve.py", ["--quick"]),
+    ("vs_sb3.py", ["--quick"]), ("learning.py", ["--quick", "--experiments", "cartpole_ppo"]),
+    ("learning_sb3.py", ["--quick", "--experiments", "cartpole_dqn"]),
+]
+
+
+@pytest.mark.parametrize("script,args", JSON_SCRIPTS, ids=[s for s, _ in JSON_SCRIPTS])
+def test_an_unwritable_json_path_stops_before_measuring(script, args, tmp_path):
+    """Checked at argument parsing: one line, exit status 2, nothing run (a folder in its place,
+    a file where a folder should be, a folder where no file can be made, by turns)."""
+    (tmp_path / "file").write_text("")
+    bad = [str(tmp_path), str(tmp_path / "file" / "x.json"),
+           "/proc/x.json" if Path("/proc/self").is_dir() else str(tmp_path)]
+    path = bad[[s for s, _ in JSON_SCRIPTS].index(script) % len(bad)]
+    proc = subprocess.run([sys.executable, str(BENCH / script), *args, "--json", path], capture_output=True,
+                          text=True, timeout=120, cwd=ROOT)
+    assert proc.returncode == 2, (proc.returncode, proc.stderr[-2000:])
+    lines = proc.stderr.splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f"{script}: error: argument --json: "), proc.stderr
+    assert proc.stdout == ""
+
+
+def test_writable_json_names_what_is_wrong(tmp_path):
+    common = bench_module("_common")
+    check = common.writable_json()
+    (tmp_path / "file").write_text("")
+    (tmp_path / "r.txt").mkdir()
+    for path, says in ((tmp_path, "is a folder"), (tmp_path / "r.json", "r.txt' is a folder"),
+                       (tmp_path / "file" / "x.json", "is a file, not a folder"), ("", "empty")):
+        with pytest.raises(argparse.ArgumentTypeError, match=says):
+            check(str(path))
+    assert common.writable_json(report=False)(str(tmp_path / "r.json")) == str(tmp_path / "r.json")
+    deep = tmp_path / "new" / "deeper" / "x.json"  # missing folders are made when written
+    assert check(str(deep)) == str(deep) and not (tmp_path / "new").exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["file", "r.txt"]  # the probe file is gone
+
+
+def test_quick_fills_only_the_options_not_given(capsys):
+    common = bench_module("_common")
+    parser = common.ArgParser()
+    parser.add_argument("--seeds", type=common.positive_int, default=5)
+    parser.add_argument("--seconds", type=float, default=1.0)
+    parser.add_argument("--max-updates", type=common.positive_int, default=200)
+    parser.add_argument("--quick", action="store_true")
+    argv = ["--quick", "--seeds", "5", "--seconds", "2"]
+    assert parser.given(argv) == {"quick", "seeds", "seconds"}
+    args = parser.parse_args(argv)
+    common.quick_defaults(parser, args, argv, moot={"seconds": "max_updates"}, seeds=2, max_updates=1)
+    assert (args.seeds, args.seconds, args.max_updates) == (5, 2.0, 1)  # --seeds 5 given: kept
+    assert capsys.readouterr().err == "note: --quick sets --max-updates 1, so --seconds has no effect " \
+                                      "(give --max-updates too)\n"
+    assert parser.get_default("seeds") == 5  # the defaults are back after given()
+
+
+QUICK_EXPLICIT = [  # (module, its function after parsing, argv, options the run must see)
+    ("scaling", "run", ["--quick", "--seeds", "3", "--max-updates", "4"], {"seeds": 3, "max_updates": 4}),
+    ("scaling", "run", ["--quick"], {"seeds": 2, "max_updates": 1}),
+    ("limits", "run", ["--quick", "--repeat", "2", "--top", "3"], {"repeat": 2, "max_updates": 1, "top": 3}),
+    ("backends", "run_all", ["--quick", "--rounds", "3", "--algos", "a2c"],
+     {"rounds": 3, "algos": ["a2c"], "envs": [8], "widths": [64], "max_updates": 1}),
+    ("a2c_reuse", "run_all", ["--quick", "--cells", "a2c-32-64x64", "--updates", "5"],
+     {"cells": [("a2c", 32, "64x64")], "updates": 5, "rounds": 2}),
+    ("cnn_layout", "run", ["--quick", "--rounds", "4"], {"rounds": 4, "passes": 1, "updates": 1}),
+    ("gpu", "run", ["--device", "cpu", "--quick", "--seeds", "1"], {"seeds": 1, "max_updates": 1}),
+    ("time_to_solve", "run", ["--quick", "--target", "100", "--eval-every", "500", "--seeds", "1"],
+     {"target": 100.0, "eval_every": 500, "seeds": 1, "eval_episodes": 2, "budget": 2_000}),
+    ("vs_sb3", "run", ["--quick", "--seeds", "2", "--eval-episodes", "3"],
+     {"seeds": 2, "eval_episodes": 3, "eval_every": 1_000, "budget": 2_000}),
+]
+
+
+@pytest.mark.parametrize("module,func,argv,want", QUICK_EXPLICIT,
+                         ids=[f"{m}:{' '.join(a)}" for m, _, a, _ in QUICK_EXPLICIT])
+def test_options_given_explicitly_win_over_quick(module, func, argv, want, monkeypatch):
+    mod = bench_module(module)
+    seen = {}
+    monkeypatch.setattr(mod, func, lambda args, *rest: seen.update(vars(args)) or 0)
+    assert mod.main(argv) == 0
+    got = {k: seen[k] for k in want}
+    if "cells" in got:
+        got["cells"] = [(c.algo, c.n_envs, c.net) for c in got["cells"]]
+    assert got == want
+
+
+def test_learning_scripts_quick_honour_seeds_and_tag_their_verdicts(monkeypatch, capsys, restore_threads):
+    learning = bench_module("learning")
+    fake = {"target": 475.0, "within": 50_000, "budget": 2_000, "reached": None, "best": 9.0, "final": 9.0,
+            "seconds": 0.1, "evals": [(1_000, 9.0)]}
+    monkeypatch.setattr(learning, "run_one", lambda name, seed, *a: {"name": name, "seed": seed, **fake})
+    assert learning.main(["--quick", "--experiments", "cartpole_ppo", "--seeds", "2"]) == 0
+    out = capsys.readouterr().out
+    assert [r[0] for k, r in table_rows(out).items() if k == "cartpole_ppo"] == ["1"]  # the last row's seed
+    verdict = [line for line in out.splitlines() if line.startswith("cartpole_ppo: eval")]
+    assert verdict == ["cartpole_ppo: eval >= 475 within 100,000 env steps on 0/2 seed(s): MISS"
+                       " (quick budgets: not a real check)"]
+    if not HAS_SB3:
+        return
+    learning_sb3 = bench_module("learning_sb3")
+    monkeypatch.setattr(learning_sb3, "run_one", lambda name, seed, quick: {"name": name, "seed": seed, **fake})
+    assert learning_sb3.main(["--quick", "--experiments", "cartpole_dqn"]) == 0
+    out = capsys.readouterr().out
+    assert "SB3 cartpole_dqn: eval >= 475 within 50,000 env steps on 0/1 seed(s) " \
+           "(quick budgets: not a real check)" in out.splitlines()
 
 
 def test_experiment_refuses_an_unknown_algorithm():
@@ -352,6 +543,9 @@ def test_make_bench_runs_every_figure_script():
     assert set(scripts) >= {"scaling.py", "limits.py", "backends.py", "a2c_reuse.py", "cnn_layout.py", "gpu.py",
                             "time_to_solve.py", "overheads.py", "learning.py", "vs_sb3.py"}
     assert {c[c.index("--algos") + 1] for c in commands if "--algos" in c} == {"dqn", "sac"}
+    for c in commands:  # the off-policy rows' results files, which the README points to
+        if "--algos" in c:
+            assert c[c.index("--json") + 1] == f"benchmarks/results/vs_sb3-{c[c.index('--algos') + 1]}.json"
     for script in scripts:
         assert (BENCH / script).is_file()
 
