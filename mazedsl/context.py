@@ -130,24 +130,51 @@ class RunContext:
     def set_total_steps(self, total_steps: int) -> None:
         """Give a loaded run a new budget before it resumes: written to its config.yaml,
         run.json and overrides.yaml (under ``resumed``), so later resumes, ``show`` and the run
-        table agree; the schedules (learning rate, clip range, exploration) follow it."""
+        table agree; the schedules (learning rate, clip range, exploration) follow it.
+        (``train(total_steps=N)`` does the same for a larger N once it resumes.)"""
+        if self._checkpoint_kind is None or self._trainer is not None:
+            raise ConfigError("set_total_steps() changes a loaded run's budget before it "
+                              "resumes; a new run takes its budget from the experiment's "
+                              "total_steps=N or from train(total_steps=N)")
+        self._run.lock()
+        self._run.load_checkpoint(self._checkpoint_kind)  # a run that cannot resume keeps its budget
+        self._exp = _with_total_steps(self._exp, total_steps, "override 'total_steps="
+                                      f"{total_steps}' given on resume")
+        self._record_budget("resumed")
+
+    def _take_budget(self, total_steps: int) -> None:
+        """``train(total_steps=N)``: N becomes the run's budget, as the experiment's own
+        ``total_steps`` (a new run) or :meth:`set_total_steps` (a run that has trained) would
+        make it: in config.yaml, overrides.yaml and run.json, and the schedules follow it. A
+        budget the run has already reached changes nothing (there is nothing to train)."""
+        steps = self._trainer.steps if self._trainer is not None else 0
+        exp = _with_total_steps(self._exp, total_steps, f"train(total_steps={total_steps})")
+        if total_steps == self._exp.total_steps or (steps and total_steps <= steps):
+            return
+        self._exp = exp
+        if self._trainer is not None:
+            self._trainer.set_total_steps(total_steps)
+        if self._run_obj is None:  # written with the run directory, as an override
+            self._raw_overrides = [*self._raw_overrides, f"total_steps={total_steps}"]
+        else:
+            self._record_budget("resumed" if steps else "overrides")
+
+    def _record_budget(self, key: str) -> None:
+        """Write the experiment's budget to config.yaml, run.json and overrides.yaml (as
+        ``total_steps=N`` appended to its ``key`` list: ``overrides`` or ``resumed``)."""
         from omegaconf import OmegaConf
 
         from mazedsl.config import to_yaml
 
-        if self._checkpoint_kind is None or self._trainer is not None:
-            raise ConfigError("set_total_steps() changes a loaded run's budget before it "
-                              "resumes; give a new experiment total_steps=N instead")
+        total_steps = self._exp.total_steps
         self._run.lock()  # not the budget of a run another process trains
-        self._run.load_checkpoint(self._checkpoint_kind)  # a run that cannot resume keeps its budget
-        self._exp = attrs.evolve(self._exp, total_steps=total_steps)
         self._run.write_text("config.yaml", to_yaml(self._exp))
         try:
             saved = OmegaConf.to_container(OmegaConf.load(self._run.path / "overrides.yaml"))
         except Exception:  # noqa: BLE001 - missing or damaged: start it again
             saved = {}
         saved = saved if isinstance(saved, dict) else {}
-        saved["resumed"] = [*(saved.get("resumed") or []), f"total_steps={total_steps}"]
+        saved[key] = [*(saved.get(key) or []), f"total_steps={total_steps}"]
         self._run.write_text("overrides.yaml", OmegaConf.to_yaml(OmegaConf.create(saved)))
         self._run.update_info(total_steps=total_steps)
 
@@ -235,8 +262,13 @@ class RunContext:
               *, on_start: Callable[[Path], Any] | None = None, **trainer_kwargs: Any) -> Any:
         """Train (resuming from the last checkpoint of a loaded run).
 
-        ``total_steps``: train until this many env steps in all (default: the experiment's
-        budget); ``n_epochs``: at most this many update iterations. Returns a TrainSummary.
+        ``total_steps``: the run's budget, env steps in all (default: the experiment's): on a
+        new run it is the experiment's ``total_steps`` (config.yaml, run.json and the schedules
+        follow it); a run that has trained (loaded, or trained by an earlier call) continues to
+        a larger one as after :meth:`set_total_steps`, and one it has reached trains nothing.
+        ``n_epochs``: at most this many update iterations (stopped short of the budget, the
+        run is ``interrupted``: a resume continues it). Returns a TrainSummary: the run's
+        steps and training time in all, and why it stopped (run.json's ``stopped``).
         Ctrl-C or SIGTERM finish the current update, checkpoint, and return with
         ``stopped == "interrupted"``. ``on_start`` is called with the run directory once the
         run's parts are built, right before training starts (so the directory is kept: bad
@@ -245,6 +277,8 @@ class RunContext:
         if trainer_kwargs:
             raise ConfigError(f"unknown train() arguments: {', '.join(sorted(trainer_kwargs))}; "
                               "valid: n_epochs, total_steps, on_start")
+        if total_steps is not None and self._checkpoint_kind is None:
+            self._take_budget(total_steps)  # before the build: the schedules follow it
         if is_rllib(self._exp):  # runner=rllib: the same loop contract, on Ray RLlib
             from mazedsl.rllib import dispatch
 
@@ -261,6 +295,8 @@ class RunContext:
                 self._run.rewind_metrics(state["counters"])  # records past it: written again
                 self._checkpoint_kind = None
                 self._agent = None
+                if total_steps is not None:  # once the run resumes: a refused one keeps its budget
+                    self._take_budget(total_steps)
                 notes = self._trainer.learner.resume_notes()
                 if not exact:
                     notes.insert(0, "env state not restorable; resumed with fresh episodes")
@@ -293,7 +329,7 @@ class RunContext:
             for line in trainer.built.learner.notes():
                 warning = line.startswith("warning:")
                 logger.log(logging.WARNING if warning else logging.INFO, line)
-                if warning and not self.silent:
+                if (warning or line.startswith("note:")) and not self.silent:
                     print(line, file=sys.stderr, flush=True)
             budget = total_steps if total_steps is not None else self._exp.total_steps
             planned = trainer.planned_steps(budget)
@@ -357,7 +393,9 @@ class RunContext:
         actions, rewards, infos; ``.returns`` and ``.lengths`` of all); with ``record``, save
         each to ``rollouts/episode_NNN.npz``; with ``render``, draw each step in the terminal.
         Episode ``i`` is played with seed ``seed + i``; without ``seed``, the seeds continue
-        after the episodes already in ``rollouts/`` (so a new call records new episodes)."""
+        after the episodes already in ``rollouts/`` (so a new call records new episodes).
+        Each episode keeps its seed (``Episode.seed``, ``seed`` in its file): ``rollout(seed=
+        that seed)`` with the same checkpoint and ``deterministic`` plays it again."""
         if n_episodes <= 0:
             raise ConfigError(f"must be > 0, got {n_episodes}", "n_episodes")
         if seed is not None and not 0 <= seed <= 2**64 - n_episodes:
@@ -368,7 +406,7 @@ class RunContext:
         # without a seed, a new call continues the seed sequence of the episodes recorded so far
         base = self._exp.seed + 2_000_003 + first if seed is None else seed
         for i in range(n_episodes):
-            ep = Episode([], [], [], [])
+            ep = Episode([], [], [], [], seed=base + i)
             steps = self.iter_rollout(deterministic, base + i, "rgb_array" if render else None)
             for step in steps:
                 if step.action is None:
@@ -487,6 +525,16 @@ def _load_built(exp: Any, run: RunDirectory, kind: str, factory: Any) -> Any:
         built.prep.normalizer.load_state_dict(state["obs_norm"])
     built.policy.eval()
     return built
+
+
+def _with_total_steps(exp: Any, total_steps: int, label: str) -> Any:
+    """``exp`` with a new budget (a ConfigError for a bad one), keeping where its other
+    values came from (for the build's error messages); ``label`` says where this one did."""
+    from mazedsl.config.provenance import record, recorded
+
+    changed = attrs.evolve(exp, total_steps=total_steps)
+    record(changed, {**(recorded(exp) or {}), "total_steps": label})
+    return changed
 
 
 def _resume_experiment(exp: Any, path: Path) -> Any:

@@ -108,7 +108,7 @@ def test_manifest_records_the_files_and_resume_trains_on_them(root: Path) -> Non
     assert "behaviour cloning from 4 recorded episodes" in log and recorded[0] in log
 
     part = root / "bc_tiny" / "part"
-    RunContext(exp, run_dir=part, silent=True).train(total_steps=128)
+    RunContext(exp, run_dir=part, silent=True).train(n_epochs=2)  # 2 x 64 samples, short of the budget
     RunContext.load(expert).rollout(3)  # more rollouts: 'cp_expert:latest' now has 7 episodes
     RunContext.load(part, silent=True).train()
     assert untimed(part) == untimed(full)  # the same 4 episodes, the same validation split
@@ -178,7 +178,7 @@ def test_bc_stops_exactly_at_the_budget_and_resumes_exactly(root: Path) -> None:
     RunContext(exp, run_dir=full, silent=True).train()
     assert [r["step"] for r in iter_metrics(full / "metrics.jsonl") if r["phase"] == "eval"] == [64, 128, 192]
     assert json.loads((full / "run.json").read_text())["steps"] == 200
-    RunContext(exp, run_dir=part, silent=True).train(total_steps=128)
+    RunContext(exp, run_dir=part, silent=True).train(n_epochs=2)  # 2 x 64 samples, short of the budget
     RunContext.load(part, silent=True).train()
     assert untimed(part) == untimed(full)
 

@@ -58,6 +58,12 @@ def sac_exp(**changes) -> Experiment:
 MAKERS = {"dqn": dqn_exp, "sac": sac_exp}
 
 
+def phases(exp: Experiment, steps: int) -> int:
+    """The collection phases (``train(n_epochs=...)``) of an off-policy run's first ``steps``:
+    a training stopped there, short of its budget, which a resume continues."""
+    return steps // (exp.algorithm.train_freq * exp.runner.n_envs)
+
+
 def test_a_sac_phase_across_learning_starts_acts_at_random_then_from_the_policy() -> None:
     """learning_starts inside a collection phase: its steps before it take the phase's uniform
     actions, the rest the policy's; later phases draw no uniform numbers at all."""
@@ -107,7 +113,7 @@ def test_run_directory_contract_and_exact_resume(tmp_path: Path, algo: str) -> N
     assert "beside" not in best["learner"] and "beside_files" not in best["learner"]
 
     part = tmp_path / "part"
-    RunContext(exp, run_dir=part, silent=True).train(total_steps=256)
+    RunContext(exp, run_dir=part, silent=True).train(n_epochs=phases(exp, 256))
     RunContext.load(part).train()
     assert untimed(part) == untimed(full)
 
@@ -148,7 +154,7 @@ def test_your_own_module_as_the_model_trains_resumes_and_reloads(tmp_path: Path,
     learned = [r for r in iter_metrics(full / "metrics.jsonl") if "q_loss" in r]
     assert learned and all(np.isfinite(r["q_loss"]) for r in learned)
     part = tmp_path / "part"
-    RunContext(exp, run_dir=part, silent=True).train(total_steps=128)
+    RunContext(exp, run_dir=part, silent=True).train(n_epochs=phases(exp, 128))
     RunContext.load(part).train()
     assert untimed(part) == untimed(full)
     loaded = RunContext.load(full)
@@ -171,7 +177,7 @@ def test_a_sac_model_of_the_wrong_width_says_what_sac_needs(tmp_path: Path) -> N
 def test_replay_can_be_left_out(tmp_path: Path) -> None:
     exp = dqn_exp(algorithm=DQN(buffer_size=300, learning_starts=64, batch_size=32, train_freq=8,
                                 gradient_steps=4, save_replay=False), total_steps=256)
-    RunContext(exp, run_dir=tmp_path / "r", silent=True).train(total_steps=128)
+    RunContext(exp, run_dir=tmp_path / "r", silent=True).train(n_epochs=phases(exp, 128))
     assert not (tmp_path / "r" / "checkpoints" / "replay.pt").exists()
     RunContext.load(tmp_path / "r").train()  # resumes with an empty buffer
     assert json.loads((tmp_path / "r" / "run.json").read_text())["status"] == "finished"
@@ -224,7 +230,7 @@ def test_bc_learns_from_recorded_episodes_and_resumes(tmp_path: Path, expert: Pa
     assert json.loads((expert / "run.json").read_text())["train_episodes"] is True
     assert not read_run_info(full).plays_episodes and read_run_info(expert).plays_episodes
     part = tmp_path / "part"
-    RunContext(exp, run_dir=part, silent=True).train(total_steps=256)
+    RunContext(exp, run_dir=part, silent=True).train(n_epochs=4)  # 4 x 64 samples of 512
     RunContext.load(part).train()
     assert untimed(part) == untimed(full)
     # a glob of episode files works as well
@@ -437,7 +443,7 @@ def test_bc_through_mazedsl_train_resume_and_mazedsl_run(tmp_path: Path, expert:
             "algorithm.steps_per_iteration=64", f"algorithm.episodes=['{expert}']"]
     run = tmp_path / "bc"
     RunContext(str(ROOT / "experiments" / "cartpole_bc.py"), overrides=tiny, run_dir=run,
-               silent=True).train(total_steps=64)
+               silent=True).train(n_epochs=1)  # 64 samples of its 128
     proc = cli(["train", "--resume", str(run), "--quiet"], tmp_path)
     assert proc.returncode == 0, proc.stderr
     assert json.loads((run / "run.json").read_text())["steps"] == 128

@@ -176,7 +176,7 @@ def test_the_reference_documents_model_example_trains_checkpoints_resumes_and_re
                                 "algorithm.n_steps": 64, "algorithm.batch_size": 64},
                      run_dir=tmp_path / "r", silent=True)
     assert isinstance(ctx.experiment.model, TorchModel)
-    ctx.train(total_steps=256)
+    ctx.train(n_epochs=2)  # 2 rollouts of 64 x 2: 256 of its 512 steps
     cfg = (tmp_path / "r" / "config.yaml").read_text()
     assert "_target_: tests.plugins.my_nets.PolicyNet" in cfg and "non_lin: torch.nn.Tanh" in cfg
     resumed = RunContext.load(tmp_path / "r", silent=True)

@@ -162,7 +162,7 @@ def test_resuming_an_earlier_checkpoint_gives_the_uninterrupted_runs_metrics(tmp
     full, part = tmp_path / "full", tmp_path / "part"
     RunContext(EXP, run_dir=full, silent=True).train()
     first = RunContext(EXP, run_dir=part, silent=True)
-    first.train(total_steps=256)  # evaluates at 256, then checkpoints
+    first.train(n_epochs=8)  # 8 rollouts of 16 x 2: evaluates at 256, then checkpoints
     first.close()
     saved = (part / "checkpoints" / "last.pt").read_bytes()
     RunContext.load(part, checkpoint="last", silent=True).train()  # on to 512

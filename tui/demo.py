@@ -288,7 +288,7 @@ def write_run(runs_root: Path, run: DemoRun, experiments: Path | None = None) ->
         info["train_episodes"] = True
         info["sessions"] = 1
     if run.status != "running":
-        info["stopped"] = run.status
+        info["stopped"] = "budget" if run.status == "finished" else run.status  # as TrainingStatus
         if run.started and run.ended:  # one session: all of its time trained
             info["train_seconds"] = (datetime.fromisoformat(run.ended)
                                      - datetime.fromisoformat(run.started)).total_seconds()

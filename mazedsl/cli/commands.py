@@ -38,7 +38,8 @@ def cmd_train(args: argparse.Namespace) -> int:
 
             info = RunDirectory(ctx.run_dir).run_info()
             if args.json:
-                print_json({"run_dir": str(ctx.run_dir), "steps": info.get("steps"), "wall_time": 0.0,
+                print_json({"run_dir": str(ctx.run_dir), "steps": info.get("steps"),
+                            "wall_time": info.get("train_seconds") or 0.0,
                             "best_eval": info.get("best_eval"), "stopped": "budget"})
             elif args.quiet:
                 print(ctx.run_dir)

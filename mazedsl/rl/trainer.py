@@ -29,10 +29,12 @@ PROGRESS_EVERY_S = 0.1
 
 @attrs.define
 class TrainSummary:
-    """What :meth:`Trainer.train` returns."""
+    """What :meth:`Trainer.train` returns: ``steps`` and ``wall_time`` are the run's in all
+    (a resumed run's count and training clock continue from its checkpoint's, as run.json's
+    ``steps`` and ``train_seconds`` do), not this call's alone."""
 
     steps: int
-    wall_time: float
+    wall_time: float  # the training clock: wall seconds in train() over every session
     best_eval: float | None
     evaluations: int
     stopped: str  # "budget", "interrupted", "early_stopping", "target_return", "epochs"
@@ -121,6 +123,11 @@ class Trainer(BestEvalSelection):
         if self._eval_venv is not None:
             self._eval_venv.close()
 
+    def set_total_steps(self, total_steps: int) -> None:
+        """A new budget for the run: the schedules (learning rate, clip range, exploration)
+        follow it from here, as they follow the experiment's ``total_steps``."""
+        self.exp = self.built.experiment = attrs.evolve(self.exp, total_steps=total_steps)
+
     # -- training --------------------------------------------------------------
     def planned_steps(self, budget: int) -> int:
         """The env step count training to ``budget`` ends at, unless stopped early: the
@@ -186,7 +193,7 @@ class Trainer(BestEvalSelection):
             stopped = "interrupted"
         self.sink.checkpoint("last", self.state_dict())
         self.sink.progress(self.steps, max(planned, self.steps), self._progress_info())
-        return TrainSummary(steps=self.steps, wall_time=time.perf_counter() - wall0,
+        return TrainSummary(steps=self.steps, wall_time=self.wall_time,
                             best_eval=self.best_eval, evaluations=self.evaluations, stopped=stopped)
 
     def _log(self, stats: dict[str, float]) -> None:

@@ -207,7 +207,7 @@ class RLlibLoop(BestEvalSelection):
         if never_evaluated or (stopped == "budget" and exp.eval_every_steps == 0):
             self._evaluate_and_select(wall0)
         self.save("last")
-        return RLlibSummary(steps=self.steps, wall_time=time.perf_counter() - wall0,
+        return RLlibSummary(steps=self.steps, wall_time=self._time(wall0),
                             best_eval=self.best_eval, evaluations=self.evaluations, stopped=stopped)
 
     def _time(self, wall0: float) -> float:

@@ -15,6 +15,12 @@ TRACEBACK_LOG = "mazedsl_traceback_log"
 wrote to the run's log: train.log's path (the CLI's error line names it)."""
 
 
+#: How a training stops before its run's budget, which a resume continues: run.json says
+#: ``interrupted`` (the other reasons, ``budget``, ``early_stopping`` and ``target_return``,
+#: end the run: ``finished``).
+STOPPED_SHORT = ("interrupted", "epochs")
+
+
 def _now() -> str:
     return datetime.now().isoformat(timespec="seconds")
 
@@ -28,8 +34,11 @@ class TrainingStatus:
     """Takes the run's training lock (``RUN/.lock``, held until the run is closed: another
     process training this run is refused in one line naming it; see run/lock.py) and marks
     the run ``running`` on entry (keeping the first ``started``; counting the
-    training ``sessions``: a resume starts one); on exit ``finished`` or ``interrupted`` (from
-    :meth:`done`, or Ctrl-C), else ``failed`` with the error, with the steps and best
+    training ``sessions``: a resume starts one); on exit ``finished`` (its budget reached, or
+    stopped early by ``patience`` or ``target_return``) or ``interrupted`` (Ctrl-C, or a stop
+    before the budget such as ``train(n_epochs=...)``: a resume continues it), from
+    :meth:`done`, and ``stopped``, the summary's reason (``budget``, ``epochs``, ...), else
+    ``failed`` with the error, with the steps and best
     evaluation ``counters()`` gives then and ``train_seconds``, the wall time of all sessions
     so far (not the time between sessions); logs it (an unexpected exception with its
     traceback) and closes the run, which releases the lock. Exceptions propagate."""
@@ -38,6 +47,7 @@ class TrainingStatus:
                  counters: Callable[[], tuple[int, float | None]], **running: Any) -> None:
         self.run, self.logger, self.counters, self.running = run, logger, counters, running
         self.status, self.error = "failed", None
+        self.stopped: str | None = None
 
     def __enter__(self) -> "TrainingStatus":
         lock = getattr(self.run, "lock", None)
@@ -54,11 +64,14 @@ class TrainingStatus:
 
     def done(self, summary: Any) -> Any:
         """Record how training ended (``summary.stopped``) and return the summary."""
-        self.status = "interrupted" if summary.stopped == "interrupted" else "finished"
+        self.stopped = summary.stopped
+        self.status = "interrupted" if summary.stopped in STOPPED_SHORT else "finished"
         return summary
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
                  tb: TracebackType | None) -> None:
+        if exc is not None:
+            self.stopped = None  # what ended it is the exception, not a summary
         if isinstance(exc, KeyboardInterrupt):
             self.status = "interrupted"
         elif exc is not None:
@@ -68,7 +81,8 @@ class TrainingStatus:
         steps, best = self.counters()
         trained = round(self._trained_before + time.monotonic() - self._t0, 3)
         self.run.update_info(status=self.status, ended=_now(), steps=steps, best_eval=best,
-                             error=self.error, stopped=self.status, train_seconds=trained)
+                             error=self.error, stopped=self.stopped or self.status,
+                             train_seconds=trained)
         self.logger.info("training %s at step %d (best eval %s)", self.status, steps, best)
         self.run.close()
 

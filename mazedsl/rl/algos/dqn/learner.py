@@ -95,7 +95,6 @@ class DQNLearner(OffPolicyLearner):
         self.n_actions = self.policy.n_actions
         self.replay = self.make_replay((), torch.int64)
         self.epsilon = decl.exploration_initial_eps
-        self._total_steps = int(built.experiment.total_steps)
         self._start = int(getattr(built.action_space, "start", 0))
         self._target_every = max(decl.target_update_interval // self.n_envs, 1)
         # the hand-written backward and numpy acting for plain MLPs (autograd otherwise)
@@ -125,7 +124,8 @@ class DQNLearner(OffPolicyLearner):
         steps = self.loop.steps
         # the trainer's progress is steps / horizon: recover the horizon (the experiment's
         # budget before the first step)
-        horizon = steps / progress if 0 < progress < 1 else float(self._total_steps)
+        horizon = (steps / progress if 0 < progress < 1
+                   else float(self.built.experiment.total_steps))
         step_progress = (steps + self.n_envs * np.arange(n_steps)) / max(horizon, 1.0)
         if progress >= 1:
             step_progress[:] = 1.0
