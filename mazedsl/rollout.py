@@ -28,12 +28,14 @@ class RolloutStep:
 
 @attrs.define
 class Episode:
-    """A recorded episode: observations (including the first), actions, rewards, infos."""
+    """A recorded episode: observations (including the first), actions, rewards, infos, and
+    the seed it was played with (None: not seeded), which replays it."""
 
     observations: list[Any]
     actions: list[Any]
     rewards: list[float]
     infos: list[dict[str, Any]]
+    seed: int | None = None
 
     @property
     def episode_return(self) -> float:
@@ -47,13 +49,16 @@ class Episode:
         return len(self.rewards)
 
     def save(self, path: str | Path) -> None:
-        """Write the episode as ``.npz`` (arrays only; infos as their keys' numeric values)."""
+        """Write the episode as ``.npz`` (arrays only; infos are not saved; ``seed`` as a
+        uint64 scalar when the episode has one)."""
         from mazedsl.run.files import atomic_write_bytes
         import io
 
         arrays: dict[str, np.ndarray] = {
             "actions": np.asarray(self.actions), "rewards": np.asarray(self.rewards, dtype=np.float64),
             "episode_return": np.asarray(self.episode_return)}
+        if self.seed is not None:
+            arrays["seed"] = np.asarray(self.seed, dtype=np.uint64)
         first = self.observations[0]
         if isinstance(first, dict):
             for key in first:

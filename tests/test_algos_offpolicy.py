@@ -392,7 +392,8 @@ def test_a_batch_larger_than_the_replay_buffer_is_refused(algo: str, env: str, t
                  f"algorithm={algo}", f"env.name={env}", "algorithm.batch_size=100000",
                  "algorithm.buffer_size=50", "total_steps=256"])
     err = capsys.readouterr().err
-    assert code == 2 and err.strip() == "error: " + line.replace("\\", "")
+    assert code == 2 and err.strip() == ("error: " + line.replace("\\", "")
+                                         + " (from override 'algorithm.batch_size=100000')")
     assert not (tmp_path / "runs").exists() or not any((tmp_path / "runs").rglob("*"))
     # equal sizes are fine: the buffer holds exactly one batch
     small = exp.override({"algorithm.batch_size": 32, "algorithm.buffer_size": 32, "total_steps": 64,

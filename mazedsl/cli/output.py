@@ -185,6 +185,7 @@ def eval_summary(result: Any) -> dict[str, Any]:
 
 
 def print_eval(title: str, summary: dict[str, Any]) -> None:
+    n = len(summary["returns"])
     print(f"{title}: mean return {summary['mean_return']:.2f} ± {summary['std_return']:.2f} "
           f"(min {summary['min_return']:.2f}, max {summary['max_return']:.2f}), "
-          f"mean length {summary['mean_length']:.1f} over {len(summary['returns'])} episodes")
+          f"mean length {summary['mean_length']:.1f} over {n} episode{'s' * (n != 1)}")

@@ -103,6 +103,13 @@ def provenance(obj: Any) -> dict[str, str]:
     return out
 
 
+def origin(obj: Any, path: str) -> str | None:
+    """Where the value at ``path`` of a declaration was written (an override, a file line:
+    the ``source`` a ConfigError names), or None (a default, plain Python, no such path)."""
+    label = provenance(obj).get(path) if is_declaration(obj) else None
+    return label if is_location(label) else None
+
+
 def _emptied_by(table: Mapping[str, str], path: str) -> str | None:
     """For an empty container at ``path``: the last label recorded below it (the override
     that deleted its last key, e.g. ``~env.kwargs.foo``), or None."""

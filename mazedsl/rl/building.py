@@ -15,7 +15,7 @@ import numpy as np
 import torch
 from gymnasium import spaces
 
-from mazedsl.errors import EnvError
+from mazedsl.errors import ConfigError, EnvError
 from mazedsl.rl.device import resolve_device
 from mazedsl.rl.envs import EnvFactory, env_step_limit, make_env_fn, make_vector_env
 from mazedsl.rl.observations import ObsPipeline
@@ -127,9 +127,17 @@ def check_experiment(experiment: Experiment, obs_space: spaces.Space,
         if training:
             entry.run_precheck(experiment.algorithm, experiment, obs_space, action_space)
     learner_cls = entry.learner_class()
-    learner_cls.check(experiment.algorithm, experiment, obs_space, action_space)
-    if training:
-        learner_cls.check_training(experiment.algorithm, experiment, obs_space, action_space)
+    try:
+        learner_cls.check(experiment.algorithm, experiment, obs_space, action_space)
+        if training:
+            learner_cls.check_training(experiment.algorithm, experiment, obs_space, action_space)
+    except ConfigError as exc:  # says where the value it names came from, as other errors do
+        from mazedsl.config.convert import sourced
+        from mazedsl.config.provenance import origin
+
+        if exc.source or not exc.path:
+            raise
+        raise sourced(exc, origin(experiment, exc.path)) from None
 
 
 def build(experiment: Experiment, *, device: str | torch.device | None = None,

@@ -55,8 +55,7 @@ class OffPolicyLearner(Learner):
             raise ConfigError("NormalizeReward is for on-policy algorithms; off-policy learners "
                               "store raw rewards in the replay buffer: remove it", "wrappers")
         if decl.batch_size > decl.buffer_size:  # each gradient step would sample it many times over
-            raise ConfigError(f"{decl.batch_size} is larger than the replay buffer "
-                              f"(algorithm.buffer_size {decl.buffer_size})", "algorithm.batch_size")
+            raise _batch_over_buffer(decl, experiment)
         check_replay_fits(decl.buffer_size, obs_space, action_space,
                           resolve_device(experiment.runner.device))
 
@@ -168,3 +167,18 @@ def _size(n: int) -> str:
         if n >= scale:
             return f"{n / scale:.1f} {unit}"
     return f"{n} bytes"
+
+
+def _batch_over_buffer(decl: Any, experiment: Any) -> ConfigError:
+    """A batch larger than the replay buffer, as a ConfigError naming the field the user
+    changed (the one an override set, when only one of the two was) and where it came from."""
+    from mazedsl.config.provenance import origin
+
+    batch_at = origin(experiment, "algorithm.batch_size")
+    buffer_at = origin(experiment, "algorithm.buffer_size")
+    if (buffer_at or "").startswith("override") and not (batch_at or "").startswith("override"):
+        return ConfigError(f"{decl.buffer_size} is smaller than one batch (algorithm.batch_size "
+                           f"{decl.batch_size}): each gradient step samples a batch from the "
+                           "replay buffer", "algorithm.buffer_size", buffer_at)
+    return ConfigError(f"{decl.batch_size} is larger than the replay buffer "
+                       f"(algorithm.buffer_size {decl.buffer_size})", "algorithm.batch_size", batch_at)

@@ -66,8 +66,8 @@ class Learner:
         return {}
 
     def notes(self) -> list[str]:
-        """Lines for train.log when training starts; those starting with ``warning:`` are
-        also printed to stderr unless the run is silent."""
+        """Lines for train.log when training starts; those starting with ``warning:`` or
+        ``note:`` are also printed to stderr unless the run is silent."""
         return []
 
     @classmethod

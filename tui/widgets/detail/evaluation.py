@@ -61,7 +61,7 @@ class EvaluationPanel(Vertical):
                   ("min", fmt_float(summary.get("min_return"), 1), ""),
                   ("max", fmt_float(summary.get("max_return"), 1), ""),
                   ("mean length", fmt_float(summary.get("mean_length"), 1), ""),
-                  ("", f"{len(returns)} episodes", "")]
+                  ("", f"{len(returns)} episode{'s' * (len(returns) != 1)}", "")]
         if summary.get("checkpoint"):
             fields.append(("", f"{summary['checkpoint']} checkpoint", ""))
         static.update(summary_text(fields))

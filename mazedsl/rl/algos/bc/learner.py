@@ -66,10 +66,24 @@ class BCLearner(Learner):
         lines = [f"behaviour cloning from {m['count']} recorded episodes ({m['steps']} steps; "
                  f"{len(m['validation'])} held out for validation), listed in {MANIFEST}: "
                  + ", ".join(f["path"] for f in m["files"])]
+        decl = self.decl
+        samples = self.iteration_samples
+        if samples != decl.steps_per_iteration:
+            lines.append(f"note: each iteration trains on {samples:,} samples: "
+                         f"algorithm.steps_per_iteration {decl.steps_per_iteration:,} "
+                         f"{'rounds down' if samples < decl.steps_per_iteration else 'rounds up'} "
+                         f"to whole minibatches of algorithm.batch_size {decl.batch_size:,} "
+                         "(evaluations, logs and checkpoints fall at iteration ends)")
         if not m["validation"] and self.decl.validation_fraction > 0:
             lines.append(f"warning: no validation split (no bc_val_loss): {m['count']} recorded "
                          "episode; whole episodes are held out, so at least 2 are needed")
         return lines
+
+    @property
+    def iteration_samples(self) -> int:
+        """The training samples of one iteration: ``steps_per_iteration`` in whole minibatches
+        (at least one); the budget may cut the last iteration short."""
+        return max(1, self.decl.steps_per_iteration // self.decl.batch_size) * self.decl.batch_size
 
     # -- data ------------------------------------------------------------------------------
     @staticmethod
@@ -127,8 +141,8 @@ class BCLearner(Learner):
     def _iteration(self) -> dict[str, float]:
         decl = self.decl
         lr = decl.lr
-        n_steps = max(1, decl.steps_per_iteration // decl.batch_size)
-        samples = n_steps * decl.batch_size
+        samples = self.iteration_samples
+        n_steps = samples // decl.batch_size
         left = None if self.budget is None else self.budget - self.built.env_loop.steps
         if left is not None and 0 < left < samples:  # the last iteration stops at the budget
             samples = left

@@ -102,7 +102,13 @@ class TwinQ(nn.Module):
 
 def check_box(action_space: object, where: str = "algorithm") -> int:
     """The flat action dimension of a bounded Box space, or a ConfigError naming the space."""
-    if not isinstance(action_space, spaces.Box) or not action_space.is_bounded("both"):
+    if not isinstance(action_space, spaces.Box):
         raise ConfigError(f"SAC needs a bounded Box (continuous) action space, got {action_space}; "
                           "use DQN or PPO for discrete actions", where)
+    if not action_space.is_bounded("both"):  # its squashed actions are scaled to the bounds
+        raise ConfigError(f"SAC needs a bounded Box (continuous) action space, got {action_space}; "
+                          "SAC squashes its actions into the bounds, so give the env finite "
+                          "ones (in your env factory, e.g. gymnasium.wrappers.TransformAction("
+                          "env, lambda a: a, Box(low, high)) with the range your env takes), "
+                          "or use PPO, whose Gaussian actions need no bounds", where)
     return int(math.prod(action_space.shape))
