@@ -134,6 +134,21 @@ sys.exit(130)
 """
 
 
+@pytest.fixture
+def sigint_deliverable():
+    """SIGINT as a terminal delivers it: not blocked in this thread, Python's handler set.
+    A test worker can inherit it blocked or ignored from whatever ran before it in the same
+    process (seen once in a full `make test` run), and then a test of Ctrl-C would wait for
+    a signal that never arrives; the child processes these tests start inherit both."""
+    import signal
+
+    blocked = signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+    handler = signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, handler)
+    signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
+
+
 def _when(condition, timeout=120.0):
     import time
 
@@ -144,7 +159,7 @@ def _when(condition, timeout=120.0):
         time.sleep(0.05)
 
 
-def test_an_interrupted_sweep_writes_what_ran_and_lists_the_rest_as_not_run(tmp_path, monkeypatch):
+def test_an_interrupted_sweep_writes_what_ran_and_lists_the_rest_as_not_run(sigint_deliverable, tmp_path, monkeypatch):
     """Ctrl-C reaches the sweep (not its jobs, which run in their own process groups): the
     sweep passes it on to the running job, starts no other, writes sweep.json and raises."""
     import os
@@ -251,7 +266,7 @@ def _check_interrupted(doc, first_run_dir):
     assert [(j["job"], j["status"]) for j in doc["jobs"] if j["job"] != "job_000"] == [("job_001", "not run")]
 
 
-def test_cli_sweep_interrupted_exits_130_with_the_table_and_sweep_json(tmp_path):
+def test_cli_sweep_interrupted_exits_130_with_the_table_and_sweep_json(sigint_deliverable, tmp_path):
     proc, out, err = _interrupt_after_first_eval(
         [str(BIN / "mazedsl"), "train", str(ROOT / "experiments" / "cartpole_ppo.py"), "total_steps=100000",
          "eval_every_steps=256", "eval_episodes=1", "target_return=null", "name=swint",
@@ -267,7 +282,7 @@ def test_cli_sweep_interrupted_exits_130_with_the_table_and_sweep_json(tmp_path)
     assert not (sweep_json.parent / "job_001").exists()
 
 
-def test_hydra_multirun_interrupted_exits_130_with_the_table_and_sweep_json(tmp_path):
+def test_hydra_multirun_interrupted_exits_130_with_the_table_and_sweep_json(sigint_deliverable, tmp_path):
     proc, out, err = _interrupt_after_first_eval(
         [str(BIN / "mazedsl-run"), "-m", "algorithm.lr=3e-4,1e-3", "total_steps=100000", "eval_every_steps=256",
          "eval_episodes=1", "target_return=null"], tmp_path, "outputs/conf_train/sweep_*/job_000/metrics.jsonl")
