@@ -64,15 +64,24 @@ def _flag(dest: str) -> str:
     return "--" + dest.replace("_", "-")
 
 
-def positive_int(text: str) -> int:
-    """An argparse type: an integer >= 1."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not an integer (want one >= 1)") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"{text!r}: want an integer >= 1")
-    return value
+def int_at_least(minimum: int, name: str) -> Callable[[str], int]:
+    """An argparse type: an integer >= ``minimum``."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not an integer (want one >= {minimum})") from None
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"{text!r}: want an integer >= {minimum}")
+        return value
+
+    parse.__name__ = name
+    return parse
+
+
+positive_int = int_at_least(1, "positive_int")
+non_negative_int = int_at_least(0, "non_negative_int")  # a seed
 
 
 def positive_float(text: str) -> float:
@@ -83,17 +92,6 @@ def positive_float(text: str) -> float:
         raise argparse.ArgumentTypeError(f"{text!r} is not a number (want one > 0)") from None
     if not 0 < value < float("inf"):
         raise argparse.ArgumentTypeError(f"{text!r}: want a number > 0")
-    return value
-
-
-def non_negative_int(text: str) -> int:
-    """An argparse type: an integer >= 0 (a seed)."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not an integer (want one >= 0)") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"{text!r}: want an integer >= 0")
     return value
 
 

@@ -171,14 +171,15 @@ def _size(n: int) -> str:
 
 def _batch_over_buffer(decl: Any, experiment: Any) -> ConfigError:
     """A batch larger than the replay buffer, as a ConfigError naming the field the user
-    changed (the one an override set, when only one of the two was) and where it came from."""
+    changed (the one an override set, when only one of the two was); the build stage adds
+    where that value came from (:func:`mazedsl.rl.building.check_experiment`)."""
     from mazedsl.config.provenance import origin
 
-    batch_at = origin(experiment, "algorithm.batch_size")
-    buffer_at = origin(experiment, "algorithm.buffer_size")
-    if (buffer_at or "").startswith("override") and not (batch_at or "").startswith("override"):
+    batch_at = origin(experiment, "algorithm.batch_size") or ""
+    buffer_at = origin(experiment, "algorithm.buffer_size") or ""
+    if buffer_at.startswith("override") and not batch_at.startswith("override"):
         return ConfigError(f"{decl.buffer_size} is smaller than one batch (algorithm.batch_size "
                            f"{decl.batch_size}): each gradient step samples a batch from the "
-                           "replay buffer", "algorithm.buffer_size", buffer_at)
+                           "replay buffer", "algorithm.buffer_size")
     return ConfigError(f"{decl.batch_size} is larger than the replay buffer "
-                       f"(algorithm.buffer_size {decl.buffer_size})", "algorithm.batch_size", batch_at)
+                       f"(algorithm.buffer_size {decl.buffer_size})", "algorithm.batch_size")
