@@ -30,13 +30,16 @@ class RunContext:
     an attrs declaration (``algorithm=<Declaration>(lr=1e-3)``); ``env`` may also be a factory
     callable. ``overrides`` takes dotted keys as on the command line. The resolved config
     is written to the run directory when work starts (training, evaluation, a rollout).
+    ``run_dir`` names that directory (default: a new one under ``output_dir``);
+    ``keep_refused``: whether input the build refuses leaves it behind, marked failed with
+    the reason (default: when ``run_dir`` is given, as the TUI and sweeps watch it).
     """
 
     def __init__(self, experiment: Any = None, *, env: Any = None, wrappers: Any = None,
                  model: Any = None, critic: Any = None, algorithm: Any = None, runner: Any = None,
                  overrides: Mapping[str, Any] | list[str] | None = None,
                  run_dir: str | Path | None = None, silent: bool = False, seed: int | None = None,
-                 _loaded: tuple[Any, RunDirectory, Any] | None = None) -> None:
+                 keep_refused: bool | None = None, _loaded: tuple[Any, RunDirectory, Any] | None = None) -> None:
         self.silent = silent
         self._trainer: Any = None
         self._agent: Any = None
@@ -45,7 +48,7 @@ class RunContext:
         if _loaded is not None:
             self._exp, self._run_obj, self._factory = _loaded
             self._run_path = self._run_obj.path
-            self._explicit_dir = True
+            self._keep_refused = True
             return
         components = {"env": env, "wrappers": wrappers, "model": model, "critic": critic,
                       "algorithm": algorithm, "runner": runner}
@@ -62,7 +65,7 @@ class RunContext:
 
         check_targets(self._exp.env.kwargs, "env.kwargs")
         resolve_device(self._exp.runner.device)
-        self._explicit_dir = run_dir is not None
+        self._keep_refused = run_dir is not None if keep_refused is None else keep_refused
         self._run_path = Path(run_dir) if run_dir is not None else new_run_path(
             self._exp.output_dir, self._exp.name)
         self._raw_overrides = raw_overrides
@@ -249,7 +252,7 @@ class RunContext:
             # bad input leaves no run behind, unless the run directory was asked for (the TUI
             # and sweeps watch it) or exists already: then it says why it failed; a refused
             # resume leaves the run's status as it was
-            if not resuming and (self._run_obj is not None or self._explicit_dir):
+            if not resuming and (self._run_obj is not None or self._keep_refused):
                 self._run.update_info(status="failed", error=f"{type(exc).__name__}: {exc}")
             raise
         if self._checkpoint_kind is not None:

@@ -307,3 +307,20 @@ def test_loaded_run_of_a_lambda_factory_acts_but_needs_the_factory_for_envs(tmp_
         lost.evaluate(1)
     again = RunContext.load(tmp_path / "r", env=lambda: gym.make("CartPole-v1"))
     assert len(again.evaluate(2).returns) == 2
+
+
+
+@pytest.mark.parametrize("keep_refused, kept", [(None, True), (False, False), (True, True)])
+def test_keep_refused_decides_whether_a_refused_build_leaves_the_named_run_directory(
+        tmp_path: Path, keep_refused: bool | None, kept: bool) -> None:
+    from mazedsl.errors import ConfigError
+
+    run = tmp_path / "named"
+    ctx = RunContext(str(ROOT / "experiments" / "cartpole_dqn.py"), env={"name": "Pendulum-v1"},
+                     run_dir=run, silent=True, keep_refused=keep_refused)
+    with pytest.raises(ConfigError, match="Discrete"):
+        ctx.train()
+    assert run.is_dir() is kept  # default: kept, as the run directory was asked for
+    if kept:
+        info = json.loads((run / "run.json").read_text())
+        assert info["status"] == "failed" and "Discrete" in info["error"]

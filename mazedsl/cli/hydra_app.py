@@ -87,8 +87,8 @@ def _train(cfg: DictConfig) -> float:
             start()
             summary = ctx.train()
         else:
-            ctx = RunContext(exp, silent=False)
-            ctx._run_path = run_dir  # named, not given: created once the run is built
+            # Hydra's job directory, created once the run is built (refused input leaves none)
+            ctx = RunContext(exp, run_dir=run_dir, silent=False, keep_refused=False)
             summary = ctx.train(on_start=start)
     except BaseException as exc:
         if multirun and not began and isinstance(exc, Exception):

@@ -21,7 +21,7 @@ def train(ctx: Any, total_steps: int | None, n_epochs: int | None,
     from mazedsl.rllib.translate import check
 
     resuming = ctx._checkpoint_kind is not None
-    if not resuming and ctx._run_obj is None and not ctx._explicit_dir:
+    if not resuming and ctx._run_obj is None and not ctx._keep_refused:
         check(ctx._exp)  # refused input leaves no run directory behind (as a native build's)
     if on_start is not None:
         on_start(ctx.run_dir)
