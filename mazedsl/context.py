@@ -140,17 +140,24 @@ class RunContext:
                               "resumes; a new run takes its budget from the experiment's "
                               "total_steps=N or from train(total_steps=N)")
         self._run.lock()
-        self._run.load_checkpoint(self._checkpoint_kind)  # a run that cannot resume keeps its budget
+        if is_rllib(self._exp):  # a run that cannot resume keeps its budget
+            from mazedsl.rllib.dispatch import resume_steps
+
+            resume_steps(self._run.path)
+        else:
+            self._run.load_checkpoint(self._checkpoint_kind)
         self._exp = _with_total_steps(self._exp, total_steps, "override 'total_steps="
                                       f"{total_steps}' given on resume")
         self._record_budget("resumed")
 
-    def _take_budget(self, total_steps: int) -> None:
+    def _take_budget(self, total_steps: int, steps: int | None = None) -> None:
         """``train(total_steps=N)``: N becomes the run's budget, as the experiment's own
         ``total_steps`` (a new run) or :meth:`set_total_steps` (a run that has trained) would
         make it: in config.yaml, overrides.yaml and run.json, and the schedules follow it. A
-        budget the run has already reached changes nothing (there is nothing to train)."""
-        steps = self._trainer.steps if self._trainer is not None else 0
+        budget the run has already reached changes nothing (there is nothing to train).
+        ``steps``: the run's steps so far (default: its trainer's, else 0)."""
+        if steps is None:
+            steps = self._trainer.steps if self._trainer is not None else 0
         exp = _with_total_steps(self._exp, total_steps, f"train(total_steps={total_steps})")
         if total_steps == self._exp.total_steps or (steps and total_steps <= steps):
             return

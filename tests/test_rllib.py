@@ -20,6 +20,7 @@ from pathlib import Path
 import gymnasium as gym
 import numpy as np
 import pytest
+import yaml
 
 from mazedsl import PPO, A2C, ConfigError, RunContext, load_experiment
 from mazedsl.errors import EnvError, MazeError
@@ -546,6 +547,21 @@ def test_sigint_checkpoints_and_resume_continues(cluster, tmp_path):
     steps = [r["step"] for r in iter_metrics(metrics, "train")]
     assert steps == sorted(steps) and len(set(steps)) == len(steps)  # continued, not restarted
     assert json.loads((run_dir / "run.json").read_text())["status"] == "finished"
+    # a larger budget, as train(total_steps=N) and as `--resume RUN total_steps=N`
+    # (set_total_steps), becomes the run's own: run.json, config.yaml, overrides.yaml
+    for budget, extend in ((resumed.steps + 200, "train"), (resumed.steps + 400, "set")):
+        ctx = RunContext.load(run_dir, checkpoint="last", silent=True)
+        if extend == "set":
+            ctx.set_total_steps(budget)
+            more = ctx.train()
+        else:
+            more = ctx.train(total_steps=budget)
+        info = json.loads((run_dir / "run.json").read_text())
+        assert more.stopped == "budget" and more.steps >= budget, extend
+        assert info["status"] == "finished" and info["total_steps"] == budget, extend
+        assert yaml.safe_load((run_dir / "config.yaml").read_text())["total_steps"] == budget
+        resumed_overrides = yaml.safe_load((run_dir / "overrides.yaml").read_text())["resumed"]
+        assert resumed_overrides[-1] == f"total_steps={budget}", extend
 
 
 @pytest.mark.parametrize("cli, args, line", [
