@@ -40,6 +40,12 @@ def test_collect_job_scores_only_finished_jobs(tmp_path):
     assert (crashed.status, crashed.best_eval, crashed.error) == ("failed", None, "error: boom")
     assert collect_job(3, _job_dir(tmp_path, "job_003"), [], exit_status=130).status == "interrupted"
     assert job_name(7) == "job_007" and crashed.index == 2
+    # a job's time is run.json's train_seconds (all sessions, to the end, as the run table
+    # shows it) where recorded; the last metrics line is written before the run's end
+    resumed = _job_dir(tmp_path, "job_006", best=30.0, evals=[10.0, 30.0])
+    info = json.loads((resumed / "run.json").read_text())
+    (resumed / "run.json").write_text(json.dumps({**info, "train_seconds": 12.25}))
+    assert collect_job(6, resumed, []).wall_s == 12.25
     # an interrupted job reports its evaluations and steps so far (it is still never scored)
     cut = collect_job(4, _job_dir(tmp_path, "job_004", status="interrupted", best=246.5,
                                   evals=[100.0, 246.5, 200.0], steps=15104), ["seed=0"], exit_status=130)

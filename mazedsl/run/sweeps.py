@@ -148,7 +148,11 @@ def _read_info(run_dir: Path) -> dict[str, Any]:
 
 
 def _wall_from_run(run_dir: Path, info: dict[str, Any]) -> float | None:
-    """Training wall seconds: the last metrics line's ``time``, else run.json's times."""
+    """Training wall seconds: run.json's ``train_seconds`` (all its sessions, as the run table
+    shows), else the last metrics line's ``time``, else run.json's start and end times."""
+    seconds = _finite(info.get("train_seconds"))
+    if seconds is not None and seconds > 0:
+        return round(seconds, 3)
     records = list(iter_metrics(run_dir / "metrics.jsonl"))
     if records and _finite(records[-1].get("time")) is not None:
         return round(float(records[-1]["time"]), 3)
