@@ -343,9 +343,11 @@ def test_a_loaded_rllib_run_evaluates_rolls_out_and_acts(trained):
     probs = loaded.compute_action_distribution(obs)["probs"]
     assert probs.shape == (2,) and probs.sum() == pytest.approx(1.0)
     assert action == int(np.argmax(probs))  # deterministic = the mode
-    # the CLI on the same run (eval loads the RLModule without starting Ray)
-    out = subprocess.run([BIN / "mazedsl", "eval", str(ctx.run_dir), "--episodes", "2", "--json",
-                          "--checkpoint", "last"], capture_output=True, text=True, timeout=180)
+    # the CLI on the same run (eval loads the RLModule without starting Ray), named by a
+    # relative path as users name runs under outputs/ (RLlib itself takes absolute ones only)
+    out = subprocess.run([BIN / "mazedsl", "eval", ctx.run_dir.name, "--episodes", "2", "--json",
+                          "--checkpoint", "last"], capture_output=True, text=True, timeout=180,
+                         cwd=ctx.run_dir.parent)
     assert out.returncode == 0, out.stderr
     assert len(json.loads(out.stdout)["returns"]) == 2
     runs = subprocess.run([BIN / "mazedsl", "--runs-root", str(ctx.run_dir.parent), "runs", "--json"],

@@ -17,6 +17,7 @@ import hydra
 from omegaconf import DictConfig, OmegaConf
 
 from mazedsl.cli.output import (EXIT_BUG, EXIT_INTERRUPTED, EXIT_USER, error, exit_code_of, fmt,
+                                quit_on_closed_stdout,
                                 print_eval)
 from mazedsl.cli.preflight import check_before_torch, check_creatable, check_learner
 
@@ -359,6 +360,27 @@ def replacing_nodes(argv: list[str]) -> list[str]:
     return out
 
 
+def _print_hydra_text() -> int:
+    """Hydra's help or info, printed by us: a reader that stops early (``| head``) ends it
+    quietly, where Hydra would print a BrokenPipeError's traceback."""
+    import contextlib
+    import io
+
+    text = io.StringIO()
+    code: Any = 0
+    with contextlib.redirect_stdout(text):
+        try:
+            _app()
+        except SystemExit as exc:
+            code = exc.code
+    try:
+        sys.stdout.write(text.getvalue())
+        sys.stdout.flush()
+    except BrokenPipeError:
+        return quit_on_closed_stdout()
+    return code if isinstance(code, int) else EXIT_USER
+
+
 def run() -> None:
     """Console entry point of ``mazedsl-run``: 0 ok, 2 a mistake of the user (one line),
     1 a bug (one line naming the traceback file) or a failed sweep job, 130 interrupted."""
@@ -374,6 +396,8 @@ def run() -> None:
         sys.argv[1:] = replacing_nodes(sys.argv[1:])
     except (Exception, KeyboardInterrupt) as exc:  # noqa: BLE001 - errors become exit codes here
         sys.exit(exit_code_of(exc, DEBUG))
+    if any(arg in ("--help", "-h", "--hydra-help", "--info", "-i") for arg in sys.argv[1:]):
+        sys.exit(_print_hydra_text())
     try:
         _app()
     except SystemExit as exc:

@@ -9,7 +9,7 @@ import argparse
 import sys
 from typing import Any, Sequence
 
-from mazedsl.cli.output import EXIT_USER, exit_code_of
+from mazedsl.cli.output import EXIT_USER, exit_code_of, quit_on_closed_stdout, stdout_closed
 
 EXIT_USAGE = EXIT_USER
 
@@ -206,7 +206,17 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def run() -> None:
-    sys.exit(main())
+    try:
+        try:
+            code: Any = main()
+        except SystemExit as exc:  # argparse's help and usage errors
+            code = exc.code
+        sys.stdout.flush()  # here, not at exit, where a closed pipe's error would be printed
+    except BrokenPipeError:  # `mazedsl ... | head`: its reader went away
+        if not stdout_closed():
+            raise
+        code = quit_on_closed_stdout()
+    sys.exit(code)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -18,6 +18,34 @@ def error(message: str) -> None:
 EXIT_USER = 2
 EXIT_BUG = 1
 EXIT_INTERRUPTED = 130
+EXIT_PIPE_CLOSED = 141  # 128 + SIGPIPE, what the shell reports for a tool its reader left
+
+
+def stdout_closed() -> bool:
+    """Whether the reader of our stdout went away (``mazedsl ... | head`` after its lines)."""
+    import select
+
+    try:
+        poller = select.poll()
+        poller.register(sys.stdout.fileno(), select.POLLOUT)
+        return any(events & select.POLLERR for _fd, events in poller.poll(0))
+    except (AttributeError, OSError, ValueError):  # no poll, no file descriptor
+        return False
+
+
+def quit_on_closed_stdout() -> int:
+    """Stop quietly once stdout's reader is gone, as Unix tools do: stdout goes to the null
+    device (Python's closing flush then has nowhere to fail); returns EXIT_PIPE_CLOSED."""
+    import os
+
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, sys.stdout.fileno())
+    except (AttributeError, OSError, ValueError):
+        pass
+    finally:
+        os.close(devnull)
+    return EXIT_PIPE_CLOSED
 
 
 def write_traceback(exc: BaseException) -> str:
@@ -110,6 +138,8 @@ def exit_code_of(exc: BaseException, debug: bool = False) -> int:
     if isinstance(exc, KeyboardInterrupt):
         error("interrupted")
         return EXIT_INTERRUPTED
+    if isinstance(exc, BrokenPipeError) and stdout_closed():
+        return quit_on_closed_stdout()
     if debug:
         traceback.print_exception(type(exc), exc, exc.__traceback__, file=sys.stderr)
     if isinstance(exc, MazeError):

@@ -148,8 +148,23 @@ def _structure_declaration(value: Any, cls: type) -> Any:
             try:
                 kwargs[name] = structure(value[name], field.type)
             except ConfigError as exc:
-                raise prefixed(exc, name) from None
+                raise prefixed(_in_own_words(field, value[name], exc), name) from None
     return cls(**kwargs)
+
+
+def _in_own_words(field: attrs.Attribute, raw: Any, exc: ConfigError) -> ConfigError:
+    """A value the field's type refuses, as the field's own checks word it where they say
+    more (SAC's ``ent_coef='auto'``: null is automatic); else ``exc``."""
+    if exc.path or field.validator is None:
+        return exc
+    try:
+        field.validator(None, field, raw)
+    except ConfigError as own:
+        if own.message != exc.message:
+            return _retyped(exc, ConfigError(own.message, "", exc.source))
+    except Exception:  # noqa: BLE001 - a check that cannot read the raw value: the type's word
+        pass
+    return exc
 
 
 def _is_union(tp: Any) -> bool:

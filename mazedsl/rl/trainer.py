@@ -185,11 +185,12 @@ class Trainer(BestEvalSelection):
                 stopped = "interrupted"
                 break
         # a budget reached before any scheduled evaluation (or with none scheduled) ends with
-        # one of the final policy, also when a resume raised it after such a closing evaluation
+        # one of the final policy, also when a resume raised it after such a closing evaluation;
+        # a run stopped short (n_epochs) is not evaluated, as one stopped by Ctrl-C: its
+        # resume then evaluates what an uninterrupted run evaluates, with the same seeds
         unscheduled = self.exp.eval_every_steps == 0 or self.steps < self.exp.eval_every_steps
         closing = stopped == "budget" and unscheduled and self.last_eval_step != self.steps
-        never_evaluated = stopped == "epochs" and self.evaluations == 0
-        if (closing or never_evaluated) and self._evaluate_and_select() == "interrupted":
+        if closing and self._evaluate_and_select() == "interrupted":
             stopped = "interrupted"
         self.sink.checkpoint("last", self.state_dict())
         self.sink.progress(self.steps, max(planned, self.steps), self._progress_info())

@@ -135,7 +135,7 @@ def load_module(checkpoint: Path) -> Any:
     if not path.is_dir():
         raise CheckpointError(f"{checkpoint}: not an RLlib checkpoint (no {MODULE_SUBDIR})")
     try:
-        return RLModule.from_checkpoint(str(path))
+        return RLModule.from_checkpoint(str(path.resolve()))  # (RLlib takes absolute paths only)
     except Exception as exc:  # noqa: BLE001 - corrupt or foreign checkpoints of any kind
         first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
         raise CheckpointError(f"{checkpoint}: cannot load the RLModule ({first[:200]})") from None

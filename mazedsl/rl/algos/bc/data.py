@@ -22,6 +22,7 @@ from mazedsl.errors import ConfigError, MazeError
 
 WHERE = "algorithm.episodes"
 _GLOB = set("*?[")
+_NUMBERS = "biuf"  # numpy dtype kinds of booleans, integers and floats (not complex, text, ...)
 
 
 @attrs.define
@@ -151,6 +152,9 @@ def _check_obs(path: Path, arrays: dict[str, np.ndarray], space: spaces.Space, n
 
 def _check_box_like(path: Path, arr: np.ndarray, space: spaces.Space, n: int, name: str) -> np.ndarray:
     shape = tuple(space.shape or ())
+    if arr.dtype.kind not in _NUMBERS:
+        raise ConfigError(f"{path}: {name} have dtype {arr.dtype}; the env's observation space "
+                          f"{describe_space(space)} takes real numbers", WHERE)
     if arr.shape[1:] != shape or arr.ndim == 0:
         raise ConfigError(f"{path}: {name} have shape {arr.shape[1:]} per step, the env's "
                           f"observation space {describe_space(space)} has {shape}", WHERE)
@@ -187,6 +191,43 @@ def _action_range(space: spaces.Space) -> tuple[np.ndarray, np.ndarray] | None:
     return None
 
 
+def _check_in_box(path: Path, actions: np.ndarray, space: spaces.Box) -> None:
+    """Recorded actions are the ones the env took, within its bounds (up to float rounding:
+    a tolerance of 1e-5 relative to each bound), else a ConfigError naming the step."""
+    if not actions.size:
+        return
+    low = np.broadcast_to(np.asarray(space.low, dtype=np.float64), actions.shape[1:])
+    high = np.broadcast_to(np.asarray(space.high, dtype=np.float64), actions.shape[1:])
+    values = actions.astype(np.float64)
+    out = ((values < low - 1e-5 * (1 + np.abs(low))) | (values > high + 1e-5 * (1 + np.abs(high))))
+    rows = out.reshape(len(actions), -1).any(axis=1)
+    if rows.any():
+        step = int(np.argmax(rows))
+        bounds = (f"low {space.low.tolist()}, high {space.high.tolist()}" if space.low.size <= 8
+                  else "its bounds")
+        raise ConfigError(f"{path}: action {np.asarray(actions[step]).tolist()} (step {step}) is "
+                          f"out of the env's action space {describe_space(space)} ({bounds}); "
+                          "recorded actions are the ones the env took", WHERE)
+
+
+def _episode_return(path: Path, arrays: dict[str, np.ndarray], n: int) -> float:
+    """The file's ``episode_return``, else the sum of its ``rewards`` (0 with neither); a
+    ConfigError when either is not what a recorded episode holds."""
+    rewards = arrays.get("rewards")
+    if rewards is not None:
+        if rewards.shape != (n,) or rewards.dtype.kind not in _NUMBERS:
+            raise ConfigError(f"{path}: rewards of shape {rewards.shape}, dtype {rewards.dtype}; "
+                              f"a recorded episode holds one number per action ({n})", WHERE)
+        _check_finite(path, rewards, "rewards")
+    value = arrays.get("episode_return")
+    if value is None:
+        return float(rewards.sum()) if rewards is not None else 0.0
+    if value.shape != () or value.dtype.kind not in _NUMBERS or not np.isfinite(value):
+        raise ConfigError(f"{path}: episode_return is {value.tolist()!r} (shape {value.shape}, "
+                          f"dtype {value.dtype}); a recorded episode holds one finite number", WHERE)
+    return float(value)
+
+
 def _check_actions(path: Path, actions: np.ndarray, space: spaces.Space) -> np.ndarray:
     if isinstance(space, spaces.Discrete):
         ok = actions.ndim == 1 and np.issubdtype(actions.dtype, np.integer)
@@ -199,6 +240,8 @@ def _check_actions(path: Path, actions: np.ndarray, space: spaces.Space) -> np.n
         raise ConfigError(f"{path}: recorded actions (shape {actions.shape[1:]} per step, dtype "
                           f"{actions.dtype}) do not fit the env's action space {describe_space(space)}", WHERE)
     _check_finite(path, actions, "actions")
+    if isinstance(space, spaces.Box):
+        _check_in_box(path, actions, space)
     bounds = _action_range(space)
     if bounds is not None and actions.size:
         low, high = bounds
@@ -229,7 +272,7 @@ def load_episodes(files: Sequence[Path], obs_space: spaces.Space,
         obs_parts.append(_check_obs(path, arrays, obs_space, n))
         act_parts.append(_check_actions(path, actions, action_space))
         ep_parts.append(np.full(n, i, dtype=np.int64))
-        returns.append(float(arrays.get("episode_return", np.sum(arrays.get("rewards", 0.0)))))
+        returns.append(_episode_return(path, arrays, n))
     if isinstance(obs_space, spaces.Dict):
         observations: Any = {k: np.concatenate([o[k] for o in obs_parts]) for k in obs_space.spaces}
     else:

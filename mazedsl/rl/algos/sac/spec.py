@@ -16,6 +16,18 @@ def _grad_steps(value: object) -> str | None:
     return None if ok else "must be a positive integer or -1 (as many as env steps collected)"
 
 
+def _not_auto(meaning: str, initial_field: str | None = None):  # noqa: ANN202 - a check
+    """Refuses SB3's ``'auto'`` (and ``'auto_0.1'``) strings, saying how this declaration
+    spells them: null (``meaning``), with ``initial_field`` holding the initial value."""
+    def check(value: object) -> str | None:
+        if not (isinstance(value, str) and value.lower().startswith("auto")):
+            return None
+        start = value[5:] if value[4:5] == "_" else ""
+        also = f" and {initial_field}={start}" if initial_field and start else ""
+        return f"must be a number or null (null{also}: {meaning}, as SB3's {value!r})"
+    return check
+
+
 @attrs.define(frozen=True, kw_only=True)
 class SAC:
     """Soft Actor-Critic (Haarnoja et al. 2018) for Box action spaces: twin Q critics, a
@@ -47,11 +59,11 @@ class SAC:
     target_update_interval: int = param(1, "Gradient steps between target-critic updates "
                                         "(SB3: 1).", is_int, gt(0))
     ent_coef: Optional[float] = param(None, "Fixed entropy coefficient alpha; None tunes it "
-                                      "automatically (SB3's 'auto').", optional(is_float),
-                                      optional(gt(0)))
+                                      "automatically (SB3's 'auto').", _not_auto("tuned automatically", "ent_coef_init"),
+                                      optional(is_float), optional(gt(0)))
     ent_coef_init: float = param(1.0, "Initial alpha when tuned (SB3 'auto': 1.0).", is_float, gt(0))
     target_entropy: Optional[float] = param(None, "Entropy target of the tuning; None: -dim(A) "
-                                            "(SB3's 'auto').", optional(is_float))
+                                            "(SB3's 'auto').", _not_auto("-dim(A)"), optional(is_float))
     log_std_min: float = param(-20.0, "Lower clamp of the policy's log std (SB3: -20).", is_float)
     log_std_max: float = param(2.0, "Upper clamp of the policy's log std (SB3: 2).", is_float)
     adam_eps: float = param(1e-8, "Adam epsilon (torch/SB3 default 1e-8).", is_float, gt(0))
