@@ -343,7 +343,8 @@ class RunContext:
                     print(line, file=sys.stderr, flush=True)
             budget = total_steps if total_steps is not None else self._exp.total_steps
             planned = trainer.planned_steps(budget)
-            if planned > budget:  # as SB3's learn(): the last rollout (phase) is a whole one
+            nothing_to_train = trainer.steps >= budget  # (a note said so)
+            if planned > budget and not nothing_to_train:  # as SB3's learn(): whole last phase
                 each = trainer.learner.iteration_steps
                 line = (f"note: training runs to {planned:,} steps: the budget of {budget:,} "
                         f"rounds up to whole iterations of {each:,} env steps (one rollout or "
@@ -351,7 +352,8 @@ class RunContext:
                 logger.info(line)
                 if not self.silent:
                     print(line, file=sys.stderr, flush=True)
-            sink.progress_bar = None if self.silent else _progress_bar(planned, trainer.steps)
+            sink.progress_bar = (None if self.silent or nothing_to_train
+                                 else _progress_bar(planned, trainer.steps))
             sink.progress_total = planned
             try:
                 with stop_on_signals(trainer), (sink.progress_bar or contextlib.nullcontext()):

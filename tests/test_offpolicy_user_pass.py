@@ -163,3 +163,17 @@ def test_a_reader_that_stops_early_ends_the_cli_quietly(monkeypatch: pytest.Monk
     # a broken pipe that is not stdout's is still an error
     assert exit_code_of(BrokenPipeError(32, "Broken pipe")) == 1
     assert "BrokenPipeError" in capsys.readouterr().err
+
+
+def test_a_finished_run_trained_again_says_so_and_draws_no_progress_bar(
+        tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    exp = load_experiment(str(ROOT / "experiments" / "cartpole_ppo.py")).override(
+        {"total_steps": 256, "eval_every_steps": 0, "eval_episodes": 1, "algorithm.n_steps": 16,
+         "algorithm.batch_size": 64, "algorithm.n_epochs": 1})
+    RunContext(exp, run_dir=tmp_path / "r", silent=True).train()
+    capsys.readouterr()
+    again = RunContext.load(tmp_path / "r", checkpoint="last").train()
+    said = capsys.readouterr()
+    assert again.steps == 256 and again.stopped == "budget"
+    assert "nothing to train" in said.out
+    assert "━" not in said.err and "training runs to" not in said.err
