@@ -177,3 +177,18 @@ def test_a_finished_run_trained_again_says_so_and_draws_no_progress_bar(
     assert again.steps == 256 and again.stopped == "budget"
     assert "nothing to train" in said.out
     assert "━" not in said.err and "training runs to" not in said.err
+
+
+def test_an_on_policy_algorithm_of_your_own_rounds_its_budget_as_ppo_does(
+        tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    from mazedsl import Experiment
+    from mazedsl.spec import Runner
+    from tests.plugins.reinforce_algo import Reinforce
+
+    exp = Experiment(name="reinforce", algorithm=Reinforce(n_steps=16), runner=Runner(n_envs=2),
+                     total_steps=100, eval_every_steps=0, eval_episodes=1)
+    summary = RunContext(exp, run_dir=tmp_path / "r").train()
+    err = capsys.readouterr().err
+    assert summary.steps == 128  # 4 rollouts of 16 x 2
+    assert ("note: training runs to 128 steps: the budget of 100 rounds up to whole iterations "
+            "of 32 env steps") in err

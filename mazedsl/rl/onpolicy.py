@@ -167,6 +167,7 @@ class OnPolicyLearner:
         self.policy: ActorCritic = built.policy
         self.rollout = OnPolicyRollout(built.env_loop, self.policy, built.prep, n_steps,
                                        built.device)
+        self.iteration_steps = n_steps * built.env_loop.n_envs  # one rollout (budgets round up)
         self.fast = fast
 
     keep_hidden = False

@@ -30,7 +30,6 @@ class A2CLearner(OnPolicyLearner, Learner):
         use_fast = choose_fast(decl.backend, built.policy, built.device)
         super().__init__(decl, built, decl.n_steps, use_fast)
         self.modes = PolicyModes(self.policy)
-        self.iteration_steps = decl.n_steps * built.env_loop.n_envs  # one rollout
         # one update per rollout, with the weights that acted: the rollout's forward pass is
         # the update's, so the fast backend keeps its activations where that pays
         params = list(self.policy.parameters())

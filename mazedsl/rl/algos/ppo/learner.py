@@ -24,7 +24,6 @@ class PPOLearner(OnPolicyLearner, Learner):
                                else None)
         super().__init__(decl, built, decl.n_steps, use_fast)
         self.modes = PolicyModes(self.policy)
-        self.iteration_steps = decl.n_steps * built.env_loop.n_envs  # one rollout
         params = list(self.policy.parameters())
         self.optimizer = (lean_adam(params, decl.lr, decl.adam_eps) if use_fast
                           else torch_adam(params, decl.lr, decl.adam_eps))
