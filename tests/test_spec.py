@@ -102,6 +102,8 @@ def _bad_values(cls: type, field: attrs.Attribute) -> Iterator[tuple[Any, str]]:
             yield [""], "must be a list of non-empty strings"
         elif kind == "lt_one":  # BC validation_fraction
             yield 1.0, "must be < 1"
+        elif kind == "_not_auto":  # SAC ent_coef, target_entropy: SB3's 'auto' spelling
+            yield "auto", "must be a number or null (null"
         else:
             raise AssertionError(f"no bad value known for check {check.__qualname__} of "
                                  f"{cls.__name__}.{field.name}: add one here")

@@ -153,17 +153,14 @@ def _structure_declaration(value: Any, cls: type) -> Any:
 
 
 def _in_own_words(field: attrs.Attribute, raw: Any, exc: ConfigError) -> ConfigError:
-    """A value the field's type refuses, as the field's own checks word it where they say
-    more (SAC's ``ent_coef='auto'``: null is automatic); else ``exc``."""
-    if exc.path or field.validator is None:
+    """A value the field's type refuses, as a check of the field that reads such values
+    words it (``explains_raw``: SAC's ``ent_coef='auto'``, null is automatic); else ``exc``."""
+    if exc.path:
         return exc
-    try:
-        field.validator(None, field, raw)
-    except ConfigError as own:
-        if own.message != exc.message:
-            return _retyped(exc, ConfigError(own.message, "", exc.source))
-    except Exception:  # noqa: BLE001 - a check that cannot read the raw value: the type's word
-        pass
+    for check in field.metadata.get("raw_checks", ()):
+        problem = check(raw)
+        if problem:
+            return _retyped(exc, ConfigError(f"{problem}, got {raw!r}", "", exc.source))
     return exc
 
 

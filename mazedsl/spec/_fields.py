@@ -36,17 +36,20 @@ def param(default: Any, doc: str, *checks: Check, converter: Callable[[Any], Any
                 raise ConfigError(f"{problem}, got {value!r}", attribute.name)
 
     wants_int = any(getattr(check, "wants_int", False) for check in checks)
+    # checks that also read values of the wrong type, to say more than the type would
+    raw = [check for check in checks if getattr(check, "explains_raw", False)]
+    metadata = {"doc": doc, "raw_checks": raw} if raw else {"doc": doc}
     if isinstance(default, (list, dict)):
         frozen = copy.deepcopy(default)
         convert = (lambda v: integral(plain_container(v))) if wants_int else plain_container
         if converter is not None:
             convert = _chained(convert, converter)
         return attrs.field(factory=lambda: copy.deepcopy(frozen), validator=validate,
-                           converter=convert, metadata={"doc": doc})
+                           converter=convert, metadata=metadata)
     convert = _chained(numpy_scalar, integral) if wants_int else numpy_scalar
     if converter is not None:
         convert = _chained(convert, converter)
-    return attrs.field(default=default, validator=validate, metadata={"doc": doc},
+    return attrs.field(default=default, validator=validate, metadata=metadata,
                        converter=convert)
 
 

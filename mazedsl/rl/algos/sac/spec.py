@@ -25,6 +25,7 @@ def _not_auto(meaning: str, initial_field: str | None = None):  # noqa: ANN202 -
         start = value[5:] if value[4:5] == "_" else ""
         also = f" and {initial_field}={start}" if initial_field and start else ""
         return f"must be a number or null (null{also}: {meaning}, as SB3's {value!r})"
+    check.explains_raw = True  # type: ignore[attr-defined] - read before the type's check
     return check
 
 
