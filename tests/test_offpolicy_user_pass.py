@@ -192,3 +192,18 @@ def test_an_on_policy_algorithm_of_your_own_rounds_its_budget_as_ppo_does(
     assert summary.steps == 128  # 4 rollouts of 16 x 2
     assert ("note: training runs to 128 steps: the budget of 100 rounds up to whole iterations "
             "of 32 env steps") in err
+
+
+def test_a_finished_run_whose_checkpoints_are_gone_says_so(tmp_path: Path) -> None:
+    import shutil
+
+    from mazedsl.errors import CheckpointError
+
+    exp = load_experiment(str(ROOT / "experiments" / "cartpole_ppo.py")).override(
+        {"total_steps": 256, "eval_every_steps": 0, "eval_episodes": 1, "algorithm.n_steps": 16,
+         "algorithm.batch_size": 64, "algorithm.n_epochs": 1})
+    RunContext(exp, run_dir=tmp_path / "r", silent=True).train()
+    shutil.rmtree(tmp_path / "r" / "checkpoints")
+    with pytest.raises(CheckpointError, match="no checkpoint in this run, though it finished 256 "
+                                              "steps: its checkpoints/ folder was emptied or removed"):
+        RunContext.load(tmp_path / "r", checkpoint="last", silent=True).evaluate(n_episodes=1)

@@ -304,3 +304,23 @@ async def test_compare_x_axis_says_what_the_steps_count(demo, which, expected):
         await pilot.pause()
         assert f"x: {expected}" in text_of(screen.query_one("#compare-summary"))
         assert plot.steps_label == expected and expected in rendered(plot)
+
+
+@run_async
+async def test_experiment_files_copied_in_later_show_up_when_the_screen_is_shown_again(tmp_path):
+    from mazedsl_tui.widgets.experiments.tree import ExperimentTree
+
+    experiments = tmp_path / "experiments"
+    experiments.mkdir()
+    app = MazeApp(experiments, tmp_path / "outputs", library=DemoLibrary(), poll_interval=0.05,
+                  mode="experiments")
+    async with app.run_test(size=(100, 32)) as pilot:
+        tree = app.screen.query_one(ExperimentTree)
+        await wait_for(pilot, lambda: "(no experiment files)" in
+                       [str(n.label) for n in tree.root.children[0].children], what="the empty tree")
+        shutil.copy(Path(__file__).resolve().parents[1] / "experiments" / "cartpole_ppo.py", experiments)
+        await pilot.press("1")  # the runs screen, then back
+        await pilot.press("2")
+        tree = app.screen.query_one(ExperimentTree)
+        await wait_for(pilot, lambda: [e.label for e in tree.experiment_entries()] == ["cartpole_ppo.py"],
+                       what="the copied file in the tree")

@@ -351,7 +351,8 @@ class RunDirectory:
                 status = self.run_info().get("status")
                 if status == "running" and (self.locked or trainer_alive(self.path) is False):
                     status = CRASHED  # its trainer is gone (we hold its lock: we resume it)
-                raise CheckpointError(no_checkpoint_message(self.path, status))
+                raise CheckpointError(no_checkpoint_message(self.path, status,
+                                                            self.run_info().get("steps")))
             raise CheckpointError(f"{path}: no '{kind}' checkpoint in this run; '{other[0]}' exists")
         try:
             with warnings.catch_warnings():  # torch's pickle-protocol notes: the error says it
@@ -381,10 +382,13 @@ class RunDirectory:
         return state
 
 
-def no_checkpoint_message(path: Path, status: Any) -> str:
+def no_checkpoint_message(path: Path, status: Any, steps: Any = 0) -> str:
     """Why a run without any checkpoint has nothing to load or resume, with what to do."""
     if status in ("running", "created"):
         return f"{path}: no checkpoint in this run yet (status {status}): nothing to load or resume from"
+    if isinstance(steps, int) and steps > 0 and status == "finished":  # it wrote last.pt at its end
+        return (f"{path}: no checkpoint in this run, though it finished {steps:,} steps: its "
+                "checkpoints/ folder was emptied or removed; nothing to load or resume from")
     return (f"{path}: no checkpoint in this run (its training stopped before writing the first "
             "one): nothing to load or resume from; train the experiment anew (`mazedsl runs "
             "--prune` removes this run)")

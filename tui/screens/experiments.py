@@ -116,6 +116,11 @@ class ExperimentsScreen(Screen):
         provenance.add_column("Set by", key="source")
         self.reload()
 
+    def on_screen_resume(self) -> None:
+        """Back on this screen: files added or removed meanwhile show up (no key needed)."""
+        if experiment_files(Path(self.app.experiments_dir)) != getattr(self, "_files", None):
+            self.reload()
+
     def reload(self) -> None:
         root = Path(self.app.experiments_dir)
         files = experiment_files(root)

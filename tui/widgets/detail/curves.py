@@ -261,7 +261,7 @@ def return_plot() -> MetricsPlot:
         Series("ep_return_max", "min/max", GREY),
         Series("ep_return_min", "min/max", GREY),
         Series("ep_return_mean", "mean", BLUE, main=True),
-    ], empty="no training episodes yet", id="plot-return")
+    ], empty="no training line yet (one every log_every_steps)", id="plot-return")
 
 
 def eval_plot() -> MetricsPlot:
@@ -285,7 +285,7 @@ def loss_plot() -> MetricsPlot:
         Series("bc_val_loss", "BC val loss", PINK, optional=True),
         Series("epsilon", "ε", GREY, yside="right", optional=True),
         Series("ent_coef", "α", GREEN, yside="right", optional=True),
-    ], empty="no updates yet", id="plot-loss", auto_axes=True)
+    ], empty="no training line yet (one every log_every_steps)", id="plot-loss", auto_axes=True)
 
 
 def count_samples(plots: Iterable[MetricsPlot], samples: bool) -> None:
@@ -301,4 +301,4 @@ def count_samples(plots: Iterable[MetricsPlot], samples: bool) -> None:
 def speed_plot() -> MetricsPlot:
     return MetricsPlot("Steps/s", "train", [
         Series("steps_per_s", "steps/s", BLUE, main=True),
-    ], empty="no training lines yet", id="plot-speed")
+    ], empty="no training line yet (one every log_every_steps)", id="plot-speed")
