@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Optional
+from typing import Callable, Optional
 
 import attrs
 
@@ -16,7 +16,7 @@ def _grad_steps(value: object) -> str | None:
     return None if ok else "must be a positive integer or -1 (as many as env steps collected)"
 
 
-def _not_auto(meaning: str, initial_field: str | None = None):  # noqa: ANN202 - a check
+def _not_auto(meaning: str, initial_field: str | None = None) -> Callable[[object], str | None]:
     """Refuses SB3's ``'auto'`` (and ``'auto_0.1'``) strings, saying how this declaration
     spells them: null (``meaning``), with ``initial_field`` holding the initial value."""
     def check(value: object) -> str | None:
