@@ -324,3 +324,19 @@ async def test_experiment_files_copied_in_later_show_up_when_the_screen_is_shown
         tree = app.screen.query_one(ExperimentTree)
         await wait_for(pilot, lambda: [e.label for e in tree.experiment_entries()] == ["cartpole_ppo.py"],
                        what="the copied file in the tree")
+
+
+@run_async
+async def test_a_run_whose_metrics_file_was_emptied_says_so_in_its_header(demo):
+    path = next(p for p in demo.run_dirs if p.name == FINISHED)
+    (path / "metrics.jsonl").write_text("")
+    app = MazeApp(demo.experiments, demo.runs, library=DemoLibrary(), poll_interval=0.05)
+    async with app.run_test(size=(160, 32)) as pilot:
+        app.open_run(path)
+        await wait_for_screen(pilot, app, RunDetailScreen)
+        summary = app.screen.query_one("#run-summary", Static)
+        await wait_for(pilot, lambda: "metrics.jsonl is missing or empty" in text_of(summary),
+                       what="the note in the run's header")
+        (path / "metrics.jsonl").unlink()
+        app.screen._render_summary()
+        assert "metrics.jsonl is missing or empty" in text_of(summary)

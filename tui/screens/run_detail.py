@@ -217,6 +217,9 @@ class RunDetailScreen(Screen):
         elif self.status() == "crashed":
             text.append("\nits training process died (killed, or the machine went down): r resumes "
                         "it from its last checkpoint", style="#e06c75")
+        elif info.steps and self.status() in ("finished", "interrupted") and _no_metrics(self.run_dir):
+            text.append("\nits metrics.jsonl is missing or empty (run.json still counts its steps): "
+                        "the charts have nothing to show", style="#e06c75")
         elif self.status() == "failed":
             training = self.app.trainings.get(self.run_dir)
             code = training.process.returncode if training is not None else None
@@ -307,3 +310,11 @@ def _read_json(path: Path) -> dict[str, Any] | None:
     except (OSError, ValueError):
         return None
     return data if isinstance(data, dict) else None
+
+
+def _no_metrics(run_dir: Path) -> bool:
+    """Whether the run's metrics.jsonl is missing or empty."""
+    try:
+        return (Path(run_dir) / "metrics.jsonl").stat().st_size == 0
+    except OSError:
+        return True
