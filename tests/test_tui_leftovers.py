@@ -340,3 +340,13 @@ async def test_a_run_whose_metrics_file_was_emptied_says_so_in_its_header(demo):
         (path / "metrics.jsonl").unlink()
         app.screen._render_summary()
         assert "metrics.jsonl is missing or empty" in text_of(summary)
+
+
+def test_box_actions_show_two_decimals_in_the_rollout_panel():
+    import numpy as np
+
+    from mazedsl_tui.screens.rollout import fmt_action
+
+    assert fmt_action(np.array([-0.001], np.float32)) == "[-0.00]"  # not "[-0.]"
+    assert fmt_action(np.array([1.5, -2.0])) == "[ 1.50, -2.00]"
+    assert fmt_action(np.array([1, 0])) == "[1, 0]" and fmt_action(3) == "3"

@@ -33,7 +33,8 @@ def fmt_action(action: Any) -> str:
         if array.ndim == 0:
             value = array.item()
             return f"{value:.3f}" if isinstance(value, float) else str(value)
-        return np.array2string(array, precision=2, separator=", ", max_line_width=30)
+        return np.array2string(array, precision=2, separator=", ", max_line_width=30,
+                               floatmode="fixed")  # [-0.00], not [-0.]
     except Exception:  # noqa: BLE001 - anything printable
         return str(action)
 
