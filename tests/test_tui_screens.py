@@ -568,6 +568,10 @@ async def test_rollout_errors_are_shown_not_raised(demo):
         viewer = app.screen
         await wait_for(pilot, lambda: viewer.error is not None)
         assert "checkpoint missing" in shown(viewer.query_one(EnvView))
+        await pilot.pause()
+        from textual.widgets import Sparkline
+
+        assert not viewer.query_one("#rollout-returns", Sparkline).visible  # no full bar of nothing
 
 
 # -- Help, palette, entry point ---------------------------------------------------------------------------

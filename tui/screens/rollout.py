@@ -196,7 +196,9 @@ class RolloutScreen(Screen):
         view = self.query_one(EnvView)
         table.add_row("View", f"{view.mode} ({view.drawn_as()})")
         self.query_one("#rollout-info", Static).update(table)
-        self.query_one("#rollout-returns", Sparkline).data = self.returns[-200:] or [0.0]
+        spark = self.query_one("#rollout-returns", Sparkline)
+        spark.data = self.returns[-200:] or [0.0]
+        spark.visible = bool(self.returns)  # (nothing played yet, or nothing can: no full bar)
         episodes = Text()
         if self.done:
             episodes.append("Episode over — r replays, n plays the next one.\n", style="italic")
