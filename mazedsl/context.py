@@ -458,7 +458,8 @@ class RunContext:
 
     def compute_action_distribution(self, observation: Any) -> dict[str, np.ndarray]:
         """The action distribution's parameters for one observation or a batch:
-        ``probs``/``logits`` (discrete) or ``mean``/``std`` (continuous)."""
+        ``probs``/``logits`` (discrete) or ``mean``/``std`` (continuous; SAC's are the
+        Gaussian's before the tanh squashing and the scaling to the action bounds)."""
         import torch
 
         built = self._get_agent()

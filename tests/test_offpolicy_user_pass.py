@@ -207,3 +207,58 @@ def test_a_finished_run_whose_checkpoints_are_gone_says_so(tmp_path: Path) -> No
     with pytest.raises(CheckpointError, match="no checkpoint in this run, though it finished 256 "
                                               "steps: its checkpoints/ folder was emptied or removed"):
         RunContext.load(tmp_path / "r", checkpoint="last", silent=True).evaluate(n_episodes=1)
+
+
+class _TupleNet(__import__("torch").nn.Module):
+    """A forward that returns (output, state), as recurrent modules do."""
+
+    def __init__(self, obs_shape: tuple, out_dim: int) -> None:
+        super().__init__()
+        self.linear = __import__("torch").nn.Linear(obs_shape[0], out_dim)
+
+    def forward(self, x):  # noqa: ANN001, ANN201
+        return self.linear(x), None
+
+
+def test_a_module_returning_a_tuple_is_told_so(tmp_path: Path) -> None:
+    from mazedsl.spec import TorchModel
+
+    model = TorchModel(target=f"{__name__}._TupleNet")
+    exp = load_experiment(str(ROOT / "experiments" / "cartpole_dqn.py")).override(
+        {"model": model, "allow_targets": [__name__]})
+    import re
+
+    with pytest.raises(ConfigError, match=f"^model: {re.escape(__name__)}._TupleNet returned a "
+                                          "tuple, not a tensor, for a batch of 2; "):
+        RunContext(exp, run_dir=tmp_path / "r", silent=True, keep_refused=False).train()
+    assert not (tmp_path / "r").exists()
+
+
+def _nan_after_40_steps():  # noqa: ANN202 - an env factory
+    import gymnasium as gym
+
+    class NaNLater(gym.Wrapper):
+        steps = 0
+
+        def step(self, action):  # noqa: ANN001, ANN201
+            obs, reward, terminated, truncated, info = self.env.step(action)
+            NaNLater.steps += 1
+            if NaNLater.steps > 40:
+                obs = np.full_like(obs, np.nan)
+            return obs, reward, terminated, truncated, info
+
+    return NaNLater(gym.make("CartPole-v1"))
+
+
+def test_a_nan_observation_from_the_env_is_named_not_blamed_on_the_learning_rate(
+        tmp_path: Path) -> None:
+    from mazedsl.errors import TrainingError
+
+    exp = load_experiment(str(ROOT / "experiments" / "cartpole_dqn.py")).override(
+        {"total_steps": 400, "eval_every_steps": 0, "eval_episodes": 1,
+         "algorithm.learning_starts": 64, "algorithm.batch_size": 16, "runner.n_envs": 1})
+    ctx = RunContext(exp, env=_nan_after_40_steps, run_dir=tmp_path / "r", silent=True)
+    with pytest.raises(TrainingError, match=r"^the Q loss is nan at env step \d+: the env gave an "
+                                            r"observation holding nan \(\d+ of the \d+ transitions "
+                                            r"stored\); stopping \(check what your env returns\)"):
+        ctx.train()

@@ -391,7 +391,9 @@ def build_torch_model(decl: TorchModel, obs_space: spaces.Space, action_space: s
     if shape != (2, out_dim) and not (out_dim == 1 and shape == (2,)):
         if needs is None:
             needs = f"action space {action_space}" if out_dim != 1 or path == "model" else "a value"
-        raise ConfigError(f"{decl.target} returned shape {shape} for a batch of 2; {needs} needs "
+        got = (f"shape {shape}" if isinstance(out, torch.Tensor)
+               else f"a {type(out).__name__}, not a tensor,")  # e.g. a tuple (logits, state)
+        raise ConfigError(f"{decl.target} returned {got} for a batch of 2; {needs} needs "
                           f"(batch, {out_dim})", path)
     return UserNet(module, unsqueeze=shape == (2,))
 

@@ -99,13 +99,35 @@ def grads_of(loss: Tensor, params: list[Tensor]) -> list[Tensor]:
     return [torch.zeros_like(p) if g is None else g for p, g in zip(params, grads)]
 
 
-def check_finite(value: float, what: str, step_count: int) -> None:
-    """A :class:`~mazedsl.errors.TrainingError` naming the step when ``value`` is NaN/inf."""
+def check_finite(value: float, what: str, step_count: int, replay: Any = None) -> None:
+    """A :class:`~mazedsl.errors.TrainingError` naming the step when ``value`` is NaN/inf;
+    where the ``replay`` buffer holds a NaN/inf the env gave, it names that instead."""
     if not math.isfinite(value):
         from mazedsl.errors import TrainingError
 
+        cause = _non_finite_transitions(replay) if replay is not None else None
+        if cause:
+            raise TrainingError(f"{what} is {value} at env step {step_count}: {cause}; stopping "
+                                "(check what your env returns)")
         raise TrainingError(f"{what} is {value} at env step {step_count}; stopping "
                             "(lower the learning rate or check the rewards)")
+
+
+def _non_finite_transitions(replay: Any) -> str | None:
+    """What non-finite value the env put into the replay buffer's filled rows, or None."""
+    for field, name in (("obs", "observation"), ("next_obs", "observation"), ("rewards", "reward")):
+        rows = getattr(replay, field, None)
+        if not isinstance(rows, torch.Tensor) or not rows.is_floating_point():
+            continue
+        rows = rows[:len(replay)]
+        bad = ~torch.isfinite(rows.reshape(len(rows), -1)).all(dim=1)
+        if bool(bad.any()):
+            value = rows.reshape(len(rows), -1)[int(bad.nonzero()[0])]
+            shown = value[~torch.isfinite(value)][0].item()
+            article = "an" if name[0] in "aeiou" else "a"
+            return (f"the env gave {article} {name} holding {shown} ({int(bad.sum())} of the "
+                    f"{len(rows)} transitions stored)")
+    return None
 
 
 _MALLOC_TUNED: list[bool] = []

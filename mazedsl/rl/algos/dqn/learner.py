@@ -207,7 +207,7 @@ class DQNLearner(OffPolicyLearner):
             q_means[g] = q.detach().mean()
         self.updates += n_grad
         q_loss = float(losses.mean())
-        check_finite(q_loss, "the Q loss", self.loop.steps)
+        check_finite(q_loss, "the Q loss", self.loop.steps, self.replay)
         return {"q_loss": q_loss, "q_mean": float(q_means.mean())}
 
     @torch.no_grad()

@@ -200,7 +200,7 @@ class SACLearner(OffPolicyLearner):
             sums += one_step(batch.obs[g], batch.actions[g], batch.next_obs[g], batch.rewards[g],
                              batch.terminated[g], noise[g, 0], noise[g, 1], lr)
         c, p, al, ent, qm = (sums / n_grad).tolist()
-        check_finite(c + p, "the SAC loss", self.loop.steps)
+        check_finite(c + p, "the SAC loss", self.loop.steps, self.replay)
         out = {"q_loss": c, "policy_loss": p, "entropy": ent, "q_mean": qm}
         if self.auto_alpha:
             out["ent_coef_loss"] = al
