@@ -262,3 +262,17 @@ def test_a_nan_observation_from_the_env_is_named_not_blamed_on_the_learning_rate
                                             r"observation holding nan \(\d+ of the \d+ transitions "
                                             r"stored\); stopping \(check what your env returns\)"):
         ctx.train()
+
+
+def _not_an_env():  # noqa: ANN202 - a factory that returns something else
+    return 3
+
+
+def test_a_factory_that_returns_no_env_is_named(tmp_path: Path) -> None:
+    from mazedsl.errors import EnvError
+
+    ctx = RunContext(str(ROOT / "experiments" / "cartpole_dqn.py"), env=_not_an_env,
+                     run_dir=tmp_path / "r", silent=True, keep_refused=False)
+    with pytest.raises(EnvError, match=r"^env.factory: .*_not_an_env returned int, not a "
+                                       r"gymnasium.Env$"):
+        ctx.train()

@@ -292,7 +292,8 @@ def make_env_fn(env: GymEnv, wrappers: Sequence[Any], factory: EnvFactory | None
             what = env.factory or describe_callable(factory)
             made = _call_factory(factory, kwargs, what)
             if not isinstance(made, gym.Env):
-                raise EnvError(f"the env factory returned {type(made).__name__}, not a gymnasium.Env")
+                raise EnvError(f"env.factory: {what} returned {type(made).__name__}, not a "
+                               "gymnasium.Env")
             if env.max_episode_steps is not None and not _has_time_limit(made, env.max_episode_steps):
                 made = gym.wrappers.TimeLimit(made, env.max_episode_steps)
         else:
