@@ -276,3 +276,13 @@ def test_a_factory_that_returns_no_env_is_named(tmp_path: Path) -> None:
     with pytest.raises(EnvError, match=r"^env.factory: .*_not_an_env returned int, not a "
                                        r"gymnasium.Env$"):
         ctx.train()
+
+
+def test_a_typo_in_your_modules_argument_suggests_the_argument(tmp_path: Path) -> None:
+    out = subprocess.run([str(BIN / "mazedsl"), "show", str(ROOT / "experiments" / "custom_model_ppo.py"),
+                          "model.hiden_units=[8]"], capture_output=True, text=True, timeout=60,
+                         cwd=tmp_path)
+    assert out.returncode == 2
+    assert out.stderr == ("error: model.hiden_units: not set (did you mean 'model.hidden_units'?); "
+                          "use '+model.hiden_units=...' to add it (from override "
+                          "'model.hiden_units=[8]')\n")

@@ -214,7 +214,8 @@ class Overrider:
         path = _paths.join(parent, seg)
         exists = isinstance(container, list) or seg in container
         if mode == "change" and not exists and cls is None:
-            raise ConfigError(f"not set; use '+{key}=...' to add it", path, label)
+            raise ConfigError(f"not set{_typo_hint(seg, container, key)}; use '+{key}=...' to add it",
+                              path, label)
         if mode == "add" and exists:
             raise ConfigError(f"already set; use '{key}=...' to change it", path, label)
         if parent == "" and isinstance(seg, str) and seg in GROUPS and isinstance(value, str) \
@@ -358,3 +359,17 @@ def apply_overrides(experiment: Any, *overrides: OverrideArg) -> Any:
     result = from_config(overrider.tree, root, source=error_sources(overrider.table))
     record(result, overrider.table)
     return result
+
+
+def _typo_hint(seg: Any, container: Any, key: str) -> str:
+    """`` (did you mean 'model.hidden'?)`` when ``seg`` is a typo away from a key the node
+    already has (your module's arguments, env kwargs), else nothing."""
+    import difflib
+
+    if not isinstance(seg, str) or not isinstance(container, dict):
+        return ""
+    keys = [k for k in container if isinstance(k, str) and not k.startswith("_")]
+    close = difflib.get_close_matches(seg, keys, n=1, cutoff=0.75)
+    if not close:
+        return ""
+    return f" (did you mean '{key[:len(key) - len(seg)]}{close[0]}'?)"
