@@ -39,7 +39,8 @@ class RunContext:
                  model: Any = None, critic: Any = None, algorithm: Any = None, runner: Any = None,
                  overrides: Mapping[str, Any] | list[str] | None = None,
                  run_dir: str | Path | None = None, silent: bool = False, seed: int | None = None,
-                 keep_refused: bool | None = None, _loaded: tuple[Any, RunDirectory, Any] | None = None) -> None:
+                 keep_refused: bool | None = None,
+                 _loaded: tuple[Any, RunDirectory, Any] | None = None) -> None:
         self.silent = silent
         self._trainer: Any = None
         self._agent: Any = None

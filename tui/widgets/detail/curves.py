@@ -256,12 +256,16 @@ class MetricsPlot(PlotextPlot):
         self.refresh()
 
 
+NO_TRAIN_LINE = "no training line yet (one every log_every_steps)"
+"""What an empty train-phase chart says: a line comes at each log_every_steps."""
+
+
 def return_plot() -> MetricsPlot:
     return MetricsPlot("Episode return", "train", [
         Series("ep_return_max", "min/max", GREY),
         Series("ep_return_min", "min/max", GREY),
         Series("ep_return_mean", "mean", BLUE, main=True),
-    ], empty="no training line yet (one every log_every_steps)", id="plot-return")
+    ], empty=NO_TRAIN_LINE, id="plot-return")
 
 
 def eval_plot() -> MetricsPlot:
@@ -285,7 +289,7 @@ def loss_plot() -> MetricsPlot:
         Series("bc_val_loss", "BC val loss", PINK, optional=True),
         Series("epsilon", "ε", GREY, yside="right", optional=True),
         Series("ent_coef", "α", GREEN, yside="right", optional=True),
-    ], empty="no training line yet (one every log_every_steps)", id="plot-loss", auto_axes=True)
+    ], empty=NO_TRAIN_LINE, id="plot-loss", auto_axes=True)
 
 
 def count_samples(plots: Iterable[MetricsPlot], samples: bool) -> None:
@@ -301,4 +305,4 @@ def count_samples(plots: Iterable[MetricsPlot], samples: bool) -> None:
 def speed_plot() -> MetricsPlot:
     return MetricsPlot("Steps/s", "train", [
         Series("steps_per_s", "steps/s", BLUE, main=True),
-    ], empty="no training line yet (one every log_every_steps)", id="plot-speed")
+    ], empty=NO_TRAIN_LINE, id="plot-speed")

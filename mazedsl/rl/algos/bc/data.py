@@ -180,7 +180,13 @@ def _check_finite(path: Path, arr: np.ndarray, name: str) -> None:
 
 
 def _action_range(space: spaces.Space) -> tuple[np.ndarray, np.ndarray] | None:
-    """The lowest and highest valid action of a discrete space (None for Box and others)."""
+    """The lowest and highest valid recorded action: a discrete space's, or a Box's bounds
+    (recorded actions are the ones the env took) widened by float rounding, 1e-5 relative to
+    each bound; None for other spaces."""
+    if isinstance(space, spaces.Box):
+        low = np.asarray(space.low, dtype=np.float64)
+        high = np.asarray(space.high, dtype=np.float64)
+        return low - 1e-5 * (1 + np.abs(low)), high + 1e-5 * (1 + np.abs(high))
     if isinstance(space, spaces.Discrete):
         return np.asarray(space.start), np.asarray(space.start + space.n - 1)
     if isinstance(space, spaces.MultiDiscrete):
@@ -189,25 +195,6 @@ def _action_range(space: spaces.Space) -> tuple[np.ndarray, np.ndarray] | None:
     if isinstance(space, spaces.MultiBinary):
         return np.asarray(0), np.asarray(1)
     return None
-
-
-def _check_in_box(path: Path, actions: np.ndarray, space: spaces.Box) -> None:
-    """Recorded actions are the ones the env took, within its bounds (up to float rounding:
-    a tolerance of 1e-5 relative to each bound), else a ConfigError naming the step."""
-    if not actions.size:
-        return
-    low = np.broadcast_to(np.asarray(space.low, dtype=np.float64), actions.shape[1:])
-    high = np.broadcast_to(np.asarray(space.high, dtype=np.float64), actions.shape[1:])
-    values = actions.astype(np.float64)
-    out = ((values < low - 1e-5 * (1 + np.abs(low))) | (values > high + 1e-5 * (1 + np.abs(high))))
-    rows = out.reshape(len(actions), -1).any(axis=1)
-    if rows.any():
-        step = int(np.argmax(rows))
-        bounds = (f"low {space.low.tolist()}, high {space.high.tolist()}" if space.low.size <= 8
-                  else "its bounds")
-        raise ConfigError(f"{path}: action {np.asarray(actions[step]).tolist()} (step {step}) is "
-                          f"out of the env's action space {describe_space(space)} ({bounds}); "
-                          "recorded actions are the ones the env took", WHERE)
 
 
 def _episode_return(path: Path, arrays: dict[str, np.ndarray], n: int) -> float:
@@ -240,18 +227,23 @@ def _check_actions(path: Path, actions: np.ndarray, space: spaces.Space) -> np.n
         raise ConfigError(f"{path}: recorded actions (shape {actions.shape[1:]} per step, dtype "
                           f"{actions.dtype}) do not fit the env's action space {describe_space(space)}", WHERE)
     _check_finite(path, actions, "actions")
-    if isinstance(space, spaces.Box):
-        _check_in_box(path, actions, space)
     bounds = _action_range(space)
     if bounds is not None and actions.size:
         low, high = bounds
-        values = actions.astype(np.int64)
+        box = isinstance(space, spaces.Box)
+        values = actions.astype(np.float64 if box else np.int64)
         out = ((values < low) | (values > high)).reshape(len(actions), -1).any(axis=1)
         if out.any():
             step = int(np.argmax(out))
             action = np.asarray(actions[step]).tolist()
-            raise ConfigError(f"{path}: action {action} (step {step}) is out of range for the "
-                              f"env's action space {describe_space(space)}", WHERE)
+            if not box:
+                raise ConfigError(f"{path}: action {action} (step {step}) is out of range for the "
+                                  f"env's action space {describe_space(space)}", WHERE)
+            shown = (f"low {space.low.tolist()}, high {space.high.tolist()}" if space.low.size <= 8
+                     else "its bounds")
+            raise ConfigError(f"{path}: action {action} (step {step}) is out of the env's action "
+                              f"space {describe_space(space)} ({shown}); recorded actions are the "
+                              "ones the env took", WHERE)
     return actions
 
 
