@@ -350,3 +350,45 @@ def test_box_actions_show_two_decimals_in_the_rollout_panel():
     assert fmt_action(np.array([-0.001], np.float32)) == "[-0.00]"  # not "[-0.]"
     assert fmt_action(np.array([1.5, -2.0])) == "[ 1.50, -2.00]"
     assert fmt_action(np.array([1, 0])) == "[1, 0]" and fmt_action(3) == "3"
+
+
+# == The resume dialog checks for a checkpoint to resume from =======================================
+
+@run_async
+async def test_resume_dialog_refuses_a_run_with_no_last_checkpoint(demo):
+    """The real library looks for checkpoints/last.pt (an RLlib run: checkpoints/last/); the demo
+    runs have none, so their dialog says so and its Resume button is off."""
+    run = demo.runs / "cartpole_ppo" / FINISHED
+    app = MazeApp(demo.experiments, demo.runs, library=Library(), poll_interval=0.05)
+    async with app.run_test(size=(110, 32)) as pilot:
+        async def dialog_error() -> str | None:
+            app.open_resume(run)
+            await wait_for_screen(pilot, app, ResumeScreen)
+            dialog = app.screen
+            error, disabled = dialog.error, dialog.query_one("#resume-start").disabled
+            shown = text_of(dialog.query_one("#resume-error"))
+            await pilot.press("escape")
+            await pilot.pause()
+            assert disabled == (error is not None)
+            if error:
+                assert error in shown
+            return error
+
+        error = await dialog_error()
+        assert error == ("no checkpoint in this run, though it finished 50,000 steps: its checkpoints/ "
+                         "folder was emptied or removed; nothing to load or resume from")
+        (run / "checkpoints").mkdir()
+        (run / "checkpoints" / "best.pt").write_bytes(b"")
+        assert "holds only the best one" in await dialog_error()
+        (run / "checkpoints" / "last").mkdir()  # an RLlib run's checkpoint is a folder
+        assert await dialog_error() is None
+        shutil.rmtree(run / "checkpoints" / "last")
+        (run / "checkpoints" / "last.pt").write_bytes(b"")
+        assert await dialog_error() is None
+        assert not app.trainings.running()
+
+
+def test_resume_plan_puts_a_missing_checkpoint_before_the_budget():
+    assert resume_plan("interrupted", 10, 100, "500", problem="no checkpoint") == ([], "no checkpoint")
+    assert resume_plan("running", 10, 100, "", problem="no checkpoint")[1].startswith("the run is still")
+    assert resume_plan("interrupted", 10, 100, "500") == (["total_steps=500"], None)

@@ -148,7 +148,10 @@ class MazeApp(App[None]):
             if overrides is not None:
                 self.resume_training(run_dir, overrides)
 
-        self.push_screen(ResumeScreen(run_dir, info, status), confirmed)
+        steps = getattr(info, "steps", 0)
+        problem = None if status in ("running", "starting") else \
+            self.library.resume_problem(run_dir, status, steps)
+        self.push_screen(ResumeScreen(run_dir, info, status, problem), confirmed)
 
     def resume_training(self, run_dir: str | Path, overrides: list[str] | None = None) -> Path | None:
         """Continue ``run_dir`` with ``mazedsl train --resume`` in its own process; show the run."""

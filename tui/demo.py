@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -315,7 +316,12 @@ def build_demo(root: str | Path) -> DemoWorkspace:
 
 
 class DemoLibrary(Library):
-    """The real :class:`Library` (the demo files are real); tests subclass it to stub parts."""
+    """The real :class:`Library` (the demo files are real); tests subclass it to stub parts.
+    The demo runs hold no checkpoint files: one that has trained steps answers as the real run
+    it stands for (with ``checkpoints/last.pt``) would."""
+
+    def resume_problem(self, run_dir: str | os.PathLike[str], status: str, steps: int) -> str | None:
+        return None if steps else super().resume_problem(run_dir, status, steps)
 
 
 # -- a demo sweep (for Compare and the Sweep view; not part of build_demo) -------------------------

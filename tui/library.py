@@ -230,6 +230,19 @@ class Library:
         return [sys.executable, "-m", "mazedsl", "train", str(experiment_file), *overrides,
                 "--run-dir", str(run_dir), "--quiet"]
 
+    def resume_problem(self, run_dir: str | os.PathLike[str], status: str, steps: int) -> str | None:
+        """Why ``run_dir`` has nothing to resume from (no ``checkpoints/last.pt``, nor an RLlib
+        run's ``checkpoints/last/``), or None."""
+        found = Path(run_dir) / "checkpoints"
+        if (found / "last.pt").is_file() or (found / "last").is_dir():
+            return None
+        if (found / "best.pt").is_file() or (found / "best").is_dir():
+            return ("no last checkpoint to resume from (checkpoints/ holds only the best one: "
+                    "evaluate or roll it out, or train the experiment anew)")
+        from mazedsl.run.directory import no_checkpoint_message
+
+        return no_checkpoint_message(Path("run"), status, steps).removeprefix("run: ")
+
     def resume_command(self, run_dir: str | os.PathLike[str], overrides: Iterable[str] = ()) -> list[str]:
         """``mazedsl train --resume RUN`` (``overrides``: at most a larger ``total_steps=N``)."""
         return [sys.executable, "-m", "mazedsl", "train", "--resume", str(run_dir), *overrides, "--quiet"]

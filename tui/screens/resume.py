@@ -18,12 +18,15 @@ from mazedsl_tui.formatting import budget_unit, cwd_path, fmt_int, short_path, s
 
 
 def resume_plan(status: str, steps: int, budget: int | None, text: str,
-                plays_episodes: bool = True) -> tuple[list[str], str | None]:
+                plays_episodes: bool = True, problem: str | None = None) -> tuple[list[str], str | None]:
     """The overrides ``--resume`` gets from the budget field (``total_steps=N`` or none), or
     why the run cannot be resumed so. ``plays_episodes`` False: the run's steps are training
-    samples (BC), and the messages say so."""
+    samples (BC), and the messages say so. ``problem``: why the run has nothing to resume
+    from (:meth:`Library.resume_problem`), whatever the budget."""
     if status in ("running", "starting"):
         return [], "the run is still training; stop it first (s)"
+    if problem:
+        return [], problem
     noun = step_noun(plays_episodes)
     raw = text.strip().replace(",", "").replace("_", "")
     if raw:
@@ -47,10 +50,11 @@ class ResumeScreen(ModalScreen[list[str] | None]):
         Binding("ctrl+s", "start", "Resume", priority=True),
     ]
 
-    def __init__(self, run_dir: Path, info: Any, status: str) -> None:
+    def __init__(self, run_dir: Path, info: Any, status: str, problem: str | None = None) -> None:
         super().__init__()
         self.run_dir = Path(run_dir)
         self.status = status
+        self.problem = problem  # why there is nothing to resume from (no last checkpoint)
         raw = getattr(info, "raw", None) or {}
         self.steps = int(raw.get("steps") or getattr(info, "steps", 0) or 0)
         budget = raw.get("total_steps")
@@ -92,7 +96,7 @@ class ResumeScreen(ModalScreen[list[str] | None]):
     def check(self) -> None:
         text = self.query_one("#resume-budget", Input).value
         self.overrides, self.error = resume_plan(self.status, self.steps, self.budget, text,
-                                                 self.plays_episodes)
+                                                 self.plays_episodes, self.problem)
         self.query_one("#resume-budget", Input).set_class(bool(self.error), "-invalid-field")
         self.query_one("#resume-error", Static).update(
             Text(f"✘ {self.error}", style="bold #e06c75") if self.error else Text("✔ ready", style="#98c379"))
