@@ -286,3 +286,18 @@ def test_a_typo_in_your_modules_argument_suggests_the_argument(tmp_path: Path) -
     assert out.stderr == ("error: model.hiden_units: not set (did you mean 'model.hidden_units'?); "
                           "use '+model.hiden_units=...' to add it (from override "
                           "'model.hiden_units=[8]')\n")
+
+
+@pytest.mark.parametrize("critic", [None, {"hidden_units": [8]}])
+def test_dqn_notes_that_it_ignores_a_critic_it_was_given(tmp_path: Path, critic) -> None:
+    """DQN builds no critic: a non-default critic is named in a note (train.log and stderr)."""
+    exp = load_experiment(str(ROOT / "experiments" / "cartpole_dqn.py")).override(
+        {"total_steps": 64, "eval_every_steps": 0, "eval_episodes": 1,
+         "algorithm.learning_starts": 32, "algorithm.train_freq": 4})
+    if critic is not None:
+        exp = exp.override({f"critic.{k}": v for k, v in critic.items()})
+    RunContext(exp, run_dir=tmp_path / "r", silent=True).train()
+    log = (tmp_path / "r" / "train.log").read_text()
+    note = ("note: DQN builds no critic (it learns through `model` alone): the critic settings "
+            "(critic.*) are ignored")
+    assert (note in log) == (critic is not None)

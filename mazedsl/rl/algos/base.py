@@ -94,3 +94,15 @@ class Learner:
 
     def close(self) -> None:
         """Release what the learner holds (files, threads)."""
+
+
+def unused_critic_note(experiment: "Experiment", algorithm: str) -> list[str]:
+    """A note for an algorithm that builds no critic from ``experiment.critic`` (DQN, BC),
+    when that critic is not the default one: its settings would otherwise be ignored silently."""
+    from mazedsl.spec import StateCritic
+
+    if experiment.critic == StateCritic():
+        return []
+    return [f"note: {algorithm} builds no critic (it learns through `model` alone): the "
+            "critic settings (critic.*) are ignored"]
+
