@@ -14,6 +14,8 @@ import time
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator, Sequence
 
+from mazedsl.cli.argtypes import int_at_least
+
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:  # run from a clone without installing: python benchmarks/x.py
     sys.path.insert(0, str(ROOT))
@@ -64,24 +66,8 @@ def _flag(dest: str) -> str:
     return "--" + dest.replace("_", "-")
 
 
-def int_at_least(minimum: int, name: str) -> Callable[[str], int]:
-    """An argparse type: an integer >= ``minimum``."""
-
-    def parse(text: str) -> int:
-        try:
-            value = int(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"{text!r} is not an integer (want one >= {minimum})") from None
-        if value < minimum:
-            raise argparse.ArgumentTypeError(f"{text!r}: want an integer >= {minimum}")
-        return value
-
-    parse.__name__ = name
-    return parse
-
-
-positive_int = int_at_least(1, "positive_int")
-non_negative_int = int_at_least(0, "non_negative_int")  # a seed
+positive_int = int_at_least(1, "a positive integer")
+non_negative_int = int_at_least(0, "a seed")
 
 
 def positive_float(text: str) -> float:

@@ -9,6 +9,7 @@ import argparse
 import sys
 from typing import Any, Sequence
 
+from mazedsl.cli.argtypes import int_at_least
 from mazedsl.cli.output import EXIT_USER, exit_code_of, quit_on_closed_stdout, stdout_closed
 
 EXIT_USAGE = EXIT_USER
@@ -62,9 +63,9 @@ def build_parser() -> argparse.ArgumentParser:
                    "<output_dir>/<experiment>/<timestamp>_<id>)")
     p.add_argument("--sweep", action="append", default=[], metavar="OVERRIDE",
                    help="sweep override, e.g. 'algorithm.lr=1e-3,3e-4' (repeatable)")
-    p.add_argument("--seeds", type=_count(1, "seeds 0..N-1"), metavar="N",
+    p.add_argument("--seeds", type=int_at_least(1, "seeds 0..N-1"), metavar="N",
                    help="run each sweep point with seeds 0..N-1")
-    p.add_argument("--jobs", type=_count(1, "parallel sweep jobs"), metavar="N",
+    p.add_argument("--jobs", type=int_at_least(1, "parallel sweep jobs"), metavar="N",
                    help="parallel sweep jobs (processes; default 1; with --sweep or --seeds)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.add_argument("--json", action="store_true", help="machine-readable summary on stdout")
@@ -72,7 +73,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("eval", help="evaluate a trained run",
                        description="Evaluate RUN's policy with deterministic episodes; writes eval.json.")
     p.add_argument("run", help="run directory, 'latest' or 'EXPERIMENT:latest'")
-    p.add_argument("--episodes", type=_count(1, "episodes"), default=10, metavar="N",
+    p.add_argument("--episodes", type=int_at_least(1, "episodes"), default=10, metavar="N",
                    help="episodes (default 10)")
     p.add_argument("--checkpoint", choices=("best", "last"), default="best")
     p.add_argument("--stochastic", action="store_true", help="sample actions instead of the mode")
@@ -81,12 +82,12 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("rollout", help="play a trained policy",
                        description="Play RUN's policy for N episodes, save them to RUN/rollouts/.")
     p.add_argument("run", help="run directory, 'latest' or 'EXPERIMENT:latest'")
-    p.add_argument("--episodes", type=_count(1, "episodes"), default=1, metavar="N",
+    p.add_argument("--episodes", type=int_at_least(1, "episodes"), default=1, metavar="N",
                    help="episodes (default 1)")
     p.add_argument("--checkpoint", choices=("best", "last"), default="best")
     p.add_argument("--render", action="store_true", help="draw each step in the terminal")
     p.add_argument("--no-record", action="store_true", help="do not save the episodes")
-    p.add_argument("--seed", type=_count(0, "episode i plays with seed S+i"), default=None,
+    p.add_argument("--seed", type=int_at_least(0, "episode i plays with seed S+i"), default=None,
                    metavar="S",
                    help="episode i plays with seed S+i (default: continue after the episodes "
                    "already recorded, so each call records new ones)")
@@ -125,20 +126,6 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _count(least: int, meaning: str) -> Any:
-    """An argparse ``type``: an integer of at least ``least``; else argparse's one error line
-    (``argument --seeds: needs a value >= 1 (seeds 0..N-1), got 0``), before anything runs."""
-
-    def count(text: str) -> int:
-        try:
-            value = int(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"invalid int value: {text!r}") from None
-        if value < least:
-            raise argparse.ArgumentTypeError(f"needs a value >= {least} ({meaning}), got {value}")
-        return value
-
-    return count
 
 
 def _subparser_class(common: argparse.ArgumentParser) -> type:

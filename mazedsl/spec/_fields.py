@@ -10,6 +10,7 @@ from __future__ import annotations
 import copy
 import math
 import numbers
+import os
 from typing import Any, Callable, Sequence
 
 import attrs
@@ -58,9 +59,14 @@ def _chained(first: Callable[[Any], Any], then: Callable[[Any], Any]) -> Callabl
 
 
 def one_as_list(value: Any) -> Any:
-    """A single string as a list of one (one path or name where a list of them is
-    expected); anything else unchanged."""
-    return [value] if isinstance(value, str) else value
+    """A single string or path (``os.PathLike``, such as ``RunContext.run_dir``) as a list of
+    one, where a list of paths or names is expected, and path objects in a list as strings;
+    anything else unchanged."""
+    if isinstance(value, (str, os.PathLike)):
+        value = [value]
+    if isinstance(value, (list, tuple)):
+        return [os.fspath(v) if isinstance(v, os.PathLike) else v for v in value]
+    return value
 
 
 EXACT_FLOAT_INT = 2**53

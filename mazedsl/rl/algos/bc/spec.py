@@ -2,21 +2,9 @@
 
 from __future__ import annotations
 
-import os
-
 import attrs
 
-from mazedsl.spec._fields import ge, gt, is_float, is_int, param
-
-
-def paths_as_list(value: object) -> object:
-    """One path or name (a string or ``os.PathLike`` such as ``RunContext.run_dir``) as a
-    list of one, and path objects in a list as strings; anything else unchanged."""
-    if isinstance(value, (str, os.PathLike)):
-        value = [value]
-    if isinstance(value, (list, tuple)):
-        return [os.fspath(v) if isinstance(v, os.PathLike) else v for v in value]
-    return value
+from mazedsl.spec._fields import ge, gt, is_float, is_int, one_as_list, param
 
 
 def str_list(value: object) -> str | None:
@@ -45,7 +33,7 @@ class BC:
     episodes: list[str] = param([], "Run dirs, rollouts folders, .npz files, run names or globs "
                                 "(imitation's BC takes its demonstrations as an argument; none by "
                                 "default).",
-                                str_list, converter=paths_as_list)
+                                str_list, converter=one_as_list)
     lr: float = param(1e-3, "Adam learning rate (imitation's BC: 1e-3).", is_float, gt(0))
     batch_size: int = param(32, "Minibatch size (imitation's BC: 32).", is_int, gt(0))
     ent_weight: float = param(1e-3, "Entropy bonus weight (imitation's BC: 1e-3).", is_float, ge(0))
