@@ -67,6 +67,17 @@ def _flag(dest: str) -> str:
 
 
 positive_int = int_at_least(1, "a positive integer")
+
+
+def thread_count(text: str) -> int:
+    """An argparse type: torch and BLAS threads, 1 up to this machine's CPUs."""
+    value = positive_int(text)
+    cpus = os.cpu_count() or 1
+    if value > cpus:
+        raise argparse.ArgumentTypeError(f"at most {cpus} (the CPUs of this machine), got {text!r}")
+    return value
+
+
 non_negative_int = int_at_least(0, "a seed")
 
 
@@ -108,6 +119,7 @@ def choices_list(known: Sequence[str]) -> Callable[[str], list[str]]:
 
     def parse(text: str) -> list[str]:
         names = [p.strip().lower() for p in text.split(",") if p.strip()]
+        names = list(dict.fromkeys(names))  # a name given twice counts once
         bad = [n for n in names if n not in known]
         if bad or not names:
             what = f"unknown {', '.join(repr(b) for b in bad)}" if bad else f"{text!r} names none"

@@ -54,6 +54,10 @@ CELL_FORM = f"want ALGO-N_ENVS-NET with ALGO ppo or a2c, N_ENVS >= 1, NET {', '.
             f"e.g. ppo-8-64x64,a2c-128-256x256,ppo-8-{CNN}"
 
 
+MAX_ENVS = 1024
+"""The most envs a cell may ask for (the matrix uses up to 128)."""
+
+
 def parse_cells(text: str) -> list[Cell]:
     """Cells from 'ppo-8-64x64,a2c-128-256x256,ppo-8-nature-cnn'; ValueError naming the bad one."""
     cells = []
@@ -63,7 +67,11 @@ def parse_cells(text: str) -> list[Cell]:
         if (len(bits) != 3 or bits[0] not in ALGOS or not n.isdigit() or int(n) < 1
                 or bits[2] not in (*NETS, CNN) or (bits[2] == CNN and bits[0] != "ppo")):
             raise ValueError(f"bad cell {part!r}: {CELL_FORM}")
-        cells.append(Cell(bits[0], int(n), bits[2]))
+        if int(n) > MAX_ENVS:
+            raise ValueError(f"bad cell {part!r}: at most {MAX_ENVS} envs")
+        cell = Cell(bits[0], int(n), bits[2])
+        if cell not in cells:  # a cell named twice is measured once
+            cells.append(cell)
     if not cells:
         raise ValueError(f"no cell in {text!r}: {CELL_FORM}")
     return cells
@@ -304,7 +312,16 @@ def mean_ci(values: Sequence[float]) -> tuple[float, float, float]:
 def ratio_ci(ratios: Sequence[float]) -> tuple[float, float, float]:
     """Geometric mean of per-seed ratios and its 95% t-interval (on the logs, back-transformed)."""
     m, lo, hi = mean_ci([math.log(r) for r in ratios])
-    return math.exp(m), (math.exp(lo) if lo > -math.inf else 0.0), (math.exp(hi) if hi < math.inf else math.inf)
+    if not (math.isfinite(lo) and math.isfinite(hi)):  # one seed: no interval (null in JSON)
+        return math.exp(m), math.nan, math.nan
+    return math.exp(m), math.exp(lo), math.exp(hi)
+
+
+def fmt_interval(lo: float, hi: float | None) -> str:
+    """'1.10-1.37', or 'n/a (1 seed)' where there is no interval (one seed)."""
+    if lo is None or hi is None or not (math.isfinite(lo) and math.isfinite(hi)):
+        return "n/a (1 seed)"
+    return f"{lo:.2f}-{hi:.2f}"
 
 
 def fmt_ratio(ci: tuple[float, float, float] | None) -> tuple[str, str]:
@@ -312,7 +329,7 @@ def fmt_ratio(ci: tuple[float, float, float] | None) -> tuple[str, str]:
     if ci is None:
         return "n/a", ""
     m, lo, hi = ci
-    return f"{m:.2f}x", (f"{lo:.2f}-{hi:.2f}" if hi < math.inf else "n/a (1 seed)")
+    return f"{m:.2f}x", fmt_interval(lo, hi)
 
 
 def finite(value: Any) -> Any:

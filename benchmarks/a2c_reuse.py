@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from _common import (ArgParser, add_json_option, captured_stdout, load_note, non_negative_int, positive_int,
-                     quick_defaults, results_path, table)
+                     quick_defaults, results_path, table, thread_count)
 from _matrix import (Cell, cells_arg, experiment, fmt_ratio, pin_threads, ratio_ci, report_header,
                      run_record, write_results)
 
@@ -72,7 +72,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rounds", type=positive_int, default=12, help="alternating timed runs of each")
     parser.add_argument("--updates", type=positive_int, default=40, help="updates per timed run")
     parser.add_argument("--seed", type=non_negative_int, default=0)
-    parser.add_argument("--threads", type=positive_int, default=1)
+    parser.add_argument("--threads", type=thread_count, default=1)
     add_json_option(parser, "a2c_reuse")
     parser.add_argument("--quick", action="store_true",
                         help="one small cell, 2 rounds of 1 update (options given explicitly win)")

@@ -26,7 +26,7 @@ from typing import Any, Callable
 import attrs
 
 from _common import (ArgParser, add_json_option, captured_stdout, choices_list, load_note, non_negative_int,
-                     positive_float, positive_int, positive_ints, quick_defaults, results_path, table)
+                     positive_float, positive_int, positive_ints, quick_defaults, results_path, table, thread_count)
 from _matrix import (ALGOS, Cell, experiment, fmt_ratio, pin_threads, ratio_ci, report_header, run_record,
                      time_mazedsl, update_size, write_results)
 
@@ -59,7 +59,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seconds", type=positive_float, default=0.6, help="target length of one timed run")
     parser.add_argument("--max-updates", type=positive_int, default=200)
     parser.add_argument("--seed", type=non_negative_int, default=0)
-    parser.add_argument("--threads", type=positive_int, default=1)
+    parser.add_argument("--threads", type=thread_count, default=1)
     add_json_option(parser, "backends")
     parser.add_argument("--quick", action="store_true",
                         help="one small cell, 1 round, 1 update (options given explicitly win)")

@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterator
 
 from _common import (ArgParser, add_json_option, captured_stdout, evolve, load_note, non_negative_int,
-                     positive_int, quick_defaults, results_path, shipped, table)
+                     positive_int, quick_defaults, results_path, shipped, table, thread_count)
 from _matrix import (CNN, Cell, experiment, fmt_ratio, pin_threads, ratio_ci, report_header, run_record,
                      write_results)
 
@@ -116,7 +116,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--model", choices=("nature", "shipped"), default="nature",
                         help="the cell's Nature CNN, or experiments/pixel_cartpole_ppo.py's smaller one")
     parser.add_argument("--seed", type=non_negative_int, default=0)
-    parser.add_argument("--threads", type=positive_int, default=1)
+    parser.add_argument("--threads", type=thread_count, default=1)
     add_json_option(parser, "cnn_layout")
     parser.add_argument("--quick", action="store_true",
                         help="2 rounds of 1 pass and 1 update of 1 epoch (options given explicitly "

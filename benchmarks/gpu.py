@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from _common import (ArgParser, add_json_option, captured_stdout, load_note, positive_float, positive_int,
-                     quick_defaults, results_path, table)
+                     quick_defaults, results_path, table, thread_count)
 from _matrix import (CNN, Cell, cells_arg, experiment, fmt_ratio, pin_threads, ratio_ci, report_header,
                      run_record, time_mazedsl, update_size, write_results)
 
@@ -83,7 +83,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seconds", type=positive_float, default=2.0,
                         help="target length of one timed CPU run; sets updates per cell (default 2)")
     parser.add_argument("--max-updates", type=positive_int, default=100, help="cap on updates per timed run")
-    parser.add_argument("--threads", type=positive_int, default=1, help="torch and BLAS threads")
+    parser.add_argument("--threads", type=thread_count, default=1, help="torch and BLAS threads")
     add_json_option(parser, "gpu")
     parser.add_argument("--quick", action="store_true",
                         help="2 seeds, 1 timed update (options given explicitly win): checks that it runs")
@@ -92,8 +92,13 @@ def main(argv: list[str] | None = None) -> int:
         import torch
 
         if not torch.cuda.is_available():
-            print(NO_CUDA)
+            print(NO_CUDA + (f" (nothing written to {args.json})" if args.json else ""))
             return 0
+        index = torch.device(args.device).index
+        if index is not None and index >= torch.cuda.device_count():
+            parser.error(f"argument --device: {args.device!r}: this machine has "
+                         f"{torch.cuda.device_count()} CUDA device(s), cuda:0 up to "
+                         f"cuda:{torch.cuda.device_count() - 1}")
     json_path = results_path(parser, args, "gpu")
     cells = args.cells or list(CELLS)
     if args.quick:

@@ -54,7 +54,7 @@ from typing import Any, Callable
 import numpy as np
 
 from _common import (QUICK_TAG, ROOT, ArgParser, add_json_option, captured_stdout, load_note, non_negative_int,
-                     positive_float, positive_int, quick_defaults, results_path, table)
+                     positive_float, positive_int, quick_defaults, results_path, table, thread_count)
 from _matrix import (Cell, cells_arg, experiment, is_ppo, matrix_cells, parse_cells, pin_threads,
                      report_header, run_record, time_mazedsl, update_size, write_results)
 
@@ -385,19 +385,27 @@ def with_floor(res: dict[str, Any], peak: float) -> dict[str, Any]:
             "x_floor": res["mazedsl_s"] / fl["total"]}
 
 
+def _sig(value: float) -> str:
+    """Three significant digits (quick runs' floors are fractions of a millisecond)."""
+    return f"{value:.3g}" if abs(value) < 1 else f"{value:.3f}"
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = ArgParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--cells", type=cells_arg, default=None, help="comma-separated ALGO-N_ENVS-NET "
                         "(as benchmarks/scaling.py); default the whole matrix")
     parser.add_argument("--seconds", type=positive_float, default=0.5,
-                        help="target length of one timed mazedsl run (sets updates per cell)")
-    parser.add_argument("--max-updates", type=positive_int, default=200)
+                        help="target length of one timed mazedsl run, which sets the updates per "
+                             "cell (default 0.5)")
+    parser.add_argument("--max-updates", type=positive_int, default=200,
+                        help="cap on the timed updates per cell (default 200)")
     parser.add_argument("--repeat", type=positive_int, default=3,
                         help="interleaved repetitions per cell; each time is the best (minimum) of them")
     parser.add_argument("--profile", type=cells_arg, default=None, help="comma-separated cells to cProfile too")
     parser.add_argument("--top", type=positive_int, default=25, help="profile lines per profiled cell")
-    parser.add_argument("--seed", type=non_negative_int, default=0)
-    parser.add_argument("--threads", type=positive_int, default=1)
+    parser.add_argument("--seed", type=non_negative_int, default=0, help="the runs' seed (default 0)")
+    parser.add_argument("--threads", type=thread_count, default=1,
+                        help="torch and BLAS threads (default 1; P is then measured on as many)")
     add_json_option(parser, "limits")
     parser.add_argument("--quick", action="store_true",
                         help="the zoo points, 1 repetition of 1 update (options given explicitly win): "
@@ -438,10 +446,10 @@ def run(args: Any, cells: list[Cell], json_path: Path | None, report_text: Calla
     for r in results:
         f, w = r["floor_s"], r["work"]
         gflop = (w["flops_rollout"] + w["flops_update"] + w["flops_opt"]) / 1e9
-        rows.append([f"{r['label']} ({r['vectorization']})", f"{r['env_steps']:,}", f"{r['mazedsl_s']:.3f}",
-                     f"{r['mazedsl_steps_per_s']:,.0f}", f"{f['env']:.3f}", f"{gflop:.2f}",
-                     f"{f['rollout'] + f['update']:.3f}", f"{f['opt']:.4f}", f"{f['total']:.3f}",
-                     f"{r['floor_steps_per_s']:,.0f}", f"{r['x_floor']:.2f}x", f"{r['reference_s']:.3f}",
+        rows.append([f"{r['label']} ({r['vectorization']})", f"{r['env_steps']:,}", _sig(r['mazedsl_s']),
+                     f"{r['mazedsl_steps_per_s']:,.0f}", _sig(f['env']), _sig(gflop),
+                     _sig(f['rollout'] + f['update']), _sig(f['opt']), _sig(f['total']),
+                     f"{r['floor_steps_per_s']:,.0f}", f"{r['x_floor']:.2f}x", _sig(r['reference_s']),
                      f"{r['x_reference']:.2f}x"])
     print()
     print(f"Best of {args.repeat} interleaved repetition(s); floor = T_env + max(W/P, M/B) per phase "

@@ -44,8 +44,8 @@ from pathlib import Path
 from typing import Any, Callable
 
 from _common import (QUICK_TAG, ArgParser, add_json_option, captured_stdout, load_note, positive_float,
-                     positive_int, quick_defaults, results_path, table)
-from _matrix import (CNN, Cell, cells_arg, experiment, fmt_ratio, matrix_cells, pin_threads, ratio_ci,
+                     positive_int, quick_defaults, results_path, table, thread_count)
+from _matrix import (CNN, Cell, cells_arg, experiment, fmt_interval, fmt_ratio, matrix_cells, pin_threads, ratio_ci,
                      report_header, run_record, sb3_available, time_mazedsl, time_sb3, update_size,
                      write_results)
 
@@ -131,12 +131,12 @@ def verdicts(cells: list[Cell], summary: dict[str, Any], quick: bool = False) ->
     eq = [(c, r) for c, r in eq if r]
     if eq:
         worst = min(eq, key=lambda cr: cr[1]["geomean"])
-        below = [c.label.replace("  ", " ") for c, r in eq if r["geomean"] < 2]
+        below = [" ".join(c.label.split()) for c, r in eq if r["geomean"] < 2]
         lines.append(f"equal vectorisation (sync vs DummyVecEnv): mazedsl/SB3 from "
                      f"{min(r['geomean'] for _, r in eq):.2f}x to {max(r['geomean'] for _, r in eq):.2f}x; "
                      f"target >= 2x in every cell: {'PASS' if not below else 'MISS'}"
                      + (f" (below 2x: {'; '.join(below)})" if below else "")
-                     + f"; worst {worst[0].label.strip()}")
+                     + f"; worst {' '.join(worst[0].label.split())}")
     zoo = summary.get(Cell("ppo", 8, "64x64").key)
     if zoo and "mazedsl-sync/sb3" in zoo["ratios"]:
         for m in ("mazedsl-sync", "mazedsl-fast"):
@@ -144,7 +144,7 @@ def verdicts(cells: list[Cell], summary: dict[str, Any], quick: bool = False) ->
             if r is None:
                 continue
             lines.append(f"CartPole zoo point (PPO 8 envs 64x64), {m}: {r['geomean']:.2f}x SB3 "
-                         f"(95% CI {r['ci95'][0]:.2f}-{r['ci95'][1]:.2f}); target >= 3.5x: "
+                         f"(95% CI {fmt_interval(*r['ci95'])}); target >= 3.5x: "
                          f"{'PASS' if r['geomean'] >= 3.5 else 'MISS'}")
     return [line + (QUICK_TAG if quick else "") for line in lines]
 
@@ -159,15 +159,19 @@ def main(argv: list[str] | None = None) -> int:
                         help=f"comma-separated ALGO-N_ENVS-NET (e.g. ppo-8-64x64,a2c-128-256x256,"
                              f"ppo-8-{CNN}); default the whole matrix")
     parser.add_argument("--no-cnn", action="store_true", help="leave out the pixel/CNN cell")
-    parser.add_argument("--threads", type=positive_int, default=1, help="torch and BLAS threads, both sides")
+    parser.add_argument("--threads", type=thread_count, default=1, help="torch and BLAS threads, both sides")
     parser.add_argument("--no-sb3", action="store_true", help="mazedsl only")
     add_json_option(parser, "scaling")
     parser.add_argument("--quick", action="store_true",
                         help="3 small cells, 2 seeds, 1 timed update after the warm-up one (options "
                              "given explicitly win): checks that it runs")
     args = parser.parse_args(argv)
+    if args.no_cnn and args.cells and all(c.pixels for c in args.cells):
+        parser.error("argument --no-cnn: leaves out every cell --cells names")
     json_path = results_path(parser, args, "scaling")
     cells = args.cells or matrix_cells(args.quick, cnn=not args.no_cnn)
+    if args.no_cnn:  # also out of the cells named
+        cells = [c for c in cells if not c.pixels]
     if args.quick:
         quick_defaults(parser, args, argv, moot={"seconds": "max_updates"}, seeds=2, max_updates=1)
     with captured_stdout() as report:

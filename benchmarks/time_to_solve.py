@@ -33,8 +33,8 @@ from pathlib import Path
 from typing import Any, Callable
 
 from _common import (ArgParser, add_json_option, captured_stdout, choices_list, evolve, finite_float, load_note,
-                     median, positive_int, quick_defaults, results_path, shipped, table)
-from _matrix import (fmt_ratio, mean_ci, pin_threads, ratio_ci, report_header, run_record, sb3_available,
+                     median, positive_int, quick_defaults, results_path, shipped, table, thread_count)
+from _matrix import (fmt_interval, fmt_ratio, mean_ci, pin_threads, ratio_ci, report_header, run_record, sb3_available,
                      write_results)
 
 ALGOS = {"ppo": "cartpole_ppo", "a2c": "cartpole_a2c"}
@@ -100,7 +100,7 @@ def main(argv: list[str] | None = None) -> int:
                         help="env step cap per run (default the experiment's total_steps)")
     parser.add_argument("--vectorization", default="auto", choices=("auto", "native", "sync"),
                         help="mazedsl's env stepping (SB3: always DummyVecEnv)")
-    parser.add_argument("--threads", type=positive_int, default=1, help="torch and BLAS threads per run")
+    parser.add_argument("--threads", type=thread_count, default=1, help="torch and BLAS threads per run")
     parser.add_argument("--jobs", type=positive_int, default=1,
                         help="seeds in parallel processes (a pair stays in one process)")
     parser.add_argument("--no-sb3", action="store_true", help="mazedsl only")
@@ -167,8 +167,8 @@ def run(args: Any, algos: list[str], json_path: Path | None, report_text: Callab
     ppo = summary.get("ppo", {}).get("ratio")
     if ppo:
         ok = ppo["geomean"] <= 1 / 3 and ppo["ci95"][1] < 0.5
-        print(f"PPO: wall time to solve {ppo['geomean']:.2f}x SB3's (95% CI {ppo['ci95'][0]:.2f}-"
-              f"{ppo['ci95'][1]:.2f}); target <= 0.33x with the upper end < 0.5x: "
+        print(f"PPO: wall time to solve {ppo['geomean']:.2f}x SB3's (95% CI {fmt_interval(*ppo['ci95'])}"
+              f"); target <= 0.33x with the upper end < 0.5x: "
               f"{'PASS' if ok else 'MISS'}" + (" (quick budgets: not a real check)" if args.quick else ""))
     if not use_sb3 and not args.no_sb3:
         print("Stable-Baselines3 is not installed: pip install -e '.[bench]' for the comparison")

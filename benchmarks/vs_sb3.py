@@ -42,7 +42,7 @@ from typing import Any, Callable
 
 from _common import (QUICK_TAG, ArgParser, add_json_option, captured_stdout, choices_list, finite_float,
                      positive_int, quick_defaults, results_path, EvalSink, evolve, fmt, load_note, median,
-                     shipped, table)
+                     shipped, table, thread_count)
 from _matrix import fmt_ratio, is_ppo, pin_threads, ratio_ci, report_header, run_record, write_results
 
 ALGOS = {"ppo": "cartpole_ppo", "a2c": "cartpole_a2c", "dqn": "cartpole_dqn", "sac": "pendulum_sac"}
@@ -233,7 +233,7 @@ def main(argv: list[str] | None = None) -> int:
                         help="env step cap per run (default: the experiment's total_steps, which "
                              "also sets the linear schedules)")
     parser.add_argument("--no-sb3", action="store_true", help="mazedsl only")
-    parser.add_argument("--threads", type=positive_int, default=1,
+    parser.add_argument("--threads", type=thread_count, default=1,
                         help="torch and BLAS threads, the same for both tools (default 1)")
     add_json_option(parser, "vs_sb3")
     parser.add_argument("--quick", action="store_true",

@@ -334,7 +334,7 @@ def test_gpu_quick_on_the_cpu(tmp_path):
     assert rows[label][3] == f"{cells['ppo-8-64x64']['geomean']:.2f}x"
 
 
-def test_gpu_without_cuda_says_so_in_one_line():
+def test_gpu_without_cuda_says_so_in_one_line(tmp_path):
     import torch
 
     if torch.cuda.is_available():
@@ -343,6 +343,11 @@ def test_gpu_without_cuda_says_so_in_one_line():
                           timeout=120, cwd=ROOT)
     assert proc.returncode == 0 and proc.stderr == ""
     assert proc.stdout == "no CUDA device here: GPU rows not measured\n"
+    out = tmp_path / "gpu.json"
+    proc = subprocess.run([sys.executable, str(BENCH / "gpu.py"), "--json", str(out)], capture_output=True,
+                          text=True, timeout=120, cwd=ROOT)
+    assert proc.returncode == 0 and proc.stderr == "" and not out.exists()
+    assert proc.stdout == f"no CUDA device here: GPU rows not measured (nothing written to {out})\n"
 
 
 BAD_ARGS = [  # (script, arguments, a text the one error line must contain)
@@ -376,7 +381,29 @@ BAD_ARGS = [  # (script, arguments, a text the one error line must contain)
     ("backends.py", ["--quick", "--seed", "-1"], "'-1'"),
     ("learning.py", ["--quick", "--experiments", "cartpole_ppo", "--first-seed", "-3"], "'-3'"),
     ("learning_sb3.py", ["--quick", "--first-seed", "-1"], "'-1'"),
+    ("scaling.py", ["--threads", "100000"], "at most"),
+    ("vs_sb3.py", ["--threads", "100000"], "at most"),
+    ("limits.py", ["--cells", "ppo-99999999999999999999-64x64"], "at most 1024 envs"),
+    ("scaling.py", ["--cells", "ppo-8-nature-cnn", "--no-cnn"], "--no-cnn"),
 ]
+
+
+def test_cells_and_names_given_twice_count_once():
+    matrix, common = bench_module("_matrix"), bench_module("_common")
+    assert [c.key for c in matrix.parse_cells("a2c-8-64x64,ppo-8-64x64,a2c-8-64x64")] == [
+        "a2c-8-64x64", "ppo-8-64x64"]
+    assert common.choices_list(("ppo", "a2c"))("a2c,ppo,A2C") == ["a2c", "ppo"]
+
+
+def test_one_seed_has_no_interval():
+    """One per-seed ratio gives no 95% interval: null in the JSON, 'n/a (1 seed)' printed."""
+    matrix = bench_module("_matrix")
+    mean, lo, hi = matrix.ratio_ci([2.0])
+    assert mean == pytest.approx(2.0) and matrix.finite([lo, hi]) == [None, None]
+    assert matrix.fmt_ratio((mean, lo, hi)) == ("2.00x", "n/a (1 seed)")
+    assert matrix.fmt_interval(None, None) == "n/a (1 seed)"
+    mean, lo, hi = matrix.ratio_ci([2.0, 2.2, 1.9])
+    assert lo < mean < hi and matrix.fmt_interval(lo, hi) == f"{lo:.2f}-{hi:.2f}"
 
 
 @pytest.mark.parametrize("script,args,names", BAD_ARGS, ids=[f"{s}:{' '.join(a)}" for s, a, _ in BAD_ARGS])
