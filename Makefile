@@ -42,7 +42,7 @@ test: $(STAMP)
 bench: $(STAMP)
 	$(PY) -m pip install --quiet -e '.[bench]'
 	$(PY) benchmarks/scaling.py
-	$(PY) benchmarks/limits.py
+	$(PY) benchmarks/limits.py --profile ppo-128-256x256,ppo-8-64x64,a2c-8-64x64
 	$(PY) benchmarks/backends.py
 	$(PY) benchmarks/a2c_reuse.py
 	$(PY) benchmarks/cnn_layout.py
