@@ -151,12 +151,14 @@ def thread_note(n: int) -> str:
 
 
 # -- timing: mazedsl -------------------------------------------------------------------------
-def time_mazedsl(exp: Any, warm: int, updates: int) -> tuple[int, float]:
+def time_mazedsl(exp: Any, warm: int, updates: int, transitions: bool = False) -> tuple[int, float]:
     """(env steps, wall seconds) of a ``Trainer.train`` call of ``updates`` iterations after
     ``warm`` ones: rollouts, updates and the trainer's own bookkeeping (as SB3's ``learn`` is
     timed whole). The experiment's ``total_steps`` should exceed ``warm + updates`` updates
     (no end-of-budget evaluation); it logs, evaluates and checkpoints never in between. On
-    CUDA the device is synchronised before and after the timed call."""
+    CUDA the device is synchronised before and after the timed call. ``transitions``: count
+    real transitions instead (:attr:`EnvLoop.transitions`: without the reset step that
+    next-step autoreset takes after each episode, which SB3's timesteps do not have)."""
     from mazedsl.rl.trainer import Trainer
 
     trainer = Trainer(exp)
@@ -166,11 +168,17 @@ def time_mazedsl(exp: Any, warm: int, updates: int) -> tuple[int, float]:
         cuda = str(exp.runner.device).startswith("cuda")
         if cuda:
             _cuda_sync()
-        s0, t0 = trainer.steps, time.perf_counter()
+        loop = trainer.built.env_loop
+
+        def count() -> int:
+            return loop.transitions if transitions else trainer.steps
+
+        s0, t0 = count(), time.perf_counter()
         trainer.train(n_updates=updates)
         if cuda:  # the last kernels of the last update finish inside the timed span
             _cuda_sync()
-        return trainer.steps - s0, time.perf_counter() - t0
+        secs = time.perf_counter() - t0
+        return count() - s0, secs
     finally:
         trainer.close()
 

@@ -28,7 +28,9 @@ the trainer's bookkeeping), SB3's ``learn`` from the start of the first timed ro
 runs share one process with torch threads and every BLAS/OpenMP pool (threadpoolctl) pinned to
 --threads, and both sides run on the CPU (mazedsl's ``runner.device=cpu``, SB3's
 ``device="cpu"``; benchmarks/gpu.py measures CUDA). Ratios are mazedsl / SB3 training env steps per second, paired by seed; the table
-shows their geometric mean and its 95% t-interval over seeds (on the logs).
+shows their geometric mean and its 95% t-interval over seeds (on the logs). mazedsl's steps
+are real transitions: its vector envs reset an env in the step after its episode ends (next-step
+autoreset), a step SB3's DummyVecEnv does not take, so those are not counted.
 
 A full default run writes benchmarks/results/scaling.json and scaling.txt (the printed report);
 a run with --quick, --cells or any other option changed writes only where --json says.
@@ -58,13 +60,14 @@ def fastest_vectorization(cell: Cell) -> str:
 
 
 def run_variant(cell: Cell, variant: str, seed: int, threads: int, warm: int, updates: int) -> float:
-    """Training env steps per second of one run."""
+    """Training env steps per second of one run: real transitions (mazedsl's reset steps after
+    each episode's end left out, as SB3 has none)."""
     vec = "sync" if variant != "mazedsl-fast" else fastest_vectorization(cell)
     probe = experiment(cell, vec, seed, threads, 1)
     # one update more than is run: mazedsl's Trainer never reaches its budget (no final evaluation)
     exp = experiment(cell, vec, seed, threads, (warm + updates + 1) * update_size(probe))
     if variant.startswith("mazedsl"):
-        steps, secs = time_mazedsl(exp, warm, updates)
+        steps, secs = time_mazedsl(exp, warm, updates, transitions=True)  # as SB3 counts
     else:
         steps, secs = time_sb3(exp, seed, warm, updates, fast=variant == "sb3-fast")
     return steps / secs

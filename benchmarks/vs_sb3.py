@@ -22,7 +22,8 @@ would inherit them). Every 5k env steps (after the update that crosses it) both 
 deterministic 10-episode evaluation on 4 separate envs; a run stops at the first evaluation
 with mean return >= 475.
 
-Printed per algorithm, medians over seeds: training env steps/s (wall time minus evaluations, on both sides),
+Printed per algorithm, medians over seeds: training env steps/s (wall time minus evaluations, on both sides;
+real transitions: mazedsl's reset step after each episode's end, which SB3 does not take, is not counted),
 env steps and wall seconds (evaluations included) to the first evaluation >= 475, and
 mazedsl's figures divided by SB3's, then the per-seed speed ratios with their geometric mean
 and 95% t-interval. Each tool uses its own env stepping: mazedsl gymnasium's native vector
@@ -95,7 +96,10 @@ def run_mazedsl(exp: Any, seed: int, target: float, budget: int, eval_every: int
     trainer.close()
     # wall time minus evaluations, as SB3's figure below (the trainer's own bookkeeping,
     # progress and final checkpoint included)
-    return {"steps_per_s": trainer.steps / (wall - eval_time[0]), "steps": trainer.steps,
+    # steps/s counts real transitions (less the reset step after each episode's end, which
+    # SB3's DummyVecEnv takes inside the step that ends it), as SB3's timesteps
+    return {"steps_per_s": trainer.built.env_loop.transitions / (wall - eval_time[0]),
+            "steps": trainer.steps,
             "solve_steps": solved[0] if solved else None, "solve_wall": solved[1] if solved else None}
 
 

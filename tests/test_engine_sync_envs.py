@@ -82,3 +82,30 @@ def test_sync_vectorization_builds_sync_envs():
     venv = make_vector_env(GymEnv(name="CartPole-v1"), [], 3, "sync")
     assert isinstance(venv, SyncEnvs) and isinstance(venv, gym.vector.SyncVectorEnv)
     venv.close()
+
+
+@pytest.mark.parametrize("vector", ["native", "sync"])
+def test_env_loop_counts_real_transitions_apart_from_reset_steps(vector):
+    """``EnvLoop.transitions``: env steps less the reset steps of next-step autoreset (what
+    SB3 counts as timesteps), the sum of each step's ``live`` rows, also across a snapshot."""
+    from mazedsl.rl.envloop import EnvLoop
+
+    n = 4
+    venv = (gym.make_vec("CartPole-v1", num_envs=n, vectorization_mode="vector_entry_point")
+            if vector == "native" else __import__("mazedsl.rl.syncvec", fromlist=["SyncEnvs"]).SyncEnvs(
+                [lambda: gym.make("CartPole-v1") for _ in range(n)]))
+    loop = EnvLoop(venv, seed=3)
+    rng = np.random.default_rng(0)
+    live_rows, ended = 0, 0
+    for t in range(300):
+        step = loop.step(rng.integers(0, 2, n))
+        live_rows += int(step.live.sum())
+        ended += int(step.done.sum())
+        assert loop.transitions == live_rows
+        if t == 150:
+            state = loop.state_dict()
+    assert ended > 20 and loop.steps == 300 * n and loop.transitions < loop.steps - n
+    other = EnvLoop(venv, seed=3)
+    other.load_state_dict(state)
+    assert other.episodes == state["episodes"] and other.steps == 151 * n
+    loop.close()

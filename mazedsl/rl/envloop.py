@@ -41,6 +41,7 @@ class EnvLoop:
         self.seed = seed
         self.reward_norm = reward_norm
         self.steps = 0
+        self.episodes = 0  # episodes ended (each costs its env one reset step after it)
         self.recent_returns: deque[float] = deque(maxlen=100)
         self.recent_lengths: deque[int] = deque(maxlen=100)
         self.obs, _ = venv.reset(seed=seed)
@@ -56,6 +57,7 @@ class EnvLoop:
         self.ep_ret += reward
         self.ep_len += live
         if done.any():
+            self.episodes += int(done.sum())
             for i in np.flatnonzero(done):
                 self.recent_returns.append(float(self.ep_ret[i]))
                 self.recent_lengths.append(int(self.ep_len[i]))
@@ -66,13 +68,21 @@ class EnvLoop:
         self.steps += self.n_envs
         return StepResult(obs, reward, term, trunc, live, infos, done)
 
+    @property
+    def transitions(self) -> int:
+        """Real transitions stepped: :attr:`steps` less the reset steps of next-step
+        autoreset (one after each episode's end; SB3's DummyVecEnv resets inside the step that
+        ends an episode, so there every step is a transition)."""
+        return self.steps - (self.episodes - int(self.prev_done.sum()))
+
     def close(self) -> None:
         self.venv.close()
 
     # -- snapshots -------------------------------------------------------------
     def state_dict(self) -> dict[str, Any]:
         state: dict[str, Any] = {
-            "steps": self.steps, "recent_returns": list(self.recent_returns),
+            "steps": self.steps, "episodes": self.episodes,
+            "recent_returns": list(self.recent_returns),
             "recent_lengths": list(self.recent_lengths),
             "reward_norm": None if self.reward_norm is None else self.reward_norm.state_dict()}
         snap = snapshot_env(self.venv)
@@ -86,6 +96,7 @@ class EnvLoop:
     def load_state_dict(self, state: dict[str, Any]) -> bool:
         """Restore; returns whether the envs themselves were restored exactly."""
         self.steps = int(state["steps"])
+        self.episodes = int(state.get("episodes", 0))  # (absent in runs before it was kept)
         self.recent_returns = deque(state["recent_returns"], maxlen=100)
         self.recent_lengths = deque(state["recent_lengths"], maxlen=100)
         if state.get("reward_norm") is not None and self.reward_norm is not None:
