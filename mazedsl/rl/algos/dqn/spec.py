@@ -56,4 +56,6 @@ class DQN:
     adam_eps: float = param(1e-8, "Adam epsilon (torch/SB3 default 1e-8).", is_float, gt(0))
     save_replay: bool = param(True, "Save the replay buffer beside last.pt "
                               "(checkpoints/replay.pt) for an exact resume; off: a resume refills "
-                              "it from scratch.", is_bool)
+                              "it from scratch. (SB3 2.x saves it only on request, with "
+                              "save_replay_buffer(); RLlib's store_buffer_in_checkpoints is off by "
+                              "default.)", is_bool)

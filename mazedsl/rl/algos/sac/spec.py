@@ -57,8 +57,10 @@ class SAC:
                             is_int, gt(0))
     gradient_steps: int = param(1, "Gradient steps per training phase; -1: as many as transitions "
                                 "collected in the phase (SB3: 1).", _grad_steps)
-    target_update_interval: int = param(1, "Gradient steps between target-critic updates "
-                                        "(SB3: 1).", is_int, gt(0))
+    target_update_interval: int = param(1, "Gradient steps between target-critic updates, "
+                                        "counted over the whole run (SB3: 1; SB3 counts them "
+                                        "within each training phase, so with gradient_steps=1 "
+                                        "it updates every phase whatever this is).", is_int, gt(0))
     ent_coef: Optional[float] = param(None, "Fixed entropy coefficient alpha; None tunes it "
                                       "automatically (SB3's 'auto').", _not_auto("tuned automatically", "ent_coef_init"),
                                       optional(is_float), optional(gt(0)))
@@ -75,4 +77,6 @@ class SAC:
                          one_of("auto", "torch"))
     save_replay: bool = param(True, "Save the replay buffer beside last.pt "
                               "(checkpoints/replay.pt) for an exact resume; off: a resume refills "
-                              "it from scratch.", is_bool)
+                              "it from scratch. (SB3 2.x saves it only on request, with "
+                              "save_replay_buffer(); RLlib's store_buffer_in_checkpoints is off by "
+                              "default.)", is_bool)
