@@ -46,6 +46,7 @@ bench: $(STAMP)
 	$(PY) benchmarks/backends.py
 	$(PY) benchmarks/a2c_reuse.py
 	$(PY) benchmarks/cnn_layout.py
+	$(PY) benchmarks/vector_envs.py
 	$(PY) benchmarks/gpu.py
 	$(PY) benchmarks/time_to_solve.py
 	$(PY) benchmarks/overheads.py

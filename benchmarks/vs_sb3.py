@@ -27,7 +27,8 @@ real transitions: mazedsl's reset step after each episode's end, which SB3 does 
 env steps and wall seconds (evaluations included) to the first evaluation >= 475, and
 mazedsl's figures divided by SB3's, then the per-seed speed ratios with their geometric mean
 and 95% t-interval. Each tool uses its own env stepping: mazedsl gymnasium's native vector
-CartPole (its 'auto' choice), SB3 its DummyVecEnv of Monitor-wrapped envs.
+CartPole (its 'auto' choice from 5 envs; DQN's one env steps as a separate env), SB3 its
+DummyVecEnv of Monitor-wrapped envs.
 
 A full default run writes benchmarks/results/vs_sb3.json and vs_sb3.txt (the printed report);
 any other run writes only where --json says (``make bench`` names

@@ -250,6 +250,33 @@ def test_a2c_reuse_quick(tmp_path):
     assert row[2] == f"{cell['speedup_ci'][0]:.2f}x"
 
 
+def test_vector_envs_quick(tmp_path):
+    from mazedsl.rl.envs import NATIVE_MIN_ENVS
+
+    out = run_script("vector_envs.py", "--quick", "--json", str(tmp_path / "v.json"))
+    assert_report_file(out, tmp_path / "v.json")
+    rows = table_rows(out)
+    envs = _load(tmp_path / "v.json")["envs"]
+    assert [e["n_envs"] for e in envs] == [1, 8]
+    for e in envs:
+        secs, row = e["seconds_per_step"], rows[str(e["n_envs"])]
+        assert len(secs["native"]) == len(secs["sync"]) == 2 and min(secs["native"] + secs["sync"]) > 0
+        assert e["sync_over_native"] == pytest.approx([s / n for s, n in zip(secs["sync"], secs["native"])])
+        assert row[0] == f"{statistics.median(secs['native']) * 1e6:.1f}"
+        assert row[4] == e["auto"] == ("native" if e["n_envs"] >= NATIVE_MIN_ENVS else "sync")
+
+
+def test_auto_vectorization_takes_the_native_env_from_native_min_envs():
+    from mazedsl.rl.envs import NATIVE_MIN_ENVS, make_vector_env
+    from mazedsl.rl.syncvec import SyncEnvs
+    from mazedsl.spec import GymEnv
+
+    for n in (1, NATIVE_MIN_ENVS - 1, NATIVE_MIN_ENVS):
+        venv = make_vector_env(GymEnv(name="CartPole-v1"), [], n, "auto")
+        assert isinstance(venv, SyncEnvs) == (n < NATIVE_MIN_ENVS), (n, type(venv))
+        venv.close()
+
+
 def test_cnn_layout_quick(tmp_path):
     out = run_script("cnn_layout.py", "--quick", "--json", str(tmp_path / "c.json"))
     assert_report_file(out, tmp_path / "c.json")
@@ -419,6 +446,7 @@ def test_bad_arguments_exit_2_with_one_line(script, args, names):
 JSON_SCRIPTS = [  # every script with --json, with arguments that would make it measure (quickly)
     ("scaling.py", ["--cells", "ppo-8-64x64", "--quick"]), ("limits.py", ["--quick"]),
     ("backends.py", ["--quick"]), ("a2c_reuse.py", ["--quick"]), ("cnn_layout.py", ["--quick"]),
+    ("vector_envs.py", ["--quick"]),
     ("gpu.py", ["--device", "cpu", "--quick"]), ("time_to_solve.py", ["--quick"]),
     ("vs_sb3.py", ["--quick"]), ("learning.py", ["--quick", "--experiments", "cartpole_ppo"]),
     ("learning_sb3.py", ["--quick", "--experiments", "cartpole_dqn"]),
@@ -568,6 +596,7 @@ def test_make_bench_runs_every_figure_script():
     commands = [line.split() for line in proc.stdout.splitlines() if "benchmarks/" in line]
     scripts = [Path(next(w for w in c if w.startswith("benchmarks/"))).name for c in commands]
     assert set(scripts) >= {"scaling.py", "limits.py", "backends.py", "a2c_reuse.py", "cnn_layout.py", "gpu.py",
+                            "vector_envs.py",
                             "time_to_solve.py", "overheads.py", "learning.py", "vs_sb3.py"}
     assert {c[c.index("--algos") + 1] for c in commands if "--algos" in c} == {"dqn", "sac"}
     for c in commands:  # the off-policy rows' results files, which the README points to

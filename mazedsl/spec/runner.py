@@ -23,8 +23,9 @@ def is_device(value: object) -> str | None:
 class Runner:
     """Vectorised training runner.
 
-    ``vectorization``: 'auto' uses gymnasium's native vector env when the env has one
-    and no per-env wrapper is declared, else 'sync'; 'async' steps envs in subprocesses.
+    ``vectorization``: 'auto' uses gymnasium's native vector env when the env has one, no
+    per-env wrapper is declared and there are at least 5 envs (fewer separate envs step
+    faster: ``benchmarks/vector_envs.py``), else 'sync'; 'async' steps envs in subprocesses.
     """
 
     n_envs: int = param(8, "Number of parallel training envs.", is_int, gt(0))
