@@ -394,3 +394,20 @@ def test_a2c_reuses_the_rollout_forward_and_equals_the_reference(env, n_envs, hi
         torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-5)
     for a, b in zip(params["reuse"], params["torch"]):
         torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-4)
+
+
+@pytest.mark.parametrize("discrete,shared", [(True, False), (True, True), (False, False)])
+def test_acting_runs_the_policy_net_alone_with_the_forward_passs_numbers(discrete, shared):
+    """predict / distribution (evaluation, rollouts, compute_action) compute the policy output
+    as forward does, bit for bit, without the value net: a NaN value head changes nothing."""
+    policy = _policy(discrete, shared, "tanh")
+    obs = _fixed_batch(discrete, 16)["obs"]
+    with torch.no_grad():
+        out, _ = policy(obs)
+        ref, _ = policy.reference_forward(obs)
+        policy.vf_head.weight.fill_(float("nan"))
+        assert torch.equal(policy.policy_out(obs), out) and torch.equal(out, ref)
+        want = out.argmax(-1) if discrete else out
+        assert torch.equal(policy.predict(obs, deterministic=True).reshape(want.shape), want)
+        assert not any(torch.isnan(v).any() for v in policy.distribution(obs).values())
+        assert torch.isnan(policy(obs)[1]).all()  # (the value net is what was poisoned)

@@ -500,6 +500,16 @@ class ActorCritic(nn.Module):
         g = h if vf is None else _run(vf, obs)
         return F.linear(h, pw, pb), F.linear(g, vw, vb).squeeze(-1)
 
+    def policy_out(self, obs: torch.Tensor) -> torch.Tensor:
+        """The policy output alone, as :meth:`forward` computes it, without the value net:
+        what acting (evaluation, rollouts, ``compute_action``) needs."""
+        plan = self._fast
+        if plan is None:
+            features = self.pi_torso(obs)
+            return features if self.pi_head is None else self.pi_head(features)
+        pi, _, (pw, pb), _ = plan
+        return F.linear(_run(pi, obs), pw, pb)
+
     def reference_forward(self, obs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """The plain ``nn.Module`` forward (no fast path): policy output and values ``(N,)``."""
         pi_features = self.pi_torso(obs)
@@ -610,7 +620,7 @@ class ActorCritic(nn.Module):
         """Actions for a batch of prepared observations (what evaluation and rollouts call),
         in eval mode (as SB3's ``predict``)."""
         with module_mode(self, False):
-            return self.sample(self(obs)[0], deterministic)
+            return self.sample(self.policy_out(obs), deterministic)
 
     def sample(self, out: torch.Tensor, deterministic: bool = False,
                noise: torch.Tensor | None = None) -> torch.Tensor:
@@ -631,7 +641,7 @@ class ActorCritic(nn.Module):
         """The action distribution's parameters: ``probs``/``logits`` or ``mean``/``std``
         (in eval mode, as :meth:`predict`)."""
         with module_mode(self, False):
-            return self.dist.params(self(obs)[0], self._log_std())
+            return self.dist.params(self.policy_out(obs), self._log_std())
 
 
 # -- numpy rollout forwards --------------------------------------------------------------------
