@@ -311,3 +311,24 @@ def test_planned_steps_follow_each_learners_iterations() -> None:
         assert [dqn.planned_steps(b) for b in (1, 16, 17, 100)] == [16, 16, 32, 112]
     finally:
         dqn.close()
+
+
+def test_module_mode_switches_only_modules_whose_mode_matters(monkeypatch):
+    """Acting asks for eval mode at every env step: a module whose mode changes nothing (the
+    built-in MLPs) is left as it is, without walking its submodules; one with Dropout is
+    switched inside the block and put back after."""
+    from torch import nn
+
+    from mazedsl.rl.models import module_mode
+
+    plain = nn.Sequential(nn.Linear(3, 4), nn.Tanh(), nn.Linear(4, 2))
+    dropped = nn.Sequential(nn.Linear(3, 4), nn.Dropout(0.5), nn.Linear(4, 2))
+    with module_mode(plain, False):  # (the first call remembers that its mode does not matter)
+        pass
+    monkeypatch.setattr(nn.Module, "modules", lambda self: (_ for _ in ()).throw(AssertionError("walked")))
+    with module_mode(plain, False):
+        assert plain.training
+    monkeypatch.undo()
+    with module_mode(dropped, False):
+        assert not dropped.training and not dropped[1].training
+    assert dropped.training and dropped[1].training

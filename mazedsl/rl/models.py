@@ -64,13 +64,25 @@ def mode_matters(module: nn.Module) -> bool:
     return False
 
 
+def _mode_matters_cached(module: nn.Module) -> bool:
+    """:func:`mode_matters`, remembered on the module (its layers are fixed once built): the
+    acting paths ask it at every env step."""
+    known = module.__dict__.get("_mazedsl_mode_matters")
+    if known is None:
+        known = module.__dict__["_mazedsl_mode_matters"] = mode_matters(module)
+    return known
+
+
 @contextlib.contextmanager
 def module_mode(module: nn.Module, training: bool) -> Iterator[None]:
     """``module`` in train (``training``) or eval mode inside the block, as ``module.train()``
     sets it; afterwards each submodule has the mode it had. A module whose own flag already
-    says that mode is left as it is (the cheap case: one attribute read), as is a policy that
-    is no ``nn.Module`` (RLlib's, which keeps its own eval mode)."""
-    if not isinstance(module, nn.Module) or module.training == training:
+    says that mode is left as it is (the cheap case: one attribute read), as is one whose mode
+    changes nothing it computes (:func:`mode_matters`: the built-in MLPs and CNN; switching
+    would walk every submodule at every env step of an evaluation) and a policy that is no
+    ``nn.Module`` (RLlib's, which keeps its own eval mode)."""
+    if (not isinstance(module, nn.Module) or module.training == training
+            or not _mode_matters_cached(module)):
         yield
         return
     before = [(m, m.training) for m in module.modules()]
