@@ -392,3 +392,20 @@ def test_resume_plan_puts_a_missing_checkpoint_before_the_budget():
     assert resume_plan("interrupted", 10, 100, "500", problem="no checkpoint") == ([], "no checkpoint")
     assert resume_plan("running", 10, 100, "", problem="no checkpoint")[1].startswith("the run is still")
     assert resume_plan("interrupted", 10, 100, "500") == (["total_steps=500"], None)
+
+
+@run_async
+async def test_a_run_whose_metrics_file_was_cut_mid_line_says_so_in_its_header(demo):
+    path = next(p for p in demo.run_dirs if p.name == FINISHED)
+    whole = (path / "metrics.jsonl").read_bytes()
+    (path / "metrics.jsonl").write_bytes(whole[:-20])  # the last line cut short
+    app = MazeApp(demo.experiments, demo.runs, library=DemoLibrary(), poll_interval=0.05)
+    async with app.run_test(size=(160, 32)) as pilot:
+        app.open_run(path)
+        await wait_for_screen(pilot, app, RunDetailScreen)
+        summary = app.screen.query_one("#run-summary", Static)
+        await wait_for(pilot, lambda: "metrics.jsonl ends mid-line" in text_of(summary),
+                       what="the note in the run's header")
+        (path / "metrics.jsonl").write_bytes(whole)
+        app.screen._render_summary()
+        assert "ends mid-line" not in text_of(summary)

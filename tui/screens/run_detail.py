@@ -220,6 +220,9 @@ class RunDetailScreen(Screen):
         elif info.steps and self.status() in ("finished", "interrupted") and _no_metrics(self.run_dir):
             text.append("\nits metrics.jsonl is missing or empty (run.json still counts its steps): "
                         "the charts have nothing to show", style="#e06c75")
+        elif self.status() in ("finished", "interrupted") and _metrics_cut_short(self.run_dir):
+            text.append("\nits metrics.jsonl ends mid-line (cut short, or edited): the charts "
+                        "stop at its last whole line", style="#e06c75")
         elif self.status() == "failed":
             training = self.app.trainings.get(self.run_dir)
             code = training.process.returncode if training is not None else None
@@ -310,6 +313,19 @@ def _read_json(path: Path) -> dict[str, Any] | None:
     except (OSError, ValueError):
         return None
     return data if isinstance(data, dict) else None
+
+
+def _metrics_cut_short(run_dir: Path) -> bool:
+    """Whether the run's metrics.jsonl ends without a newline: its last line was cut (every
+    line mazedsl writes ends with one, flushed whole)."""
+    try:
+        with open(Path(run_dir) / "metrics.jsonl", "rb") as fh:
+            if fh.seek(0, 2) == 0:
+                return False
+            fh.seek(-1, 2)
+            return fh.read(1) != b"\n"
+    except OSError:
+        return False
 
 
 def _no_metrics(run_dir: Path) -> bool:
