@@ -14,11 +14,11 @@ import time
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator, Sequence
 
-from mazedsl.cli.argtypes import int_at_least
-
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:  # run from a clone without installing: python benchmarks/x.py
     sys.path.insert(0, str(ROOT))
+
+from mazedsl.cli.argtypes import int_at_least  # noqa: E402 (after ROOT is importable)
 
 EXPERIMENTS = ROOT / "experiments"
 RESULTS = ROOT / "benchmarks" / "results"

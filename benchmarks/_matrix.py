@@ -39,14 +39,12 @@ class Cell:
         return self.net == CNN
 
 
-def matrix_cells(quick: bool = False, cnn: bool = True) -> list[Cell]:
+def matrix_cells(quick: bool = False) -> list[Cell]:
     """PPO and A2C x n_envs {8, 32, 128} x MLP {64x64, 256x256}, then PPO with the Nature CNN
     on pixels (8 envs); in quick mode one small cell of each kind."""
     if quick:
-        cells = [Cell("ppo", 8, "64x64"), Cell("a2c", 8, "64x64")]
-        return cells + ([Cell("ppo", 8, CNN)] if cnn else [])
-    cells = [Cell(a, n, net) for a in ("ppo", "a2c") for net in NETS for n in N_ENVS]
-    return cells + ([Cell("ppo", 8, CNN)] if cnn else [])
+        return [Cell("ppo", 8, "64x64"), Cell("a2c", 8, "64x64"), Cell("ppo", 8, CNN)]
+    return [Cell(a, n, net) for a in ("ppo", "a2c") for net in NETS for n in N_ENVS] + [Cell("ppo", 8, CNN)]
 
 
 ALGOS = ("ppo", "a2c")

@@ -169,12 +169,10 @@ def main(argv: list[str] | None = None) -> int:
                         help="3 small cells, 2 seeds, 1 timed update after the warm-up one (options "
                              "given explicitly win): checks that it runs")
     args = parser.parse_args(argv)
-    if args.no_cnn and args.cells and all(c.pixels for c in args.cells):
+    cells = [c for c in args.cells or matrix_cells(args.quick) if not (args.no_cnn and c.pixels)]
+    if not cells:
         parser.error("argument --no-cnn: leaves out every cell --cells names")
     json_path = results_path(parser, args, "scaling")
-    cells = args.cells or matrix_cells(args.quick, cnn=not args.no_cnn)
-    if args.no_cnn:  # also out of the cells named
-        cells = [c for c in cells if not c.pixels]
     if args.quick:
         quick_defaults(parser, args, argv, moot={"seconds": "max_updates"}, seeds=2, max_updates=1)
     with captured_stdout() as report:

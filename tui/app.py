@@ -148,9 +148,7 @@ class MazeApp(App[None]):
             if overrides is not None:
                 self.resume_training(run_dir, overrides)
 
-        steps = getattr(info, "steps", 0)
-        problem = None if status in ("running", "starting") else \
-            self.library.resume_problem(run_dir, status, steps)
+        problem = self.library.resume_problem(run_dir, status, getattr(info, "steps", 0))
         self.push_screen(ResumeScreen(run_dir, info, status, problem), confirmed)
 
     def resume_training(self, run_dir: str | Path, overrides: list[str] | None = None) -> Path | None:

@@ -239,9 +239,9 @@ class Library:
         if (found / "best.pt").is_file() or (found / "best").is_dir():
             return ("no last checkpoint to resume from (checkpoints/ holds only the best one: "
                     "evaluate or roll it out, or train the experiment anew)")
-        from mazedsl.run.directory import no_checkpoint_message
+        from mazedsl.run.directory import no_checkpoint_reason
 
-        return no_checkpoint_message(Path("run"), status, steps).removeprefix("run: ")
+        return no_checkpoint_reason(status, steps)
 
     def resume_command(self, run_dir: str | os.PathLike[str], overrides: Iterable[str] = ()) -> list[str]:
         """``mazedsl train --resume RUN`` (``overrides``: at most a larger ``total_steps=N``)."""

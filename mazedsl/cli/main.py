@@ -126,8 +126,6 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-
-
 def _subparser_class(common: argparse.ArgumentParser) -> type:
     """Subcommand parsers: no abbreviated flags, and the global options accepted too."""
 

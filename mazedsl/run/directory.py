@@ -383,13 +383,18 @@ class RunDirectory:
 
 
 def no_checkpoint_message(path: Path, status: Any, steps: Any = 0) -> str:
+    """Why the run at ``path``, without any checkpoint, has nothing to load or resume."""
+    return f"{path}: {no_checkpoint_reason(status, steps)}"
+
+
+def no_checkpoint_reason(status: Any, steps: Any = 0) -> str:
     """Why a run without any checkpoint has nothing to load or resume, with what to do."""
     if status in ("running", "created"):
-        return f"{path}: no checkpoint in this run yet (status {status}): nothing to load or resume from"
+        return f"no checkpoint in this run yet (status {status}): nothing to load or resume from"
     if isinstance(steps, int) and steps > 0 and status == "finished":  # it wrote last.pt at its end
-        return (f"{path}: no checkpoint in this run, though it finished {steps:,} steps: its "
+        return (f"no checkpoint in this run, though it finished {steps:,} steps: its "
                 "checkpoints/ folder was emptied or removed; nothing to load or resume from")
-    return (f"{path}: no checkpoint in this run (its training stopped before writing the first "
+    return ("no checkpoint in this run (its training stopped before writing the first "
             "one): nothing to load or resume from; train the experiment anew (`mazedsl runs "
             "--prune` removes this run)")
 

@@ -105,4 +105,3 @@ def unused_critic_note(experiment: "Experiment", algorithm: str) -> list[str]:
         return []
     return [f"note: {algorithm} builds no critic (it learns through `model` alone): the "
             "critic settings (critic.*) are ignored"]
-
