@@ -122,6 +122,14 @@ def test_evaluation_of_an_env_that_never_ends_is_capped(tmp_path):
     assert result.lengths == [50, 50, 50] and result.returns == [50.0, 50.0, 50.0]
 
 
+def test_one_eval_env_stuck_at_the_cap_restarts_for_the_next_episode(tmp_path):
+    """With one env, each capped episode leaves it out until every env is: then all reset."""
+    exp = Experiment().override(TINY, {"runner.episode_step_limit": 20, "runner.n_eval_envs": 1})
+    ctx = RunContext(exp, env=Endless, run_dir=tmp_path / "r", silent=True)
+    result = ctx.evaluate(3)
+    assert result.lengths == [20, 20, 20] and result.returns == [20.0, 20.0, 20.0]
+
+
 def test_a_signal_stops_evaluation_at_once(tmp_path):
     exp = Experiment().override(TINY, {"runner.episode_step_limit": 10_000_000, "runner.n_eval_envs": 1,
                                        "eval_every_steps": 128, "total_steps": 100_000})

@@ -109,44 +109,61 @@ def run_episodes(venv: Any, act: Callable[[Any], np.ndarray], n_episodes: int,
     n_envs = venv.num_envs
     targets = np.array([(n_episodes + i) // n_envs for i in range(n_envs)])
     counts = np.zeros(n_envs, dtype=int)
+    remaining = int(targets.sum())  # episodes still to finish (= n_episodes)
     ep_ret = np.zeros(n_envs)
     ep_len = np.zeros(n_envs, dtype=int)
     cut = np.zeros(n_envs, dtype=bool)  # envs whose episode hit step_limit (ignored from then)
+    any_cut = False
     obs, infos = venv.reset(seed=seed)
     zeros = np.zeros(n_envs)
     off = np.zeros(n_envs, dtype=bool)
-    yield VecStep(0, obs, None, zeros, off, off, ~off, infos, [])
-    prev_done = np.zeros(n_envs, dtype=bool)
+    all_live = ~off
+    yield VecStep(0, obs, None, zeros, off, off, all_live, infos, [])
+    prev_done = off
+    any_prev_done = False
     t = 0
-    while (counts < targets).any():
+    while remaining > 0:
         if stop is not None and stop():
             raise EpisodesStopped("stopped by a signal before the episodes were played")
         actions = act(obs)
         obs, reward, term, trunc, infos = venv.step(actions)
         t += 1
-        live = ~prev_done & ~cut
-        ep_ret += np.where(live, reward, 0.0)
-        ep_len += live
-        limited = np.zeros(n_envs, dtype=bool)
+        if any_prev_done or any_cut:  # some envs only reset in this step (or are left out)
+            live = ~(prev_done | cut)
+            ep_ret += np.where(live, reward, 0.0)
+            ep_len += live
+        else:
+            live = all_live
+            ep_ret += reward
+            ep_len += 1
+        ended = term | trunc
         if step_limit is not None:
-            limited = live & (ep_len >= step_limit) & ~(term | trunc)
-            trunc = trunc | limited
-        done = (term | trunc) & live
+            limited = live & (ep_len >= step_limit) & ~ended
+            if limited.any():
+                trunc = trunc | limited
+                ended = ended | limited
+        else:
+            limited = None
+        done = ended & live
         finished = []
-        for i in np.flatnonzero(done):
-            if counts[i] < targets[i]:
-                finished.append((int(i), float(ep_ret[i]), int(ep_len[i])))
-                counts[i] += 1
-            ep_ret[i] = 0.0
-            ep_len[i] = 0
-            if limited[i]:  # the env goes on with that episode: leave it out from now on
-                cut[i] = True
+        if done.any():
+            for i in np.flatnonzero(done).tolist():
+                if counts[i] < targets[i]:
+                    finished.append((i, float(ep_ret[i]), int(ep_len[i])))
+                    counts[i] += 1
+                    remaining -= 1
+                ep_ret[i] = 0.0
+                ep_len[i] = 0
+                if limited is not None and limited[i]:  # the env goes on with that episode: leave it out
+                    cut[i] = any_cut = True
         yield VecStep(t, obs, actions, reward, term, trunc, live, infos, finished)
-        prev_done = (term | trunc) & ~cut
-        if cut.any() and (cut | (counts >= targets)).all() and (counts < targets).any():
+        prev_done = ended & ~cut if any_cut else ended
+        any_prev_done = bool(prev_done.any())
+        if any_cut and remaining > 0 and (cut | (counts >= targets)).all():
             obs, infos = venv.reset(seed=None if seed is None else seed + t)  # all stuck: restart
             cut[:] = False
-            prev_done[:] = False
+            any_cut = any_prev_done = False
+            prev_done = off
 
 
 @attrs.define(frozen=True)
