@@ -9,10 +9,13 @@ Both tools train the shipped experiments' hyperparameters (experiments/cartpole_
 rl-zoo PPO values; experiments/cartpole_a2c.py: SB3's A2C defaults with the zoo's 8 envs), one
 torch and one BLAS thread each, the pair of one seed back to back (the order alternates by
 seed). Every --eval-every env steps (after the update that crosses it) both run a deterministic
-10-episode evaluation on 4 separate envs; a run stops at the first evaluation with mean return
->= 475 and its wall time (from the start of training, evaluations included) is the time to
-solve. mazedsl steps envs its default way (--vectorization auto: gymnasium's numpy-vectorised
-CartPole); SB3 its DummyVecEnv of separate envs (--vectorization sync gives mazedsl the same).
+10-episode evaluation on the same number of envs (--eval-envs; default the experiment's
+runner.n_eval_envs, 4: episodes 3, 3, 2, 2 per env; 10 plays one episode on each); a run stops
+at the first evaluation with mean return >= 475 and its wall time (from the start of training,
+evaluations included) is the time to solve. mazedsl steps envs its default way (--vectorization
+auto: gymnasium's numpy-vectorised CartPole from 5 envs, separate envs below), training and
+evaluation alike; SB3 its DummyVecEnv of separate envs (--vectorization sync gives mazedsl the
+same).
 Both run on the CPU (mazedsl's ``runner.device=cpu``). Seeds are 0..--seeds-1 (default 0-19),
 the same seed for both tools' training.
 
@@ -47,7 +50,8 @@ def run_pair(algo: str, seed: int, opts: dict[str, Any]) -> dict[str, dict[str, 
     pin_threads(opts["threads"])
     exp = shipped(ALGOS[algo])
     exp = evolve(exp, runner=evolve(exp.runner, vectorization=opts["vectorization"],
-                                    torch_threads=opts["threads"], device="cpu"))
+                                    torch_threads=opts["threads"], device="cpu",
+                                    n_eval_envs=opts["eval_envs"] or exp.runner.n_eval_envs))
     budget = opts["budget"] or exp.total_steps
     tools = ["mazedsl", "sb3"] if opts["sb3"] else ["mazedsl"]
     if seed % 2:
@@ -96,6 +100,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--target", type=finite_float, default=475.0, help="solve threshold (default 475)")
     parser.add_argument("--eval-every", type=positive_int, default=5_000, help="env steps between evaluations")
     parser.add_argument("--eval-episodes", type=positive_int, default=10)
+    parser.add_argument("--eval-envs", type=positive_int, default=None,
+                        help="envs of each evaluation, both tools (default the experiment's "
+                             "runner.n_eval_envs, 4)")
     parser.add_argument("--budget", type=positive_int, default=None,
                         help="env step cap per run (default the experiment's total_steps)")
     parser.add_argument("--vectorization", default="auto", choices=("auto", "native", "sync"),
@@ -123,7 +130,7 @@ def run(args: Any, algos: list[str], json_path: Path | None, report_text: Callab
     use_sb3 = not args.no_sb3 and sb3_available()
     opts = {"threads": args.threads, "vectorization": args.vectorization, "budget": args.budget,
             "sb3": use_sb3, "target": args.target, "eval_every": args.eval_every,
-            "eval_episodes": args.eval_episodes}
+            "eval_episodes": args.eval_episodes, "eval_envs": args.eval_envs}
     t_start = time.perf_counter()
     report_header("Wall time to solve CartPole-v1, mazedsl vs Stable-Baselines3", args.threads,
                   f"; {args.jobs} job(s)")
@@ -158,8 +165,9 @@ def run(args: Any, algos: list[str], json_path: Path | None, report_text: Callab
                      f"{d['sb3']['steps_median']:,.0f}" if d.get("sb3") and d["sb3"]["steps_median"]
                      else "n/a"])
     print()
+    eval_envs = args.eval_envs or shipped(ALGOS[algos[0]]).runner.n_eval_envs
     print(f"{args.seeds} seed(s); solved = first deterministic {args.eval_episodes}-episode evaluation "
-          f">= {args.target:g} (every {args.eval_every:,} env steps); mazedsl vectorisation "
+          f"on {eval_envs} envs >= {args.target:g} (every {args.eval_every:,} env steps); mazedsl vectorisation "
           f"{args.vectorization}, SB3 DummyVecEnv; wall = mean seconds with 95% t-interval (solved runs); "
           f"ratio = geometric mean of per-seed mazedsl/SB3 with 95% t-interval")
     print(table(["algo", "mazedsl wall s", "95% CI", "solved", "SB3 wall s", "95% CI", "solved",

@@ -313,6 +313,25 @@ def test_time_to_solve_quick(tmp_path):
     assert all(line.endswith("(quick budgets: not a real check)") for line in verdicts), verdicts
 
 
+@pytest.mark.parametrize("eval_envs,want", [(None, 4), (10, 10)])
+def test_time_to_solve_gives_both_tools_the_same_evaluation_envs(eval_envs, want, monkeypatch, restore_threads):
+    tts, vs = bench_module("time_to_solve"), bench_module("vs_sb3")
+    seen = {}
+
+    def fake(tool):
+        def run(exp, *args):
+            seen[tool] = (exp.runner.n_eval_envs, exp.runner.vectorization)
+            return {}
+        return run
+
+    monkeypatch.setattr(vs, "run_mazedsl", fake("mazedsl"))
+    monkeypatch.setattr(vs, "run_sb3", fake("sb3"))
+    opts = {"threads": 1, "vectorization": "sync", "budget": 100, "sb3": True, "target": 0.0,
+            "eval_every": 50, "eval_episodes": 10, "eval_envs": eval_envs}
+    tts.run_pair("ppo", 0, opts)
+    assert seen == {"mazedsl": (want, "sync"), "sb3": (want, "sync")}
+
+
 def test_overheads_quick():
     rows = table_rows(run_script("overheads.py", "--quick"))
     for item in ("import mazedsl", "RunContext to first env step, beyond imports",
