@@ -233,14 +233,15 @@ class Library:
     def resume_problem(self, run_dir: str | os.PathLike[str], status: str, steps: int) -> str | None:
         """Why ``run_dir`` has nothing to resume from (no ``checkpoints/last.pt``, nor an RLlib
         run's ``checkpoints/last/``), or None."""
-        found = Path(run_dir) / "checkpoints"
-        if (found / "last.pt").is_file() or (found / "last").is_dir():
+        from mazedsl.run.directory import no_checkpoint_reason
+        from mazedsl.run.listing import checkpoints_held
+
+        held = checkpoints_held(run_dir)
+        if "last" in held:
             return None
-        if (found / "best.pt").is_file() or (found / "best").is_dir():
+        if held:
             return ("no last checkpoint to resume from (checkpoints/ holds only the best one: "
                     "evaluate or roll it out, or train the experiment anew)")
-        from mazedsl.run.directory import no_checkpoint_reason
-
         return no_checkpoint_reason(status, steps)
 
     def resume_command(self, run_dir: str | os.PathLike[str], overrides: Iterable[str] = ()) -> list[str]:

@@ -12,6 +12,7 @@ from typing import Any
 import attrs
 
 from mazedsl.errors import RunDirError
+from mazedsl.run.directory import CHECKPOINTS
 from mazedsl.run.lock import CRASHED, is_training, trainer_alive
 
 DEFAULT_ROOT = "outputs"
@@ -247,11 +248,16 @@ PRUNABLE = ("created", "failed", "interrupted", CRASHED)
 PRUNE_GRACE_S = 120.0
 
 
-def has_checkpoint(path: str | os.PathLike[str]) -> bool:
-    """Whether a run has a checkpoint: ``checkpoints/last.pt`` or ``best.pt``, or RLlib's
-    ``checkpoints/last/`` or ``best/`` folders."""
+def checkpoints_held(path: str | os.PathLike[str]) -> list[str]:
+    """The checkpoints a run holds, of ``last`` and ``best``: ``checkpoints/<kind>.pt``, or
+    RLlib's ``checkpoints/<kind>/`` folder."""
     folder = Path(path) / "checkpoints"
-    return any((folder / f"{kind}.pt").is_file() or (folder / kind).is_dir() for kind in ("last", "best"))
+    return [kind for kind in CHECKPOINTS if (folder / f"{kind}.pt").is_file() or (folder / kind).is_dir()]
+
+
+def has_checkpoint(path: str | os.PathLike[str]) -> bool:
+    """Whether a run holds a checkpoint (:func:`checkpoints_held`)."""
+    return bool(checkpoints_held(path))
 
 
 def prunable(runs: list[RunInfo]) -> list[tuple[RunInfo, str]]:
