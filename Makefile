@@ -49,6 +49,7 @@ bench: $(STAMP)
 	$(PY) benchmarks/vector_envs.py
 	$(PY) benchmarks/gpu.py
 	$(PY) benchmarks/time_to_solve.py
+	$(PY) benchmarks/time_to_solve.py --eval-envs 10 --json benchmarks/results/time_to_solve-10envs.json
 	$(PY) benchmarks/overheads.py
 	$(PY) benchmarks/vs_sb3.py --algos dqn --seeds 3 --budget 10000 --eval-every 100000 --json benchmarks/results/vs_sb3-dqn.json
 	$(PY) benchmarks/vs_sb3.py --algos sac --seeds 5 --budget 3000 --eval-every 100000 --json benchmarks/results/vs_sb3-sac.json
