@@ -37,8 +37,8 @@ from typing import Any, Callable
 
 from _common import (ArgParser, add_json_option, captured_stdout, choices_list, evolve, finite_float, load_note,
                      median, positive_int, quick_defaults, results_path, shipped, table, thread_count)
-from _matrix import (fmt_interval, fmt_ratio, mean_ci, pin_threads, ratio_ci, report_header, run_record, sb3_available,
-                     write_results)
+from _matrix import (MAX_ENVS, fmt_interval, fmt_ratio, mean_ci, pin_threads, ratio_ci, report_header, run_record,
+                     sb3_available, write_results)
 
 ALGOS = {"ppo": "cartpole_ppo", "a2c": "cartpole_a2c"}
 
@@ -116,6 +116,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="2 seeds, 2k steps, evaluation every 1k of 2 episodes, target 0 (options "
                              "given explicitly win): checks that it runs")
     args = parser.parse_args(argv)
+    if args.eval_envs is not None and args.eval_envs > MAX_ENVS:
+        parser.error(f"argument --eval-envs: at most {MAX_ENVS} envs, got {args.eval_envs}")
     json_path = results_path(parser, args, "time_to_solve")
     if args.quick:
         quick_defaults(parser, args, argv, seeds=2, target=0.0, eval_every=1_000, eval_episodes=2, budget=2_000)

@@ -432,6 +432,7 @@ BAD_ARGS = [  # (script, arguments, a text the one error line must contain)
     ("limits.py", ["--cells", "ppo-99999999999999999999-64x64"], "at most 1024 envs"),
     ("scaling.py", ["--cells", "ppo-8-nature-cnn", "--no-cnn"], "--no-cnn"),
     ("vector_envs.py", ["--envs", "1,2000"], "at most 1024 envs"),
+    ("time_to_solve.py", ["--eval-envs", "2000"], "at most 1024 envs"),
 ]
 
 
