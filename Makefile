@@ -37,7 +37,7 @@ run: $(STAMP)
 test: $(STAMP)
 	$(PY) -m pytest -q -n 2 --dist loadfile
 
-## Speed and learning benchmarks (about 55 minutes, learning.py most of it; figures in the README).
+## Speed and learning benchmarks (about 60 minutes, learning.py most of it; figures in the README).
 ## gpu.py prints one line and measures nothing without CUDA.
 bench: $(STAMP)
 	$(PY) -m pip install --quiet -e '.[bench]'

@@ -10,7 +10,7 @@ rl-zoo PPO values; experiments/cartpole_a2c.py: SB3's A2C defaults with the zoo'
 torch and one BLAS thread each, the pair of one seed back to back (the order alternates by
 seed). Every --eval-every env steps (after the update that crosses it) both run a deterministic
 10-episode evaluation on the same number of envs (--eval-envs; default the experiment's
-runner.n_eval_envs, 4: episodes 3, 3, 2, 2 per env; 10 plays one episode on each); a run stops
+runner.n_eval_envs, 4: 2, 2, 3 and 3 episodes; 10 plays one episode on each); a run stops
 at the first evaluation with mean return >= 475 and its wall time (from the start of training,
 evaluations included) is the time to solve. mazedsl steps envs its default way (--vectorization
 auto: gymnasium's numpy-vectorised CartPole from 5 envs, separate envs below), training and
