@@ -411,3 +411,20 @@ def test_acting_runs_the_policy_net_alone_with_the_forward_passs_numbers(discret
         assert torch.equal(policy.predict(obs, deterministic=True).reshape(want.shape), want)
         assert not any(torch.isnan(v).any() for v in policy.distribution(obs).values())
         assert torch.isnan(policy(obs)[1]).all()  # (the value net is what was poisoned)
+
+
+@pytest.mark.parametrize("cols,width", [(1, 256), (4, 64), (4, 256), (12, 64), (16, 256), (4, 32)])
+def test_weight_grad_equals_g_transposed_times_a_either_way_it_runs(cols, width):
+    """``weight_grad`` flips the product for 2-12 input columns into 64 units or more; returned
+    (contiguous, as fused optimisers need) or written into ``out``, it is ``g^T a``."""
+    from mazedsl.rl.manual_grad import weight_grad
+
+    gen = torch.Generator().manual_seed(cols * width)
+    g, a = torch.randn(300, width, generator=gen), torch.randn(300, cols, generator=gen)
+    expected = torch.mm(g.t(), a)
+    got = weight_grad(g, a)
+    assert got.is_contiguous() and got.shape == (width, cols)
+    torch.testing.assert_close(got, expected, rtol=1e-5, atol=1e-5)
+    out = torch.full((width, cols), float("nan"))
+    assert weight_grad(g, a, out) is out
+    torch.testing.assert_close(out, expected, rtol=1e-5, atol=1e-5)

@@ -43,6 +43,18 @@ def _tanh_(z: Tensor) -> Tensor:
 
 _FORWARD: dict[Any, Callable[[Tensor], Tensor]] = {torch.tanh: _tanh_, torch.relu: torch.relu_}
 
+def weight_grad(g: Tensor, a: Tensor, out: Tensor | None = None) -> Tensor:
+    """``g^T a``, the weight gradient of a linear layer with input ``a`` and output gradient
+    ``g`` (into ``out`` if given). For an input of 2-12 columns (an observation layer) and a
+    layer of 64 units or more it is computed as ``(a^T g)^T``: MKL runs the product with so few
+    output columns several times slower (batch 256 into 256 units, 4 inputs: 76 us against
+    about 9; 3 inputs: 162 against 41 on a slower host; 1 column or 16 and more: no gain)."""
+    if 1 < a.shape[1] <= 12 and g.shape[1] >= 64:
+        flipped = torch.mm(a.t(), g).t()
+        return flipped.contiguous() if out is None else out.copy_(flipped)
+    return torch.mm(g.t(), a) if out is None else torch.mm(g.t(), a, out=out)
+
+
 _Layer = tuple[Tensor, Tensor, Tensor, Any, Any]
 """(weight, its transpose (a view, made once), bias, forward activation, its backward)."""
 _Workspace = tuple[list[Tensor], list[Tensor], list[Tensor], list[Tensor], list[Tensor], list[Tensor]]
@@ -60,7 +72,10 @@ def _torso_backward(layers: list[_Layer], acts: list[Tensor], grads: list[Tensor
     for i in range(len(layers) - 1, -1, -1):
         w, _, _, _, backward = layers[i]
         grad = backward(grads[i], acts[i + 1])
-        torch.mm(grads_t[i], acts[i], out=out[2 * i])
+        if i:
+            torch.mm(grads_t[i], acts[i], out=out[2 * i])
+        else:  # the observation layer: few input columns (see weight_grad)
+            weight_grad(grad, acts[0], out[0])
         torch.sum(grad, 0, out=out[2 * i + 1])
         if i:
             torch.mm(grad, w, out=grads[i - 1])

@@ -18,6 +18,8 @@ import numpy as np
 import torch
 from torch import nn
 
+from mazedsl.rl.manual_grad import weight_grad
+
 Tensor = torch.Tensor
 
 _ACTS: dict[type, str] = {nn.ReLU: "relu", nn.Tanh: "tanh"}
@@ -35,17 +37,6 @@ def _flatten(module: nn.Module) -> list[nn.Module] | None:
     if isinstance(module, nn.Linear) or type(module) in _ACTS:
         return [module]
     return None
-
-
-def _weight_grad(g: Tensor, a: Tensor) -> Tensor:
-    """``g^T a``, the weight gradient of a linear layer with input ``a`` and output gradient
-    ``g``. For an input of 2-12 columns (an observation layer) and a wide layer it is
-    computed as ``(a^T g)^T``: MKL runs the transposed product with so few output columns
-    several times slower (measured, batch 256 into 256 units: 3 columns 162 us against
-    41 us; 1 column or 16 and more: no gain)."""
-    if 1 < a.shape[1] <= 12 and g.shape[1] >= 64:
-        return torch.mm(a.t(), g).t().contiguous()  # (fused Adam needs contiguous grads)
-    return torch.mm(g.t(), a)
 
 
 class MLPGrad:
@@ -106,7 +97,7 @@ class MLPGrad:
         grads: list[Tensor] = [torch.empty(0)] * (2 * len(self.layers))
         g = grad_out
         for i in range(len(self.layers) - 1, -1, -1):
-            grads[2 * i] = _weight_grad(g, saved[i])
+            grads[2 * i] = weight_grad(g, saved[i])
             grads[2 * i + 1] = g.sum(0)
             if i:
                 g = self._below(g, saved, i)
