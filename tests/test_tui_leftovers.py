@@ -326,17 +326,22 @@ async def test_experiment_files_copied_in_later_show_up_when_the_screen_is_shown
                        what="the copied file in the tree")
 
 
+async def _run_header_showing(pilot, app, path, note: str) -> Static:
+    """Open the run at ``path`` and wait until its header shows ``note``; the header widget."""
+    app.open_run(path)
+    await wait_for_screen(pilot, app, RunDetailScreen)
+    summary = app.screen.query_one("#run-summary", Static)
+    await wait_for(pilot, lambda: note in text_of(summary), what="the note in the run's header")
+    return summary
+
+
 @run_async
 async def test_a_run_whose_metrics_file_was_emptied_says_so_in_its_header(demo):
     path = next(p for p in demo.run_dirs if p.name == FINISHED)
     (path / "metrics.jsonl").write_text("")
     app = MazeApp(demo.experiments, demo.runs, library=DemoLibrary(), poll_interval=0.05)
     async with app.run_test(size=(160, 32)) as pilot:
-        app.open_run(path)
-        await wait_for_screen(pilot, app, RunDetailScreen)
-        summary = app.screen.query_one("#run-summary", Static)
-        await wait_for(pilot, lambda: "metrics.jsonl is missing or empty" in text_of(summary),
-                       what="the note in the run's header")
+        summary = await _run_header_showing(pilot, app, path, "metrics.jsonl is missing or empty")
         (path / "metrics.jsonl").unlink()
         app.screen._render_summary()
         assert "metrics.jsonl is missing or empty" in text_of(summary)
@@ -401,11 +406,7 @@ async def test_a_run_whose_metrics_file_was_cut_mid_line_says_so_in_its_header(d
     (path / "metrics.jsonl").write_bytes(whole[:-20])  # the last line cut short
     app = MazeApp(demo.experiments, demo.runs, library=DemoLibrary(), poll_interval=0.05)
     async with app.run_test(size=(160, 32)) as pilot:
-        app.open_run(path)
-        await wait_for_screen(pilot, app, RunDetailScreen)
-        summary = app.screen.query_one("#run-summary", Static)
-        await wait_for(pilot, lambda: "metrics.jsonl ends mid-line" in text_of(summary),
-                       what="the note in the run's header")
+        summary = await _run_header_showing(pilot, app, path, "metrics.jsonl ends mid-line")
         (path / "metrics.jsonl").write_bytes(whole)
         app.screen._render_summary()
         assert "ends mid-line" not in text_of(summary)
