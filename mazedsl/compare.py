@@ -170,17 +170,10 @@ class RunData:
         return True
 
 
-def read_config(run_dir: Path) -> dict[str, Any] | None:
-    """The run's config.yaml as flat ``{dotted path: value}``, or None when missing/unreadable.
-
-    Plain YAML (the C loader when there is one): no OmegaConf or Hydra import, so opening
-    Compare on many runs stays fast."""
-    return _config_of(run_dir)[0]
-
-
 def _config_of(run_dir: Path) -> tuple[dict[str, Any] | None, str | None]:
-    """``(read_config(run_dir), None)``, or ``(None, why)`` when config.yaml is missing or
-    unreadable."""
+    """``(the run's config.yaml as flat {dotted path: value}, None)``, or ``(None, why)`` when
+    it is missing or unreadable. Plain YAML (the C loader when there is one): no OmegaConf or
+    Hydra import, so opening Compare on many runs stays fast."""
     import yaml
 
     loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)

@@ -34,7 +34,6 @@ from mazedsl.run.sweeps import (SweepJob, SweepResult, collect_job, job_name, pa
 __all__ = ["SweepJob", "SweepResult", "SweepInterrupted", "NOT_RUN", "expand", "run_sweep",
            "sort_key", "override_strings", "not_run_job"]
 
-JobResult = SweepJob  # the name of earlier versions
 NOT_RUN = "not run"  # the status of a job an interrupted sweep never started
 Overrides = Union[str, Mapping[str, Any], Sequence[Union[str, Mapping[str, Any]]]]
 

@@ -99,7 +99,3 @@ class TrainingManager:
                     training.returncode = code
                     ended.append(training)
         return ended
-
-    def stop_all(self) -> None:
-        for training in self.running():
-            training.stop()

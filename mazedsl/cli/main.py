@@ -12,8 +12,6 @@ from typing import Any, Sequence
 from mazedsl.cli.argtypes import int_at_least
 from mazedsl.cli.output import EXIT_USER, exit_code_of, quit_on_closed_stdout, stdout_closed
 
-EXIT_USAGE = EXIT_USER
-
 EPILOG = """examples:
   mazedsl train experiments/cartpole_ppo.py algorithm.lr=1e-3
   mazedsl train experiments/cartpole_ppo.py --sweep "algorithm.lr=1e-3,3e-4" --seeds 3

@@ -5,13 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Callable
 
-from mazedsl.rllib import is_rllib
-
-
-def handles(ctx: Any) -> bool:
-    """Whether ``ctx``'s experiment runs on RLlib."""
-    return is_rllib(ctx._exp)
-
 
 def train(ctx: Any, total_steps: int | None, n_epochs: int | None,
           on_start: Callable[[Path], Any] | None = None) -> Any:

@@ -93,12 +93,6 @@ def step(optimizer: Any, params: list[Tensor], grads: list[Tensor], lr: float) -
     optimizer.step()
 
 
-def grads_of(loss: Tensor, params: list[Tensor]) -> list[Tensor]:
-    """d loss / d params (zeros for parameters the loss does not depend on)."""
-    grads = torch.autograd.grad(loss, params, allow_unused=True)
-    return [torch.zeros_like(p) if g is None else g for p, g in zip(params, grads)]
-
-
 def check_finite(value: float, what: str, step_count: int, replay: Any = None) -> None:
     """A :class:`~mazedsl.errors.TrainingError` naming the step when ``value`` is NaN/inf;
     where the ``replay`` buffer holds a NaN/inf the env gave, it names that instead."""

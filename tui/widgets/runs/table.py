@@ -138,10 +138,6 @@ class RunsTable(DataTable):
             self._update_row(info, key, self.visible_columns())
         return key in self.marked
 
-    def clear_marks(self) -> None:
-        for key in list(self.marked):
-            self.toggle_mark(key)
-
     def selected_key(self) -> str | None:
         if not self.row_count:
             return None
