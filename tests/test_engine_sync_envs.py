@@ -89,11 +89,13 @@ def test_env_loop_counts_real_transitions_apart_from_reset_steps(vector):
     """``EnvLoop.transitions``: env steps less the reset steps of next-step autoreset (what
     SB3 counts as timesteps), the sum of each step's ``live`` rows, also across a snapshot."""
     from mazedsl.rl.envloop import EnvLoop
+    from mazedsl.rl.syncvec import SyncEnvs
 
     n = 4
-    venv = (gym.make_vec("CartPole-v1", num_envs=n, vectorization_mode="vector_entry_point")
-            if vector == "native" else __import__("mazedsl.rl.syncvec", fromlist=["SyncEnvs"]).SyncEnvs(
-                [lambda: gym.make("CartPole-v1") for _ in range(n)]))
+    if vector == "native":
+        venv = gym.make_vec("CartPole-v1", num_envs=n, vectorization_mode="vector_entry_point")
+    else:
+        venv = SyncEnvs([lambda: gym.make("CartPole-v1") for _ in range(n)])
     loop = EnvLoop(venv, seed=3)
     rng = np.random.default_rng(0)
     live_rows, ended = 0, 0
