@@ -172,6 +172,20 @@ def test_mazedsl_run_refusals_leave_no_run_directory(tmp_path, args, expected):
     assert list(tmp_path.iterdir()) == []  # as `mazedsl train`: nothing written
 
 
+@pytest.mark.parametrize("existing", [[], ["outputs"]])
+def test_mazedsl_run_with_a_config_path_refused_in_the_job_leaves_no_new_folder(tmp_path, existing):
+    """Under ``-cp`` no preflight runs: the build refuses inside Hydra's job, after Hydra made
+    ``outputs/conf_train/<run>``; the folders made for it go again, those already there stay."""
+    for name in existing:
+        (tmp_path / name).mkdir()
+    conf = Path(__file__).resolve().parents[1] / "conf"
+    proc = cli("mazedsl-run", "-cp", str(conf), "-cn", "conf_train", "env.name=Pendulum-v1",
+               "algorithm=dqn", *TINY[:3], cwd=tmp_path)
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    assert "dqn needs a Discrete action space" in proc.stderr
+    assert sorted(p.name for p in tmp_path.rglob("*")) == existing
+
+
 def test_mazedsl_run_refused_by_the_build_keeps_other_runs(tmp_path):
     kept = tmp_path / "outputs" / "conf_train" / "earlier"
     kept.mkdir(parents=True)

@@ -112,16 +112,15 @@ def final_eval(run_dir: Path) -> float:
     return math.nan if value is None else value
 
 
-#: Folders a single run's directory would lie in that did not exist before it (preflight).
+#: Folders a single run's directory would lie in that did not exist before it (RunFolders).
 _NEW_FOLDERS: list[Path] = []
 _HYDRA_FILES = {"config.yaml", "hydra.yaml", "overrides.yaml"}
 
 
-def _remember_new_folders(exp: Any) -> None:
-    """Note which of ``<output_dir>/<name>`` and ``<output_dir>`` do not exist yet, so that a
-    refused run removes them again with the directory Hydra made for it."""
-    out = Path(exp.output_dir).absolute()
-    _NEW_FOLDERS[:] = [p for p in (out / exp.name, out) if not p.exists()]
+def remember_new_folders(run_dir: Path) -> None:
+    """Note which folders above ``run_dir`` do not exist yet (before Hydra makes it), so that
+    a run refused inside the job removes them again with the directory Hydra made for it."""
+    _NEW_FOLDERS[:] = [p for p in Path(run_dir).absolute().parents if not p.exists()]
 
 
 def _discard_job_dir(run_dir: Path) -> None:
@@ -318,7 +317,6 @@ def preflight(argv: list[str]) -> None:
     checked_envs: dict[str, tuple[Any, Any]] = {}
     composed: dict[tuple[str, ...], Any] = {}
     runnable: list[tuple[Any, Any]] = []
-    _NEW_FOLDERS.clear()
     for point in points:
         # compose once per choice of modules (the slow part); values are then applied to it
         choices = tuple(text for text in point if _is_choice(text)
@@ -330,8 +328,6 @@ def preflight(argv: list[str]) -> None:
         if config_name == "conf_train" and not prints_only:  # --cfg prints; nothing runs
             # every point's, before torch is imported
             runnable.append((declared, check_before_torch(declared, checked_envs)))
-            if not multirun:
-                _remember_new_folders(declared)
             check_creatable(declared.output_dir)
     for declared, spaces in runnable:
         check_learner(declared, spaces)

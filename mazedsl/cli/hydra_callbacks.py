@@ -1,5 +1,6 @@
 """Hydra callbacks of ``mazedsl-run``: after a multirun, the results table and ``sweep.json``
-of :mod:`mazedsl.run.sweeps` (the same as ``mazedsl train --sweep``).
+of :mod:`mazedsl.run.sweeps` (the same as ``mazedsl train --sweep``); before a single run, the
+folders its run directory will need (:class:`RunFolders`).
 
 Hydra calls no callback when a multirun is interrupted (Ctrl-C ends the job with exit status
 130, which ends the multirun), so ``mazedsl-run`` calls :func:`summarize_interrupted` then: the
@@ -23,6 +24,17 @@ SWEEP_FAILED = False
 _ACTIVE: "SweepSummary | None" = None  # the multirun under way (started, not yet summarized)
 
 BASIC_SWEEPER = "hydra._internal.core_plugins.basic_sweeper.BasicSweeper"
+
+
+class RunFolders(Callback):
+    """Before a single run: note the folders above its run directory that do not exist yet,
+    so that a run refused inside the job (where no preflight ran, e.g. under ``-cp``) leaves
+    none of them behind."""
+
+    def on_run_start(self, config: DictConfig, **kwargs: Any) -> None:
+        from mazedsl.cli.hydra_app import remember_new_folders
+
+        remember_new_folders(Path(str(config.hydra.run.dir)))
 
 
 class SweepSummary(Callback):
