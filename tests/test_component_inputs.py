@@ -186,6 +186,41 @@ def test_mazedsl_run_with_a_config_path_refused_in_the_job_leaves_no_new_folder(
     assert sorted(p.name for p in tmp_path.rglob("*")) == existing
 
 
+@pytest.mark.parametrize("args, expected", [
+    (["algorithm=nope"], "algorithm: unknown config module 'nope' (available algorithm modules: a2c, "
+                         "bc, dqn, fast_ppo, ppo, sac)"),
+    (["algorithm=fast_ppo", "algorithm.lr=abc"], "algorithm.lr: must be a number, got 'abc'"),
+    (["algorithm=fast_ppo", "runner.n_envs=2"],
+     "algorithm.batch_size: 256 is larger than one rollout (n_steps 16 x runner.n_envs 2 = 32)"),
+])
+def test_mazedsl_run_checks_a_config_dir_before_hydra_as_the_built_in_conf(tmp_path, args, expected):
+    """``--config-dir`` adds a folder after the built-in ``conf/``: its modules are known to
+    the preflight, whose refusals stay one line with nothing written."""
+    (tmp_path / "mine" / "algorithm").mkdir(parents=True)
+    (tmp_path / "mine" / "algorithm" / "fast_ppo.yaml").write_text(
+        "_target_: mazedsl.spec.PPO\nlr: 0.002\nn_steps: 16\n")
+    proc = cli("mazedsl-run", "-cd", "mine", "-cn", "conf_train", *args, cwd=tmp_path)
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f"error: {expected}"), proc.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["mine"]
+    proc = cli("mazedsl-run", "--config-dir=absent", "-cn", "conf_train", cwd=tmp_path)
+    assert proc.returncode == 2 and proc.stderr.strip() == (
+        f"error: --config-dir: {str(tmp_path / 'absent')!r} is not a folder"), proc.stderr
+
+
+def test_mazedsl_run_trains_with_a_module_of_a_config_dir(tmp_path):
+    (tmp_path / "mine" / "algorithm").mkdir(parents=True)
+    (tmp_path / "mine" / "algorithm" / "fast_ppo.yaml").write_text(
+        "_target_: mazedsl.spec.PPO\nlr: 0.002\nn_steps: 16\nbatch_size: 32\n")
+    proc = cli("mazedsl-run", "-cd", "mine", "-cn", "conf_train", "algorithm=fast_ppo", "runner.n_envs=2",
+               "total_steps=64", "eval_every_steps=0", "eval_episodes=1", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    (run,) = (tmp_path / "outputs" / "conf_train").iterdir()
+    config = (run / "config.yaml").read_text()
+    assert "lr: 0.002" in config and "n_steps: 16" in config
+
+
 def test_mazedsl_run_refused_by_the_build_keeps_other_runs(tmp_path):
     kept = tmp_path / "outputs" / "conf_train" / "earlier"
     kept.mkdir(parents=True)

@@ -258,7 +258,7 @@ def _mark_job_failed(exc: BaseException) -> None:
 _VALUE_FLAGS = {"-cn", "--config-name", "-cp", "--config-path", "-cd", "--config-dir", "--cfg", "-c",
                 "-p", "--package", "--info", "-i", "-sc", "--shell-completion", "--experimental-rerun"}
 _SKIP_PREFLIGHT = {"-h", "--help", "--hydra-help", "--version", "--info", "-i", "-sc",
-                   "--shell-completion", "-cp", "--config-path", "-cd", "--config-dir"}
+                   "--shell-completion", "-cp", "--config-path"}
 
 
 def _parse_argv(argv: list[str]) -> tuple[str, list[str], bool, bool]:
@@ -289,15 +289,48 @@ def preflight(argv: list[str]) -> None:
     the env can be made with its kwargs and the algorithm takes the experiment on the env's
     spaces. A mistake gets one clear line (path, value,
     expectation, source) instead of Hydra's report. In a multirun every sweep point is
-    checked (grammar only under a custom sweeper, which gives sweeps its own meaning)."""
+    checked (grammar only under a custom sweeper, which gives sweeps its own meaning).
+    A ``--config-dir`` folder is searched after the built-in ``conf/``, as Hydra searches it;
+    under ``--config-path`` (another primary config folder) Hydra checks alone."""
+    from mazedsl.errors import ConfigError
+
+    if any(a.split("=")[0] in _SKIP_PREFLIGHT for a in argv):
+        return
+    config_dir = _config_dir(argv)
+    if config_dir is None:
+        _preflight(argv)
+        return
+    from mazedsl.config import searchpath
+
+    if not config_dir.is_dir():
+        raise ConfigError(f"{str(config_dir)!r} is not a folder", "--config-dir")
+    added = str(config_dir) not in searchpath.search_paths()
+    if added:  # as Hydra adds it: after the built-in conf/
+        searchpath.add_search_path(config_dir)
+    try:
+        _preflight(argv)
+    finally:
+        if added:
+            searchpath.remove_search_path(config_dir)
+
+
+def _config_dir(argv: list[str]) -> Path | None:
+    """The folder of ``-cd DIR`` / ``--config-dir DIR`` (``=DIR``), absolute; None without."""
+    for i, arg in enumerate(argv):
+        if arg in ("-cd", "--config-dir") and i + 1 < len(argv):
+            return Path(argv[i + 1]).absolute()
+        if arg.startswith("--config-dir="):
+            return Path(arg.split("=", 1)[1]).absolute()
+    return None
+
+
+def _preflight(argv: list[str]) -> None:
     from mazedsl.config import apply_overrides, compose_experiment
     from mazedsl.config.compose import _is_choice
     from mazedsl.config.hydra_session import config_names, session
     from mazedsl.config.overrides import _parse, split_sweep
     from mazedsl.errors import ConfigError
 
-    if any(a.split("=")[0] in _SKIP_PREFLIGHT for a in argv):
-        return
     config_name, overrides, multirun, custom_sweeper = _parse_argv(argv)
     with session() as loader:
         names = config_names(loader)
