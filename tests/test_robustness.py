@@ -256,6 +256,24 @@ def test_missing_and_non_run_directories(tmp_path):
         RunContext.load(tmp_path)
 
 
+def test_a_folder_of_runs_names_its_newest_run(tmp_path):
+    from mazedsl.run.listing import resolve_run
+
+    root = tmp_path / "outputs"
+    for name in ("20260101-000000_aaaaaa", "20260102-000000_bbbbbb"):
+        (root / "exp" / name).mkdir(parents=True)
+        (root / "exp" / name / "run.json").write_text('{"status": "finished"}')
+    (root / "exp" / "notes").mkdir()  # not a run: not counted
+    with pytest.raises(RunDirError) as info:
+        resolve_run(root / "exp", root)
+    assert str(info.value) == (
+        f"{root / 'exp'}: not a run directory (no run.json); it holds 2 runs: name one, e.g. "
+        f"{root / 'exp' / '20260102-000000_bbbbbb'} or exp:latest")
+    with pytest.raises(RunDirError) as info:  # no runs inside: no hint
+        resolve_run(root / "exp" / "notes", root)
+    assert str(info.value) == f"{root / 'exp' / 'notes'}: not a run directory (no run.json)"
+
+
 def test_malformed_config_yaml_in_run_dir(small_run, tmp_path):
     import shutil
 

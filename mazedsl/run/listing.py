@@ -237,8 +237,21 @@ def resolve_run(ref: str | os.PathLike[str], root: str | os.PathLike[str] = DEFA
     if not path.exists():
         raise RunDirError(f"{path}: run directory does not exist")
     if not is_run_dir(path):
-        raise RunDirError(f"{path}: not a run directory (no run.json)")
+        raise RunDirError(f"{path}: not a run directory (no run.json){_runs_inside(path, root)}")
     return path
+
+
+def _runs_inside(path: Path, root: str | os.PathLike[str]) -> str:
+    """A hint naming the runs a folder holds (an experiment's or a sweep's), '' if none."""
+    try:
+        runs = sorted(p for p in path.iterdir() if p.is_dir() and is_run_dir(p))
+    except OSError:
+        return ""
+    if not runs:
+        return ""
+    latest = f" or {path.name}:latest" if path.parent.resolve() == Path(root).resolve() else ""
+    count = f"{len(runs)} run{'s' if len(runs) > 1 else ''}"
+    return f"; it holds {count}: name one, e.g. {runs[-1]}{latest}"
 
 
 #: A run in one of these states, without a checkpoint, holds nothing worth keeping (nor can
