@@ -118,6 +118,21 @@ def test_show_says_a_run_has_no_config_and_a_file_name_is_a_directory(tmp_path, 
     assert sorted(p.name for p in (tmp_path / "outputs" / "exp").iterdir()) == ["r1"]
 
 
+def test_an_experiments_folder_given_for_a_run_names_its_newest_run(tmp_path, monkeypatch, capsys):
+    fake_run(tmp_path, "20260101-000000_aaaaaa")
+    fake_run(tmp_path, "20260102-000000_bbbbbb")
+    monkeypatch.chdir(tmp_path)
+    hint = ("error: outputs/exp: not a run directory (no run.json); it holds 2 runs: name one, e.g. "
+            "outputs/exp/20260102-000000_bbbbbb or exp:latest\n")
+    for args in (["show", "outputs/exp"], ["diff", "outputs/exp", CARTPOLE], ["eval", "outputs/exp"],
+                 ["rollout", "outputs/exp"], ["train", "--resume", "outputs/exp"]):
+        assert status(args) == 2, args
+        assert capsys.readouterr().err == hint, args
+    from mazedsl.run.listing import resolve_run
+
+    assert resolve_run("exp:latest", "outputs") == Path("outputs/exp/20260102-000000_bbbbbb")
+
+
 def test_a_sweep_whose_directory_cannot_be_made_is_one_line(tmp_path, monkeypatch, capsys):
     (tmp_path / "afile").write_text("")
     monkeypatch.chdir(tmp_path)

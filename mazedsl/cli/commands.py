@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 from pathlib import Path
 from typing import Any
 
@@ -343,6 +344,8 @@ def _run_ref(ref: str, runs_root: str) -> Path | None:
         raise RunDirError(f"{here}: a run directory without config.yaml (its config is lost): "
                           "nothing to load its config from")
     _check_not_a_directory(ref)
+    if ("/" in ref or os.sep in ref) and here.is_dir():  # a folder, not a file: no experiment
+        resolve_run(here, runs_root)  # refuses it, naming the runs it holds
     return None
 
 
