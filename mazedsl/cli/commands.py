@@ -345,7 +345,7 @@ def _run_ref(ref: str, runs_root: str) -> Path | None:
                           "nothing to load its config from")
     _check_not_a_directory(ref)
     if ("/" in ref or os.sep in ref) and here.is_dir():  # a folder, not a file: no experiment
-        resolve_run(here, runs_root)  # refuses it, naming the runs it holds
+        return resolve_run(here, runs_root)  # not a run: refused, naming the runs it holds
     return None
 
 

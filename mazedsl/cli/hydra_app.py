@@ -261,9 +261,11 @@ _SKIP_PREFLIGHT = {"-h", "--help", "--hydra-help", "--version", "--info", "-i", 
                    "--shell-completion", "-cp", "--config-path"}
 
 
-def _parse_argv(argv: list[str]) -> tuple[str, list[str], bool, bool]:
-    """(config name, overrides without hydra's, multirun?, sweeper overridden?)."""
+def _parse_argv(argv: list[str]) -> tuple[str, list[str], bool, bool, Path | None]:
+    """(config name, overrides without hydra's, multirun?, sweeper overridden?, the
+    ``--config-dir`` folder, absolute, or None)."""
     config_name, overrides, multirun, custom_sweeper, i = "conf_train", [], False, False, 0
+    config_dir: Path | None = None
     while i < len(argv):
         arg = argv[i]
         if arg in ("-m", "--multirun"):
@@ -273,6 +275,11 @@ def _parse_argv(argv: list[str]) -> tuple[str, list[str], bool, bool]:
             i += 1
         elif arg.startswith("--config-name="):
             config_name = arg.split("=", 1)[1]
+        elif arg in ("-cd", "--config-dir"):
+            config_dir = Path(argv[i + 1]).absolute() if i + 1 < len(argv) else None
+            i += 1
+        elif arg.startswith("--config-dir="):
+            config_dir = Path(arg.split("=", 1)[1]).absolute()
         elif arg in _VALUE_FLAGS:
             i += 1
         elif arg.startswith(("hydra/sweeper=", "+hydra/sweeper=")):
@@ -280,7 +287,7 @@ def _parse_argv(argv: list[str]) -> tuple[str, list[str], bool, bool]:
         elif not arg.startswith("-") and not arg.startswith(("hydra.", "hydra/", "+hydra", "~hydra")):
             overrides.append(arg)
         i += 1
-    return config_name, overrides, multirun, custom_sweeper
+    return config_name, overrides, multirun, custom_sweeper, config_dir
 
 
 def preflight(argv: list[str]) -> None:
@@ -296,9 +303,9 @@ def preflight(argv: list[str]) -> None:
 
     if any(a.split("=")[0] in _SKIP_PREFLIGHT for a in argv):
         return
-    config_dir = _config_dir(argv)
+    config_name, overrides, multirun, custom_sweeper, config_dir = _parse_argv(argv)
     if config_dir is None:
-        _preflight(argv)
+        _preflight(argv, config_name, overrides, multirun, custom_sweeper)
         return
     from mazedsl.config import searchpath
 
@@ -308,30 +315,20 @@ def preflight(argv: list[str]) -> None:
     if added:  # as Hydra adds it: after the built-in conf/
         searchpath.add_search_path(config_dir)
     try:
-        _preflight(argv)
+        _preflight(argv, config_name, overrides, multirun, custom_sweeper)
     finally:
         if added:
             searchpath.remove_search_path(config_dir)
 
 
-def _config_dir(argv: list[str]) -> Path | None:
-    """The folder of ``-cd DIR`` / ``--config-dir DIR`` (``=DIR``), absolute; None without."""
-    for i, arg in enumerate(argv):
-        if arg in ("-cd", "--config-dir") and i + 1 < len(argv):
-            return Path(argv[i + 1]).absolute()
-        if arg.startswith("--config-dir="):
-            return Path(arg.split("=", 1)[1]).absolute()
-    return None
-
-
-def _preflight(argv: list[str]) -> None:
+def _preflight(argv: list[str], config_name: str, overrides: list[str], multirun: bool,
+               custom_sweeper: bool) -> None:
     from mazedsl.config import apply_overrides, compose_experiment
     from mazedsl.config.compose import _is_choice
     from mazedsl.config.hydra_session import config_names, session
     from mazedsl.config.overrides import _parse, split_sweep
     from mazedsl.errors import ConfigError
 
-    config_name, overrides, multirun, custom_sweeper = _parse_argv(argv)
     with session() as loader:
         names = config_names(loader)
     if config_name not in names:
