@@ -335,9 +335,11 @@ def resolve_refs(refs: Sequence[str | os.PathLike[str]], root: str | os.PathLike
     """``(runs as (path, label), failed jobs without a run dir, notes)`` for RUN and SWEEP references.
 
     A reference is anything ``resolve_run`` accepts (a path, a name under ``root``, ``latest``,
-    ``EXP:latest``) or a sweep folder (then every job of it). The same run given twice is kept once.
+    ``EXP:latest``), a sweep folder (then every job of it) or a folder of runs such as an
+    experiment's (then every run in it, and every job of the sweeps in it). The same run given
+    twice is kept once.
     """
-    from mazedsl.run.listing import resolve_run
+    from mazedsl.run.listing import is_run_dir, resolve_run
 
     if not refs:
         raise CompareError("compare needs at least one RUN or SWEEP")
@@ -367,14 +369,33 @@ def resolve_refs(refs: Sequence[str | os.PathLike[str]], root: str | os.PathLike
             jobs = sweep_jobs(candidate)
             if not jobs:
                 raise CompareError(f"{candidate}: a sweep folder without jobs")
-            for job in jobs:
-                if job.run_dir is None:
-                    missing.append(job)
-                else:
-                    add(job.run_dir, text)
-            continue
-        add(resolve_run(text, root), text)
+        elif candidate.is_dir() and not is_run_dir(candidate):
+            jobs = _runs_in_folder(candidate)
+        else:
+            jobs = []
+        if not jobs:
+            add(resolve_run(text, root), text)  # a run, or resolve_run's error naming what is wrong
+        for job in jobs:
+            if job.run_dir is None:
+                missing.append(job)
+            else:
+                add(job.run_dir, text)
     return out, missing, notes
+
+
+def _runs_in_folder(folder: Path) -> list[SweepJob]:
+    """The runs of a folder that holds runs (an experiment's): each run in it, in name order
+    (oldest first for timestamped names), then the jobs of each sweep folder in it."""
+    from mazedsl.run.listing import is_run_dir
+
+    try:
+        children = sorted((p for p in folder.iterdir() if p.is_dir()), key=lambda p: _natural(p.name))
+    except OSError:
+        return []
+    runs = [SweepJob(p.name, p, {}, "") for p in children if is_run_dir(p)]
+    for sweep in (p for p in children if is_sweep_dir(p)):
+        runs += sweep_jobs(sweep)
+    return runs
 
 
 def _label(path: Path, root: Path) -> str:

@@ -337,6 +337,28 @@ def test_a_sweep_in_progress_picks_up_new_jobs(ws, tmp_path):
     assert not comparison.live
 
 
+def test_cli_compare_of_an_experiments_folder_takes_all_its_runs(ws, tmp_path):
+    """`mazedsl compare cartpole_ppo` (the experiment's folder under outputs, as `mazedsl runs
+    cartpole_ppo` lists it): each run in it and each job of its sweeps, not an error."""
+    root = tmp_path / "outputs"
+    copy_run(ws.sweep, root / "cartpole_ppo" / "sweep_lr")
+    lone = copy_run(ws.jobs[1], root / "cartpole_ppo" / "20261201-000000_abcdef")
+    (root / "cartpole_ppo" / "notes").mkdir()  # a folder that is neither a run nor a sweep
+    data = json.loads(mazedsl("compare", "cartpole_ppo", "--json", cwd=tmp_path).stdout)
+    labels = [run["run"] for run in data["runs"]]
+    assert labels == [f"cartpole_ppo/{lone.name}"] + [f"cartpole_ppo/sweep_lr/{j.name}" for j in ws.jobs]
+    assert sum(g["n"] for g in data["groups"]) == 5
+    # the path of the folder works the same; a run named beside it is kept once, with a note
+    again = json.loads(mazedsl("compare", "outputs/cartpole_ppo", f"outputs/cartpole_ppo/{lone.name}",
+                               "--json", cwd=tmp_path).stdout)
+    assert [run["run"] for run in again["runs"]] == labels
+    assert any("the same run" in note for note in again["notes"])
+    # a folder holding no run at all is still the one-line run error
+    (root / "empty_exp").mkdir()
+    proc = mazedsl("compare", "empty_exp", cwd=tmp_path, check=False)
+    assert proc.returncode == 2 and proc.stderr.count("\n") == 1 and "not a run directory" in proc.stderr
+
+
 def test_cli_compare_help_names_the_forms_and_the_extra(ws):
     out = mazedsl("compare", "--help", cwd=ws.root).stdout
     for text in ("RUN|SWEEP", "'latest'", "EXPERIMENT:latest", "--plot", "mazedsl[plot]", "--x", "--band"):

@@ -11,7 +11,8 @@ from mazedsl.cli.output import fmt, print_json, print_table
 def add_parser(sub: Any) -> None:
     p = sub.add_parser("compare", help="compare runs or a sweep (table, differing keys, --plot)",
                        allow_abbrev=False, description="Compare RUNs (directories, names as `mazedsl runs` lists them, "
-                       "'latest', 'EXPERIMENT:latest') or a SWEEP folder (all its jobs). Runs whose "
+                       "'latest', 'EXPERIMENT:latest'), a SWEEP folder (all its jobs) or an experiment's "
+                       "folder such as cartpole_ppo (all its runs and sweep jobs). Runs whose "
                        "configs differ only in seed are grouped: mean ± std of the final and best "
                        "evaluation return over seeds.")
     p.add_argument("runs", nargs="+", metavar="RUN|SWEEP")
