@@ -354,7 +354,7 @@ class RunContext:
                 if not self.silent:
                     print(line, file=sys.stderr, flush=True)
             sink.progress_bar = (None if self.silent or nothing_to_train
-                                 else _progress_bar(planned, trainer.steps))
+                                 else _progress_bar(planned, trainer.steps, trainer.request_stop))
             sink.progress_total = planned
             try:
                 with stop_on_signals(trainer), (sink.progress_bar or contextlib.nullcontext()):
@@ -646,10 +646,10 @@ def _tensorboard_writer(path: Path) -> Any:
     return SummaryWriter(str(path / "tensorboard"))
 
 
-def _progress_bar(total: int, start: int) -> Any:
+def _progress_bar(total: int, start: int, on_closed: Callable[[], None]) -> Any:
     from mazedsl.progress import TrainingProgress
 
-    return TrainingProgress(total, start)
+    return TrainingProgress(total, start, on_closed)
 
 
 def _next_episode_index(folder: Path) -> int:

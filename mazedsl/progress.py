@@ -2,22 +2,26 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Callable
 
-from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+
+from mazedsl.terminal import console
 
 
 class TrainingProgress:
-    """A rich progress bar on stderr; use as a context manager."""
+    """A rich progress bar on stderr; use as a context manager. ``on_closed``: called once the
+    reader of the output went away (``mazedsl train ... 2>&1 | head``), e.g. the trainer's
+    ``request_stop``."""
 
-    def __init__(self, total: int, start: int = 0) -> None:
+    def __init__(self, total: int, start: int = 0, on_closed: Callable[[], None] | None = None) -> None:
         self._progress = Progress(
             TextColumn("[bold]train[/]"), BarColumn(bar_width=30),
             TextColumn("{task.completed:>9,.0f}/{task.total:,.0f} steps"),
             TextColumn("{task.fields[speed]:>7}/s  return {task.fields[ret]:>7}  "
                        "best eval {task.fields[best]:>7}"),
-            TimeRemainingColumn(), console=Console(stderr=True), refresh_per_second=4)
+            TimeRemainingColumn(), console=console(stderr=True, on_closed=on_closed),
+            refresh_per_second=4)
         self._task = self._progress.add_task("train", total=total, completed=start, speed="-",
                                              ret="-", best="-")
         self._best: float | None = None

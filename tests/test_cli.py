@@ -310,3 +310,45 @@ def test_mazedsl_run_shell_completion_info_and_grammar(tmp_path):
     assert cfg["env"]["kwargs"] == {"sutton_barto_reward": True} and cfg["wrappers"] == []
     bad = hydra_run("-cn", "conf_train", "algorithm.lr=range(1,3)", cwd=tmp_path, check=False)
     assert bad.returncode == 2 and "is a sweep" in bad.stderr and "Traceback" not in bad.stderr
+
+
+@pytest.mark.parametrize("args", [
+    ["diff", CARTPOLE, str(ROOT / "experiments" / "cartpole_a2c.py")],  # a rich table
+    ["show", CARTPOLE],  # plain text
+    ["runs"],  # a rich table of the trained run
+])
+def test_output_to_a_reader_that_went_away_ends_with_141_and_nothing_on_stderr(args, trained_run):
+    """`mazedsl ... | head` (the README's exit statuses): 141, quietly, for a table as for
+    text. rich's own handler of a closed pipe exited 1, which the README calls a bug."""
+    cwd, _, _ = trained_run
+    read, write = os.pipe()
+    os.close(read)  # the reader is gone before the first line
+    try:
+        proc = subprocess.run([str(BIN / "mazedsl"), *args], cwd=cwd, stdout=write,
+                              stderr=subprocess.PIPE, text=True, timeout=120,
+                              env={**os.environ, "COLUMNS": "200"})
+    finally:
+        os.close(write)
+    assert (proc.returncode, proc.stderr) == (141, "")
+
+
+@pytest.mark.parametrize("lines_read", [1, 2])
+def test_training_whose_reader_went_away_stops_as_interrupted_with_141(tmp_path, lines_read):
+    """`mazedsl train ... 2>&1 | head -N`: the run stops as on Ctrl-C (interrupted, not failed)
+    and the command ends quietly with 141. After the run directory's line the next write is
+    the budget's note (a plain print: the run stops before training); after the note it is
+    the progress bar, which asks for a stop after the current update (checkpointed: resumable).
+    rich's own handler of the closed pipe failed the run with exit 1."""
+    proc = subprocess.Popen([str(BIN / "mazedsl"), "train", CARTPOLE, "total_steps=1000000"], cwd=tmp_path,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                            env={**os.environ, "COLUMNS": "200"})
+    lines = [proc.stdout.readline() for _ in range(lines_read)]
+    proc.stdout.close()  # the reader goes away
+    assert proc.wait(timeout=120) == 141
+    assert lines[0].startswith("run directory: ")
+    assert lines_read == 1 or lines[1].startswith("note: training runs to 1,000,192 steps")
+    run_dir = tmp_path / lines[0].split("run directory: ", 1)[1].strip()
+    info = json.loads((run_dir / "run.json").read_text())
+    assert (info["status"], info["error"]) == ("interrupted", None)
+    if lines_read == 2:
+        assert 0 < info["steps"] < 1_000_000 and (run_dir / "checkpoints" / "last.pt").is_file()

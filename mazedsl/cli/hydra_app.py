@@ -16,10 +16,10 @@ from typing import Any
 import hydra
 from omegaconf import DictConfig, OmegaConf
 
-from mazedsl.cli.output import (EXIT_BUG, EXIT_INTERRUPTED, EXIT_USER, error, exit_code_of, fmt,
-                                quit_on_closed_stdout,
-                                print_eval)
+from mazedsl.cli.output import (EXIT_BUG, EXIT_INTERRUPTED, EXIT_PIPE_CLOSED, EXIT_USER, error,
+                                exit_code_of, fmt, print_eval, quit_on_closed_output)
 from mazedsl.cli.preflight import check_before_torch, check_creatable, check_learner
+from mazedsl.terminal import output_closed
 
 APP_NAME = "mazedsl-run"
 BUG_REPORTED = False  # an internal error already reported (exit 1 is then not Hydra's usage error)
@@ -99,8 +99,8 @@ def _train(cfg: DictConfig) -> float:
         raise
     print(f"trained {summary.steps} steps in {summary.wall_time:.1f} s ({summary.stopped}); "
           f"best eval {fmt(summary.best_eval)}", flush=True)
-    if summary.stopped == "interrupted":
-        sys.exit(130)
+    if summary.stopped == "interrupted":  # Ctrl-C, or the reader of the output went away
+        sys.exit(EXIT_PIPE_CLOSED if output_closed() else EXIT_INTERRUPTED)
     return final_eval(run_dir)
 
 
@@ -403,7 +403,7 @@ def _print_hydra_text() -> int:
         sys.stdout.write(text.getvalue())
         sys.stdout.flush()
     except BrokenPipeError:
-        return quit_on_closed_stdout()
+        return quit_on_closed_output()
     return code if isinstance(code, int) else EXIT_USER
 
 

@@ -10,7 +10,8 @@ import sys
 from typing import Any, Sequence
 
 from mazedsl.cli.argtypes import int_at_least
-from mazedsl.cli.output import EXIT_USER, exit_code_of, quit_on_closed_stdout, stdout_closed
+from mazedsl.cli.output import EXIT_PIPE_CLOSED, EXIT_USER, exit_code_of, quit_on_closed_output
+from mazedsl.terminal import output_closed, reader_gone
 
 EPILOG = """examples:
   mazedsl train experiments/cartpole_ppo.py algorithm.lr=1e-3
@@ -183,9 +184,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     from mazedsl.cli import commands
 
     try:
-        return int(getattr(commands, f"cmd_{args.command}")(args) or 0)
+        code = int(getattr(commands, f"cmd_{args.command}")(args) or 0)
     except (Exception, KeyboardInterrupt) as exc:  # noqa: BLE001 - errors become exit codes here
-        return exit_code_of(exc, args.debug)
+        code = exit_code_of(exc, args.debug)
+    return EXIT_PIPE_CLOSED if output_closed() else code  # (training stopped for it)
 
 
 def run() -> None:
@@ -196,9 +198,9 @@ def run() -> None:
             code = exc.code
         sys.stdout.flush()  # here, not at exit, where a closed pipe's error would be printed
     except BrokenPipeError:  # `mazedsl ... | head`: its reader went away
-        if not stdout_closed():
+        if not reader_gone():
             raise
-        code = quit_on_closed_stdout()
+        code = quit_on_closed_output()
     sys.exit(code)
 
 

@@ -21,30 +21,12 @@ EXIT_INTERRUPTED = 130
 EXIT_PIPE_CLOSED = 141  # 128 + SIGPIPE, what the shell reports for a tool its reader left
 
 
-def stdout_closed() -> bool:
-    """Whether the reader of our stdout went away (``mazedsl ... | head`` after its lines)."""
-    import select
+def quit_on_closed_output() -> int:
+    """Stop quietly once the output's reader is gone, as Unix tools do: stdout and stderr go to
+    the null device (Python's closing flush then has nowhere to fail); returns EXIT_PIPE_CLOSED."""
+    from mazedsl.terminal import silence_output
 
-    try:
-        poller = select.poll()
-        poller.register(sys.stdout.fileno(), select.POLLOUT)
-        return any(events & select.POLLERR for _fd, events in poller.poll(0))
-    except (AttributeError, OSError, ValueError):  # no poll, no file descriptor
-        return False
-
-
-def quit_on_closed_stdout() -> int:
-    """Stop quietly once stdout's reader is gone, as Unix tools do: stdout goes to the null
-    device (Python's closing flush then has nowhere to fail); returns EXIT_PIPE_CLOSED."""
-    import os
-
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    try:
-        os.dup2(devnull, sys.stdout.fileno())
-    except (AttributeError, OSError, ValueError):
-        pass
-    finally:
-        os.close(devnull)
+    silence_output()
     return EXIT_PIPE_CLOSED
 
 
@@ -134,12 +116,13 @@ def exit_code_of(exc: BaseException, debug: bool = False) -> int:
 
     from mazedsl.errors import MazeError
     from mazedsl.run.status import TRACEBACK_LOG
+    from mazedsl.terminal import is_reader_gone
 
     if isinstance(exc, KeyboardInterrupt):
         error("interrupted")
         return EXIT_INTERRUPTED
-    if isinstance(exc, BrokenPipeError) and stdout_closed():
-        return quit_on_closed_stdout()
+    if is_reader_gone(exc):
+        return quit_on_closed_output()
     if debug:
         traceback.print_exception(type(exc), exc, exc.__traceback__, file=sys.stderr)
     if isinstance(exc, MazeError):
@@ -178,6 +161,8 @@ def print_table(title: str | None, columns: Sequence[str], rows: Sequence[Sequen
     shown as they are: ``[cartpole_ppo:latest]`` in a value is text, not rich markup."""
     from rich.console import Console
     from rich.table import Table
+
+    from mazedsl.terminal import console as pipe_aware_console
     from rich.text import Text
 
     table = Table(title=None if title is None else Text(title), show_lines=False)
@@ -189,7 +174,7 @@ def print_table(title: str | None, columns: Sequence[str], rows: Sequence[Sequen
     for row in rows:
         table.add_row(*(Text("-" if v is None else str(v)) for v in row))
     console = Console()
-    Console(width=console.width if console.is_terminal else 160).print(table)
+    pipe_aware_console(width=console.width if console.is_terminal else 160).print(table)
 
 
 def fmt(value: Any, digits: int = 1) -> str:

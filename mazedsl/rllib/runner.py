@@ -353,7 +353,7 @@ def train_run(exp: Any, run: Any, factory: Callable[[], Any] | None, *, resume: 
                 if not silent:
                     from mazedsl.progress import TrainingProgress
 
-                    bar = TrainingProgress(budget, loop.steps)
+                    bar = TrainingProgress(budget, loop.steps, loop.request_stop)
                 loop.progress_bar = bar
                 with stop_on_signals(loop), (bar or contextlib.nullcontext()):
                     summary = loop.train(total_steps, n_epochs)

@@ -9,6 +9,7 @@ from datetime import datetime
 from types import TracebackType
 from typing import Any, Callable
 
+from mazedsl.terminal import is_reader_gone
 
 TRACEBACK_LOG = "mazedsl_traceback_log"
 """The attribute :class:`TrainingStatus` sets on an unexpected exception whose traceback it
@@ -72,8 +73,8 @@ class TrainingStatus:
                  tb: TracebackType | None) -> None:
         if exc is not None:
             self.stopped = None  # what ended it is the exception, not a summary
-        if isinstance(exc, KeyboardInterrupt):
-            self.status = "interrupted"
+        if isinstance(exc, KeyboardInterrupt) or (exc is not None and is_reader_gone(exc)):
+            self.status = "interrupted"  # Ctrl-C, or the reader of the output went away
         elif exc is not None:
             self.status = "failed"
             self.error = f"{type(exc).__name__}: {exc}"
