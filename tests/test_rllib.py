@@ -350,6 +350,7 @@ def test_a_loaded_rllib_run_evaluates_rolls_out_and_acts(trained):
                          cwd=ctx.run_dir.parent)
     assert out.returncode == 0, out.stderr
     assert len(json.loads(out.stdout)["returns"]) == 2
+    assert "Deprecat" not in out.stderr  # (RLlib's own, about its RLModule constructor)
     runs = subprocess.run([BIN / "mazedsl", "--runs-root", str(ctx.run_dir.parent), "runs", "--json"],
                           capture_output=True, text=True, timeout=60)
     listed = {Path(r["path"]).name: r for r in json.loads(runs.stdout)}

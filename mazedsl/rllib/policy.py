@@ -7,6 +7,7 @@ and ``compute_action`` use; :func:`load_built` restores one from a run's RLlib c
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import Any
 
@@ -134,11 +135,18 @@ def load_module(checkpoint: Path) -> Any:
     path = checkpoint / MODULE_SUBDIR
     if not path.is_dir():
         raise CheckpointError(f"{checkpoint}: not an RLlib checkpoint (no {MODULE_SUBDIR})")
+    # RLlib's own RLModule constructor uses its deprecated RLModuleConfig and logs a
+    # DeprecationWarning about it on every load: nothing the user can act on
+    quiet = logging.getLogger("ray._common.deprecation")
+    level = quiet.level
+    quiet.setLevel(logging.ERROR)
     try:
         return RLModule.from_checkpoint(str(path.resolve()))  # (RLlib takes absolute paths only)
     except Exception as exc:  # noqa: BLE001 - corrupt or foreign checkpoints of any kind
         first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
         raise CheckpointError(f"{checkpoint}: cannot load the RLModule ({first[:200]})") from None
+    finally:
+        quiet.setLevel(level)
 
 
 def checkpoint_dir(run_path: Path, kind: str) -> Path:
