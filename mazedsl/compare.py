@@ -509,18 +509,28 @@ def group_runs(runs: Sequence[RunData]) -> list[Group]:
     configs = [members[0].config or {} for members in buckets.values()]
     # (a run without a config is a group of its own: it makes no key differ for the others)
     keys = differing_keys([members[0].config for members in buckets.values()], ignore=GROUP_IGNORED)
-    groups = []
-    for members, config in zip(buckets.values(), configs):
-        params = {k: config.get(k, MISSING_VALUE) for k in keys}
-        if members[0].config is None:
-            label = members[0].label
-        elif params:
-            # a key only the other groups have (another algorithm's field) says nothing here
-            label = " ".join(f"{k}={_short(v)}" for k, v in params.items() if v != MISSING_VALUE)
-        else:
-            label = members[0].experiment
-        groups.append(Group(label, params, list(members)))
-    return groups
+    # a key with one value wherever it is present (another algorithm's or runner's field) tells
+    # no group apart: its absence follows from a key that differs (``algorithm._target_``), so
+    # labels leave it out, unless two labels would then be the same
+    told = [k for k in keys if len({_canonical(c[k]) for c in configs if k in c}) > 1]
+    labels = [_group_label(members, config, told) for members, config in zip(buckets.values(), configs)]
+    if len(set(labels)) < len(labels):
+        labels = [_group_label(members, config, keys) for members, config in zip(buckets.values(), configs)]
+    return [Group(label, {k: config.get(k, MISSING_VALUE) for k in keys}, list(members))
+            for label, members, config in zip(labels, buckets.values(), configs)]
+
+
+def _canonical(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, default=str)
+
+
+def _group_label(members: Sequence[RunData], config: dict[str, Any], keys: Sequence[str]) -> str:
+    """``algorithm.lr=0.001 ...`` for the keys given (those this config has: a key only the
+    other groups have says nothing here); the run's label for a run without a config."""
+    if members[0].config is None:
+        return members[0].label
+    shown = " ".join(f"{k}={_short(config[k])}" for k in keys if k in config)
+    return shown or members[0].experiment
 
 
 MISSING_VALUE = "<missing>"

@@ -191,6 +191,30 @@ def test_listing_shows_a_sweep_as_one_row(ws):
     assert is_sweep_dir(ws.sweep) and not is_sweep_dir(ws.jobs[0])
 
 
+def test_group_labels_leave_out_keys_with_one_value_wherever_present(tmp_path):
+    """PPO runs at two learning rates and an A2C run: PPO's own fields (one value in every
+    PPO run, absent from A2C's config) tell no group apart, so no label lists them; where
+    leaving them out would make two labels the same, the labels keep them."""
+    from mazedsl.compare import MISSING_VALUE, RunData, group_runs
+
+    def run(name: str, **config) -> RunData:
+        return RunData(path=tmp_path / name, label=name, info={"experiment": "exp"},
+                       config={"seed": 0, **config})
+
+    ppo = {"algorithm._target_": "PPO", "algorithm.n_epochs": 10, "algorithm.clip_range": 0.2}
+    groups = group_runs([run("a", **ppo, **{"algorithm.lr": 0.001}),
+                         run("b", **ppo, **{"algorithm.lr": 0.003}),
+                         run("c", **{"algorithm._target_": "A2C", "algorithm.lr": 0.0007})])
+    assert [g.label for g in groups] == ["algorithm._target_=PPO algorithm.lr=0.001",
+                                         "algorithm._target_=PPO algorithm.lr=0.003",
+                                         "algorithm._target_=A2C algorithm.lr=0.0007"]
+    assert groups[2].params["algorithm.n_epochs"] == MISSING_VALUE  # (the params keep every key)
+    # two configs told apart only by a key one of them lacks: the labels keep that key
+    groups = group_runs([run("d", **{"algorithm.lr": 0.001}),
+                         run("e", **{"algorithm.lr": 0.001, "algorithm.max_grad_norm": 0.5})])
+    assert [g.label for g in groups] == ["exp", "algorithm.max_grad_norm=0.5"]
+
+
 # -- the command line -----------------------------------------------------------------------------
 
 def test_cli_compare_table_and_differing_keys(ws):
