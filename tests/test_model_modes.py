@@ -293,7 +293,8 @@ def test_a_budget_below_one_rollout_says_what_it_runs(tmp_path: Path, monkeypatc
     import mazedsl.context as context
 
     bars: list[Bar] = []
-    monkeypatch.setattr(context, "_progress_bar", lambda total, start: bars.append(Bar(total, start)) or bars[-1])
+    monkeypatch.setattr(context, "_progress_bar",
+                        lambda total, start, on_closed: bars.append(Bar(total, start)) or bars[-1])
     rc = RunContext(exp(), run_dir=tmp_path / "r")
     assert rc.train(total_steps=40).steps == 64  # one rollout of 32 x 2 envs, as SB3's
     (bar,) = bars

@@ -305,6 +305,8 @@ def test_env_runners_are_placed_on_both_nodes_and_training_learns(cluster, train
     assert len(nodes) == 2 and info["rllib"]["nodes"] == 2
     assert set(info["rllib"]["env_runner_nodes"]) == nodes  # one env runner on each node
     assert summary.stopped == "budget" and summary.steps >= 4_096
+    said = f"note: RLlib sampled {summary.steps:,} env steps for the budget of 4,096"
+    assert (said in (ctx.run_dir / "train.log").read_text()) == (summary.steps > 4_096)
     train = list(iter_metrics(ctx.run_dir / "metrics.jsonl", "train"))
     evals = list(iter_metrics(ctx.run_dir / "metrics.jsonl", "eval"))
     assert len(evals) == 2 and [e["step"] for e in evals] == sorted(e["step"] for e in evals)

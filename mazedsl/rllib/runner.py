@@ -14,6 +14,7 @@ import contextlib
 import json
 import os
 import shutil
+import sys
 import time
 from collections.abc import Mapping
 from pathlib import Path
@@ -358,6 +359,13 @@ def train_run(exp: Any, run: Any, factory: Callable[[], Any] | None, *, resume: 
                 with stop_on_signals(loop), (bar or contextlib.nullcontext()):
                     summary = loop.train(total_steps, n_epochs)
                 loop.progress_bar = None
+                if summary.stopped == "budget" and summary.steps > budget:  # (the bar went past)
+                    line = (f"note: RLlib sampled {summary.steps:,} env steps for the budget of "
+                            f"{budget:,}: each of its iterations collects a whole train batch, and "
+                            "the last one crossed the budget")
+                    logger.info(line)
+                    if not silent:
+                        print(line, file=sys.stderr, flush=True)
             finally:
                 loop.close()
         return status.done(summary)
