@@ -478,6 +478,49 @@ async def test_sweep_without_its_sweeper_plugin_says_how_to_install_it(demo, mon
         assert app.screen.query_one("#launch-start").disabled
 
 
+@run_async
+async def test_a_sweep_that_fails_to_start_is_reported_with_its_error_line(demo, monkeypatch):
+    """A sweep process that refuses (exit 2, one `error:` line): the notice says what was wrong,
+    not only an exit code."""
+    from mazedsl_tui.sweeps import read_sweep_config
+
+    monkeypatch.chdir(demo.root)
+    (demo.experiments / "optuna_cartpole.yaml").write_text(SHIPPED_SWEEP.read_text())
+    library = DemoLibrary()
+    library.sweep_command = lambda config, overrides, sweep_dir: [  # type: ignore[method-assign]
+        sys.executable, "-c", "import sys; print('error: total_step: unknown key'); sys.exit(2)"]
+    app = make_app(demo, library=library)
+    notes: list[tuple[str, str]] = []
+    async with app.run_test(size=(100, 32)) as pilot:
+        app.notify = lambda message, title="", **_: notes.append((title, str(message)))  # type: ignore[method-assign]
+        app.start_sweep(read_sweep_config(demo.experiments / "optuna_cartpole.yaml"), [])
+        await wait_for(pilot, lambda: any(title == "Sweep failed" for title, _ in notes), what="the notice")
+    failed = next(message for title, message in notes if title == "Sweep failed")
+    assert failed.endswith(": total_step: unknown key")
+
+
+@pytest.mark.skipif(not HAS_OPTUNA, reason="needs the optional Optuna sweeper: pip install -e '.[tune]'")
+@run_async
+async def test_the_sweep_dialog_refuses_what_mazedsl_run_would_refuse(demo, monkeypatch):
+    """A typo'd override in the sweep dialog: the line mazedsl-run would print, inline, and no
+    start (the dialog said "valid" and the sweep then failed); a good form is valid again."""
+    monkeypatch.chdir(demo.root)
+    (demo.experiments / "optuna_cartpole.yaml").write_text(SHIPPED_SWEEP.read_text())
+    app = make_app(demo, mode="experiments")
+    async with app.run_test(size=(100, 32)) as pilot:
+        app.open_launch(demo.experiments / "optuna_cartpole.yaml")
+        await wait_for(pilot, lambda: isinstance(app.screen, LaunchScreen) and app.screen.is_mounted)
+        launch = app.screen
+        launch.query_one("#launch-overrides").value = "hydra.sweeper.n_trials=2 total_step=3000"
+        await wait_for(pilot, lambda: not launch.validating and launch.error is not None, what="the refusal")
+        assert launch.error.startswith("total_step: unknown key; did you mean 'total_steps'?")
+        assert launch.query_one("#launch-start").disabled
+        launch.query_one("#launch-overrides").value = "hydra.sweeper.n_trials=2 total_steps=3000"
+        await wait_for(pilot, lambda: not launch.validating and launch.error is None
+                       and launch.overrides[-1] == "total_steps=3000", what="a valid form")
+        assert not launch.query_one("#launch-start").disabled
+
+
 @pytest.mark.skipif(not HAS_OPTUNA, reason="needs the optional Optuna sweeper: pip install -e '.[tune]'")
 def test_the_sweep_command_shown_runs_from_the_project(demo, monkeypatch):
     """The command the dialog shows, run in a shell-like subprocess from the project root."""
@@ -498,6 +541,31 @@ def test_the_sweep_command_shown_runs_from_the_project(demo, monkeypatch):
     assert len(sweep_json) == 1
     jobs = [p for p in sweep_json[0].parent.iterdir() if (p / "run.json").is_file()]
     assert len(jobs) == 1 and json.loads((jobs[0] / "run.json").read_text())["status"] == "finished"
+
+
+def test_the_sweep_process_the_app_starts_runs_its_jobs(demo, monkeypatch):
+    """The process the app itself starts (``python -m mazedsl.cli.hydra_app``, not the command
+    it shows): the defect was a module that did nothing when run so, and exited 0 ("Sweep
+    finished" with no job). A typo in its overrides exits 2 with one line, nothing written."""
+    import subprocess
+
+    from mazedsl_tui.sweeps import read_sweep_config, sweep_process_command
+
+    monkeypatch.chdir(demo.root)
+    (demo.experiments / "optuna_cartpole.yaml").write_text(SHIPPED_SWEEP.read_text())
+    config = read_sweep_config(Path("experiments/optuna_cartpole.yaml"))
+    tiny = ["hydra.sweeper.n_trials=1", "total_steps=512", "eval_every_steps=256", "eval_episodes=1"]
+    sweep_dir = (demo.runs / "optuna_cartpole" / "sweep_by_the_app").resolve()
+    done = subprocess.run(sweep_process_command(config, tiny, sweep_dir), capture_output=True, text=True,
+                          timeout=240)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert json.loads((sweep_dir / "job_000" / "run.json").read_text())["status"] == "finished"
+    assert len(json.loads((sweep_dir / "sweep.json").read_text())["jobs"]) == 1
+    typo = sweep_dir.with_name("sweep_typo")
+    done = subprocess.run(sweep_process_command(config, [*tiny[:1], "total_step=512"], typo),
+                          capture_output=True, text=True, timeout=240)
+    assert done.returncode == 2 and not typo.exists()
+    assert done.stderr.splitlines() == [done.stderr.strip()] and "did you mean 'total_steps'" in done.stderr
 
 
 # -- a training that stops before it starts --------------------------------------------------------

@@ -23,7 +23,7 @@ from mazedsl_tui.library import Library, describe_error
 from mazedsl_tui.messages import TrainingExited, TrainingStarted
 from mazedsl_tui.screens.experiments import ExperimentsScreen
 from mazedsl_tui.screens.runs import RunsScreen
-from mazedsl_tui.training import TrainingManager, console_log_path, new_run_dir
+from mazedsl_tui.training import TrainingManager, console_log_path, error_line, new_run_dir
 
 
 def has_runs(runs_root: Path) -> bool:
@@ -250,7 +250,8 @@ class MazeApp(App[None]):
     def on_training_exited(self, message: TrainingExited) -> None:
         label = short_path(message.run_dir, self.runs_root)
         if message.run_dir.name.startswith("sweep_") and not (message.run_dir / "run.json").exists():
-            failed = f"exit code {message.returncode}: see sweep.json, or {console_log_path(message.run_dir).name}"
+            log = console_log_path(message.run_dir)
+            failed = error_line(log) or f"exit code {message.returncode}: see sweep.json, or {log.name}"
             self.notify(label if message.returncode == 0 else f"{label}: {failed}",
                         title="Sweep finished" if message.returncode == 0 else "Sweep failed",
                         severity="information" if message.returncode == 0 else "error")

@@ -254,6 +254,18 @@ class Library:
 
         return read_sweep_config(path)
 
+    def sweep_problem(self, config: Any, overrides: Iterable[str]) -> str | None:
+        """What ``mazedsl-run`` refuses before running the sweep (its one line), or None: the
+        config, the overrides and the values every trial starts from."""
+        from mazedsl.cli.hydra_app import preflight
+        from mazedsl_tui.sweeps import sweep_arguments
+
+        try:
+            preflight(sweep_arguments(config, list(overrides)))
+        except Exception as exc:  # noqa: BLE001 - every refusal is shown inline
+            return describe_error(exc)
+        return None
+
     def sweep_command(self, config: Any, overrides: Iterable[str], sweep_dir: str | os.PathLike[str]) -> list[str]:
         """``mazedsl-run --config-dir DIR -cn NAME -m ...`` writing its jobs into ``sweep_dir``."""
         from mazedsl_tui.sweeps import sweep_process_command

@@ -106,7 +106,12 @@ def read_sweep_config(path: str | os.PathLike[str]) -> SweepConfig | None:
     return config
 
 
+def sweep_arguments(config: SweepConfig, overrides: list[str]) -> list[str]:
+    """``mazedsl-run``'s arguments for the sweep: ``--config-dir DIR -cn NAME -m OVERRIDES``."""
+    return ["--config-dir", str(config.path.parent.resolve()), "-cn", config.config_name, "-m", *overrides]
+
+
 def sweep_process_command(config: SweepConfig, overrides: list[str], sweep_dir: Path) -> list[str]:
     """The process the UI starts: ``mazedsl-run`` writing its jobs into ``sweep_dir``."""
-    return [sys.executable, "-m", "mazedsl.cli.hydra_app", "--config-dir", str(config.path.parent.resolve()),
-            "-cn", config.config_name, "-m", *overrides, f"hydra.sweep.dir={sweep_dir}"]
+    return [sys.executable, "-m", "mazedsl.cli.hydra_app", *sweep_arguments(config, overrides),
+            f"hydra.sweep.dir={sweep_dir}"]

@@ -29,6 +29,15 @@ def console_log_path(run_dir: Path) -> Path:
     return run_dir.parent / f".{run_dir.name}.console.log"
 
 
+def error_line(console_log: Path) -> str | None:
+    """The last ``error: ...`` line a process wrote to its console log (the CLI's one line)."""
+    try:
+        lines = console_log.read_text(encoding="utf-8", errors="replace").splitlines()
+    except OSError:
+        return None
+    return next((line[len("error: "):] for line in reversed(lines) if line.startswith("error: ")), None)
+
+
 @dataclass
 class Training:
     """One training process started from the UI."""

@@ -296,7 +296,8 @@ def preflight(argv: list[str]) -> None:
     the env can be made with its kwargs and the algorithm takes the experiment on the env's
     spaces. A mistake gets one clear line (path, value,
     expectation, source) instead of Hydra's report. In a multirun every sweep point is
-    checked (grammar only under a custom sweeper, which gives sweeps its own meaning).
+    checked (under a custom sweeper, which gives sweeps its own meaning, the plain values).
+    A config of your own (``-cd DIR -cn NAME``) is checked as the built-in one it extends.
     A ``--config-dir`` folder is searched after the built-in ``conf/``, as Hydra searches it;
     under ``--config-path`` (another primary config folder) Hydra checks alone."""
     from mazedsl.errors import ConfigError
@@ -308,17 +309,19 @@ def preflight(argv: list[str]) -> None:
         _preflight(argv, config_name, overrides, multirun, custom_sweeper)
         return
     from mazedsl.config import searchpath
+    from mazedsl.config.hydra_session import LOCK
 
     if not config_dir.is_dir():
         raise ConfigError(f"{str(config_dir)!r} is not a folder", "--config-dir")
-    added = str(config_dir) not in searchpath.search_paths()
-    if added:  # as Hydra adds it: after the built-in conf/
-        searchpath.add_search_path(config_dir)
-    try:
-        _preflight(argv, config_name, overrides, multirun, custom_sweeper)
-    finally:
-        if added:
-            searchpath.remove_search_path(config_dir)
+    with LOCK:  # (the TUI checks its forms in threads: none may take the folder away meanwhile)
+        added = str(config_dir) not in searchpath.search_paths()
+        if added:  # as Hydra adds it: after the built-in conf/
+            searchpath.add_search_path(config_dir)
+        try:
+            _preflight(argv, config_name, overrides, multirun, custom_sweeper)
+        finally:
+            if added:
+                searchpath.remove_search_path(config_dir)
 
 
 def _preflight(argv: list[str], config_name: str, overrides: list[str], multirun: bool,
@@ -328,6 +331,7 @@ def _preflight(argv: list[str], config_name: str, overrides: list[str], multirun
     from mazedsl.config.hydra_session import config_names, session
     from mazedsl.config.overrides import _parse, split_sweep
     from mazedsl.errors import ConfigError
+    from mazedsl.spec import Experiment
 
     with session() as loader:
         names = config_names(loader)
@@ -336,12 +340,12 @@ def _preflight(argv: list[str], config_name: str, overrides: list[str], multirun
 
         hint = did_you_mean(config_name, names)
         raise ConfigError(f"-cn {config_name}: unknown config{hint} (available: {', '.join(names)})")
-    if config_name not in ("conf_train", "conf_rollout"):
-        return
-    for text in overrides:
-        _parse(text)
+    parsed = [_parse(text) for text in overrides]
     if multirun and custom_sweeper:
-        return
+        # the sweeper reads its own sweep syntax (interval(...), ...): the plain values are
+        # what every trial starts from, and are checked here
+        overrides = [text for text, o in zip(overrides, parsed) if not o.is_sweep_override()]
+        multirun = False
     prints_only = any(a in ("--cfg", "-c") or a.startswith("--cfg=") for a in argv)
     points = split_sweep(overrides) if multirun else [overrides]
     checked_envs: dict[str, tuple[Any, Any]] = {}
@@ -355,7 +359,7 @@ def _preflight(argv: list[str], config_name: str, overrides: list[str], multirun
             composed[choices] = compose_experiment(list(choices), config_name=config_name)
         values = [text for text in point if text not in choices]
         declared = apply_overrides(composed[choices], values) if values else composed[choices]
-        if config_name == "conf_train" and not prints_only:  # --cfg prints; nothing runs
+        if isinstance(declared, Experiment) and not prints_only:  # --cfg prints; nothing runs
             # every point's, before torch is imported
             runnable.append((declared, check_before_torch(declared, checked_envs)))
             check_creatable(declared.output_dir)
@@ -436,3 +440,7 @@ def run() -> None:
         error("interrupted")
         hydra_callbacks.summarize_interrupted()
         sys.exit(EXIT_INTERRUPTED)
+
+
+if __name__ == "__main__":  # `python -m mazedsl.cli.hydra_app`: how the TUI starts a sweep
+    run()

@@ -28,13 +28,15 @@ from mazedsl.config import _paths, searchpath
 from mazedsl.errors import ConfigError
 
 CONF_MODULE = "mazedsl.conf"
-_LOCK = threading.RLock()
+#: Held while Hydra's global state is in use; hold it also around a temporary change of the
+#: search path that a composition must see (another thread's composition then waits).
+LOCK = threading.RLock()
 
 
 @contextmanager
 def session() -> Iterator[Any]:
     """A Hydra config loader over ``mazedsl.conf`` + user folders + ConfigStore entries."""
-    with _LOCK:
+    with LOCK:
         saved_hydra = Singleton._instances.pop(GlobalHydra, None)
         saved_base = VersionBase.instance().getbase()
         runtime = Singleton._instances.get(JobRuntime)

@@ -125,8 +125,8 @@ class LaunchScreen(ModalScreen[Path | None]):
     def check_overrides(self, overrides: list[str], generation: int) -> None:
         lib = self.app.library
         if self.sweep is not None:
-            problem = self.sweep.problem()
-            note = None if problem else "Each job's values are checked by mazedsl-run as it starts."
+            problem = self.sweep.problem() or lib.sweep_problem(self.sweep, overrides)
+            note = None if problem else "Each trial's own values are checked by mazedsl-run as it starts."
             self.post_message(OverridesValidated(overrides, problem, self.sweep.name, note=note,
                                                  generation=generation))
             return
