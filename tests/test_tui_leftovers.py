@@ -396,6 +396,12 @@ async def test_resume_dialog_refuses_a_run_with_no_last_checkpoint(demo):
 def test_resume_plan_puts_a_missing_checkpoint_before_the_budget():
     assert resume_plan("interrupted", 10, 100, "500", problem="no checkpoint") == ([], "no checkpoint")
     assert resume_plan("running", 10, 100, "", problem="no checkpoint")[1].startswith("the run is still")
+    # trained by a process this window did not start (an earlier `mazedsl tui`, a shell): `s`
+    # cannot stop it, so the dialog says where it is and how to stop it instead
+    elsewhere = resume_plan("running", 10, 100, "", elsewhere="pid 4242 on host h since 03:00")[1]
+    assert elsewhere == ("the run is still training in another process (pid 4242 on host h since 03:00): "
+                         "stop it there (Ctrl-C, or kill -INT its pid), then resume it")
+    assert resume_plan("running", 10, 100, "")[1] == "the run is still training; stop it first (s)"
     assert resume_plan("interrupted", 10, 100, "500") == (["total_steps=500"], None)
 
 

@@ -142,14 +142,16 @@ class MazeApp(App[None]):
             self.notify(describe_error(exc), title="Cannot resume", severity="error")
             return
         training = self.trainings.get(run_dir)
-        status = "running" if training is not None and training.running else self.effective_status(info)
+        ours = training is not None and training.running
+        status = "running" if ours else self.effective_status(info)
 
         def confirmed(overrides: list[str] | None) -> None:
             if overrides is not None:
                 self.resume_training(run_dir, overrides)
 
         problem = self.library.resume_problem(run_dir, status, getattr(info, "steps", 0))
-        self.push_screen(ResumeScreen(run_dir, info, status, problem), confirmed)
+        elsewhere = None if ours or status != "running" else self.library.training_holder(run_dir)
+        self.push_screen(ResumeScreen(run_dir, info, status, problem, elsewhere), confirmed)
 
     def resume_training(self, run_dir: str | Path, overrides: list[str] | None = None) -> Path | None:
         """Continue ``run_dir`` with ``mazedsl train --resume`` in its own process; show the run."""

@@ -18,12 +18,17 @@ from mazedsl_tui.formatting import budget_unit, cwd_path, fmt_int, short_path, s
 
 
 def resume_plan(status: str, steps: int, budget: int | None, text: str,
-                plays_episodes: bool = True, problem: str | None = None) -> tuple[list[str], str | None]:
+                plays_episodes: bool = True, problem: str | None = None,
+                elsewhere: str | None = None) -> tuple[list[str], str | None]:
     """The overrides ``--resume`` gets from the budget field (``total_steps=N`` or none), or
     why the run cannot be resumed so. ``plays_episodes`` False: the run's steps are training
     samples (BC), and the messages say so. ``problem``: why the run has nothing to resume
-    from (:meth:`Library.resume_problem`), whatever the budget."""
+    from (:meth:`Library.resume_problem`), whatever the budget. ``elsewhere``: the process
+    training the run (``pid N on host H since T``) when this window did not start it."""
     if status in ("running", "starting"):
+        if elsewhere:  # (s stops only the trainings this window started)
+            return [], (f"the run is still training in another process ({elsewhere}): stop it "
+                        "there (Ctrl-C, or kill -INT its pid), then resume it")
         return [], "the run is still training; stop it first (s)"
     if problem:
         return [], problem
@@ -50,11 +55,13 @@ class ResumeScreen(ModalScreen[list[str] | None]):
         Binding("ctrl+s", "start", "Resume", priority=True),
     ]
 
-    def __init__(self, run_dir: Path, info: Any, status: str, problem: str | None = None) -> None:
+    def __init__(self, run_dir: Path, info: Any, status: str, problem: str | None = None,
+                 elsewhere: str | None = None) -> None:
         super().__init__()
         self.run_dir = Path(run_dir)
         self.status = status
         self.problem = problem  # why there is nothing to resume from (no last checkpoint)
+        self.elsewhere = elsewhere  # the process training it, when this window did not start it
         raw = getattr(info, "raw", None) or {}
         self.steps = int(raw.get("steps") or getattr(info, "steps", 0) or 0)
         budget = raw.get("total_steps")
@@ -96,7 +103,7 @@ class ResumeScreen(ModalScreen[list[str] | None]):
     def check(self) -> None:
         text = self.query_one("#resume-budget", Input).value
         self.overrides, self.error = resume_plan(self.status, self.steps, self.budget, text,
-                                                 self.plays_episodes, self.problem)
+                                                 self.plays_episodes, self.problem, self.elsewhere)
         self.query_one("#resume-budget", Input).set_class(bool(self.error), "-invalid-field")
         self.query_one("#resume-error", Static).update(
             Text(f"✘ {self.error}", style="bold #e06c75") if self.error else Text("✔ ready", style="#98c379"))
