@@ -230,3 +230,10 @@ def test_run_context_sweep_refuses_a_bad_point_before_any_job(tmp_path, monkeypa
     with pytest.raises(MazeError, match="sac needs a Box action space"):
         RunContext.sweep(CARTPOLE, ["algorithm=sac,dqn"], overrides={"total_steps": 64})
     assert files_under(tmp_path) == []
+
+
+def test_tui_with_an_experiments_folder_that_is_not_there_is_one_line(tmp_path, capsys):
+    """`mazedsl tui --experiments nosuch` (a typo): refused before the UI opens, where it said
+    "No experiment files in nosuch"."""
+    assert status(["tui", "--experiments", str(tmp_path / "nosuch")]) == 2
+    assert error_lines(capsys) == [f"error: --experiments: {str(tmp_path / 'nosuch')!r} is not a folder"]

@@ -442,5 +442,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
 def cmd_tui(args: argparse.Namespace) -> int:
     from mazedsl_tui.app import main as tui_main
 
-    tui_main(["--experiments", args.experiments, "--runs", args.runs_root])
+    if args.experiments is not None and not os.path.isdir(args.experiments):  # a typo, not "none yet"
+        raise ConfigError(f"{args.experiments!r} is not a folder", "--experiments")
+    tui_main(["--experiments", args.experiments or "experiments", "--runs", args.runs_root])
     return 0

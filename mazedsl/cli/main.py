@@ -121,7 +121,8 @@ def build_parser() -> argparse.ArgumentParser:
     add_compare_parser(sub)
 
     p = sub.add_parser("tui", help="open the terminal UI")
-    p.add_argument("--experiments", default="experiments", metavar="DIR")
+    p.add_argument("--experiments", metavar="DIR",
+                   help="folder of experiment files (default: experiments, where there is one)")
     return parser
 
 

@@ -19,7 +19,7 @@ SECTIONS: list[tuple[str, list[tuple[str, str]]]] = [
     ]),
     ("Runs", [
         ("enter", "open the run (a sweep: its configurations and jobs)"),
-        ("space  c", "mark runs (a sweep: all its jobs), compare them"),
+        ("space  c", "mark a run and move down (a sweep: all its jobs); compare the marked"),
         ("home  end", "first / last run"),
         ("o", "roll out its policy"),
         ("e", "evaluate its best checkpoint"),
