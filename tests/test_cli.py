@@ -300,6 +300,23 @@ def test_optuna_sweep_uses_final_eval_as_objective(tmp_path):
     assert f"Best value: {max(finals)}" in proc.stdout + proc.stderr
 
 
+def test_mazedsl_run_checks_a_config_of_your_own_and_leaves_hydra_only_values_to_hydra(tmp_path):
+    """A config of your own (-cd DIR -cn NAME) extending conf_train: a typo is mazedsl's one line
+    before Hydra runs (it was Hydra's report), while a ${hydra:...} value, which only Hydra's
+    job can resolve, still trains (the check steps aside for it)."""
+    conf = tmp_path / "my_conf"
+    conf.mkdir()
+    head = "defaults:\n  - conf_train\n  - _self_\n"
+    (conf / "mine.yaml").write_text(head + "output_dir: mine_out\n")
+    (conf / "mine_in_cwd.yaml").write_text(head + "output_dir: ${hydra:runtime.cwd}/mine_out\n")
+    typo = hydra_run("-cd", str(conf), "-cn", "mine", "total_step=256", cwd=tmp_path, check=False)
+    assert typo.returncode == 2 and typo.stderr.startswith("error: total_step: unknown key; did you mean")
+    assert typo.stderr.count("\n") == 1 and not (tmp_path / "mine_out").exists()
+    hydra_run("-cd", str(conf), "-cn", "mine_in_cwd", *HYDRA_TINY, cwd=tmp_path)
+    (run_json,) = (tmp_path / "mine_out").glob("*/*/run.json")
+    assert json.loads(run_json.read_text())["status"] == "finished"
+
+
 def test_mazedsl_run_shell_completion_info_and_grammar(tmp_path):
     assert "hydra_bash_completion" in hydra_run("-sc", "install=bash", cwd=tmp_path).stdout
     assert "Defaults List" in hydra_run("--info", "defaults", cwd=tmp_path).stdout

@@ -355,16 +355,25 @@ def _preflight(argv: list[str], config_name: str, overrides: list[str], multirun
         # compose once per choice of modules (the slow part); values are then applied to it
         choices = tuple(text for text in point if _is_choice(text)
                         or text.lstrip("+").startswith("allow_targets="))  # modules it may name
-        if choices not in composed:
-            composed[choices] = compose_experiment(list(choices), config_name=config_name)
-        values = [text for text in point if text not in choices]
-        declared = apply_overrides(composed[choices], values) if values else composed[choices]
+        try:
+            if choices not in composed:
+                composed[choices] = compose_experiment(list(choices), config_name=config_name)
+            values = [text for text in point if text not in choices]
+            declared = apply_overrides(composed[choices], values) if values else composed[choices]
+        except ConfigError as exc:
+            if _HYDRA_ONLY in str(exc):  # a ${hydra:...} value: only Hydra's job can resolve it
+                return
+            raise
         if isinstance(declared, Experiment) and not prints_only:  # --cfg prints; nothing runs
             # every point's, before torch is imported
             runnable.append((declared, check_before_torch(declared, checked_envs)))
             check_creatable(declared.output_dir)
     for declared, spaces in runnable:
         check_learner(declared, spaces)
+
+
+#: OmegaConf's error for a ``${hydra:...}`` interpolation resolved outside a Hydra job.
+_HYDRA_ONLY = "HydraConfig was not set"
 
 
 def replacing_nodes(argv: list[str]) -> list[str]:
