@@ -317,6 +317,30 @@ def test_mazedsl_run_checks_a_config_of_your_own_and_leaves_hydra_only_values_to
     assert json.loads(run_json.read_text())["status"] == "finished"
 
 
+def test_mazedsl_run_config_path_of_your_own_extends_the_built_in_configs(tmp_path):
+    """``-cp DIR`` (another primary config folder, relative to the working directory) with a
+    config extending conf_train: it trains with the built-in groups (Hydra had lost them:
+    "Could not load 'conf_train'", and read a relative DIR inside mazedsl's package), and a
+    typo or a missing folder is one line with exit 2, before Hydra runs."""
+    conf = tmp_path / "my_conf"
+    conf.mkdir()
+    (conf / "mine.yaml").write_text("defaults:\n  - conf_train\n  - _self_\n\noutput_dir: mine_out\n")
+    proc = hydra_run("-cp", "my_conf", "-cn", "mine", "algorithm=a2c", *HYDRA_TINY, cwd=tmp_path)
+    (run_json,) = (tmp_path / "mine_out").glob("*/*/run.json")
+    assert json.loads(run_json.read_text())["status"] == "finished"
+    cfg = yaml.safe_load((run_json.parent / "config.yaml").read_text())
+    assert cfg["algorithm"]["_target_"].endswith("A2C") and "run directory" in proc.stdout
+    for args, expected in [
+        (["-cp", "my_conf", "-cn", "mine", "total_step=256"], "error: total_step: unknown key; did you mean"),
+        ([f"--config-path={conf}", "-cn", "mine", "algorithm=nosuch"], "error: algorithm: unknown config module 'nosuch'"),
+        (["-cp", "nosuch", "-cn", "mine"], "error: --config-path: "),
+    ]:
+        bad = hydra_run(*args, cwd=tmp_path, check=False)
+        assert bad.returncode == 2 and bad.stderr.startswith(expected), (args, bad.stderr)
+        assert bad.stderr.count("\n") == 1
+    assert len(list((tmp_path / "mine_out").glob("*/*/run.json"))) == 1
+
+
 def test_mazedsl_run_shell_completion_info_and_grammar(tmp_path):
     assert "hydra_bash_completion" in hydra_run("-sc", "install=bash", cwd=tmp_path).stdout
     assert "Defaults List" in hydra_run("--info", "defaults", cwd=tmp_path).stdout

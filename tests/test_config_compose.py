@@ -290,6 +290,23 @@ def test_search_path_plugin_appends_user_folders_after_main(user_conf: Path) -> 
         "pkg://hydra.conf", "pkg://mazedsl.conf", f"file://{user_conf}", "structured://"]
 
 
+def test_search_path_plugin_puts_the_built_in_configs_after_another_primary_folder(user_conf: Path,
+                                                                                 tmp_path: Path) -> None:
+    """Under ``mazedsl-run -cp DIR`` Hydra's primary folder is DIR: the plugin adds the built-in
+    configs right after it (before the user folders, as they come after them otherwise)."""
+    from hydra._internal.config_search_path_impl import ConfigSearchPathImpl
+
+    add_search_path(user_conf)
+    search_path = ConfigSearchPathImpl()
+    search_path.append("hydra", "pkg://hydra.conf")
+    search_path.append("main", f"file://{tmp_path}")
+    search_path.append("schema", "structured://")
+    MazedslSearchPathPlugin().manipulate_search_path(search_path)
+    MazedslSearchPathPlugin().manipulate_search_path(search_path)  # idempotent
+    assert [e.path for e in search_path.get_path()] == [
+        "pkg://hydra.conf", f"file://{tmp_path}", "pkg://mazedsl.conf", f"file://{user_conf}", "structured://"]
+
+
 def test_from_config_of_a_composed_tree_equals_compose_experiment() -> None:
     cfg = compose("conf_train", ["model=pixel_obs", "wrappers=pixel_obs"])
     assert from_config(cfg) == compose_experiment(["model=pixel_obs", "wrappers=pixel_obs"])

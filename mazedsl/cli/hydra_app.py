@@ -8,6 +8,7 @@ A failed job is recorded as failed (and returns NaN to sweepers), never scored s
 from __future__ import annotations
 
 import math
+import os
 import sys
 from datetime import datetime
 from pathlib import Path
@@ -258,14 +259,32 @@ def _mark_job_failed(exc: BaseException) -> None:
 _VALUE_FLAGS = {"-cn", "--config-name", "-cp", "--config-path", "-cd", "--config-dir", "--cfg", "-c",
                 "-p", "--package", "--info", "-i", "-sc", "--shell-completion", "--experimental-rerun"}
 _SKIP_PREFLIGHT = {"-h", "--help", "--hydra-help", "--version", "--info", "-i", "-sc",
-                   "--shell-completion", "-cp", "--config-path"}
+                   "--shell-completion"}
 
 
-def _parse_argv(argv: list[str]) -> tuple[str, list[str], bool, bool, Path | None]:
+def config_path_from_cwd(argv: list[str]) -> list[str]:
+    """``argv`` with a relative ``--config-path`` (``-cp``) folder made absolute from the
+    working directory. (Hydra reads it relative to the app's Python file, which for an
+    installed ``mazedsl-run`` is inside mazedsl's own package.) ``pkg://`` paths stay."""
+    out = list(argv)
+    for i, arg in enumerate(out):
+        if arg in ("-cp", "--config-path") and i + 1 < len(out):
+            out[i + 1] = _from_cwd(out[i + 1])
+        elif arg.startswith("--config-path="):
+            out[i] = "--config-path=" + _from_cwd(arg.split("=", 1)[1])
+    return out
+
+
+def _from_cwd(path: str) -> str:
+    return path if path.startswith("pkg://") or os.path.isabs(path) else os.path.abspath(path)
+
+
+def _parse_argv(argv: list[str]) -> tuple[str, list[str], bool, bool, Path | None, str | None]:
     """(config name, overrides without hydra's, multirun?, sweeper overridden?, the
-    ``--config-dir`` folder, absolute, or None)."""
+    ``--config-dir`` folder, absolute, or None, the ``--config-path`` as given, or None)."""
     config_name, overrides, multirun, custom_sweeper, i = "conf_train", [], False, False, 0
     config_dir: Path | None = None
+    config_path: str | None = None
     while i < len(argv):
         arg = argv[i]
         if arg in ("-m", "--multirun"):
@@ -280,6 +299,11 @@ def _parse_argv(argv: list[str]) -> tuple[str, list[str], bool, bool, Path | Non
             i += 1
         elif arg.startswith("--config-dir="):
             config_dir = Path(arg.split("=", 1)[1]).absolute()
+        elif arg in ("-cp", "--config-path"):
+            config_path = argv[i + 1] if i + 1 < len(argv) else None
+            i += 1
+        elif arg.startswith("--config-path="):
+            config_path = arg.split("=", 1)[1]
         elif arg in _VALUE_FLAGS:
             i += 1
         elif arg.startswith(("hydra/sweeper=", "+hydra/sweeper=")):
@@ -287,7 +311,7 @@ def _parse_argv(argv: list[str]) -> tuple[str, list[str], bool, bool, Path | Non
         elif not arg.startswith("-") and not arg.startswith(("hydra.", "hydra/", "+hydra", "~hydra")):
             overrides.append(arg)
         i += 1
-    return config_name, overrides, multirun, custom_sweeper, config_dir
+    return config_name, overrides, multirun, custom_sweeper, config_dir, config_path
 
 
 def preflight(argv: list[str]) -> None:
@@ -298,28 +322,34 @@ def preflight(argv: list[str]) -> None:
     expectation, source) instead of Hydra's report. In a multirun every sweep point is
     checked (under a custom sweeper, which gives sweeps its own meaning, the plain values).
     A config of your own (``-cd DIR -cn NAME``) is checked as the built-in one it extends.
-    A ``--config-dir`` folder is searched after the built-in ``conf/``, as Hydra searches it;
-    under ``--config-path`` (another primary config folder) Hydra checks alone."""
+    A ``--config-dir`` folder is searched after the built-in ``conf/``, as Hydra searches it,
+    a ``--config-path`` folder (absolute: see :func:`config_path_from_cwd`) before it, as the
+    primary folder; under a ``pkg://`` config path Hydra checks alone."""
     from mazedsl.errors import ConfigError
 
     if any(a.split("=")[0] in _SKIP_PREFLIGHT for a in argv):
         return
-    config_name, overrides, multirun, custom_sweeper, config_dir = _parse_argv(argv)
-    if config_dir is None:
+    config_name, overrides, multirun, custom_sweeper, config_dir, config_path = _parse_argv(argv)
+    if config_dir is None and config_path is None:
         _preflight(argv, config_name, overrides, multirun, custom_sweeper)
+        return
+    if config_path is not None and config_path.startswith("pkg://"):
         return
     from mazedsl.config import searchpath
     from mazedsl.config.hydra_session import LOCK
 
-    if not config_dir.is_dir():
-        raise ConfigError(f"{str(config_dir)!r} is not a folder", "--config-dir")
+    for folder, flag in ((config_dir, "--config-dir"), (config_path, "--config-path")):
+        if folder is not None and not Path(folder).is_dir():
+            raise ConfigError(f"{str(folder)!r} is not a folder", flag)
     with LOCK:  # (the TUI checks its forms in threads: none may take the folder away meanwhile)
-        added = str(config_dir) not in searchpath.search_paths()
+        added = config_dir is not None and str(config_dir) not in searchpath.search_paths()
         if added:  # as Hydra adds it: after the built-in conf/
             searchpath.add_search_path(config_dir)
+        searchpath.set_primary(config_path)
         try:
             _preflight(argv, config_name, overrides, multirun, custom_sweeper)
         finally:
+            searchpath.set_primary(None)
             if added:
                 searchpath.remove_search_path(config_dir)
 
@@ -431,6 +461,7 @@ def run() -> None:
     while "--debug" in sys.argv:
         sys.argv.remove("--debug")  # ours, not Hydra's
     try:
+        sys.argv[1:] = config_path_from_cwd(sys.argv[1:])
         preflight(sys.argv[1:])
         sys.argv[1:] = replacing_nodes(sys.argv[1:])
     except (Exception, KeyboardInterrupt) as exc:  # noqa: BLE001 - errors become exit codes here

@@ -28,7 +28,7 @@ BASIC_SWEEPER = "hydra._internal.core_plugins.basic_sweeper.BasicSweeper"
 
 class RunFolders(Callback):
     """Before a single run: note the folders above its run directory that do not exist yet,
-    so that a run refused inside the job (where no preflight ran, e.g. under ``-cp``) leaves
+    so that a run refused inside the job (where no preflight ran, e.g. under a ``pkg://`` config path) leaves
     none of them behind."""
 
     def on_run_start(self, config: DictConfig, **kwargs: Any) -> None:

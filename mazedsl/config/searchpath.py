@@ -18,8 +18,13 @@ from mazedsl.errors import ConfigError
 
 ENV_VAR = "MAZEDSL_CONFIG_PATH"
 PROVIDER = "mazedsl-searchpath"
+PRIMARY_PROVIDER = "mazedsl-primary"
+BUILT_IN_PROVIDER = "mazedsl"
+BUILT_IN = "pkg://mazedsl.conf"
+"""The built-in config folder (``conf/``), Hydra's primary one unless ``--config-path`` names another."""
 
 _added: list[str] = []
+_primary: list[str] = []
 _warned: set[str] = set()
 
 
@@ -57,19 +62,37 @@ def search_paths() -> list[str]:
     return out
 
 
+def set_primary(path: str | os.PathLike[str] | None) -> None:
+    """Search folder ``path`` before the built-in ``conf/`` (as ``mazedsl-run --config-path``
+    makes it Hydra's primary folder); None: no such folder."""
+    _primary[:] = [] if path is None else [os.path.abspath(os.fspath(path))]
+
+
 def extend(search_path: ConfigSearchPath) -> None:
-    """Append the user folders to a Hydra search path (before the ``structured://`` schema)."""
+    """Append the user folders to a Hydra search path (before the ``structured://`` schema),
+    after a :func:`set_primary` folder put before the built-in one."""
     present = {element.path for element in search_path.get_path()}
+    for folder in _primary:
+        url = f"file://{folder}"
+        if url not in present:
+            search_path.prepend(PRIMARY_PROVIDER, url, anchor="main")
+            present.add(url)
     for folder in search_paths():
         url = f"file://{folder}"
         if url not in present:
-            mine = any(e.provider == PROVIDER for e in search_path.get_path())
-            search_path.append(PROVIDER, url, anchor=PROVIDER if mine else "main")
+            providers = {e.provider for e in search_path.get_path()}
+            anchor = next((p for p in (PROVIDER, BUILT_IN_PROVIDER) if p in providers), "main")
+            search_path.append(PROVIDER, url, anchor=anchor)
             present.add(url)
 
 
 class MazedslSearchPathPlugin(SearchPathPlugin):
-    """Hydra plugin adding the user folders (for ``mazedsl-run``; see the module docstring)."""
+    """Hydra plugin adding the user folders (for ``mazedsl-run``; see the module docstring),
+    and the built-in ``conf/`` right after the primary folder when ``--config-path`` made
+    another folder primary: a config of your own there extends ``conf_train`` and names its
+    groups (``algorithm=ppo``) as under ``--config-dir``."""
 
     def manipulate_search_path(self, search_path: ConfigSearchPath) -> None:
+        if all(element.path != BUILT_IN for element in search_path.get_path()):
+            search_path.append(BUILT_IN_PROVIDER, BUILT_IN, anchor="main")
         extend(search_path)
