@@ -60,6 +60,28 @@ def ref_stem(ref: str | os.PathLike[str]) -> str:
     return file.stem if name is None else f"{file.stem}:{name}"
 
 
+def run_experiment_ref(raw: dict[str, Any], experiment: str, files: list[Path]) -> Path | None:
+    """Which of ``files`` (or ``file.py:name`` of one) a run was trained from, or None.
+
+    ``raw``: its run.json. The experiment file its ``command`` names after ``train``
+    (relative to its ``cwd``), else the one listed file of that name (the project moved), else
+    the one listed file whose stem is the run's ``experiment`` name.
+    """
+    command = raw.get("command")
+    args = [str(a) for a in command] if isinstance(command, list) else []
+    named = next((a for a in args[args.index("train") + 1:] if "=" not in a and not a.startswith("-")
+                  and ref_parts(a)[0].suffix in EXPERIMENT_SUFFIXES), None) if "train" in args else None
+    if named is not None:
+        file, name = ref_parts(named)
+        cwd = raw.get("cwd")
+        target = (Path(cwd) / file if isinstance(cwd, str) and not file.is_absolute() else file).resolve()
+        found = [p for p in files if p.resolve() == target] or [p for p in files if p.name == file.name]
+        if len(found) == 1:
+            return experiment_ref(found[0], name)
+    found = [p for p in files if p.stem == experiment]
+    return found[0] if len(found) == 1 else None
+
+
 def describe_error(exc: BaseException) -> str:
     """One line for an error: the package's own message, else ``Type: message``."""
     try:

@@ -24,7 +24,7 @@ SECTIONS: list[tuple[str, list[tuple[str, str]]]] = [
         ("o", "roll out its policy"),
         ("e", "evaluate its best checkpoint"),
         ("s", "stop a training started here: SIGINT, checkpoint kept (again: SIGTERM, then SIGKILL)"),
-        ("n", "new run: go to the experiments"),
+        ("n", "new run: the experiments, on the run's experiment"),
     ]),
     ("Run", [
         ("[ / ]", "tabs: curves, evaluation, config, log"),

@@ -15,6 +15,7 @@ from textual.widgets import DataTable, Footer, Header, Sparkline, Static
 from textual.worker import get_current_worker
 
 from mazedsl_tui.formatting import fmt_float, fmt_int, fmt_started, status_text, step_noun
+from mazedsl_tui.library import experiment_files, run_experiment_ref
 from mazedsl_tui.messages import MetricsUpdated, RunsUpdated
 from mazedsl_tui.polling import sleep_unless_cancelled
 from mazedsl_tui.widgets.runs.table import RunsTable
@@ -232,4 +233,12 @@ class RunsScreen(Screen):
             self.app.stop_training(path)
 
     def action_new(self) -> None:
+        """The Experiments screen, on the highlighted run's experiment when it is listed there."""
+        from mazedsl_tui.screens.experiments import ExperimentsScreen
+
+        info = self.selected_run()
+        ref = None if info is None else run_experiment_ref(
+            info.raw, info.experiment, experiment_files(self.app.experiments_dir))
         self.app.switch_mode("experiments")
+        if ref is not None and isinstance(self.app.screen, ExperimentsScreen):
+            self.app.screen.show_experiment(ref)

@@ -1,0 +1,93 @@
+"""Small TUI defects: n in Runs opens the highlighted run's experiment."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from mazedsl_tui.app import MazeApp
+from mazedsl_tui.demo import DemoLibrary, build_demo
+from mazedsl_tui.library import run_experiment_ref
+from mazedsl_tui.screens.experiments import ExperimentsScreen
+from mazedsl_tui.screens.runs import RunsScreen
+from mazedsl_tui.widgets.runs.table import RunsTable
+from tests.tui_helpers import run_async, wait_for
+
+
+@pytest.fixture
+def demo(tmp_path):
+    return build_demo(tmp_path)
+
+
+def make_app(demo, **kwargs: Any) -> MazeApp:
+    kwargs.setdefault("library", DemoLibrary())
+    return MazeApp(demo.experiments, demo.runs, poll_interval=0.05, **kwargs)
+
+
+def highlight(table: RunsTable, run_dir: Path) -> None:
+    """Move the Runs table's cursor to ``run_dir``'s row."""
+    table.move_cursor(row=table.get_row_index(str(run_dir)))
+
+
+# == 1. n in Runs: the highlighted run's experiment ===================================================
+
+def test_a_runs_experiment_is_found_from_its_command_else_its_name(tmp_path):
+    files = [tmp_path / "exp" / f"{stem}.py" for stem in ("a", "b", "sizes")]
+    command = {"cwd": str(tmp_path), "command": ["mazedsl", "train", "--quiet", "exp/b.py", "x.lr=1"]}
+    assert run_experiment_ref(command, "whatever", files) == files[1]
+    moved = {"cwd": "/elsewhere", "command": ["python", "-m", "mazedsl", "train", "exp/sizes.py:small"]}
+    assert run_experiment_ref(moved, "cartpole_small", files) == files[2].with_name("sizes.py:small")
+    assert run_experiment_ref({"command": ["mazedsl-run", "algorithm.lr=1"]}, "a", files) == files[0]
+    assert run_experiment_ref({}, "unlisted", files) is None
+
+
+@run_async
+async def test_n_in_runs_opens_the_highlighted_runs_experiment(demo):
+    app = make_app(demo)
+    async with app.run_test(size=(120, 36)) as pilot:
+        screen = app.screen
+        assert isinstance(screen, RunsScreen)
+        table = screen.query_one(RunsTable)
+        await wait_for(pilot, lambda: table.row_count == 4, what="the runs")
+        highlight(table, demo.runs / "cartpole_ppo" / "20260105-093012_3fa9c1")
+        await pilot.pause()
+        assert screen.selected_run().experiment == "cartpole_ppo"
+        await pilot.press("n")
+        await wait_for(pilot, lambda: isinstance(app.screen, ExperimentsScreen)
+                       and app.screen.current is not None, what="the experiments")
+        # not the first file (cartpole_a2c.py): the run's
+        assert app.screen.current == demo.experiments / "cartpole_ppo.py"
+        await pilot.pause(0.2)
+        assert app.screen.current == demo.experiments / "cartpole_ppo.py"
+
+        await pilot.press("1")  # back, another run: the screen, already built, follows
+        await wait_for(pilot, lambda: isinstance(app.screen, RunsScreen))
+        highlight(table, demo.runs / "pendulum_ppo" / "20260107-080000_5d0c2a")
+        await pilot.pause()
+        assert screen.selected_run().experiment == "pendulum_ppo"
+        await pilot.press("n")
+        await wait_for(pilot, lambda: isinstance(app.screen, ExperimentsScreen)
+                       and app.screen.current == demo.experiments / "pendulum_ppo.py",
+                       what="pendulum_ppo.py selected")
+
+
+@run_async
+async def test_n_on_a_run_of_an_unlisted_experiment_opens_on_the_first_file(demo):
+    run_dir = demo.run_dirs[0]
+    info = json.loads((run_dir / "run.json").read_text())
+    info.update(experiment="gone", command=["mazedsl", "train", "elsewhere/gone.py"])
+    (run_dir / "run.json").write_text(json.dumps(info))
+    for other in demo.run_dirs[1:]:
+        shutil.rmtree(other)
+    app = make_app(demo)
+    async with app.run_test(size=(120, 36)) as pilot:
+        table = app.screen.query_one(RunsTable)
+        await wait_for(pilot, lambda: table.row_count == 1, what="the run")
+        await pilot.press("n")
+        await wait_for(pilot, lambda: isinstance(app.screen, ExperimentsScreen)
+                       and app.screen.current is not None, what="the experiments")
+        assert app.screen.current == demo.experiments / "cartpole_a2c.py"
