@@ -1,4 +1,5 @@
-"""Small TUI defects: n in Runs opens the highlighted run's experiment."""
+"""Small TUI defects: n in Runs opens the highlighted run's experiment; the Config tab marks
+the parts an algorithm ignores (a critic, for one without)."""
 
 from __future__ import annotations
 
@@ -91,3 +92,50 @@ async def test_n_on_a_run_of_an_unlisted_experiment_opens_on_the_first_file(demo
         await wait_for(pilot, lambda: isinstance(app.screen, ExperimentsScreen)
                        and app.screen.current is not None, what="the experiments")
         assert app.screen.current == demo.experiments / "cartpole_a2c.py"
+
+
+# == 2. Config tab: the parts the algorithm ignores ===================================================
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def shown(widget) -> str:
+    """The text a widget draws (every line of it)."""
+    from textual.geometry import Region
+
+    width, height = widget.size
+    return "\n".join("".join(seg.text for seg in strip)
+                     for strip in widget.render_lines(Region(0, 0, width, height)))
+
+
+def test_show_marks_an_ignored_critic_and_still_round_trips(tmp_path):
+    import attrs
+
+    from mazedsl.config import load_experiment, shown_yaml, to_yaml
+    from mazedsl.spec import StateCritic
+
+    dqn = load_experiment(ROOT / "experiments" / "cartpole_dqn.py")
+    text = shown_yaml(dqn)
+    assert "\ncritic:  # unused by DQN\n  _target_: mazedsl.spec.StateCritic\n" in text
+    ppo = load_experiment(ROOT / "experiments" / "cartpole_ppo.py")
+    assert shown_yaml(ppo) == to_yaml(ppo) and "unused" not in shown_yaml(ppo)
+    custom = attrs.evolve(dqn, critic=StateCritic(hidden_units=[8]))  # set, though ignored
+    (tmp_path / "shown.yaml").write_text(shown_yaml(custom))
+    assert load_experiment(tmp_path / "shown.yaml") == custom
+
+
+@run_async
+async def test_config_tab_marks_the_critic_a_dqn_experiment_does_not_use(demo):
+    dqn = demo.experiments / "cartpole_dqn.py"
+    shutil.copy(ROOT / "experiments" / "cartpole_dqn.py", dqn)
+    app = make_app(demo, mode="experiments")
+    async with app.run_test(size=(120, 60)) as pilot:
+        screen = app.screen
+        yaml_view = screen.query_one("#exp-yaml")
+        screen.show_experiment(dqn)
+        await wait_for(pilot, lambda: screen.current == dqn and "name: cartpole_dqn" in shown(yaml_view),
+                       what="the DQN experiment's YAML")
+        assert "critic:  # unused by DQN" in shown(yaml_view)
+        screen.show_experiment(demo.experiments / "cartpole_ppo.py")  # PPO's critic: as it was
+        await wait_for(pilot, lambda: "name: cartpole_ppo" in shown(yaml_view), what="PPO's YAML")
+        assert "critic:" in shown(yaml_view) and "unused" not in shown(yaml_view)

@@ -182,7 +182,9 @@ class Library:
         return ref_parts(path)[0].stem if path is not None else "experiment"
 
     def to_yaml(self, experiment: Any) -> str:
-        return self._config().to_yaml(experiment)
+        """The compiled YAML as ``mazedsl show`` prints it: fields its algorithm ignores (a
+        critic, for an algorithm without one) are kept, with an ``# unused by ...`` comment."""
+        return self._config().shown_yaml(experiment)
 
     def provenance(self, experiment: Any) -> dict[str, str]:
         return dict(self._config().provenance(experiment))

@@ -407,14 +407,14 @@ def _override_sources(path: Path) -> dict[str, str]:
 
 
 def cmd_show(args: argparse.Namespace) -> int:
-    from mazedsl.config import explain, to_yaml
+    from mazedsl.config import explain, shown_yaml
 
     exp = _load_any(args.experiment, args.overrides, args.runs_root)
     if args.explain:
         for path in args.explain:
             print(explain(exp, path))
         return 0
-    print(to_yaml(exp), end="")
+    print(shown_yaml(exp), end="")
     return 0
 
 

@@ -17,11 +17,12 @@ from mazedsl.config.instantiate import allow_target
 from mazedsl.config.overrides import apply_overrides, split_sweep
 from mazedsl.config.provenance import explain, provenance
 from mazedsl.config.searchpath import ENV_VAR, add_search_path, remove_search_path
-from mazedsl.config.show import show_yaml
+from mazedsl.config.show import show_yaml, shown_yaml
 
 __all__ = [
     "to_config", "to_yaml", "from_config", "compose", "compose_experiment", "register",
     "unregister", "add_search_path", "remove_search_path", "ENV_VAR", "list_modules",
     "list_configs", "GROUPS", "load_group_module", "apply_overrides", "split_sweep",
-    "load_experiment", "explain", "provenance", "diff", "MISSING", "show_yaml", "allow_target",
+    "load_experiment", "explain", "provenance", "diff", "MISSING", "show_yaml", "shown_yaml",
+    "allow_target",
 ]

@@ -34,6 +34,7 @@ class AlgorithmEntry:
     action_spaces: tuple[str, ...]  # gymnasium space class names it can act in; () = any
     default: bool = False
     precheck: str | Callable[..., Any] | None = None  # "module:function" or the function
+    unused: tuple[str, ...] = ()  # experiment fields it ignores (e.g. "critic"), marked by `show`
 
     def learner_class(self) -> Any:
         """The learner class (imported on first use)."""
@@ -62,7 +63,8 @@ def register_algorithm(name: str, declaration: type, learner: str | Callable[...
                        action_spaces: tuple[str, ...] = (), default: bool = False,
                        public_path: str | None = None, aliases: tuple[str, ...] = (),
                        config_module: bool = True,
-                       precheck: str | Callable[..., Any] | None = None) -> AlgorithmEntry:
+                       precheck: str | Callable[..., Any] | None = None,
+                       unused: tuple[str, ...] = ()) -> AlgorithmEntry:
     """Register an algorithm under ``name``.
 
     ``declaration`` is its attrs declaration class (every field made with
@@ -75,6 +77,8 @@ def register_algorithm(name: str, declaration: type, learner: str | Callable[...
     obs_space, action_space)``, raising :class:`~mazedsl.errors.ConfigError`) is a training
     check in a module that does not import torch: both CLIs run it before they import torch,
     so that mistake is refused within a second (the learner's own checks run later).
+    ``unused`` names the experiment's fields the algorithm ignores (e.g. ``("critic",)`` when it
+    builds no value network): ``mazedsl show`` and the TUI mark them as unused.
     """
     if not isinstance(name, str) or not name.isidentifier():
         raise ConfigError(f"algorithm name {name!r} must be a plain identifier")
@@ -84,7 +88,8 @@ def register_algorithm(name: str, declaration: type, learner: str | Callable[...
     from mazedsl.config.targets import register_declaration
 
     register_declaration(declaration, public_path, aliases)
-    entry = AlgorithmEntry(name, declaration, learner, tuple(action_spaces), default, precheck)
+    entry = AlgorithmEntry(name, declaration, learner, tuple(action_spaces), default, precheck,
+                           tuple(unused))
     _ENTRIES[name] = entry
     if config_module and not declaration.__module__.startswith("mazedsl."):
         _store_config_module(name, declaration)  # built-ins have conf/algorithm/<name>.yaml
