@@ -1,5 +1,6 @@
 """Small TUI defects: n in Runs opens the highlighted run's experiment; the Config tab marks
-the parts an algorithm ignores (a critic, for one without)."""
+the parts an algorithm ignores (a critic, for one without); the rollout viewer says why there
+are no frames (pygame missing) instead of drawing something else silently."""
 
 from __future__ import annotations
 
@@ -139,3 +140,33 @@ async def test_config_tab_marks_the_critic_a_dqn_experiment_does_not_use(demo):
         screen.show_experiment(demo.experiments / "cartpole_ppo.py")  # PPO's critic: as it was
         await wait_for(pilot, lambda: "name: cartpole_ppo" in shown(yaml_view), what="PPO's YAML")
         assert "critic:" in shown(yaml_view) and "unused" not in shown(yaml_view)
+
+
+# == 3. Rollout frames without pygame ==================================================================
+
+@run_async
+async def test_rollout_frame_view_says_frames_need_pygame(demo, monkeypatch):
+    import sys
+
+    from mazedsl_tui.rollout import RolloutSource
+    from mazedsl_tui.widgets.rollout.view import EnvView
+
+    monkeypatch.setitem(sys.modules, "pygame", None)  # `import pygame` fails: as when not installed
+    app = make_app(demo)
+    async with app.run_test(size=(100, 32)) as pilot:
+        # an env drawn from frames alone (no shapes): gymnasium's render needs pygame
+        app.push_rollout(RolloutSource.random_policy("FrozenLake-v1", render_mode="rgb_array"),
+                         paused=True)
+        viewer = app.screen
+        await wait_for(pilot, lambda: viewer.step is not None, what="the first step")
+        await pilot.pause()
+        view = viewer.query_one(EnvView)
+        assert view.step.frame is None and view.drawn_as() == "observation"
+        text = shown(view)  # (inside the view's border)
+        assert "Frames need pygame, which is not installed: pip install pygame" in text.splitlines()[1]
+        assert "obs[0]" in text.splitlines()[2]  # what can be drawn still is, under it
+
+        await pilot.press("v", "v")  # auto -> shapes -> frame: the frame view says it too
+        assert view.mode == "frame" and "Frames need pygame" in shown(view)
+        await pilot.press("v")  # the observation view: no frame asked for, no note
+        assert view.mode == "observation" and "pygame" not in shown(view)

@@ -112,6 +112,8 @@ class RolloutScreen(Screen):
             self._render_info()
             return
         self.error = None
+        view.frames_requested = self.source.frames_requested
+        view.no_frames = self.source.no_frames_reason()
         self._iterator = message.iterator
         self.done = False
         self.steps_taken = 0

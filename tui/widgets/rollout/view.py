@@ -27,6 +27,8 @@ class EnvView(Widget):
         self.env_id = ""
         self.mode = "auto"
         self.message = "Loading…"
+        self.frames_requested = False  # the source asked its env for frames
+        self.no_frames = ""  # why a step has no frame (shown where one is wanted)
 
     def show(self, step: Any, env_id: str = "") -> None:
         self.step = step
@@ -64,6 +66,15 @@ class EnvView(Widget):
             return "frame"
         return "observation"
 
+    def frame_note(self) -> str:
+        """Why there is no frame, when one is wanted (the frame view, or auto where frames were
+        requested) and the step has none; else ''."""
+        if self.step is None or getattr(self.step, "frame", None) is not None:
+            return ""
+        wanted = self.mode == "frame" or (self.mode == "auto" and self.frames_requested
+                                          and self.drawn_as() == "observation")
+        return self.no_frames if wanted else ""
+
     def render(self) -> RenderableType:
         width, height = self.content_size.width, self.content_size.height
         if self.message or self.step is None:
@@ -71,10 +82,12 @@ class EnvView(Widget):
         step = self.step
         kind = self.drawn_as()
         env_id = self.env_id or getattr(step, "env_id", "")
+        note = self.frame_note()
+        height -= 1 if note else 0
         if kind == "shapes":
             lines = draw_scene(env_id, step.state, width, height) or []
         elif kind == "frame":
             lines = halfblock(step.frame, width, height)
         else:
             lines = observation_bars(getattr(step, "observation", []), width, height)
-        return Group(*lines)
+        return Group(Text(note, style="#e5c07b"), *lines) if note else Group(*lines)
