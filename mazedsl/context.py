@@ -660,9 +660,9 @@ def _next_episode_index(folder: Path) -> int:
 
 
 def _draw(step: RolloutStep) -> None:
-    from mazedsl.render import describe_step, frame_for, half_blocks
+    from mazedsl.render import describe_step, frame_for, half_blocks, no_frame_reason
 
     frame = frame_for(step)
-    text = (half_blocks(frame, 60) + "\n") if frame is not None else ""
-    print("\x1b[H\x1b[2J" + text + describe_step(step), flush=True)
+    text = half_blocks(frame, 60) if frame is not None else no_frame_reason()
+    print("\x1b[H\x1b[2J" + text + "\n" + describe_step(step), flush=True)
     time.sleep(0.02)

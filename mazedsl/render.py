@@ -18,6 +18,24 @@ def frame_for(step: Any) -> np.ndarray | None:
     return None
 
 
+PYGAME_HINT = "Frames need pygame, which is not installed: pip install pygame"
+
+
+def pygame_missing() -> bool:
+    """Whether pygame, which gymnasium draws frames with, cannot be imported (not imported here)."""
+    import importlib.util
+    import sys
+
+    if "pygame" in sys.modules:
+        return sys.modules["pygame"] is None
+    return importlib.util.find_spec("pygame") is None
+
+
+def no_frame_reason() -> str:
+    """One line on why a rendered step has no picture."""
+    return PYGAME_HINT if pygame_missing() else "No frames: the env rendered none"
+
+
 def half_blocks(frame: np.ndarray, width: int = 80) -> str:
     """An RGB frame as rows of '▀' with 24-bit colours: two pixel rows per text line."""
     h, w = frame.shape[:2]

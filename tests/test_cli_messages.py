@@ -216,3 +216,27 @@ def test_an_unknown_option_is_named_without_the_words_after_it(tmp_path):
     last = proc.stderr.strip().splitlines()[-1]
     assert last == "mazedsl train: error: unrecognized option --seed (did you mean --seeds?)"
     assert not (tmp_path / "outputs").exists()
+
+
+def test_rendering_an_env_without_pygame_says_frames_need_it(monkeypatch, capsys):
+    """`mazedsl rollout --render` on an env drawn from its frames (FrozenLake) without pygame:
+    each drawn step says why there is no picture (it printed the step line alone)."""
+    import sys
+
+    import gymnasium as gym
+    import numpy as np
+
+    from mazedsl import context
+    from mazedsl.rollout import play_episode
+
+    monkeypatch.setitem(sys.modules, "pygame", None)  # `import pygame` fails: as when not installed
+    monkeypatch.setattr(context.time, "sleep", lambda _: None)
+    steps = list(play_episode(lambda: gym.make("FrozenLake-v1", render_mode="rgb_array"),
+                              lambda obs: np.zeros(len(obs), dtype=np.int64), "FrozenLake-v1",
+                              seed=0, render=True, step_limit=3))
+    assert steps and all(step.frame is None for step in steps)
+    context._draw(steps[-1])
+    out = capsys.readouterr().out
+    assert "Frames need pygame, which is not installed: pip install pygame" in out
+    lines = out.replace("\x1b[H\x1b[2J", "").splitlines()
+    assert lines[0].startswith("Frames need pygame") and lines[1].startswith("step")

@@ -9,27 +9,18 @@ A step is any object with the fields of the engine's ``RolloutStep``: ``t``, ``o
 
 from __future__ import annotations
 
-import importlib.util
 import os
-import sys
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
 import numpy as np
 
+from mazedsl.render import no_frame_reason
 from mazedsl.rollout import RolloutStep as Step
 
 EpisodeFactory = Callable[[int | None, str | None], Iterator[Any]]
 """``factory(seed, render_mode)`` -> an iterator over the steps of one episode."""
 
-PYGAME_HINT = "Frames need pygame, which is not installed: pip install pygame"
-
-
-def pygame_missing() -> bool:
-    """Whether pygame, which gymnasium draws frames with, cannot be imported (not imported here)."""
-    if "pygame" in sys.modules:
-        return sys.modules["pygame"] is None
-    return importlib.util.find_spec("pygame") is None
 
 
 class RolloutSource:
@@ -50,7 +41,7 @@ class RolloutSource:
         its state), pygame missing, or the env rendered none."""
         if not self.frames_requested:
             return "No frames: this env is drawn from its state (v: other views)"
-        return PYGAME_HINT if pygame_missing() else "No frames: the env rendered none"
+        return no_frame_reason()
 
     @classmethod
     def from_run(cls, run_dir: str | os.PathLike[str], checkpoint: str = "best",
