@@ -337,7 +337,11 @@ class RunContext:
             for note in getattr(self, "_resume_notes", ()):
                 logger.warning("resume: %s", note)
             self._resume_notes = []
-            for line in trainer.built.learner.notes():
+            from mazedsl.rl.algos.base import unused_field_notes
+
+            built = trainer.built
+            for line in built.learner.notes() + unused_field_notes(
+                    self._exp, built.algorithm.unused, type(self._exp.algorithm).__name__):
                 warning = line.startswith("warning:")
                 logger.log(logging.WARNING if warning else logging.INFO, line)
                 if (warning or line.startswith("note:")) and not self.silent:

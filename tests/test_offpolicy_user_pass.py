@@ -290,7 +290,7 @@ def test_a_typo_in_your_modules_argument_suggests_the_argument(tmp_path: Path) -
 
 @pytest.mark.parametrize("critic", [None, {"hidden_units": [8]}])
 def test_dqn_notes_that_it_ignores_a_critic_it_was_given(tmp_path: Path, critic) -> None:
-    """DQN builds no critic: a non-default critic is named in a note (train.log and stderr)."""
+    """DQN uses no critic: a non-default critic is named in a note (train.log and stderr)."""
     exp = load_experiment(str(ROOT / "experiments" / "cartpole_dqn.py")).override(
         {"total_steps": 64, "eval_every_steps": 0, "eval_episodes": 1,
          "algorithm.learning_starts": 32, "algorithm.train_freq": 4})
@@ -298,6 +298,20 @@ def test_dqn_notes_that_it_ignores_a_critic_it_was_given(tmp_path: Path, critic)
         exp = exp.override({f"critic.{k}": v for k, v in critic.items()})
     RunContext(exp, run_dir=tmp_path / "r", silent=True).train()
     log = (tmp_path / "r" / "train.log").read_text()
-    note = ("note: DQN builds no critic (it learns through `model` alone): the critic settings "
+    note = ("note: DQN does not use `critic` (it learns through `model` alone): the critic settings "
             "(critic.*) are ignored")
     assert (note in log) == (critic is not None)
+
+
+def test_the_fields_an_algorithm_registers_as_unused_get_a_note_only_when_set() -> None:
+    """The note comes from the registry entry (``unused``), for BC as for DQN."""
+    from mazedsl.rl.algos.base import unused_field_notes
+    from mazedsl.rl.registry import entry_for
+
+    exp = load_experiment(str(ROOT / "experiments" / "cartpole_bc.py"))
+    unused = entry_for(exp.algorithm).unused
+    assert unused == ("critic",) and unused_field_notes(exp, unused, "BC") == []
+    assert unused_field_notes(exp.override({"critic.hidden_units": [8]}), unused, "BC") == [
+        "note: BC does not use `critic` (it learns through `model` alone): the critic settings "
+        "(critic.*) are ignored"]
+    assert entry_for(load_experiment(str(ROOT / "experiments" / "cartpole_ppo.py")).algorithm).unused == ()

@@ -96,12 +96,18 @@ class Learner:
         """Release what the learner holds (files, threads)."""
 
 
-def unused_critic_note(experiment: "Experiment", algorithm: str) -> list[str]:
-    """A note for an algorithm that builds no critic from ``experiment.critic`` (DQN, BC),
-    when that critic is not the default one: its settings would otherwise be ignored silently."""
-    from mazedsl.spec import StateCritic
+def unused_field_notes(experiment: "Experiment", unused: tuple[str, ...], algorithm: str) -> list[str]:
+    """A note for each field of ``experiment`` its algorithm ignores (its registry entry's
+    ``unused``, e.g. DQN's and BC's ``critic``) that is set to other than its default: those
+    settings would otherwise be ignored silently."""
+    import attrs
 
-    if experiment.critic == StateCritic():
-        return []
-    return [f"note: {algorithm} builds no critic (it learns through `model` alone): the "
-            "critic settings (critic.*) are ignored"]
+    fields = attrs.fields_dict(type(experiment))
+    notes = []
+    for name in unused:
+        default = fields[name].default
+        default = default.factory() if isinstance(default, attrs.Factory) else default  # type: ignore[arg-type]
+        if getattr(experiment, name) != default:
+            notes.append(f"note: {algorithm} does not use `{name}` (it learns through `model` alone): "
+                         f"the {name} settings ({name}.*) are ignored")
+    return notes

@@ -18,7 +18,7 @@ from gymnasium import spaces
 
 from mazedsl.errors import TrainingError
 from mazedsl.rl.algos._offpolicy import clip_grad_norm, denormals_flushed, make_adam, step
-from mazedsl.rl.algos.base import Learner, unused_critic_note
+from mazedsl.rl.algos.base import Learner
 from mazedsl.rl.algos.bc.data import EpisodeData, load_dataset, split_episodes
 from mazedsl.rl.algos.bc.manifest import MANIFEST, manifest, pinned_episodes
 from mazedsl.rl.algos.bc.losses import bc_loss
@@ -77,7 +77,7 @@ class BCLearner(Learner):
         if not m["validation"] and self.decl.validation_fraction > 0:
             lines.append(f"warning: no validation split (no bc_val_loss): {m['count']} recorded "
                          "episode; whole episodes are held out, so at least 2 are needed")
-        return lines + unused_critic_note(self.built.experiment, "BC")
+        return lines
 
     @property
     def iteration_samples(self) -> int:

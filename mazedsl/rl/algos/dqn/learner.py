@@ -16,7 +16,6 @@ from mazedsl.rl.algos._offpolicy import (check_finite, clip_grad_norm, denormals
                                          step)
 from mazedsl.rl.algos._mlpgrad import MLPGrad
 from mazedsl.rl.algos._offpolicy_learner import OffPolicyLearner
-from mazedsl.rl.algos.base import unused_critic_note
 from mazedsl.rl.algos.dqn.losses import q_targets, td_loss
 from mazedsl.rl.algos.dqn.networks import check_discrete
 from mazedsl.rl.algos.dqn.spec import DQN
@@ -106,9 +105,6 @@ class DQNLearner(OffPolicyLearner):
     def check(cls, decl: DQN, experiment: Any, obs_space: Any, action_space: Any) -> None:
         check_discrete(action_space)
         cls.check_common(decl, experiment, obs_space, action_space)
-
-    def notes(self) -> list[str]:
-        return unused_critic_note(self.built.experiment, "DQN")
 
     @classmethod
     def make_policy(cls, decl: DQN, experiment: Any, obs_space: Any, action_space: Any) -> nn.Module:
