@@ -24,3 +24,8 @@ async def wait_for(pilot, predicate: Callable[[], Any], timeout: float = 30.0, w
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out waiting for {what or predicate}")
         await pilot.pause(0.02)
+
+
+def screen_text(app) -> str:
+    """The screen as drawn, as plain text: one line per terminal row."""
+    return "\n".join("".join(seg.text for seg in strip) for strip in app.screen._compositor.render_strips())

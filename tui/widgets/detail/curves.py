@@ -133,6 +133,32 @@ def pad_flat_ylim(plt: Any, values: Iterable[float], yside: str = "left") -> Non
         plt.ylim(*lim, yside=yside)
 
 
+def fit_legend(labels: list[str], room: int) -> list[str]:
+    """The separator, then the legend's items (``━ label``), in the first form whose line fits
+    ``room`` cells (0: no limit): as they are; one space apart, ``→`` against its label; no space
+    after ``━``; then the longest labels cut with ``…``, so that every series keeps a name (a
+    legend the border cuts loses the last ones whole: SAC's at 80 columns)."""
+    def width(sep: str, items: list[str]) -> int:
+        return len(sep.join(items))
+
+    sep, items = "  ", [f"━ {label}" for label in labels]
+    if not room or width(sep, items) <= room:
+        return [sep, *items]
+    sep, items = " ", [f"━ {label.replace(' →', '→')}" for label in labels]
+    if width(sep, items) <= room:
+        return [sep, *items]
+    names = [label.replace(" →", "") for label in labels]
+    arrows = ["→" if label.endswith(" →") else "" for label in labels]
+    cut = list(names)
+    while width(sep, [f"━{n}{a}" for n, a in zip(cut, arrows)]) > room:
+        longest = max(range(len(cut)), key=lambda i: len(cut[i]))
+        if len(cut[longest]) <= 2:
+            break
+        name = cut[longest].rstrip("…")
+        cut[longest] = name[:-1].rstrip() + "…"
+    return [sep, *(f"━{n}{a}" for n, a in zip(cut, arrows))]
+
+
 class MetricsPlot(PlotextPlot):
     """A plot of some keys of the records of one phase (``train`` or ``eval``) against ``step``."""
 
@@ -179,8 +205,11 @@ class MetricsPlot(PlotextPlot):
     def _set_legend(self) -> None:
         colors = {s.label + (" →" if self.sides.get(s.key) == "right" else ""): s.color
                   for s in reversed(self.series)}  # a shared label: its first series' colour
-        self.border_subtitle = "  ".join(f"[rgb({r},{g},{b})]━ {label}[/]"
-                                         for label in self.legend() for r, g, b in [colors[label]])
+        labels = self.legend()
+        # the border's width less its corners, a line and a space either side
+        items = fit_legend(labels, self.size.width - 6 if self.size.width else 0)
+        self.border_subtitle = items[0].join(f"[rgb({r},{g},{b})]{item}[/]" for label, item in zip(labels, items[1:])
+                                             for r, g, b in [colors[label]])
 
     @property
     def point_count(self) -> int:
@@ -223,6 +252,7 @@ class MetricsPlot(PlotextPlot):
         self.sides.update(assign_axes(ranges, {s.key: s.yside for s in self.series}, keep_left=main))
 
     def on_resize(self) -> None:
+        self._set_legend()  # the legend's form follows the width
         self.replot()
 
     def replot(self) -> None:

@@ -1,0 +1,50 @@
+"""The TUI at the standard small terminal, 80x24: what a user needs stays on screen (chart
+legends name every series; table columns whose values matter are not pushed out of sight)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from mazedsl_tui.app import MazeApp
+from mazedsl_tui.demo import DemoLibrary, build_demo
+from tests.test_tui_new_algos import algo_run, open_curves
+from tests.tui_helpers import run_async, screen_text, wait_for
+
+SMALL = (80, 24)
+
+
+@pytest.fixture
+def demo(tmp_path):
+    return build_demo(tmp_path)
+
+
+def make_app(demo, **kwargs: Any) -> MazeApp:
+    kwargs.setdefault("library", DemoLibrary())
+    return MazeApp(demo.experiments, demo.runs, poll_interval=0.05, **kwargs)
+
+
+def bottom_border(widget) -> str:
+    """The last line the widget draws (its border, with the legend)."""
+    region = widget.region
+    lines = screen_text(widget.app).splitlines()
+    return lines[region.y + region.height - 1][region.x:region.x + region.width]
+
+
+# -- the losses legend names every series -------------------------------------------------------------
+
+@pytest.mark.parametrize("algorithm, names", [
+    ("SAC", ["policy", "entropy", "Q loss", "α"]),
+    ("BC", ["entropy", "BC loss", "BC val loss"]),
+])
+@run_async
+async def test_loss_legend_names_every_series_at_80x24(demo, algorithm, names):
+    app = make_app(demo)
+    async with app.run_test(size=SMALL) as pilot:
+        loss = (await open_curves(pilot, app, algo_run(demo, algorithm)))["plot-loss"]
+        await pilot.pause()
+        legend = bottom_border(loss)
+        assert "…" not in legend, legend
+        for name in names:
+            assert name in legend, (name, legend)
