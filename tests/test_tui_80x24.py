@@ -48,3 +48,21 @@ async def test_loss_legend_names_every_series_at_80x24(demo, algorithm, names):
         assert "…" not in legend, legend
         for name in names:
             assert name in legend, (name, legend)
+
+
+# -- Experiments: the provenance table's "Set by" column stays in sight --------------------------------
+
+@run_async
+async def test_provenance_set_by_column_fits_at_80x24(demo):
+    app = make_app(demo, mode="experiments")
+    async with app.run_test(size=SMALL) as pilot:
+        screen = app.screen
+        await wait_for(pilot, lambda: getattr(screen, "experiment", None) is not None
+                       and screen.query_one("#exp-provenance").row_count > 0, what="the provenance")
+        await pilot.press("right_square_bracket")
+        await pilot.pause()
+        await pilot.pause()
+        text = screen_text(app)
+        assert "Set by" in text, text
+        assert "cartpole_a2c.py:" in text, text  # the file and line of the values the file sets
+        assert "GymEnv.kwargs" in text, text  # and where the defaults come from

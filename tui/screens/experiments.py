@@ -54,6 +54,15 @@ def _fit(want: list[int], room: int, floor: int = 12) -> list[int]:
     return widths
 
 
+def _cut(value: str, style: str = "") -> Text:
+    """A one-line cell that a narrower column cuts with '…'."""
+    return Text(value, style=style, overflow="ellipsis", no_wrap=True)
+
+
+def _cell_width(cell: Any) -> int:
+    return cell.cell_len if isinstance(cell, Text) else len(str(cell))
+
+
 def _value_text(value: Any) -> str:
     if value is None:
         return "null"
@@ -322,7 +331,8 @@ class ExperimentsScreen(Screen):
             source = source[len(prefix):]
             style = ("#e5c07b" if source.startswith("override")
                      else "dim" if source == "default" or source.endswith(" default") else "")
-            table.add_row(path, plain(_value_text(values.get(path, ""))), Text(source, style=style), key=path)
+            table.add_row(_cut(path), _cut(_value_text(values.get(path, ""))), _cut(source, style), key=path)
+        self._fit_provenance()
         self._refresh_diff()
 
     def _show_sweep(self, sweep: Any, title: Text) -> None:
@@ -341,6 +351,7 @@ class ExperimentsScreen(Screen):
                           key=f"param:{path}")
         for path, value in sweep.fixed.items():
             table.add_row(path, plain(_value_text(value)), Text(sweep.path.name), key=f"fixed:{path}")
+        self._fit_provenance()
         bases = ", ".join(sweep.bases) or "nothing"
         self.query_one("#exp-explain", Static).update(Text(
             f"The search space is hydra.sweeper.params; every other value comes from {bases}. "
@@ -451,7 +462,32 @@ class ExperimentsScreen(Screen):
                           Text(va, style="#61afef", overflow="ellipsis", no_wrap=True),
                           Text(vb, style="#e5c07b", overflow="ellipsis", no_wrap=True), key=path)
 
+    def _fit_provenance(self) -> None:
+        """Path, value and "Set by" columns that fit the pane, as the diff's do: at 80 columns the
+        long paths pushed "Set by" out of sight; a cut cell ends in '…' (the highlighted row is
+        explained in full under the table)."""
+        table = self.query_one("#exp-provenance", DataTable)
+        columns = list(table.columns.values())
+        want = [max([c.label.cell_len, *(_cell_width(cell) for cell in table.get_column(c.key))])
+                for c in columns]
+        room = max(self.query_one("#exp-main").size.width - 2 - 2 * table.cell_padding * len(columns), 24)
+        if sum(want) <= room:  # it all fits: the table sizes its columns itself, as it always has
+            for column in columns:
+                column.auto_width = True
+            table.refresh()
+            return
+        widths = list(want)
+        # the value gives way first, then "Set by" and the path in turn (a file and line,
+        # acrobot_dqn.py:14, fits in 18), then the value and the path a little more
+        for index, floor in ((1, 12), (2, 18), (0, 16), (1, 8), (0, 12), (2, 12)):
+            widths[index] = max(min(widths[index], floor), widths[index] - (sum(widths) - room))
+        for column, width in zip(columns, widths):
+            column.auto_width = False
+            column.width = width
+        table.refresh()
+
     def on_resize(self) -> None:
+        self.call_after_refresh(self._fit_provenance)
         if getattr(self, "_diffed", None) is not None:
             self.call_after_refresh(self._refit_diff)
 
