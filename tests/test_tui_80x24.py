@@ -3,9 +3,11 @@ legends name every series; table columns whose values matter are not pushed out 
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
+from textual.widgets import DataTable
 
 from mazedsl_tui.app import MazeApp
 from mazedsl_tui.demo import DemoLibrary, build_demo
@@ -66,3 +68,33 @@ async def test_provenance_set_by_column_fits_at_80x24(demo):
         assert "Set by" in text, text
         assert "cartpole_a2c.py:" in text, text  # the file and line of the values the file sets
         assert "GymEnv.kwargs" in text, text  # and where the defaults come from
+
+
+# -- Run detail, Evaluation: the best-checkpoint marker stays in sight ----------------------------------
+
+PENDULUM_EVAL = {"phase": "eval", "step": 600, "time": 5.0, "mean_return": -1700.6, "std_return": 110.6,
+                 "min_return": -1913.7, "max_return": -1516.4, "mean_length": 200.0, "n_episodes": 5,
+                 "best": True}
+
+
+@run_async
+async def test_best_eval_marker_in_sight_at_80x24(demo):
+    """Pendulum's wide returns: the ★ of the best evaluation is on screen, and the empty "Last
+    evaluation" table (no eval.json yet) leaves its width to them."""
+    path = algo_run(demo, "SAC")
+    (path / "eval.json").unlink(missing_ok=True)
+    records = [json.loads(line) for line in (path / "metrics.jsonl").read_text().splitlines()]
+    records = [r for r in records if r.get("phase") != "eval"] + [PENDULUM_EVAL]
+    (path / "metrics.jsonl").write_text("".join(json.dumps(r) + "\n" for r in records))
+    app = make_app(demo)
+    async with app.run_test(size=SMALL) as pilot:
+        app.open_run(path, tab="evaluation")
+        await wait_for(pilot, lambda: app.screen.query("#eval-history")
+                       and app.screen.query_one("#eval-history", DataTable).row_count == 1, what="the history")
+        await pilot.pause()
+        await pilot.pause()
+        text = screen_text(app)
+        assert "★ best" in text, text
+        assert "-1,700.6" in text and "Length" in text, text
+        assert "Last evaluation" not in text, text
+        assert "press e to evaluate" in text, text  # what the hidden table would say

@@ -32,15 +32,21 @@ class EvaluationPanel(Vertical):
         episodes.add_column("Return", key="return")
         episodes.add_column("Length", key="length")
         history = self.query_one("#eval-history", DataTable)
-        for label, key in (("Step", "step"), ("Mean", "mean"), ("± Std", "std"), ("Min", "min"),
-                           ("Max", "max"), ("Length", "length"), ("", "best")):
+        # the best marker right after the mean: on a narrow screen the columns at the end are
+        # cut first, and Pendulum's wide returns pushed a last ★ out of sight
+        for label, key in (("Step", "step"), ("Mean", "mean"), ("", "best"), ("± Std", "std"),
+                           ("Min", "min"), ("Max", "max"), ("Length", "length")):
             history.add_column(label, key=key)
         self._history_len = 0
+        self.set_class(True, "-no-episodes")
 
     def set_summary(self, summary: dict[str, Any] | None, running: bool = False) -> None:
         static = self.query_one("#eval-summary", Static)
         table = self.query_one("#eval-episodes", DataTable)
         table.clear()
+        # nothing to list (no eval.json, not evaluating): narrow screens hide the empty table
+        # (CSS), leaving its width to the evaluations during training
+        self.set_class(summary is None and not running, "-no-episodes")
         if running:
             static.update(Text("Evaluating the best checkpoint…", style="bold"))
         if summary is None:
@@ -76,9 +82,9 @@ class EvaluationPanel(Vertical):
                 return Text(fmt_float(value, digits), justify="right")
 
             table.add_row(Text(fmt_int(rec.get("step")), justify="right"), cell(rec.get("mean_return")),
+                          Text("★ best" if rec.get("best") else "", style="#e5c07b"),
                           cell(rec.get("std_return")), cell(rec.get("min_return")),
-                          cell(rec.get("max_return")), cell(rec.get("mean_length")),
-                          Text("★ best" if rec.get("best") else "", style="#e5c07b"), key=str(i))
+                          cell(rec.get("max_return")), cell(rec.get("mean_length")), key=str(i))
         self._history_len = len(evals)
 
 
