@@ -98,3 +98,33 @@ async def test_best_eval_marker_in_sight_at_80x24(demo):
         assert "-1,700.6" in text and "Length" in text, text
         assert "Last evaluation" not in text, text
         assert "press e to evaluate" in text, text  # what the hidden table would say
+
+
+# -- Compare, Runs tab: the status and configuration stay in sight -----------------------------------
+
+@run_async
+async def test_compare_runs_tab_fits_at_80x24(demo):
+    """Timestamped run names (22 columns) pushed the configuration wholly out of sight and cut
+    the status: narrow, a run shows by its id and the eval headers are shorter."""
+    from mazedsl_tui.screens.compare import CompareScreen
+
+    app = make_app(demo)
+    async with app.run_test(size=SMALL) as pilot:
+        app.open_compare(list(demo.run_dirs))
+        await wait_for(pilot, lambda: isinstance(app.screen, CompareScreen) and app.screen.comparison is not None
+                       and app.screen.query_one("#compare-runs", DataTable).row_count == len(demo.run_dirs),
+                       what="the comparison")
+        await pilot.pause()
+        await pilot.pause()
+        table = app.screen.query_one("#compare-runs", DataTable)
+        assert table.virtual_size.width <= table.size.width  # nothing hidden sideways
+        text = screen_text(app)
+        assert "Configuration" in text and "■ interrupted" in text, text
+        assert "9e1d7b" in text and "20260104-170245_9e1d7b" not in text, text
+        assert "Final" in text and "Best" in text, text
+        await pilot.press("right_square_bracket")  # the config diff names the runs so too
+        await pilot.pause()
+        diff = app.screen.query_one("#compare-diff", DataTable)
+        assert [c.label.plain for c in diff.columns.values()][1:] == \
+            [run.path.name.rsplit("_", 1)[1] for run in app.screen.comparison.runs]
+        assert "9e1d7b" in screen_text(app)

@@ -4,6 +4,7 @@ a band), a table of final/best eval per run, and the config keys that differ. Li
 from __future__ import annotations
 
 import copy
+import re
 from pathlib import Path
 from typing import Any, Callable
 
@@ -13,6 +14,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Static, TabbedContent, TabPane
+from textual.widgets.data_table import ColumnKey
 from textual.worker import get_current_worker
 
 from mazedsl_tui.formatting import fmt_float, fmt_int, plain, status_text, steps_axis
@@ -75,12 +77,27 @@ def _clip(label: str, width: int) -> str:
     return label if len(label) <= width else label[:max(width - 1, 0)] + "…"
 
 
+CONFIG_MIN = 16  # the configuration column's least width (a longer one is cut to the room left)
+SHORT_HEADERS = {"final": ("Final eval", "Final"), "best": ("Best eval", "Best")}
+_STAMPED = re.compile(r"^\d{8}-\d{6}_(\w+)$")
+
+
+def run_label(name: str, short: bool) -> str:
+    """A run in the tables: its folder name, or when ``short`` the id part of a timestamped
+    one (``20260105-093012_3fa9c1`` -> ``3fa9c1``; ``job_000`` stays whole)."""
+    match = _STAMPED.match(name) if short else None
+    return match.group(1) if match else name
+
+
 def _value(value: Any) -> Text:
     return plain(f"{value:g}" if isinstance(value, float) else value)
 
 
 class CompareScreen(ComparisonScreen):
     """Curves, per-run table and config diff of several runs."""
+
+    short = False  # narrow: runs shown by their ids, shorter headers (set by the runs table)
+    _diff_short = False  # whether the config diff's columns were named so
 
     BINDINGS = [
         Binding("escape", "back", "Back"),
@@ -161,16 +178,14 @@ class CompareScreen(ComparisonScreen):
         infos = (getattr(run, "info", None) for run in self.comparison.runs)
         return steps_axis(not (isinstance(info, dict) and info.get("train_episodes") is False) for info in infos)
 
-    def _runs_table(self) -> None:
-        table = self.query_one("#compare-runs", DataTable)
-        cursor = table.cursor_row
-        table.clear()
-        rows: list[tuple[list[Any], str, str]] = []  # cells but the configuration, key, label
+    def _rows(self, short: bool) -> list[tuple[list[Any], str, str]]:
+        """The runs table's rows: cells but the configuration, row key, configuration label."""
+        rows: list[tuple[list[Any], str, str]] = []
         for i, group in enumerate(self.comparison.groups):
             r, g, b = group_color(i)
             swatch = Text.assemble(("━━", f"rgb({r},{g},{b})"), f" {group_key(i)}")
             for run in group.runs:
-                rows.append(([swatch, plain(run.path.name),
+                rows.append(([swatch, plain(run_label(run.path.name, short)),
                               _value((run.config or {}).get("seed", "—")),
                               Text(fmt_float(run.final_eval), justify="right"),
                               Text(fmt_float(run.best_eval), justify="right"),
@@ -180,24 +195,46 @@ class CompareScreen(ComparisonScreen):
                 rows.append(([Text.assemble(("✘ ", "#e06c75"), group_key(i)), plain(job.name), "—", "—", "—",
                               "—", Text(f"{job.status}: {job.error or ''}", style="#e06c75")],
                              f"job:{job.name}", group.label))
-        # the widths are set here, with the rows: DataTable sizes auto columns only when idle,
-        # and a screen drawn before that showed every column cut to its header
+        return rows
+
+    def _runs_table(self) -> None:
+        table = self.query_one("#compare-runs", DataTable)
+        cursor = table.cursor_row
+        table.clear()
         columns = list(table.columns.values())
-        for n, column in enumerate(columns[:-1]):
-            column.auto_width = False
-            column.width = max([column.label.cell_len, *(_cell_len(cells[n]) for cells, _, _ in rows)])
         config = columns[-1]
-        config.auto_width = False
-        longest = max([config.label.cell_len, *(len(label) for _, _, label in rows)])
-        used = sum(c.width + 2 * table.cell_padding for c in columns[:-1]) + 2 * table.cell_padding
         # the table spans the screen (it is not laid out yet when the first comparison comes);
         # two columns are kept for a vertical scrollbar
-        room = (table.size.width or self.size.width) - used - 2
-        config.width = min(longest, max(room, 16))
+        width = (table.size.width or self.size.width) - 2
+
+        def layout(short: bool) -> tuple[list[tuple[list[Any], str, str]], int]:
+            """Rows and column widths (the widths are set here, with the rows: DataTable sizes auto
+            columns only when idle, and a screen drawn before that showed every column cut to its
+            header); the room left for the configuration."""
+            for key, labels in SHORT_HEADERS.items():
+                table.columns[ColumnKey(key)].label = Text(labels[short])
+            rows = self._rows(short)
+            for n, column in enumerate(columns[:-1]):
+                column.auto_width = False
+                column.width = max([column.label.cell_len, *(_cell_len(cells[n]) for cells, _, _ in rows)])
+            used = sum(c.width + 2 * table.cell_padding for c in columns[:-1]) + 2 * table.cell_padding
+            return rows, width - used
+
+        # where the configuration would get too little room (80 columns): run ids for timestamped
+        # run names, shorter headers; the diff tab follows
+        rows, room = layout(short=False)
+        longest = max([config.label.cell_len, *(len(label) for _, _, label in rows)])
+        self.short = room < min(longest, CONFIG_MIN)
+        if self.short:
+            rows, room = layout(short=True)
+        config.auto_width = False
+        config.width = min(longest, max(room, CONFIG_MIN))
         for cells, key, label in rows:
             table.add_row(*cells, plain(_clip(label, config.width)), key=key)
         if table.row_count:
             table.move_cursor(row=min(cursor, table.row_count - 1), animate=False)
+        if self.short != self._diff_short:
+            self._diff_table()
 
     def on_resize(self) -> None:
         if self.comparison is not None and not self.error:
@@ -206,6 +243,7 @@ class CompareScreen(ComparisonScreen):
     def _diff_table(self) -> None:
         table = self.query_one("#compare-diff", DataTable)
         table.clear(columns=True)
+        self._diff_short = self.short
         runs = self.comparison.runs
         rows = self.comparison.diff_rows()
         if not rows:
@@ -214,7 +252,7 @@ class CompareScreen(ComparisonScreen):
             return
         table.add_column("Key", key="key")
         for run in runs:
-            table.add_column(plain(run.path.name), key=str(run.path))
+            table.add_column(plain(run_label(run.path.name, self.short)), key=str(run.path))
         for key, values in rows:
             table.add_row(plain(key), *(_value(v) for v in values), key=key)
 
