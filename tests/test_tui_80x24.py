@@ -4,6 +4,7 @@ legends name every series; table columns whose values matter are not pushed out 
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 import pytest
@@ -128,3 +129,25 @@ async def test_compare_runs_tab_fits_at_80x24(demo):
         assert [c.label.plain for c in diff.columns.values()][1:] == \
             [run.path.name.rsplit("_", 1)[1] for run in app.screen.comparison.runs]
         assert "9e1d7b" in screen_text(app)
+
+
+# -- Runs with a sweep: the Started column stays whole --------------------------------------------------
+
+@run_async
+async def test_runs_with_a_sweep_show_started_whole_at_80x24(demo):
+    """A sweep's name cut to 12 columns pushed Started out (``01-08 0``): its id is enough,
+    the status cell says it is a sweep."""
+    from mazedsl_tui.demo import write_demo_sweep
+    from mazedsl_tui.widgets.runs.table import RunsTable
+
+    sweep = write_demo_sweep(demo.runs)
+    app = make_app(demo)
+    async with app.run_test(size=SMALL) as pilot:
+        table = app.screen.query_one(RunsTable)
+        await wait_for(pilot, lambda: table.row_count == len(demo.run_dirs) + 1, what="the runs")
+        await pilot.pause()
+        assert table.cell_text(str(sweep), "run") == sweep.name.rsplit("_", 1)[1]
+        text = screen_text(app)
+        assert "⧉ sweep ×6" in text, text
+        for row in text.splitlines()[2:3 + len(demo.run_dirs)]:
+            assert re.search(r"  \d\d-\d\d \d\d:\d\d$", row.rstrip()), row  # MM-DD HH:MM, whole

@@ -22,12 +22,11 @@ MARK = "●"
 
 def run_name(info: Any, long: bool) -> str:
     """The run column: the folder name, or on narrow terminals its distinguishing id
-    (``20260105-093012_3fa9c1`` -> ``3fa9c1``; a sweep keeps ``sweep_…``)."""
+    (``20260105-093012_3fa9c1`` -> ``3fa9c1``; a sweep too, ``sweep_20260108-090000_1a2b3c``
+    -> ``1a2b3c``: its status cell says it is a sweep, and a cut name pushed Started off)."""
     name = info.path.name
     if long:
         return name
-    if getattr(info, "is_sweep", False):
-        return name if len(name) <= 12 else name[:11] + "…"
     return name.rsplit("_", 1)[-1] if "_" in name else name[:12]
 
 
