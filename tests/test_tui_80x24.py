@@ -151,3 +151,72 @@ async def test_runs_with_a_sweep_show_started_whole_at_80x24(demo):
         assert "⧉ sweep ×6" in text, text
         for row in text.splitlines()[2:3 + len(demo.run_dirs)]:
             assert re.search(r"  \d\d-\d\d \d\d:\d\d$", row.rstrip()), row  # MM-DD HH:MM, whole
+
+
+# -- Footers: the key hints that matter fit; the others' keys still work ------------------------------
+
+def footer_line(app) -> str:
+    return screen_text(app).splitlines()[-1]
+
+
+def standing_cartpole(seed: Any, render_mode: Any):
+    import numpy as np
+
+    from mazedsl_tui.rollout import Step
+
+    for t in range(50):
+        yield Step(t=t, observation=np.zeros(4), action=t % 2, reward=1.0, terminated=False, truncated=False,
+                   episode_return=t + 1.0, state=np.zeros(4), env_id="CartPole-v1")
+
+
+@pytest.mark.parametrize("size, dropped", [(SMALL, True), ((170, 40), False)])
+@run_async
+async def test_footer_hints_fit(demo, size, dropped):
+    """At 80 columns the Runs footer lost "2 Experiments" and "? Help", the rollout viewer's read
+    "? Hel": the less important hints give way (only where they do not fit), their keys stay."""
+    from mazedsl_tui.rollout import RolloutSource
+    from mazedsl_tui.screens.help import HelpScreen
+    from mazedsl_tui.screens.rollout import RolloutScreen
+    from mazedsl_tui.screens.runs import RunsScreen
+
+    app = make_app(demo)
+    async with app.run_test(size=size) as pilot:
+        await wait_for(pilot, lambda: app.screen.query_one("#runs-table").row_count == len(demo.run_dirs),
+                       what="the runs")
+        await pilot.pause()
+        line = footer_line(app)
+        for hint in ("⏎ Open", "space Mark", "c Compare", "n New run", "2 Experiments", "? Help", "^p palette"):
+            assert hint in line, line
+        for hint in ("s Stop", "o Roll out", "e Evaluate"):
+            assert (hint not in line) == dropped, line
+        keys = {key for key, *_ in app.screen.active_bindings.items()}
+        assert {"s", "o", "e", "n", "2", "space", "c"} <= keys, keys  # the bindings stay
+        await pilot.press("question_mark")  # and the help names their keys
+        await wait_for(pilot, lambda: isinstance(app.screen, HelpScreen), what="the help")
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: isinstance(app.screen, RunsScreen), what="the runs")
+
+        app.push_rollout(RolloutSource(standing_cartpole, env_id="CartPole-v1", title="demo policy",
+                                       render_mode=None), paused=True)
+        await wait_for(pilot, lambda: isinstance(app.screen, RolloutScreen)
+                       and getattr(app.screen, "step", None) is not None, what="the rollout")
+        await pilot.pause()
+        line = footer_line(app)
+        for hint in ("esc Back", "space Pause", "n Step", "+ Faster", "- Slower", "v View", "? Help"):
+            assert hint in line, line
+        assert ("r Restart" not in line) == dropped, line
+        assert "r" in app.screen.active_bindings
+
+
+def test_help_lists_every_key_the_footers_may_hide():
+    from mazedsl_tui.screens.help import SECTIONS
+    from mazedsl_tui.screens.rollout import RolloutScreen
+    from mazedsl_tui.screens.runs import RunsScreen
+
+    def keys(section: str) -> str:
+        return " ".join(key for title, rows in SECTIONS if title == section for key, _ in rows)
+
+    for screen, section in ((RunsScreen, "Runs"), (RolloutScreen, "Rollout viewer")):
+        for binding in screen.BINDINGS:
+            if binding.action in screen.FOOTER_DROP:
+                assert binding.key in keys(section).split(), (binding.key, section)

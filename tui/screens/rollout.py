@@ -12,12 +12,13 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.timer import Timer
-from textual.widgets import Footer, Header, Sparkline, Static
+from textual.widgets import Header, Sparkline, Static
 
 from mazedsl_tui.formatting import fmt_float
 from mazedsl_tui.library import describe_error
 from mazedsl_tui.messages import EpisodeOpened
 from mazedsl_tui.rollout import RolloutSource
+from mazedsl_tui.widgets.footer import FitFooter
 from mazedsl_tui.widgets.rollout.view import EnvView
 
 SPEEDS = (1, 2, 5, 10, 20, 30, 60)
@@ -51,6 +52,9 @@ class RolloutScreen(Screen):
         Binding("r", "restart", "Restart"),
         Binding("v", "view_mode", "View"),
     ]
+    # hints hidden, in this order, on a terminal too narrow for all (r restarts all the same);
+    # the keys still work, and ? lists them
+    FOOTER_DROP = ("restart",)
 
     def __init__(self, source: RolloutSource, *, seed: int | None = 0, speed: int = 20,
                  paused: bool = False) -> None:
@@ -79,7 +83,7 @@ class RolloutScreen(Screen):
                 yield Static("Return so far", classes="preview-label")
                 yield Sparkline([], id="rollout-returns")
                 yield Static("", id="rollout-episodes")
-        yield Footer(compact=True)
+        yield FitFooter()
 
     def on_mount(self) -> None:
         self.sub_title = f"Rollout · {self.source.title}"

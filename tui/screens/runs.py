@@ -11,13 +11,14 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Header, Sparkline, Static
+from textual.widgets import DataTable, Header, Sparkline, Static
 from textual.worker import get_current_worker
 
 from mazedsl_tui.formatting import fmt_float, fmt_int, fmt_started, status_text, step_noun
 from mazedsl_tui.library import experiment_files, run_experiment_ref
 from mazedsl_tui.messages import MetricsUpdated, RunsUpdated
 from mazedsl_tui.polling import sleep_unless_cancelled
+from mazedsl_tui.widgets.footer import FitFooter
 from mazedsl_tui.widgets.runs.table import RunsTable
 
 PREVIEW_FROM = 160  # columns from which the preview panel shows (CSS: Screen.-xwide)
@@ -38,6 +39,9 @@ class RunsScreen(Screen):
         Binding("n", "new", "New run"),
         Binding("2", "app.go('experiments')", "Experiments"),
     ]
+    # hints hidden, in this order, on a terminal too narrow for all (the run screen has them too);
+    # the keys still work, and ? lists them
+    FOOTER_DROP = ("stop", "rollout", "evaluate")
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -54,7 +58,7 @@ class RunsScreen(Screen):
                 yield Sparkline([], id="preview-eval")
                 yield Static("", id="preview-eval-note", classes="preview-note")
                 yield Static("", id="preview-evals")
-        yield Footer(compact=True)
+        yield FitFooter()
 
     def on_mount(self) -> None:
         self.sub_title = "Runs"
