@@ -220,3 +220,20 @@ def test_help_lists_every_key_the_footers_may_hide():
         for binding in screen.BINDINGS:
             if binding.action in screen.FOOTER_DROP:
                 assert binding.key in keys(section).split(), (binding.key, section)
+
+
+# -- Compare: the title counts its runs in good English -------------------------------------------------
+
+@pytest.mark.parametrize("count, title", [(1, "Compare 1 run"), (2, "Compare 2 runs")])
+@run_async
+async def test_compare_title_counts_the_runs(demo, count, title):
+    from mazedsl_tui.screens.compare import CompareScreen
+
+    app = make_app(demo)
+    async with app.run_test(size=SMALL) as pilot:
+        app.open_compare(list(demo.run_dirs)[:count])
+        await wait_for(pilot, lambda: isinstance(app.screen, CompareScreen) and app.screen.comparison is not None,
+                       what="the comparison")
+        await pilot.pause()
+        assert app.screen.sub_title == title
+        assert f"mazedsl — {title} " in screen_text(app).splitlines()[0] + " "

@@ -128,7 +128,8 @@ class CompareScreen(ComparisonScreen):
         yield Footer(compact=True)
 
     def on_mount(self) -> None:
-        self.sub_title = self.title_text or f"Compare {len(self.run_dirs)} runs"
+        n = len(self.run_dirs)
+        self.sub_title = self.title_text or f"Compare {n} run{'s' * (n != 1)}"
         runs = self.query_one("#compare-runs", DataTable)
         # the numbers before the configuration: a long one (runs of different experiments differ
         # in most keys) is cut to the width left, never pushing them out of sight
