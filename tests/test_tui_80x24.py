@@ -10,22 +10,10 @@ from typing import Any
 import pytest
 from textual.widgets import DataTable
 
-from mazedsl_tui.app import MazeApp
-from mazedsl_tui.demo import DemoLibrary, build_demo
 from tests.test_tui_new_algos import algo_run, open_curves
-from tests.tui_helpers import run_async, screen_text, wait_for
+from tests.tui_helpers import make_app, run_async, screen_text, wait_for
 
 SMALL = (80, 24)
-
-
-@pytest.fixture
-def demo(tmp_path):
-    return build_demo(tmp_path)
-
-
-def make_app(demo, **kwargs: Any) -> MazeApp:
-    kwargs.setdefault("library", DemoLibrary())
-    return MazeApp(demo.experiments, demo.runs, poll_interval=0.05, **kwargs)
 
 
 def bottom_border(widget) -> str:

@@ -12,23 +12,13 @@ from typing import Any
 import pytest
 
 from mazedsl_tui.app import MazeApp
-from mazedsl_tui.demo import DemoLibrary, build_demo
+from mazedsl_tui.demo import DemoLibrary
 from mazedsl_tui.screens.experiments import ExperimentsScreen
 from mazedsl_tui.screens.launch import LaunchScreen
 from mazedsl_tui.screens.runs import RunsScreen
-from tests.tui_helpers import run_async, wait_for
+from tests.tui_helpers import make_app, run_async, wait_for
 
 
-
-
-@pytest.fixture
-def demo(tmp_path):
-    return build_demo(tmp_path)
-
-
-def make_app(demo, **kwargs: Any) -> MazeApp:
-    kwargs.setdefault("library", DemoLibrary())
-    return MazeApp(demo.experiments, demo.runs, poll_interval=0.05, **kwargs)
 
 
 

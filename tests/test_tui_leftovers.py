@@ -12,7 +12,7 @@ import pytest
 from textual.widgets import Label, Static
 
 from mazedsl_tui.app import MazeApp
-from mazedsl_tui.demo import DemoLibrary, build_demo
+from mazedsl_tui.demo import DemoLibrary
 from mazedsl_tui.formatting import budget_unit, step_noun, steps_axis
 from mazedsl_tui.library import Library
 from mazedsl_tui.screens.compare import CompareScreen
@@ -26,11 +26,6 @@ from tests.tui_helpers import run_async, wait_for
 
 EXPERIMENTS = Path(__file__).resolve().parents[1] / "experiments"
 FINISHED = "20260105-093012_3fa9c1"
-
-
-@pytest.fixture
-def demo(tmp_path):
-    return build_demo(tmp_path)
 
 
 def text_of(widget) -> str:

@@ -14,7 +14,7 @@ from textual.geometry import Region
 from textual.widgets import Static
 
 from mazedsl_tui.app import MazeApp
-from mazedsl_tui.demo import DemoLibrary, build_demo
+from mazedsl_tui.demo import DemoLibrary
 from mazedsl_tui.library import Library
 from mazedsl_tui.screens.launch import LaunchScreen
 from mazedsl_tui.screens.run_detail import NO_TRAIN_EPISODES, RunDetailScreen
@@ -62,11 +62,6 @@ def _metrics(algorithm: str) -> list[dict[str, Any]]:
                     "min_return": 63.0, "max_return": 253.0, "mean_length": 118.4, "n_episodes": 20,
                     "best": True})
     return records
-
-
-@pytest.fixture
-def demo(tmp_path):
-    return build_demo(tmp_path)
 
 
 def algo_run(demo, algorithm: str) -> Path:

@@ -8,12 +8,11 @@ import sys
 from pathlib import Path
 from typing import Any
 
-import pytest
 from textual.widgets import DataTable, Log, Static
 
 from mazedsl.run import iter_metrics
 from mazedsl_tui.app import MazeApp, main
-from mazedsl_tui.demo import DEMO_RUNS, DemoLibrary, build_demo
+from mazedsl_tui.demo import DEMO_RUNS, DemoLibrary
 from mazedsl_tui.messages import MetricsUpdated, RunsUpdated, TrainingExited, TrainingStarted
 from mazedsl_tui.rollout import RolloutSource, Step
 from mazedsl_tui.screens.experiments import ExperimentsScreen
@@ -25,21 +24,11 @@ from mazedsl_tui.widgets.detail.curves import MetricsPlot
 from mazedsl_tui.widgets.experiments.tree import ExperimentTree
 from mazedsl_tui.widgets.rollout.view import EnvView
 from mazedsl_tui.widgets.runs.table import RunsTable
-from tests.tui_helpers import run_async, wait_for
+from tests.tui_helpers import make_app, run_async, wait_for
 
 FAKE_TRAIN = Path(__file__).parent / "fixtures" / "tui" / "fake_train.py"
 
 
-
-
-@pytest.fixture
-def demo(tmp_path):
-    return build_demo(tmp_path)
-
-
-def make_app(demo, library=None, **kwargs: Any) -> MazeApp:
-    return MazeApp(demo.experiments, demo.runs, library=library or DemoLibrary(), poll_interval=0.05,
-                   **kwargs)
 
 
 

@@ -7,27 +7,13 @@ from __future__ import annotations
 import json
 import shutil
 from pathlib import Path
-from typing import Any
 
-import pytest
 
-from mazedsl_tui.app import MazeApp
-from mazedsl_tui.demo import DemoLibrary, build_demo
 from mazedsl_tui.library import run_experiment_ref
 from mazedsl_tui.screens.experiments import ExperimentsScreen
 from mazedsl_tui.screens.runs import RunsScreen
 from mazedsl_tui.widgets.runs.table import RunsTable
-from tests.tui_helpers import run_async, wait_for
-
-
-@pytest.fixture
-def demo(tmp_path):
-    return build_demo(tmp_path)
-
-
-def make_app(demo, **kwargs: Any) -> MazeApp:
-    kwargs.setdefault("library", DemoLibrary())
-    return MazeApp(demo.experiments, demo.runs, poll_interval=0.05, **kwargs)
+from tests.tui_helpers import make_app, run_async, wait_for
 
 
 def highlight(table: RunsTable, run_dir: Path) -> None:

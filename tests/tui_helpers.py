@@ -29,3 +29,14 @@ async def wait_for(pilot, predicate: Callable[[], Any], timeout: float = 30.0, w
 def screen_text(app) -> str:
     """The screen as drawn, as plain text: one line per terminal row."""
     return "\n".join("".join(seg.text for seg in strip) for strip in app.screen._compositor.render_strips())
+
+
+def make_app(demo: Any, **kwargs: Any) -> Any:
+    """The app over a demo project (:func:`mazedsl_tui.demo.build_demo`), polling every 0.05 s,
+    with the demo library unless ``library`` is given."""
+    from mazedsl_tui.app import MazeApp
+    from mazedsl_tui.demo import DemoLibrary
+
+    if kwargs.get("library") is None:
+        kwargs["library"] = DemoLibrary()
+    return MazeApp(demo.experiments, demo.runs, poll_interval=0.05, **kwargs)
