@@ -280,3 +280,25 @@ def test_crashed_only_when_the_process_ended_before_run_json_was_read(tmp_path):
     assert app.effective_status(running, exited={run.resolve()}) == "crashed"
     assert app.effective_status(SimpleNamespace(path=run, status="finished"), exited={run.resolve()}) == "finished"
     assert app.effective_status(running) == "running"  # not a training of this UI
+
+
+def test_narrow_run_names_show_the_id_of_a_timestamped_folder_and_other_names_whole():
+    """One rule for the runs table and Compare: a timestamped run or sweep folder by its id, any
+    other name (a sweep job, a name of your own) as it is (the runs table read 'my_custom_run'
+    as 'run')."""
+    from pathlib import Path
+    from types import SimpleNamespace
+
+    from mazedsl_tui.formatting import run_id
+    from mazedsl_tui.screens.compare import run_label
+    from mazedsl_tui.widgets.runs.table import run_name
+
+    assert run_id("20260105-093012_3fa9c1") == "3fa9c1"
+    assert run_id("sweep_20260108-090000_1a2b3c") == "1a2b3c"
+    assert run_id("job_000") is None and run_id("my_custom_run") is None
+    narrow = [run_name(SimpleNamespace(path=Path(name)), long=False)
+              for name in ("20260105-093012_3fa9c1", "my_custom_run", "baseline", "a_much_longer_name")]
+    assert narrow == ["3fa9c1", "my_custom_run"[:11] + "…", "baseline", "a_much_long…"]
+    assert run_name(SimpleNamespace(path=Path("my_custom_run")), long=True) == "my_custom_run"
+    assert [run_label(n, short=True) for n in ("20260105-093012_3fa9c1", "job_000")] == ["3fa9c1", "job_000"]
+    assert run_label("20260105-093012_3fa9c1", short=False) == "20260105-093012_3fa9c1"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 from datetime import datetime
 from typing import Any
 
@@ -28,6 +29,17 @@ STATUS_ICONS = {
 }
 
 MISSING = "—"
+
+
+_STAMPED = re.compile(r"^(?:sweep_)?\d{8}-\d{6}_(\w+)$")
+
+
+def run_id(name: str) -> str | None:
+    """The id of a timestamped run or sweep folder name (``20260105-093012_3fa9c1`` ->
+    ``3fa9c1``, ``sweep_20260108-090000_1a2b3c`` -> ``1a2b3c``); None for any other name
+    (``job_000``, a name of your own)."""
+    match = _STAMPED.match(name)
+    return match.group(1) if match else None
 
 
 def plain(value: Any) -> Text:

@@ -159,11 +159,10 @@ def print_json(obj: Any) -> None:
 def print_table(title: str | None, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
     """A rich table on stdout (plain text when not a terminal). Cells, headers and title are
     shown as they are: ``[cartpole_ppo:latest]`` in a value is text, not rich markup."""
-    from rich.console import Console
     from rich.table import Table
+    from rich.text import Text
 
     from mazedsl.terminal import console as pipe_aware_console
-    from rich.text import Text
 
     table = Table(title=None if title is None else Text(title), show_lines=False)
     for i, col in enumerate(columns):
@@ -173,8 +172,10 @@ def print_table(title: str | None, columns: Sequence[str], rows: Sequence[Sequen
         table.add_column(Text(col), overflow="fold", min_width=min(widest, 24) or None)
     for row in rows:
         table.add_row(*(Text("-" if v is None else str(v)) for v in row))
-    console = Console()
-    pipe_aware_console(width=console.width if console.is_terminal else 160).print(table)
+    console = pipe_aware_console()
+    if not console.is_terminal:
+        console.width = 160
+    console.print(table)
 
 
 def fmt(value: Any, digits: int = 1) -> str:

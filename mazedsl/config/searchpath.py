@@ -24,7 +24,7 @@ BUILT_IN = "pkg://mazedsl.conf"
 """The built-in config folder (``conf/``), Hydra's primary one unless ``--config-path`` names another."""
 
 _added: list[str] = []
-_primary: list[str] = []
+_primary: str | None = None  # set_primary's folder
 _warned: set[str] = set()
 
 
@@ -65,18 +65,17 @@ def search_paths() -> list[str]:
 def set_primary(path: str | os.PathLike[str] | None) -> None:
     """Search folder ``path`` before the built-in ``conf/`` (as ``mazedsl-run --config-path``
     makes it Hydra's primary folder); None: no such folder."""
-    _primary[:] = [] if path is None else [os.path.abspath(os.fspath(path))]
+    global _primary
+    _primary = None if path is None else os.path.abspath(os.fspath(path))
 
 
 def extend(search_path: ConfigSearchPath) -> None:
     """Append the user folders to a Hydra search path (before the ``structured://`` schema),
     after a :func:`set_primary` folder put before the built-in one."""
     present = {element.path for element in search_path.get_path()}
-    for folder in _primary:
-        url = f"file://{folder}"
-        if url not in present:
-            search_path.prepend(PRIMARY_PROVIDER, url, anchor="main")
-            present.add(url)
+    if _primary is not None and f"file://{_primary}" not in present:
+        search_path.prepend(PRIMARY_PROVIDER, f"file://{_primary}", anchor="main")
+        present.add(f"file://{_primary}")
     for folder in search_paths():
         url = f"file://{folder}"
         if url not in present:

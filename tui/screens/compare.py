@@ -4,7 +4,6 @@ a band), a table of final/best eval per run, and the config keys that differ. Li
 from __future__ import annotations
 
 import copy
-import re
 from pathlib import Path
 from typing import Any, Callable
 
@@ -17,7 +16,7 @@ from textual.widgets import DataTable, Footer, Header, Static, TabbedContent, Ta
 from textual.widgets.data_table import ColumnKey
 from textual.worker import get_current_worker
 
-from mazedsl_tui.formatting import fmt_float, fmt_int, plain, status_text, steps_axis
+from mazedsl_tui.formatting import fmt_float, fmt_int, plain, run_id, status_text, steps_axis
 from mazedsl_tui.library import describe_error
 from mazedsl_tui.messages import ComparisonUpdated
 from mazedsl_tui.polling import sleep_unless_cancelled
@@ -79,14 +78,10 @@ def _clip(label: str, width: int) -> str:
 
 CONFIG_MIN = 16  # the configuration column's least width (a longer one is cut to the room left)
 SHORT_HEADERS = {"final": ("Final eval", "Final"), "best": ("Best eval", "Best")}
-_STAMPED = re.compile(r"^\d{8}-\d{6}_(\w+)$")
-
-
 def run_label(name: str, short: bool) -> str:
     """A run in the tables: its folder name, or when ``short`` the id part of a timestamped
     one (``20260105-093012_3fa9c1`` -> ``3fa9c1``; ``job_000`` stays whole)."""
-    match = _STAMPED.match(name) if short else None
-    return match.group(1) if match else name
+    return (run_id(name) if short else None) or name
 
 
 def _value(value: Any) -> Text:

@@ -11,7 +11,7 @@ from rich.text import Text
 from textual.binding import Binding
 from textual.widgets import DataTable
 
-from mazedsl_tui.formatting import STATUS_STYLES, fmt_float, fmt_int, fmt_started, plain, status_text
+from mazedsl_tui.formatting import STATUS_STYLES, fmt_float, fmt_int, fmt_started, plain, run_id, status_text
 
 COLUMNS = (("", "mark"), ("Experiment", "experiment"), ("Run", "run"), ("Algo", "algorithm"),
            ("Env", "env"), ("Status", "status"), ("Steps", "steps"), ("Best eval", "best_eval"),
@@ -23,11 +23,12 @@ MARK = "●"
 def run_name(info: Any, long: bool) -> str:
     """The run column: the folder name, or on narrow terminals its distinguishing id
     (``20260105-093012_3fa9c1`` -> ``3fa9c1``; a sweep too, ``sweep_20260108-090000_1a2b3c``
-    -> ``1a2b3c``: its status cell says it is a sweep, and a cut name pushed Started off)."""
+    -> ``1a2b3c``: its status cell says it is a sweep, and a cut name pushed Started off); any
+    other name whole up to 12 columns, else cut with '…'."""
     name = info.path.name
     if long:
         return name
-    return name.rsplit("_", 1)[-1] if "_" in name else name[:12]
+    return run_id(name) or (name if len(name) <= 12 else name[:11] + "…")
 
 
 class RunsTable(DataTable):
