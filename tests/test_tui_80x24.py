@@ -89,6 +89,28 @@ async def test_best_eval_marker_in_sight_at_80x24(demo):
         assert "press e to evaluate" in text, text  # what the hidden table would say
 
 
+@run_async
+async def test_last_evaluation_takes_only_its_width_at_80x24(demo):
+    """With an eval.json the "Last evaluation" table is as wide as its columns, so every column
+    of the history beside it (Length last) stays on screen."""
+    path = demo.run_dirs[0]  # a finished CartPole run with eval.json and four evaluations
+    assert (path / "eval.json").is_file()
+    app = make_app(demo)
+    async with app.run_test(size=SMALL) as pilot:
+        app.open_run(path, tab="evaluation")
+        await wait_for(pilot, lambda: app.screen.query("#eval-history")
+                       and app.screen.query_one("#eval-history", DataTable).row_count == 4
+                       and app.screen.query_one("#eval-episodes", DataTable).row_count > 0,
+                       what="both tables")
+        await pilot.pause()
+        await pilot.pause()
+        history = app.screen.query_one("#eval-history", DataTable)
+        header = screen_text(app).splitlines()[history.region.y + 1]
+        assert "Last evaluation" in screen_text(app)
+        assert re.search(r"Step +Mean .* Min +Max +Length", header), header
+        assert history.max_scroll_x == 0, history.max_scroll_x  # nothing cut off to the right
+
+
 # -- Compare, Runs tab: the status and configuration stay in sight -----------------------------------
 
 @run_async
