@@ -25,6 +25,7 @@ from typing import Any, Iterable, Sequence
 import attrs
 
 from mazedsl.errors import MazeError, RunDirError
+from mazedsl.values import same_value
 
 GROUP_IGNORED = ("seed",)
 NOT_RUN = "not run"  # the status of a job an interrupted sweep never started (sweep.json)
@@ -206,15 +207,6 @@ def _leaves(tree: Any, prefix: str = "") -> dict[str, Any]:
     elif prefix:
         out[prefix] = tree
     return out
-
-
-def _same(a: Any, b: Any) -> bool:
-    """Equal config values; a bool is never equal to a number (as in ``mazedsl.config.diff``)."""
-    if isinstance(a, bool) or isinstance(b, bool):
-        return type(a) is type(b) and a == b
-    if isinstance(a, list) and isinstance(b, list):
-        return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b))
-    return bool(a == b)
 
 
 def load_run(path: str | os.PathLike[str], label: str | None = None) -> RunData:
@@ -568,7 +560,7 @@ def differing_keys(configs: Sequence[dict[str, Any] | None], ignore: Iterable[st
         if key in ignore:
             continue
         values = [c.get(key, MISSING_VALUE) for c in present]
-        if any(not _same(values[0], v) for v in values[1:]):
+        if any(not same_value(values[0], v) for v in values[1:]):
             out.append(key)
     return out
 

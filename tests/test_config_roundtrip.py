@@ -114,3 +114,13 @@ def test_yaml_round_trip_of_strings_yaml_reads_differently() -> None:
     rc = RolloutConfig(input_dir="runs/\x85\u2028é")
     assert from_config(OmegaConf.create(to_yaml(rc)), RolloutConfig) == rc
     assert "é" in to_yaml(Experiment(name="café"))  # plain unicode stays readable
+
+
+def test_config_values_compare_bools_apart_from_numbers_list_by_list() -> None:
+    """One rule for `diff()` and for Compare's differing keys: ``True`` is not ``1``."""
+    from mazedsl.config import diff
+    from mazedsl.values import same_value
+
+    assert same_value([1, 2.0], [1.0, 2]) and same_value("a", "a")
+    assert not same_value(True, 1) and not same_value([True], [1]) and not same_value([1], [1, 1])
+    assert diff({"a": True, "b": [1, 2]}, {"a": 1, "b": [1.0, 2]}) == [("a", True, 1)]

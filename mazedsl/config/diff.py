@@ -11,6 +11,7 @@ from mazedsl.config import _paths
 from mazedsl.config.convert import unstructure
 from mazedsl.config.targets import is_declaration
 from mazedsl.errors import ConfigError
+from mazedsl.values import same_value
 
 
 class _Missing:
@@ -46,14 +47,6 @@ def _tree(value: Any) -> Any:
     raise ConfigError(f"diff() compares declarations or configs, got {type(value).__name__}")
 
 
-def _same(a: Any, b: Any) -> bool:
-    if isinstance(a, bool) or isinstance(b, bool):
-        return type(a) is type(b) and a == b
-    if isinstance(a, list) and isinstance(b, list):
-        return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b))
-    return bool(a == b)
-
-
 def _sort_key(path: str) -> tuple[tuple[int, Any], ...]:
     return tuple((0, s) if isinstance(s, int) else (1, s) for s in _paths.split(path))
 
@@ -80,6 +73,6 @@ def diff(a: Any, b: Any) -> list[tuple[str, Any, Any]]:
         x, y = left.get(path, MISSING), right.get(path, MISSING)
         if (x is MISSING and _filled(path, y, left)) or (y is MISSING and _filled(path, x, right)):
             continue
-        if x is MISSING or y is MISSING or not _same(x, y):
+        if x is MISSING or y is MISSING or not same_value(x, y):
             out.append((path, x, y))
     return out
