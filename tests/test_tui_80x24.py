@@ -111,6 +111,42 @@ async def test_last_evaluation_takes_only_its_width_at_80x24(demo):
         assert history.max_scroll_x == 0, history.max_scroll_x  # nothing cut off to the right
 
 
+@run_async
+async def test_log_lines_wrap_to_the_pane_and_again_after_a_resize(demo):
+    """A train.log line longer than the terminal is shown whole, wrapped (it was cut at the
+    edge); a line still being written waits for its newline; a resize wraps again."""
+    from mazedsl_tui.widgets.detail.log import RunLog
+
+    path = demo.run_dirs[3]  # running: its log is tailed
+    assert json.loads((path / "run.json").read_text())["status"] == "running"
+    long_line = "INFO phase=train, " + ", ".join(f"key_{i}={i * 1.5}" for i in range(14)) + ", END"
+    assert len(long_line) > 160  # three rows at 80 columns, two at 170
+    (path / "train.log").write_text(f"first line\n{long_line}\nhalf a li", encoding="utf-8")
+    app = make_app(demo)
+    async with app.run_test(size=SMALL) as pilot:
+        app.open_run(path, tab="log")
+        await wait_for(pilot, lambda: app.screen.query("#run-log")
+                       and len(app.screen.query_one("#run-log", RunLog).text_lines) == 2, what="the log")
+        await pilot.pause()
+        log = app.screen.query_one("#run-log", RunLog)
+        assert log.text_lines == ["first line", long_line]  # "half a li" waits for the rest
+
+        def shown() -> str:
+            return "".join(line.strip() for line in screen_text(app).splitlines())
+
+        assert long_line.replace(" ", "") in shown().replace(" ", ""), screen_text(app)
+        rows_80 = len(log.lines)
+        assert rows_80 >= 4  # the long line took three rows or more
+        with (path / "train.log").open("a", encoding="utf-8") as f:
+            f.write("ne\n")
+        await wait_for(pilot, lambda: len(log.text_lines) == 3, what="the completed line")
+        assert log.text_lines[-1] == "half a line"
+        await pilot.resize_terminal(170, 24)
+        await wait_for(pilot, lambda: len(log.lines) < rows_80 + 1, what="wrapped again")
+        await pilot.pause()
+        assert "END" in screen_text(app) and "half a line" in screen_text(app)
+
+
 # -- Compare, Runs tab: the status and configuration stay in sight -----------------------------------
 
 @run_async

@@ -591,5 +591,5 @@ async def test_a_training_that_exits_before_it_starts_shows_failed_not_created(d
         await wait_for(pilot, lambda: "✘ failed" in str(summary.render()), what="failed")
         assert "exited with code 2 before training started: see the Log tab" in str(summary.render())
         log = app.screen.query_one("#run-log")
-        await wait_for(pilot, lambda: "Box2D is not installed" in "\n".join(log.lines), what="the console")
+        await wait_for(pilot, lambda: "Box2D is not installed" in "\n".join(log.text_lines), what="the console")
         assert app.effective_status(app.library.read_run_info(run)) == "failed"

@@ -8,12 +8,13 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from textual.widgets import DataTable, Log, Static
+from textual.widgets import DataTable, Static
 
 from mazedsl.run import iter_metrics
 from mazedsl_tui.app import MazeApp, main
 from mazedsl_tui.demo import DEMO_RUNS, DemoLibrary
 from mazedsl_tui.messages import MetricsUpdated, RunsUpdated, TrainingExited, TrainingStarted
+from mazedsl_tui.widgets.detail.log import RunLog
 from mazedsl_tui.rollout import RolloutSource, Step
 from mazedsl_tui.screens.experiments import ExperimentsScreen
 from mazedsl_tui.screens.launch import LaunchScreen
@@ -193,9 +194,9 @@ async def test_run_detail_shows_curves_eval_config_and_log(demo):
         await wait_for(pilot, lambda: "total_steps: 50000" in shown(screen.query_one("#config-yaml", Static)))
         assert "name: cartpole_ppo" in shown(screen.query_one("#config-yaml", Static))
         await pilot.press("right_square_bracket")
-        log = screen.query_one("#run-log", Log)
+        log = screen.query_one("#run-log", RunLog)
         await wait_for(pilot, lambda: log.line_count > 10)
-        assert "INFO training finished at step 50000 (best eval 494.39)" in "\n".join(log.lines)
+        assert "INFO training finished at step 50000 (best eval 494.39)" in "\n".join(log.text_lines)
         await pilot.press("escape")
         assert isinstance(app.screen, RunsScreen)
 
@@ -457,8 +458,8 @@ async def test_a_crashing_training_does_not_take_the_ui_down(demo):
         assert json.loads((run / "run.json").read_text())["status"] == "running"
         app.open_run(run)
         await wait_for_screen(pilot, app, RunDetailScreen)
-        log = app.screen.query_one("#run-log", Log)
-        await wait_for(pilot, lambda: "fake trainer starting" in "\n".join(log.lines), what="console log")
+        log = app.screen.query_one("#run-log", RunLog)
+        await wait_for(pilot, lambda: "fake trainer starting" in "\n".join(log.text_lines), what="console log")
 
 
 # -- Rollout viewer -------------------------------------------------------------------------------------

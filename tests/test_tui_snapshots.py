@@ -51,7 +51,7 @@ def open_run(demo, rel: str, tab: str = "curves"):
         app.open_run(demo.runs / rel, tab=tab)
         await settle(pilot, lambda: app.screen.is_mounted and getattr(app.screen, "records", None))
         await settle(pilot, lambda: all(p.point_count for p in app.screen.query(MetricsPlot)
-                                        if p.id != "plot-eval") and app.screen.query_one("#run-log").line_count)
+                                        if p.id != "plot-eval") and app.screen.query_one("#run-log").text_lines)
     return run_before
 
 

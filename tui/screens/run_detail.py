@@ -13,7 +13,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Grid, VerticalScroll
 from textual.screen import Screen
-from textual.widgets import Footer, Header, Log, Static, TabbedContent, TabPane
+from textual.widgets import Footer, Header, Static, TabbedContent, TabPane
 from textual.worker import get_current_worker
 
 from mazedsl_tui.formatting import (fmt_duration, fmt_float, fmt_int, fmt_started, short_path, status_text,
@@ -26,6 +26,7 @@ from mazedsl_tui.training import console_log_path
 from mazedsl_tui.widgets.detail.curves import (MetricsPlot, count_samples, eval_plot, loss_plot, return_plot,
                                                speed_plot)
 from mazedsl_tui.widgets.detail.evaluation import EvaluationPanel
+from mazedsl_tui.widgets.detail.log import RunLog
 
 TABS = ("curves", "evaluation", "config", "log")
 NO_TRAIN_EPISODES = "Learns from recordings: see Evaluation"
@@ -71,7 +72,7 @@ class RunDetailScreen(Screen):
                 with VerticalScroll(id="config-scroll"):
                     yield Static("config.yaml not written yet.", id="config-yaml")
             with TabPane("Log", id="log"):
-                yield Log(id="run-log", max_lines=5000)
+                yield RunLog(id="run-log", max_lines=5000)
         yield Footer(compact=True)
 
     def on_mount(self) -> None:
@@ -173,11 +174,11 @@ class RunDetailScreen(Screen):
         self.query_one(EvaluationPanel).set_summary(message.summary, running=self.evaluating)
 
     def on_log_appended(self, message: LogAppended) -> None:
-        log = self.query_one("#run-log", Log)
+        log = self.query_one("#run-log", RunLog)
         if message.reset:
-            log.clear()
+            log.reset()
         if message.text:
-            log.write(message.text)
+            log.append(message.text)
 
     # -- summary ------------------------------------------------------------------------------------
     def status(self) -> str:
