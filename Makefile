@@ -35,7 +35,7 @@ run: $(STAMP)
 
 ## The whole test suite.
 test: $(STAMP)
-	$(PY) -m pytest -q -n 2 --dist loadfile
+	$(PY) -m pytest -q -n 2 --dist loadfile --no-loadscope-reorder
 
 ## Speed and learning benchmarks (about 60 minutes, learning.py most of it; figures in the README).
 ## gpu.py prints one line and measures nothing without CUDA.
