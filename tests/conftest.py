@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 import pytest
 
 # The files that take longest run first, longest first: `make test` hands whole files to its two
@@ -22,6 +24,39 @@ SLOW_FILES_FIRST = (  # seconds of test time each, 2026-12-03 (the whole suite: 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     rank = {name: i for i, name in enumerate(SLOW_FILES_FIRST)}
     items.sort(key=lambda item: rank.get(item.path.name, len(rank)))  # stable: same order within
+
+
+@pytest.fixture(autouse=True)
+def _algorithm_registry_restored():
+    """An algorithm a test registers (a plugin it imports, such as ``tests.plugins.reinforce_algo``)
+    is unregistered after it, and its module forgotten, so a later import registers it again:
+    the registry is process-wide, and tests that list the algorithms would otherwise depend on
+    which tests ran before them in the same worker."""
+    from hydra.core.config_store import ConfigStore
+
+    from mazedsl.config import targets
+    from mazedsl.rl import registry
+
+    registry.algorithms()  # the built-ins, registered on first use
+    entries, declarations = dict(registry._ENTRIES), list(targets.DECLARATIONS)
+    by_name, public = dict(targets._BY_NAME), dict(targets._PUBLIC)
+    group = ConfigStore.instance().repo.setdefault("algorithm", {})
+    stored = set(group)
+    yield
+    if registry._ENTRIES == entries and len(targets.DECLARATIONS) == len(declarations):
+        return
+    for entry in registry._ENTRIES.values():
+        if entry.name not in entries:
+            sys.modules.pop(entry.declaration.__module__, None)
+    registry._ENTRIES.clear()
+    registry._ENTRIES.update(entries)
+    targets.DECLARATIONS[:] = declarations
+    targets._BY_NAME.clear()
+    targets._BY_NAME.update(by_name)
+    targets._PUBLIC.clear()
+    targets._PUBLIC.update(public)
+    for key in set(group) - stored:
+        del group[key]
 
 
 @pytest.fixture
