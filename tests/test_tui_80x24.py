@@ -283,3 +283,29 @@ async def test_compare_title_counts_the_runs(demo, count, title):
         await pilot.pause()
         assert app.screen.sub_title == title
         assert f"mazedsl — {title} " in screen_text(app).splitlines()[0] + " "
+
+
+@run_async
+async def test_a_long_log_keeps_its_last_lines_and_rewraps_them_in_batches():
+    """Past ``max_lines`` the oldest lines go, a fifth of them at a time: each trim wraps the
+    whole log again, so it must not happen on every new line of a long run."""
+    from textual.app import App
+
+    from mazedsl_tui.widgets.detail.log import RunLog
+
+    class Host(App):
+        def compose(self):
+            yield RunLog(max_lines=100)
+
+    app = Host()
+    async with app.run_test(size=SMALL) as pilot:
+        log = app.query_one(RunLog)
+        redraws = []
+        draw = log._redraw
+        log._redraw = lambda: (redraws.append(len(log.text_lines)), draw())[1]
+        for i in range(250):
+            log.append(f"line {i}\n")
+        await pilot.pause()
+        assert log.text_lines[-1] == "line 249" and 100 <= len(log.text_lines) <= 120
+        assert redraws == [100] * 7, redraws  # at lines 121, 142, ..., 247: once every 21 lines
+        assert [row for row in log.lines if row.strip()][-1] == "line 249"

@@ -25,7 +25,7 @@ class RunLog(Log):
     def __init__(self, max_lines: int = 5000, **kwargs: object) -> None:
         super().__init__(**kwargs)  # type: ignore[arg-type]
         self.keep = max_lines
-        self.text_lines: list[str] = []  # the whole lines received, the last ``keep`` of them
+        self.text_lines: list[str] = []  # the whole lines received: the last ``keep`` and up to a fifth more
         self._partial = ""
         self._wrapped_at = 0  # the width the rows shown were wrapped at (0: none drawn yet)
 
@@ -35,7 +35,7 @@ class RunLog(Log):
         if not complete:
             return
         self.text_lines += complete
-        if len(self.text_lines) > self.keep:
+        if len(self.text_lines) > self.keep + self.keep // 5:  # in batches: each redraw wraps all
             del self.text_lines[:-self.keep]
             self._redraw()  # the oldest lines go
         elif self._wrapped_at:
