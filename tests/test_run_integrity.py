@@ -481,16 +481,14 @@ def _tui_app(runs_root: Path):
 def _summary(app) -> str:
     """The run screen's summary as drawn ("" until it is there)."""
     from textual.css.query import NoMatches
-    from textual.geometry import Region
     from textual.widgets import Static
 
+    from tests.tui_helpers import widget_text
+
     try:
-        widget = app.screen.query_one("#run-summary", Static)
+        return widget_text(app.screen.query_one("#run-summary", Static))
     except NoMatches:
         return ""
-    width, height = widget.size
-    return "\n".join("".join(seg.text for seg in strip)
-                     for strip in widget.render_lines(Region(0, 0, width, height)))
 
 
 @pytest.mark.parametrize("damage", ["bad json", "list", "crashed"])

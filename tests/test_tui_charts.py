@@ -9,18 +9,16 @@ from types import SimpleNamespace
 
 import pytest
 from textual.app import App, ComposeResult
-from textual.geometry import Region
 
 from mazedsl_tui.widgets.compare.plot import ComparePlot, legend_entries
 from mazedsl_tui.widgets.detail.curves import MetricsPlot, eval_plot, flat_ylim, loss_plot
-from tests.tui_helpers import run_async
+from tests.tui_helpers import run_async, widget_lines
 
 TICK = re.compile(r"(-?[\d.]+)\s*┤")
 
 
 def drawn(widget) -> list[str]:
-    width, height = widget.outer_size
-    return ["".join(seg.text for seg in strip) for strip in widget.render_lines(Region(0, 0, width, height))]
+    return widget_lines(widget, border=True)
 
 
 def left_ticks(widget) -> list[float]:

@@ -10,7 +10,6 @@ from typing import Any
 
 import pytest
 from rich.text import Text
-from textual.geometry import Region
 from textual.widgets import DataTable
 
 from compare_runs import Workspace, eval_returns, shared_workspace, with_failed_job
@@ -22,7 +21,7 @@ from mazedsl_tui.screens.runs import RunsScreen
 from mazedsl_tui.screens.sweep import SweepScreen
 from mazedsl_tui.widgets.compare.plot import ComparePlot
 from mazedsl_tui.widgets.runs.table import RunsTable
-from tests.tui_helpers import run_async, wait_for
+from tests.tui_helpers import run_async, wait_for, widget_text
 
 
 
@@ -287,9 +286,7 @@ async def test_brackets_in_names_and_values_are_shown_as_they_are(ws, tmp_path):
 
 def drawn(widget) -> str:
     """What a widget draws, row by row."""
-    width, height = widget.outer_size
-    return "\n".join("".join(seg.text for seg in strip)
-                     for strip in widget.render_lines(Region(0, 0, width, height)))
+    return widget_text(widget, border=True)
 
 
 @run_async

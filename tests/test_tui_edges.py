@@ -16,20 +16,11 @@ from mazedsl_tui.demo import DemoLibrary
 from mazedsl_tui.screens.experiments import ExperimentsScreen
 from mazedsl_tui.screens.launch import LaunchScreen
 from mazedsl_tui.screens.runs import RunsScreen
-from tests.tui_helpers import make_app, run_async, wait_for
+from tests.tui_helpers import make_app, run_async, wait_for, widget_text as shown
 
 
 
 
-
-
-def shown(widget) -> str:
-    """The text a widget draws (every line of it)."""
-    from textual.geometry import Region
-
-    width, height = widget.size
-    return "\n".join("".join(seg.text for seg in strip)
-                     for strip in widget.render_lines(Region(0, 0, width, height)))
 
 
 # -- first screen ------------------------------------------------------------------------------

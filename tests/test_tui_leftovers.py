@@ -22,7 +22,7 @@ from mazedsl_tui.screens.run_detail import RunDetailScreen
 from mazedsl_tui.screens.runs import RunsScreen
 from mazedsl_tui.widgets.compare.plot import ComparePlot
 from mazedsl_tui.widgets.detail.curves import MetricsPlot
-from tests.tui_helpers import run_async, wait_for
+from tests.tui_helpers import run_async, wait_for, widget_text
 
 EXPERIMENTS = Path(__file__).resolve().parents[1] / "experiments"
 FINISHED = "20260105-093012_3fa9c1"
@@ -34,11 +34,7 @@ def text_of(widget) -> str:
 
 def rendered(plot) -> str:
     """What a plot draws (its axis labels included)."""
-    from textual.geometry import Region
-
-    width, height = plot.outer_size
-    return "\n".join("".join(seg.text for seg in strip)
-                     for strip in plot.render_lines(Region(0, 0, width, height)))
+    return widget_text(plot, border=True)
 
 
 async def wait_for_screen(pilot, app: MazeApp, cls: type) -> None:

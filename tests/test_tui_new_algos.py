@@ -20,7 +20,7 @@ from mazedsl_tui.screens.launch import LaunchScreen
 from mazedsl_tui.screens.run_detail import NO_TRAIN_EPISODES, RunDetailScreen
 from mazedsl_tui.screens.runs import RunsScreen
 from mazedsl_tui.widgets.detail.curves import READABLE, MetricsPlot, assign_axes, loss_plot, readability
-from tests.tui_helpers import run_async, wait_for
+from tests.tui_helpers import run_async, wait_for, widget_lines
 
 EXPERIMENTS = Path(__file__).resolve().parents[1] / "experiments"
 FINISHED = "20260105-093012_3fa9c1"
@@ -28,8 +28,7 @@ FINISHED = "20260105-093012_3fa9c1"
 
 def lines(widget) -> list[str]:
     """The text a widget draws, border included, one string a row."""
-    width, height = widget.outer_size
-    return ["".join(seg.text for seg in strip) for strip in widget.render_lines(Region(0, 0, width, height))]
+    return widget_lines(widget, border=True)
 
 
 async def wait_for_screen(pilot, app: MazeApp, cls: type) -> None:

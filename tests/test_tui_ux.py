@@ -8,12 +8,11 @@ import json
 import shutil
 from pathlib import Path
 
-
 from mazedsl_tui.library import run_experiment_ref
 from mazedsl_tui.screens.experiments import ExperimentsScreen
 from mazedsl_tui.screens.runs import RunsScreen
 from mazedsl_tui.widgets.runs.table import RunsTable
-from tests.tui_helpers import make_app, run_async, wait_for
+from tests.tui_helpers import make_app, run_async, wait_for, widget_text as shown
 
 
 def highlight(table: RunsTable, run_dir: Path) -> None:
@@ -84,15 +83,6 @@ async def test_n_on_a_run_of_an_unlisted_experiment_opens_on_the_first_file(demo
 # == 2. Config tab: the parts the algorithm ignores ===================================================
 
 ROOT = Path(__file__).resolve().parents[1]
-
-
-def shown(widget) -> str:
-    """The text a widget draws (every line of it)."""
-    from textual.geometry import Region
-
-    width, height = widget.size
-    return "\n".join("".join(seg.text for seg in strip)
-                     for strip in widget.render_lines(Region(0, 0, width, height)))
 
 
 def test_show_marks_an_ignored_critic_and_still_round_trips(tmp_path):

@@ -40,3 +40,17 @@ def make_app(demo: Any, **kwargs: Any) -> Any:
     if kwargs.get("library") is None:
         kwargs["library"] = DemoLibrary()
     return MazeApp(demo.experiments, demo.runs, poll_interval=0.05, **kwargs)
+
+
+def widget_lines(widget: Any, border: bool = False) -> list[str]:
+    """The text a widget draws, one string a row: its content, or with ``border`` all it draws
+    (border, title and legend included)."""
+    from textual.geometry import Region
+
+    width, height = widget.outer_size if border else widget.size
+    return ["".join(seg.text for seg in strip) for strip in widget.render_lines(Region(0, 0, width, height))]
+
+
+def widget_text(widget: Any, border: bool = False) -> str:
+    """:func:`widget_lines` as one string."""
+    return "\n".join(widget_lines(widget, border))

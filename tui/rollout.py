@@ -22,7 +22,6 @@ EpisodeFactory = Callable[[int | None, str | None], Iterator[Any]]
 """``factory(seed, render_mode)`` -> an iterator over the steps of one episode."""
 
 
-
 class RolloutSource:
     """Episodes of a policy acting in its environment, one iterator per episode."""
 

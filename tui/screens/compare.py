@@ -78,6 +78,8 @@ def _clip(label: str, width: int) -> str:
 
 CONFIG_MIN = 16  # the configuration column's least width (a longer one is cut to the room left)
 SHORT_HEADERS = {"final": ("Final eval", "Final"), "best": ("Best eval", "Best")}
+
+
 def run_label(name: str, short: bool) -> str:
     """A run in the tables: its folder name, or when ``short`` the id part of a timestamped
     one (``20260105-093012_3fa9c1`` -> ``3fa9c1``; ``job_000`` stays whole)."""
