@@ -25,13 +25,9 @@ from mazedsl_tui.widgets.detail.curves import MetricsPlot
 from mazedsl_tui.widgets.experiments.tree import ExperimentTree
 from mazedsl_tui.widgets.rollout.view import EnvView
 from mazedsl_tui.widgets.runs.table import RunsTable
-from tests.tui_helpers import make_app, run_async, wait_for
+from tests.tui_helpers import make_app, run_async, type_in_one_burst, wait_for
 
 FAKE_TRAIN = Path(__file__).parent / "fixtures" / "tui" / "fake_train.py"
-
-
-
-
 
 
 async def wait_for_screen(pilot, app: MazeApp, cls: type) -> None:
@@ -427,6 +423,97 @@ async def test_launch_starts_a_training_process_and_follows_it(demo):
 
 
 @run_async
+async def test_keys_typed_in_one_burst_land_in_their_fields(demo):
+    app = make_app(demo, mode="experiments")
+    async with app.run_test(size=(100, 32)) as pilot:
+        app.open_launch(demo.experiments / "cartpole_ppo.py")
+        await wait_for_screen(pilot, app, LaunchScreen)
+        launch = app.screen
+        type_in_one_burst(app, *"runner.n_envs=2", "tab", "7", "tab", *"5000", "shift+tab", "shift+tab", "end", "x")
+        await wait_for(pilot, lambda: app.focused is launch.query_one("#launch-overrides")
+                       and launch.query_one("#launch-overrides").value.endswith("x"), what="all keys")
+        assert [launch.query_one(f"#launch-{f}").value for f in ("seed", "budget")] == ["7", "5000"]
+        assert launch.query_one("#launch-overrides").value == "runner.n_envs=2x"
+
+
+@run_async
+async def test_editing_keys_typed_in_one_burst_act_in_order(demo):
+    app = make_app(demo, mode="experiments")
+    async with app.run_test(size=(100, 32)) as pilot:
+        app.open_launch(demo.experiments / "cartpole_ppo.py", "runner.n_envs=4")
+        await wait_for_screen(pilot, app, LaunchScreen)
+        overrides = app.screen.query_one("#launch-overrides")
+        type_in_one_burst(app, "ctrl+u", *"seed=12", "backspace", "3", "left", "left", "home", "delete", "S")
+        await wait_for(pilot, lambda: overrides.value.startswith("S"), what="all keys")
+        assert overrides.value == "Seed=13"  # not "Seed=123" (backspace after "3") or worse
+
+
+class SlowCheckLibrary(FakeTrainLibrary):
+    """Checks a form in 0.3 s, so a key typed after a change arrives while it is checked."""
+
+    def preflight(self, experiment):
+        import time
+
+        time.sleep(0.3)
+        return super().preflight(experiment)
+
+
+@run_async
+async def test_enter_while_the_form_is_checked_starts_once_it_is_valid(demo):
+    app = make_app(demo, library=SlowCheckLibrary(), mode="experiments")
+    async with app.run_test(size=(100, 32)) as pilot:
+        app.open_launch(demo.experiments / "cartpole_ppo.py", "fake_delay=0.01")
+        await wait_for_screen(pilot, app, LaunchScreen)
+        launch = app.screen
+        await wait_for(pilot, lambda: not launch.validating, what="first check")
+        launch.query_one("#launch-budget").focus()
+        type_in_one_burst(app, *"512", "enter")
+        await wait_for(pilot, lambda: launch.validating, what="the new form being checked")
+        await wait_for_screen(pilot, app, RunDetailScreen)
+        detail = app.screen
+        await wait_for(pilot, lambda: app.trainings.get(detail.run_dir).returncode == 0)
+        assert "total_steps=512" in app.trainings.get(detail.run_dir).command
+
+
+@run_async
+async def test_ctrl_s_typed_in_one_burst_starts_with_the_keys_before_it(demo):
+    app = make_app(demo, library=SlowCheckLibrary(), mode="experiments")
+    async with app.run_test(size=(100, 32)) as pilot:
+        app.open_launch(demo.experiments / "cartpole_ppo.py", "fake_delay=0.01")
+        await wait_for_screen(pilot, app, LaunchScreen)
+        launch = app.screen
+        await wait_for(pilot, lambda: not launch.validating, what="first check")
+        launch.query_one("#launch-seed").focus()
+        type_in_one_burst(app, "4", "tab", *"256", "ctrl+s")
+        await wait_for_screen(pilot, app, RunDetailScreen)
+        command = app.trainings.get(app.screen.run_dir).command
+        assert "seed=4" in command and "total_steps=256" in command
+
+
+@run_async
+async def test_enter_while_checking_does_not_start_a_form_that_changed_or_is_wrong(demo):
+    app = make_app(demo, library=SlowCheckLibrary(), mode="experiments")
+    async with app.run_test(size=(100, 32)) as pilot:
+        app.open_launch(demo.experiments / "cartpole_ppo.py", "fake_delay=0.01")
+        await wait_for_screen(pilot, app, LaunchScreen)
+        launch = app.screen
+        await wait_for(pilot, lambda: not launch.validating, what="first check")
+        overrides = launch.query_one("#launch-overrides")
+        overrides.value = ""
+        type_in_one_burst(app, *"algorithm.lr=-1", "enter")
+        error = launch.query_one("#launch-error", Static)
+        await wait_for(pilot, lambda: "must be > 0" in str(error.render()), what="inline error")
+        await pilot.pause(0.2)
+        assert app.screen is launch and not app.trainings.running() and not app.trainings.exited()
+        type_in_one_burst(app, "backspace", "backspace", "1", "enter")
+        await wait_for(pilot, lambda: launch.validating, what="lr=1 being checked")
+        await pilot.press(*"e-3")  # still editing: the start waits for another Enter
+        await wait_for(pilot, lambda: launch.overrides[-1:] == ["algorithm.lr=1e-3"] and not launch.validating)
+        await pilot.pause(0.2)
+        assert app.screen is launch and not app.trainings.running() and not app.trainings.exited()
+
+
+@run_async
 async def test_stop_key_interrupts_training_cleanly(demo):
     app = make_app(demo, library=FakeTrainLibrary())
     async with app.run_test(size=(100, 32), notifications=True) as pilot:
@@ -460,6 +547,21 @@ async def test_a_crashing_training_does_not_take_the_ui_down(demo):
         await wait_for_screen(pilot, app, RunDetailScreen)
         log = app.screen.query_one("#run-log", RunLog)
         await wait_for(pilot, lambda: "fake trainer starting" in "\n".join(log.text_lines), what="console log")
+
+
+@run_async
+async def test_resume_budget_typed_in_one_burst_with_ctrl_s(demo):
+    from mazedsl_tui.screens.resume import ResumeScreen
+
+    app = make_app(demo)
+    resumed: list[Any] = []
+    app.resume_training = lambda run_dir, overrides=None: resumed.append(overrides)
+    async with app.run_test(size=(100, 32)) as pilot:
+        app.open_resume(demo.runs / "cartpole_ppo" / FINISHED)  # offers 100000, twice its budget
+        await wait_for_screen(pilot, app, ResumeScreen)
+        type_in_one_burst(app, "ctrl+u", *"60000", "ctrl+s")
+        await wait_for(pilot, lambda: resumed, what="the dialog's answer")
+    assert resumed == [["total_steps=60000"]]
 
 
 # -- Rollout viewer -------------------------------------------------------------------------------------

@@ -54,3 +54,13 @@ def widget_lines(widget: Any, border: bool = False) -> list[str]:
 def widget_text(widget: Any, border: bool = False) -> str:
     """:func:`widget_lines` as one string."""
     return "\n".join(widget_lines(widget, border))
+
+
+def type_in_one_burst(app, *keys: str) -> None:
+    """Queue ``keys`` as a terminal delivers keys that arrive together (typed while the app is
+    busy, a paste, a script): all of them before the app handles the first. (``pilot.press``
+    waits for each key to be handled before it sends the next.)"""
+    from textual import events
+
+    for key in keys:
+        app.post_message(events.Key(key, key if len(key) == 1 else {"tab": "\t", "enter": "\r"}.get(key)))

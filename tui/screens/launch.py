@@ -17,6 +17,7 @@ from textual.widgets import Button, Input, Label, Static
 from mazedsl_tui.formatting import budget_unit, cwd_path
 from mazedsl_tui.library import describe_error, ref_parts
 from mazedsl_tui.messages import BudgetUnitKnown, OverridesValidated
+from mazedsl_tui.widgets.form import FIELD_KEYS, FormInput
 
 FIELDS = ("overrides", "seed", "budget")
 
@@ -52,7 +53,8 @@ class LaunchScreen(ModalScreen[Path | None]):
 
     BINDINGS = [
         Binding("escape", "cancel", "Cancel"),
-        Binding("ctrl+s", "start", "Start training", priority=True),
+        Binding("ctrl+s", "start", "Start training"),  # not priority: after the keys typed before it
+        *FIELD_KEYS,
     ]
 
     def __init__(self, experiment_file: Path, overrides: str = "", sweep: Any = None) -> None:
@@ -67,19 +69,21 @@ class LaunchScreen(ModalScreen[Path | None]):
         self.validating = False
         self._experiment: Any = None
         self._generation = 0
+        self._start_when_checked: int | None = None  # the form (generation) Enter was pressed on
+        self._checked_form: tuple[str, str, str] | None = None  # the form last sent to be checked
         self.plays_episodes = True  # False: the budget counts training samples (BC), not env steps
 
     def compose(self) -> ComposeResult:
         with Vertical(id="launch-dialog"):
             yield Static("", id="launch-title")
             yield Label("Overrides", classes="launch-label")
-            yield Input(self.initial_overrides, placeholder="algorithm.lr=1e-3 runner.n_envs=4",
+            yield FormInput(self.initial_overrides, placeholder="algorithm.lr=1e-3 runner.n_envs=4",
                         id="launch-overrides")
             with Grid(id="launch-numbers"):
                 yield Label("Seed", classes="launch-label")
                 yield Label(budget_label(True), classes="launch-label", id="launch-budget-label")
-                yield Input(placeholder="from the experiment", id="launch-seed", type="integer")
-                yield Input(placeholder="from the experiment", id="launch-budget")
+                yield FormInput(placeholder="from the experiment", id="launch-seed", type="integer")
+                yield FormInput(placeholder="from the experiment", id="launch-budget")
             yield Static("", id="launch-error")
             yield Static("", id="launch-preview")
             with Horizontal(id="launch-buttons"):
@@ -105,14 +109,16 @@ class LaunchScreen(ModalScreen[Path | None]):
     # -- validation --------------------------------------------------------------------------------
     @on(Input.Changed)
     def _changed(self) -> None:
-        self.validate_form()
+        if self.form() != self._checked_form:  # keys in a burst: one check for all of them
+            self.validate_form()
 
     def form(self) -> tuple[str, str, str]:
         return (self.query_one("#launch-overrides", Input).value, self.query_one("#launch-seed", Input).value,
                 self.query_one("#launch-budget", Input).value)
 
     def validate_form(self) -> None:
-        overrides, error, field = build_overrides(*self.form())
+        self._checked_form = self.form()
+        overrides, error, field = build_overrides(*self._checked_form)
         self._generation += 1
         if error:
             self._show_result(overrides, error, field, None)
@@ -175,6 +181,9 @@ class LaunchScreen(ModalScreen[Path | None]):
                     field = name
         self._show_result(message.overrides, message.error, field, message.experiment_name,
                           message.note)
+        if self._start_when_checked == message.generation:  # Enter came while checking this form
+            self._start_when_checked = None
+            self.action_start()
 
     def _show_result(self, overrides: list[str], error: str | None, field: str, name: str | None,
                      note: str | None = None) -> None:
@@ -233,8 +242,11 @@ class LaunchScreen(ModalScreen[Path | None]):
         self.dismiss(None)
 
     def action_start(self) -> None:
-        if self.validating:
-            self.notify("Still checking the overrides…")
+        if self.form() != self._checked_form:  # typed just before Start: not checked yet
+            self.validate_form()
+        if self.validating:  # starts once checked, unless the form changes first
+            self._start_when_checked = self._generation
+            self.notify("Starting once the overrides are checked…")
             return
         if self.error:
             self.notify(self.error, title="Fix the overrides first", severity="error")

@@ -15,6 +15,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Static
 
 from mazedsl_tui.formatting import budget_unit, cwd_path, fmt_int, short_path, status_text, step_noun
+from mazedsl_tui.widgets.form import FIELD_KEYS, FormInput
 
 
 def resume_plan(status: str, steps: int, budget: int | None, text: str,
@@ -52,7 +53,8 @@ class ResumeScreen(ModalScreen[list[str] | None]):
 
     BINDINGS = [
         Binding("escape", "cancel", "Cancel"),
-        Binding("ctrl+s", "start", "Resume", priority=True),
+        Binding("ctrl+s", "start", "Resume"),  # not priority: after the keys typed before it
+        *FIELD_KEYS,
     ]
 
     def __init__(self, run_dir: Path, info: Any, status: str, problem: str | None = None,
@@ -76,7 +78,7 @@ class ResumeScreen(ModalScreen[list[str] | None]):
             yield Static("", id="resume-title")
             yield Label(f"Budget (total {budget_unit(self.plays_episodes)})", classes="launch-label",
                         id="resume-budget-label")
-            yield Input(placeholder="as before" if self.budget is None else f"{self.budget:,} as before",
+            yield FormInput(placeholder="as before" if self.budget is None else f"{self.budget:,} as before",
                         id="resume-budget")
             yield Static("", id="resume-error")
             yield Static("", id="resume-preview")
@@ -115,6 +117,7 @@ class ResumeScreen(ModalScreen[list[str] | None]):
     @on(Input.Submitted)
     @on(Button.Pressed, "#resume-start")
     def action_start(self) -> None:
+        self.check()  # the field as it is now: keys typed just before may not be checked yet
         if self.error:
             self.notify(self.error, title="Cannot resume", severity="error")
             return
