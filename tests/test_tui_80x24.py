@@ -254,6 +254,46 @@ async def test_footer_hints_fit(demo, size, dropped):
         assert "r" in app.screen.active_bindings
 
 
+def assert_footer_hints_whole(app) -> None:
+    """Each hint the footer shows is whole and left of the palette's, nothing past the palette's."""
+    from textual.widgets._footer import FooterKey
+
+    line = footer_line(app)
+    assert line.endswith("▏^p palette "), line
+    keys = [k for k in app.screen.query(FooterKey) if k.display]
+    (palette,) = [k for k in keys if k.has_class("-command-palette")]
+    hints = [k for k in keys if k is not palette]
+    assert len(hints) >= 3, line
+    for key in hints:
+        assert key.region.right < palette.region.x, (key.key_display, line)
+        assert f"{key.key_display} {key.description}" in line, line
+
+
+@pytest.mark.parametrize("width", [43, 44, 50, 60])
+@run_async
+async def test_a_narrow_footer_shows_whole_hints_and_nothing_past_the_palette(demo, width):
+    """Below 80 columns the hints that still did not fit were cut ("n Ne"), and below 50 the
+    letter under the palette's last column showed past it ("^p palettee"), on every screen."""
+    from mazedsl_tui.screens.experiments import ExperimentsScreen
+    from mazedsl_tui.screens.run_detail import RunDetailScreen
+
+    app = make_app(demo)
+    async with app.run_test(size=(width, 24)) as pilot:
+        await wait_for(pilot, lambda: app.screen.query_one("#runs-table").row_count == len(demo.run_dirs),
+                       what="the runs")
+        await pilot.pause()
+        assert_footer_hints_whole(app)
+        assert footer_line(app).startswith("⏎ Open space Mark c Compare")  # the first hints stay
+        app.open_run(demo.run_dirs[0])
+        await wait_for(pilot, lambda: isinstance(app.screen, RunDetailScreen) and app.screen.is_mounted)
+        await pilot.pause()
+        assert_footer_hints_whole(app)
+        await pilot.press("2")
+        await wait_for(pilot, lambda: isinstance(app.screen, ExperimentsScreen) and app.screen.is_mounted)
+        await pilot.pause()
+        assert_footer_hints_whole(app)
+
+
 def test_help_lists_every_key_the_footers_may_hide():
     from mazedsl_tui.screens.help import SECTIONS
     from mazedsl_tui.screens.rollout import RolloutScreen

@@ -12,7 +12,7 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Header, Static, TabbedContent, TabPane
+from textual.widgets import DataTable, Header, Static, TabbedContent, TabPane
 from textual.widgets.data_table import ColumnKey
 from textual.worker import get_current_worker
 
@@ -21,6 +21,7 @@ from mazedsl_tui.library import describe_error
 from mazedsl_tui.messages import ComparisonUpdated
 from mazedsl_tui.polling import sleep_unless_cancelled
 from mazedsl_tui.widgets.compare.plot import ComparePlot, group_color, group_key
+from mazedsl_tui.widgets.footer import FitFooter
 
 
 class ComparisonScreen(Screen):
@@ -122,7 +123,7 @@ class CompareScreen(ComparisonScreen):
                 yield DataTable(id="compare-runs", cursor_type="row", zebra_stripes=True)
             with TabPane("Config diff", id="compare-diff-tab"):
                 yield DataTable(id="compare-diff", cursor_type="row", zebra_stripes=True)
-        yield Footer(compact=True)
+        yield FitFooter()
 
     def on_mount(self) -> None:
         n = len(self.run_dirs)

@@ -13,12 +13,13 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Header, Select, Static, TabbedContent, TabPane, Tree
+from textual.widgets import DataTable, Header, Select, Static, TabbedContent, TabPane, Tree
 
 from mazedsl_tui.formatting import cwd_path, plain
 from mazedsl_tui.library import describe_error, experiment_files, experiment_ref, ref_parts, ref_stem
 from mazedsl_tui.messages import ExperimentDiffed, ExperimentLoaded, ExperimentsScanned, ModulesListed
 from mazedsl_tui.widgets.experiments.tree import ExperimentEntry, ExperimentTree, ModuleEntry
+from mazedsl_tui.widgets.footer import FitFooter
 
 TABS = ("yaml", "provenance", "diff")
 
@@ -115,7 +116,7 @@ class ExperimentsScreen(Screen):
                         yield Static("", id="diff-status")
                         yield DataTable(id="diff-table", cursor_type="row", zebra_stripes=True)
                         yield Static("", id="diff-detail")
-        yield Footer(compact=True)
+        yield FitFooter()
 
     def on_mount(self) -> None:
         self.sub_title = "Experiments"

@@ -13,7 +13,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Grid, VerticalScroll
 from textual.screen import Screen
-from textual.widgets import Footer, Header, Static, TabbedContent, TabPane
+from textual.widgets import Header, Static, TabbedContent, TabPane
 from textual.worker import get_current_worker
 
 from mazedsl_tui.formatting import (fmt_duration, fmt_float, fmt_int, fmt_started, short_path, status_text,
@@ -27,6 +27,7 @@ from mazedsl_tui.widgets.detail.curves import (MetricsPlot, count_samples, eval_
                                                speed_plot)
 from mazedsl_tui.widgets.detail.evaluation import EvaluationPanel
 from mazedsl_tui.widgets.detail.log import RunLog
+from mazedsl_tui.widgets.footer import FitFooter
 
 TABS = ("curves", "evaluation", "config", "log")
 NO_TRAIN_EPISODES = "Learns from recordings: see Evaluation"
@@ -73,7 +74,7 @@ class RunDetailScreen(Screen):
                     yield Static("config.yaml not written yet.", id="config-yaml")
             with TabPane("Log", id="log"):
                 yield RunLog(id="run-log", max_lines=5000)
-        yield Footer(compact=True)
+        yield FitFooter()
 
     def on_mount(self) -> None:
         self.sub_title = short_path(self.run_dir, self.app.runs_root)

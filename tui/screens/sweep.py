@@ -10,10 +10,11 @@ from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.widgets import DataTable, Footer, Header, Static
+from textual.widgets import DataTable, Header, Static
 
 from mazedsl_tui.formatting import fmt_float, fmt_int, plain, short_path, status_text
 from mazedsl_tui.screens.compare import ComparisonScreen, _pm, _value
+from mazedsl_tui.widgets.footer import FitFooter
 
 SORTS = ("final", "best", "label")
 SORT_NAMES = {"final": "final eval", "best": "best eval", "label": "configuration"}
@@ -39,7 +40,7 @@ class SweepScreen(ComparisonScreen):
         yield Static("loading…", id="sweep-summary")
         yield DataTable(id="sweep-groups", cursor_type="row", zebra_stripes=True)
         yield DataTable(id="sweep-jobs", cursor_type="row", zebra_stripes=True)
-        yield Footer(compact=True)
+        yield FitFooter()
 
     def on_mount(self) -> None:
         self.sub_title = short_path(self.sweep_dir, self.app.runs_root)

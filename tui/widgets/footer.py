@@ -4,6 +4,7 @@ bindings give way first (the bindings stay, and the help screen lists every key)
 from __future__ import annotations
 
 from rich.text import Text
+from textual.dom import NoScreen
 from textual.widgets import Footer
 from textual.widgets._footer import FooterKey
 
@@ -19,7 +20,9 @@ def hint_width(key: FooterKey) -> int:
 class FitFooter(Footer):
     """``Footer(compact=True)`` that hides the hints of the screen's ``FOOTER_DROP`` actions, in
     that order, while the hints would not fit (at 80 columns "2 Experiments" and "? Help" were
-    cut off); on a wide terminal it shows every hint, as Footer does."""
+    cut off), then the last hints, so that no hint is cut or lies under the palette's (below
+    50 columns its last letter showed past it); on a wide terminal it shows every hint, as
+    Footer does."""
 
     def __init__(self) -> None:
         super().__init__(compact=True)
@@ -32,6 +35,10 @@ class FitFooter(Footer):
         self.fit()
 
     def fit(self) -> None:
+        try:
+            drop = getattr(self.screen, "FOOTER_DROP", ())
+        except NoScreen:  # recomposed as its screen closes
+            return
         keys = list(self.query(FooterKey))
         hints = [k for k in keys if not k.has_class("-command-palette")]
         palette = sum(hint_width(k) + 1 for k in keys if k.has_class("-command-palette"))  # + its border
@@ -39,10 +46,16 @@ class FitFooter(Footer):
         needed = sum(hint_width(k) for k in hints)
         for key in hints:
             key.display = True
-        for action in getattr(self.screen, "FOOTER_DROP", ()):
+        for action in drop:
             if needed <= room:
                 break
             for key in hints:
                 if key.action == action and key.display:
                     key.display = False
                     needed -= hint_width(key)
+        for key in reversed(hints):  # a narrow terminal: whole hints give way, from the end
+            if needed <= room:
+                break
+            if key.display:
+                key.display = False
+                needed -= hint_width(key)
