@@ -308,6 +308,40 @@ def test_help_lists_every_key_the_footers_may_hide():
                 assert binding.key in keys(section).split(), (binding.key, section)
 
 
+@pytest.mark.parametrize("size", [SMALL, (100, 40)])
+@run_async
+async def test_compare_with_many_notes_keeps_its_plot_and_tables_on_screen(demo, size):
+    """At 80x24 a failed run's note (three lines wrapped) and three more pushed the tables below
+    the screen; on a short screen the summary shows one note on one line and counts the rest."""
+    from textual.widgets import Footer
+
+    from mazedsl_tui.screens.compare import CompareScreen
+
+    failed = next(p for p in demo.run_dirs if p.name.endswith("b27e04"))
+    gone = [demo.runs / "cartpole_ppo" / f"20260101-00000{i}_{'gone' * 6}{i}" for i in range(3)]
+    app = make_app(demo)
+    async with app.run_test(size=size) as pilot:
+        app.open_compare([failed, *gone])
+        await wait_for(pilot, lambda: isinstance(app.screen, CompareScreen) and app.screen.comparison is not None)
+        await pilot.pause()
+        screen = app.screen
+        notes = screen.comparison.all_notes()
+        assert len(notes) == 4 and "non-finite loss" in notes[0], notes
+        summary = screen.query_one("#compare-summary")
+        text = screen_text(app)
+        if size == SMALL:
+            assert summary.region.height == 3, text  # the counts, one note, "and 3 more"
+            assert "⚠ cartpole_a2c/20260106-141500_b27e04: TrainingError: non-finite loss at step…" in text
+            assert "⚠ and 3 more (mazedsl compare lists them all)" in text, text
+        else:
+            assert "training stopped, the last checkpoint is kept" in text, text  # wrapped, whole
+            assert "⚠ and 1 more" in text, text
+        assert screen.query_one("#compare-plot").region.height >= 10, text
+        runs = screen.query_one("#compare-runs")
+        assert runs.region.bottom <= screen.query_one(Footer).region.y == size[1] - 1, text
+        assert runs.region.height >= 4 + 1 and screen.max_scroll_y == 0, text  # header and the 4 rows
+
+
 # -- Compare: the title counts its runs in good English -------------------------------------------------
 
 @pytest.mark.parametrize("count, title", [(1, "Compare 1 run"), (2, "Compare 2 runs")])

@@ -4,6 +4,7 @@ a band), a table of final/best eval per run, and the config keys that differ. Li
 from __future__ import annotations
 
 import copy
+import textwrap
 from pathlib import Path
 from typing import Any, Callable
 
@@ -78,7 +79,17 @@ def _clip(label: str, width: int) -> str:
 
 
 CONFIG_MIN = 16  # the configuration column's least width (a longer one is cut to the room left)
+SHORT_SCREEN = 32  # rows: below it, the notes get two lines in the summary
 SHORT_HEADERS = {"final": ("Final eval", "Final"), "best": ("Best eval", "Best")}
+
+
+def cut_to_lines(text: str, width: int, lines: int) -> str:
+    """``text`` wrapped to ``width`` columns, on at most ``lines`` lines (the last cut with "…")."""
+    wrapped = textwrap.wrap(text, width) or [""]
+    if len(wrapped) > lines:
+        wrapped = wrapped[:lines]
+        wrapped[-1] = wrapped[-1][:width - 1].rstrip() + "…"
+    return "\n".join(wrapped)
 
 
 def run_label(name: str, short: bool) -> str:
@@ -144,10 +155,19 @@ class CompareScreen(ComparisonScreen):
 
     # -- drawing -----------------------------------------------------------------------------------
     def show(self) -> None:
-        summary = self.query_one("#compare-summary", Static)
         if self.error:
-            summary.update(Text(f"Cannot compare: {self.error}", style="#e06c75"))
+            self.query_one("#compare-summary", Static).update(Text(f"Cannot compare: {self.error}",
+                                                                   style="#e06c75"))
             return
+        self._summary()
+        self._plot()
+        self._runs_table()
+        self._diff_table()
+
+    def _summary(self) -> None:
+        """The runs, configurations and x axis, then the comparison's notes: up to three, each
+        wrapped whole. Below SHORT_SCREEN rows they get two lines, so the plot and the tables
+        keep their room: one note wrapped on both, or the first cut to one and a count."""
         c = self.comparison
         text = Text()
         # spaces end a styled run, never start one: SVG viewers drop a run's leading spaces
@@ -157,15 +177,18 @@ class CompareScreen(ComparisonScreen):
                     style="dim")
         if c.live:
             text.append("live", style="bold #e5c07b")
-        notes = c.all_notes()
-        for note in notes[:3]:
-            text.append(f"\n⚠ {note}", style="#e5c07b")
-        if len(notes) > 3:
-            text.append(f"\n⚠ and {len(notes) - 3} more (mazedsl compare lists them all)", style="#e5c07b")
-        summary.update(text)
-        self._plot()
-        self._runs_table()
-        self._diff_table()
+        notes = [f"⚠ {note}" for note in c.all_notes()]
+        if self.size.height < SHORT_SCREEN:
+            width = max(self.size.width - 2, 10)  # inside the summary's padding
+            notes = [cut_to_lines(notes[0], width, 2 if len(notes) == 1 else 1)] if notes else []
+            more = len(c.all_notes()) - len(notes)
+        else:
+            more, notes = max(len(notes) - 3, 0), notes[:3]
+        for note in notes:
+            text.append(f"\n{note}", style="#e5c07b")
+        if more:
+            text.append(f"\n⚠ and {more} more (mazedsl compare lists them all)", style="#e5c07b")
+        self.query_one("#compare-summary", Static).update(text)
 
     def _plot(self) -> None:
         curves = [(g.label, g.curve(self.x), g.n) for g in self.comparison.groups]
@@ -237,6 +260,7 @@ class CompareScreen(ComparisonScreen):
 
     def on_resize(self) -> None:
         if self.comparison is not None and not self.error:
+            self._summary()
             self.call_after_refresh(self._runs_table)  # the table's new width: after the layout
 
     def _diff_table(self) -> None:
