@@ -9,19 +9,38 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 from mazedsl.terminal import console
 
 
+FIELDS = "{task.fields[speed]:>7}/s  return {task.fields[ret]:>7}  best eval {task.fields[best]:>7}"
+SHORT_FIELDS = "{task.fields[speed]}/s ret {task.fields[ret]} best {task.fields[best]}"
+WIDEST = {"speed": "9" * 7, "ret": "-1234.5", "best": "-1234.5"}  # the figures' widest values
+
+
+def progress_columns(total: int, width: int) -> list[Any]:
+    """The bar's columns for a terminal ``width`` columns wide. Where the whole line does not
+    fit (80 columns, or output that is not a terminal, with a large budget) the bar takes only
+    the room the figures leave, then goes, then the labels get shorter: the line is not cut."""
+    digits = len(f"{total:,}")
+    steps = f"{{task.completed:>{digits},.0f}}/{{task.total:,.0f}}"
+
+    def widest(fields: str, unit: str) -> int:  # "train", steps, figures, "0:00:00", spaces between
+        task = type("Task", (), {"fields": WIDEST})
+        return len("train") + 2 * digits + 1 + len(unit) + len(fields.format(task=task)) + len("0:00:00") + 3
+
+    full = widest(FIELDS, " steps")
+    if width < full:
+        return [TextColumn("[bold]train[/]"), TextColumn(steps), TextColumn(SHORT_FIELDS), TimeRemainingColumn()]
+    bar = min(30, width - full - 1)
+    return [TextColumn("[bold]train[/]"), *([BarColumn(bar_width=bar)] if bar >= 5 else []),
+            TextColumn(steps + " steps"), TextColumn(FIELDS), TimeRemainingColumn()]
+
+
 class TrainingProgress:
     """A rich progress bar on stderr; use as a context manager. ``on_closed``: called once the
     reader of the output went away (``mazedsl train ... 2>&1 | head``), e.g. the trainer's
     ``request_stop``."""
 
     def __init__(self, total: int, start: int = 0, on_closed: Callable[[], None] | None = None) -> None:
-        self._progress = Progress(
-            TextColumn("[bold]train[/]"), BarColumn(bar_width=30),
-            TextColumn("{task.completed:>9,.0f}/{task.total:,.0f} steps"),
-            TextColumn("{task.fields[speed]:>7}/s  return {task.fields[ret]:>7}  "
-                       "best eval {task.fields[best]:>7}"),
-            TimeRemainingColumn(), console=console(stderr=True, on_closed=on_closed),
-            refresh_per_second=4)
+        out = console(stderr=True, on_closed=on_closed)
+        self._progress = Progress(*progress_columns(total, out.width), console=out, refresh_per_second=4)
         self._task = self._progress.add_task("train", total=total, completed=start, speed="-",
                                              ret="-", best="-")
         self._best: float | None = None

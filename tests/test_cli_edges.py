@@ -287,6 +287,31 @@ def test_final_progress_bar_shows_the_best_eval(tmp_path):
     assert bar.split("best eval")[1].split()[0] == best
 
 
+@pytest.mark.parametrize("total", [512, 100_096, 10_000_000])
+@pytest.mark.parametrize("width", [70, 80, 100, 140])
+def test_the_progress_line_fits_the_terminal_uncut(total, width):
+    """At 80 columns (and where output is not a terminal, which rich takes as 80) `make run`'s
+    last line was cut: "best eval   500.0 0…", with a bar two characters wide."""
+    import io
+
+    from rich.console import Console
+    from rich.progress import Progress
+
+    from mazedsl.progress import progress_columns
+
+    out = Console(width=width, file=io.StringIO(), force_terminal=False)
+    progress = Progress(*progress_columns(total, width), console=out)
+    progress.add_task("train", total=total, completed=total, speed="1234567", ret="-1234.5", best="-1234.5")
+    out.print(progress.get_renderable())
+    line = out.file.getvalue().rstrip("\n")
+    assert "\n" not in line and len(line) <= width and "…" not in line, line
+    assert line.startswith("train ") and f"{total:,}/{total:,}" in line and line.endswith("-:--:--"), line
+    bar = line.count("━")
+    assert bar == 0 or 5 <= bar <= 30, line
+    if width >= 140:
+        assert bar == 30 and "best eval -1234.5" in line, line
+
+
 # -- runs: damaged, prune, repair on resume ---------------------------------------------------
 
 def _fake_run(root: Path, name: str, status: str, checkpoint: bool = False, age_s: float = 3600,
