@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from types import SimpleNamespace
 from typing import Any, Callable
 
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
@@ -22,8 +23,8 @@ def progress_columns(total: int, width: int) -> list[Any]:
     steps = f"{{task.completed:>{digits},.0f}}/{{task.total:,.0f}}"
 
     def widest(fields: str, unit: str) -> int:  # "train", steps, figures, "0:00:00", spaces between
-        task = type("Task", (), {"fields": WIDEST})
-        return len("train") + 2 * digits + 1 + len(unit) + len(fields.format(task=task)) + len("0:00:00") + 3
+        figures = fields.format(task=SimpleNamespace(fields=WIDEST))
+        return len("train") + 2 * digits + 1 + len(unit) + len(figures) + len("0:00:00") + 3
 
     full = widest(FIELDS, " steps")
     if width < full:

@@ -6,9 +6,9 @@ import sys
 
 import pytest
 
-# The files that take longest run first, longest first: `make test` hands whole files to its two
+# The files that take longest run first, longest first: `make test` hands whole files to its
 # workers in collection order (--no-loadscope-reorder), and a long file started last leaves the
-# other worker idle at the end. Only an order: a file not listed runs after these, as collected.
+# others idle at the end. Only an order: a file not listed runs after these, as collected.
 SLOW_FILES_FIRST = (  # seconds of test time each, 2026-12-03 (the whole suite: 1,050 s)
     "test_rllib.py", "test_cli.py", "test_benchmarks.py",  # 147, 125, 108
     "test_offpolicy_e2e.py", "test_tui_edges.py", "test_cli_edges.py",  # 59, 56, 56

@@ -78,7 +78,7 @@ class LaunchScreen(ModalScreen[Path | None]):
             yield Static("", id="launch-title")
             yield Label("Overrides", classes="launch-label")
             yield FormInput(self.initial_overrides, placeholder="algorithm.lr=1e-3 runner.n_envs=4",
-                        id="launch-overrides")
+                            id="launch-overrides")
             with Grid(id="launch-numbers"):
                 yield Label("Seed", classes="launch-label")
                 yield Label(budget_label(True), classes="launch-label", id="launch-budget-label")

@@ -79,7 +79,7 @@ class ResumeScreen(ModalScreen[list[str] | None]):
             yield Label(f"Budget (total {budget_unit(self.plays_episodes)})", classes="launch-label",
                         id="resume-budget-label")
             yield FormInput(placeholder="as before" if self.budget is None else f"{self.budget:,} as before",
-                        id="resume-budget")
+                            id="resume-budget")
             yield Static("", id="resume-error")
             yield Static("", id="resume-preview")
             with Horizontal(id="resume-buttons"):
