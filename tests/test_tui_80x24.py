@@ -342,6 +342,26 @@ async def test_compare_with_many_notes_keeps_its_plot_and_tables_on_screen(demo,
         assert runs.region.height >= 4 + 1 and screen.max_scroll_y == 0, text  # header and the 4 rows
 
 
+@run_async
+async def test_sweep_configurations_fit_80_columns(demo):
+    """The configurations' headers, "Final eval (mean ± std)" and "Best eval (mean ± std)", made
+    the table scroll sideways at 80 columns, hiding the best eval; the title says mean ± std."""
+    from mazedsl_tui.demo import write_demo_sweep
+    from mazedsl_tui.screens.sweep import SweepScreen
+
+    sweep = write_demo_sweep(demo.runs)
+    app = make_app(demo)
+    async with app.run_test(size=SMALL) as pilot:
+        app.open_sweep(sweep)
+        await wait_for(pilot, lambda: isinstance(app.screen, SweepScreen) and app.screen.comparison is not None)
+        await pilot.pause()
+        groups = app.screen.query_one("#sweep-groups", DataTable)
+        assert groups.virtual_size.width <= groups.scrollable_content_region.width, groups.virtual_size
+        text = screen_text(app)
+        assert "Configurations · eval mean ± std over seeds" in text, text
+        assert re.search(r"algorithm\.lr=0\.001 +3 +1 +451\.8 ± 58\.2 +451\.8 ± 58\.2", text), text
+
+
 # -- Compare: the title counts its runs in good English -------------------------------------------------
 
 @pytest.mark.parametrize("count, title", [(1, "Compare 1 run"), (2, "Compare 2 runs")])

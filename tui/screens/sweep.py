@@ -46,13 +46,13 @@ class SweepScreen(ComparisonScreen):
         self.sub_title = short_path(self.sweep_dir, self.app.runs_root)
         groups = self.query_one("#sweep-groups", DataTable)
         for label, key in (("Configuration", "label"), ("Runs", "n"), ("Failed", "failed"),
-                           ("Final eval (mean ± std)", "final"), ("Best eval (mean ± std)", "best")):
+                           ("Final eval", "final"), ("Best eval", "best")):
             groups.add_column(label, key=key)
         jobs = self.query_one("#sweep-jobs", DataTable)
         for label, key in (("Job", "job"), ("Configuration", "group"), ("Seed", "seed"), ("Status", "status"),
                            ("Steps", "steps"), ("Final", "final"), ("Best", "best"), ("Error", "error")):
             jobs.add_column(label, key=key)
-        groups.border_title = "Configurations"
+        groups.border_title = "Configurations · eval mean ± std over seeds"  # (the headers fit 80 columns)
         jobs.border_title = "Jobs · enter: open"
         self.poll()
 
