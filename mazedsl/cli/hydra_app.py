@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 import os
 import sys
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -279,39 +280,47 @@ def _from_cwd(path: str) -> str:
     return path if path.startswith("pkg://") or os.path.isabs(path) else os.path.abspath(path)
 
 
-def _parse_argv(argv: list[str]) -> tuple[str, list[str], bool, bool, Path | None, str | None]:
-    """(config name, overrides without hydra's, multirun?, sweeper overridden?, the
-    ``--config-dir`` folder, absolute, or None, the ``--config-path`` as given, or None)."""
-    config_name, overrides, multirun, custom_sweeper, i = "conf_train", [], False, False, 0
-    config_dir: Path | None = None
-    config_path: str | None = None
+@dataclass
+class HydraArgs:
+    """What the preflight reads of a ``mazedsl-run`` command line."""
+
+    config_name: str = "conf_train"
+    overrides: list[str] = field(default_factory=list)  # without Hydra's own
+    multirun: bool = False
+    custom_sweeper: bool = False  # hydra/sweeper=... given
+    config_dir: Path | None = None  # ``--config-dir``, absolute
+    config_path: str | None = None  # ``--config-path``, as given
+
+
+def _parse_argv(argv: list[str]) -> HydraArgs:
+    args, i = HydraArgs(), 0
     while i < len(argv):
         arg = argv[i]
         if arg in ("-m", "--multirun"):
-            multirun = True
+            args.multirun = True
         elif arg in ("-cn", "--config-name"):
-            config_name = argv[i + 1] if i + 1 < len(argv) else config_name
+            args.config_name = argv[i + 1] if i + 1 < len(argv) else args.config_name
             i += 1
         elif arg.startswith("--config-name="):
-            config_name = arg.split("=", 1)[1]
+            args.config_name = arg.split("=", 1)[1]
         elif arg in ("-cd", "--config-dir"):
-            config_dir = Path(argv[i + 1]).absolute() if i + 1 < len(argv) else None
+            args.config_dir = Path(argv[i + 1]).absolute() if i + 1 < len(argv) else None
             i += 1
         elif arg.startswith("--config-dir="):
-            config_dir = Path(arg.split("=", 1)[1]).absolute()
+            args.config_dir = Path(arg.split("=", 1)[1]).absolute()
         elif arg in ("-cp", "--config-path"):
-            config_path = argv[i + 1] if i + 1 < len(argv) else None
+            args.config_path = argv[i + 1] if i + 1 < len(argv) else None
             i += 1
         elif arg.startswith("--config-path="):
-            config_path = arg.split("=", 1)[1]
+            args.config_path = arg.split("=", 1)[1]
         elif arg in _VALUE_FLAGS:
             i += 1
         elif arg.startswith(("hydra/sweeper=", "+hydra/sweeper=")):
-            custom_sweeper = True
+            args.custom_sweeper = True
         elif not arg.startswith("-") and not arg.startswith(("hydra.", "hydra/", "+hydra", "~hydra")):
-            overrides.append(arg)
+            args.overrides.append(arg)
         i += 1
-    return config_name, overrides, multirun, custom_sweeper, config_dir, config_path
+    return args
 
 
 def preflight(argv: list[str]) -> None:
@@ -329,9 +338,10 @@ def preflight(argv: list[str]) -> None:
 
     if any(a.split("=")[0] in _SKIP_PREFLIGHT for a in argv):
         return
-    config_name, overrides, multirun, custom_sweeper, config_dir, config_path = _parse_argv(argv)
+    args = _parse_argv(argv)
+    config_dir, config_path = args.config_dir, args.config_path
     if config_dir is None and config_path is None:
-        _preflight(argv, config_name, overrides, multirun, custom_sweeper)
+        _preflight(argv, args)
         return
     if config_path is not None and config_path.startswith("pkg://"):
         return
@@ -347,15 +357,14 @@ def preflight(argv: list[str]) -> None:
             searchpath.add_search_path(config_dir)
         searchpath.set_primary(config_path)
         try:
-            _preflight(argv, config_name, overrides, multirun, custom_sweeper)
+            _preflight(argv, args)
         finally:
             searchpath.set_primary(None)
             if added:
                 searchpath.remove_search_path(config_dir)
 
 
-def _preflight(argv: list[str], config_name: str, overrides: list[str], multirun: bool,
-               custom_sweeper: bool) -> None:
+def _preflight(argv: list[str], args: HydraArgs) -> None:
     from mazedsl.config import apply_overrides, compose_experiment
     from mazedsl.config.compose import _is_choice
     from mazedsl.config.hydra_session import config_names, session
@@ -363,6 +372,7 @@ def _preflight(argv: list[str], config_name: str, overrides: list[str], multirun
     from mazedsl.errors import ConfigError
     from mazedsl.spec import Experiment
 
+    config_name, overrides, multirun = args.config_name, args.overrides, args.multirun
     with session() as loader:
         names = config_names(loader)
     if config_name not in names:
@@ -371,7 +381,7 @@ def _preflight(argv: list[str], config_name: str, overrides: list[str], multirun
         hint = did_you_mean(config_name, names)
         raise ConfigError(f"-cn {config_name}: unknown config{hint} (available: {', '.join(names)})")
     parsed = [_parse(text) for text in overrides]
-    if multirun and custom_sweeper:
+    if multirun and args.custom_sweeper:
         # the sweeper reads its own sweep syntax (interval(...), ...): the plain values are
         # what every trial starts from, and are checked here
         overrides = [text for text, o in zip(overrides, parsed) if not o.is_sweep_override()]
