@@ -709,6 +709,9 @@ def _check_sweep(out: subprocess.CompletedProcess, root: Path) -> None:
         == ["algorithm.lr=0.0003", "algorithm.lr=0.001"]
     assert all(j["steps"] == 256 and j["best_eval"] is not None for j in jobs)
     assert "(2 jobs, 0 failed)" in out.stdout
+    # output to a file or pipe (the TUI's sweep log) carries no colour codes: Ray's job lines
+    # were "\x1b[36m(_run_job pid=...)\x1b[0m ..."
+    assert "\x1b[" not in out.stdout + out.stderr, (out.stdout + out.stderr)[-2000:]
 
 
 def test_a_sweep_on_the_ray_launcher_joins_the_cluster(cluster, tmp_path):

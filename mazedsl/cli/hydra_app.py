@@ -468,6 +468,8 @@ def run() -> None:
     global DEBUG
 
     DEBUG = "--debug" in sys.argv
+    if not sys.stdout.isatty():  # a log file (the TUI's sweeps): Ray's job lines without colour codes
+        os.environ.setdefault("RAY_COLOR_PREFIX", "0")
     while "--debug" in sys.argv:
         sys.argv.remove("--debug")  # ours, not Hydra's
     try:
