@@ -35,7 +35,8 @@ run: $(STAMP)
 
 ## The whole test suite. Three workers on two cores: about a fifth of the tests' time is spent
 ## waiting (on training subprocesses, Ray, the TUI's polling), which a third worker fills
-## (485 s against 525-547 s with two, on this machine).
+## (485 s against 525-547 s with two, in place; where the CPU is the limit it gains little:
+## fresh clones took 516-574 s with three, 525-547 s with two, as the host's speed varied).
 test: $(STAMP)
 	$(PY) -m pytest -q -n 3 --dist loadfile --no-loadscope-reorder
 
