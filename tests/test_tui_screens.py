@@ -458,14 +458,20 @@ class SlowCheckLibrary(FakeTrainLibrary):
         return super().preflight(experiment)
 
 
+async def checked_launch(pilot, app: MazeApp, demo) -> LaunchScreen:
+    """The Train dialog of cartpole_ppo.py (trained by the fake trainer), its first check done."""
+    app.open_launch(demo.experiments / "cartpole_ppo.py", "fake_delay=0.01")
+    await wait_for_screen(pilot, app, LaunchScreen)
+    launch = app.screen
+    await wait_for(pilot, lambda: not launch.validating, what="first check")
+    return launch
+
+
 @run_async
 async def test_enter_while_the_form_is_checked_starts_once_it_is_valid(demo):
     app = make_app(demo, library=SlowCheckLibrary(), mode="experiments")
     async with app.run_test(size=(100, 32)) as pilot:
-        app.open_launch(demo.experiments / "cartpole_ppo.py", "fake_delay=0.01")
-        await wait_for_screen(pilot, app, LaunchScreen)
-        launch = app.screen
-        await wait_for(pilot, lambda: not launch.validating, what="first check")
+        launch = await checked_launch(pilot, app, demo)
         launch.query_one("#launch-budget").focus()
         type_in_one_burst(app, *"512", "enter")
         await wait_for(pilot, lambda: launch.validating, what="the new form being checked")
@@ -479,10 +485,7 @@ async def test_enter_while_the_form_is_checked_starts_once_it_is_valid(demo):
 async def test_ctrl_s_typed_in_one_burst_starts_with_the_keys_before_it(demo):
     app = make_app(demo, library=SlowCheckLibrary(), mode="experiments")
     async with app.run_test(size=(100, 32)) as pilot:
-        app.open_launch(demo.experiments / "cartpole_ppo.py", "fake_delay=0.01")
-        await wait_for_screen(pilot, app, LaunchScreen)
-        launch = app.screen
-        await wait_for(pilot, lambda: not launch.validating, what="first check")
+        launch = await checked_launch(pilot, app, demo)
         launch.query_one("#launch-seed").focus()
         type_in_one_burst(app, "4", "tab", *"256", "ctrl+s")
         await wait_for_screen(pilot, app, RunDetailScreen)
@@ -494,10 +497,7 @@ async def test_ctrl_s_typed_in_one_burst_starts_with_the_keys_before_it(demo):
 async def test_enter_while_checking_does_not_start_a_form_that_changed_or_is_wrong(demo):
     app = make_app(demo, library=SlowCheckLibrary(), mode="experiments")
     async with app.run_test(size=(100, 32)) as pilot:
-        app.open_launch(demo.experiments / "cartpole_ppo.py", "fake_delay=0.01")
-        await wait_for_screen(pilot, app, LaunchScreen)
-        launch = app.screen
-        await wait_for(pilot, lambda: not launch.validating, what="first check")
+        launch = await checked_launch(pilot, app, demo)
         overrides = launch.query_one("#launch-overrides")
         overrides.value = ""
         type_in_one_burst(app, *"algorithm.lr=-1", "enter")
