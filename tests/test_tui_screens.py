@@ -25,22 +25,13 @@ from mazedsl_tui.widgets.detail.curves import MetricsPlot
 from mazedsl_tui.widgets.experiments.tree import ExperimentTree
 from mazedsl_tui.widgets.rollout.view import EnvView
 from mazedsl_tui.widgets.runs.table import RunsTable
-from tests.tui_helpers import make_app, run_async, type_in_one_burst, wait_for
+from tests.tui_helpers import make_app, run_async, type_in_one_burst, wait_for, widget_text as shown
 
 FAKE_TRAIN = Path(__file__).parent / "fixtures" / "tui" / "fake_train.py"
 
 
 async def wait_for_screen(pilot, app: MazeApp, cls: type) -> None:
     await wait_for(pilot, lambda: isinstance(app.screen, cls) and app.screen.is_mounted, what=cls.__name__)
-
-
-def shown(widget) -> str:
-    """The text a widget draws (every line of it, scrolled out of view or not)."""
-    from textual.geometry import Region
-
-    width, height = widget.size
-    return "\n".join("".join(seg.text for seg in strip)
-                     for strip in widget.render_lines(Region(0, 0, width, height)))
 
 
 def run_dir(demo, name: str) -> Path:

@@ -178,12 +178,13 @@ class CompareScreen(ComparisonScreen):
         if c.live:
             text.append("live", style="bold #e5c07b")
         notes = [f"⚠ {note}" for note in c.all_notes()]
+        total = len(notes)
         if self.size.height < SHORT_SCREEN:
             width = max(self.size.width - 2, 10)  # inside the summary's padding
-            notes = [cut_to_lines(notes[0], width, 2 if len(notes) == 1 else 1)] if notes else []
-            more = len(c.all_notes()) - len(notes)
+            notes = [cut_to_lines(notes[0], width, 2 if total == 1 else 1)] if notes else []
         else:
-            more, notes = max(len(notes) - 3, 0), notes[:3]
+            notes = notes[:3]
+        more = total - len(notes)
         for note in notes:
             text.append(f"\n{note}", style="#e5c07b")
         if more:

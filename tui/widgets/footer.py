@@ -46,14 +46,8 @@ class FitFooter(Footer):
         needed = sum(hint_width(k) for k in hints)
         for key in hints:
             key.display = True
-        for action in drop:
-            if needed <= room:
-                break
-            for key in hints:
-                if key.action == action and key.display:
-                    key.display = False
-                    needed -= hint_width(key)
-        for key in reversed(hints):  # a narrow terminal: whole hints give way, from the end
+        # the screen's FOOTER_DROP hints first, in that order, then any, from the end: whole hints
+        for key in [k for action in drop for k in hints if k.action == action] + hints[::-1]:
             if needed <= room:
                 break
             if key.display:
