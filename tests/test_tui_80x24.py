@@ -205,6 +205,15 @@ def footer_line(app) -> str:
     return screen_text(app).splitlines()[-1]
 
 
+async def settled_footer_line(pilot, app) -> str:
+    """The footer's line once the screen's hints are drawn: Textual composes a screen's footer
+    keys after the screen is shown (on a loaded machine the line was still blank after a
+    pause), and the palette's hint, docked right, comes with them."""
+    await wait_for(pilot, lambda: footer_line(app).rstrip().endswith("^p palette"), what="the footer")
+    await pilot.pause()
+    return footer_line(app)
+
+
 def standing_cartpole(seed: Any, render_mode: Any):
     import numpy as np
 
@@ -229,8 +238,7 @@ async def test_footer_hints_fit(demo, size, dropped):
     async with app.run_test(size=size) as pilot:
         await wait_for(pilot, lambda: app.screen.query_one("#runs-table").row_count == len(demo.run_dirs),
                        what="the runs")
-        await pilot.pause()
-        line = footer_line(app)
+        line = await settled_footer_line(pilot, app)
         for hint in ("⏎ Open", "space Mark", "c Compare", "n New run", "2 Experiments", "? Help", "^p palette"):
             assert hint in line, line
         for hint in ("s Stop", "o Roll out", "e Evaluate"):
@@ -246,19 +254,18 @@ async def test_footer_hints_fit(demo, size, dropped):
                                        render_mode=None), paused=True)
         await wait_for(pilot, lambda: isinstance(app.screen, RolloutScreen)
                        and getattr(app.screen, "step", None) is not None, what="the rollout")
-        await pilot.pause()
-        line = footer_line(app)
+        line = await settled_footer_line(pilot, app)
         for hint in ("esc Back", "space Pause", "n Step", "+ Faster", "- Slower", "v View", "? Help"):
             assert hint in line, line
         assert ("r Restart" not in line) == dropped, line
         assert "r" in app.screen.active_bindings
 
 
-def assert_footer_hints_whole(app) -> None:
+async def assert_footer_hints_whole(pilot, app) -> None:
     """Each hint the footer shows is whole and left of the palette's, nothing past the palette's."""
     from textual.widgets._footer import FooterKey
 
-    line = footer_line(app)
+    line = await settled_footer_line(pilot, app)
     assert line.endswith("▏^p palette "), line
     keys = [k for k in app.screen.query(FooterKey) if k.display]
     (palette,) = [k for k in keys if k.has_class("-command-palette")]
@@ -281,17 +288,14 @@ async def test_a_narrow_footer_shows_whole_hints_and_nothing_past_the_palette(de
     async with app.run_test(size=(width, 24)) as pilot:
         await wait_for(pilot, lambda: app.screen.query_one("#runs-table").row_count == len(demo.run_dirs),
                        what="the runs")
-        await pilot.pause()
-        assert_footer_hints_whole(app)
+        await assert_footer_hints_whole(pilot, app)
         assert footer_line(app).startswith("⏎ Open space Mark c Compare")  # the first hints stay
         app.open_run(demo.run_dirs[0])
         await wait_for(pilot, lambda: isinstance(app.screen, RunDetailScreen) and app.screen.is_mounted)
-        await pilot.pause()
-        assert_footer_hints_whole(app)
+        await assert_footer_hints_whole(pilot, app)
         await pilot.press("2")
         await wait_for(pilot, lambda: isinstance(app.screen, ExperimentsScreen) and app.screen.is_mounted)
-        await pilot.pause()
-        assert_footer_hints_whole(app)
+        await assert_footer_hints_whole(pilot, app)
 
 
 def test_help_lists_every_key_the_footers_may_hide():
