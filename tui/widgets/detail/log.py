@@ -18,20 +18,20 @@ def wrap_line(line: str, width: int) -> list[str]:
 
 
 class RunLog(Log):
-    """A log fed in chunks as a file grows: whole lines are shown, wrapped at the pane's width
-    (again after a resize); a line without its newline yet waits for the rest of it. Rows are
+    """A log fed whole lines as a file grows (:class:`~mazedsl_tui.polling.FileTail` holds a
+    line back until its newline), wrapped at the pane's width (again after a resize). Rows are
     drawn lazily (Textual's ``Log``), so a long log costs only the wrapping."""
 
     def __init__(self, max_lines: int = 5000, **kwargs: object) -> None:
         super().__init__(**kwargs)  # type: ignore[arg-type]
         self.keep = max_lines
         self.text_lines: list[str] = []  # the whole lines received: the last ``keep`` and up to a fifth more
-        self._partial = ""
         self._wrapped_at = 0  # the width the rows shown were wrapped at (0: none drawn yet)
 
     def append(self, text: str) -> None:
-        """Add ``text``: the lines it completes are shown."""
-        *complete, self._partial = (self._partial + text).split("\n")
+        """Add ``text``: whole lines, each ended by a newline."""
+        lines = text.split("\n")
+        complete = lines[:-1] if lines[-1] == "" else lines
         if not complete:
             return
         self.text_lines += complete
@@ -43,7 +43,7 @@ class RunLog(Log):
 
     def reset(self) -> None:
         """Forget every line."""
-        self.text_lines, self._partial = [], ""
+        self.text_lines = []
         self.clear()
 
     def on_resize(self, event: Resize) -> None:
