@@ -88,6 +88,37 @@ def test_fast_backend_equals_the_reference_over_many_updates(discrete, shared, a
             assert abs(f[key] - r[key]) <= 1e-4 * (1 + abs(r[key])), key
 
 
+@pytest.mark.parametrize("discrete,shared,activation,algo", [
+    (True, False, "tanh", "ppo"), (False, True, "relu", "ppo"),
+    (False, False, "relu", "a2c"), (False, True, "tanh", "a2c")])  # (discrete A2C: numpy)
+def test_fast_backend_with_every_product_on_onednn_equals_the_reference(
+        discrete, shared, activation, algo, monkeypatch):
+    """What 256-wide networks get (mazedsl.rl.gemm routes their products to oneDNN), forced
+    here for every product of a small network: the same weights and statistics."""
+    from mazedsl import A2C, PPO
+    from mazedsl.rl import gemm
+
+    if not gemm.HAS_ONEDNN:
+        pytest.skip("this torch build has no oneDNN")
+    calls = []
+    real = torch.ops.mkldnn._linear_pointwise
+    monkeypatch.setattr(gemm, "ONEDNN", True)  # (also on a host where it does not pay)
+    monkeypatch.setattr(gemm, "ONEDNN_MIN_MACS", 0)
+    monkeypatch.setattr(torch.ops.mkldnn, "_linear_pointwise",
+                        lambda *a: calls.append(1) or real(*a), raising=False)
+    decl = (PPO(n_epochs=3, batch_size=32, ent_coef=0.01, lr=1e-3) if algo == "ppo"
+            else A2C(ent_coef=0.01, normalize_advantage=True, lr=1e-3))
+    policy = _policy(discrete, shared, activation, hidden=(32, 32))
+    fast, fast_stats = _run_updates(algo, True, policy, decl)
+    assert len(calls) >= 6 * 4  # forward and backward products of every update
+    ref, ref_stats = _run_updates(algo, False, policy, decl)
+    for (name, a), b in zip(fast.named_parameters(), ref.parameters()):
+        torch.testing.assert_close(a, b, rtol=1e-4, atol=2e-5, msg=name)
+    for f, r in zip(fast_stats, ref_stats):
+        for key in ("policy_loss", "value_loss", "entropy"):
+            assert abs(f[key] - r[key]) <= 1e-4 * (1 + abs(r[key])), key
+
+
 @pytest.mark.parametrize("discrete,batch_size", [(True, 96), (True, 40), (False, 40)])
 def test_fast_ppo_equals_the_reference_for_whole_and_unequal_minibatches(discrete, batch_size):
     """One minibatch holding the whole rollout (no shuffling), and minibatches of unequal size

@@ -16,6 +16,7 @@ import pytest
 import torch
 
 from mazedsl.errors import ConfigError
+from mazedsl.rl import gemm
 from mazedsl.rl.algos.sac import SAC
 from mazedsl.rl.trainer import Trainer
 from mazedsl.spec import Experiment, GymEnv, Runner, StateCritic, VectorObs
@@ -47,8 +48,27 @@ CASES = [
 ]
 
 
+@pytest.fixture(params=["as on this CPU", "all oneDNN"])
+def gemm_route(request, monkeypatch):
+    """The fast step's products as this CPU gets them (these small nets: all MKL), or every
+    one of them on oneDNN (what 256-wide nets get on an AVX-512 CPU: mazedsl.rl.gemm)."""
+    if request.param == "all oneDNN":
+        if not gemm.HAS_ONEDNN:
+            pytest.skip("this torch build has no oneDNN")
+        monkeypatch.setattr(gemm, "ONEDNN", True)  # (also on a host where it does not pay)
+        monkeypatch.setattr(gemm, "ONEDNN_MIN_MACS", 0)
+        calls = []
+        real = torch.ops.mkldnn._linear_pointwise
+        monkeypatch.setattr(gemm.torch.ops.mkldnn, "_linear_pointwise",
+                            lambda *a: calls.append(1) or real(*a), raising=False)
+        yield calls
+        assert calls, "no product went to oneDNN"
+    else:
+        yield None
+
+
 @pytest.mark.parametrize("env, activation, algo", CASES)
-def test_whole_runs_with_either_step_stay_together(env, activation, algo) -> None:
+def test_whole_runs_with_either_step_stay_together(env, activation, algo, gemm_route) -> None:
     runs = {}
     for backend in ("torch", "auto"):
         trainer = Trainer(attrs.evolve(_experiment(backend, env, activation, **algo),
@@ -102,7 +122,7 @@ def _flat(state: dict) -> list[torch.Tensor]:
 
 
 @pytest.mark.parametrize("env, activation, algo", CASES)
-def test_every_update_equals_the_reference_update(env, activation, algo) -> None:
+def test_every_update_equals_the_reference_update(env, activation, algo, gemm_route) -> None:
     trainer = Trainer(_experiment("auto", env, activation, **algo))
     learner = trainer.learner
     assert learner.manual is not None

@@ -19,6 +19,7 @@ from typing import Any, Callable
 import numpy as np
 import torch
 
+from mazedsl.rl.gemm import linear, mm
 from mazedsl.rl.models import _LOG_2PI, ActorCritic
 
 Tensor = torch.Tensor
@@ -52,16 +53,16 @@ def weight_grad(g: Tensor, a: Tensor, out: Tensor | None = None) -> Tensor:
     if 1 < a.shape[1] <= 12 and g.shape[1] >= 64:
         flipped = torch.mm(a.t(), g).t()
         return flipped.contiguous() if out is None else out.copy_(flipped)
-    return torch.mm(g.t(), a) if out is None else torch.mm(g.t(), a, out=out)
+    return mm(g.t(), a, out)
 
 
-_Layer = tuple[Tensor, Tensor, Tensor, Any, Any]
-"""(weight, its transpose (a view, made once), bias, forward activation, its backward)."""
+_Layer = tuple[Tensor, Tensor, Any, Any]
+"""(weight, bias, forward activation, its backward)."""
 _Workspace = tuple[list[Tensor], list[Tensor], list[Tensor], list[Tensor], list[Tensor], list[Tensor]]
 
 
 def _layers(plan: list[tuple[Tensor, Tensor, Any]]) -> list[_Layer]:
-    return [(w, w.t(), b, _FORWARD[fn], _BACKWARD[fn]) for w, b, fn in plan]
+    return [(w, b, _FORWARD[fn], _BACKWARD[fn]) for w, b, fn in plan]
 
 
 def _torso_backward(layers: list[_Layer], acts: list[Tensor], grads: list[Tensor],
@@ -70,15 +71,15 @@ def _torso_backward(layers: list[_Layer], acts: list[Tensor], grads: list[Tensor
     given the gradient at the torso's output in ``grads[-1]``; ``grads[i]`` (the gradient at
     layer i's output; ``grads_t[i]`` its transpose) are workspaces, overwritten."""
     for i in range(len(layers) - 1, -1, -1):
-        w, _, _, _, backward = layers[i]
+        w, _, _, backward = layers[i]
         grad = backward(grads[i], acts[i + 1])
         if i:
-            torch.mm(grads_t[i], acts[i], out=out[2 * i])
+            mm(grads_t[i], acts[i], out[2 * i])
         else:  # the observation layer: few input columns (see weight_grad)
             weight_grad(grad, acts[0], out[0])
         torch.sum(grad, 0, out=out[2 * i + 1])
         if i:
-            torch.mm(grad, w, out=grads[i - 1])
+            mm(grad, w, grads[i - 1])
 
 
 def squared_error(values: Tensor, targets: Tensor) -> tuple[Tensor, Tensor]:
@@ -108,9 +109,9 @@ class ManualGrad:
         self.pw, self.pb, self.vw, self.vb = pw, pb, vw, vb
         self.pw_t, self.vw_t = pw.t(), vw.t()
         self.log_std: Tensor | None = None if self.discrete else policy.log_std
-        params: list[Tensor] = [t for w, _, b, _, _ in self.pi for t in (w, b)] + [pw, pb]
+        params: list[Tensor] = [t for w, b, _, _ in self.pi for t in (w, b)] + [pw, pb]
         if self.vf is not None:
-            params += [t for w, _, b, _, _ in self.vf for t in (w, b)]
+            params += [t for w, b, _, _ in self.vf for t in (w, b)]
         params += [vw, vb]
         if self.log_std is not None:
             params.append(self.log_std)
@@ -152,7 +153,7 @@ class ManualGrad:
 
             def bufs(layers: list[Any] | None) -> list[Tensor]:
                 return [torch.empty(n, w.shape[0], dtype=w.dtype, device=w.device)
-                        for w, _, _, _, _ in layers or []]
+                        for w, _, _, _ in layers or []]
 
             g_p, g_v = bufs(self.pi), bufs(self.vf)
             ws = self._workspaces[n] = (bufs(self.pi), bufs(self.vf), g_p, g_v,
@@ -165,16 +166,16 @@ class ManualGrad:
         ws_p, ws_v = self._workspace(obs.shape[0])[:2]
         h = obs
         acts_p = [obs]
-        for (_, w_t, b, fn, _), buf in zip(self.pi, ws_p):
-            h = fn(torch.addmm(b, h, w_t, out=buf))
+        for (w, b, fn, _), buf in zip(self.pi, ws_p):
+            h = fn(linear(h, w, b, out=buf))
             acts_p.append(h)
         out = torch.addmm(self.pb, h, self.pw_t)
         acts_v = None
         if self.vf is not None:
             g = obs
             acts_v = [obs]
-            for (_, w_t, b, fn, _), buf in zip(self.vf, ws_v):
-                g = fn(torch.addmm(b, g, w_t, out=buf))
+            for (w, b, fn, _), buf in zip(self.vf, ws_v):
+                g = fn(linear(g, w, b, out=buf))
                 acts_v.append(g)
             h = g
         values = torch.addmm(self.vb, h, self.vw_t).view(-1)

@@ -18,6 +18,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from mazedsl.rl.gemm import linear, mm
 from mazedsl.rl.manual_grad import weight_grad
 
 Tensor = torch.Tensor
@@ -80,7 +81,7 @@ class MLPGrad:
         saved = [x]
         last = len(self.layers) - 1
         for i, (w, b) in enumerate(self.layers):
-            x = torch.addmm(b, x, w.t())
+            x = linear(x, w, b)
             if i < last:
                 if self.acts[i] == "relu":
                     x.relu_()
@@ -105,7 +106,7 @@ class MLPGrad:
 
     def _below(self, g: Tensor, saved: list[Tensor], i: int) -> Tensor:
         """``d loss / d (pre-activation of layer i-1)`` from ``d loss / d (output of layer i)``."""
-        g = torch.mm(g, self.layers[i][0])
+        g = mm(g, self.layers[i][0])
         if self.acts[i - 1] == "relu":
             return torch.ops.aten.threshold_backward(g, saved[i], 0)
         return torch.ops.aten.tanh_backward(g, saved[i])
@@ -121,7 +122,7 @@ class MLPGrad:
         for i in range(len(self.layers) - 1, 0, -1):
             g = self._below(g, saved, i)
         w = self.layers[0][0]
-        return torch.mm(g, w if columns is None else w[:, columns])
+        return mm(g, w if columns is None else w[:, columns])
 
     def numpy_forward(self) -> Callable[[np.ndarray], np.ndarray] | None:
         """A numpy forward reading the (CPU, float32) weights in place: valid while the
