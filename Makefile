@@ -44,6 +44,7 @@ test: $(STAMP)
 ## gpu.py prints one line and measures nothing without CUDA.
 bench: $(STAMP)
 	$(PY) -m pip install --quiet -e '.[bench]'
+	$(PY) benchmarks/gemm.py
 	$(PY) benchmarks/scaling.py
 	$(PY) benchmarks/limits.py --profile ppo-128-256x256,ppo-8-64x64,a2c-8-64x64
 	$(PY) benchmarks/backends.py

@@ -18,8 +18,10 @@ update (the wall time of its ``Trainer.train`` call), and is compared with, for 
          minibatch's forward, which the rollout could supply), A2C samples x backward only
          (its forward is the rollout's); the optimiser ~ 12 (Adam) / 6 (RMSprop) FLOPs per
          parameter per step plus the gradient norm of max_grad_norm;
-  P      this machine's measured single-thread float32 matmul peak (best of 100 512^3 sgemms,
-         torch, 1 thread; measured before and after the cells, the faster of the two);
+  P      this machine's measured single-thread float32 matmul peak (best of 100 512^3 products
+         on each GEMM library at hand: torch's MKL, oneDNN, numpy's OpenBLAS with the kernel it
+         picks and the one OPENBLAS_CORETYPE names; benchmarks/gemm.py; measured before and
+         after the cells, the faster of the two);
   M, B   the bytes each phase must move (weights read per forward, weights and gradients per
          backward, parameters, gradients and optimiser state per optimiser step) over the
          single-thread copy bandwidth measured at the model's working-set size.
@@ -57,6 +59,7 @@ from _common import (QUICK_TAG, ROOT, ArgParser, add_json_option, captured_stdou
                      positive_float, positive_int, quick_defaults, results_path, table, thread_count)
 from _matrix import (Cell, cells_arg, experiment, is_ppo, matrix_cells, parse_cells, pin_threads,
                      report_header, run_record, time_mazedsl, update_size, write_results)
+from gemm import peak_flops
 
 
 def fastest_vectorization(cell: Cell) -> str:
@@ -64,21 +67,12 @@ def fastest_vectorization(cell: Cell) -> str:
 
 
 # -- machine constants -----------------------------------------------------------------------
-def matmul_peak(n: int = 512, repeat: int = 100) -> float:
-    """Single-thread float32 matmul FLOP/s: the best of ``repeat`` n x n x n products (short
-    products, many times: on a shared machine the best one ran uninterrupted; 512 reaches the
-    same peak as 2048 on an idle core, and 1024-size products are mostly interrupted under load)."""
-    import torch
-
-    a, b = torch.randn(n, n), torch.randn(n, n)
-    out = torch.empty(n, n)
-    torch.mm(a, b, out=out)
-    best = math.inf
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        torch.mm(a, b, out=out)
-        best = min(best, time.perf_counter() - t0)
-    return 2 * n ** 3 / best
+def matmul_peak(threads: int, n: int = 512, repeat: int = 100) -> tuple[float, str]:
+    """Single-thread float32 matmul FLOP/s: the best of ``repeat`` n x n x n products on each
+    GEMM library at hand (torch's MKL, oneDNN, numpy's OpenBLAS: ``gemm.py``), the fastest
+    library's (short products, many times: on a shared machine the best one ran uninterrupted;
+    512 reaches the same peak as 2048 on an idle core)."""
+    return peak_flops(threads, n, repeat)
 
 
 def copy_bandwidth(n_bytes: int, min_seconds: float = 0.05) -> float:
@@ -427,8 +421,8 @@ def run(args: Any, cells: list[Cell], json_path: Path | None, report_text: Calla
     pin_threads(args.threads)
     t_start = time.perf_counter()
     report_header("mazedsl training vs the physical floor and the plain-torch reference", args.threads)
-    peak = matmul_peak(256 if args.quick else 512)
-    print(f"P = {peak / 1e9:.1f} GFLOP/s (float32 sgemm, {args.threads} thread)", flush=True)
+    peak, library = matmul_peak(args.threads, 256 if args.quick else 512)
+    print(f"P = {peak / 1e9:.1f} GFLOP/s (float32 GEMM, {args.threads} thread, {library})", flush=True)
     results = []
     for cell in cells:
         res = measure(cell, args.seconds, args.repeat, args.seed, args.threads, peak, args.max_updates)
@@ -437,7 +431,7 @@ def run(args: Any, cells: list[Cell], json_path: Path | None, report_text: Calla
               f"{res['x_reference']:.2f}x reference", file=sys.stderr, flush=True)
     # P is a best: the faster of the measurements before and after the cells sets every floor
     # (this machine's sgemm rate drifts by 20% and more under its neighbours' load)
-    peak_start, peak_end = peak, matmul_peak(256 if args.quick else 512)
+    peak_start, (peak_end, _) = peak, matmul_peak(args.threads, 256 if args.quick else 512)
     peak = max(peak_start, peak_end)
     results = [with_floor(r, peak) for r in results]
     print(f"P measured again after the cells: {peak_end / 1e9:.1f} GFLOP/s; the floors use the "
@@ -475,6 +469,7 @@ def run(args: Any, cells: list[Cell], json_path: Path | None, report_text: Calla
     print(f"{load_note()} at end; {elapsed:.0f} s in all")
     if json_path is not None:
         doc = run_record("limits.py", argv, threads=args.threads, matmul_peak_flops=peak,
+                         matmul_peak_library=library,
                          matmul_peak_flops_start=peak_start, matmul_peak_flops_end=peak_end,
                          repeat=args.repeat, seconds=elapsed, cells=results)
         write_results(json_path, doc, report_text())

@@ -192,6 +192,23 @@ def test_scaling_quick(tmp_path):
     assert all(line.endswith("(quick budgets: not a real check)") for line in verdicts), verdicts
 
 
+def test_gemm_quick(tmp_path):
+    out = run_script("gemm.py", "--quick", "--json", str(tmp_path / "g.json"))
+    assert_report_file(out, tmp_path / "g.json")
+    doc = _load(tmp_path / "g.json")
+    shapes = ["256x64x64", "256x256x256", "64x256x256", "32x256x256", "512x512x512"]
+    libs = doc["rates"]
+    assert "torch mm (MKL)" in libs and any(k.startswith("numpy OpenBLAS") for k in libs)
+    for lib, rates in libs.items():
+        assert list(rates) == shapes and all(1e8 < r < 1e13 for r in rates.values()), lib
+    assert doc["peak_flops"] == max(r["512x512x512"] for r in libs.values())
+    assert libs[doc["peak_library"]]["512x512x512"] == doc["peak_flops"]
+    rows = table_rows(out)
+    for lib in libs:
+        assert all(numeric(c) for c in rows[lib]), rows[lib]
+    assert f"peak: {doc['peak_flops'] / 1e9:.0f} GFLOP/s at 512^3 ({doc['peak_library']})" in out
+
+
 def test_limits_quick(tmp_path):
     out = run_script("limits.py", "--quick", "--json", str(tmp_path / "l.json"))
     assert_report_file(out, tmp_path / "l.json")
@@ -217,6 +234,7 @@ def test_limits_quick(tmp_path):
         assert cell["x_floor"] == pytest.approx(cell["mazedsl_s"] / f["total"])
         assert cell["x_reference"] == pytest.approx(cell["mazedsl_s"] / cell["reference_s"])
     assert 1e8 < doc["matmul_peak_flops"] < 1e13
+    assert doc["matmul_peak_library"].startswith(("torch mm", "oneDNN", "numpy OpenBLAS"))
     rows = table_rows(out)
     for label in ("PPO   8 envs 64x64 (native)", "A2C   8 envs 64x64 (native)"):
         assert all(numeric(c) for c in rows[label]), rows[label]
