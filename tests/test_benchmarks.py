@@ -634,7 +634,7 @@ def test_make_bench_runs_every_figure_script():
     assert proc.returncode == 0, proc.stderr
     commands = [line.split() for line in proc.stdout.splitlines() if "benchmarks/" in line]
     scripts = [Path(next(w for w in c if w.startswith("benchmarks/"))).name for c in commands]
-    assert set(scripts) >= {"scaling.py", "limits.py", "backends.py", "a2c_reuse.py", "cnn_layout.py", "gpu.py",
+    assert set(scripts) >= {"gemm.py", "scaling.py", "limits.py", "backends.py", "a2c_reuse.py", "cnn_layout.py", "gpu.py",
                             "vector_envs.py",
                             "time_to_solve.py", "overheads.py", "learning.py", "vs_sb3.py"}
     assert {c[c.index("--algos") + 1] for c in commands if "--algos" in c} == {"dqn", "sac"}
