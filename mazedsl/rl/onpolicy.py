@@ -117,10 +117,11 @@ class OnPolicyRollout:
 
 # -- the on-policy learner base and its backends ------------------------------------------
 
-FAST_MAX_WIDTH = 256
+FAST_MAX_WIDTH = 512
 """Widest hidden layer 'auto' runs on the fast backend. ``benchmarks/backends.py`` measured it
-1.2-3.0x faster than the reference up to 256 wide; at 512, 1.1-1.2x for PPO and even for A2C
-(benchmarks/results/backends.txt)."""
+1.7-2.9x faster than the reference up to 256 wide and 1.6-2.1x at 512, every 95% interval
+above 1 (2026-12-03, AVX-512 host, large products on oneDNN: benchmarks/results/backends.txt);
+on an AVX2-only host, before oneDNN, 1.1-1.2x at 512. Wider was not measured."""
 
 
 def fast_backend_problem(policy: ActorCritic, device: torch.device) -> str | None:
