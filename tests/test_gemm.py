@@ -55,8 +55,14 @@ def test_large_products_go_to_onednn_and_small_ones_do_not(monkeypatch):
     monkeypatch.setattr(gemm, "ONEDNN", True)  # as on an AVX-512 CPU
     calls = []
     real = torch.ops.mkldnn._linear_pointwise
-    monkeypatch.setattr(torch.ops.mkldnn, "_linear_pointwise",
-                        lambda *a: calls.append(a[0].shape) or real(*a), raising=False)
+
+    def spy(x, w, *rest):
+        for t in (x, w):  # oneDNN gets row- or column-major operands only
+            assert t.is_contiguous() or t.t().is_contiguous(), t.stride()
+        calls.append(x.shape)
+        return real(x, w, *rest)
+
+    monkeypatch.setattr(torch.ops.mkldnn, "_linear_pointwise", spy, raising=False)
     gemm.linear(torch.randn(8, 64), torch.randn(64, 64))
     gemm.mm(torch.randn(256, 4), torch.randn(4, 256))
     assert calls == []
@@ -65,9 +71,9 @@ def test_large_products_go_to_onednn_and_small_ones_do_not(monkeypatch):
     gemm.mm(torch.randn(640, 64).t(), torch.randn(640, 64))  # a weight gradient: transposed
     assert calls == [(256, 256), (64, 256), (64, 640)]
     # a column slice of a wider array (an A2C rollout's recorded activations): oneDNN runs a
-    # slow generic kernel on such strides, so the product stays MKL's, and stays right
+    # slow generic kernel on such strides, so it gets a packed copy
     wide = torch.randn(640, 128)
     g = torch.randn(640, 64)
     got = gemm.mm(g.t(), wide[:, 64:])
-    assert len(calls) == 3
+    assert len(calls) == 4 and calls[-1] == (64, 640)
     torch.testing.assert_close(got, _ref(g.t(), wide[:, 64:]), rtol=1e-4, atol=1e-3)

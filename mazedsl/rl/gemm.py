@@ -42,24 +42,24 @@ ONEDNN = HAS_ONEDNN and torch.backends.cpu.get_cpu_capability().startswith("AVX5
 """Whether large products go to oneDNN: it is here and torch runs AVX-512 code on this CPU."""
 
 
-def _packed(t: Tensor) -> bool:
-    """Whether ``t`` (2-D) is row- or column-major with no gaps: oneDNN's linear op runs a
-    slow generic kernel on other strides (a column slice of a wider array: 1,000x slower)."""
-    return t.is_contiguous() or t.t().is_contiguous()
+def _packed(t: Tensor) -> Tensor:
+    """``t`` (2-D) row- or column-major with no gaps: oneDNN's linear op runs a slow generic
+    kernel on other strides (on a column slice of a wider array a 64x640x64 product took 65 ms),
+    so such an operand is copied first (a pass over it, against ``cols`` passes in the product)."""
+    return t if t.is_contiguous() or t.t().is_contiguous() else t.contiguous()
 
 
-def uses_onednn(rows: int, inner: int, cols: int, a: Tensor, b: Tensor | None = None) -> bool:
-    """Whether a ``rows x inner`` by ``inner x cols`` product of ``a`` (and ``b``) runs on
-    oneDNN: float32 on the CPU, packed operands, at least :data:`ONEDNN_MIN_MACS`
-    multiply-adds."""
-    return (ONEDNN and rows * inner * cols >= ONEDNN_MIN_MACS and a.device.type == "cpu"
-            and a.dtype == torch.float32 and _packed(a) and (b is None or _packed(b)))
+def uses_onednn(rows: int, inner: int, cols: int, t: Tensor) -> bool:
+    """Whether a ``rows x inner`` by ``inner x cols`` product of tensors like ``t`` runs on
+    oneDNN: float32 on the CPU, at least :data:`ONEDNN_MIN_MACS` multiply-adds."""
+    return (ONEDNN and rows * inner * cols >= ONEDNN_MIN_MACS and t.device.type == "cpu"
+            and t.dtype == torch.float32)
 
 
 def linear(x: Tensor, w: Tensor, b: Tensor | None = None, out: Tensor | None = None) -> Tensor:
     """``x @ w.T + b``: a linear layer's output (``b`` may be None; into ``out`` if given)."""
-    if uses_onednn(x.shape[0], x.shape[1], w.shape[0], x, w):
-        r = torch.ops.mkldnn._linear_pointwise(x, w, b, "none", [], "")
+    if uses_onednn(x.shape[0], x.shape[1], w.shape[0], x):
+        r = torch.ops.mkldnn._linear_pointwise(_packed(x), _packed(w), b, "none", [], "")
         return r if out is None else out.copy_(r)
     if b is None:
         return mm(x, w.t(), out)
@@ -68,7 +68,7 @@ def linear(x: Tensor, w: Tensor, b: Tensor | None = None, out: Tensor | None = N
 
 def mm(a: Tensor, b: Tensor, out: Tensor | None = None) -> Tensor:
     """``a @ b`` (into ``out`` if given)."""
-    if uses_onednn(a.shape[0], a.shape[1], b.shape[1], a, b):
-        r = torch.ops.mkldnn._linear_pointwise(a, b.t(), None, "none", [], "")
+    if uses_onednn(a.shape[0], a.shape[1], b.shape[1], a):
+        r = torch.ops.mkldnn._linear_pointwise(_packed(a), _packed(b).t(), None, "none", [], "")
         return r if out is None else out.copy_(r)
     return torch.mm(a, b) if out is None else torch.mm(a, b, out=out)
