@@ -7,9 +7,9 @@ the op torch's compiler emits for CPU linear layers), picks its kernel by the CP
 On this project's AMD EPYC (AVX-512) host, one thread: a 256x256x256 product takes 160 us in
 oneDNN against 340 us in MKL, and oneDNN wins from about 2M multiply-adds up (32x256x256:
 36 against 46 us); below that its fixed cost of about 10 us a call loses (8x64x64: 13
-against 3 us). On AVX2-only hosts the two run the same code and oneDNN was measured slower
-(benchmarks/README.md), so there every product stays MKL's. ``benchmarks/gemm.py`` measures
-the libraries on any machine.
+against 3 us). On an AVX2-only host oneDNN was measured no faster (benchmarks/README.md, SAC's
+gradient step), so there every product stays MKL's. ``benchmarks/gemm.py`` measures the
+libraries on any machine.
 
 The choice depends on the CPU and the shapes alone, never on a timing, so an experiment
 computes the same numbers on every run on a machine (the two libraries round differently:

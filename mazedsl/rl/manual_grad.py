@@ -6,8 +6,10 @@ backward here). For MLP torsos with tanh or ReLU, this module runs the forward p
 the activations and then the textbook backward pass -- per layer ``dW = dz^T a``, ``db =
 sum dz``, ``da = dz W``, through ``tanh_backward`` / ``threshold_backward`` -- from the
 loss's gradient with respect to the policy output and the value, which the algorithms
-supply. Activations are applied in place on the fresh pre-activations (tanh by numpy). It computes what ``loss.backward()`` computes, in the same float32 kernels (the
-gradients agree with autograd's to rounding; see ``tests/test_benchmarks.py``).
+supply. Activations are applied in place on the fresh pre-activations (tanh by numpy). It
+computes what ``loss.backward()`` computes, in float32, its large products on oneDNN where
+that is faster (:mod:`mazedsl.rl.gemm`); the gradients agree with autograd's to rounding
+(``tests/test_engine_fast_backend.py``).
 
 Anything else (CNNs, other activations, value clipping) uses autograd.
 """

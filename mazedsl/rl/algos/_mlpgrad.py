@@ -6,7 +6,8 @@ bookkeeping costs a large share of each (see docs/architecture.md). For an MLP o
 keeping the activations and then the textbook backward pass from the gradient at the
 output: per layer ``dW = dz^T a``, ``db = sum dz``, ``da = dz W`` through
 ``threshold_backward`` / ``tanh_backward``. It computes what ``loss.backward()`` computes,
-with the same float32 kernels (checked against autograd in tests/test_algos_offpolicy.py).
+in float32, its large products on oneDNN where that is faster (:mod:`mazedsl.rl.gemm`;
+checked against autograd in tests/test_algos_offpolicy.py and tests/test_sac_fast_path.py).
 Anything else (CNNs, other activations, user modules) keeps autograd.
 """
 
