@@ -65,3 +65,28 @@ def demo(tmp_path):
     from mazedsl_tui.demo import build_demo
 
     return build_demo(tmp_path)
+
+
+@pytest.fixture
+def onednn_calls(monkeypatch):
+    """oneDNN on for ``mazedsl.rl.gemm`` (as on an AVX-512 CPU, whatever this host is), and the
+    shapes of the first operand of each product it receives; every operand it receives must be
+    row- or column-major (its generic kernel on other strides is 1,000x slower)."""
+    import torch
+
+    from mazedsl.rl import gemm
+
+    if not gemm.HAS_ONEDNN:
+        pytest.skip("this torch build has no oneDNN")
+    monkeypatch.setattr(gemm, "ONEDNN", True)
+    real = torch.ops.mkldnn._linear_pointwise
+    calls: list[tuple[int, ...]] = []
+
+    def spy(x, w, *rest):
+        for t in (x, w):
+            assert t.is_contiguous() or t.t().is_contiguous(), t.stride()
+        calls.append(tuple(x.shape))
+        return real(x, w, *rest)
+
+    monkeypatch.setattr(torch.ops.mkldnn, "_linear_pointwise", spy, raising=False)
+    return calls

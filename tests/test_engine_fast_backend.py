@@ -92,20 +92,14 @@ def test_fast_backend_equals_the_reference_over_many_updates(discrete, shared, a
     (True, False, "tanh", "ppo"), (False, True, "relu", "ppo"),
     (False, False, "relu", "a2c"), (False, True, "tanh", "a2c")])  # (discrete A2C: numpy)
 def test_fast_backend_with_every_product_on_onednn_equals_the_reference(
-        discrete, shared, activation, algo, monkeypatch):
+        discrete, shared, activation, algo, onednn_calls, monkeypatch):
     """What 256-wide networks get (mazedsl.rl.gemm routes their products to oneDNN), forced
     here for every product of a small network: the same weights and statistics."""
     from mazedsl import A2C, PPO
     from mazedsl.rl import gemm
 
-    if not gemm.HAS_ONEDNN:
-        pytest.skip("this torch build has no oneDNN")
-    calls = []
-    real = torch.ops.mkldnn._linear_pointwise
-    monkeypatch.setattr(gemm, "ONEDNN", True)  # (also on a host where it does not pay)
+    calls = onednn_calls
     monkeypatch.setattr(gemm, "ONEDNN_MIN_MACS", 0)
-    monkeypatch.setattr(torch.ops.mkldnn, "_linear_pointwise",
-                        lambda *a: calls.append(1) or real(*a), raising=False)
     decl = (PPO(n_epochs=3, batch_size=32, ent_coef=0.01, lr=1e-3) if algo == "ppo"
             else A2C(ent_coef=0.01, normalize_advantage=True, lr=1e-3))
     policy = _policy(discrete, shared, activation, hidden=(32, 32))

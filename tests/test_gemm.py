@@ -11,11 +11,9 @@ SHAPES = [(8, 64, 64), (256, 4, 256), (256, 256, 256), (64, 256, 256), (300, 130
 
 
 @pytest.fixture(params=["as on this CPU", "oneDNN on"])
-def route(request, monkeypatch):
+def route(request):
     if request.param == "oneDNN on":
-        if not gemm.HAS_ONEDNN:
-            pytest.skip("this torch build has no oneDNN")
-        monkeypatch.setattr(gemm, "ONEDNN", True)
+        request.getfixturevalue("onednn_calls")
 
 
 def _ref(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
@@ -50,19 +48,8 @@ def test_the_route_is_chosen_by_size_device_and_dtype():
     assert gemm.linear(x, x).dtype == torch.float64
 
 
-@pytest.mark.skipif(not gemm.HAS_ONEDNN, reason="this torch build has no oneDNN")
-def test_large_products_go_to_onednn_and_small_ones_do_not(monkeypatch):
-    monkeypatch.setattr(gemm, "ONEDNN", True)  # as on an AVX-512 CPU
-    calls = []
-    real = torch.ops.mkldnn._linear_pointwise
-
-    def spy(x, w, *rest):
-        for t in (x, w):  # oneDNN gets row- or column-major operands only
-            assert t.is_contiguous() or t.t().is_contiguous(), t.stride()
-        calls.append(x.shape)
-        return real(x, w, *rest)
-
-    monkeypatch.setattr(torch.ops.mkldnn, "_linear_pointwise", spy, raising=False)
+def test_large_products_go_to_onednn_and_small_ones_do_not(onednn_calls):
+    calls = onednn_calls
     gemm.linear(torch.randn(8, 64), torch.randn(64, 64))
     gemm.mm(torch.randn(256, 4), torch.randn(4, 256))
     assert calls == []

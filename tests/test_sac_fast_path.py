@@ -53,18 +53,12 @@ def gemm_route(request, monkeypatch):
     """The fast step's products as this CPU gets them (these small nets: all MKL), or every
     one of them on oneDNN (what 256-wide nets get on an AVX-512 CPU: mazedsl.rl.gemm)."""
     if request.param == "all oneDNN":
-        if not gemm.HAS_ONEDNN:
-            pytest.skip("this torch build has no oneDNN")
-        monkeypatch.setattr(gemm, "ONEDNN", True)  # (also on a host where it does not pay)
+        calls = request.getfixturevalue("onednn_calls")
         monkeypatch.setattr(gemm, "ONEDNN_MIN_MACS", 0)
-        calls = []
-        real = torch.ops.mkldnn._linear_pointwise
-        monkeypatch.setattr(gemm.torch.ops.mkldnn, "_linear_pointwise",
-                            lambda *a: calls.append(1) or real(*a), raising=False)
-        yield calls
+        yield
         assert calls, "no product went to oneDNN"
     else:
-        yield None
+        yield
 
 
 @pytest.mark.parametrize("env, activation, algo", CASES)
