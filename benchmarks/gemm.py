@@ -17,14 +17,12 @@ A full default run writes benchmarks/results/gemm.json and gemm.txt.
 from __future__ import annotations
 
 import json
-import math
 import os
 import subprocess
 import sys
-import time
 from typing import Any, Callable
 
-from _common import ArgParser, add_json_option, captured_stdout, results_path, table, thread_count
+from _common import ArgParser, add_json_option, captured_stdout, results_path, table, thread_count, timed
 from _matrix import pin_threads, report_header, run_record, write_results
 
 # (rows, inner, cols): the products of a 256-sample minibatch through 64- and 256-wide layers
@@ -32,13 +30,9 @@ SHAPES = [(256, 64, 64), (256, 256, 256), (64, 256, 256), (32, 256, 256), (512, 
 
 
 def best_seconds(fn: Callable[[], Any], repeat: int) -> float:
+    """The fastest of ``repeat`` calls, after one untimed call."""
     fn()
-    best = math.inf
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        fn()
-        best = min(best, time.perf_counter() - t0)
-    return best
+    return min(timed(fn) for _ in range(repeat))
 
 
 def torch_rates(shapes: list[tuple[int, int, int]], repeat: int) -> dict[str, dict[str, float]]:
@@ -48,14 +42,14 @@ def torch_rates(shapes: list[tuple[int, int, int]], repeat: int) -> dict[str, di
     from mazedsl.rl import gemm
 
     out: dict[str, dict[str, float]] = {"torch mm (MKL)": {}}
-    if gemm.ONEDNN:
+    if gemm.HAS_ONEDNN:  # (measured where mazedsl leaves it unused too: P is any library's best)
         out["oneDNN (torch)"] = {}
     for m, k, n in shapes:
         a, w = torch.randn(m, k), torch.randn(n, k)
         flops = 2 * m * k * n
         key = f"{m}x{k}x{n}"
         out["torch mm (MKL)"][key] = flops / best_seconds(lambda: torch.mm(a, w.t()), repeat)
-        if gemm.ONEDNN:
+        if gemm.HAS_ONEDNN:
             lin = torch.ops.mkldnn._linear_pointwise
             out["oneDNN (torch)"][key] = flops / best_seconds(
                 lambda: lin(a, w, None, "none", [], ""), repeat)

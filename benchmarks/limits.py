@@ -67,14 +67,6 @@ def fastest_vectorization(cell: Cell) -> str:
 
 
 # -- machine constants -----------------------------------------------------------------------
-def matmul_peak(threads: int, n: int = 512, repeat: int = 100) -> tuple[float, str]:
-    """Single-thread float32 matmul FLOP/s: the best of ``repeat`` n x n x n products on each
-    GEMM library at hand (torch's MKL, oneDNN, numpy's OpenBLAS: ``gemm.py``), the fastest
-    library's (short products, many times: on a shared machine the best one ran uninterrupted;
-    512 reaches the same peak as 2048 on an idle core)."""
-    return peak_flops(threads, n, repeat)
-
-
 def copy_bandwidth(n_bytes: int, min_seconds: float = 0.05) -> float:
     """Single-thread bytes/s of a float32 copy with ``n_bytes`` read and written (best of 20)."""
     import torch
@@ -421,7 +413,7 @@ def run(args: Any, cells: list[Cell], json_path: Path | None, report_text: Calla
     pin_threads(args.threads)
     t_start = time.perf_counter()
     report_header("mazedsl training vs the physical floor and the plain-torch reference", args.threads)
-    peak, library = matmul_peak(args.threads, 256 if args.quick else 512)
+    peak, library = peak_flops(args.threads, 256 if args.quick else 512)
     print(f"P = {peak / 1e9:.1f} GFLOP/s (float32 GEMM, {args.threads} thread, {library})", flush=True)
     results = []
     for cell in cells:
@@ -431,7 +423,7 @@ def run(args: Any, cells: list[Cell], json_path: Path | None, report_text: Calla
               f"{res['x_reference']:.2f}x reference", file=sys.stderr, flush=True)
     # P is a best: the faster of the measurements before and after the cells sets every floor
     # (this machine's sgemm rate drifts by 20% and more under its neighbours' load)
-    peak_start, (peak_end, _) = peak, matmul_peak(args.threads, 256 if args.quick else 512)
+    peak_start, (peak_end, _) = peak, peak_flops(args.threads, 256 if args.quick else 512)
     peak = max(peak_start, peak_end)
     results = [with_floor(r, peak) for r in results]
     print(f"P measured again after the cells: {peak_end / 1e9:.1f} GFLOP/s; the floors use the "
